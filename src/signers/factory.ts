@@ -15,6 +15,7 @@ import {
   type CertificateFile,
 } from "../x509/read-certificates.js";
 import { createFileSigner, createPkcs12Signer } from "./file/file-signer.js";
+import { wipedOnError } from "./file/pbe.js";
 import { isTpmHandleRef, noKeyHint, OPTION_NAMES, optionName, type SignerOptions, type TpmSignerOptions } from "./options.js";
 import type { Signer } from "./signer.js";
 
@@ -97,7 +98,7 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
   if (certRef !== undefined && !isPkcs11Uri(certRef)) {
     certificateInput = await readInputFile(certRef, "certificate file");
     const { bytes, stamp } = certificateInput;
-    const [leaf, ...chain] = parseCertificateBytes(bytes, certRef, true);
+    const [leaf, ...chain] = wipedOnError(bytes, () => parseCertificateBytes(bytes, certRef, true)); // it may hold the key too
     if (leaf !== undefined) {
       certificateFile = { path: certRef, stamp, certificates: [leaf, ...chain] };
     } else if (options.privateKey === undefined && isPkcs12(bytes)) {
@@ -129,7 +130,7 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
   // With no --private-key the certificate's input is read once for both (standard input cannot be read twice).
   const keyFile = keyRef === certRef && certificateInput ? certificateInput : await readInputFile(keyRef, "private key file");
   if (certificateFile === undefined && certRef === undefined) {
-    const [leaf, ...chain] = looksLikePem(keyFile.bytes) ? parseCertificateBytes(keyFile.bytes, keyRef, true) : [];
+    const [leaf, ...chain] = looksLikePem(keyFile.bytes) ? wipedOnError(keyFile.bytes, () => parseCertificateBytes(keyFile.bytes, keyRef, true)) : [];
     if (leaf !== undefined) certificateFile = { path: keyRef, stamp: keyFile.stamp, certificates: [leaf, ...chain] };
   }
 

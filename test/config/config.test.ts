@@ -329,18 +329,19 @@ describe("a profile with flags over it (flags win)", () => {
     }
   });
 
-  it("wipes a profile's URI pin-value when a later profile is wrong", async () => {
+  it("wipes the URI pin-values of every profile built before a wrong one", async () => {
     // Before: profile a's pin-value, taken out of its URI as held bytes, was left unwiped (no source owned it).
     const dir = mkdtempSync(join(tmpdir(), "raa-config-"));
     const made = vi.spyOn(Secret, "fromBytes");
     try {
       const path = join(dir, "config.json");
       const a = { ...gateway, "private-key": `${gateway["private-key"]}&pin-value=1234` };
-      writeFileSync(path, configText({ a, b: { ...gateway, "role-arn": undefined } }), { mode: 0o600 });
+      const b = { ...gateway, "private-key": `${gateway["private-key"]}&pin-value=5678` };
+      writeFileSync(path, configText({ a, b, c: { ...gateway, "role-arn": undefined } }), { mode: 0o600 });
       const args = parseCommandArgs({ ...spec, options: [...spec.options, { name: "config", type: "string" as const, description: "" }] }, ["--config", path]);
-      await expect(settingsFromArgs(args, io, ["a", "b"])).rejects.toThrow('profile "b" has no "role-arn"');
+      await expect(settingsFromArgs(args, io, ["a", "b", "c"])).rejects.toThrow('profile "c" has no "role-arn"');
       const secrets = made.mock.results.map((r) => r.value as Secret);
-      expect(secrets.length).toBeGreaterThanOrEqual(1);
+      expect(secrets.length).toBeGreaterThanOrEqual(2); // a's and b's, each profile built before c's failure
       const wiped = (secret: Secret) => { try { secret.use(() => 0); return false; } catch { return true; } };
       expect(secrets.map(wiped)).toEqual(secrets.map(() => true));
     } finally {

@@ -1,5 +1,5 @@
 /**
- * Values given directly (kind "value", held as bytes): every one of the five secret fields is its holder's to wipe
+ * Values given directly (kind "value", held as bytes; a pkcs11: URI's pin-value as uriPin): every one of the six secret fields is its holder's to wipe
  * (heldSecrets), each try of `update --once` gets its own copy of each (withOwnSecrets), and the SDK provider's
  * { kind: "value" } with no string stays a usage error.
  */
@@ -10,39 +10,39 @@ import type { SignerOptions } from "../../src/signers/options.js";
 import { credentialSettingsFromOptions } from "../../src/sdk/provider-options.js";
 import { ARNS } from "../local-endpoint/support.js";
 
-const FIELDS = ["keyPassword", "pin", "contextPin", "tpmKeyPassword", "parentPassword"] as const;
+const FIELDS = ["keyPassword", "pin", "contextPin", "uriPin", "tpmKeyPassword", "parentPassword"] as const;
 const given = (): SignerOptions => ({
   privateKey: "pkcs11:token=t;object=k",
   keyPassword: heldValue("keyPassword"),
-  pkcs11: { pin: heldValue("pin"), contextPin: heldValue("contextPin") },
+  pkcs11: { pin: heldValue("pin"), contextPin: heldValue("contextPin"), uriPin: heldValue("uriPin") },
   tpm: { keyPassword: heldValue("tpmKeyPassword"), parentPassword: heldValue("parentPassword") },
 });
-const sources = (o: SignerOptions) => [o.keyPassword, o.pkcs11?.pin, o.pkcs11?.contextPin, o.tpm?.keyPassword, o.tpm?.parentPassword];
+const sources = (o: SignerOptions) => [o.keyPassword, o.pkcs11?.pin, o.pkcs11?.contextPin, o.pkcs11?.uriPin, o.tpm?.keyPassword, o.tpm?.parentPassword];
 const text = (o: SignerOptions) => sources(o).map((s) => heldSecret(s)?.use((b) => b.toString()));
 /** The bytes each field holds (taken before a wipe, which makes use() throw). */
 const bytes = (o: SignerOptions) => sources(o).map((s) => heldSecret(s)!.use((b) => b));
 const zeroed = (held: Buffer[]) => held.map((b) => b.length > 0 && b.every((x) => x === 0));
 
 describe("heldSecrets: the secrets a holder wipes", () => {
-  it("are all five fields' held values, in order (none left out: its bytes would stay for the daemon's life)", () => {
+  it("are all six fields' held values, in order (none left out: its bytes would stay for the daemon's life)", () => {
     const options = given();
     expect(heldSecrets(options)).toEqual(sources(options).map(heldSecret));
     expect(heldSecrets(options).map((s) => s.use((b) => b.toString()))).toEqual([...FIELDS]);
     expect(heldSecrets({ privateKey: "k.pem", keyPassword: { kind: "file", path: "/pw" } })).toEqual([]);
   });
 
-  it("each of the five is zero once the holder closes", async () => {
+  it("each of the six is zero once the holder closes", async () => {
     const options = given();
     const held = bytes(options);
     const holder = holdSigner(options, async () => { throw new Error("not opened"); }, () => {});
-    expect(zeroed(held)).toEqual([false, false, false, false, false]);
+    expect(zeroed(held)).toEqual([false, false, false, false, false, false]);
     await holder.close();
-    expect(zeroed(held)).toEqual([true, true, true, true, true]);
+    expect(zeroed(held)).toEqual([true, true, true, true, true, true]);
   });
 });
 
 describe("withOwnSecrets: one more holder's copy (update --once's next try)", () => {
-  it("copies each of the five (another Secret, same bytes, same kind): wiping the copies leaves the run's own", () => {
+  it("copies each of the six (another Secret, same bytes, same kind): wiping the copies leaves the run's own", () => {
     const options = given();
     const own = withOwnSecrets(options);
     expect(text(own)).toEqual([...FIELDS]);
@@ -53,7 +53,7 @@ describe("withOwnSecrets: one more holder's copy (update --once's next try)", ()
     const copies = bytes(own);
     heldSecrets(own).forEach((s) => s.wipe());
     expect(text(options)).toEqual([...FIELDS]);
-    expect(zeroed(copies)).toEqual([true, true, true, true, true]);
+    expect(zeroed(copies)).toEqual([true, true, true, true, true, true]);
   });
 
   it("leaves a source that is not held as it is, and absent pkcs11/tpm settings absent", () => {

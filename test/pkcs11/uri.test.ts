@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import fc from "fast-check";
-import { formatPkcs11Uri, parsePkcs11Uri, uriGivesPin, uriModulePath, withAttributes, withoutQuery, type Pkcs11Uri } from "../../src/pkcs11/uri.js";
+import { formatPkcs11Uri, parsePkcs11Uri, takePinValue, uriGivesPin, uriModulePath, uriPinForm, withAttributes, withoutQuery, type Pkcs11Uri } from "../../src/pkcs11/uri.js";
 import { AgentError } from "../../src/errors.js";
 import { Secret } from "../../src/secrets/secret.js";
 import { copiesHolding } from "../helpers/copies-made.js";
@@ -158,6 +158,7 @@ describe("parsePkcs11Uri", () => {
     ["pkcs11:pin-value=1234", "move it after a ? as in pkcs11:object=key?pin-value=…"],
     ["pkcs11:?token=a", "move it before the ?"],
     ["pkcs11:label=my-key", "did you mean object=?"],
+    ["pkcs11:object=k?module-path=/usr/lib/x.so;pin-value=1", "separate path attributes with ;, then ? before the query, whose attributes are separated by &"],
     ["pkcs11:token=a;vendor-aaa=value-a", "path attributes: id, library-description, library-manufacturer, " +
       "library-version, " +
       "manufacturer, model, object, serial, slot-description, slot-id, slot-manufacturer, token, type; " +
@@ -337,5 +338,34 @@ describe("uriModulePath (what a reload digests of a key's or certificate's URI)"
     } finally {
       spy.mockRestore();
     }
+  });
+});
+
+describe("a PIN holding the text pin-value=", () => {
+  it("is a pin-value's value, read as given (only another attribute's value holding pin-value= is refused)", () => {
+    const { pin } = parsePkcs11Uri("pkcs11:object=k?pin-value=pin-value=1");
+    expect(pin?.kind === "value" && pin.value.reveal()).toBe("pin-value=1");
+  });
+});
+
+describe("uriPinForm (how a URI gives the PIN, for doctor: never the PIN itself)", () => {
+  it.each([
+    ["pkcs11:object=k?pin-value=1234", { kind: "value" }],
+    ["pkcs11:object=k?pin-source=/run/pin", { kind: "source", source: "/run/pin" }],
+    ["pkcs11:object=k", undefined],
+    ["pkcs11:bogus=1?pin-value=1234", undefined],
+  ])("%s → %j", (text, form) => {
+    expect(uriPinForm(text)).toStrictEqual(form); // a pin-value's form holds no Secret, not even a wiped one
+  });
+});
+
+describe("takePinValue (a pin-value taken out of a URI's text into bytes)", () => {
+  it("gives the URI printed without it and the PIN; undefined without one, for a file path, or for a URI that does not parse", () => {
+    const taken = takePinValue("pkcs11:token=t;object=k?pin-value=12%2634&module-path=/usr/lib/x.so");
+    expect(taken?.text).toBe("pkcs11:object=k;token=t?module-path=/usr/lib/x.so");
+    expect(taken?.pin.reveal()).toBe("12&34");
+    expect(takePinValue("pkcs11:object=k?pin-source=/run/pin")).toBeUndefined();
+    expect(takePinValue("/etc/keys/pin-value=1.pem")).toBeUndefined();
+    expect(takePinValue("pkcs11:bogus=1?pin-value=1234")).toBeUndefined(); // the signer says what is wrong with it
   });
 });

@@ -37,6 +37,8 @@ describe("keygen's usage errors come alone", () => {
     [["--private-key", "PKCS11:token=t"], /the new key needs a label/, 2],
     [["--private-key", "pkcs11:token=t;object=k;type=cert"], /keygen creates key pairs; drop type=cert from the URI/, 2],
     [["--private-key", "pkcs11:token=t;object=k", "--tpm-pcr", "sha256:0"], /--tpm-pcr is for TPM keys, not pkcs11: URIs/, 2],
+    // A TPM password flag beside a token is refused as such, not read (keygen reads the TPM passwords only for a TPM key).
+    [["--private-key", "pkcs11:token=t;object=k", "--tpm-parent-password", "env:"], /--tpm-parent-password is for TPM keys, not pkcs11: URIs/, 2],
     [["--private-key", existing, "--label", "k"], /--label is for pkcs11: URIs, not TPM keys/, 2],
     // --tpm-parent written as --private-key takes it (handle:…) or bare: the same parent either way.
     [[...HANDLE, "--tpm-parent", "handle:0x40000001", "--tpm-owner-password", "env:X"], OWNER, 2],
@@ -69,6 +71,45 @@ describe("keygen's usage errors come alone", () => {
     expect(stderr).toMatch(message);
     expect(stderr).not.toMatch(/generating/);
     expect(code).toBe(exitCode);
+  });
+});
+
+describe("keygen's progress line", () => {
+  const generating = async (flags: string[], isTTY = true) => {
+    let stderr = "";
+    const io = { stdout: { write: () => true }, stderr: { isTTY, write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: { CI: "true", PIN: "1234" } };
+    await main(["keygen", ...flags], io as never);
+    return stderr;
+  };
+  const tpm = (...flags: string[]) => ["--private-key", join(dir, "spinner.tss2"), "--tpm-device", "/nonexistent/tpm", ...flags];
+  const token = (uri: string, ...flags: string[]) => ["--private-key", uri, "--pkcs11-lib", "/nonexistent/lib.so", ...flags];
+  const SPINNER = /^\r\x1b\[K. generating a p256 key (in the TPM|on the token)… /;
+  const LINE = /^generating a p256 key (in the TPM|on the token)…\n/;
+
+  it("is a spinner on a terminal, but one plain line when a TPM password is to be asked on it", async () => {
+    expect(await generating(tpm("--tpm-parent-password", "1234"))).toMatch(SPINNER);
+    const asked = await generating(tpm("--tpm-parent-password", "prompt"));
+    expect(asked).toMatch(/^generating a p256 key in the TPM…\n.*TPM parent password is needed but there is no terminal/);
+    expect(asked).not.toContain("\r");
+  });
+
+  it("is a spinner on a terminal for a token when the PIN is given (flag or URI), else one plain line (the PIN may be asked)", async () => {
+    expect(await generating(token("pkcs11:token=t;object=k?pin-value=1234"))).toMatch(SPINNER);
+    expect(await generating(token("pkcs11:token=t;object=k", "--pkcs11-pin-env", "PIN"))).toMatch(SPINNER);
+    expect(await generating(token("pkcs11:token=t;object=k"))).toMatch(LINE);
+  });
+
+  it("is one plain line where stderr is no terminal (a log, a pipe)", async () => {
+    expect(await generating(tpm("--tpm-parent-password", "1234"), false)).toMatch(LINE);
+    expect(await generating(token("pkcs11:token=t;object=k?pin-value=1234"), false)).toMatch(LINE);
+  });
+
+  it("names the key type as given, with its article; an RSA key in the TPM can take a minute, on a token it is not said", async () => {
+    const first = async (flags: string[]) => (await generating(flags, false)).split("\n")[0];
+    expect(await first(tpm("--key-type", "rsa3072"))).toBe("generating an rsa3072 key in the TPM (RSA can take a minute)…");
+    expect(await first(tpm("--key-type", "secp256r1"))).toBe("generating a secp256r1 key in the TPM…");
+    expect(await first(token("pkcs11:token=t;object=k", "--key-type", "RSA"))).toBe("generating an RSA key on the token…");
+    expect(await first(token("pkcs11:token=t;object=k", "--key-type", "ec-p384"))).toBe("generating an ec-p384 key on the token…");
   });
 });
 

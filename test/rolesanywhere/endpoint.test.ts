@@ -36,7 +36,8 @@ describe("ipFamily", () => {
 
   it("keeps isLoopback's answers", () => {
     for (const [host, loopback] of [["127.0.0.1", true], ["127.255.0.9.", true], ["128.0.0.1", false], ["::1", true],
-      ["::ffff:127.0.0.1", true], ["::2", false], ["localhost.", true], ["127.example.com", false], ["0127.0.0.1", false]] as const) {
+      ["::ffff:127.0.0.1", true], ["::2", false], ["localhost.", true], ["127.example.com", false], ["0127.0.0.1", false],
+      ["::ffff:127.example.com", false]] as const) { // no address (isIP: 0), so not an IPv4-mapped loopback
       expect(isLoopback(host), host).toBe(loopback);
     }
   });

@@ -9,6 +9,7 @@ import { isPkcs11Uri, parsePkcs11Uri } from "../../src/pkcs11/uri.js";
 import { parseArn, parseProfileArn, parseRoleArn, parseTrustAnchorArn, regionOf } from "../../src/arn.js";
 import { createTpmSigner } from "../../src/signers/tpm/tpm-signer.js";
 import { createCa, issueLeaf, makeTempDir, type CaHandle, type IssuedCertificate } from "../helpers/pki.js";
+import { copiesHolding } from "../helpers/copies-made.js";
 import { expectAgentError, opensslVerifies, PASSWORD, run } from "./file/fixtures.js";
 
 describe("createSigner (file keys)", () => {
@@ -159,6 +160,17 @@ describe("createSigner (file keys)", () => {
     expect((await expectAgentError(createSigner({ privateKey: path("leaf-and-2000.pem") }), "CHAIN_INVALID")).message).toBe(message);
     writeFileSync(path("leaf-and-100.pem"), leaf.certPem + inter.certPem.repeat(100));
     await expectWorking(await createSigner({ certificate: path("leaf-and-100.pem"), privateKey: leaf.keyPath }), Array(100).fill("CN=Factory Issuing"));
+  });
+
+  it("a combined key and certificate file whose certificate is refused: no buffer made while reading it holds the key", async () => {
+    // Before: 1 (the file's read buffer: the key's PEM text), left until the garbage collector took it.
+    const key = readFileSync(leaf.keyPath, "utf8");
+    writeFileSync(path("key-and-broken.pem"), key + "-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIFICATE-----\n", { mode: 0o600 });
+    const body = Buffer.from(key.split("\n")[1]!); // the key's first base64 line
+    for (const options of [{ privateKey: path("key-and-broken.pem") }, { certificate: path("key-and-broken.pem"), privateKey: path("key-and-broken.pem") }]) {
+      const { left } = await copiesHolding(body, () => expectAgentError(createSigner(options), "CERTIFICATE_INVALID"));
+      expect(left, JSON.stringify(options)).toBe(0);
+    }
   });
 
   it("a non-certificate in --intermediates: CHAIN_INVALID", async () => {

@@ -543,6 +543,11 @@ describe("reading certificate files", () => {
     expect((await readCertificateFile(path("leaf-and-100.pem"))).certificates).toHaveLength(101);
   });
 
+  it("a bundle that is not sent (doctor's --trust-anchors) of more than 101 certificates is read whole: the chain's cap is not its", async () => {
+    writeFileSync(path("anchors-150.pem"), root.certPem.repeat(150));
+    expect((await readCertificateBundle(path("anchors-150.pem"), "--trust-anchors", false)).certificates).toHaveLength(150);
+  });
+
   it("a bundle with a non-certificate block: CHAIN_INVALID naming the block", async () => {
     const e = await expectAgentError(readCertificateBundle(path("bundle-with-key.pem")), "CHAIN_INVALID");
     expect(e.message).toContain("invalid certificate chain");

@@ -52,7 +52,10 @@ export async function loadKeyFile(
   decrypt: PbeDecrypt = pbeDecrypt,
 ): Promise<LoadedKeyFile> {
   const { bytes, stamp } = alreadyRead ?? (await readInputFile(path, "private key file"));
-  const material = await keyMaterialFromFile(bytes, path, password, options.debug, decrypt);
+  const material = await keyMaterialFromFile(bytes, path, password, options.debug, decrypt).catch((error: unknown) => {
+    bytes.fill(0); // a refused file's key too (a DER key followed by other bytes, a PEM key beside a corrupt block)
+    throw error;
+  });
   let key: SigningKey;
   try {
     key = await loadSigningKey(material, options.debug);

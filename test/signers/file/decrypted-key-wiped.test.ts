@@ -188,3 +188,28 @@ describe("an unencrypted PEM key file: no string of its key, its decoded DER zer
     expect(buffers.filter((b) => b.length >= der.length && b.indexOf(der) >= 0)).toEqual([]);
   });
 });
+
+describe("a key file refused once read (its key is there, but not as AWS's parser reads it): its read buffer is zeroed too", () => {
+  let tmp: ReturnType<typeof makeTempDir>;
+  beforeAll(() => {
+    tmp = makeTempDir("raa-refused-wiped-");
+  });
+  afterAll(() => tmp.cleanup());
+
+  const key = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
+  const der = key.export({ type: "pkcs8", format: "der" });
+  const pem = String(key.export({ type: "pkcs8", format: "pem" }));
+  const scalar = Buffer.from(key.export({ format: "jwk" }).d!, "base64url");
+  const broken = "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n";
+
+  it.each([
+    ["DER followed by 2 bytes", Buffer.concat([der, Buffer.from([0, 0])]), scalar],
+    ["a PEM key beside a corrupt block", Buffer.from(pem + broken), Buffer.from(pem.split("\n")[1]!)],
+  ])("%s: no buffer made while reading it holds the key", async (name, bytes, secret) => {
+    const file = join(tmp.dir, name.replace(/ /g, "-"));
+    writeFileSync(file, bytes, { mode: 0o600 });
+    const { result: error, left } = await copiesHolding(secret, () => loadKeyFile(file, {}).then(() => undefined, (e: unknown) => e));
+    expect(error).toBeInstanceOf(Error);
+    expect(left).toBe(0);
+  });
+});
