@@ -2,6 +2,7 @@
 # Mutation testing of the src/ files given (StrykerJS, against the unit tests that import them): which wrong line
 # would no test notice? Not part of `npm test`: about 1–3 s per mutant on 2 cores, hundreds of mutants per file.
 #   npm run mutate -- src/io/trusted-path.ts [src/…]      report: $MUTATE_OUT (default: a new mktemp -d)/report.json
+#   npm run mutate -- src/x509/certificate.ts:120-180     only those lines (Stryker's range form)
 # MUTATE_TESTS="test/a.test.ts test/b/" replaces the test files found by import (all of test/ in one process does
 # not work: some files' module state leaks into others').
 # Stryker is installed into node_modules with --no-save (the next `npm ci` removes it) and runs under Node 22 from
@@ -16,13 +17,15 @@ STRYKER_VERSION=10.1.1
 
 [ $# -gt 0 ] || { echo "usage: npm run mutate -- src/FILE.ts [src/FILE.ts …]" >&2; exit 2; }
 for file in "$@"; do
-  [[ "$file" == src/*.ts && -f "$file" ]] || { echo "mutate: $file is not a .ts file under src/" >&2; exit 2; }
+  if [[ ! "$file" =~ ^src/.*\.ts(:[0-9]+-[0-9]+)?$ || ! -f "${file%:*-*}" ]]; then
+    echo "mutate: $file is not a .ts file under src/ (with :FIRST-LAST lines, if any)" >&2; exit 2
+  fi
 done
 
 tests="${MUTATE_TESTS:-}"
 if [ -z "$tests" ]; then
   for file in "$@"; do
-    module="${file%.ts}"
+    module="${file%:*-*}"; module="${module%.ts}"
     tests="$tests $(grep -rlF --include='*.test.ts' "${module#src/}.js\"" test | tr '\n' ' ' || true)"
   done
 fi
