@@ -112,7 +112,7 @@ async function benchNode(node: string, urls: { http: string; https: string }, hs
   const env = { ...baseEnv, HOME: home, XDG_CACHE_HOME: join(home, ".cache") };
   // A cache directory below a regular file: it can be neither read nor made, so no user cache is used or written.
   const noCacheEnv = { ...env, XDG_CACHE_HOME: join(leaf.certPath, "cache") };
-  const cli = join(ROOT, "dist", "cli.js");
+  const cli = join(ROOT, "dist", "cli.cjs");
   const ours = (url: string, extra: string[] = []) => [cli, "credential-process", "--certificate", leaf.certPath, "--private-key", leaf.keyPath, ...ARN_FLAGS, "--endpoint", url, ...extra];
   const reference = (url: string, extra: string[] = []) => [join(ROOT, "bench", "reference", "minimal-create-session.cjs"), leaf.certPath, leaf.keyPath, url, ARNS.trustAnchor, ARNS.profile, ARNS.role, ...extra];
   const cases: Case[] = [
@@ -121,7 +121,7 @@ async function benchNode(node: string, urls: { http: string; https: string }, hs
     { label: "ours", args: ours(urls.http), env },
     { label: "refTls", args: reference(urls.https, [tlsCa.certPath]) },
     { label: "oursTls", args: ours(urls.https, ["--ca-bundle", tlsCa.certPath]), env },
-    { label: "uncached", args: [join(uncached, "cli.js"), ...ours(urls.http).slice(1)], env: noCacheEnv },
+    { label: "uncached", args: [join(uncached, "cli.cjs"), ...ours(urls.http).slice(1)], env: noCacheEnv },
     { label: "flags", args: ours(urls.http), env: { ...env, NODE_OPTIONS: "--max-old-space-size=4096" } },
   ];
   if (hsm) {
