@@ -18,7 +18,7 @@ import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
 
 const ROOT = resolve(new URL("..", import.meta.url).pathname);
-const CLI = join(ROOT, "dist", "cli.js");
+const CLI = join(ROOT, "dist", "cli.cjs");
 const ARNS = {
   "trust-anchor-arn": "arn:aws:rolesanywhere:us-east-1:000000000000:trust-anchor/bench",
   "profile-arn": "arn:aws:rolesanywhere:us-east-1:000000000000:profile/bench",
@@ -203,7 +203,7 @@ fetchFromAgent(${JSON.stringify(socket)}, "bench").then((c) => {
     const withoutNative = join(fixture.dir, "without-native");
     cpSync(join(ROOT, "dist"), join(withoutNative, "dist"), { recursive: true, filter: (src) => !src.startsWith(join(ROOT, "dist", "native")) });
     symlinkSync(join(ROOT, "node_modules"), join(withoutNative, "node_modules"));
-    const viaCliWalk = [join(withoutNative, "dist", "cli.js"), ...viaCli.slice(1)];
+    const viaCliWalk = [join(withoutNative, "dist", "cli.cjs"), ...viaCli.slice(1)];
     const dlopenProbe = `const t = process.hrtime.bigint(); process.dlopen({ exports: {} }, ${JSON.stringify(nativeHelper)}); process.stdout.write(String(Number(process.hrtime.bigint() - t) / 1e6));`;
     const t = { node: [], curlAlone: [], curl: [], client: [], clientCjs: [], minimal: [], cli: [], cliWalk: [], dlopen: [], cold: [] };
     for (let i = 0; i < runs; i++) {
@@ -230,7 +230,7 @@ fetchFromAgent(${JSON.stringify(socket)}, "bench").then((c) => {
     line("  for scale: bench/reference/minimal-agent-client.cjs (the least a Node client costs)", median(t.minimal), "node -e 0", node, "", runs);
     if (cliAgent) {
       const ratio = median(t.cli) / median(t.minimal);
-      line("credential-process --agent --profile (dist/cli.js, answered by the launcher)", median(t.cli), "bench/reference/minimal-agent-client.cjs", median(t.minimal), `(target ≤ 1.1×: ${ratio <= 1.1 ? "meets" : "MISSES"})`, runs);
+      line("credential-process --agent --profile (dist/cli.cjs, answered by the launcher)", median(t.cli), "bench/reference/minimal-agent-client.cjs", median(t.minimal), `(target ≤ 1.1×: ${ratio <= 1.1 ? "meets" : "MISSES"})`, runs);
     }
     else console.log("credential-process --agent: not available in this build (skipped)");
     if (cliAgent) line("  the same without the native helper (directory walk instead of SO_PEERCRED)", median(t.cliWalk), "with the helper", median(t.cli), "", runs);

@@ -11,7 +11,9 @@
  *   NODE_OPTIONS (the per-Node, per-flags user cache, src/cli/launcher/code-cache.ts, made by the first run).
  * The split "Node's start / the work any Node program pays / ours" is the profile of what remains, in time and,
  * where valgrind is installed (BENCH_INSTRUCTIONS=0 skips it), in instructions, which other jobs on the machine
- * do not move (each case's least of BENCH_INSTRUCTION_RUNS=3 runs).
+ * do not move (each case's least of BENCH_INSTRUCTION_RUNS=3 runs); with callgrind_annotate, one callgrind run of
+ * ours and of the reference says where the instructions go (code caches, lazy compiling, Sparkplug, the collection)
+ * and gives the ratio without Node's random hash-seed search.
  * BENCH_NODES=/path/to/node22:/path/to/node24 runs everything again under those Node binaries (the cache the
  * build shipped is for the building Node; the others make their own on first use, as an installation would).
  */
@@ -112,7 +114,7 @@ async function benchNode(node: string, urls: { http: string; https: string }, hs
   const env = { ...baseEnv, HOME: home, XDG_CACHE_HOME: join(home, ".cache") };
   // A cache directory below a regular file: it can be neither read nor made, so no user cache is used or written.
   const noCacheEnv = { ...env, XDG_CACHE_HOME: join(leaf.certPath, "cache") };
-  const cli = join(ROOT, "dist", "cli.js");
+  const cli = join(ROOT, "dist", "cli.cjs");
   const ours = (url: string, extra: string[] = []) => [cli, "credential-process", "--certificate", leaf.certPath, "--private-key", leaf.keyPath, ...ARN_FLAGS, "--endpoint", url, ...extra];
   const reference = (url: string, extra: string[] = []) => [join(ROOT, "bench", "reference", "minimal-create-session.cjs"), leaf.certPath, leaf.keyPath, url, ARNS.trustAnchor, ARNS.profile, ARNS.role, ...extra];
   const cases: Case[] = [
@@ -121,7 +123,7 @@ async function benchNode(node: string, urls: { http: string; https: string }, hs
     { label: "ours", args: ours(urls.http), env },
     { label: "refTls", args: reference(urls.https, [tlsCa.certPath]) },
     { label: "oursTls", args: ours(urls.https, ["--ca-bundle", tlsCa.certPath]), env },
-    { label: "uncached", args: [join(uncached, "cli.js"), ...ours(urls.http).slice(1)], env: noCacheEnv },
+    { label: "uncached", args: [join(uncached, "cli.cjs"), ...ours(urls.http).slice(1)], env: noCacheEnv },
     { label: "flags", args: ours(urls.http), env: { ...env, NODE_OPTIONS: "--max-old-space-size=4096" } },
   ];
   if (hsm) {
@@ -178,6 +180,16 @@ async function benchNode(node: string, urls: { http: string; https: string }, hs
           : ""),
     );
   }
+  const split = await Promise.all([instructionSplit(node, ours(urls.http), env), instructionSplit(node, reference(urls.http), baseEnv)]);
+  if (split[0] && split[1]) {
+    const [o, r] = split;
+    const parts = SPLIT.map(([label]) => `${label} ${o[label]!.toFixed(1)} / ${r[label]!.toFixed(1)}`).join(", ");
+    const rest = (c: Record<string, number>) => c["without the search"]! - SPLIT.slice(1).reduce((sum, [label]) => sum + c[label]!, 0);
+    console.log(
+      `  where the instructions go (callgrind, one run each, ours / the reference, M): ${parts}; the rest (running the JavaScript, ` +
+        `OpenSSL, Node's start) ${rest(o).toFixed(1)} / ${rest(r).toFixed(1)}; without the search the ratio is ${(o["without the search"]! / r["without the search"]!).toFixed(3)}× (1.15× is ${(1.15 * r["without the search"]!).toFixed(1)} M)`,
+    );
+  }
   if (ir("oursTls") !== undefined && ir("refTls") !== undefined) {
     const r = ir("refTls")!, o = ir("oursTls")!;
     console.log(`  instructions over HTTPS with --ca-bundle (cachegrind, least of ${INSTRUCTION_RUNS} runs): reference ${r.toFixed(0)}M | ours ${o.toFixed(0)}M: ratio ${(o / r).toFixed(2)}× (target ≤ 1.15×: ${o / r <= 1.15 ? "meets" : "MISSES"}); ours on top ${(o - r).toFixed(0)}M`);
@@ -201,6 +213,39 @@ async function instructions(node: string, args: string[], env: NodeJS.ProcessEnv
   const [code] = await once(child, "exit");
   const refs = /I\s+refs:\s+([\d,]+)/.exec(stderr)?.[1];
   return code === 0 && refs ? Number(refs.replace(/,/g, "")) / 1e6 : undefined;
+}
+/**
+ * What the split line names, each a function's inclusive count (the first, outermost entry callgrind_annotate lists):
+ * Node's random hash-seed prime search (left out of the "without the search" total), deserialising code caches (the
+ * bundle's, and Node's own for its builtins, which both programs pay), compiling functions on their first call,
+ * Sparkplug's batches, and the young-generation collection on the main thread and on its worker.
+ */
+const SPLIT: readonly (readonly [string, string])[] = [
+  ["hash-seed search", "detail::sprp("],
+  ["code caches", "v8::internal::CodeSerializer::Deserialize("],
+  ["lazy compiling", "v8::internal::Runtime_CompileLazy("],
+  ["Sparkplug", "v8::internal::baseline::BaselineBatchCompiler::CompileBatch("],
+  ["collection (main thread)", "v8::internal::Heap::CollectGarbage("],
+  ["collection (worker)", "v8::internal::ScavengerCollector::JobTask::Run("],
+];
+
+/** One run under callgrind, split by SPLIT (M instructions; "without the search": the total less the search), or undefined. */
+async function instructionSplit(node: string, args: string[], env: NodeJS.ProcessEnv): Promise<Record<string, number> | undefined> {
+  if (!HAS_VALGRIND || spawnSync("callgrind_annotate", ["--version"]).error !== undefined) return undefined; // (it exits 255 there)
+  const out = join(dir, `callgrind.${process.hrtime.bigint()}`);
+  const child = spawn("valgrind", ["--tool=callgrind", "--dump-instr=no", `--callgrind-out-file=${out}`, node, ...args], { stdio: ["ignore", "ignore", "ignore"], env });
+  const [code] = await once(child, "exit");
+  if (code !== 0) return undefined;
+  const annotated = spawnSync("callgrind_annotate", ["--inclusive=yes", "--threshold=100", out], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }).stdout.split("\n");
+  rmSync(out, { force: true });
+  const count = (symbol: string) => {
+    const line = annotated.find((l) => l.includes(symbol) && !l.includes("'2"));
+    return line === undefined ? 0 : Number(line.trim().split(" ")[0]!.replace(/,/g, "")) / 1e6;
+  };
+  const result: Record<string, number> = {};
+  for (const [label, symbol] of SPLIT) result[label] = count(symbol);
+  result["without the search"] = count("PROGRAM TOTALS") - result["hash-seed search"]!;
+  return result;
 }
 const HAS_VALGRIND = process.env["BENCH_INSTRUCTIONS"] !== "0" && spawnSync("valgrind", ["--version"]).status === 0;
 const INSTRUCTION_RUNS = Math.max(1, Number(process.env["BENCH_INSTRUCTION_RUNS"] ?? 3) || 3);

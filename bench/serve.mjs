@@ -14,7 +14,7 @@ import { pathToFileURL } from "node:url";
 import { credentialFlags, makeFixture, startLocalEndpoint } from "./agent.mjs";
 
 const ROOT = resolve(new URL("..", import.meta.url).pathname);
-const CLI = join(ROOT, "dist", "cli.js");
+const CLI = join(ROOT, "dist", "cli.cjs");
 
 function http(url, method, headers = {}) {
   return new Promise((done, fail) => {

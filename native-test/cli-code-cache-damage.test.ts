@@ -42,23 +42,23 @@ interface Outcome {
   stderr: string;
 }
 
-/** `node cli.js args` in `install`, whatever its end (a signal too). */
+/** `node cli.cjs args` in `install`, whatever its end (a signal too). */
 function launch(install: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
   const fullEnv = { ...process.env, XDG_CACHE_HOME: join(install, "xdg"), XDG_RUNTIME_DIR: join(install, "no-agent"), NODE_OPTIONS: "", NODE_EXTRA_CA_CERTS: "", ...env };
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(install, "cli.js"), ...args], { env: fullEnv }, (error, stdout, stderr) => {
+    execFile(process.execPath, [join(install, "cli.cjs"), ...args], { env: fullEnv }, (error, stdout, stderr) => {
       const failed = error as (Error & { code?: number; signal?: string }) | null;
       resolve({ code: failed ? (failed.code ?? null) : 0, signal: failed?.signal ?? null, stdout, stderr });
     });
   });
 }
 
-/** A copy of dist/'s launcher files, bundles and shipped caches (`launcher`: cli.js's text, when given). */
+/** A copy of dist/'s launcher files, bundles and shipped caches (`launcher`: cli.cjs's text, when given). */
 function install(name: string, launcher?: string): string {
   const copy = join(dir, name);
   mkdirSync(copy, { mode: 0o755 });
-  for (const file of readdirSync(DIST)) if (file.endsWith(".cjs") || file.endsWith(".cache") || file === "cli.js" || file === "package.json") copyFileSync(join(DIST, file), join(copy, file));
-  if (launcher !== undefined) writeFileSync(join(copy, "cli.js"), launcher);
+  for (const file of readdirSync(DIST)) if (file.endsWith(".cjs") || file.endsWith(".cache") || file === "cli.cjs" || file === "package.json") copyFileSync(join(DIST, file), join(copy, file));
+  if (launcher !== undefined) writeFileSync(join(copy, "cli.cjs"), launcher);
   return copy;
 }
 
@@ -115,7 +115,7 @@ describe("a code cache damaged in place", () => {
   it("another Node's, next to the bundle: answers from source and writes it anew", async () => {
     // A launcher that takes this Node for another one than the build's (as Node 22 or 24 are for a package built
     // by Node 20): it writes and reads the cache next to the bundle.
-    const launcher = readFileSync(join(DIST, "cli.js"), "utf8").replace(JSON.stringify(`${process.version}-${process.arch}`), JSON.stringify(`v0.0.0-${process.arch}`));
+    const launcher = readFileSync(join(DIST, "cli.cjs"), "utf8").replace(JSON.stringify(`${process.version}-${process.arch}`), JSON.stringify(`v0.0.0-${process.arch}`));
     const copy = install("other-node", launcher);
     credentials(await launch(copy, credentialArgs));
     const name = new RegExp(`^${CREDENTIAL_PROCESS_BUNDLE_FILE.replaceAll(".", "\\.")}\\.[0-9a-f]{16}\\.${process.version.replaceAll(".", "\\.")}-${process.arch}\\.cache$`);

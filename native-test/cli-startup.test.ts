@@ -47,7 +47,7 @@ beforeAll(async () => {
   socket = join(runDir, "agent.sock");
   config = join(dir, "config.json");
   writeFileSync(config, JSON.stringify({ profiles: { gw: { certificate: leaf.certPath, "private-key": leaf.keyPath, ...ARNS, endpoint: endpoint.url } } }), { mode: 0o600 });
-  agent = spawn(process.execPath, [join(DIST, "cli.js"), "agent", "--config", config, "--socket", socket], { stdio: ["ignore", "ignore", "pipe"] });
+  agent = spawn(process.execPath, [join(DIST, "cli.cjs"), "agent", "--config", config, "--socket", socket], { stdio: ["ignore", "ignore", "pipe"] });
   for await (const line of createInterface({ input: agent.stderr! })) if (/agent listening on/.test(line)) break;
   agent.stderr!.resume();
 });
@@ -89,7 +89,7 @@ describe("dist/ start-up", () => {
     const p12 = join(dir, "leaf.p12");
     openssl(["pkcs12", "-export", "-in", leafFiles.certPath, "-inkey", leafFiles.keyPath, "-out", p12, "-passout", "pass:startup"]);
     const flags = Object.entries(ARNS).flatMap(([name, value]) => [`--${name}`, value]);
-    const args = [join(DIST, "cli.js"), "credential-process", "--no-agent", "--certificate", p12, "--pkcs8-password", "startup", "--endpoint", endpoint.url, ...flags];
+    const args = [join(DIST, "cli.cjs"), "credential-process", "--no-agent", "--certificate", p12, "--pkcs8-password", "startup", "--endpoint", endpoint.url, ...flags];
     const answer = await run(process.execPath, args);
     expect(answer.stdout).toMatch(/^\{"Version":1,"AccessKeyId":"ASIA[^\n]*\}$/);
     expect(answer.stderr).toBe("");
@@ -106,7 +106,7 @@ describe("dist/ start-up", () => {
     mkdirSync(parent, { recursive: true });
     const partial = mkdtempSync(join(parent, "raa-startup-hardware-"));
     try {
-      for (const file of readdirSync(DIST)) if (file.endsWith(".cjs") || file.endsWith(".cache") || file === "cli.js" || file === "package.json") copyFileSync(join(DIST, file), join(partial, file));
+      for (const file of readdirSync(DIST)) if (file.endsWith(".cjs") || file.endsWith(".cache") || file === "cli.cjs" || file === "package.json") copyFileSync(join(DIST, file), join(partial, file));
       rmSync(join(partial, CLI_BUNDLE_FILE));
       const arns = Object.entries(ARNS).flatMap(([name, value]) => [`--${name}`, value]);
       const tokenKey = (object: string) => {
@@ -114,27 +114,27 @@ describe("dist/ start-up", () => {
         return ["--no-agent", "--certificate", uri, "--private-key", uri, "--pkcs11-lib", hsm.module, "--pkcs11-pin-file", hsm.pinFile(), "--endpoint", endpoint.url, ...arns];
       };
       const env = { ...process.env, SOFTHSM2_CONF: hsm.conf, XDG_CACHE_HOME: join(dir, "hardware-cache") };
-      const answer = await run(process.execPath, [join(partial, "cli.js"), "credential-process", ...tokenKey("ec-key")], { env });
+      const answer = await run(process.execPath, [join(partial, "cli.cjs"), "credential-process", ...tokenKey("ec-key")], { env });
       expect(answer.stdout).toMatch(/^\{"Version":1,"AccessKeyId":"ASIA[^\n]*\}$/);
       expect(answer.stderr).toBe("");
 
       // Intermediates from standard input (ec384-key's issuer): read-stdin is left out of the bundle, so the full CLI
       // runs the line from the start, and nothing of the hardware bundle's run is shown.
       const stdin = ["credential-process", ...tokenKey("ec384-key"), "--intermediates", "-"];
-      const handedOver = await runWithInput(join(partial, "cli.js"), stdin, readFileSync(hsm.file("int-ca.pem"), "utf8"), env);
+      const handedOver = await runWithInput(join(partial, "cli.cjs"), stdin, readFileSync(hsm.file("int-ca.pem"), "utf8"), env);
       expect(handedOver.code).toBe(1);
       expect(handedOver.stdout).toBe("");
       expect(handedOver.stderr).toMatch(new RegExp(`^roles-anywhere-agent: the installation is incomplete: cannot read .*${CLI_BUNDLE_FILE.replace(".", "\\.")} \\(ENOENT\\); reinstall roles-anywhere-agent\n$`));
       // The whole dist/: the full CLI answers that line, once.
-      const full = await runWithInput(join(DIST, "cli.js"), stdin, readFileSync(hsm.file("int-ca.pem"), "utf8"), env);
+      const full = await runWithInput(join(DIST, "cli.cjs"), stdin, readFileSync(hsm.file("int-ca.pem"), "utf8"), env);
       expect(full).toMatchObject({ code: 0, stderr: "" });
       expect(full.stdout).toMatch(/^\{"Version":1,"AccessKeyId":"ASIA[^\n]*\}$/);
 
       // A TPM key runs in the hardware bundle too: a TPM that is not there is its own one-line error and exit code.
       const tpmKey = ["--no-agent", "--certificate", leafFiles.certPath, "--private-key", "handle:0x81000001", "--tpm-device", join(dir, "no-tpm"), "--endpoint", endpoint.url, ...arns];
-      const tpm = await run(process.execPath, [join(partial, "cli.js"), "credential-process", ...tpmKey], { env }).catch((e) => e);
+      const tpm = await run(process.execPath, [join(partial, "cli.cjs"), "credential-process", ...tpmKey], { env }).catch((e) => e);
       // The full CLI's answer to the same line (--debug sends it there; its debug lines are dropped).
-      const viaFull = await run(process.execPath, [join(DIST, "cli.js"), "credential-process", ...tpmKey, "--debug"], { env }).catch((e) => e);
+      const viaFull = await run(process.execPath, [join(DIST, "cli.cjs"), "credential-process", ...tpmKey, "--debug"], { env }).catch((e) => e);
       viaFull.stderr = viaFull.stderr.split("\n").filter((line: string) => !line.startsWith("debug: ")).join("\n");
       expect(tpm.stderr.trim().split("\n")).toHaveLength(1);
       expect(tpm.stderr).not.toMatch(/installation is incomplete/);
@@ -154,7 +154,7 @@ describe("dist/ start-up", () => {
     await once(silent, "listening");
     const port = (silent.address() as AddressInfo).port;
     const flags = Object.entries(ARNS).flatMap(([name, value]) => [`--${name}`, value]);
-    const child = spawn(process.execPath, [join(DIST, "cli.js"), "credential-process", debugFlag, "--no-agent", "--certificate", leafFiles.certPath,
+    const child = spawn(process.execPath, [join(DIST, "cli.cjs"), "credential-process", debugFlag, "--no-agent", "--certificate", leafFiles.certPath,
       "--private-key", leafFiles.keyPath, "--endpoint", `http://127.0.0.1:${port}`, ...flags], { stdio: ["ignore", "ignore", "pipe"] });
     try {
       let seen = "";
@@ -175,7 +175,7 @@ describe("dist/ start-up", () => {
     const cacheHome = join(dir, "xdg-cache");
     const env = { ...process.env, XDG_CACHE_HOME: cacheHome, NODE_OPTIONS: "--max-old-space-size=1000", NODE_EXTRA_CA_CERTS: "" };
     const cacheDir = join(cacheHome, "roles-anywhere-agent", "code-cache");
-    await run(process.execPath, [join(DIST, "cli.js"), "version"], { env });
+    await run(process.execPath, [join(DIST, "cli.cjs"), "version"], { env });
     const [file] = readdirSync(cacheDir);
     expect(file).toMatch(
       new RegExp(`^[0-9a-f]{8}-[0-9a-f]{8}-${process.version}-${process.arch}-[0-9a-f]{8}\\.cache$`),
@@ -183,50 +183,50 @@ describe("dist/ start-up", () => {
     const made = statSync(join(cacheDir, file!));
     expect(made.mode & 0o777).toBe(0o600);
     // V8 accepts it on the next run (the launcher rewrites only a cache V8 rejected), and the answer is the same.
-    const again = await run(process.execPath, [join(DIST, "cli.js"), "version"], { env });
+    const again = await run(process.execPath, [join(DIST, "cli.cjs"), "version"], { env });
     expect(again.stdout).toMatch(/\d+\.\d+\.\d+/);
     expect(statSync(join(cacheDir, file!)).mtimeMs).toBe(made.mtimeMs);
     expect(readdirSync(cacheDir)).toEqual([file]);
     // Without the flag, the shipped cache fits: nothing more is written.
-    await run(process.execPath, [join(DIST, "cli.js"), "version"], { env: { ...env, NODE_OPTIONS: "" } });
+    await run(process.execPath, [join(DIST, "cli.cjs"), "version"], { env: { ...env, NODE_OPTIONS: "" } });
     expect(readdirSync(cacheDir)).toEqual([file]);
   });
 
   it("answers an agent-served credential-process from the launcher alone, and needs the bundle for anything else", async () => {
-    // dist/cli.js and its agent fast path (with its code cache, and the user cache's reader for another Node) without
+    // dist/cli.cjs and its agent fast path (with its code cache, and the user cache's reader for another Node) without
     // the bundles next to them: only the launcher's own code can answer.
     const alone = join(dir, "launcher-only");
     mkdirSync(alone);
-    for (const file of ["cli.js", "agent-fast-path.cjs", "agent-fast-path.cjs.cache", USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE, "package.json"]) copyFileSync(join(DIST, file), join(alone, file));
-    const viaAgent = await run(process.execPath, [join(alone, "cli.js"), "credential-process", "--profile", "gw", "--agent-socket", socket]);
+    for (const file of ["cli.cjs", "agent-fast-path.cjs", "agent-fast-path.cjs.cache", USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE, "package.json"]) copyFileSync(join(DIST, file), join(alone, file));
+    const viaAgent = await run(process.execPath, [join(alone, "cli.cjs"), "credential-process", "--profile", "gw", "--agent-socket", socket]);
     const fromAgent = JSON.parse(viaAgent.stdout);
     expect(fromAgent).toMatchObject({ Version: 1, AccessKeyId: expect.stringMatching(/^ASIA/) });
     expect(viaAgent.stderr).toBe("");
     // --debug says which socket answered (before: not a word), never the credentials.
-    const debug = await run(process.execPath, [join(alone, "cli.js"), "credential-process", "--profile", "gw", "--agent-socket", socket, "--debug"]);
+    const debug = await run(process.execPath, [join(alone, "cli.cjs"), "credential-process", "--profile", "gw", "--agent-socket", socket, "--debug"]);
     expect(debug.stderr).toBe(`debug: agent: credentials from the agent at ${socket}\n`);
 
-    const notServed = await run(process.execPath, [join(alone, "cli.js"), "credential-process", "--profile", "other", "--agent-socket", socket]).catch((e) => e);
+    const notServed = await run(process.execPath, [join(alone, "cli.cjs"), "credential-process", "--profile", "other", "--agent-socket", socket]).catch((e) => e);
     // Without the bundle, that is a broken installation, reported in one line.
     expect(notServed.code).toBe(1);
     expect(notServed.stderr).toMatch(/^roles-anywhere-agent: the installation is incomplete: cannot read .*credential-process\.cjs \(ENOENT\); reinstall roles-anywhere-agent\n$/);
 
     // The full CLI (--region is not a flag the launcher takes) gives the same cached credentials: it reads the profile
     // to ask the agent for what the line asks (the same region here), no longer for the profile by name.
-    const full = await run(process.execPath, [join(DIST, "cli.js"), "credential-process", "--config", config, "--profile", "gw", "--agent-socket", socket, "--agent", "--region", "us-east-1"]);
+    const full = await run(process.execPath, [join(DIST, "cli.cjs"), "credential-process", "--config", config, "--profile", "gw", "--agent-socket", socket, "--agent", "--region", "us-east-1"]);
     expect(JSON.parse(full.stdout).AccessKeyId).toBe(fromAgent.AccessKeyId);
   });
 
   it("answers from the agent alike with the fast path's shipped cache, a foreign one (refused), the user's own and none", async () => {
     const copy = join(dir, "fast-path-caches");
     mkdirSync(copy);
-    for (const file of ["cli.js", AGENT_FAST_PATH_FILE, USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE, "package.json"]) copyFileSync(join(DIST, file), join(copy, file));
+    for (const file of ["cli.cjs", AGENT_FAST_PATH_FILE, USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE, "package.json"]) copyFileSync(join(DIST, file), join(copy, file));
     const shipped = join(copy, codeCacheFile(AGENT_FAST_PATH_FILE));
     const cacheHome = join(dir, "fast-path-xdg");
     const cacheDir = join(cacheHome, "roles-anywhere-agent", "code-cache");
     const env = { ...process.env, XDG_CACHE_HOME: cacheHome, NODE_OPTIONS: "", NODE_EXTRA_CA_CERTS: "" };
     const ask = async (nodeOptions = "") => {
-      const args = [join(copy, "cli.js"), "credential-process", "--profile", "gw", "--agent", "--agent-socket", socket];
+      const args = [join(copy, "cli.cjs"), "credential-process", "--profile", "gw", "--agent", "--agent-socket", socket];
       const answer = await run(process.execPath, args, { env: { ...env, NODE_OPTIONS: nodeOptions } });
       expect(answer.stderr).toBe("");
       return JSON.parse(answer.stdout) as { AccessKeyId: string };
@@ -257,12 +257,12 @@ describe("dist/ start-up", () => {
     const copy = join(dir, "other-node");
     mkdirSync(copy, { mode: 0o755 });
     for (const file of [AGENT_FAST_PATH_FILE, USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE, "package.json"]) copyFileSync(join(DIST, file), join(copy, file));
-    const launcher = readFileSync(join(DIST, "cli.js"), "utf8");
-    writeFileSync(join(copy, "cli.js"), launcher.replace(JSON.stringify(`${process.version}-${process.arch}`), JSON.stringify(`v0.0.0-${process.arch}`)));
+    const launcher = readFileSync(join(DIST, "cli.cjs"), "utf8");
+    writeFileSync(join(copy, "cli.cjs"), launcher.replace(JSON.stringify(`${process.version}-${process.arch}`), JSON.stringify(`v0.0.0-${process.arch}`)));
     const cacheHome = join(dir, "other-node-xdg");
     const env = { ...process.env, XDG_CACHE_HOME: cacheHome, NODE_OPTIONS: "", NODE_EXTRA_CA_CERTS: "" };
     const ask = async () => {
-      const answer = await run(process.execPath, [join(copy, "cli.js"), "credential-process", "--profile", "gw", "--agent", "--agent-socket", socket], { env });
+      const answer = await run(process.execPath, [join(copy, "cli.cjs"), "credential-process", "--profile", "gw", "--agent", "--agent-socket", socket], { env });
       expect(answer.stderr).toBe("");
       return JSON.parse(answer.stdout) as { AccessKeyId: string };
     };
@@ -317,13 +317,13 @@ describe("dist/ start-up", () => {
     for (const file of [AGENT_FAST_PATH_FILE, USER_CODE_CACHE_FILE, "package.json"]) copyFileSync(join(DIST, file), join(copy, file));
     copyFileSync(join(DIST, USER_CODE_CACHE_WRITER_FILE), join(copy, "real-writer.cjs"));
     writeFileSync(join(copy, USER_CODE_CACHE_WRITER_FILE), 'require("node:fs").writeFileSync(process.env.WRITER_MARK, "loaded");\nmodule.exports = require("./real-writer.cjs");\n');
-    const launcher = readFileSync(join(DIST, "cli.js"), "utf8");
-    writeFileSync(join(copy, "cli.js"), launcher.replace(JSON.stringify(`${process.version}-${process.arch}`), JSON.stringify(`v0.0.0-${process.arch}`)));
+    const launcher = readFileSync(join(DIST, "cli.cjs"), "utf8");
+    writeFileSync(join(copy, "cli.cjs"), launcher.replace(JSON.stringify(`${process.version}-${process.arch}`), JSON.stringify(`v0.0.0-${process.arch}`)));
     const mark = join(dir, "writer-loaded");
     const env = { ...process.env, XDG_CACHE_HOME: join(dir, "read-only-xdg"), NODE_OPTIONS: "", NODE_EXTRA_CA_CERTS: "", WRITER_MARK: mark };
     const script = 'mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" "$1" && shift && exec "$@"';
     const ask = async () => {
-      const args = [join(copy, "cli.js"), "credential-process", "--profile", "gw", "--agent", "--agent-socket", socket];
+      const args = [join(copy, "cli.cjs"), "credential-process", "--profile", "gw", "--agent", "--agent-socket", socket];
       const answer = await run("unshare", ["-m", "sh", "-c", script, "sh", copy, process.execPath, ...args], { env });
       expect(answer.stderr).toBe("");
       return JSON.parse(answer.stdout) as { AccessKeyId: string };
@@ -345,7 +345,7 @@ describe("dist/ start-up", () => {
     // an interrupted copy) can leave one's caches next to the other: V8 accepts any cache of a source that long.
     const copy = join(dir, "two-builds");
     mkdirSync(copy);
-    for (const file of ["cli.js", "launcher-error.cjs", USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE, "package.json"]) copyFileSync(join(DIST, file), join(copy, file));
+    for (const file of ["cli.cjs", "launcher-error.cjs", USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE, "package.json"]) copyFileSync(join(DIST, file), join(copy, file));
     const built = (expression: string) => {
       const wrapped = `(function (exports, require, module, __filename, __dirname) {process.stdout.write(String(${expression}))\n})`;
       return buildIdLine(createHash("sha256").update(wrapped).digest("hex").slice(0, 16)) + wrapped;
@@ -359,7 +359,7 @@ describe("dist/ start-up", () => {
     writeFileSync(join(copy, codeCacheFile(CLI_BUNDLE_FILE)), shipped);
     const cacheHome = join(dir, "two-builds-xdg");
     const env = { ...process.env, XDG_CACHE_HOME: cacheHome, NODE_OPTIONS: "", NODE_EXTRA_CA_CERTS: "" };
-    const launch = async (nodeOptions = "") => (await run(process.execPath, [join(copy, "cli.js"), "version"], { env: { ...env, NODE_OPTIONS: nodeOptions } })).stdout;
+    const launch = async (nodeOptions = "") => (await run(process.execPath, [join(copy, "cli.cjs"), "version"], { env: { ...env, NODE_OPTIONS: nodeOptions } })).stdout;
     writeFileSync(bundle, before);
     expect(await launch()).toBe("3");
     // The shipped cache of the first build next to the second build's bundle.
@@ -382,7 +382,7 @@ describe("dist/ start-up", () => {
   });
 
   it("reports agent errors from the launcher as the CLI does: one line, the documented exit code", async () => {
-    const missing = await run(process.execPath, [join(DIST, "cli.js"), "credential-process", "--profile", "gw", "--agent", "--agent-socket", join(dir, "run", "none.sock")]).catch((e) => e);
+    const missing = await run(process.execPath, [join(DIST, "cli.cjs"), "credential-process", "--profile", "gw", "--agent", "--agent-socket", join(dir, "run", "none.sock")]).catch((e) => e);
     expect(missing.code).toBe(7);
     expect(missing.stderr.trim().split("\n")).toHaveLength(1);
     expect(missing.stderr).toMatch(/^roles-anywhere-agent: no agent at .*none\.sock serves this role/);
@@ -390,7 +390,7 @@ describe("dist/ start-up", () => {
 
   it("drops its output quietly when nobody reads it (EPIPE): no internal error, the command's own exit code", async () => {
     for (const args of [["version"], ["credential-process", "--profile", "gw", "--agent-socket", socket]]) {
-      const child = spawn(process.execPath, [join(DIST, "cli.js"), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(process.execPath, [join(DIST, "cli.cjs"), ...args], { stdio: ["ignore", "pipe", "pipe"] });
       child.stdout!.destroy(); // the reader goes away before the answer is written
       let stderr = "";
       child.stderr!.on("data", (d) => (stderr += d));
@@ -400,9 +400,9 @@ describe("dist/ start-up", () => {
   });
 
   it("runs help (yargs, loaded from node_modules) and the version through the bundle", async () => {
-    const help = await run(process.execPath, [join(DIST, "cli.js"), "credential-process", "--help"]);
+    const help = await run(process.execPath, [join(DIST, "cli.cjs"), "credential-process", "--help"]);
     expect(help.stdout).toMatch(/--trust-anchor-arn/);
-    const version = await run(process.execPath, [join(DIST, "cli.js"), "version"]);
+    const version = await run(process.execPath, [join(DIST, "cli.cjs"), "version"]);
     expect(version.stdout.trim()).toBe(JSON.parse(readFileSync("package.json", "utf8")).version);
   });
 });

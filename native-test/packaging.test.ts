@@ -106,14 +106,14 @@ afterAll(async () => {
 
 describe("npm pack", () => {
   it("ships the CLI bundle, the library with declarations, docs and licence; no sources or tests", () => {
-    for (const path of ["package.json", "LICENSE", "CHANGELOG.md", "README.md", "dist/cli.js", "dist/lib/index.js", "dist/lib/index.d.ts", "dist/lib/sdk/index.d.ts", "examples/sdk-sts.mjs", NATIVE_HELPER]) {
+    for (const path of ["package.json", "LICENSE", "CHANGELOG.md", "README.md", "dist/cli.cjs", "dist/cli.js", "dist/lib/index.js", "dist/lib/index.d.ts", "dist/lib/sdk/index.d.ts", "examples/sdk-sts.mjs", NATIVE_HELPER]) {
       expect(packedFiles, path).toContain(path);
     }
     expect(packedFiles.filter((p) => /\.ts$/.test(p) && !p.endsWith(".d.ts"))).toEqual([]);
     expect(packedFiles.filter((p) => /^(src|test|native-test|bench|scripts|node_modules|native)\//.test(p))).toEqual([]);
     expect(packedFiles).not.toContain("binding.gyp"); // npm would try to compile on every install
     const manifest = JSON.parse(execFileSync("tar", ["-xzOf", tarball, "package/package.json"], { encoding: "utf8" }));
-    expect(manifest.bin).toEqual({ "roles-anywhere-agent": "dist/cli.js" });
+    expect(manifest.bin).toEqual({ "roles-anywhere-agent": "dist/cli.cjs" });
     expect(manifest.engines.node).toBe("^20.19.0 || ^22.12.0 || >=24.0.0");
     expect(manifest.exports["."].require).toBe("./dist/lib/index.js");
     expect(Object.keys(manifest.optionalDependencies).sort()).toEqual(["pkcs11js"]);
@@ -128,6 +128,9 @@ describe("npm install -g of the tarball, with a C++ toolchain", () => {
     expect(help.stdout).toMatch(/credential-process/);
     const version = await agent(withToolchain, ["version"]);
     expect(version).toEqual({ code: 0, stdout: `${VERSION}\n`, stderr: "" });
+    // The bin is dist/cli.cjs; units and scripts that name dist/cli.js still run it.
+    const byOldPath = await run(process.execPath, [join(installed(withToolchain).packageDir, "dist", "cli.js"), "version"]);
+    expect(byOldPath).toMatchObject({ stdout: `${VERSION}\n`, stderr: "" });
   });
 
   it("credential-process works with a file key and with a SoftHSM key (the native addon was built)", async () => {

@@ -10,8 +10,10 @@
 // - dist/daemon/*.mjs: the same program as ES modules split per command, for the long-running commands
 //   (agent, serve, update, local-endpoint): loading only what they use keeps their memory ~8 MB lower than the
 //   one-file bundle does, and their start-up time does not matter.
-// - dist/cli.js: the bin (src/cli/launcher/main.ts): answers agent-served credential-process calls by itself,
-//   else runs the long-running commands from dist/daemon/ and all others from the cached bundle.
+// - dist/cli.cjs: the bin (src/cli/launcher/main.ts): answers agent-served credential-process calls by itself,
+//   else runs the long-running commands from dist/daemon/ and all others from the cached bundle. CommonJS by its
+//   name: for a `.js` file Node's loader first reads the package scope's package.json (~0.5 M instructions a run).
+//   dist/cli.js, for whoever runs the CLI by that path (units written before, scripts), only requires it.
 // - dist/native/<platform>-<arch>/raa_native.node: the project's own N-API addon (native/raa_native.c; PR_SET_DUMPABLE,
 //   SO_PEERCRED), built with node-gyp and shipped prebuilt, so that an install without a compiler has it.
 // Start-up time is a feature: every `aws` command runs credential-process (bench/cold-start.ts, bench/agent.mjs).
@@ -176,16 +178,17 @@ for (const name of readdirSync("dist/daemon")) {
   writeFileSync(file, `${code}\n;${asks}export const ${END}=1;\n`);
 }
 
-// The launcher's parts that only some runs need, as files of their own (dist/cli.js is compiled on every run).
+// The launcher's parts that only some runs need, as files of their own (dist/cli.cjs is compiled on every run).
 await build({ ...common, entryPoints: ["src/cli/launcher/agent-fast-path.ts"], outfile: `dist/${AGENT_FAST_PATH_FILE}` });
 addBundleId(AGENT_FAST_PATH_FILE);
 await build({ ...common, entryPoints: ["src/cli/launcher/launcher-error.ts"], outfile: "dist/launcher-error.cjs" });
 // The reader's errors never leave it (a cache it cannot use is no cache): no keepNames, which sets names at load.
 await build({ ...common, entryPoints: ["src/cli/launcher/code-cache-reader.ts"], outfile: `dist/${USER_CODE_CACHE_FILE}`, keepNames: false });
 await build({ ...common, entryPoints: ["src/cli/launcher/code-cache.ts"], outfile: `dist/${USER_CODE_CACHE_WRITER_FILE}` });
-// dist/cli.js is compiled from its source on every run: no keepNames (it named ~20 functions at each start).
-await build({ ...common, entryPoints: ["src/cli/launcher/main.ts"], outfile: "dist/cli.js", keepNames: false, define: { __BUILD_RUNTIME__: JSON.stringify(`${process.version}-${process.arch}`) } });
-chmodSync("dist/cli.js", 0o755);
+// dist/cli.cjs is compiled from its source on every run: no keepNames (it named ~20 functions at each start).
+await build({ ...common, entryPoints: ["src/cli/launcher/main.ts"], outfile: "dist/cli.cjs", keepNames: false, define: { __BUILD_RUNTIME__: JSON.stringify(`${process.version}-${process.arch}`) } });
+chmodSync("dist/cli.cjs", 0o755);
+writeFileSync("dist/cli.js", '#!/usr/bin/env node\n// The bin is dist/cli.cjs; this path runs it for units and scripts that name dist/cli.js.\nrequire("./cli.cjs");\n', { mode: 0o755 });
 
 buildNativeHelper();
 await writeWarmCodeCaches(bundleIds);
@@ -229,13 +232,13 @@ async function writeWarmCodeCaches(bundleIds) {
     const args = ["credential-process", ...key, ...arns];
     const token = softHsmToken(dir, openssl);
     if (token) Object.assign(env, token.env);
-    // dist/cli.js runs the credential-process bundles, which write their user caches: the key file's, and the
+    // dist/cli.cjs runs the credential-process bundles, which write their user caches: the key file's, and the
     // hardware one's with a SoftHSM key where SoftHSM is installed (else it gets its top level only). The full
     // bundle is run directly, as the launcher would run it after a hand-over, with the same key file, and its
     // cache written the same way.
     const runs = [
-      ["dist/cli.js", ...args],
-      ...(token ? [["dist/cli.js", "credential-process", ...token.args, ...arns]] : []),
+      ["dist/cli.cjs", ...args],
+      ...(token ? [["dist/cli.cjs", "credential-process", ...token.args, ...arns]] : []),
       ["-e", `const { Script } = require("node:vm"); const { writeFileSync, readFileSync } = require("node:fs");
         const file = ${JSON.stringify(join(process.cwd(), "dist", CLI_BUNDLE_FILE))};
         process.argv.splice(1, 0, file);
@@ -286,7 +289,7 @@ async function answerFromAgent(dir, env, key, arns) {
   for (let i = 0; i < flags.length; i += 2) profile[flags[i].slice(2)] = flags[i + 1];
   writeFileSync(config, JSON.stringify({ profiles: { build: profile } }), { mode: 0o600 });
   const socket = join(dir, "agent.sock");
-  const agent = spawn(process.execPath, ["dist/cli.js", "agent", "--config", config, "--socket", socket], { env, stdio: ["ignore", "ignore", "pipe"] });
+  const agent = spawn(process.execPath, ["dist/cli.cjs", "agent", "--config", config, "--socket", socket], { env, stdio: ["ignore", "ignore", "pipe"] });
   try {
     let stderr = "";
     await new Promise((ready, fail) => {
@@ -297,7 +300,7 @@ async function answerFromAgent(dir, env, key, arns) {
       agent.once("exit", (code) => fail(new Error(`the agent exited with ${code}: ${stderr.trim()}`)));
       setTimeout(() => fail(new Error("the agent did not start within 30 s")), 30_000).unref();
     });
-    const run = spawn(process.execPath, ["dist/cli.js", "credential-process", "--agent", "--agent-socket", socket, "--profile", "build", "--config", config], { env, stdio: ["ignore", "ignore", "pipe"] });
+    const run = spawn(process.execPath, ["dist/cli.cjs", "credential-process", "--agent", "--agent-socket", socket, "--profile", "build", "--config", config], { env, stdio: ["ignore", "ignore", "pipe"] });
     let runErr = "";
     run.stderr.on("data", (d) => (runErr += d));
     const [code] = await once(run, "exit");

@@ -1,4 +1,5 @@
 import { cutAt, installationChanged, MAX_LOG_LINE, printableLine } from "../errors.js";
+import { takeHeldSighup } from "./held-sighup.js";
 
 /** Where a daemon writes its log lines (stderr, or the journal under systemd). */
 export type Log = (line: string) => void;
@@ -71,30 +72,6 @@ export async function runDaemon<T>(log: Log, life: DaemonLife<T>, target: NodeJS
   } finally {
     for (const [signal, listener] of Object.entries(listeners)) target.off(signal, listener);
   }
-}
-
-/** The launcher's SIGHUP listener (holdSighup), found by runDaemon through a global: they are separate bundles. */
-const HELD_SIGHUP = Symbol.for("roles-anywhere-agent.held-sighup");
-type Held = { [HELD_SIGHUP]?: (() => void) & { received?: boolean } };
-
-/**
- * For a daemon's command line, from the launcher's first step (loading the daemon's modules takes 50–150 ms; Node's
- * own start before it, 30–90 ms, cannot be covered): a SIGHUP is recorded instead of killing the process by its
- * default action, and {@link runDaemon} takes it as one during start-up.
- */
-export function holdSighup(): void {
-  const listener = Object.assign(() => void (listener.received = true), { received: false });
-  (globalThis as Held)[HELD_SIGHUP] = listener;
-  process.on("SIGHUP", listener);
-}
-
-/** Removes holdSighup's listener, if any: whether it recorded a SIGHUP. */
-function takeHeldSighup(): boolean {
-  const listener = (globalThis as Held)[HELD_SIGHUP];
-  if (!listener) return false;
-  delete (globalThis as Held)[HELD_SIGHUP];
-  process.off("SIGHUP", listener);
-  return listener.received === true;
 }
 
 /** {@link runDaemon} without start-up or shutdown: resolves once stopped, after the last reload, listeners removed. */

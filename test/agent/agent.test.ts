@@ -10,7 +10,8 @@ import { credentialsFromAgent, fetchFromAgent } from "../../src/agent/client.js"
 import { requestConditions } from "../../src/agent/request-conditions.js";
 import { defaultAgentSocketPath } from "../../src/agent/socket-path.js";
 import { prepareSocketPath, systemdListenFd } from "../../src/agent/socket-safety.js";
-import { holdSighup, runDaemon, runUntilStopped } from "../../src/daemon/signals.js";
+import { holdSighup } from "../../src/daemon/held-sighup.js";
+import { runDaemon, runUntilStopped } from "../../src/daemon/signals.js";
 import { createCredentialSource, type SessionCreator } from "../../src/credentials/credential-source.js";
 import { SourceRegistry } from "../../src/credentials/source-registry.js";
 import type { CredentialSettings } from "../../src/settings/credential-settings.js";

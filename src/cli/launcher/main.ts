@@ -1,18 +1,19 @@
 #!/usr/bin/env node
-// dist/cli.js, the bin. It first lets a running agent answer `credential-process --profile NAME` (agent-fast-path.ts
-// says why). Long-running commands run from dist/daemon/, ES modules split per command: they load only what they
-// use, which keeps their memory lower. `credential-process` runs from its own bundles (credential-process-entry.ts),
-// everything else from dist/cli-bundle.cjs; each bundle, and the agent fast path, is compiled from the V8 code
-// cache that the build wrote next to it, so that its JavaScript is not parsed on every run (run-bundle.ts). The
-// bundles have no import() (the build turns it into require()): V8 does not keep the dynamic-import callback
-// for functions restored from a cache. This file is compiled on every run without a cache, so it holds little:
-// the agent fast path and the user's code caches are files of their own, required when needed.
+// dist/cli.cjs, the bin (dist/cli.js only requires it). It first lets a running agent answer `credential-process
+// --profile NAME` (agent-fast-path.ts says why). Long-running commands run from dist/daemon/, ES modules split per
+// command: they load only what they use, which keeps their memory lower. `credential-process` runs from its own bundles
+// (credential-process-entry.ts), everything else from dist/cli-bundle.cjs; each bundle, and the agent fast path, is
+// compiled from the V8 code cache that the build wrote next to it, so that its JavaScript is not parsed on every run
+// (run-bundle.ts). The bundles have no import() (the build turns it into require()): V8 does not keep the
+// dynamic-import callback for functions restored from a cache. This file is compiled on every run without a cache, so
+// it holds little: the agent fast path and the user's code caches are files of their own, required when needed. Named
+// .cjs: for a .js file, Node's loader would first read the package scope's package.json (~0.5 M instructions a run).
 import { join } from "node:path";
 import { LONG_RUNNING_COMMANDS } from "./long-running-commands.js";
 import { mayNameProfile } from "./may-name-profile.js";
 import { AGENT_FAST_PATH_FILE, CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE } from "./bundle-files.js";
 import { incomplete, runBundle } from "./run-bundle.js";
-import { holdSighup } from "../../daemon/signals.js";
+import { holdSighup } from "../../daemon/held-sighup.js";
 
 /** Built separately (scripts/build.mjs); variables, so that the launcher's own build leaves them alone. */
 const DAEMON_ENTRY = "./daemon/cli.mjs";
