@@ -40,6 +40,26 @@ await acquireModule(choice);
 console.log(JSON.stringify({ first, second, warned }));
 `;
 
+/** A module in an overlayfs' lower layer, the upper on a tmpfs: loaded twice, not replaced. */
+const OVERLAY_ENTRY = `
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdirSync, statSync } from "node:fs";
+import { acquireModule } from ${JSON.stringify(resolve("src/pkcs11/module-loader.ts"))};
+const [dir, source] = process.argv.slice(2);
+for (const d of ["lower", "t", "merged"]) mkdirSync(dir + "/" + d);
+copyFileSync(source, dir + "/lower/m.so");
+execFileSync("mount", ["-t", "tmpfs", "tmpfs", dir + "/t"]);
+for (const d of ["upper", "work"]) mkdirSync(dir + "/t/" + d);
+execFileSync("mount", ["-t", "overlay", "overlay", "-o", \`lowerdir=\${dir}/lower,upperdir=\${dir}/t/upper,workdir=\${dir}/t/work\`, dir + "/merged"]);
+const warned = [];
+process.emitWarning = (_, options) => { warned.push(options?.code); };
+const choice = { path: dir + "/merged/m.so", origin: "test", option: "--pkcs11-lib" };
+await acquireModule(choice);
+await acquireModule(choice);
+const maps = (await import("node:fs")).readFileSync("/proc/self/maps", "latin1").split("\\n").find((l) => l.endsWith("/merged/m.so"));
+console.log(JSON.stringify({ dev: statSync(dir + "/merged/m.so").dev, maps, warned }));
+`;
+
 describe.skipIf(process.getuid?.() !== 0 || !existsSync(MODULE))("a module replaced by a file of another filesystem with the same inode", () => {
   it("is said to be replaced (RAA_MODULE_REPLACED)", () => {
     const entry = join(tmp.dir, "entry.ts");
@@ -52,5 +72,25 @@ describe.skipIf(process.getuid?.() !== 0 || !existsSync(MODULE))("a module repla
     expect(second.ino).toBe(first.ino); // the case: the same inode number
     expect(second.dev).not.toBe(first.dev); // on another filesystem
     expect(warned).toEqual(["RAA_MODULE_REPLACED"]); // before: []
+  });
+
+  // stat gives the lower layer's device here, /proc/self/maps the overlay's (seen on Linux 6.18): compared by device,
+  // a module never replaced was said to be (the overlayfs branch off).
+  it("a module on an overlayfs with layers on two filesystems, not replaced, is not said to be", () => {
+    const entry = join(tmp.dir, "overlay-entry.ts");
+    writeFileSync(entry, OVERLAY_ENTRY);
+    const overlayBundle = bundle.replace(/\.mjs$/, "-overlay.mjs");
+    try {
+      execFileSync(resolve("node_modules/.bin/esbuild"), [entry, "--bundle", "--platform=node", "--format=esm", "--external:pkcs11js", `--outfile=${overlayBundle}`, "--log-level=warning"]);
+      const dir = join(tmp.dir, "overlay");
+      mkdirSync(dir);
+      const out = execFileSync("unshare", ["-m", "--propagation", "private", process.execPath, overlayBundle, dir, MODULE], { encoding: "utf8" });
+      const { dev, maps, warned } = JSON.parse(out) as { dev: number; maps: string; warned: string[] };
+      const [major, minor] = maps.split(" ")[3]!.split(":").map((h) => Number.parseInt(h, 16));
+      expect((major! << 8) | minor!, "the case: maps and stat name different devices").not.toBe(dev);
+      expect(warned).toEqual([]);
+    } finally {
+      rmSync(overlayBundle, { force: true });
+    }
   });
 });

@@ -238,13 +238,13 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
 
 /** Module and token only: no session login, so no PIN is needed or spent. */
 async function pkcs11PresenceRows(o: SignerOptions, uriText: string): Promise<CheckRow[]> {
-  const [{ parsePkcs11Uri }, { chooseModule }, { acquireModule }, { listTokenSlots, slotMatches, describeToken }] = await Promise.all([
+  const [{ parseWithoutPin }, { chooseModule }, { acquireModule }, { listTokenSlots, slotMatches, describeToken }] = await Promise.all([
     import("../pkcs11/uri.js"),
     import("../pkcs11/module-path.js"),
     import("../pkcs11/module-loader.js"),
     import("../pkcs11/slots.js"),
   ]);
-  const uri = parsePkcs11Uri(uriText);
+  const uri = parseWithoutPin(uriText);
   secretsAlreadyHeld(o.pkcs11?.pin, o.pkcs11?.contextPin);
   let lease;
   try {

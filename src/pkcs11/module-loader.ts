@@ -101,7 +101,10 @@ function warnIfReplaced(path: string): void {
     + "before (a loaded library cannot be reloaded): restart it to use the new one", { code: "RAA_MODULE_REPLACED" });
 }
 
-/** statfs's f_type of overlayfs: there, Linux before 6.7 gives /proc/PID/maps the device of the file under it. */
+/**
+ * statfs's f_type of overlayfs: there stat and /proc/PID/maps name different devices for one file (a layer's and the
+ * overlay's on Linux 6.18 with layers on two filesystems; the file under it before 6.7 in maps), inode numbers alike.
+ */
 const OVERLAYFS = 0x794c7630;
 
 /**

@@ -36,6 +36,9 @@ describe("keygen's usage errors come alone", () => {
     // Upper case is a token URI too, as everywhere else (before: taken as a TSS2 file path, "no TPM found", exit 5).
     [["--private-key", "PKCS11:token=t"], /the new key needs a label/, 2],
     [["--private-key", "pkcs11:token=t;object=k;type=cert"], /keygen creates key pairs; drop type=cert from the URI/, 2],
+    // A pin-source the token session refuses needs no token: refused before the progress line (before: after it).
+    [["--private-key", "pkcs11:token=t;object=k?pin-source=https://example.com/pin"], /pin-source=https:… is not supported/, 3],
+    [["--private-key", "pkcs11:token=t;object=k?pin-source=file://elsewhere/pin"], /pin-source=file:\/\/elsewhere\/pin names no local file/, 3],
     [["--private-key", "pkcs11:token=t;object=k", "--tpm-pcr", "sha256:0"], /--tpm-pcr is for TPM keys, not pkcs11: URIs/, 2],
     // A TPM password flag beside a token is refused as such, not read (keygen reads the TPM passwords only for a TPM key).
     [["--private-key", "pkcs11:token=t;object=k", "--tpm-parent-password", "env:"], /--tpm-parent-password is for TPM keys, not pkcs11: URIs/, 2],

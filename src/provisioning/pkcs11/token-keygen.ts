@@ -8,7 +8,8 @@ import type { Template, TokenContext } from "../../pkcs11/objects.js";
 import { ckrName, describeCkr, pkcs11Failure, quietly } from "../../pkcs11/pkcs11-errors.js";
 import { describeToken } from "../../pkcs11/slots.js";
 import { CKA, CKK, CKM, CKO } from "../../pkcs11/constants.js";
-import { formatPkcs11Uri, parsePkcs11Uri, parseWithoutPin, type Pkcs11Uri } from "../../pkcs11/uri.js";
+import { formatPkcs11Uri, parsePkcs11Uri, wipeUriPin, type Pkcs11Uri } from "../../pkcs11/uri.js";
+import { pinFromUri } from "../../pkcs11/pin.js";
 import { keyWeaknesses, readKeyProperties } from "./key-properties.js";
 import { KEY_SPEC, type KeySpec } from "../key-spec.js";
 import type { Kinds } from "../../own-value.js";
@@ -35,9 +36,10 @@ export interface TokenKeygenResult {
   readonly publicKey: KeyObject | undefined;
 }
 
-/** The checks that need no token (the URI's type, a label, a non-empty id): keygen makes them first. */
+/** The checks that need no token (the URI's type, a label, a non-empty id, its pin-source): keygen makes them first. */
 export function checkTokenKeygen(opts: TokenKeygenOptions): { label: string; id: Buffer | undefined } {
-  const uri = parseWithoutPin(opts.uri);
+  const uri = wipeUriPin(parsePkcs11Uri(opts.uri));
+  if (uri.pin) pinFromUri(uri.pin); // a pin-source refused (https:, another host's file://)
   if (uri.type !== undefined && uri.type !== "private") {
     throw new UsageError("USAGE", `keygen creates key pairs; drop type=${uri.type} from the URI`);
   }
