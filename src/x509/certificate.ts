@@ -170,7 +170,8 @@ function assertGoReadsFields({ signature, issuer, subject, subjectPublicKeyInfo 
     where = "in its subject";
     name(subject);
   } catch (e) {
-    throw e instanceof DerError ? new DerError(`a malformed value ${where}`, "value") : e;
+    if (!(e instanceof DerError)) throw e;
+    throw e.kind === "limit" ? new DerError(`${e.message} ${where}`, "limit") : new DerError(`a malformed value ${where}`, "value");
   }
 }
 

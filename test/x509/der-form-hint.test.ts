@@ -97,3 +97,17 @@ describe("a list longer than the reader's bound is the agent's limit, not a faul
     });
   });
 });
+
+describe("a name of more than 10,000 RDNs is the agent's limit too", () => {
+  // Before: "… has a malformed value in its subject, which AWS's certificate parser refuses" (Go's parseName has no
+  // bound on the number of RDNs).
+  it("says so for the subject, as for an extension", async () => {
+    const rdn = derTlv(0x31, derSequence(derOid("2.5.4.3"), derTlv(0x0c, Buffer.from("gw"))));
+    const subject = derTlv(0x30, Buffer.concat(Array.from({ length: 10_001 }, () => rdn)));
+    writeFileSync(path("subject-10001.der"), signed(tbsWith(subject)));
+    await expect(readCertificateFile(path("subject-10001.der"))).rejects.toMatchObject({
+      message: expect.stringMatching(/has more than 10,000 elements in one list in its subject: Go's parser reads it/),
+      hint: "have the CA issue a certificate with fewer entries",
+    });
+  });
+});
