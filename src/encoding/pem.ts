@@ -58,19 +58,24 @@ export function decodePemBlocks(input: Buffer | string, source: string): PemBloc
   const bytes = typeof input === "string" ? Buffer.from(input, "utf8") : input;
   const blocks: PemBlock[] = [];
   let cursor = 0;
-  for (;;) {
-    const begin = indexOfText(bytes, BEGIN, cursor);
-    if (begin < 0) return blocks;
-    const labelEnd = indexOfText(bytes, "-----", begin + BEGIN.length);
-    const label = labelEnd < 0 ? "" : bytes.toString("latin1", begin + BEGIN.length, labelEnd);
-    if (label === "" || label.includes("\r") || label.includes("\n")) {
-      throw pemError(source, "a BEGIN line is malformed");
+  try {
+    for (;;) {
+      const begin = indexOfText(bytes, BEGIN, cursor);
+      if (begin < 0) return blocks;
+      const labelEnd = indexOfText(bytes, "-----", begin + BEGIN.length);
+      const label = labelEnd < 0 ? "" : bytes.toString("latin1", begin + BEGIN.length, labelEnd);
+      if (label === "" || label.includes("\r") || label.includes("\n")) {
+        throw pemError(source, "a BEGIN line is malformed");
+      }
+      const endMarker = `-----END ${label}-----`;
+      const end = indexOfText(bytes, endMarker, labelEnd + 5);
+      if (end < 0) throw pemError(source, `${namePemBlock(label, "a PEM block")} has no END line`);
+      blocks.push(decodeBody(bytes, labelEnd + 5, end, label, source));
+      cursor = end + endMarker.length;
     }
-    const endMarker = `-----END ${label}-----`;
-    const end = indexOfText(bytes, endMarker, labelEnd + 5);
-    if (end < 0) throw pemError(source, `${namePemBlock(label, "a PEM block")} has no END line`);
-    blocks.push(decodeBody(bytes, labelEnd + 5, end, label, source));
-    cursor = end + endMarker.length;
+  } catch (error) {
+    wipeKeyBlocks(blocks); // a key decoded before the block refused: no caller gets it to wipe
+    throw error;
   }
 }
 
