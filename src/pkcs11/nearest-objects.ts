@@ -9,7 +9,7 @@ export interface TokenObjectRecord {
 }
 
 /** What a URI asked for: `object=` and `id=`, either or both. */
-export type ObjectQuery = Partial<Pick<TokenObjectRecord, "label" | "id">>;
+type ObjectQuery = Partial<Pick<TokenObjectRecord, "label" | "id">>;
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 

@@ -20,7 +20,7 @@ export interface HttpResponse {
   readonly body: Buffer;
 }
 
-export interface OutgoingRequest {
+interface OutgoingRequest {
   readonly method: string;
   /** Path and query in origin form (`/prefix/sessions?…`). */
   readonly path: string;
