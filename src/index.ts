@@ -2,7 +2,10 @@
  * roles-anywhere-agent as a library: the signer factory and back-ends, the pure SigV4-X509 core, the
  * CreateSession client, the refresh engine, the verifying local endpoint, and the types they share.
  */
-export * from "./errors.js";
+export {
+  AgentError, AuthError, DeviceError, ERROR_CODES, InputError, isAgentError, NetworkError, ServiceError, UsageError,
+  type AgentErrorOptions, type ErrorCategory, type ErrorCode,
+} from "./errors.js";
 export * from "./arn.js";
 export { VERSION } from "./version.js";
 

@@ -22,11 +22,11 @@ export function editDistance(a: string, b: string, max = Infinity): number {
 }
 
 /**
- * The candidates close enough to `word` to be what was meant, best first (at most `limit`). Close enough:
+ * The candidates close enough to `word` to be what was meant, best first (at most three). Close enough:
  * within a third of the word's length (at least 1 edit), or `word` is a prefix of the candidate or the
  * other way round (`--cert` for `--certificate`).
  */
-export function nearestNames(word: string, candidates: Iterable<string>, limit = 3): string[] {
+export function nearestNames(word: string, candidates: Iterable<string>): string[] {
   const w = word.toLowerCase();
   const allowed = Math.max(1, Math.floor(w.length / 3));
   const scored: { name: string; score: number }[] = [];
@@ -36,5 +36,5 @@ export function nearestNames(word: string, candidates: Iterable<string>, limit =
     const prefix = w.length >= 3 && (n.startsWith(w) || w.startsWith(n));
     if (distance <= allowed || prefix) scored.push({ name, score: prefix ? Math.min(distance, 1.5) : distance });
   }
-  return scored.sort((x, y) => x.score - y.score || x.name.localeCompare(y.name)).slice(0, limit).map((s) => s.name);
+  return scored.sort((x, y) => x.score - y.score || x.name.localeCompare(y.name)).slice(0, 3).map((s) => s.name);
 }

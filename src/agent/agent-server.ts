@@ -26,7 +26,7 @@ const CREDENTIALS_PATH = "/v1/credentials";
 const LISTEN_ON_A_PATH = "the agent's .socket unit must listen on a path: ListenStream=%t/roles-anywhere-agent.sock";
 const SELECTOR_PARAMS: readonly string[] = ["trust-anchor-arn", "profile-arn", "role-arn", "role-session-name", ...CONDITION_NAMES];
 
-export type AgentListen = { readonly path: string } | { readonly fd: number };
+type AgentListen = { readonly path: string } | { readonly fd: number };
 
 /**
  * The agent's HTTP/1.1 API on its UNIX socket (plain HTTP so that `curl --unix-socket` is a client):

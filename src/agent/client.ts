@@ -30,7 +30,7 @@ const TIMEOUT_MS = 35_000;
  * unit whose service cannot start, holds the connection in the socket's backlog and never answers. An agent
  * that took the request (busy with a slow CreateSession) is waited for up to TIMEOUT_MS.
  */
-export const TAKE_WITHIN_MS = 10_000;
+const TAKE_WITHIN_MS = 10_000;
 /** Credentials and their headers take 2–4 KiB: more is not our agent (or a broken one), and is not kept. */
 const MAX_ANSWER_BYTES = 64 * 1024;
 

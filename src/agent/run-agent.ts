@@ -10,7 +10,7 @@ import { startAgentServer } from "./agent-server.js";
 import { defaultAgentSocketPath } from "./socket-path.js";
 import { prepareSocketPath, systemdListenFd } from "./socket-safety.js";
 
-export interface AgentRun {
+interface AgentRun {
   readonly configPath?: string | undefined;
   readonly profiles: readonly string[];
   readonly socket?: string | undefined;

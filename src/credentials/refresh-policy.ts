@@ -90,7 +90,7 @@ export function serviceClockLead(skewMs: number | undefined, expiresAt: number, 
 }
 
 /** What a retry delay depends on besides the number of failures. */
-export interface RetryContext {
+interface RetryContext {
   /** How long the endpoint asked us to wait (`Retry-After` of a 429 or 5xx), if it did. */
   readonly retryAfterMs?: number | undefined;
   /** How much longer the current credentials are served, when there are any. */

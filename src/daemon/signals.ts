@@ -73,8 +73,3 @@ export async function runDaemon<T>(log: Log, life: DaemonLife<T>, target: NodeJS
     for (const [signal, listener] of Object.entries(listeners)) target.off(signal, listener);
   }
 }
-
-/** {@link runDaemon} without start-up or shutdown: resolves once stopped, after the last reload, listeners removed. */
-export async function runUntilStopped(log: Log, reload?: () => Promise<string>, target: NodeJS.EventEmitter = process) {
-  await runDaemon(log, { reload }, target);
-}

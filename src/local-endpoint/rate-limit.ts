@@ -7,7 +7,7 @@ export const THROTTLED = { status: 429, errorType: "ThrottlingException", messag
 export const MAX_RATE_LIMIT = 100_000;
 
 /** `at`: the admission time on the limiter's clock, logged by the endpoint (its answer comes later). */
-export type RateDecision =
+type RateDecision =
   | { readonly admitted: true; readonly at: number }
   | { readonly admitted: false; readonly retryAfterMs: number };
 

@@ -13,7 +13,7 @@ const ALGORITHM = "AWS4-HMAC-SHA256";
 const STS_SERVICE = "sts";
 
 /** A verified STS call: who made it and what it asks for. */
-export interface VerifiedStsCall {
+interface VerifiedStsCall {
   readonly session: IssuedSession;
   readonly action: string;
   readonly version: string | undefined;

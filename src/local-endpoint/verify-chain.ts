@@ -4,7 +4,7 @@ import type { Certificate } from "../x509/certificate.js";
 import { accessDenied } from "./rejections.js";
 
 /** The X.509 extensions and algorithms that path validation looks at, read once per certificate. */
-export interface CertificateFacts {
+interface CertificateFacts {
   /** basicConstraints cA; undefined when the extension is absent. */
   readonly isCa: boolean | undefined;
   readonly pathLenConstraint: number | undefined;
@@ -54,7 +54,7 @@ const MAX_INTERMEDIATES = 8;
 /** Each may be checked against all the others (an ECDSA P-521 check takes ~1 ms). */
 const MAX_CHAIN_CERTIFICATES = 2 * MAX_INTERMEDIATES;
 
-export interface PathInput {
+interface PathInput {
   readonly leaf: Certificate;
   /** The certificates of X-Amz-X509-Chain, in any order. */
   readonly intermediates: readonly Certificate[];

@@ -23,7 +23,7 @@ const PACKAGE = "roles-anywhere-agent";
 const ADDON = "pkcs11js/build/Release/pkcs11.node";
 const BUILD_TOOLS = "install g++, make and python3 (node-gyp builds pkcs11js), then reinstall";
 
-export type AddonProblem =
+type AddonProblem =
   | { readonly kind: "omitted" }
   | { readonly kind: "build-failed" }
   | { readonly kind: "missing" }

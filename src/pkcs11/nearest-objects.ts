@@ -9,7 +9,7 @@ export interface TokenObjectRecord {
 }
 
 /** What a URI asked for: `object=` and `id=`, either or both. */
-export type ObjectQuery = Partial<Pick<TokenObjectRecord, "label" | "id">>;
+type ObjectQuery = Partial<Pick<TokenObjectRecord, "label" | "id">>;
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
@@ -29,10 +29,11 @@ function distance(query: ObjectQuery, o: TokenObjectRecord): number {
 }
 
 /**
- * The objects nearest to what a URI asked for, best first (at most `limit`, and only those reasonably
+ * The objects nearest to what a URI asked for, best first (at most three, and only those reasonably
  * close: a token with 200 objects must not turn an error into a page). Objects of `wantClass` come first.
  */
-export function nearestObjects(query: ObjectQuery, objects: readonly TokenObjectRecord[], wantClass: TokenObjectRecord["class"], limit = 3): TokenObjectRecord[] {
+export function nearestObjects(query: ObjectQuery, objects: readonly TokenObjectRecord[], wantClass: TokenObjectRecord["class"]): TokenObjectRecord[] {
+  const limit = 3;
   const asked = (query.label !== undefined ? 1 : 0) + (query.id !== undefined ? 1 : 0);
   if (asked === 0) return objects.filter((o) => o.class === wantClass).slice(0, limit);
   return objects

@@ -137,7 +137,7 @@ export interface CertificateObject {
   readonly slot: TokenSlot;
 }
 
-export type TokenKeyType = "RSA" | "EC";
+type TokenKeyType = "RSA" | "EC";
 
 interface PublicAttributes {
   readonly modulus?: Buffer | undefined;

@@ -10,7 +10,7 @@ import { tokenFamily } from "./unblock-hint.js";
 import { formatPkcs11Uri, withoutQuery, type Pkcs11Uri } from "./uri.js";
 
 /** What identifies a token across removal and re-insertion (the slot id may change, these do not). */
-export interface TokenIdentity {
+interface TokenIdentity {
   readonly label: string;
   readonly manufacturer: string;
   readonly model: string;

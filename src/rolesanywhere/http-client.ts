@@ -8,7 +8,7 @@ import { closedEarly, transportError, TransportError } from "./network-errors.js
 import { proxyFor } from "./proxy.js";
 import type { Abortable, CreateSessionOptions } from "./types.js";
 
-export const USER_AGENT = `roles-anywhere-agent/${VERSION} (node ${process.versions.node}; ${process.platform}; ${process.arch})`;
+const USER_AGENT = `roles-anywhere-agent/${VERSION} (node ${process.versions.node}; ${process.platform}; ${process.arch})`;
 
 /** Responses larger than this are refused (a CreateSession answer is a few KiB). */
 const MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -20,7 +20,7 @@ export interface HttpResponse {
   readonly body: Buffer;
 }
 
-export interface OutgoingRequest {
+interface OutgoingRequest {
   readonly method: string;
   /** Path and query in origin form (`/prefix/sessions?…`). */
   readonly path: string;

@@ -7,7 +7,7 @@ import { parseJson } from "../io/json.js";
 import { roughDuration } from "../x509/validity.js";
 
 /** What the interpretation of an answer needs to know besides the answer. */
-export interface ResponseContext {
+interface ResponseContext {
   /** When the answer arrived, by the (injectable) clock that dates the signatures. */
   readonly receivedAt: Date;
   /** Base URL, for messages. */
@@ -47,7 +47,7 @@ export function clockSkewMs(response: HttpResponse, receivedAt: Date): number | 
  * `Retry-After` as milliseconds from `receivedAt`: delta-seconds or an HTTP date (RFC 9110 §10.2.3);
  * undefined when absent or unreadable. A date in the past means 0.
  */
-export function retryAfterMs(response: HttpResponse, receivedAt: Date): number | undefined {
+function retryAfterMs(response: HttpResponse, receivedAt: Date): number | undefined {
   const text = header(response, "retry-after")?.trim();
   if (!text) return undefined;
   // Any number of digits: 10^12 s asks for more than the ceiling (retry.ts), so the ceiling is waited, not nothing.

@@ -47,12 +47,8 @@ export function refusalOf(error: AgentError): "refused" | "blocked" | undefined 
   return status !== undefined && ((status >= 300 && status < 500 && status !== 429) || status === 501) ? "blocked" : undefined;
 }
 
+/** Exponential back-off ceiling: min(cap, base·2^(attempt−1)); full jitter draws uniformly below it. */
 const backoffCeilingMs = (attempt: number) => Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
-
-/** Exponential back-off with full jitter: uniform in [0, min(cap, base·2^(attempt−1))). */
-export function backoffDelayMs(attempt: number, random: () => number): number {
-  return Math.floor(unit(random()) * backoffCeilingMs(attempt));
-}
 
 /** A random draw clamped into [0, 1), so that a faulty source cannot push a time outside its window. */
 export function unit(r: number): number {

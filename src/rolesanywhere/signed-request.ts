@@ -17,7 +17,7 @@ import {
 import type { CreateSessionParams } from "./types.js";
 
 /** Where and what to send: everything about the call that does not depend on the key or the time. */
-export interface CreateSessionTarget {
+interface CreateSessionTarget {
   readonly endpoint: Endpoint;
   /** The signing region. */
   readonly region: string;
@@ -25,7 +25,7 @@ export interface CreateSessionTarget {
 }
 
 /** The certificate facts and signing function of one signer, fetched once per CreateSession call. */
-export type SigningMaterial = Omit<X509SigningInput, "date" | "region">;
+type SigningMaterial = Omit<X509SigningInput, "date" | "region">;
 
 /** A request ready to send with any HTTP client. */
 export interface SignedCreateSessionRequest {

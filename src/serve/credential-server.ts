@@ -13,7 +13,7 @@ import { createRequestGuard } from "./request-guard.js";
 import { capConnections, connectionCaps, stopCostlyRequests, SERVER_OPTIONS } from "./connection-caps.js";
 
 /** Where a role's credentials come from (a CredentialSource, in practice). */
-export type RoleLookup = (role: string) => { get(): Promise<Credentials>; cached?(): Credentials | undefined } | undefined;
+type RoleLookup = (role: string) => { get(): Promise<Credentials>; cached?(): Credentials | undefined } | undefined;
 
 interface CredentialServerOptions {
   readonly roles: RoleLookup;

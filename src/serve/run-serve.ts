@@ -11,7 +11,7 @@ import { ecsEnvFile, lockEcsEnvDir, writeEcsEnvFiles } from "./ecs-env.js";
 import { openEcsConsumers, type EcsIdentity } from "./ecs-identity.js";
 import type { TlsFilePaths } from "./tls-files.js";
 
-export interface ServeRun {
+interface ServeRun {
   /** The roles to serve; called again on SIGHUP. */
   readonly specs: () => Promise<readonly SourceSpec[]>;
   readonly imds: boolean;

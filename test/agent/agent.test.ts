@@ -11,7 +11,7 @@ import { requestConditions } from "../../src/agent/request-conditions.js";
 import { defaultAgentSocketPath } from "../../src/agent/socket-path.js";
 import { prepareSocketPath, systemdListenFd } from "../../src/agent/socket-safety.js";
 import { holdSighup } from "../../src/daemon/held-sighup.js";
-import { runDaemon, runUntilStopped } from "../../src/daemon/signals.js";
+import { runDaemon } from "../../src/daemon/signals.js";
 import { createCredentialSource, type SessionCreator } from "../../src/credentials/credential-source.js";
 import { SourceRegistry } from "../../src/credentials/source-registry.js";
 import type { CredentialSettings } from "../../src/settings/credential-settings.js";
@@ -746,7 +746,7 @@ describe("socket safety", () => {
     const emitter = new EventEmitter();
     const reload = vi.fn(async () => "configuration reloaded");
     const log = vi.fn();
-    const running = runUntilStopped(log, reload, emitter);
+    const running = runDaemon(log, { reload }, emitter);
     emitter.emit("SIGHUP");
     emitter.emit("SIGTERM");
     await running;
@@ -770,7 +770,7 @@ describe("socket safety", () => {
         else resolve("configuration reloaded");
       }));
     });
-    const daemon = runUntilStopped(log, reload, emitter);
+    const daemon = runDaemon(log, { reload }, emitter);
     emitter.emit("SIGHUP");
     emitter.emit("SIGHUP");
     await vi.waitFor(() => expect(finish).toHaveLength(1));

@@ -4,7 +4,7 @@ import { transportError, TransportError } from "../../src/rolesanywhere/network-
 import { matchesNoProxy, parseProxyUrl, proxyFor } from "../../src/rolesanywhere/proxy.js";
 import { errorFromResponse, sanitizeErrorCode } from "../../src/rolesanywhere/response.js";
 import {
-  afterAttempts, backoffDelayMs, isRetryable, maxAttemptsFrom, RETRY_AFTER_CAP_MS, refusalOf, retryDelayMs,
+  afterAttempts, isRetryable, maxAttemptsFrom, RETRY_AFTER_CAP_MS, refusalOf, retryDelayMs,
 } from "../../src/rolesanywhere/retry.js";
 import { caBundleOf, type HttpResponse } from "../../src/rolesanywhere/http-client.js";
 import { formatExpiration, toCredentialProcessOutput } from "../../src/rolesanywhere/credentials.js";
@@ -123,13 +123,15 @@ describe("transport errors", () => {
 
 describe("retry policy", () => {
   it("full jitter under an exponential ceiling, capped", () => {
-    expect([1, 2, 3, 4].map((a) => backoffDelayMs(a, () => 0.5))).toEqual([125, 250, 500, 1000]);
-    expect(backoffDelayMs(1, () => 0)).toBe(0);
-    expect(backoffDelayMs(30, () => 0.999999)).toBe(19_999);
-    expect(backoffDelayMs(2, () => Number.NaN)).toBe(0);
+    // An error without Retry-After waits the back-off alone (what withRetries does between attempts).
+    const backoff = (attempt: number, random: () => number) => retryDelayMs(new NetworkError("NETWORK_ERROR", "x"), attempt, random);
+    expect([1, 2, 3, 4].map((a) => backoff(a, () => 0.5))).toEqual([125, 250, 500, 1000]);
+    expect(backoff(1, () => 0)).toBe(0);
+    expect(backoff(30, () => 0.999999)).toBe(19_999);
+    expect(backoff(2, () => Number.NaN)).toBe(0);
     // A faulty draw of 1 or more stays under the ceiling, as the refresh engine's draws do.
-    expect(backoffDelayMs(1, () => 1)).toBe(249);
-    expect(backoffDelayMs(1, () => 7)).toBe(249);
+    expect(backoff(1, () => 1)).toBe(249);
+    expect(backoff(1, () => 7)).toBe(249);
   });
 
   it("Retry-After is a floor: full jitter over the back-off or as long again comes on top; at most 5 minutes are honoured", () => {

@@ -29,7 +29,7 @@ const command: CommandSpec = {
     const perSecond = `must be a whole number of requests per second from 1 to ${MAX_RATE_LIMIT}`;
     const rateLimit = integerArg(args, "rate-limit", 1, MAX_RATE_LIMIT, perSecond);
 
-    const [{ startLocalEndpoint }, { readInputFile }, { logTo, runUntilStopped }, { isLoopbackAddress }] = await Promise.all([
+    const [{ startLocalEndpoint }, { readInputFile }, { logTo, runDaemon }, { isLoopbackAddress }] = await Promise.all([
       import("../../local-endpoint/server.js"),
       import("../../io/input-file.js"),
       import("../../daemon/signals.js"),
@@ -56,7 +56,7 @@ const command: CommandSpec = {
     if (!isLoopbackAddress(endpoint.host)) log(`warning: listening on ${endpoint.host}, which is reachable from other hosts: the endpoint issues test credentials to anyone with a trusted certificate`);
 
     try {
-      await runUntilStopped(log);
+      await runDaemon(log, {});
     } finally {
       await endpoint.close();
     }

@@ -19,7 +19,7 @@ export interface FileSignerOptions
   intermediates?: CertificateFile;
 }
 
-export type Pkcs12SignerOptions = Omit<FileSignerOptions, "keyPath" | "keyFile" | "certificate"> & { path: string; bytes: Buffer };
+type Pkcs12SignerOptions = Omit<FileSignerOptions, "keyPath" | "keyFile" | "certificate"> & { path: string; bytes: Buffer };
 
 /**
  * A signer whose key lives in a file. The key is read and decrypted once; the certificate, chain and key

@@ -15,7 +15,7 @@ import { unparsableKeyError, unsupportedKeyError } from "./signing-key.js";
  * checked here: named curve only, 1 ≤ d < n, public point = d·G; n = p·q, e·d ≡ 1 mod λ(n), CRT values, size.
  */
 
-export type CheckedKey = { readonly kind: "RSA"; readonly bits: number } | { readonly kind: "EC"; readonly curve: CurveName };
+type CheckedKey = { readonly kind: "RSA"; readonly bits: number } | { readonly kind: "EC"; readonly curve: CurveName };
 
 /** Group orders of the curves this agent takes, for 1 ≤ d < n. */
 const ORDERS: Readonly<Record<CurveName, bigint>> = {

@@ -19,7 +19,7 @@ import { keyMatchesCertificate, type SigningKey } from "./signing-key.js";
 import { ownValue } from "../../own-value.js";
 
 /** What a PKCS#12 file yields: the key, the end-entity certificate it belongs to and the other certificates. */
-export interface Pkcs12Identity {
+interface Pkcs12Identity {
   readonly key: SigningKey;
   readonly certificate: Certificate;
   /** The leaf's issuer, its issuer… found in the file; the leaf is not repeated (unlike the Go helper). */

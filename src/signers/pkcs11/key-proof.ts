@@ -9,7 +9,7 @@ import type { DigestAlgorithm } from "../signer.js";
 import { ownPublicKey, publicKeyObjects, type PrivateKeyObject, type TokenContext } from "../../pkcs11/objects.js";
 import { signatureVerifies } from "../../encoding/signature-encoding.js";
 
-export type Proof =
+type Proof =
   | { readonly result: "match"; readonly by: "the key's own public key" | "the public-key object with its CKA_ID" }
   | { readonly result: "mismatch" }
   | { readonly result: "unknown" };

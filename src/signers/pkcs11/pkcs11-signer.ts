@@ -19,7 +19,7 @@ import { signOnToken, signingFailure, type MechanismPlan } from "../../pkcs11/to
 import { formatPkcs11Uri } from "../../pkcs11/uri.js";
 import type { Secret } from "../../secrets/secret.js";
 
-export interface Pkcs11SignerParts {
+interface Pkcs11SignerParts {
   lease: ModuleLease;
   context: TokenContext;
   key: UsableKey;

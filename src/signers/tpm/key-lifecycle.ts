@@ -19,7 +19,7 @@ export interface LoadedState {
   readonly bootId: string | undefined;
 }
 
-export type LoadInput = Omit<LoadKeyInput, "tpm">;
+type LoadInput = Omit<LoadKeyInput, "tpm">;
 
 /**
  * A signer's key on the TPM: loaded once and kept loaded with its sessions. When the TPM loses it (connection

@@ -27,7 +27,7 @@ import { signHash, type RunOnKey } from "./signing/choose-scheme.js";
 import { nodeHashName, signatureVerifies } from "../../encoding/signature-encoding.js";
 
 /** Injection points for tests and benchmarks. */
-export interface TpmSignerSeams {
+interface TpmSignerSeams {
   /** Talk through this transport instead of opening `--tpm-device` (tests record the bytes through it). */
   readonly transport?: TpmTransport;
   /** Salted sessions with parameter encryption when a password is used (default true). */

@@ -7,7 +7,7 @@ import { handleType, hex32, TPM_CAP, TPM_HT, TPM_PT, TPM_RH } from "../wire/cons
 import { RC } from "../wire/response-code.js";
 
 /** Dictionary-attack state read with GetCapability(TPM_PROPERTIES) after an authorization failure. */
-export interface LockoutState {
+interface LockoutState {
   readonly failedTries: number;
   readonly maxTries: number;
   /** Seconds after which one failure is forgotten (0: never). */
@@ -32,7 +32,7 @@ async function tryReadLockoutState(tpm: Tpm): Promise<LockoutState | undefined> 
  * What we were doing when the TPM said no. `option`: how the caller gives the password a hint names (for a parent
  * or hierarchy, default `--tpm-parent-password`; for a key, `--tpm-key-password` or `tpm.keyPassword`).
  */
-export type TpmOperation =
+type TpmOperation =
   | { readonly kind: "create-primary"; readonly hierarchy: number; readonly option?: string }
   | { readonly kind: "read-public"; readonly handle: number; readonly role: "key" | "parent" }
   | { readonly kind: "load"; readonly parent: number; readonly option?: string }

@@ -49,7 +49,7 @@ export interface Authorization {
   readonly authValueInEncryptionKey?: boolean;
 }
 
-export interface ExecuteResult<C> {
+interface ExecuteResult<C> {
   /** The response handle (CreatePrimary, Load, StartAuthSession); 0 for commands without one. */
   readonly handle: number;
   readonly response: ResponseOf<C>;
@@ -62,7 +62,7 @@ function stripTrailingZeros(bytes: Buffer): Buffer {
 }
 
 /** A debug sink (a DebugLog, which ignores the second argument) that can also tell that the TPM answered. */
-export type TpmDebugLog = (line: string, answer: { readonly rc: number }) => void;
+type TpmDebugLog = (line: string, answer: { readonly rc: number }) => void;
 
 /** A TPM 2.0 client. Only warnings that mean "try again" are retried, never an authorization failure. */
 export class Tpm {

@@ -83,7 +83,7 @@ function nameMismatch(what: string, mismatch: string): DeviceError {
   });
 }
 
-export interface SaltingOptions {
+interface SaltingOptions {
   readonly what: string;
   /** Whether the TPM has ECC (else the temporary primary is RSA), when the caller already asked; else asked here. */
   readonly ecc?: (() => Promise<boolean>) | undefined;

@@ -2,7 +2,7 @@ import { TPMA_OBJECT, TPM_ALG, TPM_ECC } from "../wire/constants.js";
 import type { TpmtPublic, TpmtPublicRsa } from "../wire/structures.js";
 
 /** The key types keygen makes (provisioning's `KeySpec` is one). */
-export type SigningKeyType = { readonly kind: "RSA"; readonly bits: number } | { readonly kind: "EC"; readonly curve: "P-256" | "P-384" };
+type SigningKeyType = { readonly kind: "RSA"; readonly bits: number } | { readonly kind: "EC"; readonly curve: "P-256" | "P-384" };
 
 type Symmetric = TpmtPublicRsa["parameters"]["symmetric"];
 const NULL_SCHEME = { scheme: TPM_ALG.NULL };

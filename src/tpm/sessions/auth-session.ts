@@ -6,13 +6,13 @@ import type { AnyCommand } from "../wire/commands.js";
 import type { Session } from "../client/tpm.js";
 
 /** What a policy session currently asks of the authorization field, after PolicyAuthValue/PolicyPassword. */
-export type PolicyAuthMode = "none" | "authValue" | "password";
+type PolicyAuthMode = "none" | "authValue" | "password";
 
 export class SessionIntegrityError extends Error {
   override readonly name = "SessionIntegrityError";
 }
 
-export interface AuthSessionState {
+interface AuthSessionState {
   readonly handle: number;
   readonly kind: "hmac" | "policy";
   /** node:crypto name of the session's authHash (sha256). */

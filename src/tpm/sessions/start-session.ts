@@ -17,7 +17,7 @@ export interface SaltKey {
   readonly public: PublicArea;
 }
 
-export interface StartSessionOptions {
+interface StartSessionOptions {
   readonly kind: "hmac" | "policy";
   /** Salt the session to this key, so that its sessionKey is unknown to anyone watching the bus. */
   readonly saltKey?: SaltKey | undefined;

@@ -7,7 +7,7 @@ import { SocketTransport, type SocketAddress, type SocketFraming } from "./socke
 import { deviceOption, type TpmTransport } from "./transport.js";
 
 /** Where the TPM is, after parsing `--tpm-device` / `TPM_DEVICE`. */
-export type TpmDeviceSpec =
+type TpmDeviceSpec =
   | { kind: "default" }
   /** A path: a character device, or (as the Go helper does) a UNIX socket of a simulator; `device:` a device only. */
   | { kind: "path"; path: string; deviceOnly?: true }

@@ -76,7 +76,7 @@ function refuse(description: string, why: string): InputError {
  * socket of this user or root. The caller connects through `entry.directory` (then closes it): what it connects to
  * is what was checked. Undefined where there are no uids. A directory that cannot be reached: the OS error (ENOENT, …).
  */
-export function checkSocketPath(path: string, description: string): CheckedEntry | undefined {
+function checkSocketPath(path: string, description: string): CheckedEntry | undefined {
   const uid = process.getuid?.();
   if (uid === undefined) return undefined;
   let entry: CheckedEntry;
