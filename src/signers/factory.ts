@@ -98,15 +98,17 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
   if (certRef !== undefined && !isPkcs11Uri(certRef)) {
     certificateInput = await readInputFile(certRef, "certificate file");
     const { bytes, stamp } = certificateInput;
-    const [leaf, ...chain] = wipedOnError(bytes, () => parseCertificateBytes(bytes, certRef, true)); // it may hold the key too
-    if (leaf !== undefined) {
-      certificateFile = { path: certRef, stamp, certificates: [leaf, ...chain] };
-    } else if (options.privateKey === undefined && isPkcs12(bytes)) {
+    const [leaf, ...chain] = wipedOnError(bytes, () => { // it may hold a key
+      const certificates = parseCertificateBytes(bytes, certRef, true);
+      if (certificates.length > 0 || (options.privateKey === undefined && isPkcs12(bytes))) return certificates;
+      throw noCertificateError(certRef, bytes, cert);
+    });
+    if (leaf === undefined) {
       debug?.(`${certRef}: PKCS#12 file`);
       return createPkcs12Signer({ path: certRef, bytes, ...fileOptions });
-    } else {
-      throw noCertificateError(certRef, bytes, cert);
     }
+    certificateFile = { path: certRef, stamp, certificates: [leaf, ...chain] };
+    if (keyRef !== certRef) bytes.fill(0); // not the key file: a key in it is another's, and the certificates are copies
   }
   const deviceOptions = () => {
     const chain = chainOf(certificateFile, intermediates);
