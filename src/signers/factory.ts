@@ -51,11 +51,16 @@ export async function createSigner(given: SignerOptions, signal?: AbortSignal): 
   const wrong = wrongOption(given, OPTION_KINDS);
   if (wrong) throw new UsageError("USAGE", wrong, { hint: "see SignerOptions in the type definitions" });
   const options = { ...given, debug: dropFailures(given.debug), onDeviceWait: dropFailures(given.onDeviceWait) };
-  if (!options.waitForDeviceMs) return withTypedSignErrors(await openSigner(options, signal));
-  const { waitForDevice } = await import("./wait-for-device.js");
-  const waitOptions = { timeoutMs: options.waitForDeviceMs, onWait: options.onDeviceWait, signal };
-  return withTypedSignErrors(await waitForDevice(() => openSigner(options, signal), waitOptions));
+  // Only the token or TPM is tried again: the files are read once (standard input cannot be read twice).
+  const device: OpenDevice = async (open) => {
+    if (!options.waitForDeviceMs) return open();
+    const { waitForDevice } = await import("./wait-for-device.js");
+    return waitForDevice(open, { timeoutMs: options.waitForDeviceMs, onWait: options.onDeviceWait, signal });
+  };
+  return withTypedSignErrors(await openSigner(options, signal, device));
 }
+
+type OpenDevice = (open: () => Promise<Signer>) => Promise<Signer>;
 
 /**
  * Makes every error of `signer.sign()` an AgentError: what still escapes the back-ends (a library's own exception,
@@ -78,7 +83,7 @@ export function withTypedSignErrors(signer: Signer): Signer {
   return signer;
 }
 
-async function openSigner(options: SignerOptions, signal: AbortSignal | undefined): Promise<Signer> {
+async function openSigner(options: SignerOptions, signal: AbortSignal | undefined, device: OpenDevice): Promise<Signer> {
   const { certificate: certRef, keyPassword, signOffThread, prompt, names } = options;
   const keyRef = options.privateKey ?? certRef;
   const [cert, key, chain] = (["certificate", "privateKey", "intermediates"] as const).map((o) => optionName(names, o));
@@ -118,13 +123,13 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
   };
   const tpmSigner = async (key: TpmSignerOptions["key"]) => {
     const { createTpmSigner } = await import("./tpm/tpm-signer.js");
-    return createTpmSigner({ ...options.tpm, key, ...deviceOptions() });
+    return device(() => createTpmSigner({ ...options.tpm, key, ...deviceOptions() }));
   };
 
   if (isPkcs11Uri(keyRef)) {
     const { createPkcs11Signer } = await import("./pkcs11/index.js");
     const certificateUri = certRef !== undefined && isPkcs11Uri(certRef) ? certRef : undefined;
-    return createPkcs11Signer({ ...options.pkcs11, keyUri: keyRef, certificateUri, ...deviceOptions() });
+    return device(() => createPkcs11Signer({ ...options.pkcs11, keyUri: keyRef, certificateUri, ...deviceOptions() }));
   }
 
   if (isTpmHandleRef(keyRef)) return tpmSigner({ kind: "handle", handle: parseTpmHandle(keyRef) });
