@@ -228,9 +228,14 @@ describe("createSigner (file keys)", () => {
     writeFileSync(path("once-cert.pem"), leaf.certPem);
     writeFileSync(path("once-chain.pem"), inter.certPem);
     const tpm = { device: `unix:${path("no-such-tpm.sock")}`, noKeyPassword: true };
-    const onDeviceWait = () => ["once-cert.pem", "once-chain.pem"].forEach((name) => rmSync(path(name)));
+    const waited: string[] = [];
+    const onDeviceWait = (line: string) => {
+      waited.push(line);
+      ["once-cert.pem", "once-chain.pem"].forEach((name) => rmSync(path(name)));
+    };
     const options = { certificate: path("once-cert.pem"), intermediates: path("once-chain.pem"), privateKey: "handle:0x81000101", tpm, waitForDeviceMs: 1_200, onDeviceWait };
     await expectAgentError(createSigner(options), "TPM_UNAVAILABLE");
+    expect(waited).toEqual([expect.stringMatching(/^waiting up to 1 s for the device: /)]);
   });
 
   it("a missing key file: FILE_NOT_FOUND naming it", async () => {
