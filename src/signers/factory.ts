@@ -51,11 +51,16 @@ export async function createSigner(given: SignerOptions, signal?: AbortSignal): 
   const wrong = wrongOption(given, OPTION_KINDS);
   if (wrong) throw new UsageError("USAGE", wrong, { hint: "see SignerOptions in the type definitions" });
   const options = { ...given, debug: dropFailures(given.debug), onDeviceWait: dropFailures(given.onDeviceWait) };
-  if (!options.waitForDeviceMs) return withTypedSignErrors(await openSigner(options, signal));
-  const { waitForDevice } = await import("./wait-for-device.js");
-  const waitOptions = { timeoutMs: options.waitForDeviceMs, onWait: options.onDeviceWait, signal };
-  return withTypedSignErrors(await waitForDevice(() => openSigner(options, signal), waitOptions));
+  // Only the token or TPM is tried again: the files are read once (standard input cannot be read twice).
+  const device: OpenDevice = async (open) => {
+    if (!options.waitForDeviceMs) return open();
+    const { waitForDevice } = await import("./wait-for-device.js");
+    return waitForDevice(open, { timeoutMs: options.waitForDeviceMs, onWait: options.onDeviceWait, signal });
+  };
+  return withTypedSignErrors(await openSigner(options, signal, device));
 }
+
+type OpenDevice = (open: () => Promise<Signer>) => Promise<Signer>;
 
 /**
  * Makes every error of `signer.sign()` an AgentError: what still escapes the back-ends (a library's own exception,
@@ -78,7 +83,7 @@ export function withTypedSignErrors(signer: Signer): Signer {
   return signer;
 }
 
-async function openSigner(options: SignerOptions, signal: AbortSignal | undefined): Promise<Signer> {
+async function openSigner(options: SignerOptions, signal: AbortSignal | undefined, device: OpenDevice): Promise<Signer> {
   const { certificate: certRef, keyPassword, signOffThread, prompt, names } = options;
   const keyRef = options.privateKey ?? certRef;
   const [cert, key, chain] = (["certificate", "privateKey", "intermediates"] as const).map((o) => optionName(names, o));
@@ -98,15 +103,17 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
   if (certRef !== undefined && !isPkcs11Uri(certRef)) {
     certificateInput = await readInputFile(certRef, "certificate file");
     const { bytes, stamp } = certificateInput;
-    const [leaf, ...chain] = wipedOnError(bytes, () => parseCertificateBytes(bytes, certRef, true)); // it may hold the key too
-    if (leaf !== undefined) {
-      certificateFile = { path: certRef, stamp, certificates: [leaf, ...chain] };
-    } else if (options.privateKey === undefined && isPkcs12(bytes)) {
+    const [leaf, ...chain] = wipedOnError(bytes, () => { // it may hold a key
+      const certificates = parseCertificateBytes(bytes, certRef, true);
+      if (certificates.length > 0 || (options.privateKey === undefined && isPkcs12(bytes))) return certificates;
+      throw noCertificateError(certRef, bytes, cert);
+    });
+    if (leaf === undefined) {
       debug?.(`${certRef}: PKCS#12 file`);
       return createPkcs12Signer({ path: certRef, bytes, ...fileOptions });
-    } else {
-      throw noCertificateError(certRef, bytes, cert);
     }
+    certificateFile = { path: certRef, stamp, certificates: [leaf, ...chain] };
+    if (keyRef !== certRef) bytes.fill(0); // not the key file: a key in it is another's, and the certificates are copies
   }
   const deviceOptions = () => {
     const chain = chainOf(certificateFile, intermediates);
@@ -116,13 +123,13 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
   };
   const tpmSigner = async (key: TpmSignerOptions["key"]) => {
     const { createTpmSigner } = await import("./tpm/tpm-signer.js");
-    return createTpmSigner({ ...options.tpm, key, ...deviceOptions() });
+    return device(() => createTpmSigner({ ...options.tpm, key, ...deviceOptions() }));
   };
 
   if (isPkcs11Uri(keyRef)) {
     const { createPkcs11Signer } = await import("./pkcs11/index.js");
     const certificateUri = certRef !== undefined && isPkcs11Uri(certRef) ? certRef : undefined;
-    return createPkcs11Signer({ ...options.pkcs11, keyUri: keyRef, certificateUri, ...deviceOptions() });
+    return device(() => createPkcs11Signer({ ...options.pkcs11, keyUri: keyRef, certificateUri, ...deviceOptions() }));
   }
 
   if (isTpmHandleRef(keyRef)) return tpmSigner({ kind: "handle", handle: parseTpmHandle(keyRef) });

@@ -21,9 +21,13 @@ export interface CertificateFile {
 export async function readCertificateFile(path: string, option = "--certificate"): Promise<CertificateFile> {
   if (typeof path !== "string") throw new UsageError("USAGE", "readCertificateFile: path must be a string");
   const { bytes, stamp } = await readInputFile(path, "certificate file");
-  const certificates = parseCertificateBytes(bytes, path, true);
-  if (!isNonEmpty(certificates)) throw noCertificateError(path, bytes, option);
-  return { path, stamp, certificates };
+  try {
+    const certificates = parseCertificateBytes(bytes, path, true);
+    if (!isNonEmpty(certificates)) throw noCertificateError(path, bytes, option);
+    return { path, stamp, certificates };
+  } finally {
+    bytes.fill(0); // it may hold a key (the file given is one, or a combined file); the certificates are copies
+  }
 }
 
 /**
@@ -82,6 +86,14 @@ export function noCertificateError(path: string, bytes: Buffer, option = "--cert
 export async function readCertificateBundle(path: string, option = "--intermediates", sent = true): Promise<CertificateFile> {
   if (typeof path !== "string") throw new UsageError("USAGE", "readCertificateBundle: path must be a string");
   const { bytes, stamp } = await readInputFile(path, "intermediates file");
+  try {
+    return bundleOf(bytes, stamp, path, option, sent);
+  } finally {
+    bytes.fill(0); // a key given for it is still a key; the certificates are copies
+  }
+}
+
+function bundleOf(bytes: Buffer, stamp: FileStamp, path: string, option: string, sent: boolean): CertificateFile {
   if (looksLikePem(bytes)) {
     const blocks = decodePemBlocks(bytes, path);
     wipeKeyBlocks(blocks);
@@ -115,6 +127,8 @@ export async function readCertificateBundle(path: string, option = "--intermedia
  */
 export function parseCertificateBytes(bytes: Buffer, path: string, leafFirst = false): Certificate[] {
   if (!looksLikePem(bytes)) {
+    const kind = classifyDer(bytes);
+    if (kind !== undefined && kind !== "CERTIFICATE") return []; // a key: new Certificate would copy it, to refuse it
     try {
       return [new Certificate(bytes, path)];
     } catch (error) {

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { AgentError } from "../../src/errors.js";
@@ -220,6 +220,22 @@ describe("createSigner (file keys)", () => {
     const waiting = createSigner(options, controller.signal);
     await expect(waiting).rejects.toBe(reason);
     expect(Date.now() - started).toBeLessThan(900); // not even one whole 1 s pause between tries
+  });
+
+  it("--wait-for-device tries the device again, not the files: each is read once (standard input cannot be read twice)", async () => {
+    // Before: every try read the certificate and intermediates again: the files removed once the wait began were then
+    // FILE_NOT_FOUND (and standard input, read already, "standard input is empty", exit 3, on the second try).
+    writeFileSync(path("once-cert.pem"), leaf.certPem);
+    writeFileSync(path("once-chain.pem"), inter.certPem);
+    const tpm = { device: `unix:${path("no-such-tpm.sock")}`, noKeyPassword: true };
+    const waited: string[] = [];
+    const onDeviceWait = (line: string) => {
+      waited.push(line);
+      ["once-cert.pem", "once-chain.pem"].forEach((name) => rmSync(path(name)));
+    };
+    const options = { certificate: path("once-cert.pem"), intermediates: path("once-chain.pem"), privateKey: "handle:0x81000101", tpm, waitForDeviceMs: 1_200, onDeviceWait };
+    await expectAgentError(createSigner(options), "TPM_UNAVAILABLE");
+    expect(waited).toEqual([expect.stringMatching(/^waiting up to 1 s for the device: /)]);
   });
 
   it("a missing key file: FILE_NOT_FOUND naming it", async () => {
