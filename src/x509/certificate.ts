@@ -69,8 +69,9 @@ export function oneLineName(name: string): string {
  * extension (a YubiKey attestation's firmware version is the raw bytes 05 04 03), nor does this; but it refuses any
  * extension twice (RFC 5280 §4.2), which OpenSSL reads.
  */
-function nestedDer({ subjectPublicKeyInfo, extensions }: TbsFields, what: string): [string, Buffer, string?][] {
-  const all = readExtensions(extensions);
+function nestedDer({ version, subjectPublicKeyInfo, extensions }: TbsFields, what: string): [string, Buffer, string?][] {
+  // Go reads extensions only in a v3 certificate (`02 01 02`): a v1 or v2 one's are not its concern.
+  const all = readExtensions(version?.content[2] === 2 ? extensions : undefined);
   all.forEach(({ oid }) => goArcs(oid, ` in its extension ${oid}`));
   const twice = all.map(({ oid }) => oid).sort().find((oid, i, sorted) => oid === sorted[i + 1]);
   if (twice !== undefined) {

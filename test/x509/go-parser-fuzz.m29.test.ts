@@ -99,3 +99,32 @@ describe("certificates Go's parser refuses in their version, public key and exte
     read(certificate({ extensions: [extension(oid, fixed)] }));
   });
 });
+
+// Go's parser reads the extensions of a v3 certificate only: a v1 or v2 one's are left unread, so nothing in them is
+// refused (OpenSSL reads them as it does a v3 one's).
+describe("extensions of a v1 or v2 certificate, which Go does not read", () => {
+  const ecdsaSha256 = derSequence(derOid("1.2.840.10045.4.3.2"));
+  const name = derSequence(derTlv(0x31, derSequence(derOid("2.5.4.3"), derTlv(0x0c, Buffer.from("gw")))));
+  const times = derSequence(derTlv(0x17, Buffer.from("260101000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
+  const ca = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const keyUsage = derSequence(derOid("2.5.29.15"), derTlv(0x04, derTlv(0x03, Buffer.from([0x07, 0x80]))));
+  const certificate = (version: Buffer[]) => {
+    const tbs = derSequence(...version, derTlv(0x02, Buffer.from([1])), ecdsaSha256, name, times, name,
+      ca.publicKey.export({ type: "spki", format: "der" }), derTlv(0xa3, derSequence(keyUsage, keyUsage)));
+    return derSequence(tbs, ecdsaSha256, derBitString(createSign("sha256").update(tbs).sign(ca.privateKey)));
+  };
+
+  it.each([
+    ["v1 (no version)", []],
+    ["v1", [derTlv(0xa0, derTlv(0x02, Buffer.from([0])))]],
+    ["v2", [derTlv(0xa0, derTlv(0x02, Buffer.from([1])))]],
+  ])("a %s certificate with an extension twice is read, as Go reads it", (_, version) => {
+    expect(new Certificate(certificate(version), "gw.der").subject).toBe("CN=gw");
+  });
+
+  it("a v3 one is refused", () => {
+    expect(() => new Certificate(certificate([derTlv(0xa0, derTlv(0x02, Buffer.from([2])))]), "gw.der")).toThrow(expect.objectContaining({
+      code: "CERTIFICATE_INVALID", message: "gw.der has the extension 2.5.29.15 twice",
+    }));
+  });
+});
