@@ -1,5 +1,5 @@
 import { X509Certificate, createHash, createPublicKey, type KeyObject } from "node:crypto";
-import { assertDerForm, children, decodeOid, decodeSignedInteger, DerError, expectTag, readElement, readSingle, TAG, type DerElement } from "../encoding/der.js";
+import { assertDerForm, assertMinimalLength, children, decodeOid, decodeSignedInteger, DerError, expectTag, readElement, readSingle, TAG, type DerElement } from "../encoding/der.js";
 import { readExtensions, readTbsFields, type TbsFields } from "./tbs-fields.js";
 import { curveFromEcParams } from "../encoding/signature-encoding.js";
 import { goDomain, goIp, goMailbox, goString, goUri, v4Mapped } from "./go-syntax.js";
@@ -65,7 +65,8 @@ export function oneLineName(name: string): string {
 
 /**
  * The DER inside a certificate's OCTET and BIT STRINGs that Go's parser reads, and so refuses in BER: the value of each
- * standard extension (id-ce, id-pe: RFC 5280 §4.2.1, §4.2.2) and an RSA key's SEQUENCE. Go never reads a vendor's
+ * standard extension (id-ce, id-pe: RFC 5280 §4.2.1, §4.2.2; of certificatePolicies, only down to each policy's OID)
+ * and an RSA key's SEQUENCE. Go never reads a vendor's
  * extension (a YubiKey attestation's firmware version is the raw bytes 05 04 03), nor does this; but it refuses any
  * extension twice (RFC 5280 §4.2), which OpenSSL reads.
  */
@@ -90,6 +91,20 @@ function nestedDer({ version, subjectPublicKeyInfo, extensions }: TbsFields, wha
 }
 
 const AUTHORITY_INFO_ACCESS = "1.3.6.1.5.5.7.1.1";
+const POLICIES = "2.5.29.32";
+
+/**
+ * certificatePolicies in the form Go's parser reads it: the lengths down to each policy and its OID in DER. A policy's
+ * qualifiers (a CPS URI, a user notice) Go never reads, so BER in them is read (as OpenSSL reads it).
+ */
+function assertPoliciesForm(policies: DerElement): void {
+  assertMinimalLength(policies);
+  for (const policy of children(policies)) {
+    assertMinimalLength(policy);
+    const [oid] = children(policy);
+    if (oid !== undefined) assertDerForm(oid);
+  }
+}
 
 /**
  * Throws for an OID Go's asn1.ObjectIdentifier cannot hold (an extension's, an EKU, an access method): cryptobyte reads
@@ -111,7 +126,7 @@ function goArcs(oid: string, where = ""): void {
 function assertGoReads(oid: string | undefined, value: DerElement): void {
   if (oid === "2.5.29.37") children(value).forEach((eku) => goArcs(decodeOid(eku)));
   if (oid === AUTHORITY_INFO_ACCESS) children(value).forEach((item) => goArcs(decodeOid(children(item)[0])));
-  if (oid === "2.5.29.32") {
+  if (oid === POLICIES) {
     // A policy is an x509.OID (Go 1.22+): of any size, each subidentifier minimal, compared as DER.
     const ids = children(value).map((item) => expectTag(children(item)[0], TAG.OID).content);
     if (ids.some((id) => id.length === 0 || id.at(-1)! > 0x7f || id.some((b, i) => b === 0x80 && !(id[i - 1]! > 0x7f)))) throw new DerError("a malformed policy");
@@ -266,7 +281,8 @@ export class Certificate {
       for (const [where, value, oid] of nestedDer(fields, what)) {
         try {
           const element = readSingle(value);
-          assertDerForm(element);
+          if (oid === POLICIES) assertPoliciesForm(element);
+          else assertDerForm(element);
           assertGoReads(oid, element);
         } catch (e) {
           if (!(e instanceof DerError)) throw e;

@@ -128,3 +128,39 @@ describe("extensions of a v1 or v2 certificate, which Go does not read", () => {
     }));
   });
 });
+
+// Go's parser reads of certificatePolicies each policy's OID and never its qualifiers: BER in a qualifier (a user
+// notice's noticeNumbers, a stray BOOLEAN) is read there, as OpenSSL reads it; BER on the way to a policy's OID is not.
+describe("certificatePolicies with BER in a policy's qualifiers, which Go does not read", () => {
+  const ecdsaSha256 = derSequence(derOid("1.2.840.10045.4.3.2"));
+  const name = derSequence(derTlv(0x31, derSequence(derOid("2.5.4.3"), derTlv(0x0c, Buffer.from("gw")))));
+  const times = derSequence(derTlv(0x17, Buffer.from("260101000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
+  const ca = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const certificate = (policies: Buffer) => {
+    const tbs = derSequence(derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([1])), ecdsaSha256, name, times, name,
+      ca.publicKey.export({ type: "spki", format: "der" }), derTlv(0xa3, derSequence(derSequence(derOid("2.5.29.32"), derTlv(0x04, policies)))));
+    return derSequence(tbs, ecdsaSha256, derBitString(createSign("sha256").update(tbs).sign(ca.privateKey)));
+  };
+  const longForm = (el: Buffer) => Buffer.concat([Buffer.from([el[0]!, 0x81, el[1]!]), el.subarray(2)]); // short → 81 xx
+  const notice = (...numbers: Buffer[]) => derSequence(derOid("1.3.6.1.5.5.7.2.2"), derSequence(derSequence(derTlv(0x16, Buffer.from("Org")), derSequence(...numbers))));
+  const policy = (...qualifiers: Buffer[]) => derSequence(derOid("1.3.6.1.4.1.99999.1"), derSequence(...qualifiers));
+
+  it.each([
+    ["a noticeNumber 00 01", notice(derTlv(0x02, Buffer.from([0, 1])))],
+    ["a noticeNumber of no byte", notice(derTlv(0x02, Buffer.alloc(0)))],
+    ["a BOOLEAN 01", derSequence(derOid("1.3.6.1.5.5.7.2.1"), derTlv(0x16, Buffer.from("http://cps.example/")), derTlv(0x01, Buffer.from([1])))],
+    ["a padded length", longForm(notice(derTlv(0x02, Buffer.from([1]))))],
+  ])("a qualifier with %s is read, as Go reads it", (_, qualifier) => {
+    expect(new Certificate(certificate(derSequence(policy(qualifier))), "gw.der").subject).toBe("CN=gw");
+  });
+
+  it.each([
+    ["the policies' list", longForm(derSequence(policy(notice(derTlv(0x02, Buffer.from([1]))))))],
+    ["a policy", derSequence(longForm(policy(notice(derTlv(0x02, Buffer.from([1]))))))],
+    ["a policy's OID", derSequence(derSequence(longForm(derOid("1.3.6.1.4.1.99999.1"))))],
+  ])("a padded length of %s is refused, as Go refuses it", (_, policies) => {
+    expect(() => new Certificate(certificate(policies), "gw.der")).toThrow(expect.objectContaining({
+      code: "CERTIFICATE_INVALID", message: "gw.der is not DER-encoded: it has a non-minimal length (BER, not DER) in its extension 2.5.29.32",
+    }));
+  });
+});
