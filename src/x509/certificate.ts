@@ -65,8 +65,8 @@ export function oneLineName(name: string): string {
 
 /**
  * The DER inside a certificate's OCTET and BIT STRINGs that Go's parser reads, and so refuses in BER: the value of each
- * standard extension (id-ce, id-pe: RFC 5280 §4.2.1, §4.2.2; of certificatePolicies, only down to each policy's OID)
- * and an RSA key's SEQUENCE. Go never reads a vendor's
+ * standard extension (id-ce, id-pe: RFC 5280 §4.2.1, §4.2.2; of some, only what Go reads: {@link assertGoForm}) and an
+ * RSA key's SEQUENCE. Go never reads a vendor's
  * extension (a YubiKey attestation's firmware version is the raw bytes 05 04 03), nor does this; but it refuses any
  * extension twice (RFC 5280 §4.2), which OpenSSL reads.
  */
@@ -92,17 +92,38 @@ function nestedDer({ version, subjectPublicKeyInfo, extensions }: TbsFields, wha
 
 const AUTHORITY_INFO_ACCESS = "1.3.6.1.5.5.7.1.1";
 const POLICIES = "2.5.29.32";
+const SUBJECT_ALT_NAME = "2.5.29.17";
+const AUTHORITY_KEY_ID = "2.5.29.35";
+const NAME_CONSTRAINTS = "2.5.29.30";
 
 /**
- * certificatePolicies in the form Go's parser reads it: the lengths down to each policy and its OID in DER. A policy's
- * qualifiers (a CPS URI, a user notice) Go never reads, so BER in them is read (as OpenSSL reads it).
+ * An extension's value in the form Go's parser reads it: each element cryptobyte reads with a minimal length, and the
+ * OIDs it decodes in DER. Go never reads a policy's qualifiers, a subjectAltName's otherName or directoryName, an access
+ * location other than a URI, a name constraint's directoryName or distances, an AKI's issuer and serial: BER there is
+ * read (as OpenSSL reads it). Any other standard extension: DER throughout.
  */
-function assertPoliciesForm(policies: DerElement): void {
-  assertMinimalLength(policies);
-  for (const policy of children(policies)) {
-    assertMinimalLength(policy);
-    const [oid] = children(policy);
-    if (oid !== undefined) assertDerForm(oid);
+function assertGoForm(oid: string | undefined, value: DerElement): void {
+  const lengths = (el: DerElement | undefined, depth: number): void => {
+    if (el === undefined) return;
+    assertMinimalLength(el);
+    if (depth > 0) children(el).forEach((child) => lengths(child, depth - 1));
+  };
+  if (oid === SUBJECT_ALT_NAME) return lengths(value, 1);
+  if (oid === NAME_CONSTRAINTS) {
+    lengths(value, 2);
+    return children(value).forEach((list) => children(list).forEach((subtree) => lengths(children(subtree)[0], 0)));
+  }
+  if (oid === AUTHORITY_KEY_ID) {
+    const [keyId] = children(value);
+    lengths(value, 0);
+    return lengths(keyId?.tag === 0x80 ? keyId : undefined, 0);
+  }
+  if (oid !== POLICIES && oid !== AUTHORITY_INFO_ACCESS) return assertDerForm(value);
+  lengths(value, 1);
+  // A policy's OID; an access method and a URI location
+  for (const [id, location] of children(value).map((item) => children(item))) {
+    if (id !== undefined) assertDerForm(id);
+    if (oid === AUTHORITY_INFO_ACCESS && location?.tag === 0x86) lengths(location, 0);
   }
 }
 
@@ -281,8 +302,7 @@ export class Certificate {
       for (const [where, value, oid] of nestedDer(fields, what)) {
         try {
           const element = readSingle(value);
-          if (oid === POLICIES) assertPoliciesForm(element);
-          else assertDerForm(element);
+          assertGoForm(oid, element);
           assertGoReads(oid, element);
         } catch (e) {
           if (!(e instanceof DerError)) throw e;

@@ -164,3 +164,49 @@ describe("certificatePolicies with BER in a policy's qualifiers, which Go does n
     }));
   });
 });
+
+// What Go's parser never reads inside the extensions it reads: a subjectAltName's otherName or directoryName, an access
+// location other than a URI, a directoryName constraint, an AKI's issuer. BER there is read, as Go and OpenSSL read it;
+// BER in what Go reads is refused.
+describe("BER where Go does not read inside a standard extension", () => {
+  const ecdsaSha256 = derSequence(derOid("1.2.840.10045.4.3.2"));
+  const name = derSequence(derTlv(0x31, derSequence(derOid("2.5.4.3"), derTlv(0x0c, Buffer.from("gw")))));
+  const times = derSequence(derTlv(0x17, Buffer.from("260101000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
+  const ca = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const certificate = (oid: string, value: Buffer) => {
+    const tbs = derSequence(derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([1])), ecdsaSha256, name, times, name,
+      ca.publicKey.export({ type: "spki", format: "der" }), derTlv(0xa3, derSequence(derSequence(derOid(oid), derTlv(0x04, value)))));
+    return derSequence(tbs, ecdsaSha256, derBitString(createSign("sha256").update(tbs).sign(ca.privateKey)));
+  };
+  const longForm = (el: Buffer) => Buffer.concat([Buffer.from([el[0]!, 0x81, el[1]!]), el.subarray(2)]); // short → 81 xx
+  const padded = (tag: number, text: string) => longForm(derTlv(tag, Buffer.from(text)));
+  const dirName = derTlv(0xa4, derSequence(derTlv(0x31, derSequence(derOid("2.5.4.3"), padded(0x0c, "dir")))));
+  const otherName = derTlv(0xa0, Buffer.concat([derOid("1.3.6.1.4.1.311.20.2.3"), derTlv(0xa0, padded(0x0c, "upn@example.com"))]));
+  const uri = derTlv(0x86, Buffer.from("http://ca.example/ca.crt"));
+  const caIssuers = derOid("1.3.6.1.5.5.7.48.2");
+  const keyId = derTlv(0x80, Buffer.alloc(20, 0x5a));
+
+  it.each([
+    ["a subjectAltName otherName", "2.5.29.17", derSequence(otherName, derTlv(0x82, Buffer.from("gw.example")))],
+    ["a subjectAltName directoryName", "2.5.29.17", derSequence(dirName)],
+    ["an AIA location that is a directoryName", "1.3.6.1.5.5.7.1.1", derSequence(derSequence(caIssuers, dirName), derSequence(caIssuers, uri))],
+    ["an AIA entry after its URI (a BOOLEAN 01)", "1.3.6.1.5.5.7.1.1", derSequence(derSequence(caIssuers, uri, derTlv(0x01, Buffer.from([1]))))],
+    ["a directoryName constraint", "2.5.29.30", derSequence(derTlv(0xa0, Buffer.concat([derSequence(dirName), derSequence(derTlv(0x82, Buffer.from("gw.example")))])))],
+    ["an AKI's authorityCertIssuer", "2.5.29.35", derSequence(keyId, derTlv(0xa1, dirName), derTlv(0x82, Buffer.from([1])))],
+  ])("BER in %s is read, as Go reads it", (_, oid, value) => {
+    expect(new Certificate(certificate(oid, value), "gw.der").subject).toBe("CN=gw");
+  });
+
+  it.each([
+    ["a subjectAltName's name", "2.5.29.17", derSequence(padded(0x82, "gw.example"))],
+    ["an access method", "1.3.6.1.5.5.7.1.1", derSequence(derSequence(longForm(caIssuers), uri))],
+    ["an access location URI", "1.3.6.1.5.5.7.1.1", derSequence(derSequence(caIssuers, longForm(uri)))],
+    ["a name constraint's base name", "2.5.29.30", derSequence(derTlv(0xa0, derSequence(padded(0x82, "gw.example"))))],
+    ["a name constraint's subtree", "2.5.29.30", derSequence(derTlv(0xa0, longForm(derSequence(derTlv(0x82, Buffer.from("gw.example"))))))],
+    ["an AKI's keyIdentifier", "2.5.29.35", derSequence(longForm(keyId))],
+  ])("a padded length of %s is refused, as Go refuses it", (_, oid, value) => {
+    expect(() => new Certificate(certificate(oid, value), "gw.der")).toThrow(expect.objectContaining({
+      code: "CERTIFICATE_INVALID", message: `gw.der is not DER-encoded: it has a non-minimal length (BER, not DER) in its extension ${oid}`,
+    }));
+  });
+});
