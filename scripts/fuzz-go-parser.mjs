@@ -429,6 +429,7 @@ function chosen(goError, ours) {
 
 const stats = { cases: cases.length, agree: 0, bothAccept: 0, bothRefuse: 0, openSslFirst: 0, openSslFirstGoOk: 0, disagree: {} };
 const places = {};
+const openSslOnly = {}; // Go reads, OpenSSL (Node's X509Certificate) does not: by mutation
 const disagreements = [];
 for (const c of cases) {
   const goError = go.get(c.file);
@@ -442,7 +443,11 @@ for (const c of cases) {
   // OpenSSL (Node's X509Certificate) refuses it before any check of ours: DER is not read as a certificate.
   if (ours?.message?.includes("is neither PEM nor a DER X.509 certificate")) {
     stats.openSslFirst++;
-    if (goError === undefined) stats.openSslFirstGoOk++;
+    if (goError === undefined) {
+      stats.openSslFirstGoOk++;
+      const key = `${c.mutations.join("+")} @ ${c.where.join("+")}`;
+      openSslOnly[key] = (openSslOnly[key] ?? 0) + 1;
+    }
     continue;
   }
   if ((goError === undefined) === (ours === undefined) && ours?.code !== "INTERNAL") {
@@ -468,6 +473,8 @@ const defects = disagreements.filter((d) => !d.chosen).length;
 console.log(`disagreements: ${disagreements.length} (chosen: ${disagreements.length - defects}; unexplained: ${defects})`);
 console.log("\nBoth refuse (Go's error => ours):");
 for (const [k, n] of Object.entries(places).sort((a, b) => b[1] - a[1])) console.log(`${String(n).padStart(5)}  ${k}`);
+console.log("\nOpenSSL refuses, Go reads (by mutation and place; the agent cannot read what OpenSSL refuses):");
+for (const [k, n] of Object.entries(openSslOnly).sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${String(n).padStart(5)}  ${k}`);
 console.log(`\nDisagreements: ${disagreements.length} (${out}/disagreements.json)`);
 if (process.env.GO_FUZZ_KEEP === "1") console.log(`work directory kept: ${work}`);
 else rmSync(work, { recursive: true, force: true });
