@@ -95,9 +95,7 @@ export function children(el: DerElement, max?: number): DerElement[] {
 export function assertDerForm(el: DerElement): void {
   const open: { content: Buffer; at: number }[] = [];
   for (let e: DerElement | undefined = el; e !== undefined; ) {
-    let header = 2;
-    if (e.content.length >= 0x80) for (let v = e.content.length; v > 0; v = Math.floor(v / 256)) header++;
-    if (e.raw.length - e.content.length !== header) throw new DerError("a non-minimal length (BER, not DER)", "form");
+    assertMinimalLength(e);
     if (e.tag === 0x10 || e.tag === 0x11) throw new DerError("a SEQUENCE or SET in primitive form", "form");
     if ((e.tag & 0xe0) === 0x20 && e.tag !== 0x30 && e.tag !== 0x31) {
       throw new DerError("a string in constructed form", "form");
@@ -127,6 +125,13 @@ export function assertDerForm(el: DerElement): void {
       }
     }
   }
+}
+
+/** Throws unless the element's length has DER's minimal form (X.690 §10.1); what it holds is not read. */
+export function assertMinimalLength(e: DerElement): void {
+  let header = 2;
+  if (e.content.length >= 0x80) for (let v = e.content.length; v > 0; v = Math.floor(v / 256)) header++;
+  if (e.raw.length - e.content.length !== header) throw new DerError("a non-minimal length (BER, not DER)", "form");
 }
 
 /**

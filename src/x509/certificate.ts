@@ -1,6 +1,7 @@
-import { X509Certificate, createHash, type KeyObject } from "node:crypto";
-import { assertDerForm, children, decodeOid, decodeSignedInteger, DerError, expectTag, readElement, readSingle, TAG, type DerElement } from "../encoding/der.js";
+import { X509Certificate, createHash, createPublicKey, type KeyObject } from "node:crypto";
+import { assertDerForm, assertMinimalLength, children, decodeOid, decodeSignedInteger, DerError, expectTag, readElement, readSingle, TAG, type DerElement } from "../encoding/der.js";
 import { readExtensions, readTbsFields, type TbsFields } from "./tbs-fields.js";
+import { curveFromEcParams } from "../encoding/signature-encoding.js";
 import { goDomain, goIp, goMailbox, goString, goUri, v4Mapped } from "./go-syntax.js";
 import { InputError, UsageError, type ErrorCode } from "../errors.js";
 import type { Kind } from "../own-value.js";
@@ -64,12 +65,14 @@ export function oneLineName(name: string): string {
 
 /**
  * The DER inside a certificate's OCTET and BIT STRINGs that Go's parser reads, and so refuses in BER: the value of each
- * standard extension (id-ce, id-pe: RFC 5280 §4.2.1, §4.2.2) and an RSA key's SEQUENCE. Go never reads a vendor's
+ * standard extension (id-ce, id-pe: RFC 5280 §4.2.1, §4.2.2; of some, only what Go reads: {@link assertGoForm}) and an
+ * RSA key's SEQUENCE. Go never reads a vendor's
  * extension (a YubiKey attestation's firmware version is the raw bytes 05 04 03), nor does this; but it refuses any
  * extension twice (RFC 5280 §4.2), which OpenSSL reads.
  */
-function nestedDer({ subjectPublicKeyInfo, extensions }: TbsFields, what: string): [string, Buffer, string?][] {
-  const all = readExtensions(extensions);
+function nestedDer({ version, subjectPublicKeyInfo, extensions }: TbsFields, what: string): [string, Buffer, string?][] {
+  // Go reads extensions only in a v3 certificate (`02 01 02`): a v1 or v2 one's are not its concern.
+  const all = readExtensions(version?.content[2] === 2 ? extensions : undefined);
   all.forEach(({ oid }) => goArcs(oid, ` in its extension ${oid}`));
   const twice = all.map(({ oid }) => oid).sort().find((oid, i, sorted) => oid === sorted[i + 1]);
   if (twice !== undefined) {
@@ -88,6 +91,41 @@ function nestedDer({ subjectPublicKeyInfo, extensions }: TbsFields, what: string
 }
 
 const AUTHORITY_INFO_ACCESS = "1.3.6.1.5.5.7.1.1";
+const POLICIES = "2.5.29.32";
+const SUBJECT_ALT_NAME = "2.5.29.17";
+const AUTHORITY_KEY_ID = "2.5.29.35";
+const NAME_CONSTRAINTS = "2.5.29.30";
+
+/**
+ * An extension's value in the form Go's parser reads it: each element cryptobyte reads with a minimal length, and the
+ * OIDs it decodes in DER. Go never reads a policy's qualifiers, a subjectAltName's otherName or directoryName, an access
+ * location other than a URI, a name constraint's directoryName or distances, an AKI's issuer and serial: BER there is
+ * read (as OpenSSL reads it). Any other standard extension: DER throughout.
+ */
+function assertGoForm(oid: string | undefined, value: DerElement): void {
+  const lengths = (el: DerElement | undefined, depth: number): void => {
+    if (el === undefined) return;
+    assertMinimalLength(el);
+    if (depth > 0) children(el).forEach((child) => lengths(child, depth - 1));
+  };
+  if (oid === SUBJECT_ALT_NAME) return lengths(value, 1);
+  if (oid === NAME_CONSTRAINTS) {
+    lengths(value, 2);
+    return children(value).forEach((list) => children(list).forEach((subtree) => lengths(children(subtree)[0], 0)));
+  }
+  if (oid === AUTHORITY_KEY_ID) {
+    const [keyId] = children(value);
+    lengths(value, 0);
+    return lengths(keyId?.tag === 0x80 ? keyId : undefined, 0);
+  }
+  if (oid !== POLICIES && oid !== AUTHORITY_INFO_ACCESS) return assertDerForm(value);
+  lengths(value, 1);
+  // A policy's OID; an access method and a URI location
+  for (const [id, location] of children(value).map((item) => children(item))) {
+    if (id !== undefined) assertDerForm(id);
+    if (oid === AUTHORITY_INFO_ACCESS && location?.tag === 0x86) lengths(location, 0);
+  }
+}
 
 /**
  * Throws for an OID Go's asn1.ObjectIdentifier cannot hold (an extension's, an EKU, an access method): cryptobyte reads
@@ -102,18 +140,34 @@ function goArcs(oid: string, where = ""): void {
 /**
  * Throws DerError for what Go's parser refuses in DER that OpenSSL reads (crypto/x509 parser.go): a malformed OID in
  * extKeyUsage, a policy or an access method (or one too large, but a policy's), a policy twice, and a subjectAltName email, DNS name or URI that is not
- * IA5, a URI url.Parse refuses or whose host is no domain, an IP address of neither 4 nor 16 bytes or IPv4-mapped.
+ * IA5, a URI url.Parse refuses or whose host is no domain, an IP address of neither 4 nor 16 bytes or IPv4-mapped;
+ * nameConstraints' lists other than [0] then [1], a basicConstraints pathLen beyond Go's int, a CRL distribution
+ * point named otherwise than by a fullName.
  */
 function assertGoReads(oid: string | undefined, value: DerElement): void {
   if (oid === "2.5.29.37") children(value).forEach((eku) => goArcs(decodeOid(eku)));
   if (oid === AUTHORITY_INFO_ACCESS) children(value).forEach((item) => goArcs(decodeOid(children(item)[0])));
-  if (oid === "2.5.29.32") {
+  if (oid === POLICIES) {
     // A policy is an x509.OID (Go 1.22+): of any size, each subidentifier minimal, compared as DER.
     const ids = children(value).map((item) => expectTag(children(item)[0], TAG.OID).content);
     if (ids.some((id) => id.length === 0 || id.at(-1)! > 0x7f || id.some((b, i) => b === 0x80 && !(id[i - 1]! > 0x7f)))) throw new DerError("a malformed policy");
     if (new Set(ids.map((id) => id.toString("hex"))).size < ids.length) throw new DerError("a policy twice");
   }
-  if (oid === "2.5.29.30") assertGoReadsConstraints(children(value).map((subtrees) => children(subtrees)));
+  if (oid === "2.5.29.30") {
+    const lists = children(value);
+    if (!["", "160", "161", "160,161"].includes(lists.map((list) => list.tag).join())) throw new DerError("not [0] then [1]");
+    assertGoReadsConstraints(lists.map((subtrees) => children(subtrees)));
+  }
+  if (oid === "2.5.29.19") {
+    const [first, second] = children(value);
+    const pathLen = first?.tag === TAG.BOOLEAN ? second : first;
+    if (pathLen?.tag === TAG.INTEGER && pathLen.content.length > 8) throw new DerError("a pathLen beyond 63 bits");
+  }
+  // A distribution point's name [0] is Go's only if it is a fullName [0] (nameRelativeToCRLIssuer [1] is refused).
+  if (oid === "2.5.29.31") for (const point of children(value)) {
+    const [name] = children(expectTag(point, TAG.SEQUENCE));
+    if (name?.tag === TAG.CONTEXT_0 && readElement(name.content).tag !== TAG.CONTEXT_0) throw new DerError("not a fullName");
+  }
   if (oid !== "2.5.29.17") return;
   for (const { tag, content } of children(value)) {
     const ia5 = ![0x81, 0x82, 0x86].includes(tag) || content.every((b) => b < 0x80);
@@ -152,19 +206,24 @@ function assertGoReadsConstraints(lists: DerElement[][]): void {
  * string with characters its type has not (current Go: a PrintableString's set, UTF-8, IA5, digits and space, a
  * BMPString without noncharacters or surrogates).
  */
-function assertGoReadsFields({ signature, issuer, subject, subjectPublicKeyInfo }: TbsFields, outerAlgorithm?: DerElement): void {
+function assertGoReadsFields({ version, signature, issuer, subject, subjectPublicKeyInfo }: TbsFields, outerAlgorithm?: DerElement): void {
   const name = (rdns: DerElement) => children(rdns).flatMap((set) => children(set)).forEach((atv) => {
     const [type, value] = children(atv);
     goArcs(decodeOid(type));
     if (value !== undefined && !goString(value)) throw new DerError("a string Go refuses");
   });
   // One function, not one closure per check: each closure costs a compilation on a cold run.
-  let where = "in its signature algorithm";
+  let where = "in its version";
   try {
+    const [number] = version ? children(version, 1) : [];
+    if (version && !(expectTag(number, TAG.INTEGER).content.length === 1 && number!.content[0]! <= 2)) throw new DerError("not v1-v3");
+    where = "in its signature algorithm";
     goArcs(decodeOid(children(signature)[0]));
     if (!outerAlgorithm?.raw.equals(signature.raw)) throw new DerError("not the signed one");
     where = "in its public key algorithm";
     goArcs(decodeOid(children(children(subjectPublicKeyInfo)[0]!)[0]));
+    where = "in its public key";
+    assertGoReadsKey(subjectPublicKeyInfo);
     where = "in its issuer";
     name(issuer);
     where = "in its subject";
@@ -174,6 +233,39 @@ function assertGoReadsFields({ signature, issuer, subject, subjectPublicKeyInfo 
     throw e.kind === "limit" ? new DerError(`${e.message} ${where}`, "limit") : new DerError(`a malformed value ${where}`, "value");
   }
 }
+
+/**
+ * Go's parsePublicKey, for the key types it reads (any other it leaves unread): an RSA key with NULL parameters, a
+ * positive modulus and a positive exponent of at most 63 bits; an EC key on P-224, P-256, P-384 or P-521 as an
+ * uncompressed point on the curve; an Ed25519 key of 32 bytes without parameters. Go right-aligns a key's BIT STRING,
+ * so unused bits shift an RSA or EC key out of shape.
+ */
+function assertGoReadsKey(spki: DerElement): void {
+  const [algorithm, key] = children(spki);
+  const [oid, parameters] = children(algorithm!);
+  const id = decodeOid(oid);
+  const bits = expectTag(key, TAG.BIT_STRING).content;
+  const point = bits.subarray(1);
+  if (id === RSA_ENCRYPTION) {
+    const [n, e] = children(expectTag(readElement(point), TAG.SEQUENCE));
+    const positive = (i: DerElement | undefined) => expectTag(i, TAG.INTEGER).content[0]! < 0x80 && i!.content.some((b) => b !== 0);
+    if (bits[0] !== 0 || parameters?.raw.toString("hex") !== "0500" || !positive(n) || !positive(e) || e!.content.length > 8) throw new DerError("not Go's RSA key");
+  } else if (id === EC_PUBLIC_KEY) {
+    const fieldBytes = parameters?.raw.equals(P224) ? 28 : curveFromEcParams(parameters?.raw)?.fieldBytes;
+    if (bits[0] !== 0 || fieldBytes === undefined || point.length !== 1 + 2 * fieldBytes || point[0] !== 4) throw new DerError("not Go's EC key");
+    try {
+      createPublicKey({ key: spki.raw, format: "der", type: "spki" });
+    } catch {
+      throw new DerError("a point off the curve"); // OpenSSL checks it as Go does
+    }
+  } else if (id === ED25519 && (parameters !== undefined || point.length !== 32)) {
+    throw new DerError("not Go's Ed25519 key");
+  }
+}
+
+const ED25519 = "1.3.101.112";
+/** The DER of P-224's OID (secp224r1), which Go reads and the agent never signs with. */
+const P224 = Buffer.from("06052b81040021", "hex");
 
 /**
  * An X.509 certificate as the agent uses it: DER bytes plus the few facts signing needs, parsed by OpenSSL
@@ -211,7 +303,7 @@ export class Certificate {
       for (const [where, value, oid] of nestedDer(fields, what)) {
         try {
           const element = readSingle(value);
-          assertDerForm(element);
+          assertGoForm(oid, element);
           assertGoReads(oid, element);
         } catch (e) {
           if (!(e instanceof DerError)) throw e;

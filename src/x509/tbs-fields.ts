@@ -2,6 +2,8 @@ import { children, decodeAlgorithmIdentifier, decodeOid, expectTag, readSingle, 
 
 /** The raw DER elements of a certificate's TBSCertificate that provisioning reads or copies. */
 export interface TbsFields {
+  /** `[0] EXPLICIT Version`, when present. */
+  readonly version: DerElement | undefined;
   readonly serial: DerElement;
   /** The TBS's signature AlgorithmIdentifier. */
   readonly signature: DerElement;
@@ -18,7 +20,8 @@ const CONTEXT = { VERSION: 0xa0, EXTENSIONS: 0xa3 } as const;
 export function readTbsFields(der: Uint8Array): TbsFields {
   const [tbs] = children(readSingle(Buffer.from(der), TAG.SEQUENCE));
   const fields = children(expectTag(tbs, TAG.SEQUENCE));
-  let i = fields[0]?.tag === CONTEXT.VERSION ? 1 : 0;
+  const version = fields[0]?.tag === CONTEXT.VERSION ? fields[0] : undefined;
+  let i = version ? 1 : 0;
   const serial = expectTag(fields[i++], TAG.INTEGER);
   const signature = expectTag(fields[i++], TAG.SEQUENCE);
   const issuer = expectTag(fields[i++], TAG.SEQUENCE);
@@ -26,7 +29,7 @@ export function readTbsFields(der: Uint8Array): TbsFields {
   const subject = expectTag(fields[i++], TAG.SEQUENCE);
   const subjectPublicKeyInfo = expectTag(fields[i++], TAG.SEQUENCE);
   const extensions = fields.slice(i).find((f) => f.tag === CONTEXT.EXTENSIONS);
-  return { serial, signature, issuer, subject, subjectPublicKeyInfo, extensions };
+  return { version, serial, signature, issuer, subject, subjectPublicKeyInfo, extensions };
 }
 
 /** `Extension ::= SEQUENCE { extnID, critical DEFAULT FALSE, extnValue }`: the id, and the last element as the value. */

@@ -1,0 +1,212 @@
+import { createSign, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { X509Certificate } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { derBitString, derOid, derSequence, derTlv } from "../../src/encoding/der-writer.js";
+import { Certificate } from "../../src/x509/certificate.js";
+
+// Disagreements with Go's x509.ParseCertificate (go1.19.8, as today's Go) found by scripts/fuzz-go-parser.mjs in
+// round 29: certificates OpenSSL reads and Go refuses, each beside the nearest one Go reads.
+describe("certificates Go's parser refuses in their version, public key and extensions", () => {
+  const ecdsaSha256 = derSequence(derOid("1.2.840.10045.4.3.2"));
+  const name = derSequence(derTlv(0x31, derSequence(derOid("2.5.4.3"), derTlv(0x0c, Buffer.from("gw")))));
+  const times = derSequence(derTlv(0x17, Buffer.from("260101000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
+  const ca = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const spkiOf = (key: KeyObject) => key.export({ type: "spki", format: "der" });
+  const int = (...bytes: number[]) => derTlv(0x02, Buffer.from(bytes));
+  /** Signed by the CA's P-256 key: only the field under test is odd. */
+  const certificate = ({ version = int(2), spki = spkiOf(ca.publicKey), extensions = [] }: { version?: Buffer; spki?: Buffer; extensions?: Buffer[] } = {}) => {
+    const tbs = derSequence(
+      derTlv(0xa0, version), int(1), ecdsaSha256, name, times, name, spki,
+      ...(extensions.length > 0 ? [derTlv(0xa3, derSequence(...extensions))] : []),
+    );
+    return derSequence(tbs, ecdsaSha256, derBitString(createSign("sha256").update(tbs).sign(ca.privateKey)));
+  };
+  const refused = (der: Buffer, where: string) => {
+    new X509Certificate(der); // OpenSSL reads it: the agent's own check refuses it
+    expect(() => new Certificate(der, "gw.der")).toThrow(expect.objectContaining({
+      code: "CERTIFICATE_INVALID", message: `gw.der has a malformed value in its ${where}, which AWS's certificate parser refuses`,
+    }));
+  };
+  const read = (der: Buffer) => expect(new Certificate(der, "gw.der").subject).toBe("CN=gw");
+
+  it("a version other than v1-v3 is refused (Go: 'invalid version', 'malformed version')", () => {
+    refused(certificate({ version: int(3) }), "version");
+    refused(certificate({ version: int(0x7f) }), "version");
+    refused(certificate({ version: int(0xff) }), "version"); // -1 ('malformed version')
+    read(certificate({ version: int(0) }));
+    read(certificate({ version: int(1) }));
+  });
+
+  const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 });
+  const { n, e } = rsa.publicKey.export({ format: "jwk" }) as { n: string; e: string };
+  const unsigned = (b64: string) => { const b = Buffer.from(b64, "base64url"); return b[0]! & 0x80 ? Buffer.concat([Buffer.alloc(1), b]) : b; };
+  const rsaSpki = (modulus: Buffer, exponent: Buffer, parameters: Buffer[] = [Buffer.from([5, 0])]) =>
+    derSequence(derSequence(derOid("1.2.840.113549.1.1.1"), ...parameters), derBitString(derSequence(derTlv(2, modulus), derTlv(2, exponent))));
+  const modulus = unsigned(n);
+  const exponent = unsigned(e);
+
+  it.each([
+    ["a negative modulus (Go: 'RSA modulus is not a positive number')", rsaSpki(modulus.subarray(1), exponent)],
+    ["an exponent of 0 ('RSA public exponent is not a positive number')", rsaSpki(modulus, Buffer.from([0]))],
+    ["a negative exponent", rsaSpki(modulus, Buffer.from([0xff]))],
+    ["an exponent of 9 bytes ('invalid RSA public exponent')", rsaSpki(modulus, Buffer.from([1, 0, 0, 0, 0, 0, 0, 0, 1]))],
+    ["no NULL parameters ('RSA key missing NULL parameters')", rsaSpki(modulus, exponent, [])],
+  ])("an RSA key with %s is refused", (_, spki) => {
+    refused(certificate({ spki }), "public key");
+  });
+
+  it("an RSA key Go reads (an exponent of 8 bytes) is read", () => {
+    read(certificate({ spki: rsaSpki(modulus, exponent) }));
+    read(certificate({ spki: rsaSpki(modulus, Buffer.from([1, 0, 0, 0, 0, 0, 0, 1])) }));
+  });
+
+  const ecSpki = (curve: string, point: Buffer) => derSequence(derSequence(derOid("1.2.840.10045.2.1"), derOid(curve)), derBitString(point));
+  const pointOf = (key: KeyObject) => spkiOf(key).subarray(-65);
+  const p256 = pointOf(ca.publicKey);
+  it.each([
+    // Go 1.19-1.25's namedCurveFromOID knows P-224, P-256, P-384, P-521 only ('unsupported elliptic curve')
+    ["on secp256k1", ecSpki("1.3.132.0.10", pointOf(generateKeyPairSync("ec", { namedCurve: "secp256k1" }).publicKey))],
+    // elliptic.Unmarshal takes the uncompressed form only ('failed to unmarshal elliptic curve point')
+    ["as a compressed point", ecSpki("1.2.840.10045.3.1.7", Buffer.concat([Buffer.from([2 + (p256[64]! & 1)]), p256.subarray(1, 33)]))],
+    // Go right-aligns the BIT STRING: 1 unused bit shifts the point
+    ["in a BIT STRING with an unused bit", derSequence(derSequence(derOid("1.2.840.10045.2.1"), derOid("1.2.840.10045.3.1.7")), derTlv(0x03, Buffer.concat([Buffer.from([1]), p256.subarray(0, 64), Buffer.from([p256[64]! & 0xfe])])))],
+  ])("an EC key %s is refused", (_, spki) => {
+    refused(certificate({ spki }), "public key");
+  });
+
+  it("an EC key on P-224 (Go reads it) and an Ed25519 key are read; an Ed25519 key with parameters is refused", () => {
+    read(certificate({ spki: spkiOf(generateKeyPairSync("ec", { namedCurve: "P-224" }).publicKey) }));
+    const ed = spkiOf(generateKeyPairSync("ed25519").publicKey);
+    read(certificate({ spki: ed }));
+    // 'Ed25519 key encoded with illegal parameters'
+    refused(certificate({ spki: derSequence(derSequence(derOid("1.3.101.112"), Buffer.from([5, 0])), derBitString(ed.subarray(-32))) }), "public key");
+  });
+
+  const extension = (oid: string, value: Buffer) => derSequence(derOid(oid), derTlv(0x04, value));
+  const dns = (tag: number) => derTlv(tag, derSequence(derTlv(0x82, Buffer.from("gw.example"))));
+  const uri = derTlv(0x86, Buffer.from("http://crl.example/ca.crl"));
+  it.each([
+    // 'invalid NameConstraints extension': Go reads [0] then [1], nothing else
+    ["nameConstraints' excluded list before the permitted one", "2.5.29.30", derSequence(dns(0xa1), dns(0xa0)), derSequence(dns(0xa0), dns(0xa1))],
+    ["nameConstraints' list [2]", "2.5.29.30", derSequence(dns(0xa0), dns(0xa2)), derSequence(dns(0xa1))],
+    // 'invalid basic constraints c': pathLen into a Go int
+    ["a basicConstraints pathLen of 9 bytes", "2.5.29.19", derSequence(derTlv(1, Buffer.from([0xff])), int(1, 0, 0, 0, 0, 0, 0, 0, 0)), derSequence(derTlv(1, Buffer.from([0xff])), int(1, 0, 0, 0, 0, 0, 0, 0))],
+    // 'invalid CRL distribution point': a name other than a fullName [0]
+    ["a CRL distribution point named by nameRelativeToCRLIssuer [1]", "2.5.29.31", derSequence(derSequence(derTlv(0xa0, derTlv(0xa1, derSequence(derOid("2.5.4.3"), derTlv(0x0c, Buffer.from("crl"))))))), derSequence(derSequence(derTlv(0xa0, derTlv(0xa0, uri))))],
+    ["a CRL distribution point with an empty name", "2.5.29.31", derSequence(derSequence(derTlv(0xa0, Buffer.alloc(0)))), derSequence(derSequence(derTlv(0xa2, derTlv(0xa4, name))))],
+  ])("%s is refused (%s); its nearest form Go reads is read", (_, oid, value, fixed) => {
+    refused(certificate({ extensions: [extension(oid, value)] }), `extension ${oid}`);
+    read(certificate({ extensions: [extension(oid, fixed)] }));
+  });
+});
+
+// Go's parser reads the extensions of a v3 certificate only: a v1 or v2 one's are left unread, so nothing in them is
+// refused (OpenSSL reads them as it does a v3 one's).
+describe("extensions of a v1 or v2 certificate, which Go does not read", () => {
+  const ecdsaSha256 = derSequence(derOid("1.2.840.10045.4.3.2"));
+  const name = derSequence(derTlv(0x31, derSequence(derOid("2.5.4.3"), derTlv(0x0c, Buffer.from("gw")))));
+  const times = derSequence(derTlv(0x17, Buffer.from("260101000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
+  const ca = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const keyUsage = derSequence(derOid("2.5.29.15"), derTlv(0x04, derTlv(0x03, Buffer.from([0x07, 0x80]))));
+  const certificate = (version: Buffer[]) => {
+    const tbs = derSequence(...version, derTlv(0x02, Buffer.from([1])), ecdsaSha256, name, times, name,
+      ca.publicKey.export({ type: "spki", format: "der" }), derTlv(0xa3, derSequence(keyUsage, keyUsage)));
+    return derSequence(tbs, ecdsaSha256, derBitString(createSign("sha256").update(tbs).sign(ca.privateKey)));
+  };
+
+  it.each([
+    ["v1 (no version)", []],
+    ["v1", [derTlv(0xa0, derTlv(0x02, Buffer.from([0])))]],
+    ["v2", [derTlv(0xa0, derTlv(0x02, Buffer.from([1])))]],
+  ])("a %s certificate with an extension twice is read, as Go reads it", (_, version) => {
+    expect(new Certificate(certificate(version), "gw.der").subject).toBe("CN=gw");
+  });
+
+  it("a v3 one is refused", () => {
+    expect(() => new Certificate(certificate([derTlv(0xa0, derTlv(0x02, Buffer.from([2])))]), "gw.der")).toThrow(expect.objectContaining({
+      code: "CERTIFICATE_INVALID", message: "gw.der has the extension 2.5.29.15 twice",
+    }));
+  });
+});
+
+// Go's parser reads of certificatePolicies each policy's OID and never its qualifiers: BER in a qualifier (a user
+// notice's noticeNumbers, a stray BOOLEAN) is read there, as OpenSSL reads it; BER on the way to a policy's OID is not.
+describe("certificatePolicies with BER in a policy's qualifiers, which Go does not read", () => {
+  const ecdsaSha256 = derSequence(derOid("1.2.840.10045.4.3.2"));
+  const name = derSequence(derTlv(0x31, derSequence(derOid("2.5.4.3"), derTlv(0x0c, Buffer.from("gw")))));
+  const times = derSequence(derTlv(0x17, Buffer.from("260101000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
+  const ca = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const certificate = (policies: Buffer) => {
+    const tbs = derSequence(derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([1])), ecdsaSha256, name, times, name,
+      ca.publicKey.export({ type: "spki", format: "der" }), derTlv(0xa3, derSequence(derSequence(derOid("2.5.29.32"), derTlv(0x04, policies)))));
+    return derSequence(tbs, ecdsaSha256, derBitString(createSign("sha256").update(tbs).sign(ca.privateKey)));
+  };
+  const longForm = (el: Buffer) => Buffer.concat([Buffer.from([el[0]!, 0x81, el[1]!]), el.subarray(2)]); // short → 81 xx
+  const notice = (...numbers: Buffer[]) => derSequence(derOid("1.3.6.1.5.5.7.2.2"), derSequence(derSequence(derTlv(0x16, Buffer.from("Org")), derSequence(...numbers))));
+  const policy = (...qualifiers: Buffer[]) => derSequence(derOid("1.3.6.1.4.1.99999.1"), derSequence(...qualifiers));
+
+  it.each([
+    ["a noticeNumber 00 01", notice(derTlv(0x02, Buffer.from([0, 1])))],
+    ["a noticeNumber of no byte", notice(derTlv(0x02, Buffer.alloc(0)))],
+    ["a BOOLEAN 01", derSequence(derOid("1.3.6.1.5.5.7.2.1"), derTlv(0x16, Buffer.from("http://cps.example/")), derTlv(0x01, Buffer.from([1])))],
+    ["a padded length", longForm(notice(derTlv(0x02, Buffer.from([1]))))],
+  ])("a qualifier with %s is read, as Go reads it", (_, qualifier) => {
+    expect(new Certificate(certificate(derSequence(policy(qualifier))), "gw.der").subject).toBe("CN=gw");
+  });
+
+  it.each([
+    ["the policies' list", longForm(derSequence(policy(notice(derTlv(0x02, Buffer.from([1]))))))],
+    ["a policy", derSequence(longForm(policy(notice(derTlv(0x02, Buffer.from([1]))))))],
+    ["a policy's OID", derSequence(derSequence(longForm(derOid("1.3.6.1.4.1.99999.1"))))],
+  ])("a padded length of %s is refused, as Go refuses it", (_, policies) => {
+    expect(() => new Certificate(certificate(policies), "gw.der")).toThrow(expect.objectContaining({
+      code: "CERTIFICATE_INVALID", message: "gw.der is not DER-encoded: it has a non-minimal length (BER, not DER) in its extension 2.5.29.32",
+    }));
+  });
+});
+
+// What Go's parser never reads inside the extensions it reads: a subjectAltName's otherName or directoryName, an access
+// location other than a URI, a directoryName constraint, an AKI's issuer. BER there is read, as Go and OpenSSL read it;
+// BER in what Go reads is refused.
+describe("BER where Go does not read inside a standard extension", () => {
+  const ecdsaSha256 = derSequence(derOid("1.2.840.10045.4.3.2"));
+  const name = derSequence(derTlv(0x31, derSequence(derOid("2.5.4.3"), derTlv(0x0c, Buffer.from("gw")))));
+  const times = derSequence(derTlv(0x17, Buffer.from("260101000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
+  const ca = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const certificate = (oid: string, value: Buffer) => {
+    const tbs = derSequence(derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([1])), ecdsaSha256, name, times, name,
+      ca.publicKey.export({ type: "spki", format: "der" }), derTlv(0xa3, derSequence(derSequence(derOid(oid), derTlv(0x04, value)))));
+    return derSequence(tbs, ecdsaSha256, derBitString(createSign("sha256").update(tbs).sign(ca.privateKey)));
+  };
+  const longForm = (el: Buffer) => Buffer.concat([Buffer.from([el[0]!, 0x81, el[1]!]), el.subarray(2)]); // short → 81 xx
+  const padded = (tag: number, text: string) => longForm(derTlv(tag, Buffer.from(text)));
+  const dirName = derTlv(0xa4, derSequence(derTlv(0x31, derSequence(derOid("2.5.4.3"), padded(0x0c, "dir")))));
+  const otherName = derTlv(0xa0, Buffer.concat([derOid("1.3.6.1.4.1.311.20.2.3"), derTlv(0xa0, padded(0x0c, "upn@example.com"))]));
+  const uri = derTlv(0x86, Buffer.from("http://ca.example/ca.crt"));
+  const caIssuers = derOid("1.3.6.1.5.5.7.48.2");
+  const keyId = derTlv(0x80, Buffer.alloc(20, 0x5a));
+
+  it.each([
+    ["a subjectAltName otherName", "2.5.29.17", derSequence(otherName, derTlv(0x82, Buffer.from("gw.example")))],
+    ["a subjectAltName directoryName", "2.5.29.17", derSequence(dirName)],
+    ["an AIA location that is a directoryName", "1.3.6.1.5.5.7.1.1", derSequence(derSequence(caIssuers, dirName), derSequence(caIssuers, uri))],
+    ["an AIA entry after its URI (a BOOLEAN 01)", "1.3.6.1.5.5.7.1.1", derSequence(derSequence(caIssuers, uri, derTlv(0x01, Buffer.from([1]))))],
+    ["a directoryName constraint", "2.5.29.30", derSequence(derTlv(0xa0, Buffer.concat([derSequence(dirName), derSequence(derTlv(0x82, Buffer.from("gw.example")))])))],
+    ["an AKI's authorityCertIssuer", "2.5.29.35", derSequence(keyId, derTlv(0xa1, dirName), derTlv(0x82, Buffer.from([1])))],
+  ])("BER in %s is read, as Go reads it", (_, oid, value) => {
+    expect(new Certificate(certificate(oid, value), "gw.der").subject).toBe("CN=gw");
+  });
+
+  it.each([
+    ["a subjectAltName's name", "2.5.29.17", derSequence(padded(0x82, "gw.example"))],
+    ["an access method", "1.3.6.1.5.5.7.1.1", derSequence(derSequence(longForm(caIssuers), uri))],
+    ["an access location URI", "1.3.6.1.5.5.7.1.1", derSequence(derSequence(caIssuers, longForm(uri)))],
+    ["a name constraint's base name", "2.5.29.30", derSequence(derTlv(0xa0, derSequence(padded(0x82, "gw.example"))))],
+    ["a name constraint's subtree", "2.5.29.30", derSequence(derTlv(0xa0, longForm(derSequence(derTlv(0x82, Buffer.from("gw.example"))))))],
+    ["an AKI's keyIdentifier", "2.5.29.35", derSequence(longForm(keyId))],
+  ])("a padded length of %s is refused, as Go refuses it", (_, oid, value) => {
+    expect(() => new Certificate(certificate(oid, value), "gw.der")).toThrow(expect.objectContaining({
+      code: "CERTIFICATE_INVALID", message: `gw.der is not DER-encoded: it has a non-minimal length (BER, not DER) in its extension ${oid}`,
+    }));
+  });
+});
