@@ -1,4 +1,4 @@
-import { X509Certificate, createHash, createPublicKey, type KeyObject } from "node:crypto";
+import { X509Certificate, createHash, type KeyObject } from "node:crypto";
 import { assertDerForm, assertMinimalLength, children, decodeOid, decodeSignedInteger, DerError, expectTag, readElement, readSingle, TAG, type DerElement } from "../encoding/der.js";
 import { readExtensions, readTbsFields, type TbsFields } from "./tbs-fields.js";
 import { curveFromEcParams } from "../encoding/signature-encoding.js";
@@ -206,7 +206,7 @@ function assertGoReadsConstraints(lists: DerElement[][]): void {
  * string with characters its type has not (current Go: a PrintableString's set, UTF-8, IA5, digits and space, a
  * BMPString without noncharacters or surrogates).
  */
-function assertGoReadsFields({ version, signature, issuer, subject, subjectPublicKeyInfo }: TbsFields, outerAlgorithm?: DerElement): void {
+function assertGoReadsFields({ version, signature, issuer, subject, subjectPublicKeyInfo }: TbsFields, outerAlgorithm: DerElement | undefined, key: KeyObject | undefined): void {
   const name = (rdns: DerElement) => children(rdns).flatMap((set) => children(set)).forEach((atv) => {
     const [type, value] = children(atv);
     goArcs(decodeOid(type));
@@ -223,7 +223,7 @@ function assertGoReadsFields({ version, signature, issuer, subject, subjectPubli
     where = "in its public key algorithm";
     goArcs(decodeOid(children(children(subjectPublicKeyInfo)[0]!)[0]));
     where = "in its public key";
-    assertGoReadsKey(subjectPublicKeyInfo);
+    assertGoReadsKey(subjectPublicKeyInfo, key);
     where = "in its issuer";
     name(issuer);
     where = "in its subject";
@@ -238,9 +238,10 @@ function assertGoReadsFields({ version, signature, issuer, subject, subjectPubli
  * Go's parsePublicKey, for the key types it reads (any other it leaves unread): an RSA key with NULL parameters, a
  * positive modulus and a positive exponent of at most 63 bits; an EC key on P-224, P-256, P-384 or P-521 as an
  * uncompressed point on the curve; an Ed25519 key of 32 bytes without parameters. Go right-aligns a key's BIT STRING,
- * so unused bits shift an RSA or EC key out of shape.
+ * so unused bits shift an RSA or EC key out of shape. `read` is OpenSSL's reading of it, which checks the point is on
+ * the curve as Go does.
  */
-function assertGoReadsKey(spki: DerElement): void {
+function assertGoReadsKey(spki: DerElement, read: KeyObject | undefined): void {
   const [algorithm, key] = children(spki);
   const [oid, parameters] = children(algorithm!);
   const id = decodeOid(oid);
@@ -253,11 +254,7 @@ function assertGoReadsKey(spki: DerElement): void {
   } else if (id === EC_PUBLIC_KEY) {
     const fieldBytes = parameters?.raw.equals(P224) ? 28 : curveFromEcParams(parameters?.raw)?.fieldBytes;
     if (bits[0] !== 0 || fieldBytes === undefined || point.length !== 1 + 2 * fieldBytes || point[0] !== 4) throw new DerError("not Go's EC key");
-    try {
-      createPublicKey({ key: spki.raw, format: "der", type: "spki" });
-    } catch {
-      throw new DerError("a point off the curve"); // OpenSSL checks it as Go does
-    }
+    if (read === undefined) throw new DerError("a point off the curve");
   } else if (id === ED25519 && (parameters !== undefined || point.length !== 32)) {
     throw new DerError("not Go's Ed25519 key");
   }
@@ -297,9 +294,10 @@ export class Certificate {
     }
     derEncoded(what, () => assertDerForm(children(outer)[0]!), "signed");
     derEncoded(what, () => assertDerForm(outer)); // the rest, outside the signed part
+    const key = this.publicKey;
     const tbs = derEncoded(what, () => {
       const fields = readTbsFields(this.der);
-      assertGoReadsFields(fields, children(outer)[1]);
+      assertGoReadsFields(fields, children(outer)[1], key);
       for (const [where, value, oid] of nestedDer(fields, what)) {
         try {
           const element = readSingle(value);
@@ -316,7 +314,6 @@ export class Certificate {
     // Signed: RFC 5280 forbids negative serials but some CAs issued them; Go's big.Int (the reference helper) keeps
     // the sign, so we do too.
     this.#serial = decodeSignedInteger(tbs.serial.content);
-    const key = this.publicKey;
     if (key !== undefined) assertRsaModulusSize(key, what);
     this.notBefore = validityDate(this.x509.validFrom, "notBefore", what);
     this.notAfter = validityDate(this.x509.validTo, "notAfter", what);

@@ -68,6 +68,8 @@ describe("certificates Go's parser refuses in their version, public key and exte
     ["on secp256k1", ecSpki("1.3.132.0.10", pointOf(generateKeyPairSync("ec", { namedCurve: "secp256k1" }).publicKey))],
     // elliptic.Unmarshal takes the uncompressed form only ('failed to unmarshal elliptic curve point')
     ["as a compressed point", ecSpki("1.2.840.10045.3.1.7", Buffer.concat([Buffer.from([2 + (p256[64]! & 1)]), p256.subarray(1, 33)]))],
+    // elliptic.Unmarshal checks the point is on the curve (OpenSSL's reading of the key does too, and is what is asked)
+    ["off the curve", ecSpki("1.2.840.10045.3.1.7", Buffer.concat([p256.subarray(0, 64), Buffer.from([p256[64]! ^ 1])]))],
     // Go right-aligns the BIT STRING: 1 unused bit shifts the point
     ["in a BIT STRING with an unused bit", derSequence(derSequence(derOid("1.2.840.10045.2.1"), derOid("1.2.840.10045.3.1.7")), derTlv(0x03, Buffer.concat([Buffer.from([1]), p256.subarray(0, 64), Buffer.from([p256[64]! & 0xfe])])))],
   ])("an EC key %s is refused", (_, spki) => {
