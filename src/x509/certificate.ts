@@ -206,7 +206,7 @@ function assertGoReadsConstraints(lists: DerElement[][]): void {
  * string with characters its type has not (current Go: a PrintableString's set, UTF-8, IA5, digits and space, a
  * BMPString without noncharacters or surrogates).
  */
-function assertGoReadsFields({ version, signature, issuer, subject, subjectPublicKeyInfo }: TbsFields, outerAlgorithm: DerElement | undefined, key: KeyObject | undefined): void {
+function assertGoReadsFields({ version, signature, issuer, subject, subjectPublicKeyInfo }: TbsFields, outerAlgorithm: DerElement | undefined, key: KeyObject | undefined, what: string): void {
   const name = (rdns: DerElement) => children(rdns).flatMap((set) => children(set)).forEach((atv) => {
     const [type, value] = children(atv);
     goArcs(decodeOid(type));
@@ -223,7 +223,7 @@ function assertGoReadsFields({ version, signature, issuer, subject, subjectPubli
     where = "in its public key algorithm";
     goArcs(decodeOid(children(children(subjectPublicKeyInfo)[0]!)[0]));
     where = "in its public key";
-    assertGoReadsKey(subjectPublicKeyInfo, key);
+    assertGoReadsKey(subjectPublicKeyInfo, key, what);
     where = "in its issuer";
     name(issuer);
     where = "in its subject";
@@ -241,7 +241,7 @@ function assertGoReadsFields({ version, signature, issuer, subject, subjectPubli
  * so unused bits shift an RSA or EC key out of shape. `read` is OpenSSL's reading of it, which checks the point is on
  * the curve as Go does.
  */
-function assertGoReadsKey(spki: DerElement, read: KeyObject | undefined): void {
+function assertGoReadsKey(spki: DerElement, read: KeyObject | undefined, what: string): void {
   const [algorithm, key] = children(spki);
   const [oid, parameters] = children(algorithm!);
   const id = decodeOid(oid);
@@ -253,7 +253,13 @@ function assertGoReadsKey(spki: DerElement, read: KeyObject | undefined): void {
     if (bits[0] !== 0 || parameters?.raw.toString("hex") !== "0500" || !positive(n) || !positive(e) || e!.content.length > 8) throw new DerError("not Go's RSA key");
   } else if (id === EC_PUBLIC_KEY) {
     const fieldBytes = parameters?.raw.equals(P224) ? 28 : curveFromEcParams(parameters?.raw)?.fieldBytes;
-    if (bits[0] !== 0 || fieldBytes === undefined || point.length !== 1 + 2 * fieldBytes || point[0] !== 4) throw new DerError("not Go's EC key");
+    if (fieldBytes === undefined) {
+      const curve = read?.asymmetricKeyDetails?.namedCurve ?? (parameters?.tag === TAG.OID ? decodeOid(parameters) : "a curve given by its parameters");
+      throw new InputError("CERTIFICATE_INVALID", `${what} holds a key on ${curve}, which AWS's certificate parser does not read`, {
+        hint: "have the CA issue a certificate for an RSA key or an ECDSA P-256, P-384 or P-521 key",
+      });
+    }
+    if (bits[0] !== 0 || point.length !== 1 + 2 * fieldBytes || point[0] !== 4) throw new DerError("not Go's EC key");
     if (read === undefined) throw new DerError("a point off the curve");
   } else if (id === ED25519 && (parameters !== undefined || point.length !== 32)) {
     throw new DerError("not Go's Ed25519 key");
@@ -297,7 +303,7 @@ export class Certificate {
     const key = this.publicKey;
     const tbs = derEncoded(what, () => {
       const fields = readTbsFields(this.der);
-      assertGoReadsFields(fields, children(outer)[1], key);
+      assertGoReadsFields(fields, children(outer)[1], key, what);
       for (const [where, value, oid] of nestedDer(fields, what)) {
         try {
           const element = readSingle(value);

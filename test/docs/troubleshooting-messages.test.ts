@@ -37,6 +37,7 @@ const COMPOSED: Record<string, readonly string[]> = {
   "cert.pem is not DER-encoded: it has a non-minimal length": ["\u0000 is not DER-encoded: it has \u0000", '"a non-minimal length (BER, not DER)"'],
   "cert.pem has a malformed value in its extension": ["\u0000 has \u0000, which AWS's certificate parser refuses", '"a malformed value"', "`in its extension \u0000`"],
   "cert.pem has more than": ["\u0000 has \u0000: Go's parser reads it, but this agent stops at 10,000", '"more than 10,000 elements in one list"', "`in its extension \u0000`"],
+  "cert.pem holds a key on secp256k1, which AWS": ["`\u0000 holds a key on \u0000, which AWS's certificate parser does not read`", "namedCurve"],
   "cert.pem has the extension": ["`\u0000 has the extension \u0000 twice`"],
   "could not read the names of the certificate object pkcs11": ["could not read the names of \u0000: it does not follow", "`the certificate object \u0000`"],
   "Bad time value": ["that is not a valid time (OpenSSL: '\u0000')"], // OpenSSL's own words, passed through

@@ -64,8 +64,6 @@ describe("certificates Go's parser refuses in their version, public key and exte
   const pointOf = (key: KeyObject) => spkiOf(key).subarray(-65);
   const p256 = pointOf(ca.publicKey);
   it.each([
-    // Go 1.19-1.25's namedCurveFromOID knows P-224, P-256, P-384, P-521 only ('unsupported elliptic curve')
-    ["on secp256k1", ecSpki("1.3.132.0.10", pointOf(generateKeyPairSync("ec", { namedCurve: "secp256k1" }).publicKey))],
     // elliptic.Unmarshal takes the uncompressed form only ('failed to unmarshal elliptic curve point')
     ["as a compressed point", ecSpki("1.2.840.10045.3.1.7", Buffer.concat([Buffer.from([2 + (p256[64]! & 1)]), p256.subarray(1, 33)]))],
     // elliptic.Unmarshal checks the point is on the curve (OpenSSL's reading of the key does too, and is what is asked)
@@ -74,6 +72,17 @@ describe("certificates Go's parser refuses in their version, public key and exte
     ["in a BIT STRING with an unused bit", derSequence(derSequence(derOid("1.2.840.10045.2.1"), derOid("1.2.840.10045.3.1.7")), derTlv(0x03, Buffer.concat([Buffer.from([1]), p256.subarray(0, 64), Buffer.from([p256[64]! & 0xfe])])))],
   ])("an EC key %s is refused", (_, spki) => {
     refused(certificate({ spki }), "public key");
+  });
+
+  // Go 1.19-1.25's namedCurveFromOID knows P-224, P-256, P-384, P-521 only ('unsupported elliptic curve'). Before:
+  // "gw.der has a malformed value in its public key, …", hinted to issue it again "without it".
+  it("an EC key on another curve is refused by its name, with the keys to ask for", () => {
+    const secp256k1 = ecSpki("1.3.132.0.10", pointOf(generateKeyPairSync("ec", { namedCurve: "secp256k1" }).publicKey));
+    new X509Certificate(certificate({ spki: secp256k1 }));
+    expect(() => new Certificate(certificate({ spki: secp256k1 }), "gw.der")).toThrow(expect.objectContaining({
+      code: "CERTIFICATE_INVALID", message: "gw.der holds a key on secp256k1, which AWS's certificate parser does not read",
+      hint: "have the CA issue a certificate for an RSA key or an ECDSA P-256, P-384 or P-521 key",
+    }));
   });
 
   it("an EC key on P-224 (Go reads it) and an Ed25519 key are read; an Ed25519 key with parameters is refused", () => {
