@@ -150,7 +150,7 @@ describe("Containerfile", () => {
     for (const r of one(final, "RUN")) expect(r.args).not.toMatch(/apt-get|apk |dnf |yum |npm (ci|install)|gcc|g\+\+|make|python/);
     expect(one(final, "COPY").map((c) => c.args)).toEqual(["--from=build /stage/opt/roles-anywhere-agent /opt/roles-anywhere-agent"]);
     expect(one(final, "USER").map((u) => u.args)).toEqual([`${UID}:${UID}`]);
-    expect(entrypoint).toEqual(["/usr/local/bin/node", "/opt/roles-anywhere-agent/lib/node_modules/roles-anywhere-agent/dist/cli.js"]);
+    expect(entrypoint).toEqual(["/usr/local/bin/node", "/opt/roles-anywhere-agent/lib/node_modules/roles-anywhere-agent/dist/cli.cjs"]);
   });
 });
 
@@ -158,7 +158,7 @@ describe("the staged runtime tree (scripts/image/stage-runtime.sh)", () => {
   it("holds the package, production dependencies and the compiled PKCS#11 addon; no sources, tests, dev dependencies or build leftovers", () => {
     const pkg = join(stage, "opt/roles-anywhere-agent/lib/node_modules/roles-anywhere-agent");
     const files = walk(join(stage, "opt")).map((f) => relative(pkg, f));
-    expect(files).toContain("dist/cli.js");
+    expect(files).toContain("dist/cli.cjs");
     expect(files).toContain("node_modules/pkcs11js/build/Release/pkcs11.node");
     expect(files).toContain(`dist/native/${process.platform}-${process.arch}/raa_native.node`);
     for (const dev of ["typescript", "vitest", "esbuild", "@aws-sdk", "kubernetes-models", "fast-check"]) expect(files, dev).not.toContain(`node_modules/${dev}`);
