@@ -444,9 +444,18 @@ const sorted = [...kinds.entries()].sort((a, b) => b[1].count - a[1].count);
 writeFileSync(join(out, "differential.json"), JSON.stringify(sorted.map(([kind, e]) => ({ kind, ...e })), null, 1));
 writeFileSync(join(out, "round-trips.json"), JSON.stringify([...roundTrip.entries()].map(([kind, e]) => ({ kind, ...e })), null, 1));
 console.log(`p11-kit ${p11kitVersion}; seed ${process.env.URI_FUZZ_SEED ?? 30}`);
-console.log(`1. ${CASES} URIs: ${agreements} agree (same verdict and bytes), ${CASES - agreements} differ in ${kinds.size} kinds`);
+console.log(`1. ${CASES} URIs: ${agreements} agree (both refuse, or both read the same bytes), ${CASES - agreements} differ`);
 for (const [outcome, n] of [...outcomes.entries()].sort((a, b) => b[1] - a[1])) console.log(`  ${String(n).padStart(5)}  ${outcome}`);
-for (const [kind, e] of sorted) console.log(`  ${String(e.count).padStart(5)}  ${kind}\n         e.g. ${JSON.stringify(e.examples[0].uri)}`);
+// By outcome and cause: the agent's refusal, or the one feature that made the difference (two features: counted apart).
+const causes = new Map();
+for (const [kind, e] of sorted) {
+  const [, outcome, why, features] = /^(.*?): (.*?) ?\[([^\]]*)\]$/.exec(kind);
+  const cause = `${outcome}: ${why.startsWith("agent:") ? why : `${why ? `${why}, ` : ""}${features.includes(" + ") ? "two features" : features}`}`;
+  const entry = causes.get(cause) ?? { count: 0, example: e.examples[0].uri };
+  entry.count += e.count;
+  causes.set(cause, entry);
+}
+for (const [cause, e] of [...causes].sort((a, b) => b[1].count - a[1].count)) console.log(`  ${String(e.count).padStart(5)}  ${cause}\n         e.g. ${JSON.stringify(e.example)}`);
 console.log(`2. ${roundTrips} round trips (${hostileStrings().length} hostile strings × token, manufacturer, model, serial, object, id): ${roundTrip.size === 0 ? "all give back the token's bytes" : `${roundTrip.size} kinds of problem`}`);
 for (const [kind, e] of [...roundTrip.entries()].sort((a, b) => b[1].count - a[1].count)) console.log(`  ${String(e.count).padStart(5)}  ${kind}\n         e.g. ${e.examples.join("\n              ")}`);
 console.log(`details: ${out}`);
