@@ -227,5 +227,5 @@ function initialize(lib: PKCS11, path: string): { info: LibraryInfo; owned: bool
  * it), cut at a NUL as well: some modules write a C string into the field and leave stale bytes after it.
  */
 export function unpad(text: string): string {
-  return text.replace(/\0[^]*/, "").trimEnd();
+  return text.replace(/\0[^]*/, "").replace(/ +$/, ""); // blanks only: a trailing tab or U+00A0 is the label's
 }

@@ -133,7 +133,8 @@ export function parsePkcs11Uri(text: string): Pkcs11Uri {
     const value = decodeText(raw, name);
     const textField = ownValue(PATH_TEXT_ATTRIBUTES, name);
     if (textField !== undefined) {
-      fields[textField] = value;
+      // Token, slot and library fields are blank-padded (p11-kit pads the URI's value too): trailing blanks are padding.
+      fields[textField] = textField === "object" ? value : value.replace(/ +$/, "");
     } else if (name === "slot-id") {
       if (!/^[0-9]+$/.test(value)) throw invalid(`slot-id must be a decimal number, not "${value}"`);
       fields["slotId"] = BigInt(value);
@@ -160,6 +161,8 @@ export function parsePkcs11Uri(text: string): Pkcs11Uri {
         continue;
       }
       const value = decodeText(raw, name);
+      // p11-kit reads it cut at the NUL, and dlopen() or open() would too: not the file the agent checked.
+      if (value.includes("\0")) throw invalid(`${name} holds a NUL byte (%00), which no file or module name can`);
       if (name === "pin-source") {
         if (value === "") throw invalid("pin-source is empty", "give a file path or a file: URI");
         pinSource = value;
@@ -268,8 +271,11 @@ function decodeText(raw: string, name: string): string {
 }
 
 const UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
-/** Characters RFC 7512 lets a path value carry unencoded (";" and "?" are delimiters, so they are not here). */
-const PATH_SAFE = new Set(`${UNRESERVED}:[]@!$'()*+,=`);
+/**
+ * Characters RFC 7512 lets a path value carry unencoded (";" and "?" are delimiters, so they are not here; nor is
+ * "=": a label spelling pin-value= would make the printed URI one the parser refuses, see percentDecode).
+ */
+const PATH_SAFE = new Set(`${UNRESERVED}:[]@!$'()*+,`);
 /** The same for query values, where "/" and "?" are allowed too (module paths, file: URIs). */
 const QUERY_SAFE = new Set(`${UNRESERVED}:[]@!$'()*+,/?|`);
 const NOTHING_SAFE = new Set<string>();

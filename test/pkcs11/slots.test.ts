@@ -29,6 +29,15 @@ describe("listTokenSlots", () => {
     expect(slot!.token).toEqual({ label: " spaced label", manufacturer: "Vendor", model: "M1", serial: "0042" });
   });
 
+  it("keeps a trailing tab or no-break space: only blanks are padding (before: trimmed, so p11-kit's URI for it matched nothing)", async () => {
+    // p11-kit 0.24.1 prints this token as pkcs11:token=key%09 (p11_kit_uri_format) and reads that as the label
+    // 6b 65 79 09 + 28 blanks (round 30).
+    const [tab] = await listTokenSlots(moduleWithToken("key\t"));
+    const [nbsp] = await listTokenSlots(moduleWithToken("key\u00a0"));
+    expect([tab!.token.label, nbsp!.token.label]).toEqual(["key\t", "key\u00a0"]);
+    expect(slotMatches(parsePkcs11Uri("pkcs11:token=key%09"), tab!, { manufacturer: "", description: "", version: { major: 0, minor: 0 } })).toBe(true);
+  });
+
   it("cuts a field at a NUL, as a module that writes a C string into the fixed-size field leaves it", async () => {
     const [slot] = await listTokenSlots(moduleWithToken("device\0\u0001stale bytes"));
     expect(slot!.token.label).toBe("device");

@@ -369,3 +369,32 @@ describe("takePinValue (a pin-value taken out of a URI's text into bytes)", () =
     expect(takePinValue("pkcs11:bogus=1?pin-value=1234")).toBeUndefined(); // the signer says what is wrong with it
   });
 });
+
+// Disagreements with p11-kit's parser found by scripts/fuzz-pkcs11-uri.mjs (round 30); p11-kit's readings are what
+// p11_kit_uri_parse(…, P11_KIT_URI_FOR_ANY, …) of libp11-kit 0.24.1 gives (scripts/p11kit-uri-oracle.c).
+describe("pkcs11: URIs as p11-kit reads them", () => {
+  it("a label holding pin-value= prints as a URI the agent reads back (before: 'token holds pin-value=')", () => {
+    // A token is a device anyone can plug in: its labels are its maker's. p11-kit reads the printed URI as the label
+    // 78 3f 70 69 6e 2d 76 61 6c 75 65 3d 31 32 33 34 ("x?pin-value=1234"), CKA_LABEL the same bytes, and its
+    // p11_kit_uri_format prints that CKA_LABEL as object=x%3Fpin-value%3D1234 too.
+    const label = "x?pin-value=1234";
+    const printed = formatPkcs11Uri(withAttributes(parsePkcs11Uri("pkcs11:"), { token: label, object: label }));
+    expect(printed).toBe("pkcs11:object=x%3Fpin-value%3D1234;token=x%3Fpin-value%3D1234");
+    expect(plain(parsePkcs11Uri(printed))).toEqual({ object: label, token: label });
+  });
+
+  it("reads trailing blanks of a token, slot or library value as the field's padding; an object label keeps them", () => {
+    // p11-kit: token=abc%20%20 is the label 61 62 63 + 29 blanks, as is token=abc: the same token.
+    const uri = parsePkcs11Uri("pkcs11:token=abc%20%20;slot-description=Slot%203%20;manufacturer=%20Maker%20;object=k%20");
+    expect(plain(uri)).toEqual({ token: "abc", slotDescription: "Slot 3", manufacturer: " Maker", object: "k " });
+  });
+
+  it.each(["module-path=/tmp/fifo%00.so", "pin-source=file:/run/pin%00.bak", "module-name=softhsm2%00x"])(
+    "refuses a NUL in %s: a file or module name holds none (before: checked as given, opened cut at the NUL)",
+    (query) => {
+      // p11-kit reads module-path=/tmp/fifo%00.so as /tmp/fifo (a C string): the agent checked that "/tmp/fifo\0.so"
+      // is a regular file (stat refuses the NUL, so the check passed) and dlopen() then opened /tmp/fifo, a FIFO: a hang.
+      expect(() => parsePkcs11Uri(`pkcs11:object=k?${query}`)).toThrow(expect.objectContaining({ code: "PKCS11_URI_INVALID", message: expect.stringMatching(/NUL/) }));
+    },
+  );
+});
