@@ -300,7 +300,8 @@ function assertGoReadsFields({ version, signature, issuer, subject, subjectPubli
 /**
  * Go's parsePublicKey, for the key types it reads (any other it leaves unread): an RSA key with NULL parameters, a
  * positive modulus and a positive exponent of at most 63 bits; an EC key on P-224, P-256, P-384 or P-521 as an
- * uncompressed point on the curve; an Ed25519 key of 32 bytes without parameters. Go right-aligns a key's BIT STRING,
+ * uncompressed point on the curve; an Ed25519 or X25519 key of 32 bytes, an ML-DSA key of its set's size (current Go),
+ * without parameters. Not a DSA or ML-KEM key (current Go checks their numbers; no CA issues them for signing). Go right-aligns a key's BIT STRING,
  * so unused bits shift an RSA or EC key out of shape. `read` is OpenSSL's reading of it, which checks the point is on
  * the curve as Go does.
  */
@@ -326,6 +327,8 @@ function assertGoReadsKey(spki: DerElement, read: KeyObject | undefined, what: s
     if (read === undefined) throw new DerError("a point off the curve");
   } else if ((id === ED25519 || id === X25519) && (parameters !== undefined || point.length !== 32)) {
     throw new DerError("not Go's Ed25519 or X25519 key");
+  } else if (mlDsaParameterSetForOid(id) && (parameters !== undefined || point.length !== mlDsaParameterSetForOid(id)!.publicKeyLength)) {
+    throw new DerError("not Go's ML-DSA key");
   }
 }
 

@@ -178,4 +178,12 @@ describe("an X25519 key, which current Go's parsePublicKey reads (go1.19 did not
     refused(withKey(derSequence(derSequence(derOid("1.3.101.110"), Buffer.from([5, 0])), derBitString(x25519.subarray(-32)))), "public key");
     refused(withKey(derSequence(derSequence(derOid("1.3.101.110")), derBitString(x25519.subarray(-31)))), "public key");
   });
+
+  // current Go (go1.27's crypto/mldsa): 'ML-DSA key encoded with illegal parameters', mldsa.NewPublicKey's size check
+  it("an ML-DSA-44 key of 1312 bytes without parameters is read; with parameters or of 1311 bytes it is refused", () => {
+    const mldsa = (parameters: Buffer[], size: number) => derSequence(derSequence(derOid("2.16.840.1.101.3.4.3.17"), ...parameters), derBitString(Buffer.alloc(size, 7)));
+    read(withKey(mldsa([], 1312)));
+    refused(withKey(mldsa([Buffer.from([5, 0])], 1312)), "public key");
+    refused(withKey(mldsa([], 1311)), "public key");
+  });
 });
