@@ -241,7 +241,8 @@ function assertGoReads(oid: string | undefined, value: DerElement): void {
 }
 
 /**
- * Go's parseNameConstraintsExtension: not both lists of subtrees empty or absent (one empty beside the other is read);
+ * Go's parseNameConstraintsExtension: not both lists of subtrees empty or absent (one empty beside the other is read,
+ * as go1.19-1.26 read it: current Go refuses it, 'empty name constraints subtree sequence', a difference kept on purpose);
  * an IP range of 8 or 32 bytes whose mask is ones then zeros; a DNS, URI or email domain constraint empty or (after one
  * leading '.') of non-empty labels of bytes 0x21-0x7e (domainNameValid), a URI one not an IP address; an email mailbox
  * constraint in IA5 that parseRFC2821Mailbox reads; no IPv4-mapped IPv6 range (current Go).
@@ -301,8 +302,8 @@ function assertGoReadsFields({ version, signature, issuer, subject, subjectPubli
  * Go's parsePublicKey, for the key types it reads (any other it leaves unread): an RSA key with NULL parameters, a
  * positive modulus and a positive exponent of at most 63 bits; an EC key on P-224, P-256, P-384 or P-521 as an
  * uncompressed point on the curve; an Ed25519 or X25519 key of 32 bytes, an ML-DSA key of its set's size (current Go),
- * without parameters. Not a DSA or ML-KEM key (current Go checks their numbers; no CA issues them for signing). Go right-aligns a key's BIT STRING,
- * so unused bits shift an RSA or EC key out of shape. `read` is OpenSSL's reading of it, which checks the point is on
+ * without parameters. Not a DSA or ML-KEM key (current Go checks their numbers; no CA issues them for signing). Go
+ * right-aligns a key's BIT STRING, so unused bits shift an RSA or EC key out of shape. `read` is OpenSSL's reading of it, which checks the point is on
  * the curve as Go does.
  */
 function assertGoReadsKey(spki: DerElement, read: KeyObject | undefined, what: string): void {
