@@ -242,7 +242,7 @@ function assertGoReads(oid: string | undefined, value: DerElement): void {
 
 /**
  * Go's parseNameConstraintsExtension: not both lists of subtrees empty or absent (one empty beside the other is read,
- * as go1.19-1.26 read it: current Go refuses it, 'empty name constraints subtree sequence', a difference kept on purpose);
+ * as go1.19 reads it; current Go refuses it, 'empty name constraints subtree sequence': a difference kept on purpose);
  * an IP range of 8 or 32 bytes whose mask is ones then zeros; a DNS, URI or email domain constraint empty or (after one
  * leading '.') of non-empty labels of bytes 0x21-0x7e (domainNameValid), a URI one not an IP address; an email mailbox
  * constraint in IA5 that parseRFC2821Mailbox reads; no IPv4-mapped IPv6 range (current Go).
