@@ -71,7 +71,8 @@ function assertTbsForm(tbs: DerElement): void {
   assertMinimalLength(tbs);
   const fields = children(tbs);
   const version = fields[0]?.tag === TAG.CONTEXT_0 ? fields[0].content.at(-1) : 0;
-  for (const field of fields) if (field.tag === 0xa3 ? version === 2 : version !== 0 || (field.tag !== 0x81 && field.tag !== 0x82)) assertDerForm(field);
+  const read = (field: DerElement) => (field.tag === 0xa3 ? version === 2 : version !== 0 || (field.tag !== 0x81 && field.tag !== 0x82));
+  fields.filter(read).forEach(assertDerForm);
 }
 
 /**
@@ -179,18 +180,16 @@ function assertGoForm(oid: string | undefined, value: DerElement): void {
   }
 }
 
-/**
- * Throws for an OID Go's asn1.ObjectIdentifier cannot hold (an extension's, an EKU, an access method): cryptobyte reads
- * each subidentifier (40 × arc 1 + arc 2 first) into 31 bits.
- */
-/**
- * An INTEGER (or an [n] IMPLICIT one) as cryptobyte reads it into an int64: DER, at most 8 bytes; a BOOLEAN in DER.
- */
+/** An INTEGER (or an [n] IMPLICIT one) as cryptobyte reads it into an int64: DER, at most 8 bytes; a BOOLEAN in DER. */
 function goInteger(el: DerElement, boolean = false): void {
   assertDerForm(boolean ? el : { ...el, tag: TAG.INTEGER });
   if (!boolean && el.content.length > 8) throw new DerError("an integer beyond 64 bits");
 }
 
+/**
+ * Throws for an OID Go's asn1.ObjectIdentifier cannot hold (an extension's, an EKU, an access method): cryptobyte reads
+ * each subidentifier (40 × arc 1 + arc 2 first) into 31 bits.
+ */
 function goArcs(oid: string, where = ""): void {
   const arcs = oid.split(".").map(Number);
   // Valid DER that Go's parser refuses ("malformed extension OID field"): a malformed value, not a form of DER.
@@ -224,7 +223,7 @@ function assertGoReads(oid: string | undefined, value: DerElement): void {
     const [first, second] = leadingChildren(value, 2);
     const pathLen = first?.tag === TAG.BOOLEAN ? second : first;
     // read into a uint and refused over MaxInt (go1.19 read a negative one into an int)
-    if (pathLen?.tag === TAG.INTEGER && pathLen.content[0]! >= 0x80) throw new DerError("a negative pathLen or one beyond 63 bits");
+    if (pathLen?.tag === TAG.INTEGER && pathLen.content[0]! >= 0x80) throw new DerError("a negative pathLen");
   }
   // A distribution point's name [0] is Go's only if it is a fullName [0] (nameRelativeToCRLIssuer [1] is refused).
   if (oid === CRL_DISTRIBUTION_POINTS) for (const point of children(value)) {
@@ -303,8 +302,8 @@ function assertGoReadsFields({ version, signature, issuer, subject, subjectPubli
  * positive modulus and a positive exponent of at most 63 bits; an EC key on P-224, P-256, P-384 or P-521 as an
  * uncompressed point on the curve; an Ed25519 or X25519 key of 32 bytes, an ML-DSA key of its set's size (current Go),
  * without parameters. Not a DSA or ML-KEM key (current Go checks their numbers; no CA issues them for signing). Go
- * right-aligns a key's BIT STRING, so unused bits shift an RSA or EC key out of shape. `read` is OpenSSL's reading of it, which checks the point is on
- * the curve as Go does.
+ * right-aligns a key's BIT STRING, so unused bits shift an RSA or EC key out of shape. `read` is OpenSSL's reading of
+ * it, which checks the point is on the curve as Go does.
  */
 function assertGoReadsKey(spki: DerElement, read: KeyObject | undefined, what: string): void {
   const [algorithm, key] = children(spki);
