@@ -526,6 +526,10 @@ function chosen(goError, ours, der) {
       if (pathLen?.tag === 2 && pathLen.content[0] >= 0x80) return "a negative pathLen: current Go reads it as unsigned and refuses it (go1.19 read an int)";
     }
     if (/^2\.5\.29\.(33|36|54)$/.test(oid ?? "")) return "a policy mapping, policy constraint or inhibitAnyPolicy current Go parses (go1.19 did not)";
+    const keyOid = (() => { try { const f = parse(der)[0].kids[0].kids; return oidText(f[f[0].tag === 0xa0 ? 6 : 5].kids[0].kids[0].content); } catch { return ""; } })();
+    if (/malformed value in its public key,/.test(our) && /^2\.16\.840\.1\.101\.3\.4\.3\.1[789]$/.test(keyOid)) {
+      return "an ML-DSA key with parameters or of another size: current Go (1.27) refuses it (go1.19 does not know ML-DSA)";
+    }
   }
   if (goError === "x509: invalid certificate policies" && !ours) return "a policy OID arc of 2^31 or more: current Go (1.22+) reads it";
   if (goError !== undefined) return undefined;
