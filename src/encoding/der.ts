@@ -85,6 +85,14 @@ export function children(el: DerElement, max?: number): DerElement[] {
   return out;
 }
 
+/** The first `n` elements inside a constructed element, reading no further: what follows them may be anything. */
+export function leadingChildren(el: DerElement, n: number): DerElement[] {
+  if ((el.tag & 0x20) === 0) throw new DerError(`DER tag 0x${el.tag.toString(16)} is not constructed`);
+  const out: DerElement[] = [];
+  for (let at = 0; out.length < n && at < el.content.length; at += out.at(-1)!.raw.length) out.push(readElement(el.content, at));
+  return out;
+}
+
 /**
  * Throws unless every length in `el`, and inside its constructed elements, has DER's minimal form (X.690 §10.1) and
  * every SEQUENCE and SET is constructed (§8.9.1, §8.11.1), no other universal type (a string: §10.2), every

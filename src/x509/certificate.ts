@@ -1,5 +1,5 @@
 import { X509Certificate, createHash, type KeyObject } from "node:crypto";
-import { assertDerForm, assertMinimalLength, children, decodeOid, decodeSignedInteger, DerError, expectTag, readElement, readSingle, TAG, type DerElement } from "../encoding/der.js";
+import { assertDerForm, assertMinimalLength, children, decodeOid, decodeSignedInteger, DerError, expectTag, leadingChildren, readElement, readSingle, TAG, type DerElement } from "../encoding/der.js";
 import { readExtensions, readTbsFields, type TbsFields } from "./tbs-fields.js";
 import { curveFromEcParams } from "../encoding/signature-encoding.js";
 import { goDomain, goIp, goMailbox, goString, goUri, v4Mapped } from "./go-syntax.js";
@@ -64,11 +64,23 @@ export function oneLineName(name: string): string {
 }
 
 /**
+ * The signed part in DER as far as Go's parser reads it: all but a v1 certificate's unique IDs and a v1 or v2 one's
+ * extensions, which Go never looks at (it reads the extensions of a v3 certificate only).
+ */
+function assertTbsForm(tbs: DerElement): void {
+  assertMinimalLength(tbs);
+  const fields = children(tbs);
+  const version = fields[0]?.tag === TAG.CONTEXT_0 ? fields[0].content.at(-1) : 0;
+  const read = (field: DerElement) => (field.tag === 0xa3 ? version === 2 : version !== 0 || (field.tag !== 0x81 && field.tag !== 0x82));
+  fields.filter(read).forEach(assertDerForm);
+}
+
+/**
  * The DER inside a certificate's OCTET and BIT STRINGs that Go's parser reads, and so refuses in BER: the value of each
- * standard extension (id-ce, id-pe: RFC 5280 §4.2.1, §4.2.2; of some, only what Go reads: {@link assertGoForm}) and an
- * RSA key's SEQUENCE. Go never reads a vendor's
- * extension (a YubiKey attestation's firmware version is the raw bytes 05 04 03), nor does this; but it refuses any
- * extension twice (RFC 5280 §4.2), which OpenSSL reads.
+ * extension its processExtensions parses ({@link GO_PARSES}; of some, only what Go reads: {@link assertGoForm}) and an
+ * RSA key's SEQUENCE. Go never reads another extension's value, a vendor's (a YubiKey attestation's firmware version
+ * is the raw bytes 05 04 03) or a standard one's (issuerAltName), nor does this; but it refuses any extension twice
+ * (RFC 5280 §4.2), which OpenSSL reads, and a value that is not an OCTET STRING.
  */
 function nestedDer({ version, subjectPublicKeyInfo, extensions }: TbsFields, what: string): [string, Buffer, string?][] {
   // Go reads extensions only in a v3 certificate (`02 01 02`): a v1 or v2 one's are not its concern.
@@ -81,8 +93,8 @@ function nestedDer({ version, subjectPublicKeyInfo, extensions }: TbsFields, wha
     });
   }
   const out = all
-    .filter(({ oid }) => oid.startsWith("2.5.29.") || oid.startsWith("1.3.6.1.5.5.7.1."))
-    .map(({ oid, value }): [string, Buffer, string?] => [`in its extension ${oid}`, expectTag(value, TAG.OCTET_STRING).content, oid]);
+    .map(({ oid, value }): [string, Buffer, string?] => [`in its extension ${oid}`, expectTag(value, TAG.OCTET_STRING).content, oid])
+    .filter(([, , oid]) => GO_PARSES.has(oid!));
   const [algorithm, key] = children(subjectPublicKeyInfo);
   if (decodeOid(readElement(expectTag(algorithm, TAG.SEQUENCE).content)) === RSA_ENCRYPTION) {
     out.push(["in its RSA public key", expectTag(key, TAG.BIT_STRING).content.subarray(1)]);
@@ -95,12 +107,26 @@ const POLICIES = "2.5.29.32";
 const SUBJECT_ALT_NAME = "2.5.29.17";
 const AUTHORITY_KEY_ID = "2.5.29.35";
 const NAME_CONSTRAINTS = "2.5.29.30";
+const CRL_DISTRIBUTION_POINTS = "2.5.29.31";
+const BASIC_CONSTRAINTS = "2.5.29.19";
+/** The extensions Go's parser reads (parser.go processExtensions); of any other it notes only a critical flag. */
+const GO_PARSES = new Set(["14", "15", "17", "19", "30", "31", "32", "33", "35", "36", "37", "54"].map((n) => `2.5.29.${n}`).concat(AUTHORITY_INFO_ACCESS));
+/**
+ * The values Go's parser refuses bytes after: nameConstraints' ('invalid NameConstraints extension'), and since the
+ * release after go1.27 ('trailing data after key usage', …) keyUsage's, basicConstraints', subjectAltName's,
+ * extKeyUsage's and certificatePolicies'. Any other it reads as its first element, whatever follows.
+ */
+const WHOLE_VALUE = new Set(["15", "17", "19", "30", "32", "37"].map((n) => `2.5.29.${n}`));
+/** The type of an extension's value as Go reads it; a SEQUENCE but for these. */
+const VALUE_TAG: Record<string, number> = { "2.5.29.14": TAG.OCTET_STRING, "2.5.29.15": TAG.BIT_STRING, "2.5.29.54": TAG.INTEGER };
 
 /**
  * An extension's value in the form Go's parser reads it: each element cryptobyte reads with a minimal length, and the
- * OIDs it decodes in DER. Go never reads a policy's qualifiers, a subjectAltName's otherName or directoryName, an access
- * location other than a URI, a name constraint's directoryName or distances, an AKI's issuer and serial: BER there is
- * read (as OpenSSL reads it). Any other standard extension: DER throughout.
+ * OIDs and integers it decodes in DER. Go never reads a policy's qualifiers, a subjectAltName's otherName or
+ * directoryName, an access location other than a URI, a name constraint's directoryName or what follows a subtree's
+ * base (its distances), an AKI's issuer and serial, what follows a pathLen, a distribution point's reasons and
+ * cRLIssuer or a fullName's names after its URIs, a policy mapping's third element: BER there is read (as OpenSSL
+ * reads it). keyUsage, extKeyUsage, inhibitAnyPolicy, subjectKeyIdentifier: DER throughout.
  */
 function assertGoForm(oid: string | undefined, value: DerElement): void {
   const lengths = (el: DerElement | undefined, depth: number): void => {
@@ -111,20 +137,53 @@ function assertGoForm(oid: string | undefined, value: DerElement): void {
   if (oid === SUBJECT_ALT_NAME) return lengths(value, 1);
   if (oid === NAME_CONSTRAINTS) {
     lengths(value, 2);
-    return children(value).forEach((list) => children(list).forEach((subtree) => lengths(children(subtree)[0], 0)));
+    return children(value).forEach((list) => children(list).forEach((subtree) => lengths(leadingChildren(subtree, 1)[0], 0)));
   }
   if (oid === AUTHORITY_KEY_ID) {
-    const [keyId] = children(value);
+    const [keyId] = leadingChildren(value, 1);
     lengths(value, 0);
     return lengths(keyId?.tag === 0x80 ? keyId : undefined, 0);
+  }
+  if (oid === BASIC_CONSTRAINTS || oid === "2.5.29.36") {
+    // cA then pathLen; requireExplicitPolicy [0] then inhibitPolicyMapping [1]: each optional, read where it is
+    lengths(value, 0);
+    const [first, second] = leadingChildren(value, 2);
+    const [tag0, tag1] = oid === BASIC_CONSTRAINTS ? [TAG.BOOLEAN, TAG.INTEGER] : [0x80, 0x81];
+    const [a, b] = first?.tag === tag0 ? [first, second] : [undefined, first];
+    if (a) goInteger(a, oid === BASIC_CONSTRAINTS);
+    if (b?.tag === tag1) goInteger(b);
+    return;
+  }
+  if (oid === CRL_DISTRIBUTION_POINTS) {
+    lengths(value, 1);
+    for (const point of children(value)) {
+      const [name] = leadingChildren(point, 1);
+      if (name?.tag !== TAG.CONTEXT_0) continue;
+      const [fullName] = leadingChildren(name, 1);
+      lengths(name, 0);
+      lengths(fullName, 0);
+      // its URIs [6], up to the first other name
+      for (let at = 0, uri; fullName && at < fullName.content.length && (uri = readElement(fullName.content, at)).tag === 0x86; at += uri.raw.length) lengths(uri, 0);
+    }
+    return;
+  }
+  if (oid === "2.5.29.33") {
+    lengths(value, 1);
+    return children(value).forEach((mapping) => leadingChildren(expectTag(mapping, TAG.SEQUENCE), 2).forEach((id) => lengths(expectTag(id, TAG.OID), 0)));
   }
   if (oid !== POLICIES && oid !== AUTHORITY_INFO_ACCESS) return assertDerForm(value);
   lengths(value, 1);
   // A policy's OID; an access method and a URI location
-  for (const [id, location] of children(value).map((item) => children(item))) {
+  for (const [id, location] of children(value).map((item) => leadingChildren(expectTag(item, TAG.SEQUENCE), oid === POLICIES ? 1 : 2))) {
     if (id !== undefined) assertDerForm(id);
     if (oid === AUTHORITY_INFO_ACCESS && location?.tag === 0x86) lengths(location, 0);
   }
+}
+
+/** An INTEGER (or an [n] IMPLICIT one) as cryptobyte reads it into an int64: DER, at most 8 bytes; a BOOLEAN in DER. */
+function goInteger(el: DerElement, boolean = false): void {
+  assertDerForm(boolean ? el : { ...el, tag: TAG.INTEGER });
+  if (!boolean && el.content.length > 8) throw new DerError("an integer beyond 64 bits");
 }
 
 /**
@@ -145,11 +204,13 @@ function goArcs(oid: string, where = ""): void {
  * point named otherwise than by a fullName.
  */
 function assertGoReads(oid: string | undefined, value: DerElement): void {
+  expectTag(value, VALUE_TAG[oid!] ?? TAG.SEQUENCE);
+  if (oid === "2.5.29.54" && value.content.length > 8) throw new DerError("an inhibitAnyPolicy beyond 64 bits");
   if (oid === "2.5.29.37") children(value).forEach((eku) => goArcs(decodeOid(eku)));
-  if (oid === AUTHORITY_INFO_ACCESS) children(value).forEach((item) => goArcs(decodeOid(children(item)[0])));
+  if (oid === AUTHORITY_INFO_ACCESS) children(value).forEach((item) => goArcs(decodeOid(leadingChildren(item, 1)[0])));
   if (oid === POLICIES) {
     // A policy is an x509.OID (Go 1.22+): of any size, each subidentifier minimal, compared as DER.
-    const ids = children(value).map((item) => expectTag(children(item)[0], TAG.OID).content);
+    const ids = children(value).map((item) => expectTag(leadingChildren(item, 1)[0], TAG.OID).content);
     if (ids.some((id) => id.length === 0 || id.at(-1)! > 0x7f || id.some((b, i) => b === 0x80 && !(id[i - 1]! > 0x7f)))) throw new DerError("a malformed policy");
     if (new Set(ids.map((id) => id.toString("hex"))).size < ids.length) throw new DerError("a policy twice");
   }
@@ -158,14 +219,15 @@ function assertGoReads(oid: string | undefined, value: DerElement): void {
     if (!["", "160", "161", "160,161"].includes(lists.map((list) => list.tag).join())) throw new DerError("not [0] then [1]");
     assertGoReadsConstraints(lists.map((subtrees) => children(subtrees)));
   }
-  if (oid === "2.5.29.19") {
-    const [first, second] = children(value);
+  if (oid === BASIC_CONSTRAINTS) {
+    const [first, second] = leadingChildren(value, 2);
     const pathLen = first?.tag === TAG.BOOLEAN ? second : first;
-    if (pathLen?.tag === TAG.INTEGER && pathLen.content.length > 8) throw new DerError("a pathLen beyond 63 bits");
+    // read into a uint and refused over MaxInt (go1.19 read a negative one into an int)
+    if (pathLen?.tag === TAG.INTEGER && pathLen.content[0]! >= 0x80) throw new DerError("a negative pathLen");
   }
   // A distribution point's name [0] is Go's only if it is a fullName [0] (nameRelativeToCRLIssuer [1] is refused).
-  if (oid === "2.5.29.31") for (const point of children(value)) {
-    const [name] = children(expectTag(point, TAG.SEQUENCE));
+  if (oid === CRL_DISTRIBUTION_POINTS) for (const point of children(value)) {
+    const [name] = leadingChildren(expectTag(point, TAG.SEQUENCE), 1);
     if (name?.tag === TAG.CONTEXT_0 && readElement(name.content).tag !== TAG.CONTEXT_0) throw new DerError("not a fullName");
   }
   if (oid !== "2.5.29.17") return;
@@ -178,7 +240,8 @@ function assertGoReads(oid: string | undefined, value: DerElement): void {
 }
 
 /**
- * Go's parseNameConstraintsExtension: not both lists of subtrees empty or absent (one empty beside the other is read);
+ * Go's parseNameConstraintsExtension: not both lists of subtrees empty or absent (one empty beside the other is read,
+ * as go1.19 reads it; current Go refuses it, 'empty name constraints subtree sequence': a difference kept on purpose);
  * an IP range of 8 or 32 bytes whose mask is ones then zeros; a DNS, URI or email domain constraint empty or (after one
  * leading '.') of non-empty labels of bytes 0x21-0x7e (domainNameValid), a URI one not an IP address; an email mailbox
  * constraint in IA5 that parseRFC2821Mailbox reads; no IPv4-mapped IPv6 range (current Go).
@@ -237,9 +300,10 @@ function assertGoReadsFields({ version, signature, issuer, subject, subjectPubli
 /**
  * Go's parsePublicKey, for the key types it reads (any other it leaves unread): an RSA key with NULL parameters, a
  * positive modulus and a positive exponent of at most 63 bits; an EC key on P-224, P-256, P-384 or P-521 as an
- * uncompressed point on the curve; an Ed25519 key of 32 bytes without parameters. Go right-aligns a key's BIT STRING,
- * so unused bits shift an RSA or EC key out of shape. `read` is OpenSSL's reading of it, which checks the point is on
- * the curve as Go does.
+ * uncompressed point on the curve; an Ed25519 or X25519 key of 32 bytes, an ML-DSA key of its set's size (current Go),
+ * without parameters. Not a DSA or ML-KEM key (current Go checks their numbers; no CA issues them for signing). Go
+ * right-aligns a key's BIT STRING, so unused bits shift an RSA or EC key out of shape. `read` is OpenSSL's reading of
+ * it, which checks the point is on the curve as Go does.
  */
 function assertGoReadsKey(spki: DerElement, read: KeyObject | undefined, what: string): void {
   const [algorithm, key] = children(spki);
@@ -261,12 +325,15 @@ function assertGoReadsKey(spki: DerElement, read: KeyObject | undefined, what: s
     }
     if (bits[0] !== 0 || point.length !== 1 + 2 * fieldBytes || point[0] !== 4) throw new DerError("not Go's EC key");
     if (read === undefined) throw new DerError("a point off the curve");
-  } else if (id === ED25519 && (parameters !== undefined || point.length !== 32)) {
-    throw new DerError("not Go's Ed25519 key");
+  } else if ((id === ED25519 || id === X25519) && (parameters !== undefined || point.length !== 32)) {
+    throw new DerError("not Go's Ed25519 or X25519 key");
+  } else if (mlDsaParameterSetForOid(id) && (parameters !== undefined || point.length !== mlDsaParameterSetForOid(id)!.publicKeyLength)) {
+    throw new DerError("not Go's ML-DSA key");
   }
 }
 
 const ED25519 = "1.3.101.112";
+const X25519 = "1.3.101.110";
 /** The DER of P-224's OID (secp224r1), which Go reads and the agent never signs with. */
 const P224 = Buffer.from("06052b81040021", "hex");
 
@@ -298,15 +365,15 @@ export class Certificate {
         hint: "export the certificate again (openssl x509 -in CERT -out clean.pem)",
       });
     }
-    derEncoded(what, () => assertDerForm(children(outer)[0]!), "signed");
-    derEncoded(what, () => assertDerForm(outer)); // the rest, outside the signed part
+    derEncoded(what, () => assertTbsForm(children(outer)[0]!), "signed");
+    derEncoded(what, () => [assertMinimalLength(outer), ...children(outer).slice(1).map(assertDerForm)]); // the rest, outside the signed part
     const key = this.publicKey;
     const tbs = derEncoded(what, () => {
       const fields = readTbsFields(this.der);
       assertGoReadsFields(fields, children(outer)[1], key, what);
       for (const [where, value, oid] of nestedDer(fields, what)) {
         try {
-          const element = readSingle(value);
+          const element = oid === undefined || WHOLE_VALUE.has(oid) ? readSingle(value) : readElement(value);
           assertGoForm(oid, element);
           assertGoReads(oid, element);
         } catch (e) {

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import {
-  assertDerForm, children, decodeAlgorithmIdentifier, decodeSignedInteger, decodeOid, decodeSmallInteger, DerError, malformedPrimitive, readElement,
-  readSingle, unlessMalformed,
+  assertDerForm, children, decodeAlgorithmIdentifier, decodeSignedInteger, decodeOid, decodeSmallInteger, DerError, leadingChildren, malformedPrimitive,
+  readElement, readSingle, unlessMalformed,
 } from "../../src/encoding/der.js";
 
 const hex = (text: string) => Buffer.from(text.replaceAll(" ", ""), "hex");
@@ -51,6 +51,16 @@ describe("readSingle and children", () => {
     expect(children(seq, 2).map((c) => c.content[0])).toEqual([1, 2]);
     expect(() => children(seq, 1)).toThrow("2 elements where at most 1 belong");
     expect(() => children(element("04 00"))).toThrow("DER tag 0x4 is not constructed");
+  });
+
+  it("leadingChildren reads the first n children and nothing after them (Go's parser stops there too)", () => {
+    const seq = element("30 06 02 01 01 02 01 02");
+    expect(leadingChildren(seq, 1).map((c) => c.content[0])).toEqual([1]);
+    expect(leadingChildren(seq, 3).map((c) => c.content[0])).toEqual([1, 2]);
+    expect(leadingChildren(element("30 04 02 01 01 ff"), 1).map((c) => c.content[0])).toEqual([1]); // ff is not read
+    expect(() => leadingChildren(element("30 04 02 01 01 ff"), 2)).toThrow(DerError);
+    expect(leadingChildren(element("30 00"), 2)).toEqual([]);
+    expect(() => leadingChildren(element("04 00"), 1)).toThrow("DER tag 0x4 is not constructed");
   });
 
   it("unlessMalformed turns only a DerError into undefined", () => {

@@ -285,7 +285,8 @@ describe("reading certificate files", () => {
     const [modulus, exponent] = children(readSingle(rsaKey)).map((el) => el.content);
     it.each([
       ["path-len-0001.der", "2.5.29.19", [0xff, 0x00, 0x01], [0xff, 0x01], "X509v3 Basic Constraints: \n                0..", "in its extension 2.5.29.19"],
-      ["path-len-ff80.der", "2.5.29.19", [0xff, 0xff, 0x80], [0xff, 0x80], "X509v3 Basic Constraints: \n                0..", "in its extension 2.5.29.19"],
+      // (ff 80 padded was here: its minimal form, -128, is refused since current Go reads a pathLen as unsigned)
+      ["path-len-000080.der", "2.5.29.19", [0xff, 0x00, 0x00, 0x80], [0xff, 0x00, 0x80], "X509v3 Basic Constraints: \n                0..", "in its extension 2.5.29.19"],
       ["modulus-00.der", undefined, [0x00], [], "Public-Key: (1024 bit)", "in its RSA public key"],
       ["exponent-00.der", undefined, [], [0x00], "Exponent: 65537", "in its RSA public key"],
     ] as const)("%s, an INTEGER padded (%s), is refused, naming where", (file, oid, padded, minimal, shown, where) => {
