@@ -318,7 +318,7 @@ function assertGoReadsKey(spki: DerElement, read: KeyObject | undefined, what: s
   } else if (id === EC_PUBLIC_KEY) {
     const fieldBytes = parameters?.raw.equals(P224) ? 28 : curveFromEcParams(parameters?.raw)?.fieldBytes;
     if (fieldBytes === undefined) {
-      const curve = read?.asymmetricKeyDetails?.namedCurve ?? (parameters?.tag === TAG.OID ? decodeOid(parameters) : "a curve given by its parameters");
+      const curve = read?.asymmetricKeyDetails?.namedCurve ?? (parameters?.tag === TAG.OID ? decodeOid(parameters) : "a curve it does not name");
       throw new InputError("CERTIFICATE_INVALID", `${what} holds a key on ${curve}, which AWS's certificate parser does not read`, {
         hint: "have the CA issue a certificate for an RSA key or an ECDSA P-256, P-384 or P-521 key",
       });
