@@ -409,6 +409,16 @@ describe("secret files other users can read: one warning line each, never the co
     }
   });
 
+  // Before round 30: none, as if every PKCS#12 file were encrypted.
+  it("sign-string with a PKCS#12 file of the empty password others can read (0644): signs, one warning", async () => {
+    const p12 = join(dir, "loose.p12");
+    openssl(["pkcs12", "-export", "-inkey", leaf.keyPath, "-in", leaf.certPath, "-passout", "pass:", "-out", p12]);
+    chmodSync(p12, 0o644);
+    const r = await runCli(DIST_CLI, ["sign-string", "--certificate", p12], env());
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe(`roles-anywhere-agent: warning: PKCS#12 file ${p12} can be read or changed by other users (mode 644): run chmod 600 ${p12}\n`);
+  });
+
   // A command that does no I/O after reading the file printed nothing: the warning, emitted on the next tick,
   // came after process.exit (what a new operator saw running keygen and csr with docs/provisioning.md's token-pin).
   it("sign-string with a PIN file others can read (0644): signs, and the warning line too", async () => {
