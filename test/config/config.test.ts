@@ -603,7 +603,10 @@ describe("loadConfig", () => {
     process.on("warning", listener);
     try {
       const withPin = { ...gateway, "private-key": "pkcs11:token=gw;object=key?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-value=Sekret99" };
-      for (const [name, profile, mode] of [["pin-644", withPin, 0o644], ["pin-640", withPin, 0o640], ["pin-600", withPin, 0o600], ["none-644", gateway, 0o644]] as const) {
+      const certPin = { ...gateway, certificate: "pkcs11:token=gw;object=key?pin-value=Sekret99" };
+      const pinSource = { ...gateway, "private-key": "pkcs11:token=gw;object=key?pin-source=/etc/pin" }; // a path, no PIN
+      const cases = [["pin-644", withPin, 0o644], ["pin-640", certPin, 0o640], ["pin-600", withPin, 0o600], ["none-644", gateway, 0o644], ["source-644", pinSource, 0o644]] as const;
+      for (const [name, profile, mode] of cases) {
         const path = join(dir, `${name}.json`);
         writeFileSync(path, configText({ other: gateway, gateway: profile }));
         chmodSync(path, mode);
