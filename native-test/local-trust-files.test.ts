@@ -394,6 +394,31 @@ describe("secret files other users can read: one warning line each, never the co
     expect(r.stderr).not.toContain(`${hsm.pin}\n`);
   });
 
+  // Before round 30: no warning for the PIN in the config, while the same PIN in a PIN file of that mode warned.
+  it("a config whose URI carries a pin-value, readable by others (0644) or the group (0640): signs, one warning", async () => {
+    for (const mode of [0o644, 0o640]) {
+      const config = join(dir, `pin-value-${mode.toString(8)}.json`);
+      const certificate = `pkcs11:token=${hsm.token};object=ec-key?pin-value=${encodeURIComponent(hsm.pin)}`;
+      writeFileSync(config, JSON.stringify({ profiles: { gw: { certificate, "pkcs11-lib": hsm.module, ...ARNS, endpoint: local.url } } }));
+      chmodSync(config, mode);
+      const r = await runCli(DIST_CLI, ["credential-process", "--config", config, "--profile", "gw", "--no-agent"], env({ SOFTHSM2_CONF: hsm.conf }));
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).AccessKeyId).toMatch(/^ASIA/);
+      const octal = mode.toString(8);
+      expect(r.stderr).toBe(`roles-anywhere-agent: warning: pin-value in config file ${config} can be read or changed by other users (mode ${octal}): run chmod 600 ${config}\n`);
+    }
+  });
+
+  // Before round 30: none, as if every PKCS#12 file were encrypted.
+  it("sign-string with a PKCS#12 file of the empty password others can read (0644): signs, one warning", async () => {
+    const p12 = join(dir, "loose.p12");
+    openssl(["pkcs12", "-export", "-inkey", leaf.keyPath, "-in", leaf.certPath, "-passout", "pass:", "-out", p12]);
+    chmodSync(p12, 0o644);
+    const r = await runCli(DIST_CLI, ["sign-string", "--certificate", p12], env());
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe(`roles-anywhere-agent: warning: PKCS#12 file ${p12} can be read or changed by other users (mode 644): run chmod 600 ${p12}\n`);
+  });
+
   // A command that does no I/O after reading the file printed nothing: the warning, emitted on the next tick,
   // came after process.exit (what a new operator saw running keygen and csr with docs/provisioning.md's token-pin).
   it("sign-string with a PIN file others can read (0644): signs, and the warning line too", async () => {

@@ -1,11 +1,12 @@
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { InputError } from "../errors.js";
+import { warnIfExposed } from "../io/exposed-file.js";
 import { readCheckedFile, refuseUtf16 } from "../io/input-file.js";
 import {
   absoluteHome, checkNotWritable, checkTrustedFile, openCheckedDirectory, UntrustedPathError, type CheckedDirectory,
 } from "../io/trusted-path.js";
-import { isPkcs11Uri, parseWithoutPin } from "../pkcs11/uri.js";
+import { isPkcs11Uri, parseWithoutPin, uriPinForm } from "../pkcs11/uri.js";
 import { parseConfig, type AgentConfig } from "./parse-config.js";
 
 /** `$XDG_CONFIG_HOME/roles-anywhere-agent/config.json`, else `~/.config/roles-anywhere-agent/config.json`. */
@@ -26,8 +27,10 @@ const UNSAFE_HINT = "whoever can change it can make this program load their code
 export async function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv = process.env, uid: number = process.getuid?.() ?? 0): Promise<AgentConfig> {
   const path = resolve(explicitPath ?? defaultConfigPath(env));
   let text: string;
+  let file: { mode: number; owner: number };
   try {
-    const bytes = readCheckedFile(path, "config", uid);
+    const { bytes, ...facts } = readCheckedFile(path, "config", uid);
+    file = facts;
     try {
       refuseUtf16(bytes, path, "config file");
       text = bytes.toString("utf8");
@@ -53,6 +56,9 @@ export async function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv =
   }
   const config = parseConfig(text, path);
   checkModulePaths(config, uid);
+  // A PIN in it makes it a secret file: others may read it (not change it, refused above), as a PIN file's rule says.
+  const uris = [...config.profiles.values()].flatMap((p) => [p.certificate, p["private-key"]]);
+  if (uris.some((uri) => uri !== undefined && uriPinForm(uri)?.kind === "value")) warnIfExposed(file, path, "pin-value in config file");
   return config;
 }
 

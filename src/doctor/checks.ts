@@ -160,7 +160,10 @@ function uriPinFile(ref: string | undefined): string | undefined {
   }
 }
 
-/** A TPM key blob (useless without its TPM) or a PKCS#12 file (encrypted): the signer takes it without a warning. */
+/**
+ * A TPM key blob (useless without its TPM) or a PKCS#12 file (encrypted, most often: one whose key needs no password
+ * is told about by the signer when it opens it).
+ */
 async function isKeyBlob(path: string): Promise<boolean> {
   const [{ isPkcs12 }, { containsTss2Key }] = await Promise.all([import("../signers/factory.js"), import("../tpm/keys/tss2-key-file.js")]);
   const read = await readInputFile(path, "private key file").catch(() => undefined);

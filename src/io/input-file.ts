@@ -64,13 +64,14 @@ export async function readInputFile(path: string, what: string): Promise<InputBy
 
 /**
  * The bytes of the regular file `path` under openCheckedFile's rule (the user's or root's, writable by nobody else),
- * read from the descriptor that was checked. More than MAX_INPUT_BYTES: an EFBIG error.
+ * read from the descriptor that was checked, with that descriptor's mode and owner. More than MAX_INPUT_BYTES: an
+ * EFBIG error.
  */
-export function readCheckedFile(path: string, what: string, uid: number): Buffer {
+export function readCheckedFile(path: string, what: string, uid: number): { bytes: Buffer; mode: number; owner: number } {
   const file = openCheckedFile(path, what, uid);
   try {
     if (file.stats.size > MAX_INPUT_BYTES) throw osError("EFBIG", `holds more than ${MAX_INPUT_BYTES / 2 ** 20} MiB`);
-    return readFileSync(file.fd);
+    return { bytes: readFileSync(file.fd), mode: file.stats.mode, owner: file.stats.uid };
   } finally {
     closeSync(file.fd);
   }

@@ -47,7 +47,7 @@ export async function trustWithCaBundle(path: string, source: string): Promise<S
 function readTrusted(path: string, what: string): Buffer | undefined {
   let bytes: Buffer;
   try {
-    bytes = readCheckedFile(path, what, process.getuid?.() ?? 0);
+    bytes = readCheckedFile(path, what, process.getuid?.() ?? 0).bytes;
   } catch (cause) {
     if (cause instanceof UntrustedPathError) {
       throw new InputError("FILE_UNSAFE", `${what} ${path} was not used: ${cause.reason}`, {

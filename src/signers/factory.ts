@@ -110,7 +110,7 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
     });
     if (leaf === undefined) {
       debug?.(`${certRef}: PKCS#12 file`);
-      return createPkcs12Signer({ path: certRef, bytes, ...fileOptions });
+      return createPkcs12Signer({ path: certRef, bytes, file: certificateInput, ...fileOptions });
     }
     certificateFile = { path: certRef, stamp, certificates: [leaf, ...chain] };
     if (keyRef !== certRef) bytes.fill(0); // not the key file: a key in it is another's, and the certificates are copies
@@ -156,10 +156,10 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
         hint: `pass the PKCS#12 file alone, as ${cert} or ${key}`,
       });
     }
-    return createPkcs12Signer({ path: keyRef, bytes: keyFile.bytes, ...fileOptions });
+    return createPkcs12Signer({ path: keyRef, bytes: keyFile.bytes, file: keyFile, ...fileOptions });
   }
 
-  // Unlike a TPM key blob (useless without its TPM) or a PKCS#12 file (encrypted), a key file is the key itself.
+  // Unlike a TPM key blob (useless without its TPM) or an encrypted PKCS#12 file, a key file is the key itself.
   warnIfExposed(keyFile, keyRef, "private key file");
   return createFileSigner({ keyPath: keyRef, keyFile, certificate: certificateFile, ...fileOptions });
 }

@@ -596,6 +596,30 @@ describe("loadConfig", () => {
     expect(open()).toEqual([]);
   });
 
+  it("warns once, naming the file and its mode, when others can read a config whose URI holds a pin-value", async () => {
+    // Before round 30: no warning, although a PIN file of the same mode warns and a literal PIN field is refused.
+    const warnings: string[] = [];
+    const listener = (w: Error) => warnings.push(w.message);
+    process.on("warning", listener);
+    try {
+      const withPin = { ...gateway, "private-key": "pkcs11:token=gw;object=key?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-value=Sekret99" };
+      const certPin = { ...gateway, certificate: "pkcs11:token=gw;object=key?pin-value=Sekret99" };
+      const pinSource = { ...gateway, "private-key": "pkcs11:token=gw;object=key?pin-source=/etc/pin" }; // a path, no PIN
+      const cases = [["pin-644", withPin, 0o644], ["pin-640", certPin, 0o640], ["pin-600", withPin, 0o600], ["none-644", gateway, 0o644], ["source-644", pinSource, 0o644]] as const;
+      for (const [name, profile, mode] of cases) {
+        const path = join(dir, `${name}.json`);
+        writeFileSync(path, configText({ other: gateway, gateway: profile }));
+        chmodSync(path, mode);
+        for (let i = 0; i < 2; i++) await expect(loadConfig(path)).resolves.toMatchObject({ path }); // a reload: told once
+      }
+      await new Promise((r) => setImmediate(r)); // process warnings are emitted on the next tick
+    } finally {
+      process.off("warning", listener);
+    }
+    const line = (mode: string) => `pin-value in config file ${join(dir, `pin-${mode}.json`)} can be read or changed by other users (mode ${mode}): run chmod 600 ${join(dir, `pin-${mode}.json`)}`;
+    expect(warnings).toEqual([line("644"), line("640")]);
+  });
+
   it("reads a key file whose path contains module-path= as a path, not as a pkcs11: URI to check", async () => {
     const path = join(dir, "odd-path.json");
     const certificate = "/etc/raa/module-path=1/gw.pem";

@@ -1,5 +1,6 @@
 import { InputError, UsageError } from "../../errors.js";
-import { sameStamp, stampOf, type FileStamp } from "../../io/input-file.js";
+import { warnIfExposed } from "../../io/exposed-file.js";
+import { sameStamp, stampOf, type FileStamp, type InputBytes } from "../../io/input-file.js";
 import { chainOf, readCertificateBundle, readCertificateFile, type CertificateFile } from "../../x509/read-certificates.js";
 import { optionName, type DebugLog, type PromptSignal, type SignerOptions } from "../options.js";
 import type { Signer } from "../signer.js";
@@ -19,7 +20,8 @@ export interface FileSignerOptions
   intermediates?: CertificateFile;
 }
 
-type Pkcs12SignerOptions = Omit<FileSignerOptions, "keyPath" | "keyFile" | "certificate"> & { path: string; bytes: Buffer };
+/** `file`: its mode and owner, to warn when others can read a key that needs no password. */
+type Pkcs12SignerOptions = Omit<FileSignerOptions, "keyPath" | "keyFile" | "certificate"> & { path: string; bytes: Buffer; file?: InputBytes };
 
 /**
  * A signer whose key lives in a file. The key is read and decrypted once; the certificate, chain and key
@@ -81,7 +83,9 @@ export async function createFileSigner(options: FileSignerOptions): Promise<Sign
  * in the file as the chain (the leaf is not repeated).
  */
 export async function createPkcs12Signer(options: Pkcs12SignerOptions): Promise<Signer> {
-  const { key, certificate, chain } = await readPkcs12(options.bytes, options.path, options);
+  const { key, certificate, chain, keyInClear } = await readPkcs12(options.bytes, options.path, options);
+  // Encrypted, it is no key file others can use; in clear it is one.
+  if (keyInClear && options.file) warnIfExposed(options.file, options.path, "PKCS#12 file");
   const intermediates = options.intermediates?.certificates ?? chain;
   return fileKeySigner("the PKCS#12 signer", () => key, options.signOffThread, {
     certificate: async () => certificate,

@@ -24,6 +24,8 @@ interface Pkcs12Identity {
   readonly certificate: Certificate;
   /** The leaf's issuer, its issuer… found in the file; the leaf is not repeated (unlike the Go helper). */
   readonly chain: Certificate[];
+  /** Whether a key in it needs no password: the empty one opened the file, or a key bag is outside encrypted content. */
+  readonly keyInClear?: boolean;
 }
 
 type Pkcs12Options = Pick<SignerOptions, "keyPassword" | "debug" | "prompt" | "names"> & PromptSignal;
@@ -138,10 +140,11 @@ async function readPfx(bytes: Buffer, path: string, options: Pkcs12Options, decr
     // Decrypted bytes, the keys in them and every copy made of them, zeroed once node:crypto holds the key (or the
     // file is refused).
     const keyInfos: Buffer[] = [];
+    let keyInClear = password.utf8.length === 0;
     const decrypted: Uint8Array[] = [];
     try {
       const certificates: Certificate[] = [];
-      const visitBags = async (safeContentsDer: Buffer, depth: number): Promise<void> => {
+      const visitBags = async (safeContentsDer: Buffer, depth: number, sealed: boolean): Promise<void> => {
         const der = guard("malformed SafeContents", () => derFromBer(safeContentsDer));
         const bags = parse(der, SafeContents, "malformed SafeContents");
         refuse(safeContentsProblem(der, true));
@@ -152,6 +155,7 @@ async function readPfx(bytes: Buffer, path: string, options: Pkcs12Options, decr
           switch (bag.bagId) {
             case pfxModule.id_keyBag:
               keyInfos.push(value);
+              keyInClear ||= !sealed;
               break;
             case pfxModule.id_pkcs8ShroudedKeyBag:
               countDecryption();
@@ -170,7 +174,7 @@ async function readPfx(bytes: Buffer, path: string, options: Pkcs12Options, decr
               break;
             }
             case pfxModule.id_SafeContents:
-              if (depth < 4) await visitBags(value, depth + 1);
+              if (depth < 4) await visitBags(value, depth + 1, sealed);
               break;
             default:
               options.debug?.(`${path}: skipping a bag of type ${bag.bagId}`);
@@ -182,7 +186,7 @@ async function readPfx(bytes: Buffer, path: string, options: Pkcs12Options, decr
       refuse(safeContentsProblem(authSafeDer, false));
       for (const info of contents) {
         if (info.contentType === OID.DATA) {
-          await visitBags(copy(octets(copy(info.content), "malformed data content")), 0);
+          await visitBags(copy(octets(copy(info.content), "malformed data content")), 0, false);
         } else if (info.contentType === OID.ENCRYPTED_DATA) {
           const encrypted = () => readEncryptedData(Buffer.from(info.content));
           const { algorithm, ciphertext } = guard("malformed encrypted content", encrypted);
@@ -192,14 +196,14 @@ async function readPfx(bytes: Buffer, path: string, options: Pkcs12Options, decr
           const der = unlessMalformed(() => derFromBer(plaintext)) ?? plaintext;
           decrypted.push(der);
           // Without a MAC, a wrong password can still pass the padding check (1 time in 256).
-          await visitBags(singleSequence(der, context), 0);
+          await visitBags(singleSequence(der, context), 0, true);
         } else if (info.contentType === OID.ENVELOPED_DATA) {
           throw invalid("public-key encrypted content (envelopedData) is not supported");
         } else {
           options.debug?.(`${path}: skipping content of type ${info.contentType}`);
         }
       }
-      return await chooseIdentity(path, keyInfos, certificates, options);
+      return { ...(await chooseIdentity(path, keyInfos, certificates, options)), keyInClear };
     } finally {
       password.utf8.fill(0);
       password.bmp.fill(0);

@@ -289,4 +289,31 @@ describe("PKCS#12", () => {
     await expect(readPkcs12(encodeDer(t), "zero-bytes-empty.p12", {})).resolves.toMatchObject({ key: { description: "EC P-256" } });
     await expect(readPkcs12(encodeDer(t), "zero-bytes-empty.p12", value(""))).resolves.toMatchObject({ key: { description: "EC P-256" } });
   });
+
+  // Before round 30: no warning for any PKCS#12 file, as if all were encrypted; one of the empty password (or with its
+  // key bag in clear) is the key itself, as a plain key file is.
+  it("a PKCS#12 file whose key needs no password, readable by others: one warning, as for a key file; none with a password", async () => {
+    const exp = (out: string, pass: string, extra: string[] = []) =>
+      run(["pkcs12", "-export", "-inkey", ecLeaf.keyPath, "-in", ecLeaf.certPath, "-passout", `pass:${pass}`, "-out", path(out), ...extra]);
+    exp("open-empty.p12", "");
+    exp("open-keybag.p12", "s3cret", ["-keypbe", "NONE", "-certpbe", "NONE"]); // a MAC password, the key in clear
+    exp("closed.p12", "s3cret");
+    exp("empty-600.p12", "");
+    const modes: Record<string, number> = { "open-empty.p12": 0o644, "open-keybag.p12": 0o640, "closed.p12": 0o644, "empty-600.p12": 0o600 };
+    const warnings: string[] = [];
+    const listener = (w: Error) => warnings.push(w.message);
+    process.on("warning", listener);
+    try {
+      for (const [name, mode] of Object.entries(modes)) {
+        (await import("node:fs")).chmodSync(path(name), mode);
+        const signer = await createSigner({ certificate: path(name), ...(name.startsWith("empty") || name === "open-empty.p12" ? {} : value("s3cret")) });
+        await signer.close();
+      }
+      await new Promise((r) => setImmediate(r)); // process warnings are emitted on the next tick
+    } finally {
+      process.off("warning", listener);
+    }
+    const line = (name: string, mode: string) => `PKCS#12 file ${path(name)} can be read or changed by other users (mode ${mode}): run chmod 600 ${path(name)}`;
+    expect(warnings).toEqual([line("open-empty.p12", "644"), line("open-keybag.p12", "640")]);
+  });
 });
