@@ -6,9 +6,9 @@
  * here are counted from the launcher's hold, seen as SIGHUP caught in /proc/PID/status (counting from Node's own
  * SIGUSR1 handler instead made the shortest moment race the launcher's compile on a loaded CI machine).
  */
-import { spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { spawn, spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -97,4 +97,15 @@ describe.each(Object.keys(DAEMONS) as (keyof typeof DAEMONS)[])("%s: a SIGHUP so
       child.kill("SIGKILL");
     }
   });
+});
+
+// The moments above are counted from the hold, so they cannot tell a launcher without it (the daemon's own listener
+// then sets SigCgt, and the window before it is open): the daemon's entry, a stub in a copy of the launcher, sees it.
+it.each(["cli.cjs", "cli.js"])("dist/%s holds SIGHUP before it loads the daemon's modules", (bin) => {
+  const copy = join(dir, `launcher-${bin}`);
+  mkdirSync(join(copy, "daemon"), { recursive: true });
+  for (const file of ["cli.cjs", "cli.js", "package.json"]) copyFileSync(join(dirname(DIST_CLI), file), join(copy, file));
+  writeFileSync(join(copy, "daemon", "cli.mjs"), 'process.stderr.write(`SIGHUP listeners: ${process.listenerCount("SIGHUP")}\\n`);\nexport const __raaEnd = true;\n');
+  const run = spawnSync(process.execPath, [join(copy, bin), "agent"], { encoding: "utf8" });
+  expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: "SIGHUP listeners: 1\n" }); // without the hold: 0
 });

@@ -85,16 +85,16 @@ const toldReplaced = new Set<string>();
  * in memory again, since a library cannot be unloaded while another signer uses it (nor some at all). Said, not hidden.
  */
 function warnIfReplaced(path: string): void {
-  let real: string, now: BigIntStats, maps: string, overlay: boolean;
+  let real: string, now: BigIntStats, maps: string, inodeOnly: boolean;
   try {
     real = realpathSync(path);
     now = statSync(real, { bigint: true });
-    overlay = statfsSync(real).type === OVERLAYFS;
+    inodeOnly = INODE_ONLY.has(statfsSync(real).type);
     maps = readFileSync("/proc/self/maps", "latin1");
   } catch {
     return; // a bare name, or no /proc: nothing to compare
   }
-  const replaced = replacedIn(maps, real, now, overlay);
+  const replaced = replacedIn(maps, real, now, inodeOnly);
   if (replaced === undefined || toldReplaced.has(replaced)) return;
   toldReplaced.add(replaced);
   process.emitWarning(`the PKCS#11 module ${path} was replaced on disk, but this process still runs the copy it loaded `
@@ -102,18 +102,19 @@ function warnIfReplaced(path: string): void {
 }
 
 /**
- * statfs's f_type of overlayfs: there stat and /proc/PID/maps name different devices for one file (a layer's and the
- * overlay's on Linux 6.18 with layers on two filesystems; the file under it before 6.7 in maps), inode numbers alike.
+ * statfs's f_type of the filesystems where stat and /proc/PID/maps name different devices for one file, inode numbers
+ * alike: overlayfs (a layer's and the overlay's on Linux 6.18 with layers on two filesystems; the file under it before
+ * 6.7 in maps) and btrfs (the subvolume's and the filesystem's, the top level's too).
  */
-const OVERLAYFS = 0x794c7630;
+const INODE_ONLY = new Set([0x794c7630, 0x9123683e]);
 
 /**
  * When `maps` (/proc/self/maps) maps files from `path` and none is `now`, the file at the path: its identity and path
- * (device and inode, as maps has them, "major:minor" in hex; the inode alone on overlayfs). Undefined if it is mapped, or
- * nothing is.
+ * (device and inode, as maps has them, "major:minor" in hex; the inode alone on INODE_ONLY's). Undefined if it is mapped,
+ * or nothing is.
  */
-export function replacedIn(maps: string, path: string, now: Pick<BigIntStats, "dev" | "ino">, overlay: boolean): string | undefined {
-  const id = (major: bigint, minor: bigint, ino: bigint) => (overlay ? `${ino}` : `${major}:${minor} ${ino}`);
+export function replacedIn(maps: string, path: string, now: Pick<BigIntStats, "dev" | "ino">, inodeOnly: boolean): string | undefined {
+  const id = (major: bigint, minor: bigint, ino: bigint) => (inodeOnly ? `${ino}` : `${major}:${minor} ${ino}`);
   const { dev } = now; // glibc's encoding of major and minor
   const current = id(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn), (dev & 0xffn) | ((dev >> 12n) & 0xffffff00n), now.ino);
   let mapped = false;

@@ -95,6 +95,9 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
     });
   }
   const debug = options.debug;
+  const notAlone = (path: string, brings: string) => new UsageError("USAGE", `${path} is a PKCS#12 file, which brings its own ${brings}`, {
+    hint: `pass the PKCS#12 file alone, as ${cert} or ${key}`,
+  });
   const intermediates = options.intermediates ? await readCertificateBundle(options.intermediates, chain) : undefined;
   const fileOptions = { keyPassword, intermediates, debug, signOffThread, prompt, names, signal };
 
@@ -106,7 +109,7 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
     const [leaf, ...chain] = wipedOnError(bytes, () => { // it may hold a key
       const certificates = parseCertificateBytes(bytes, certRef, true);
       if (certificates.length > 0 || (options.privateKey === undefined && isPkcs12(bytes))) return certificates;
-      throw noCertificateError(certRef, bytes, cert);
+      throw isPkcs12(bytes) ? notAlone(certRef, "key") : noCertificateError(certRef, bytes, cert);
     });
     if (leaf === undefined) {
       debug?.(`${certRef}: PKCS#12 file`);
@@ -151,11 +154,7 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
   }
 
   if (options.privateKey !== undefined && isPkcs12(keyFile.bytes)) {
-    if (certRef !== undefined) {
-      throw new UsageError("USAGE", `${keyRef} is a PKCS#12 file, which brings its own certificate`, {
-        hint: `pass the PKCS#12 file alone, as ${cert} or ${key}`,
-      });
-    }
+    if (certRef !== undefined) throw notAlone(keyRef, "certificate");
     return createPkcs12Signer({ path: keyRef, bytes: keyFile.bytes, file: keyFile, ...fileOptions });
   }
 

@@ -114,6 +114,10 @@ describe("createSigner (file keys)", () => {
       "holds no private key (pass --private-key (a key file"],
     ["a PKCS#12 key with a certificate", () => ({ certificate: leaf.certPath, privateKey: path("id.p12") }),
       "alone, as certificate or privateKey)", "alone, as --certificate or --private-key)"],
+    // Before: "… is neither PEM nor a DER X.509 certificate (--certificate must be … a PKCS#12 file …)", which it was.
+    ["a PKCS#12 certificate with a key", () => ({ certificate: path("id.p12"), privateKey: leaf.keyPath }),
+      "which brings its own key (pass the PKCS#12 file alone, as certificate or privateKey)",
+      "which brings its own key (pass the PKCS#12 file alone, as --certificate or --private-key)"],
     ["a PKCS#12 file without a key", () => ({ certificate: path("no-key.p12") }), "-inkey KEY …`), or pass privateKey)",
       "-inkey KEY …`), or pass --private-key)"],
     ["an encrypted key, no terminal", () => ({ privateKey: path("enc.key") }), "no terminal to prompt on: pass keyPassword)",

@@ -5,8 +5,10 @@ import { policyUsesPassword } from "../../tpm/keys/policy.js";
 import type { Tss2KeyFile } from "../../tpm/keys/tss2-key-file.js";
 import { optionName, type TpmSignerOptions } from "../options.js";
 
-/** The key's password: none when its policy or file says so, else the one given, else a prompt. */
-export async function resolveKeyPassword(opts: TpmSignerOptions, file: Tss2KeyFile | undefined, what: string): Promise<Secret> {
+/** The key's password: none when its policy or file says so, else the one given, else a prompt (after `beforePrompt`). */
+export async function resolveKeyPassword(
+  opts: TpmSignerOptions, file: Tss2KeyFile | undefined, what: string, beforePrompt?: () => Promise<unknown>,
+): Promise<Secret> {
   if (file && file.policy.length > 0 && !policyUsesPassword(file.policy)) {
     if (opts.keyPassword) throw new UsageError("USAGE", `${what}: a TPM key password was given but the key's policy does not use one`);
     return Secret.fromUtf8("");
@@ -23,6 +25,7 @@ export async function resolveKeyPassword(opts: TpmSignerOptions, file: Tss2KeyFi
       "(emptyAuth TRUE); it was not tried, so the TPM counted nothing", { hint });
   }
   if (opts.keyPassword) {
+    if (opts.keyPassword.kind === "prompt") await beforePrompt?.();
     const password = await readSecret(opts.keyPassword, "TPM key password", process.env, opts.signal);
     if (!password.isEmpty) return password;
     // An empty file or variable (one newline only) is never the password meant: presented, it costs a DA strike.
@@ -35,5 +38,6 @@ export async function resolveKeyPassword(opts: TpmSignerOptions, file: Tss2KeyFi
   if (opts.noKeyPassword) return Secret.fromUtf8("");
   // The Go helper's prompt, kept for drop-in familiarity.
   const prompt = promptFor("Please enter your TPM key password:", "TPM key password", opts.prompt, "tpm.keyPassword");
+  await beforePrompt?.();
   return readSecret(prompt, "TPM key password", process.env, opts.signal);
 }

@@ -61,14 +61,20 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
   const what = opts.key.kind === "handle" ? `TPM key ${hex32(opts.key.handle)}` : `TPM key file ${opts.key.path}`;
   const file = opts.key.kind === "tss2-pem" ? await parseTss2KeyFile(opts.key.pem, what) : undefined;
   if (file) checkFilePolicy(file, what);
-  const keyPassword = await resolveKeyPassword(opts, file, what);
-  let parentPassword = Secret.fromUtf8("");
+  let [keyPassword, parentPassword] = [Secret.fromUtf8(""), Secret.fromUtf8("")];
   let transport: TpmTransport | undefined;
   let keys: KeyLifecycle;
+  // A prompt waits for the TPM: --wait-for-device tries again while it is down, asking nothing meanwhile.
+  const connect = async () => {
+    transport ??= seams.transport ?? (await openTpmTransport(opts.device, opts.env, optionName(opts.names, "tpm.device")));
+    await transport.ready?.();
+    return transport;
+  };
   try {
+    keyPassword = await resolveKeyPassword(opts, file, what, connect);
+    if (opts.parentPassword?.kind === "prompt") await connect();
     if (opts.parentPassword) parentPassword = await readSecret(opts.parentPassword, "TPM parent password", process.env, opts.signal);
-    const deviceOption = optionName(opts.names, "tpm.device");
-    transport = seams.transport ?? (await openTpmTransport(opts.device, opts.env, deviceOption));
+    transport = await connect();
     opts.debug?.(`TPM: using ${transport.description}`);
     const source: KeySource = file ? { kind: "file", file } : { kind: "handle", handle: (opts.key as { handle: number }).handle };
     const parameterEncryption = seams.parameterEncryption ?? true;

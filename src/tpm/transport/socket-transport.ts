@@ -138,6 +138,10 @@ export class SocketTransport implements TpmTransport {
     return run;
   }
 
+  ready(): Promise<Socket> {
+    return this.#connect();
+  }
+
   async #connect(): Promise<Socket> {
     if (this.#socket) return this.#socket;
     const length = this.#address.kind === "unix" ? Buffer.byteLength(this.#address.path) : 0;

@@ -20,6 +20,8 @@ export interface TpmTransport {
    * transport can do it and is idle; undefined otherwise.
    */
   transmitSync(command: Buffer): Buffer | undefined;
+  /** Connects now where the first command would (a simulator's socket): fails as it would when the TPM is not there. */
+  ready?(): Promise<unknown>;
   close(): Promise<void>;
 }
 

@@ -152,6 +152,25 @@ describe("the TPM key password", () => {
   });
 });
 
+// --wait-for-device tries again while the TPM is down: a prompt before reaching it was asked at every try. Here no
+// terminal is there, so a prompt reached fails PASSWORD_REQUIRED; one that waits for the TPM fails as the TPM does.
+describe("a password asked on the terminal waits for the TPM", () => {
+  const down = Object.assign(new ScriptedTransport([]), { ready: () => Promise.reject(Object.assign(new Error("down"), { code: "TPM_UNAVAILABLE" })) });
+  const handle = { kind: "handle", handle: 0x81000001 } as const;
+  it.each([
+    ["the key's, asked when none is given", {}],
+    ["the key's, given as a prompt", { keyPassword: { kind: "prompt", prompt: "TPM key password: " } }],
+    ["the parent's, given as a prompt", { noKeyPassword: true, parentPassword: { kind: "prompt", prompt: "TPM parent password: " } }],
+  ] as const)("%s: not asked while the TPM is down", async (_, given) => {
+    await expect(openTpmSigner({ key: handle, ...given }, { transport: down })).rejects.toMatchObject({ code: "TPM_UNAVAILABLE" }); // before: PASSWORD_REQUIRED
+  });
+
+  it("a password from a file is still read before the TPM is reached (a missing file is said first)", async () => {
+    const keyPassword = { kind: "file", path: "/nonexistent/tpm-key-password" } as const;
+    await expect(openTpmSigner({ key: handle, keyPassword }, { transport: down })).rejects.toMatchObject({ code: "FILE_NOT_FOUND" });
+  });
+});
+
 describe("what to change, named as the caller gives it: SignerOptions.names (fromRolesAnywhere: options), else flags", () => {
   const { dir, cleanup } = makeTempDir("raa-tpm-names-");
   afterAll(cleanup);
