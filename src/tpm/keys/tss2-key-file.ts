@@ -11,8 +11,9 @@ import { decodePublicArea, describeKey, type PublicArea } from "./public-area.js
 import { children, decodeOid, decodeSignedInteger, DerError, expectTag, readElement, readSingle, TAG, type DerElement } from "../../encoding/der.js";
 import { derOid, derSequence, derTlv, derUnsignedInteger } from "../../encoding/der-writer.js";
 import { decodePemBlocks, encodePem, indexOfText } from "../../encoding/pem.js";
+import { TSS2_PEM_LABEL } from "./tss2-detect.js";
 
-const TSS2_PEM_LABEL = "TSS2 PRIVATE KEY";
+export { containsTss2Key } from "./tss2-detect.js";
 
 const OID_LOADABLE_KEY = "2.23.133.10.1.3";
 const OID_IMPORTABLE = "2.23.133.10.1.4";
@@ -34,14 +35,12 @@ export interface Tss2KeyFile {
   readonly privateBlob: Buffer;
 }
 
-/** True when the file's bytes hold a TSS2 PEM block (the factory's test for "this is a TPM key"). */
-export function containsTss2Key(bytes: Uint8Array): boolean {
-  return indexOfText(bytes, `-----BEGIN ${TSS2_PEM_LABEL}-----`) >= 0;
-}
-
-/** The DER of the first TSS2 PRIVATE KEY block in PEM text, or the bytes themselves when they are DER. */
+/**
+ * The DER of the first TSS2 PRIVATE KEY block in PEM text, or the bytes themselves when they are DER. A string is
+ * taken as latin1, one byte per character, as the factory makes it of the file's bytes (DER too).
+ */
 function tss2Der(data: string | Buffer, what: string): Buffer {
-  const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+  const bytes = typeof data === "string" ? Buffer.from(data, "latin1") : data;
   // The one PEM decoder (headers, CRLF, strict base64), on the TSS2 block alone: other blocks around it are not read.
   // Looked for before DER, as openssl does: text before the block may start with "0", the byte of a SEQUENCE.
   const [begin, endLine] = [indexOfText(bytes, `-----BEGIN ${TSS2_PEM_LABEL}-----`), `-----END ${TSS2_PEM_LABEL}-----`];
