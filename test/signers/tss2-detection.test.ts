@@ -51,7 +51,7 @@ describe("TSS2 key detection: containsTss2Key and the factory's copy agree", () 
     ["in lower case", bytesOf(MARKER.toLowerCase()), false],
     ["split by a line break", bytesOf(MARKER.replace("TSS2 ", "TSS2\n")), false],
     ["in UTF-16", bytesOf(MARKER, "utf16le"), false],
-    ["the legacy TSS2 KEY BLOB", bytesOf("-----BEGIN TSS2 KEY BLOB-----\nMAA=\n-----END TSS2 KEY BLOB-----\n"), false],
+    ["the legacy TSS2 KEY BLOB (refused by the TSS2 reader, by name)", bytesOf("-----BEGIN TSS2 KEY BLOB-----\nMAA=\n-----END TSS2 KEY BLOB-----\n"), true],
     ["a PKCS#8 PEM label", bytesOf("-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n"), false],
     ["empty", Buffer.alloc(0), false],
     // DER, as tpm2-openssl reads it too: SEQUENCE (short, long or indefinite length), then OID 2.23.133.10.1.x.

@@ -67,7 +67,8 @@ describe("TSS2 PRIVATE KEY files", () => {
       expect(k.rsaParent).toBe(false);
     }
     expect([Buffer.from(pem(bytes), "latin1"), bytes].map(containsTss2Key)).toEqual([true, true]);
-    expect([pem(bytes, "PRIVATE KEY"), pem(bytes, "TSS2 KEY BLOB")].map((t) => containsTss2Key(Buffer.from(t, "latin1")))).toEqual([false, false]);
+    // The legacy blob goes to the TSS2 reader too, which refuses it by name.
+    expect([pem(bytes, "PRIVATE KEY"), pem(bytes, "TSS2 KEY BLOB")].map((t) => containsTss2Key(Buffer.from(t, "latin1")))).toEqual([false, true]);
   });
 
   it("decodes the TSS2 block alone: not from an END line of its label before it, nor a PEM block before it", async () => {
@@ -487,5 +488,21 @@ describe("policyUsesPassword", () => {
     expect(policyUsesPassword([{ command: "PolicyPassword" }, pcr])).toBe(true);
     expect(policyUsesPassword([pcr])).toBe(false);
     expect(policyUsesPassword([])).toBe(false);
+  });
+});
+
+describe("key files through createSigner (the CLI's route): refused from the file, before any TPM is opened", () => {
+  it("a legacy TSS2 KEY BLOB file and a DER importable key are named, not taken for a plain key file that holds none", async () => {
+    const { createSigner } = await import("../../src/signers/factory.js");
+    const cases: [string, Buffer | string, RegExp][] = [
+      ["blob.pem", pem(der(standard()), "TSS2 KEY BLOB"), /: the legacy "TSS2 KEY BLOB" format is not supported$/],
+      ["importable.der", der(standard({ type: "OID:2.23.133.10.1.4" })), /: importable TPM keys \(2\.23\.133\.10\.1\.4\) are not supported$/],
+    ];
+    for (const [name, bytes, message] of cases) {
+      const path = join(dir, name);
+      writeFileSync(path, bytes, { mode: 0o600 });
+      const opened = createSigner({ privateKey: path, tpm: { device: `unix:${join(dir, "no-tpm.sock")}` } });
+      await expect(opened).rejects.toMatchObject({ code: "PRIVATE_KEY_UNSUPPORTED", message: expect.stringMatching(message) });
+    }
   });
 });

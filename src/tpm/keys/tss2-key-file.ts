@@ -11,7 +11,7 @@ import { decodePublicArea, describeKey, type PublicArea } from "./public-area.js
 import { children, decodeOid, decodeSignedInteger, DerError, expectTag, readElement, readSingle, TAG, type DerElement } from "../../encoding/der.js";
 import { derOid, derSequence, derTlv, derUnsignedInteger } from "../../encoding/der-writer.js";
 import { decodePemBlocks, encodePem, indexOfText } from "../../encoding/pem.js";
-import { TSS2_PEM_LABEL } from "./tss2-detect.js";
+import { LEGACY_TSS2_PEM_LABEL, TSS2_PEM_LABEL } from "./tss2-detect.js";
 
 export { containsTss2Key } from "./tss2-detect.js";
 
@@ -47,8 +47,8 @@ function tss2Der(data: string | Buffer, what: string): Buffer {
   const end = begin < 0 ? -1 : indexOfText(bytes, endLine, begin);
   if (end >= 0) return decodePemBlocks(bytes.subarray(begin, end + endLine.length), what)[0]!.der;
   if (bytes[0] === TAG.SEQUENCE) return bytes;
-  if (indexOfText(bytes, "-----BEGIN TSS2 KEY BLOB-----") >= 0) {
-    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: the legacy "TSS2 KEY BLOB" format is not supported`, {
+  if (indexOfText(bytes, `-----BEGIN ${LEGACY_TSS2_PEM_LABEL}-----`) >= 0) {
+    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: the legacy "${LEGACY_TSS2_PEM_LABEL}" format is not supported`, {
       hint: "convert it to a TSS2 PRIVATE KEY file with openssl_tpm2_engine's tools, or load it yourself and use handle:0x81…",
     });
   }
