@@ -8,7 +8,9 @@ import { encode, tpm2b, u32 } from "../wire/codec.js";
 import { TPM_RH, handleType, hashInfo, hex32, isTpmHashAlg, TPM_ALG, TPM_HT } from "../wire/constants.js";
 import { decodePolicyStatement, encodePolicyStatement, type PolicyStatement } from "./policy.js";
 import { decodePublicArea, describeKey, type PublicArea } from "./public-area.js";
-import { children, decodeOid, decodeSignedInteger, DerError, expectTag, readElement, readSingle, TAG, type DerElement } from "../../encoding/der.js";
+import {
+  children, decodeOid, decodeSignedInteger, DerError, expectTag, malformedPrimitive, readElement, readSingle, TAG, type DerElement,
+} from "../../encoding/der.js";
 import { derOid, derSequence, derTlv, derUnsignedInteger } from "../../encoding/der-writer.js";
 import { decodePemBlocks, encodePem, indexOfText } from "../../encoding/pem.js";
 import { LEGACY_TSS2_PEM_LABEL, TSS2_PEM_LABEL } from "./tss2-detect.js";
@@ -78,12 +80,17 @@ function readTpmKey(der: Buffer, what: string) {
     return el !== undefined && el.content[0] !== 0;
   };
   const sequence = (el: DerElement | undefined) => (el ? children(expectTag(el, TAG.SEQUENCE)) : []);
+  // Padded with a 00 or FF it does not need: OpenSSL (so tpm2-openssl) and Go refuse such a file. Empty: refused below.
+  const integer = (el: DerElement) => {
+    if (el.content.length > 1 && malformedPrimitive(el)) throw new DerError("a non-minimal INTEGER (not DER)");
+    return el.content;
+  };
   const type = decodeOid(expectTag(fields[i++], TAG.OID));
   const emptyAuth = boolean(tagged(0));
   const policy = sequence(tagged(1)).map((entry) => {
     const [code, body, ...rest] = sequence(entry);
     if (code?.tag !== 0xa0 || body?.tag !== 0xa1 || rest.length > 0) throw new DerError("invalid TPMPolicy");
-    const bytes = readSingle(code.content, TAG.INTEGER).content;
+    const bytes = integer(readSingle(code.content, TAG.INTEGER));
     const commandCode = bytes.length > 0 && bytes.length <= 5 ? decodeSignedInteger(bytes) : -1n;
     if (commandCode < 0n || commandCode >= 2n ** 32n) throw new DerError("TPMPolicy commandCode is not a TPM_CC");
     return { commandCode: Number(commandCode), commandPolicy: readSingle(body.content, TAG.OCTET_STRING).content };
@@ -93,7 +100,7 @@ function readTpmKey(der: Buffer, what: string) {
   const authPolicies = sequence(tagged(3)).length;
   const description = tagged(4);
   const rsaParent = boolean(tagged(5));
-  const key = { parent: next(TAG.INTEGER), pubkey: next(TAG.OCTET_STRING), privkey: next(TAG.OCTET_STRING) };
+  const key = { parent: integer(expectTag(fields[i++], TAG.INTEGER)), pubkey: next(TAG.OCTET_STRING), privkey: next(TAG.OCTET_STRING) };
   if (i !== fields.length) throw new DerError("unexpected fields after privkey");
   const text = description && expectTag(description, UTF8_STRING).content.toString("utf8");
   return { type, emptyAuth, policy, secret: secret !== undefined, authPolicies, description: text, rsaParent, ...key };
