@@ -201,6 +201,21 @@ describe("keys made by tpm2-openssl (parent 0x40000001: the SRK is re-created fr
     }
   });
 
+  it("the key as DER, which tpm2-openssl writes (pkey -outform DER) and reads: createSigner sends it to the TPM, same key", async () => {
+    const derPath = join(tpm.dir, "ec-p256.der");
+    await tpm.run("openssl", ["pkey", "-provider", "tpm2", "-provider", "default", "-in", keys["ec-p256"]!.path, "-outform", "DER", "-out", derPath]);
+    fs.chmodSync(derPath, 0o600);
+    const { createSigner } = await import("../src/signers/factory.js");
+    const s = await createSigner({ privateKey: derPath, tpm: { device: tpm.device, noKeyPassword: true } });
+    try {
+      expect(s.backend).toBe("tpm");
+      expect((await s.publicKey())!.export({ type: "spki", format: "pem" })).toBe(readFileSync(keys["ec-p256"]!.publicKeyPath, "utf8"));
+      expect(await opensslVerifies(tpm, keys["ec-p256"]!.publicKeyPath, message, await s.sign(message), "sha256")).toBe(true);
+    } finally {
+      await s.close();
+    }
+  });
+
   it("the key stays loaded: many signatures, concurrent callers, one Load", async () => {
     await withSigner(fileOptions("ec-auth"), async (s) => {
       const handle = s.handle;

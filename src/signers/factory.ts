@@ -6,7 +6,7 @@ import { readInputFile, STDIN_INPUT, type InputBytes } from "../io/input-file.js
 import { ENVIRONMENT, wrongOption, type Kind, type Kinds } from "../own-value.js";
 import { SECRET_SOURCE as SECRET } from "../secrets/secret-source.js";
 import { classifyDer } from "../x509/der-kind.js";
-import { decodePemBlocks, indexOfText, looksLikePem, wipeKeyBlocks } from "../encoding/pem.js";
+import { decodePemBlocks, looksLikePem, wipeKeyBlocks } from "../encoding/pem.js";
 import {
   chainOf,
   noCertificateError,
@@ -18,9 +18,7 @@ import { createFileSigner, createPkcs12Signer } from "./file/file-signer.js";
 import { wipedOnError } from "./file/pbe.js";
 import { isTpmHandleRef, noKeyHint, OPTION_NAMES, optionName, type SignerOptions, type TpmSignerOptions } from "./options.js";
 import type { Signer } from "./signer.js";
-
-// containsTss2Key()'s test, written here: importing tpm/keys would load the TPM code on every file-key run.
-const TSS2_MARKER = "-----BEGIN TSS2 PRIVATE KEY-----";
+import { containsTss2Key } from "../tpm/keys/tss2-detect.js";
 
 const REF: Kind = [(ref) => typeof ref === "string" && ref !== "", "a non-empty string (a path, pkcs11: URI, handle:)"];
 /** {@link SignerOptions}' types, for callers in plain JavaScript. */
@@ -144,7 +142,7 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
     if (leaf !== undefined) certificateFile = { path: keyRef, stamp: keyFile.stamp, certificates: [leaf, ...chain] };
   }
 
-  if (indexOfText(keyFile.bytes, TSS2_MARKER) >= 0) {
+  if (containsTss2Key(keyFile.bytes)) {
     return tpmSigner({ kind: "tss2-pem", path: keyRef, pem: keyFile.bytes.toString("latin1") });
   }
 

@@ -1,8 +1,8 @@
 /**
- * Two tests say whether a key file is a TSS2 key: containsTss2Key (src/tpm/keys/tss2-key-file.ts: doctor,
- * install-certificate) and the factory's own copy (src/signers/factory.ts, kept apart so that a file key does not load
- * the TPM code). They must agree on every file: else doctor or install-certificate judges a file one way and the
- * signer takes it the other. Here the factory's verdict is where it sends the key (the TPM signer is a stand-in).
+ * Whether a key file is a TSS2 key (containsTss2Key, src/tpm/keys/tss2-detect.ts) is asked by doctor and
+ * install-certificate and by the factory, which sends the key to the TPM signer on it. They must agree on every file:
+ * else doctor or install-certificate judges a file one way and the signer takes it the other. Here the factory's
+ * verdict is where it sends the key (the TPM signer is a stand-in).
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -51,9 +51,16 @@ describe("TSS2 key detection: containsTss2Key and the factory's copy agree", () 
     ["in lower case", bytesOf(MARKER.toLowerCase()), false],
     ["split by a line break", bytesOf(MARKER.replace("TSS2 ", "TSS2\n")), false],
     ["in UTF-16", bytesOf(MARKER, "utf16le"), false],
-    ["the legacy TSS2 KEY BLOB", bytesOf("-----BEGIN TSS2 KEY BLOB-----\nMAA=\n-----END TSS2 KEY BLOB-----\n"), false],
+    ["the legacy TSS2 KEY BLOB (refused by the TSS2 reader, by name)", bytesOf("-----BEGIN TSS2 KEY BLOB-----\nMAA=\n-----END TSS2 KEY BLOB-----\n"), true],
     ["a PKCS#8 PEM label", bytesOf("-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n"), false],
     ["empty", Buffer.alloc(0), false],
+    // DER, as tpm2-openssl reads it too: SEQUENCE (short, long or indefinite length), then OID 2.23.133.10.1.x.
+    ["a DER TSS2 key", Buffer.from("3081f006066781050a0103a0030101ff", "hex"), true],
+    ["a DER TSS2 key, two length octets", Buffer.from("308201f006066781050a0103a0030101ff", "hex"), true],
+    ["a DER importable key (2.23.133.10.1.4: refused there, by name)", Buffer.from("3010" + "06066781050a0104", "hex"), true],
+    ["a DER TSS2 key cut inside its OID", Buffer.from("301006066781050a", "hex"), false],
+    ["DER whose OID is another (rsaEncryption)", Buffer.from("3010" + "06092a864886f70d010101", "hex"), false],
+    ["a DER PKCS#8 key's start (INTEGER version first)", Buffer.from("308187020100301306072a8648ce3d0201", "hex"), false],
   ])("%s", async (_, bytes, tss2) => {
     expect(containsTss2Key(bytes)).toBe(tss2);
     expect(await factorySaysTss2(bytes)).toBe(tss2);

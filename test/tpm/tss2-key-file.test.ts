@@ -55,9 +55,9 @@ const standard = (over: Partial<Record<"type" | "emptyAuth" | "parent", string>>
 ];
 
 describe("TSS2 PRIVATE KEY files", () => {
-  it("reads the fields tpm2-openssl writes, from PEM and from DER", async () => {
+  it("reads the fields tpm2-openssl writes, from PEM and from DER (also DER as the factory passes it: a latin1 string)", async () => {
     const bytes = der(standard());
-    for (const input of [pem(bytes), bytes, `some text\n${pem(bytes)}-----BEGIN CERTIFICATE-----\n`]) {
+    for (const input of [pem(bytes), bytes, bytes.toString("latin1"), `some text\n${pem(bytes)}-----BEGIN CERTIFICATE-----\n`]) {
       const k = await parseTss2KeyFile(input, "k");
       expect(k.emptyAuth).toBe(true);
       expect(k.parent).toBe(TPM_RH.OWNER);
@@ -66,8 +66,9 @@ describe("TSS2 PRIVATE KEY files", () => {
       expect(k.policy).toEqual([]);
       expect(k.rsaParent).toBe(false);
     }
-    expect(containsTss2Key(Buffer.from(pem(bytes), "latin1"))).toBe(true);
-    expect([pem(bytes, "PRIVATE KEY"), pem(bytes, "TSS2 KEY BLOB")].map((t) => containsTss2Key(Buffer.from(t, "latin1")))).toEqual([false, false]);
+    expect([Buffer.from(pem(bytes), "latin1"), bytes].map(containsTss2Key)).toEqual([true, true]);
+    // The legacy blob goes to the TSS2 reader too, which refuses it by name.
+    expect([pem(bytes, "PRIVATE KEY"), pem(bytes, "TSS2 KEY BLOB")].map((t) => containsTss2Key(Buffer.from(t, "latin1")))).toEqual([false, true]);
   });
 
   it("decodes the TSS2 block alone: not from an END line of its label before it, nor a PEM block before it", async () => {
@@ -290,7 +291,16 @@ describe("hostile TSS2 files built byte by byte (encodings openssl asn1parse doe
       await expect(parseTss2KeyFile(file({ parent }), "k")).rejects.toMatchObject({ code: "TPM_KEY_INVALID", message: "k: the parent handle is not a 32-bit value" });
     }
     expect((await parseTss2KeyFile(file({ parent: h("81000001") }), "k")).parent).toBe(0x81000001); // -0x7EFFFFFF, 32-bit
-    expect((await parseTss2KeyFile(file({ parent: h("ff81000001") }), "k")).parent).toBe(0x81000001); // -0x7EFFFFFF in 5 bytes
+    // -0x7EFFFFFF in 5 bytes is not DER (below: padded INTEGERs).
+  });
+
+  it("a parent or policy command code padded with a needless 00 or FF (not DER) is refused: tpm2-openssl and Go refuse it", async () => {
+    // The same values minimal: 40000001, 81000001 (negative, 4 octets), 00, 016b.
+    for (const parent of [h("0040000001"), h("ff81000001"), h("0000")]) {
+      await expect(parseTss2KeyFile(file({ parent }), "k")).rejects.toMatchObject(invalid);
+    }
+    await expect(parseTss2KeyFile(file({ policy: [entry(h("0000016b"))] }), "k")).rejects.toMatchObject(invalid);
+    expect((await parseTss2KeyFile(file({ parent: h("0081000001"), policy: [entry(h("016b"))] }), "k")).parent).toBe(0x81000001);
   });
 
   it("a field after privkey, a BOOLEAN of two octets, a 'secret' that is not an OCTET STRING: not a valid structure", async () => {
@@ -374,7 +384,7 @@ describe("hostile TSS2 files built byte by byte (encodings openssl asn1parse doe
   });
 
   it("a parent INTEGER of six octets is refused even when its value would fit", async () => {
-    await expect(parseTss2KeyFile(file({ parent: h("000081000001") }), "k")).rejects.toMatchObject({ code: "TPM_KEY_INVALID", message: "k: the parent handle is not a 32-bit value" });
+    await expect(parseTss2KeyFile(file({ parent: h("000081000001") }), "k")).rejects.toMatchObject(invalid);
   });
 
   it("each refusal has its stable code, and a hint where there is a way out", async () => {
@@ -487,5 +497,21 @@ describe("policyUsesPassword", () => {
     expect(policyUsesPassword([{ command: "PolicyPassword" }, pcr])).toBe(true);
     expect(policyUsesPassword([pcr])).toBe(false);
     expect(policyUsesPassword([])).toBe(false);
+  });
+});
+
+describe("key files through createSigner (the CLI's route): refused from the file, before any TPM is opened", () => {
+  it("a legacy TSS2 KEY BLOB file and a DER importable key are named, not taken for a plain key file that holds none", async () => {
+    const { createSigner } = await import("../../src/signers/factory.js");
+    const cases: [string, Buffer | string, RegExp][] = [
+      ["blob.pem", pem(der(standard()), "TSS2 KEY BLOB"), /: the legacy "TSS2 KEY BLOB" format is not supported$/],
+      ["importable.der", der(standard({ type: "OID:2.23.133.10.1.4" })), /: importable TPM keys \(2\.23\.133\.10\.1\.4\) are not supported$/],
+    ];
+    for (const [name, bytes, message] of cases) {
+      const path = join(dir, name);
+      writeFileSync(path, bytes, { mode: 0o600 });
+      const opened = createSigner({ privateKey: path, tpm: { device: `unix:${join(dir, "no-tpm.sock")}` } });
+      await expect(opened).rejects.toMatchObject({ code: "PRIVATE_KEY_UNSUPPORTED", message: expect.stringMatching(message) });
+    }
   });
 });

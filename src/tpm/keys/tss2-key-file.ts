@@ -8,11 +8,14 @@ import { encode, tpm2b, u32 } from "../wire/codec.js";
 import { TPM_RH, handleType, hashInfo, hex32, isTpmHashAlg, TPM_ALG, TPM_HT } from "../wire/constants.js";
 import { decodePolicyStatement, encodePolicyStatement, type PolicyStatement } from "./policy.js";
 import { decodePublicArea, describeKey, type PublicArea } from "./public-area.js";
-import { children, decodeOid, decodeSignedInteger, DerError, expectTag, readElement, readSingle, TAG, type DerElement } from "../../encoding/der.js";
+import {
+  children, decodeOid, decodeSignedInteger, DerError, expectTag, malformedPrimitive, readElement, readSingle, TAG, type DerElement,
+} from "../../encoding/der.js";
 import { derOid, derSequence, derTlv, derUnsignedInteger } from "../../encoding/der-writer.js";
 import { decodePemBlocks, encodePem, indexOfText } from "../../encoding/pem.js";
+import { LEGACY_TSS2_PEM_LABEL, TSS2_PEM_LABEL } from "./tss2-detect.js";
 
-const TSS2_PEM_LABEL = "TSS2 PRIVATE KEY";
+export { containsTss2Key } from "./tss2-detect.js";
 
 const OID_LOADABLE_KEY = "2.23.133.10.1.3";
 const OID_IMPORTABLE = "2.23.133.10.1.4";
@@ -34,22 +37,20 @@ export interface Tss2KeyFile {
   readonly privateBlob: Buffer;
 }
 
-/** True when the file's bytes hold a TSS2 PEM block (the factory's test for "this is a TPM key"). */
-export function containsTss2Key(bytes: Uint8Array): boolean {
-  return indexOfText(bytes, `-----BEGIN ${TSS2_PEM_LABEL}-----`) >= 0;
-}
-
-/** The DER of the first TSS2 PRIVATE KEY block in PEM text, or the bytes themselves when they are DER. */
+/**
+ * The DER of the first TSS2 PRIVATE KEY block in PEM text, or the bytes themselves when they are DER. A string is
+ * taken as latin1, one byte per character, as the factory makes it of the file's bytes (DER too).
+ */
 function tss2Der(data: string | Buffer, what: string): Buffer {
-  const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+  const bytes = typeof data === "string" ? Buffer.from(data, "latin1") : data;
   // The one PEM decoder (headers, CRLF, strict base64), on the TSS2 block alone: other blocks around it are not read.
   // Looked for before DER, as openssl does: text before the block may start with "0", the byte of a SEQUENCE.
   const [begin, endLine] = [indexOfText(bytes, `-----BEGIN ${TSS2_PEM_LABEL}-----`), `-----END ${TSS2_PEM_LABEL}-----`];
   const end = begin < 0 ? -1 : indexOfText(bytes, endLine, begin);
   if (end >= 0) return decodePemBlocks(bytes.subarray(begin, end + endLine.length), what)[0]!.der;
   if (bytes[0] === TAG.SEQUENCE) return bytes;
-  if (indexOfText(bytes, "-----BEGIN TSS2 KEY BLOB-----") >= 0) {
-    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: the legacy "TSS2 KEY BLOB" format is not supported`, {
+  if (indexOfText(bytes, `-----BEGIN ${LEGACY_TSS2_PEM_LABEL}-----`) >= 0) {
+    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: the legacy "${LEGACY_TSS2_PEM_LABEL}" format is not supported`, {
       hint: "convert it to a TSS2 PRIVATE KEY file with openssl_tpm2_engine's tools, or load it yourself and use handle:0x81…",
     });
   }
@@ -79,12 +80,17 @@ function readTpmKey(der: Buffer, what: string) {
     return el !== undefined && el.content[0] !== 0;
   };
   const sequence = (el: DerElement | undefined) => (el ? children(expectTag(el, TAG.SEQUENCE)) : []);
+  // Padded with a 00 or FF it does not need: OpenSSL (so tpm2-openssl) and Go refuse such a file. Empty: refused below.
+  const integer = (el: DerElement) => {
+    if (el.content.length > 1 && malformedPrimitive(el)) throw new DerError("a non-minimal INTEGER (not DER)");
+    return el.content;
+  };
   const type = decodeOid(expectTag(fields[i++], TAG.OID));
   const emptyAuth = boolean(tagged(0));
   const policy = sequence(tagged(1)).map((entry) => {
     const [code, body, ...rest] = sequence(entry);
     if (code?.tag !== 0xa0 || body?.tag !== 0xa1 || rest.length > 0) throw new DerError("invalid TPMPolicy");
-    const bytes = readSingle(code.content, TAG.INTEGER).content;
+    const bytes = integer(readSingle(code.content, TAG.INTEGER));
     const commandCode = bytes.length > 0 && bytes.length <= 5 ? decodeSignedInteger(bytes) : -1n;
     if (commandCode < 0n || commandCode >= 2n ** 32n) throw new DerError("TPMPolicy commandCode is not a TPM_CC");
     return { commandCode: Number(commandCode), commandPolicy: readSingle(body.content, TAG.OCTET_STRING).content };
@@ -94,7 +100,7 @@ function readTpmKey(der: Buffer, what: string) {
   const authPolicies = sequence(tagged(3)).length;
   const description = tagged(4);
   const rsaParent = boolean(tagged(5));
-  const key = { parent: next(TAG.INTEGER), pubkey: next(TAG.OCTET_STRING), privkey: next(TAG.OCTET_STRING) };
+  const key = { parent: integer(expectTag(fields[i++], TAG.INTEGER)), pubkey: next(TAG.OCTET_STRING), privkey: next(TAG.OCTET_STRING) };
   if (i !== fields.length) throw new DerError("unexpected fields after privkey");
   const text = description && expectTag(description, UTF8_STRING).content.toString("utf8");
   return { type, emptyAuth, policy, secret: secret !== undefined, authPolicies, description: text, rsaParent, ...key };
