@@ -20,6 +20,8 @@ packages=(
   faketime
   # wat2wasm assembles the code-cache checksum's source to compare it with the bytes shipped (test/cli/code-cache.test.ts)
   wabt
+  # a btrfs loop image: a module on btrfs is not said to be replaced (native-test/module-replaced-other-fs.test.ts)
+  btrfs-progs
 )
 missing=()
 for p in "${packages[@]}"; do
