@@ -146,7 +146,7 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
     // Without a password (emptyAuth) the key is anyone's who can read the file and open the TPM. A bad file: the signer says so.
     const { parseTss2KeyFile } = await import("../tpm/keys/tss2-key-file.js");
     const emptyAuth = await parseTss2KeyFile(pem, keyRef).then((file) => file.emptyAuth, () => false);
-    if (emptyAuth && !options.tpm?.ignoreEmptyAuth) warnIfExposed(keyFile, keyRef, "TPM key file without a password");
+    if (emptyAuth && !options.tpm?.ignoreEmptyAuth) warnIfExposed(keyFile, keyRef, "password-less TPM key file");
     return tpmSigner({ kind: "tss2-pem", path: keyRef, pem });
   }
 
