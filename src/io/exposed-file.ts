@@ -50,7 +50,7 @@ export function isExposed(file: FileFacts): boolean {
 function readsThroughGroup({ owner, gid }: FileFacts): boolean {
   const uid = process.getuid?.();
   if (owner !== 0 || uid === undefined || uid === 0 || gid === undefined) return false;
-  return gid === process.getgid?.() || (process.getgroups?.() ?? []).includes(gid);
+  return process.getgroups?.().includes(gid) ?? false; // Node includes the effective gid
 }
 
 /** chmod 600 on root's file would lock this process (not root) out: it keeps reading it through the group instead. */

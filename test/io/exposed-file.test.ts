@@ -76,7 +76,7 @@ describe("exposedFileWarnings for a process reading root's file through the file
     onTestFinished(() => spies.forEach((spy) => spy.mockRestore()));
   }
 
-  it("no warning for root's 0640 (or 0440, 0650) file of this process's group or of a supplementary group", () => {
+  it("no warning for root's 0640 (or 0440, 0650) file of this process's group or of a supplementary group (Node lists the gid among the groups)", () => {
     runAs([gid, service]);
     for (const mode of [0o100640, 0o100440, 0o100650]) {
       expect(exposedFileWarnings({ mode, owner: 0, gid }, "/etc/r/pin", "PIN file"), mode.toString(8)).toEqual([]);

@@ -66,4 +66,13 @@ describe("TSS2 key files others can read", () => {
     expect(await warningsFor(false, 0o644)).toEqual([]);
     expect(await warningsFor(true, 0o644, { ignoreEmptyAuth: true })).toEqual([]);
   });
+
+  it("a file the TSS2 parser refuses, at 0644: no warning from the factory (the signer reports the file)", async () => {
+    const key = join(dir, "broken.tss2");
+    writeFileSync(key, "-----BEGIN TSS2 PRIVATE KEY-----\nMAA=\n-----END TSS2 PRIVATE KEY-----\n");
+    chmodSync(key, 0o644);
+    await createSigner({ certificate: leaf.certPath, privateKey: key });
+    await new Promise((r) => setImmediate(r));
+    expect(warnings).toEqual([]);
+  });
 });
