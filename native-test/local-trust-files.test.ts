@@ -419,6 +419,44 @@ describe("secret files other users can read: one warning line each, never the co
     expect(r.stderr).toBe(`roles-anywhere-agent: warning: PKCS#12 file ${p12} can be read or changed by other users (mode 644): run chmod 600 ${p12}\n`);
   });
 
+  // Round 30: the system services run as user roles-anywhere and read root's key and PIN files through the group
+  // (0640 root:roles-anywhere, as src/systemd/unit-files.ts and docs/long-running.md say). Every start warned, and
+  // following its "chmod 600" locked the service out. Here the second user plays the service.
+  it("a file key of root's that a service user reads through its group (0640): no warning; 0644 or its own 0640 file: one", async () => {
+    const serviceDir = join(dir, "service-files");
+    mkdirSync(serviceDir, { mode: 0o755 });
+    const key = join(serviceDir, "device.key");
+    const certificate = join(serviceDir, "device.pem");
+    writeFileSync(key, readFileSync(leaf.keyPath));
+    writeFileSync(certificate, readFileSync(leaf.certPath));
+    chmodSync(certificate, 0o644);
+    const asService = ["setpriv", "--reuid", String(attacker.uid), "--regid", String(attacker.gid), "--clear-groups"];
+    const signAsService = () => runCli(DIST_CLI, ["sign-string", "--certificate", certificate, "--private-key", key], { PATH: process.env["PATH"], HOME: attacker.home }, 90_000, asService);
+    const warning = (mode: string, fix: string) => `roles-anywhere-agent: warning: private key file ${key} can be read or changed by other users (mode ${mode}): ${fix}\n`;
+
+    chownSync(key, 0, attacker.gid);
+    chmodSync(key, 0o640);
+    let r = await signAsService();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe(""); // before: the warning, with chmod 600
+
+    chmodSync(key, 0o644);
+    r = await signAsService();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe(warning("644", `run chmod 640 ${key}`));
+
+    chownSync(key, attacker.uid, attacker.gid);
+    chmodSync(key, 0o640);
+    r = await signAsService();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe(warning("640", `run chmod 600 ${key}`));
+
+    chownSync(key, 0, 0); // root's group, which the service user is not in: it cannot read the key at all
+    r = await signAsService();
+    expect(r.code).toBe(EXIT_CODES.input);
+    expect(r.stderr).toBe(`roles-anywhere-agent: private key file ${key} cannot be read: permission denied (check the file's owner and mode)\n`);
+  });
+
   // A command that does no I/O after reading the file printed nothing: the warning, emitted on the next tick,
   // came after process.exit (what a new operator saw running keygen and csr with docs/provisioning.md's token-pin).
   it("sign-string with a PIN file others can read (0644): signs, and the warning line too", async () => {

@@ -82,7 +82,7 @@ const leftOut = ({ hardware }) => ({
     const other = (path, importer) =>
       (/[\\/]src[\\/]cli[\\/]commands[\\/]index\.ts$/.test(importer) && path !== "./credential-process.js") ||
       (/[\\/]src[\\/]cli[\\/]main\.ts$/.test(importer) && (path === "./help.js" || path === "./completion.js")) ||
-      (!hardware && /[\\/]src[\\/]signers[\\/]factory\.ts$/.test(importer) && /^\.\/(pkcs11|tpm)\//.test(path)) ||
+      (!hardware && /[\\/]src[\\/]signers[\\/]factory\.ts$/.test(importer) && /^\.\/(pkcs11|tpm)\/|^\.\.\/tpm\/keys\/tss2-key-file\.js$/.test(path)) ||
       // Standard input can be read only once: a command line that reads it runs in the full CLI from the start.
       (/[\\/]src[\\/]io[\\/]input-file\.ts$/.test(importer) && path === "./read-stdin.js") ||
       /^(@peculiar\/|asn1js$|yargs)/.test(path) ||

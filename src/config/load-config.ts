@@ -27,7 +27,7 @@ const UNSAFE_HINT = "whoever can change it can make this program load their code
 export async function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv = process.env, uid: number = process.getuid?.() ?? 0): Promise<AgentConfig> {
   const path = resolve(explicitPath ?? defaultConfigPath(env));
   let text: string;
-  let file: { mode: number; owner: number };
+  let file: { mode: number; owner: number; gid: number };
   try {
     const { bytes, ...facts } = readCheckedFile(path, "config", uid);
     file = facts;

@@ -140,7 +140,7 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
         const { readCertificateBundle } = await import("../x509/read-certificates.js");
         rows.push(await readCertificateBundle(ref).then(() => pass(name, ref), (error: unknown) => fail(name, error)));
       } else rows.push(pass(name, ref));
-    } else if (isExposed(info.mode) && !(name === "private key file" && info.isFile() && (await isKeyBlob(ref)))) {
+    } else if (isExposed({ mode: info.mode, owner: info.uid, gid: info.gid }) && !(name === "private key file" && info.isFile() && (await isKeyBlob(ref)))) {
       rows.push(failText(name, `${ref} is readable by other users (mode ${mode})`, `run: chmod 600 ${ref}`));
     } else if (process.getuid && info.uid !== process.getuid() && info.uid !== 0) {
       rows.push(failText(name, `${ref} belongs to uid ${info.uid}, not to this user`, "its owner could swap it: keep it in a file of your own"));

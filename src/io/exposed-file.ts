@@ -4,6 +4,8 @@
  * deliberate setup. One process warning naming the file and its mode (or owner), never the content, once per
  * process. A file of another user (not root) is one too, whatever its mode: they can change a PIN to a wrong one,
  * and each start then costs the token a strike. `mode` and `owner` are absent for `-` and `env:` (nothing to warn about).
+ * Not exposed: root's file that this process reads through the file's group (a system service's setup, root:roles-anywhere
+ * 0640), with no write bit for the group and no bit for others.
  */
 export function warnIfExposed(file: FileFacts, path: string, what: string): void {
   // Once per process while it stays so: a long-running program re-reads the file at every refresh (a file key, a
@@ -20,7 +22,7 @@ export function warnIfExposed(file: FileFacts, path: string, what: string): void
 
 const warned = new Map<string, string[]>();
 
-type FileFacts = { readonly mode?: number; readonly owner?: number };
+type FileFacts = { readonly mode?: number; readonly owner?: number; readonly gid?: number };
 
 /** The rule itself, each warning as a line: for a command that prints its own warnings before it exits. */
 export function exposedFileWarnings(file: FileFacts, path: string, what: string): string[] {
@@ -31,14 +33,30 @@ export function exposedFileWarnings(file: FileFacts, path: string, what: string)
     const fix = `run chown ${uid} ${path}`;
     warnings.push(`${what} ${path} belongs to another user (uid ${owner}), who can change it: ${fix}`);
   }
-  if (mode !== undefined && isExposed(mode)) {
+  if (mode !== undefined && isExposed(file)) {
     const octal = (mode & 0o777).toString(8);
-    warnings.push(`${what} ${path} can be read or changed by other users (mode ${octal}): run chmod 600 ${path}`);
+    warnings.push(`${what} ${path} can be read or changed by other users (mode ${octal}): ${modeFix(file, path)}`);
   }
   return warnings;
 }
 
-/** Whether users other than the owner may read or change a file of this mode. */
-export function isExposed(mode: number): boolean {
-  return (mode & 0o077) !== 0;
+/** Whether users other than the owner may read or change the file, but for this process reading root's file through its group. */
+export function isExposed(file: FileFacts): boolean {
+  const mode = file.mode ?? 0;
+  return (mode & 0o077) !== 0 && ((mode & 0o027) !== 0 || !readsThroughGroup(file));
+}
+
+/** Root's file, and this process (not root) is in its group: a service user reading its key or PIN the way our docs set it up. */
+function readsThroughGroup({ owner, gid }: FileFacts): boolean {
+  const uid = process.getuid?.();
+  if (owner !== 0 || uid === undefined || uid === 0 || gid === undefined) return false;
+  return process.getgroups?.().includes(gid) ?? false; // Node includes the effective gid
+}
+
+/** chmod 600 on root's file would lock this process (not root) out: it keeps reading it through the group instead. */
+function modeFix(file: FileFacts, path: string): string {
+  const uid = process.getuid?.();
+  if (file.owner !== 0 || uid === undefined || uid === 0) return `run chmod 600 ${path}`;
+  if (readsThroughGroup(file)) return `run chmod 640 ${path}`;
+  return `run chgrp ${process.getgid?.()} ${path} && chmod 640 ${path}`;
 }

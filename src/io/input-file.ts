@@ -35,9 +35,10 @@ function stampOfStats(stats: FileStamp): FileStamp {
 export interface InputBytes {
   bytes: Buffer;
   stamp: FileStamp;
-  /** The file's mode and owner, to warn about a secret file others can read or change; absent for `-` and `env:`. */
+  /** The file's mode, owner and group, to warn about a secret file others can read or change; absent for `-` and `env:`. */
   mode?: number;
   owner?: number;
+  gid?: number;
 }
 
 /**
@@ -59,19 +60,19 @@ export async function readInputFile(path: string, what: string): Promise<InputBy
   }
   const { bytes, stats } = read;
   refuseUtf16(bytes, path, what);
-  return { bytes, stamp: stampOfStats(stats), mode: stats.mode, owner: stats.uid };
+  return { bytes, stamp: stampOfStats(stats), mode: stats.mode, owner: stats.uid, gid: stats.gid };
 }
 
 /**
  * The bytes of the regular file `path` under openCheckedFile's rule (the user's or root's, writable by nobody else),
- * read from the descriptor that was checked, with that descriptor's mode and owner. More than MAX_INPUT_BYTES: an
+ * read from the descriptor that was checked, with that descriptor's mode, owner and group. More than MAX_INPUT_BYTES: an
  * EFBIG error.
  */
-export function readCheckedFile(path: string, what: string, uid: number): { bytes: Buffer; mode: number; owner: number } {
+export function readCheckedFile(path: string, what: string, uid: number): { bytes: Buffer; mode: number; owner: number; gid: number } {
   const file = openCheckedFile(path, what, uid);
   try {
     if (file.stats.size > MAX_INPUT_BYTES) throw osError("EFBIG", `holds more than ${MAX_INPUT_BYTES / 2 ** 20} MiB`);
-    return { bytes: readFileSync(file.fd), mode: file.stats.mode, owner: file.stats.uid };
+    return { bytes: readFileSync(file.fd), mode: file.stats.mode, owner: file.stats.uid, gid: file.stats.gid };
   } finally {
     closeSync(file.fd);
   }

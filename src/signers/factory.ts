@@ -143,7 +143,12 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
   }
 
   if (containsTss2Key(keyFile.bytes)) {
-    return tpmSigner({ kind: "tss2-pem", path: keyRef, pem: keyFile.bytes.toString("latin1") });
+    const pem = keyFile.bytes.toString("latin1");
+    // Without a password (emptyAuth) the key is anyone's who can read the file and open the TPM. A bad file: the signer says so.
+    const { parseTss2KeyFile } = await import("../tpm/keys/tss2-key-file.js");
+    const emptyAuth = await parseTss2KeyFile(pem, keyRef).then((file) => file.emptyAuth, () => false);
+    if (emptyAuth && !options.tpm?.ignoreEmptyAuth) warnIfExposed(keyFile, keyRef, "password-less TPM key file");
+    return tpmSigner({ kind: "tss2-pem", path: keyRef, pem });
   }
 
   if (options.privateKey === undefined && !holdsPrivateKey(keyFile.bytes, keyRef)) {
@@ -156,7 +161,7 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
     return createPkcs12Signer({ path: keyRef, bytes: keyFile.bytes, file: keyFile, ...fileOptions });
   }
 
-  // Unlike a TPM key blob (useless without its TPM) or an encrypted PKCS#12 file, a key file is the key itself.
+  // Unlike an encrypted PKCS#12 file, a key file is the key itself.
   warnIfExposed(keyFile, keyRef, "private key file");
   return createFileSigner({ keyPath: keyRef, keyFile, certificate: certificateFile, ...fileOptions });
 }

@@ -60,3 +60,58 @@ describe("exposedFileWarnings", () => {
     expect(exposedFileWarnings({ mode: 0o100700 }, "/k", "key file")).toEqual([]);
   });
 });
+
+// Round 30: the system services run as user roles-anywhere and read root's 0640 key or PIN files through the group
+// (src/systemd/unit-files.ts, docs/long-running.md). Each start warned, and its "chmod 600" locked the service out.
+describe("exposedFileWarnings for a process reading root's file through the file's group", () => {
+  const uid = 1000;
+  const gid = 1000;
+  const service = 990;
+  function runAs(groups: number[]) {
+    const spies = [
+      vi.spyOn(process, "getuid").mockReturnValue(uid),
+      vi.spyOn(process, "getgid").mockReturnValue(gid),
+      vi.spyOn(process, "getgroups").mockReturnValue(groups),
+    ];
+    onTestFinished(() => spies.forEach((spy) => spy.mockRestore()));
+  }
+
+  it("no warning for root's 0640 (or 0440, 0650) file of this process's group or of a supplementary group (Node lists the gid among the groups)", () => {
+    runAs([gid, service]);
+    for (const mode of [0o100640, 0o100440, 0o100650]) {
+      expect(exposedFileWarnings({ mode, owner: 0, gid }, "/etc/r/pin", "PIN file"), mode.toString(8)).toEqual([]);
+      expect(exposedFileWarnings({ mode, owner: 0, gid: service }, "/etc/r/pin", "PIN file"), mode.toString(8)).toEqual([]);
+    }
+  });
+
+  it("warns with chmod 640 (not 600, which locks the process out) when others have a bit or the group can write", () => {
+    runAs([gid]);
+    for (const mode of [0o100644, 0o100660, 0o100641, 0o100670]) {
+      const octal = (mode & 0o777).toString(8);
+      expect(exposedFileWarnings({ mode, owner: 0, gid }, "/etc/r/key", "private key file")).toEqual([
+        `private key file /etc/r/key can be read or changed by other users (mode ${octal}): run chmod 640 /etc/r/key`,
+      ]);
+    }
+  });
+
+  it("warns about root's group-readable file of a group this process is not in, with chgrp to its own group", () => {
+    runAs([gid]);
+    expect(exposedFileWarnings({ mode: 0o100644, owner: 0, gid: service }, "/etc/r/key", "private key file")).toEqual([
+      `private key file /etc/r/key can be read or changed by other users (mode 644): run chgrp ${gid} /etc/r/key && chmod 640 /etc/r/key`,
+    ]);
+  });
+
+  it("still warns about the process's own 0640 file (the group grants nobody needed access) and another user's", () => {
+    runAs([gid]);
+    expect(exposedFileWarnings({ mode: 0o100640, owner: uid, gid }, "/home/u/pin", "PIN file")).toEqual([
+      "PIN file /home/u/pin can be read or changed by other users (mode 640): run chmod 600 /home/u/pin",
+    ]);
+    expect(exposedFileWarnings({ mode: 0o100640, owner: 1001, gid }, "/home/v/pin", "PIN file")).toHaveLength(2);
+  });
+
+  it("as root: root's 0640 file is exposed to its group (root reads it as owner, not through the group)", () => {
+    expect(exposedFileWarnings({ mode: 0o100640, owner: 0, gid: 0 }, "/etc/r/pin", "PIN file")).toEqual([
+      "PIN file /etc/r/pin can be read or changed by other users (mode 640): run chmod 600 /etc/r/pin",
+    ]);
+  });
+});
