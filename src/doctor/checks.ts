@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { signatureVerifies } from "../encoding/signature-encoding.js";
 import { AgentError, isAgentError } from "../errors.js";
-import { isExposed } from "../io/exposed-file.js";
+import { isExposed, modeFix } from "../io/exposed-file.js";
 import { isFileInput, readInputFile } from "../io/input-file.js";
 import { fileKind } from "../io/trusted-path.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
@@ -114,6 +114,8 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
   return rows;
 }
 
+/** What the exposed-file rule reads of a stat. */
+const facts = ({ mode, uid, gid }: { mode: number; uid: number; gid: number }) => ({ mode, owner: uid, gid });
 const isFileRef = (ref: string | undefined): ref is string => ref !== undefined && !isPkcs11Uri(ref) && !isTpmHandleRef(ref);
 
 async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
@@ -140,8 +142,8 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
         const { readCertificateBundle } = await import("../x509/read-certificates.js");
         rows.push(await readCertificateBundle(ref).then(() => pass(name, ref), (error: unknown) => fail(name, error)));
       } else rows.push(pass(name, ref));
-    } else if (isExposed({ mode: info.mode, owner: info.uid, gid: info.gid }) && !(name === "private key file" && info.isFile() && (await isKeyBlob(ref)))) {
-      rows.push(failText(name, `${ref} is readable by other users (mode ${mode})`, `run: chmod 600 ${ref}`));
+    } else if (isExposed(facts(info)) && !(name === "private key file" && info.isFile() && (await isKeyBlob(ref)))) {
+      rows.push(failText(name, `${ref} is readable by other users (mode ${mode})`, `run: ${modeFix(facts(info), ref)}`));
     } else if (process.getuid && info.uid !== process.getuid() && info.uid !== 0) {
       rows.push(failText(name, `${ref} belongs to uid ${info.uid}, not to this user`, "its owner could swap it: keep it in a file of your own"));
     } else rows.push(pass(name, `${ref} (mode ${mode})`));

@@ -35,7 +35,7 @@ export function exposedFileWarnings(file: FileFacts, path: string, what: string)
   }
   if (mode !== undefined && isExposed(file)) {
     const octal = (mode & 0o777).toString(8);
-    warnings.push(`${what} ${path} can be read or changed by other users (mode ${octal}): ${modeFix(file, path)}`);
+    warnings.push(`${what} ${path} can be read or changed by other users (mode ${octal}): run ${modeFix(file, path)}`);
   }
   return warnings;
 }
@@ -53,10 +53,10 @@ function readsThroughGroup({ owner, gid }: FileFacts): boolean {
   return process.getgroups?.().includes(gid) ?? false; // Node includes the effective gid
 }
 
-/** chmod 600 on root's file would lock this process (not root) out: it keeps reading it through the group instead. */
-function modeFix(file: FileFacts, path: string): string {
+/** The command that narrows the mode: chmod 600 on root's file would lock this process (not root) out, which reads it through the group. */
+export function modeFix(file: FileFacts, path: string): string {
   const uid = process.getuid?.();
-  if (file.owner !== 0 || uid === undefined || uid === 0) return `run chmod 600 ${path}`;
-  if (readsThroughGroup(file)) return `run chmod 640 ${path}`;
-  return `run chgrp ${process.getgid?.()} ${path} && chmod 640 ${path}`;
+  if (file.owner !== 0 || uid === undefined || uid === 0) return `chmod 600 ${path}`;
+  if (readsThroughGroup(file)) return `chmod 640 ${path}`;
+  return `chgrp ${process.getgid?.()} ${path} && chmod 640 ${path}`;
 }

@@ -64,6 +64,21 @@ describe("doctor: file rows", () => {
     }
   });
 
+  it("a service user reading root's key through its group: 0640 is a ✔, and 0644's fix is chmod 640, not chmod 600 (which locks it out)", async () => {
+    // The system services read root's 0640 files through their group (src/systemd/unit-files.ts). Before: chmod 600.
+    const key = copy(leaf.keyPath, "key-root-group.pem", 0o644, 0);
+    const spies = [vi.spyOn(process, "getuid").mockReturnValue(990), vi.spyOn(process, "getgid").mockReturnValue(0), vi.spyOn(process, "getgroups").mockReturnValue([0])];
+    try {
+      expect((await rowsFor({ privateKey: key, certificate: leaf.certPath }))["private key file"]).toMatchObject({
+        outcome: "fail", detail: `${key} is readable by other users (mode 0644)`, hint: `run: chmod 640 ${key}`,
+      });
+      chmodSync(key, 0o640);
+      expect((await rowsFor({ privateKey: key, certificate: leaf.certPath }))["private key file"]).toMatchObject({ outcome: "pass", detail: `${key} (mode 0640)` });
+    } finally {
+      spies.forEach((spy) => spy.mockRestore());
+    }
+  });
+
   it("a TPM key blob or a PKCS#12 file others can read is a ✔, as the signer takes it without a warning (before: a ✘)", async () => {
     const p12 = join(dir, "leaf.p12");
     execFileSync("openssl", ["pkcs12", "-export", "-inkey", leaf.keyPath, "-in", leaf.certPath, "-passout", "pass:pw", "-out", p12]);
