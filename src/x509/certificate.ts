@@ -374,7 +374,7 @@ export class Certificate {
       assertGoReadsFields(fields, children(outer)[1], key, what);
       for (const [where, value, oid] of nestedDer(fields, what)) {
         try {
-          const element = oid !== undefined && WHOLE_VALUE.has(oid) ? readSingle(value) : readElement(value);
+          const element = WHOLE_VALUE.has(oid!) ? readSingle(value) : readElement(value);
           assertGoForm(oid, element);
           assertGoReads(oid, element);
         } catch (e) {

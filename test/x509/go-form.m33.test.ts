@@ -66,6 +66,12 @@ describe("the signed part's form, as far as Go reads it (parseCertificate)", () 
     notDer(derSequence(tbs, ecdsaSha256, padded(signature)), /export the certificate again/);
   });
 
+  it("a v1 certificate's validity or subject with a BER length is refused: Go reads them in every version ('malformed validity')", () => {
+    const tbs = (validity: Buffer, subject: Buffer) => derSequence(int(1), ecdsaSha256, name, validity, subject, spki);
+    notDer(sign(tbs(padded(times), name)), /in DER/);
+    notDer(sign(tbs(times, padded(name))), /in DER/);
+  });
+
   it("a v1 certificate without a version field whose serial ends in 02 has its BER extensions read (its version is 0, not the serial's byte)", () => {
     const ber = [berTlv(0x30, Buffer.concat([derOid("2.5.29.15"), derTlv(0x04, derTlv(0x03, Buffer.from([0x07, 0x80])))]))];
     read(certificate({ version: [], serial: int(2), extensions: ber }));
@@ -100,8 +106,9 @@ describe("basicConstraints and policyConstraints as Go reads them: each element 
     notDer(extension("2.5.29.19", berTlv(0x30, caTrue)), /in DER/);
   });
 
-  it("a pathLen of 0x80 is negative and refused; of 0x7f read (current Go reads it into a uint: 'invalid basic constraints')", () => {
+  it("a pathLen of 0x80 is negative and refused, with or without a cA before it; of 0x7f read (current Go reads it into a uint: 'invalid basic constraints')", () => {
     refused(extension("2.5.29.19", derSequence(caTrue, int(0x80))), "extension 2.5.29.19");
+    refused(extension("2.5.29.19", derSequence(int(0x80))), "extension 2.5.29.19");
     read(extension("2.5.29.19", derSequence(caTrue, int(0x7f))));
   });
 
@@ -120,7 +127,9 @@ describe("a CRL distribution point and a policy mapping as Go reads them", () =>
   const uri = (s: string) => derTlv(0x86, Buffer.from(s));
   const points = (...fullName: Buffer[]) => derSequence(derSequence(derTlv(0xa0, derTlv(0xa0, Buffer.concat(fullName)))));
   it("a fullName of two URIs is read; the points, a point's name or its fullName with a BER length refused ('invalid CRL distribution point')", () => {
-    read(extension("2.5.29.31", points(uri("http://a.example/"), uri("http://b.example/"))));
+    read(extension("2.5.29.31", points(uri("http://a.example/"), uri("http://crl.b.example/ca.crl"))));
+    read(extension("2.5.29.31", points(uri("http://crl.b.example/ca.crl"), uri("http://a.example/"), berTlv(0xa4, name))));
+    notDer(extension("2.5.29.31", points(uri("http://crl.b.example/ca.crl"), berTlv(0x86, Buffer.from("http://a.example/")))), /in DER/);
     notDer(extension("2.5.29.31", berTlv(0x30, derSequence(derTlv(0xa0, derTlv(0xa0, uri("http://a.example/")))))), /in DER/);
     notDer(extension("2.5.29.31", derSequence(derSequence(berTlv(0xa0, derTlv(0xa0, uri("http://a.example/")))))), /in DER/);
     notDer(extension("2.5.29.31", derSequence(derSequence(derTlv(0xa0, berTlv(0xa0, uri("http://a.example/")))))), /in DER/);
