@@ -176,3 +176,16 @@ describe("an RSA key as Go's parsePublicKey reads it", () => {
     read(der);
   });
 });
+
+describe("the extensions whose whole value Go reads, and keyUsage's type", () => {
+  // module-level tables, which Stryker's runner does not switch: each entry removed by hand
+  it("a keyUsage BIT STRING is read", () => {
+    read(extension("2.5.29.15", derTlv(0x03, Buffer.from([0x07, 0x80]))));
+  });
+
+  it("bytes after a nameConstraints value are refused ('invalid NameConstraints extension': `!outer.Empty()`)", () => {
+    const constraints = derSequence(derTlv(0xa0, derSequence(derSequence(derTlv(0x82, Buffer.from("example.com"))))));
+    read(extension("2.5.29.30", constraints));
+    refused(extension("2.5.29.30", Buffer.concat([constraints, Buffer.from([0x05, 0x00])])), "extension 2.5.29.30");
+  });
+});
