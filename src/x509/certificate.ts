@@ -114,7 +114,8 @@ const GO_PARSES = new Set(["14", "15", "17", "19", "30", "31", "32", "33", "35",
 /**
  * The values Go's parser refuses bytes after: nameConstraints' ('invalid NameConstraints extension'), and since the
  * release after go1.27 ('trailing data after key usage', …) keyUsage's, basicConstraints', subjectAltName's,
- * extKeyUsage's and certificatePolicies'. Any other it reads as its first element, whatever follows.
+ * extKeyUsage's and certificatePolicies'. Any other, and an RSA key's SEQUENCE, it reads as its first element, whatever
+ * follows.
  */
 const WHOLE_VALUE = new Set(["15", "17", "19", "30", "32", "37"].map((n) => `2.5.29.${n}`));
 /** The type of an extension's value as Go reads it; a SEQUENCE but for these. */
@@ -373,7 +374,7 @@ export class Certificate {
       assertGoReadsFields(fields, children(outer)[1], key, what);
       for (const [where, value, oid] of nestedDer(fields, what)) {
         try {
-          const element = oid === undefined || WHOLE_VALUE.has(oid) ? readSingle(value) : readElement(value);
+          const element = WHOLE_VALUE.has(oid!) ? readSingle(value) : readElement(value);
           assertGoForm(oid, element);
           assertGoReads(oid, element);
         } catch (e) {

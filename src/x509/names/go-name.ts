@@ -6,6 +6,7 @@
  * the other attributes in front, and prints the sequence last-to-first with RFC 4514-style escaping.
  */
 import type { AttributeTypeAndValue } from "@peculiar/asn1-x509";
+import { readElement } from "../../encoding/der.js";
 import { derTlv } from "../../encoding/der-writer.js";
 import { escapeUnprintable, InputError } from "../../errors.js";
 import { attributeName } from "./attribute-names.js";
@@ -29,20 +30,25 @@ export async function goSubjectAndIssuer(der: Uint8Array, what = "the certificat
       cause,
     });
   }
-  return { subject: goNameString(tbs.subject.map((rdn) => [...rdn])), issuer: goNameString(tbs.issuer.map((rdn) => [...rdn])) };
+  const asDer = (value: AttributeTypeAndValue["value"]) => Buffer.from(AsnConvert.serialize(value));
+  return { subject: goNameString(tbs.subject.map((rdn) => [...rdn]), asDer), issuer: goNameString(tbs.issuer.map((rdn) => [...rdn]), asDer) };
 }
 
-function goNameString(rdns: readonly (readonly AttributeTypeAndValue[])[]): string {
+/** `der` gives a value's DER as it stands. Go's strings are not a UniversalString (current Go reads it as it is). */
+function goNameString(rdns: readonly (readonly AttributeTypeAndValue[])[], der: (value: AttributeTypeAndValue["value"]) => Buffer): string {
   const values = new Map<string, string[]>();
   const others: Rdn[] = [];
   for (const atv of rdns.flat()) {
     const v = atv.value;
-    const strings = [v.printableString, v.utf8String, v.ia5String, v.teletexString, v.bmpString, v.universalString];
+    // Go drops a BMPString's terminating 00 00; @peculiar reads a NumericString as anyValue.
+    const numeric = v.anyValue && readElement(Buffer.from(v.anyValue));
+    const strings = [v.printableString, v.utf8String, v.ia5String, v.teletexString, v.bmpString?.replace(/\0$/, ""),
+      numeric && numeric.tag === 0x12 ? numeric.content.toString("latin1") : undefined];
     const text = strings.find((s) => s !== undefined);
     if (FIELD_NAMES.has(atv.type)) {
       if (text !== undefined) values.set(atv.type, atv.type === "2.5.4.3" ? [text] : [...(values.get(atv.type) ?? []), text]);
     } else {
-      others.push([{ oid: atv.type, value: text ?? "", ...(text === undefined ? { nonString: Buffer.from(atv.value.anyValue ?? new ArrayBuffer(0)) } : {}) }]);
+      others.push([{ oid: atv.type, value: text ?? "", ...(text === undefined ? { nonString: der(v) } : {}) }]);
     }
   }
   const sequence: Rdn[] = [...others];

@@ -68,3 +68,61 @@ describe("goSubjectAndIssuer of a certificate OpenSSL reads but @peculiar/asn1-x
     });
   });
 });
+
+// Round 30: the agent now reads a name's value of any type, as current Go's parser.go does (readASN1Any): its strings
+// are T61, Printable, UTF8, BMP, IA5 and Numeric; a BIT STRING is an asn1.BitString, a SEQUENCE or UniversalString an
+// asn1.RawValue. pkix.Name.FillFromRDNSequence skips a value that is not a string (`value, ok := atv.Value.(string);
+// if !ok { continue }`), so a CN so typed is no CN; RDNSequence.String prints another attribute as #hex of asn1.Marshal
+// of its value, which for a RawValue is its FullBytes: the DER as it stands.
+describe("goSubjectAndIssuer of a name's value that is not one of Go's strings", () => {
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const ecdsaSha256 = derSequence(derOid("1.2.840.10045.4.3.2"));
+  const atv = (oid: string, value: Buffer) => derTlv(0x31, derSequence(derOid(oid), value));
+  const issuer = derSequence(atv("2.5.4.3", derTlv(0x0c, Buffer.from("gw"))));
+  const times = derSequence(derTlv(0x17, Buffer.from("260101000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
+  const subjectOf = async (...atvs: Buffer[]) => {
+    const tbs = derSequence(derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([7])), ecdsaSha256, issuer, times,
+      derSequence(...atvs), publicKey.export({ type: "spki", format: "der" }));
+    const der = derSequence(tbs, ecdsaSha256, derBitString(createSign("sha256").update(tbs).sign(privateKey)));
+    new Certificate(der); // the agent reads it, as current Go does
+    return (await goSubjectAndIssuer(der)).subject;
+  };
+  const universal = derTlv(0x1c, Buffer.from([0, 0, 0, 0x41]));
+  const o = atv("2.5.4.10", derTlv(0x0c, Buffer.from("org")));
+
+  it("a UniversalString is no string to Go: a CN so typed is left out, another attribute prints its DER", async () => {
+    expect(await subjectOf(atv("2.5.4.3", universal), o)).toBe("O=org");
+    expect(await subjectOf(atv("1.2.3.4", universal))).toBe("1.2.3.4=#1c0400000041");
+  });
+
+  it("a BIT STRING or a SEQUENCE: left out of a CN or an O, #hex of its DER for another attribute", async () => {
+    const bits = derTlv(0x03, Buffer.from([0x04, 0xa0]));
+    const sequence = derSequence(derTlv(0x0c, Buffer.from("x")));
+    expect(await subjectOf(atv("2.5.4.3", sequence), atv("2.5.4.10", bits), o)).toBe("O=org");
+    expect(await subjectOf(atv("2.5.4.45", bits), atv("1.2.3.4", sequence))).toBe("1.2.3.4=#30030c0178,2.5.4.45=#030204a0");
+  });
+});
+
+// go1.19.8's c.Subject.String() on each of these certificates (as current Go's parseASN1String reads them): a
+// NumericString is a string, a BMPString loses one terminating 00 00.
+describe("goSubjectAndIssuer of a NumericString and of a BMPString ending in 00 00", () => {
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const ecdsaSha256 = derSequence(derOid("1.2.840.10045.4.3.2"));
+  const atv = (oid: string, value: Buffer) => derTlv(0x31, derSequence(derOid(oid), value));
+  const times = derSequence(derTlv(0x17, Buffer.from("260101000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
+  const subjectOf = async (...atvs: Buffer[]) => {
+    const tbs = derSequence(derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([7])), ecdsaSha256,
+      derSequence(atv("2.5.4.3", derTlv(0x0c, Buffer.from("gw")))), times, derSequence(...atvs), publicKey.export({ type: "spki", format: "der" }));
+    return (await goSubjectAndIssuer(derSequence(tbs, ecdsaSha256, derBitString(createSign("sha256").update(tbs).sign(privateKey))))).subject;
+  };
+
+  it("a NumericString CN prints as CN=123, another attribute's as a PrintableString's DER (Go's asn1.Marshal of a string)", async () => {
+    expect(await subjectOf(atv("2.5.4.3", derTlv(0x12, Buffer.from("123"))))).toBe("CN=123");
+    expect(await subjectOf(atv("1.2.3.4", derTlv(0x12, Buffer.from("123"))))).toBe("1.2.3.4=#1303313233");
+  });
+
+  it("a BMPString's terminating 00 00 is dropped, as Go drops it", async () => {
+    expect(await subjectOf(atv("2.5.4.3", derTlv(0x1e, Buffer.from([0, 0x41, 0, 0]))))).toBe("CN=A");
+    expect(await subjectOf(atv("1.2.3.4", derTlv(0x1e, Buffer.from([0, 0x41, 0, 0]))))).toBe("1.2.3.4=#130141");
+  });
+});
