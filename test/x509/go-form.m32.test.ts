@@ -1,37 +1,15 @@
-import { createSign, generateKeyPairSync, X509Certificate, type KeyObject } from "node:crypto";
+import { generateKeyPairSync, X509Certificate } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { derBitString, derOid, derSequence, derTlv } from "../../src/encoding/der-writer.js";
 import { Certificate } from "../../src/x509/certificate.js";
+import { ca, caSpki, certificate, longForm, spkiOf, int, name, read, refused, versionField, withExtension } from "../helpers/go-form.js";
 
 // Round 30's mutation of round 29's checks of what Go's parser (go1.19.8, as today's Go) reads: each case below is a
 // wrong line the tests before let through; every verdict "refused" or "read" is Go's own on the same DER.
-const ecdsaSha256 = derSequence(derOid("1.2.840.10045.4.3.2"));
-const name = derSequence(derTlv(0x31, derSequence(derOid("2.5.4.3"), derTlv(0x0c, Buffer.from("gw")))));
-const times = derSequence(derTlv(0x17, Buffer.from("260101000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
-const ca = generateKeyPairSync("ec", { namedCurve: "P-256" });
-const spkiOf = (key: KeyObject) => key.export({ type: "spki", format: "der" });
-const int = (...bytes: number[]) => derTlv(0x02, Buffer.from(bytes));
-/** Signed by the CA's P-256 key: only the field under test is odd. */
-const certificate = ({ version = int(2), spki = spkiOf(ca.publicKey), extensions = [] }: { version?: Buffer; spki?: Buffer; extensions?: Buffer[] } = {}) => {
-  const tbs = derSequence(
-    derTlv(0xa0, version), int(1), ecdsaSha256, name, times, name, spki,
-    ...(extensions.length > 0 ? [derTlv(0xa3, derSequence(...extensions))] : []),
-  );
-  return derSequence(tbs, ecdsaSha256, derBitString(createSign("sha256").update(tbs).sign(ca.privateKey)));
-};
-const extension = (oid: string, value: Buffer) => certificate({ extensions: [derSequence(derOid(oid), derTlv(0x04, value))] });
-const longForm = (el: Buffer) => Buffer.concat([Buffer.from([el[0]!, 0x81, el[1]!]), el.subarray(2)]); // short → 81 xx
-const refused = (der: Buffer, where: string) => {
-  new X509Certificate(der); // OpenSSL reads it: the agent's own check refuses it
-  expect(() => new Certificate(der, "gw.der")).toThrow(expect.objectContaining({
-    code: "CERTIFICATE_INVALID", message: `gw.der has a malformed value in its ${where}, which AWS's certificate parser refuses`,
-  }));
-};
-const read = (der: Buffer) => expect(new Certificate(der, "gw.der").subject).toBe("CN=gw");
 
 describe("the version and the public key as Go's parser reads them", () => {
   it("a version of two bytes (256) is refused: its first byte alone is no version (Go: 'invalid version')", () => {
-    refused(certificate({ version: int(1, 0) }), "version");
+    refused(certificate({ version: versionField(int(1, 0)) }), "version");
   });
 
   const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey.export({ format: "jwk" }) as { n: string };
@@ -50,7 +28,7 @@ describe("the version and the public key as Go's parser reads them", () => {
   });
 
   const ecSpki = (parameters: Buffer[], point: Buffer) => derSequence(derSequence(derOid("1.2.840.10045.2.1"), ...parameters), derBitString(point));
-  const p256 = spkiOf(ca.publicKey).subarray(-65);
+  const p256 = caSpki.subarray(-65);
   const onCurve = (curve: string) => `gw.der holds a key on ${curve}, which AWS's certificate parser does not read`;
 
   it("an EC key on a curve OpenSSL does not know either is refused by the curve's OID ('unsupported elliptic curve')", () => {
@@ -114,11 +92,11 @@ describe("inside the extensions Go reads: what it reads, in DER, and what it lea
     // a distribution point without its distributionPoint [0] is skipped
     ["an empty CRL distribution point", "2.5.29.31", derSequence(derSequence())],
   ])("%s is read, as Go reads it (%s)", (_, oid, value) => {
-    read(extension(oid, value));
+    read(withExtension(oid, value));
   });
 
   it("an AKI with a padded length is refused, as Go refuses it ('invalid authority key identifier')", () => {
-    expect(() => new Certificate(extension("2.5.29.35", longForm(derSequence(keyId))), "gw.der")).toThrow(expect.objectContaining({
+    expect(() => new Certificate(withExtension("2.5.29.35", longForm(derSequence(keyId))), "gw.der")).toThrow(expect.objectContaining({
       code: "CERTIFICATE_INVALID", message: "gw.der is not DER-encoded: it has a non-minimal length (BER, not DER) in its extension 2.5.29.35",
     }));
   });
@@ -128,10 +106,10 @@ describe("inside the extensions Go reads: what it reads, in DER, and what it lea
     // 'invalid basic constraints c': pathLen into a Go int, with or without the cA BOOLEAN before it
     ["a basicConstraints pathLen of 9 bytes without cA", "2.5.29.19", derSequence(int(1, 0, 0, 0, 0, 0, 0, 0, 0))],
   ])("%s is refused (%s)", (_, oid, value) => {
-    refused(extension(oid, value), `extension ${oid}`);
+    refused(withExtension(oid, value), `extension ${oid}`);
   });
 
   it("a basicConstraints pathLen of 8 bytes without cA is read", () => {
-    read(extension("2.5.29.19", derSequence(int(1, 0, 0, 0, 0, 0, 0, 0))));
+    read(withExtension("2.5.29.19", derSequence(int(1, 0, 0, 0, 0, 0, 0, 0))));
   });
 });

@@ -3,37 +3,23 @@ import { writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { derBitString, derOid, derSequence, derTlv } from "../../src/encoding/der-writer.js";
 import { Certificate } from "../../src/x509/certificate.js";
+import * as goForm from "../helpers/go-form.js";
+import { berTlv, ca, caSpki as spki, certificate, ecdsaSha256, int, name, signed as sign, tbsOf, times, withExtension } from "../helpers/go-form.js";
 
 // Round 30's mutation of round 30's changes to what the certificate reader reads (F9: the TBS form filter, the values
 // read as far as Go reads them). Each case is a wrong line the tests before let through. Oracle: go1.19.8's
 // x509.ParseCertificate on the same DER where it parses the extension, else current Go's parser.go (quoted).
-const ecdsaSha256 = derSequence(derOid("1.2.840.10045.4.3.2"));
-const name = derSequence(derTlv(0x31, derSequence(derOid("2.5.4.3"), derTlv(0x0c, Buffer.from("gw")))));
-const times = derSequence(derTlv(0x17, Buffer.from("260101000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
-const ca = generateKeyPairSync("ec", { namedCurve: "P-256" });
-const spki = ca.publicKey.export({ type: "spki", format: "der" });
-const int = (...bytes: number[]) => derTlv(0x02, Buffer.from(bytes));
-/** A non-minimal length: `81 xx` for a length under 128. */
-const berTlv = (tag: number, content: Buffer) => Buffer.concat([Buffer.from([tag, 0x81, content.length]), content]);
-const sign = (tbs: Buffer) => derSequence(tbs, ecdsaSha256, derBitString(createSign("sha256").update(tbs).sign(ca.privateKey)));
-const tbsOf = ({ version = [derTlv(0xa0, int(2))], serial = int(1), after = [] as Buffer[], extensions = [] as Buffer[] } = {}) =>
-  derSequence(...version, serial, ecdsaSha256, name, times, name, spki, ...after, ...(extensions.length ? [derTlv(0xa3, derSequence(...extensions))] : []));
-const certificate = (options: Parameters<typeof tbsOf>[0] = {}) => sign(tbsOf(options));
-const extension = (oid: string, value: Buffer) => certificate({ extensions: [derSequence(derOid(oid), derTlv(0x04, value))] });
 /** M33_GO_DIR=dir writes each case, named by its verdict, for go1.19.8 to judge (/tmp/goodd/main.go: go run main.go dir/*.der). */
 const dump = (der: Buffer, verdict: string) => {
   if (process.env["M33_GO_DIR"]) writeFileSync(`${process.env["M33_GO_DIR"]}/${expect.getState().currentTestName!.replace(/\W+/g, "_").slice(0, 60)}-${Math.random().toString(36).slice(2, 6)}.${verdict}.der`, der);
 };
 const read = (der: Buffer) => {
   dump(der, "read");
-  expect(new Certificate(der, "gw.der").subject).toBe("CN=gw");
+  goForm.read(der);
 };
 const refused = (der: Buffer, where: string) => {
   dump(der, "refused");
-  new X509Certificate(der); // OpenSSL reads it: the agent's own check refuses it
-  expect(() => new Certificate(der, "gw.der")).toThrow(expect.objectContaining({
-    code: "CERTIFICATE_INVALID", message: `gw.der has a malformed value in its ${where}, which AWS's certificate parser refuses`,
-  }));
+  goForm.refused(der, where);
 };
 const notDer = (der: Buffer, hint: RegExp) => {
   dump(der, "refused");
@@ -96,30 +82,30 @@ describe("basicConstraints and policyConstraints as Go reads them: each element 
   const ca01 = derTlv(0x01, Buffer.from([0x01]));
   const caTrue = derTlv(0x01, Buffer.from([0xff]));
   it("an empty basicConstraints or one of a cA alone is read (Go: no cA, no pathLen)", () => {
-    read(extension("2.5.29.19", derSequence()));
-    read(extension("2.5.29.19", derSequence(caTrue)));
-    read(extension("2.5.29.36", derSequence()));
+    read(withExtension("2.5.29.19", derSequence()));
+    read(withExtension("2.5.29.19", derSequence(caTrue)));
+    read(withExtension("2.5.29.36", derSequence()));
   });
 
   it("a cA BOOLEAN of 01, a basicConstraints SEQUENCE with a BER length are refused ('invalid basic constraints')", () => {
-    formError(extension("2.5.29.19", derSequence(ca01, int(0))), /BOOLEAN that is neither 00 nor FF in its extension 2\.5\.29\.19/);
-    notDer(extension("2.5.29.19", berTlv(0x30, caTrue)), /in DER/);
+    formError(withExtension("2.5.29.19", derSequence(ca01, int(0))), /BOOLEAN that is neither 00 nor FF in its extension 2\.5\.29\.19/);
+    notDer(withExtension("2.5.29.19", berTlv(0x30, caTrue)), /in DER/);
   });
 
   it("a pathLen of 0x80 is negative and refused, with or without a cA before it; of 0x7f read (current Go reads it into a uint: 'invalid basic constraints')", () => {
-    refused(extension("2.5.29.19", derSequence(caTrue, int(0x80))), "extension 2.5.29.19");
-    refused(extension("2.5.29.19", derSequence(int(0x80))), "extension 2.5.29.19");
-    read(extension("2.5.29.19", derSequence(caTrue, int(0x7f))));
+    refused(withExtension("2.5.29.19", derSequence(caTrue, int(0x80))), "extension 2.5.29.19");
+    refused(withExtension("2.5.29.19", derSequence(int(0x80))), "extension 2.5.29.19");
+    read(withExtension("2.5.29.19", derSequence(caTrue, int(0x7f))));
   });
 
   // current Go's processExtensions case 36 reads requireExplicitPolicy [0] then inhibitPolicyMapping [1] with
   // ReadASN1Int64WithTag (minimal integers of at most 8 bytes), nothing after them; go1.19 did not parse it
   it("a policyConstraints [0] or [1] that is no minimal integer is refused; bytes after them in BER, read", () => {
-    for (const tag of [0x80, 0x81]) formError(extension("2.5.29.36", derSequence(derTlv(tag, Buffer.from([0, 1])))), /non-minimal INTEGER in its extension 2\.5\.29\.36/);
-    refused(extension("2.5.29.36", derSequence(derTlv(0x80, Buffer.from([0])), derTlv(0x81, Buffer.alloc(9, 1)))), "extension 2.5.29.36");
-    read(extension("2.5.29.36", derSequence(derTlv(0x80, Buffer.from([0])), derTlv(0x81, Buffer.from([0])), berTlv(0x02, Buffer.from([0])))));
-    read(extension("2.5.29.36", derSequence(derTlv(0x81, Buffer.from([0])), berTlv(0x02, Buffer.from([0])))));
-    notDer(extension("2.5.29.36", berTlv(0x30, derTlv(0x80, Buffer.from([0])))), /in DER/);
+    for (const tag of [0x80, 0x81]) formError(withExtension("2.5.29.36", derSequence(derTlv(tag, Buffer.from([0, 1])))), /non-minimal INTEGER in its extension 2\.5\.29\.36/);
+    refused(withExtension("2.5.29.36", derSequence(derTlv(0x80, Buffer.from([0])), derTlv(0x81, Buffer.alloc(9, 1)))), "extension 2.5.29.36");
+    read(withExtension("2.5.29.36", derSequence(derTlv(0x80, Buffer.from([0])), derTlv(0x81, Buffer.from([0])), berTlv(0x02, Buffer.from([0])))));
+    read(withExtension("2.5.29.36", derSequence(derTlv(0x81, Buffer.from([0])), berTlv(0x02, Buffer.from([0])))));
+    notDer(withExtension("2.5.29.36", berTlv(0x30, derTlv(0x80, Buffer.from([0])))), /in DER/);
   });
 });
 
@@ -127,42 +113,42 @@ describe("a CRL distribution point and a policy mapping as Go reads them", () =>
   const uri = (s: string) => derTlv(0x86, Buffer.from(s));
   const points = (...fullName: Buffer[]) => derSequence(derSequence(derTlv(0xa0, derTlv(0xa0, Buffer.concat(fullName)))));
   it("a fullName of two URIs is read; the points, a point's name or its fullName with a BER length refused ('invalid CRL distribution point')", () => {
-    read(extension("2.5.29.31", points(uri("http://a.example/"), uri("http://crl.b.example/ca.crl"))));
-    read(extension("2.5.29.31", points(uri("http://crl.b.example/ca.crl"), uri("http://a.example/"), berTlv(0xa4, name))));
-    notDer(extension("2.5.29.31", points(uri("http://crl.b.example/ca.crl"), berTlv(0x86, Buffer.from("http://a.example/")))), /in DER/);
-    notDer(extension("2.5.29.31", berTlv(0x30, derSequence(derTlv(0xa0, derTlv(0xa0, uri("http://a.example/")))))), /in DER/);
-    notDer(extension("2.5.29.31", derSequence(derSequence(berTlv(0xa0, derTlv(0xa0, uri("http://a.example/")))))), /in DER/);
-    notDer(extension("2.5.29.31", derSequence(derSequence(derTlv(0xa0, berTlv(0xa0, uri("http://a.example/")))))), /in DER/);
+    read(withExtension("2.5.29.31", points(uri("http://a.example/"), uri("http://crl.b.example/ca.crl"))));
+    read(withExtension("2.5.29.31", points(uri("http://crl.b.example/ca.crl"), uri("http://a.example/"), berTlv(0xa4, name))));
+    notDer(withExtension("2.5.29.31", points(uri("http://crl.b.example/ca.crl"), berTlv(0x86, Buffer.from("http://a.example/")))), /in DER/);
+    notDer(withExtension("2.5.29.31", berTlv(0x30, derSequence(derTlv(0xa0, derTlv(0xa0, uri("http://a.example/")))))), /in DER/);
+    notDer(withExtension("2.5.29.31", derSequence(derSequence(berTlv(0xa0, derTlv(0xa0, uri("http://a.example/")))))), /in DER/);
+    notDer(withExtension("2.5.29.31", derSequence(derSequence(derTlv(0xa0, berTlv(0xa0, uri("http://a.example/")))))), /in DER/);
   });
 
   // current Go, processExtensions case 33: `!val.ReadASN1(&s, SEQUENCE) || !s.ReadASN1(&issuer, OBJECT_IDENTIFIER) ||
   // !s.ReadASN1(&subject, OBJECT_IDENTIFIER)`: 'invalid policy mappings extension'
   it("policy mappings in BER, or a mapping whose policy is no OID, are refused", () => {
-    notDer(extension("2.5.29.33", berTlv(0x30, derSequence(derOid("1.2.3.4"), derOid("1.2.3.5")))), /in DER/);
-    notDer(extension("2.5.29.33", derSequence(derSequence(derOid("1.2.3.4"), berTlv(0x06, Buffer.from([0x2a, 0x03]))))), /in DER/);
-    refused(extension("2.5.29.33", derSequence(derSequence(derOid("1.2.3.4"), int(1)))), "extension 2.5.29.33");
+    notDer(withExtension("2.5.29.33", berTlv(0x30, derSequence(derOid("1.2.3.4"), derOid("1.2.3.5")))), /in DER/);
+    notDer(withExtension("2.5.29.33", derSequence(derSequence(derOid("1.2.3.4"), berTlv(0x06, Buffer.from([0x2a, 0x03]))))), /in DER/);
+    refused(withExtension("2.5.29.33", derSequence(derSequence(derOid("1.2.3.4"), int(1)))), "extension 2.5.29.33");
   });
 });
 
 describe("policies, access descriptions and inhibitAnyPolicy as Go reads them", () => {
   it("an empty policy or access description is refused as malformed, not an internal error ('invalid certificate policies', '… authority info access')", () => {
-    refused(extension("2.5.29.32", derSequence(derSequence())), "extension 2.5.29.32");
-    refused(extension("1.3.6.1.5.5.7.1.1", derSequence(derSequence())), "extension 1.3.6.1.5.5.7.1.1");
+    refused(withExtension("2.5.29.32", derSequence(derSequence())), "extension 2.5.29.32");
+    refused(withExtension("1.3.6.1.5.5.7.1.1", derSequence(derSequence())), "extension 1.3.6.1.5.5.7.1.1");
   });
 
   it("an access location that is no URI is never read: its BER length is read", () => {
-    read(extension("1.3.6.1.5.5.7.1.1", derSequence(derSequence(derOid("1.3.6.1.5.5.7.48.2"), berTlv(0xa4, name)))));
+    read(withExtension("1.3.6.1.5.5.7.1.1", derSequence(derSequence(derOid("1.3.6.1.5.5.7.48.2"), berTlv(0xa4, name)))));
   });
 
   it("an access method whose arc does not fit 31 bits is refused ('invalid authority info access')", () => {
     const method = derTlv(0x06, Buffer.from([0x2b, 0x88, 0x80, 0x80, 0x80, 0x00]));
-    refused(extension("1.3.6.1.5.5.7.1.1", derSequence(derSequence(method, derTlv(0x86, Buffer.from("http://o.example/"))))), "extension 1.3.6.1.5.5.7.1.1");
+    refused(withExtension("1.3.6.1.5.5.7.1.1", derSequence(derSequence(method, derTlv(0x86, Buffer.from("http://o.example/"))))), "extension 1.3.6.1.5.5.7.1.1");
   });
 
   // current Go, processExtensions case 54: `val.ReadASN1Integer(&out.InhibitAnyPolicy)` into an int
   it("an inhibitAnyPolicy of 8 bytes is read, of 9 refused ('invalid inhibit any policy extension')", () => {
-    read(extension("2.5.29.54", int(0x7f, 1, 2, 3, 4, 5, 6, 7)));
-    refused(extension("2.5.29.54", int(0x7f, 1, 2, 3, 4, 5, 6, 7, 8)), "extension 2.5.29.54");
+    read(withExtension("2.5.29.54", int(0x7f, 1, 2, 3, 4, 5, 6, 7)));
+    refused(withExtension("2.5.29.54", int(0x7f, 1, 2, 3, 4, 5, 6, 7, 8)), "extension 2.5.29.54");
   });
 });
 
@@ -180,12 +166,12 @@ describe("an RSA key as Go's parsePublicKey reads it", () => {
 describe("the extensions whose whole value Go reads, and keyUsage's type", () => {
   // module-level tables, which Stryker's runner does not switch: each entry removed by hand
   it("a keyUsage BIT STRING is read", () => {
-    read(extension("2.5.29.15", derTlv(0x03, Buffer.from([0x07, 0x80]))));
+    read(withExtension("2.5.29.15", derTlv(0x03, Buffer.from([0x07, 0x80]))));
   });
 
   it("bytes after a nameConstraints value are refused ('invalid NameConstraints extension': `!outer.Empty()`)", () => {
     const constraints = derSequence(derTlv(0xa0, derSequence(derSequence(derTlv(0x82, Buffer.from("example.com"))))));
-    read(extension("2.5.29.30", constraints));
-    refused(extension("2.5.29.30", Buffer.concat([constraints, Buffer.from([0x05, 0x00])])), "extension 2.5.29.30");
+    read(withExtension("2.5.29.30", constraints));
+    refused(withExtension("2.5.29.30", Buffer.concat([constraints, Buffer.from([0x05, 0x00])])), "extension 2.5.29.30");
   });
 });

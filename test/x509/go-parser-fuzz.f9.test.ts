@@ -1,32 +1,13 @@
-import { createSign, generateKeyPairSync, X509Certificate } from "node:crypto";
+import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { derBitString, derOid, derSequence, derTlv } from "../../src/encoding/der-writer.js";
 import { Certificate } from "../../src/x509/certificate.js";
+import { berTlv, certificate, extension, int, name, read, refused } from "../helpers/go-form.js";
 
 // Disagreements with Go's x509.ParseCertificate found by scripts/fuzz-go-parser.mjs in round 30, where it first
 // mutated what Go's parser does not read: a v1 or v2 certificate's extensions, the bytes after an extension's value,
 // the elements after the last one Go reads (a pathLen, a distribution point's name, a subtree's base), extensions Go
 // never parses. Oracle: go1.19.8 for each "read" (and the source of current Go's parser.go for each "refused").
-const ecdsaSha256 = derSequence(derOid("1.2.840.10045.4.3.2"));
-const name = derSequence(derTlv(0x31, derSequence(derOid("2.5.4.3"), derTlv(0x0c, Buffer.from("gw")))));
-const times = derSequence(derTlv(0x17, Buffer.from("260101000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
-const ca = generateKeyPairSync("ec", { namedCurve: "P-256" });
-const spki = ca.publicKey.export({ type: "spki", format: "der" });
-const int = (...bytes: number[]) => derTlv(0x02, Buffer.from(bytes));
-/** A non-minimal length (BER: `81 xx` for a length under 128), which OpenSSL and Go's skipped fields read. */
-const berTlv = (tag: number, content: Buffer) => Buffer.concat([Buffer.from([tag, 0x81, content.length]), content]);
-const certificate = ({ version = [derTlv(0xa0, int(2))], subject = name, extensions = [] as Buffer[] } = {}) => {
-  const tbs = derSequence(...version, int(1), ecdsaSha256, name, times, subject, spki, ...(extensions.length ? [derTlv(0xa3, derSequence(...extensions))] : []));
-  return derSequence(tbs, ecdsaSha256, derBitString(createSign("sha256").update(tbs).sign(ca.privateKey)));
-};
-const extension = (oid: string, value: Buffer) => derSequence(derOid(oid), derTlv(0x04, value));
-const read = (der: Buffer) => expect(new Certificate(der, "gw.der").subject).toBe("CN=gw");
-const refused = (der: Buffer, where: string) => {
-  new X509Certificate(der); // OpenSSL reads it: the agent's own check refuses it
-  expect(() => new Certificate(der, "gw.der")).toThrow(expect.objectContaining({
-    code: "CERTIFICATE_INVALID", message: `gw.der has a malformed value in its ${where}, which AWS's certificate parser refuses`,
-  }));
-};
 const uri = derTlv(0x86, Buffer.from("http://crl.example/ca.crl"));
 const dirName = derTlv(0xa4, name);
 
@@ -169,10 +150,7 @@ describe("a name's attribute value of a type other than a string", () => {
 
 describe("an X25519 key, which current Go's parsePublicKey reads (go1.19 did not know it)", () => {
   const x25519 = generateKeyPairSync("x25519").publicKey.export({ type: "spki", format: "der" });
-  const withKey = (key: Buffer) => {
-    const tbs = derSequence(derTlv(0xa0, int(2)), int(1), ecdsaSha256, name, times, name, key);
-    return derSequence(tbs, ecdsaSha256, derBitString(createSign("sha256").update(tbs).sign(ca.privateKey)));
-  };
+  const withKey = (spki: Buffer) => certificate({ spki });
   it("of 32 bytes without parameters is read; with parameters or of 31 bytes it is refused ('X25519 key encoded with illegal parameters', ecdh's 'invalid public key')", () => {
     read(withKey(x25519));
     refused(withKey(derSequence(derSequence(derOid("1.3.101.110"), Buffer.from([5, 0])), derBitString(x25519.subarray(-32)))), "public key");
