@@ -98,6 +98,11 @@ export function promptFor(prompt: string, what: string, allowed: boolean | undef
   });
 }
 
+/** Whether a prompt can be shown: a terminal on stdin, and not under CI (promptOnTerminal refuses otherwise). */
+export function terminalCanAsk(): boolean {
+  return process.env["CI"] !== "true" && process.stdin.isTTY === true;
+}
+
 /** Describes the source without revealing the secret (for messages and --debug). */
 export function describeSecretSource(source: SecretSource): string {
   if (source.kind === "file") return `file ${source.path}`;

@@ -2,6 +2,7 @@ import { closeSync, constants, openSync, readSync } from "node:fs";
 import { ReadStream, WriteStream } from "node:tty";
 import { escapeControls, InputError } from "../errors.js";
 import { Secret } from "./secret.js";
+import { terminalCanAsk } from "./secret-source.js";
 
 /**
  * Asks for a secret on the controlling terminal (/dev/tty) with echo off. Never reads stdin (which may be
@@ -10,7 +11,7 @@ import { Secret } from "./secret.js";
  */
 export async function promptOnTerminal(prompt: string, what: string, signal?: AbortSignal): Promise<Secret> {
   signal?.throwIfAborted(); // closed while this module loaded: no prompt shown and taken back
-  if (process.env["CI"] === "true" || !process.stdin.isTTY) {
+  if (!terminalCanAsk()) {
     throw new InputError("PASSWORD_REQUIRED", `${what} is needed but there is no terminal to ask on`, {
       hint: "give it non-interactively: a file (file:/path), an environment variable (env:NAME) or the matching option",
     });

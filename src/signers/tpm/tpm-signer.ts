@@ -2,7 +2,7 @@ import { createHash, type KeyObject } from "node:crypto";
 import { AuthError, DeviceError } from "../../errors.js";
 import { ENVIRONMENT, isPlainObject } from "../../own-value.js";
 import { CERTIFICATE, CERTIFICATES } from "../../x509/certificate.js";
-import { readSecret, SECRET_SOURCE } from "../../secrets/secret-source.js";
+import { readSecret, SECRET_SOURCE, terminalCanAsk } from "../../secrets/secret-source.js";
 import { Secret } from "../../secrets/secret.js";
 import { rememberRejected, secretDigest, wasRejected } from "../../secrets/rejected-secrets.js";
 import { withExplanation } from "../../tpm/client/explain-error.js";
@@ -64,15 +64,17 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
   let [keyPassword, parentPassword] = [Secret.fromUtf8(""), Secret.fromUtf8("")];
   let transport: TpmTransport | undefined;
   let keys: KeyLifecycle;
-  // A prompt waits for the TPM: --wait-for-device tries again while it is down, asking nothing meanwhile.
   const connect = async () => {
     transport ??= seams.transport ?? (await openTpmTransport(opts.device, opts.env, optionName(opts.names, "tpm.device")));
     await transport.ready?.();
     return transport;
   };
+  // A prompt waits for the TPM: --wait-for-device tries again while it is down, asking nothing meanwhile. Without a
+  // terminal the prompt's own error (it needs no device) comes first.
+  const beforePrompt = async () => (terminalCanAsk() ? connect() : undefined);
   try {
-    keyPassword = await resolveKeyPassword(opts, file, what, connect);
-    if (opts.parentPassword?.kind === "prompt") await connect();
+    keyPassword = await resolveKeyPassword(opts, file, what, beforePrompt);
+    if (opts.parentPassword?.kind === "prompt") await beforePrompt();
     if (opts.parentPassword) parentPassword = await readSecret(opts.parentPassword, "TPM parent password", process.env, opts.signal);
     transport = await connect();
     opts.debug?.(`TPM: using ${transport.description}`);

@@ -152,17 +152,32 @@ describe("the TPM key password", () => {
   });
 });
 
-// --wait-for-device tries again while the TPM is down: a prompt before reaching it was asked at every try. Here no
-// terminal is there, so a prompt reached fails PASSWORD_REQUIRED; one that waits for the TPM fails as the TPM does.
+// --wait-for-device tries again while the TPM is down: a prompt before reaching it was asked at every try. With a
+// terminal (stdin a TTY, not CI), a prompt that waits for the TPM fails as the TPM does (the TPM is down, so nothing is
+// asked); without one, the prompt's own error needs no device and comes first, as before.
 describe("a password asked on the terminal waits for the TPM", () => {
   const down = Object.assign(new ScriptedTransport([]), { ready: () => Promise.reject(Object.assign(new Error("down"), { code: "TPM_UNAVAILABLE" })) });
   const handle = { kind: "handle", handle: 0x81000001 } as const;
-  it.each([
+  const prompts = [
     ["the key's, asked when none is given", {}],
     ["the key's, given as a prompt", { keyPassword: { kind: "prompt", prompt: "TPM key password: " } }],
     ["the parent's, given as a prompt", { noKeyPassword: true, parentPassword: { kind: "prompt", prompt: "TPM parent password: " } }],
-  ] as const)("%s: not asked while the TPM is down", async (_, given) => {
-    await expect(openTpmSigner({ key: handle, ...given }, { transport: down })).rejects.toMatchObject({ code: "TPM_UNAVAILABLE" }); // before: PASSWORD_REQUIRED
+  ] as const;
+  it.each(prompts)("%s: not asked while the TPM is down", async (_, given) => {
+    const { isTTY } = process.stdin;
+    const ci = process.env["CI"];
+    process.stdin.isTTY = true;
+    delete process.env["CI"];
+    try {
+      await expect(openTpmSigner({ key: handle, ...given }, { transport: down })).rejects.toMatchObject({ code: "TPM_UNAVAILABLE" }); // before: PASSWORD_REQUIRED
+    } finally {
+      process.stdin.isTTY = isTTY;
+      if (ci !== undefined) process.env["CI"] = ci;
+    }
+  });
+
+  it.each(prompts)("%s, with no terminal to ask on: PASSWORD_REQUIRED before the TPM is reached", async (_, given) => {
+    await expect(openTpmSigner({ key: handle, ...given }, { transport: down })).rejects.toMatchObject({ code: "PASSWORD_REQUIRED" });
   });
 
   it("a password from a file is still read before the TPM is reached (a missing file is said first)", async () => {
