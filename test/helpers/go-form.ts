@@ -38,3 +38,36 @@ export const refused = (der: Buffer, where: string) => {
     code: "CERTIFICATE_INVALID", message: `gw.der has a malformed value in its ${where}, which AWS's certificate parser refuses`,
   }));
 };
+
+// Chains of the shapes the reader newly reads (round 30), for the verifiers that take them after the reader: the local
+// endpoint in-process and through the shipped CLI (test/local-endpoint/ and native-test/go-form-shapes.m33.test.ts).
+export const atv = (oid: string, value: Buffer) => derTlv(0x31, derSequence(derOid(oid), value));
+export const cn = (s: string) => derSequence(atv("2.5.4.3", derTlv(0x0c, Buffer.from(s))));
+export const ext = (oid: string, value: Buffer, critical = false) =>
+  derSequence(derOid(oid), ...(critical ? [derTlv(0x01, Buffer.from([0xff]))] : []), derTlv(0x04, value));
+/** The value followed by a NULL, which Go's parser does not read. */
+export const tail = (value: Buffer) => Buffer.concat([value, Buffer.from([0x05, 0x00])]);
+const utc = (d: Date) => derTlv(0x17, Buffer.from(d.toISOString().replace(/^\d\d(\d\d)-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d).*/, "$1$2$3$4$5$6Z")));
+/** From an hour ago to a day from now. */
+export const validNow = derSequence(utc(new Date(Date.now() - 3600_000)), utc(new Date(Date.now() + 86400_000)));
+let serial = 10;
+export function issue(issuer: Buffer, subject: Buffer, key: KeyObject, signer: KeyObject, extensions: Buffer[], version = versionField(int(2))): Buffer {
+  const tbs = derSequence(...version, int(serial++), ecdsaSha256, issuer, validNow, subject, spkiOf(key),
+    ...(extensions.length ? [derTlv(0xa3, derSequence(...extensions))] : []));
+  return derSequence(tbs, ecdsaSha256, derBitString(createSign("sha256").update(tbs).sign(signer)));
+}
+export const pem = (der: Buffer) => `-----BEGIN CERTIFICATE-----\n${der.toString("base64").replace(/.{64}/g, "$&\n")}\n-----END CERTIFICATE-----\n`;
+export const caExtensions = [ext("2.5.29.19", derSequence(derTlv(0x01, Buffer.from([0xff]))), true), ext("2.5.29.15", derTlv(0x03, Buffer.from([0x01, 0x06])), true)];
+export const leafKeyUsage = ext("2.5.29.15", derTlv(0x03, Buffer.from([0x07, 0x80])), true);
+const crl = derTlv(0x86, Buffer.from("http://crl.example/ca.crl"));
+/** Every value shape the reader newly reads, in one set of extensions. */
+export const newlyRead = [
+  ext("2.5.29.14", tail(derTlv(0x04, Buffer.from("0123456789abcdef0123")))),
+  ext("2.5.29.35", tail(derSequence(derTlv(0x80, Buffer.from("0123456789abcdef0123"))))),
+  ext("1.3.6.1.5.5.7.1.1", tail(derSequence(derSequence(derOid("1.3.6.1.5.5.7.48.1"), derTlv(0x86, Buffer.from("http://ocsp.example/")), int(1))))),
+  ext("2.5.29.31", tail(derSequence(derSequence(derTlv(0xa0, derTlv(0xa0, crl)), derTlv(0x81, Buffer.from([0x01, 0x61])), derTlv(0xa2, berTlv(0xa4, cn("crl"))))))),
+  ext("2.5.29.32", derSequence(derSequence(derOid("2.5.29.32.0"), Buffer.from([0xff])))),
+  ext("2.5.29.18", berTlv(0x30, derTlv(0x82, Buffer.from("gw.example")))),
+  ext("2.5.29.46", Buffer.from([0x30])),
+  ext("1.3.6.1.5.5.7.1.24", Buffer.from([0x01])),
+];

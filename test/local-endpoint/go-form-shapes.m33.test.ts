@@ -4,57 +4,25 @@
  * by readCertificateFile, signed with the SigV4-X509 signer, sent to the local endpoint as the leaf or in the chain.
  * The answer a user should get: credentials (201), never an internal error.
  */
-import { createSign, generateKeyPairSync, X509Certificate, type KeyObject } from "node:crypto";
+import { generateKeyPairSync, X509Certificate } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { derBitString, derOid, derSequence, derTlv } from "../../src/encoding/der-writer.js";
+import { derOid, derSequence, derTlv } from "../../src/encoding/der-writer.js";
 import { startLocalEndpoint, type LocalEndpoint } from "../../src/local-endpoint/server.js";
 import { readCertificateFile } from "../../src/x509/read-certificates.js";
+import { atv, berTlv, caExtensions, cn, ext, int, issue, leafKeyUsage, newlyRead, pem, tail } from "../helpers/go-form.js";
 import { makeTempDir } from "../helpers/pki.js";
 import { send, signedCreateSession } from "./support.js";
 
 const { dir, cleanup } = makeTempDir("raa-go-form-shapes-");
-const ecdsaSha256 = derSequence(derOid("1.2.840.10045.4.3.2"));
-const atv = (oid: string, value: Buffer) => derTlv(0x31, derSequence(derOid(oid), value));
-const cn = (s: string) => derSequence(atv("2.5.4.3", derTlv(0x0c, Buffer.from(s))));
-const int = (...bytes: number[]) => derTlv(0x02, Buffer.from(bytes));
-const berTlv = (tag: number, content: Buffer) => Buffer.concat([Buffer.from([tag, 0x81, content.length]), content]);
-const ext = (oid: string, value: Buffer, critical = false) =>
-  derSequence(derOid(oid), ...(critical ? [derTlv(0x01, Buffer.from([0xff]))] : []), derTlv(0x04, value));
-const tail = (value: Buffer) => Buffer.concat([value, Buffer.from([0x05, 0x00])]);
-const times = (() => {
-  const utc = (d: Date) => derTlv(0x17, Buffer.from(d.toISOString().replace(/^\d\d(\d\d)-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d).*/, "$1$2$3$4$5$6Z")));
-  return derSequence(utc(new Date(Date.now() - 3600_000)), utc(new Date(Date.now() + 86400_000)));
-})();
-let serial = 10;
-function issue(issuer: Buffer, subject: Buffer, key: KeyObject, signer: KeyObject, extensions: Buffer[], version = [derTlv(0xa0, int(2))]): Buffer {
-  const tbs = derSequence(...version, int(serial++), ecdsaSha256, issuer, times, subject, key.export({ type: "spki", format: "der" }),
-    ...(extensions.length ? [derTlv(0xa3, derSequence(...extensions))] : []));
-  return derSequence(tbs, ecdsaSha256, derBitString(createSign("sha256").update(tbs).sign(signer)));
-}
-const pem = (der: Buffer) => `-----BEGIN CERTIFICATE-----\n${der.toString("base64").replace(/.{64}/g, "$&\n")}\n-----END CERTIFICATE-----\n`;
-
-const caExtensions = [ext("2.5.29.19", derSequence(derTlv(0x01, Buffer.from([0xff]))), true), ext("2.5.29.15", derTlv(0x03, Buffer.from([0x01, 0x06])), true)];
-const leafKeyUsage = ext("2.5.29.15", derTlv(0x03, Buffer.from([0x07, 0x80])), true);
 const root = generateKeyPairSync("ec", { namedCurve: "P-256" });
 const issuing = generateKeyPairSync("ec", { namedCurve: "P-256" });
 const leaf = generateKeyPairSync("ec", { namedCurve: "P-256" });
-const uri = derTlv(0x86, Buffer.from("http://crl.example/ca.crl"));
-/** Every value shape the reader newly reads, in one set of extensions. */
-const newlyRead = [
-  ext("2.5.29.14", tail(derTlv(0x04, Buffer.from("0123456789abcdef0123")))),
-  ext("2.5.29.35", tail(derSequence(derTlv(0x80, Buffer.from("0123456789abcdef0123"))))),
-  ext("1.3.6.1.5.5.7.1.1", tail(derSequence(derSequence(derOid("1.3.6.1.5.5.7.48.1"), derTlv(0x86, Buffer.from("http://ocsp.example/")), int(1))))),
-  ext("2.5.29.31", tail(derSequence(derSequence(derTlv(0xa0, derTlv(0xa0, uri)), derTlv(0x81, Buffer.from([0x01, 0x61])), derTlv(0xa2, berTlv(0xa4, cn("crl"))))))),
-  ext("2.5.29.32", derSequence(derSequence(derOid("2.5.29.32.0"), Buffer.from([0xff])))),
-  ext("2.5.29.18", berTlv(0x30, derTlv(0x82, Buffer.from("gw.example")))),
-  ext("2.5.29.46", Buffer.from([0x30])),
-  ext("1.3.6.1.5.5.7.1.24", Buffer.from([0x01])),
-];
 const rootDer = issue(cn("Shapes Root"), cn("Shapes Root"), root.publicKey, root.privateKey, caExtensions);
 
 let endpoint: LocalEndpoint;
+let files = 0;
 beforeAll(async () => {
   writeFileSync(join(dir, "root.pem"), pem(rootDer));
   endpoint = await startLocalEndpoint({ trustAnchors: [join(dir, "root.pem")], port: 0, region: "us-east-1" });
@@ -66,7 +34,7 @@ afterAll(async () => {
 
 /** The leaf and chain as credential-process reads them from files, then CreateSession. */
 async function createSession(leafDer: Buffer, chain: Buffer[] = []) {
-  const path = join(dir, `leaf-${serial}.pem`);
+  const path = join(dir, `leaf-${files++}.pem`);
   writeFileSync(path, pem(leafDer) + chain.map(pem).join(""));
   const { certificates: [cert, ...rest] } = await readCertificateFile(path);
   const id = {
