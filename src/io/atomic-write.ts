@@ -16,7 +16,8 @@ export type TargetIdentity =
 /**
  * Replaces `path` with `data` so that readers see either the old or the new file, never a mix: an exclusive
  * temporary file in the same directory, fsync, rename, fsync of the directory (created 0700 when missing). A
- * symlinked target is written through; one that exists keeps its owner and group (when root writes). A target the
+ * symlinked target is written through; one that exists keeps its owner (when root writes) and group (root, or a
+ * member of it rewriting its own file), else `mode` loses its group bits; returns the mode written. A target the
  * user cannot write (read-only mode, immutable flag) is refused: the rename would silently undo the user's choice.
  * With `replaces`, the rename happens only if the target is still the file that was read, unchanged (or still
  * absent): never over a user's edit made meanwhile, nor over a FIFO, socket or device put there since. With
@@ -28,7 +29,7 @@ export async function writeFileAtomic(
   data: string | Uint8Array,
   mode = 0o600,
   options: { replaces?: TargetIdentity; shownAs?: string } = {},
-): Promise<void> {
+): Promise<number> {
   const target = options.shownAs !== undefined ? path : await realpath(path).catch(() => path);
   const shown = options.shownAs ?? target;
   const dir = dirname(target);
@@ -40,16 +41,24 @@ export async function writeFileAtomic(
   await access(target, constants.W_OK).catch((cause: NodeJS.ErrnoException) => {
     if (cause.code !== "ENOENT") throw writeError(`${shown} is not writable`, cause);
   });
-  // Root writing a file of another user's (update for a user's ~/.aws/credentials) leaves it theirs.
   const was = options.replaces;
-  const asRoot = process.geteuid?.() === 0 && was !== "absent";
-  const owner = asRoot ? (was ?? (await lstat(target).catch(() => undefined))) : undefined;
+  const old = was === "absent" ? undefined : (was ?? (await lstat(target).catch(() => undefined)));
+  const uid = process.geteuid?.();
   const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+  let written = mode;
   try {
-    const file = await open(tmp, "wx", mode);
+    // Owner-only until its owner and group are settled: never readable by a group it will not keep.
+    const file = await open(tmp, "wx", mode & 0o700);
     try {
-      await file.chmod(mode); // the umask may have removed bits; never add any beyond `mode`
-      if (owner) await file.chown(owner.uid, owner.gid).catch(() => {}); // without CAP_CHOWN: as before, ours
+      // Root writing a file of another user's (update for a user's ~/.aws/credentials) leaves it theirs; any
+      // writer of its own file keeps its group where it may (a member of it). EPERM, no CAP_CHOWN: stays ours.
+      if (old && uid !== undefined && (uid === 0 || old.uid === uid)) {
+        await file.chown(uid === 0 ? old.uid : -1, old.gid).catch(() => {});
+      }
+      // Group bits only for the owner and group the file had: another group (ours, a setgid directory's) would read it.
+      const made = await file.stat();
+      if (old && (made.uid !== old.uid || made.gid !== old.gid)) written = mode & ~0o070;
+      await file.chmod(written); // exactly: the umask may have removed bits; never any beyond `mode`
       await file.writeFile(data);
       await file.sync();
     } finally {
@@ -76,6 +85,7 @@ export async function writeFileAtomic(
   await handle?.sync().catch(() => {});
   await handle?.close();
   await removeLeftovers(dir, basename(target));
+  return written;
 }
 
 /**

@@ -26,7 +26,8 @@ export async function writeOutputFile(path: string, data: string | Uint8Array, o
     if (!old.isFile()) throw notRegular(options.what, path, fileKind(old));
     // A new file renamed over this one, never rewritten in place: a write that fails (EFBIG, ENOSPC) leaves it
     // whole. It keeps its mode, narrowed to the one asked for (a key file written over a 0644 one).
-    return writeFileAtomic(path, data, old.mode & 0o777 & (options.mode ?? 0o777), { replaces: old });
+    await writeFileAtomic(path, data, old.mode & 0o777 & (options.mode ?? 0o777), { replaces: old });
+    return;
   }
   const { O_WRONLY, O_CREAT, O_EXCL, O_NONBLOCK } = constants;
   // O_NONBLOCK: a FIFO without a reader is ENXIO at once. No O_TRUNC: nothing is truncated before the type is known.

@@ -6,7 +6,7 @@ import { InputError } from "../errors.js";
 import { makeDirectories, mkdirError, writeFileAtomic } from "../io/atomic-write.js";
 import { absoluteHome, UntrustedPathError, walkToEntry, type CheckedEntry } from "../io/trusted-path.js";
 import { upsertProfileCredentials } from "./credentials-file.js";
-import { readCredentialsTarget } from "./credentials-target.js";
+import { readCredentialsTarget, type CredentialsTarget } from "./credentials-target.js";
 import { withFileLock } from "../io/file-lock.js";
 
 /**
@@ -69,12 +69,39 @@ export async function writeProfileCredentials(path: string, profile: string, cre
         });
       }
       const data = upsertProfileCredentials(target.bytes, profile, credentials);
-      await writeFileAtomic(at, data, 0o600, { replaces: target.identity, ...(entry && { shownAs: real }) });
+      // A group the operator let read it (a consumer of another uid) keeps reading; group write and others, never.
+      const mode = 0o600 | ((target.mode ?? 0) & 0o040);
+      const written = await writeFileAtomic(at, data, mode, { replaces: target.identity, ...(entry && { shownAs: real }) });
+      warnIfNarrowed(real, target, written);
     });
   } finally {
     entry?.directory.close();
   }
 }
+
+/**
+ * One line, once per process, when the file lost bits it had: session credentials are never written readable by
+ * other users or writable by the group, nor readable by a group the new file cannot have (not root, not a member;
+ * another user's file, replaced by this user's).
+ */
+function warnIfNarrowed(path: string, target: CredentialsTarget, written: number) {
+  const { mode = 0, identity } = target;
+  if (identity === "absent" || (mode & 0o077 & ~written) === 0) return;
+  const uid = process.geteuid?.();
+  const why = [];
+  if (mode & 0o006) why.push(`${mode & 0o004 ? "readable" : "writable"} by other users`);
+  if (mode & 0o020) why.push("writable by its group");
+  if (mode & 0o040 && !(written & 0o040)) {
+    why.push(identity.uid !== uid && uid !== 0 ? `readable by the group of uid ${identity.uid}, whose file it was` : `readable by group ${identity.gid}, which this process is not in`);
+  }
+  const octal = (m: number) => m.toString(8);
+  const message = `credentials file ${path} was ${why.join(" and ") || "executable"} (mode ${octal(mode)}); written ${octal(written)}`;
+  if (narrowed.has(message)) return;
+  narrowed.add(message);
+  process.emitWarning(message, { code: "RAA_CREDENTIALS_FILE_MODE" });
+}
+
+const narrowed = new Set<string>();
 
 /**
  * A symbolic link on the way to the file is followed only when it belongs to this user or root, as for the

@@ -2,7 +2,9 @@ import { afterAll, describe, expect, it, vi } from "vitest";
 import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, linkSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { lutimesSync } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
 import { hostname } from "node:os";
+import { buildSync } from "esbuild";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../src/io/atomic-write.js";
 import { absoluteHome } from "../../src/io/trusted-path.js";
@@ -768,5 +770,133 @@ describe("update's log lines", () => {
     } finally {
       cleanup();
     }
+  });
+});
+
+describe("the mode of a credentials file that exists (before: every write made it 0600, undoing chmod 640)", () => {
+  const { dir, cleanup } = makeTempDir("raa-update-mode-");
+  afterAll(cleanup);
+  const modeOf = (path: string) => statSync(path).mode & 0o777;
+  const warnings = async (write: () => Promise<unknown>) => {
+    const spy = vi.spyOn(process, "emitWarning").mockImplementation(() => {});
+    try {
+      await write();
+      return spy.mock.calls.map(([message]) => String(message));
+    } finally {
+      spy.mockRestore();
+    }
+  };
+
+  it("keeps the group's read bit (0640 stays 0640, its group too), without a word", async () => {
+    const file = join(dir, "shared");
+    writeFileSync(file, "[other]\nx = 1\n", { mode: 0o640 });
+    chmodSync(file, 0o640);
+    chownSync(file, 0, 4242); // root may give the new file any group: the one the operator chose stays
+    expect(await warnings(() => writeProfileCredentials(file, "gw", creds("G1")))).toEqual([]);
+    expect([modeOf(file), statSync(file).gid]).toEqual([0o640, 4242]);
+    expect(readFileSync(file, "utf8")).toContain("aws_access_key_id = G1\n");
+  });
+
+  it("keeps another user's group's read bit when root rewrites that user's file (owner, group and mode stay)", async () => {
+    const home = join(dir, "bob");
+    mkdirSync(home, { mode: 0o750 });
+    const file = join(home, "credentials");
+    writeFileSync(file, "", { mode: 0o640 });
+    chmodSync(file, 0o640);
+    for (const p of [home, file]) chownSync(p, 65534, 4242);
+    await writeProfileCredentials(file, "gw", creds("G2"));
+    expect([statSync(file).uid, statSync(file).gid, modeOf(file)]).toEqual([65534, 4242, 0o640]);
+  });
+
+  it("never writes back group write or any bit for others: 0640 or 0600, with one line, once per process", async () => {
+    const cases = [
+      [0o644, 0o640, "readable by other users (mode 644); written 640"],
+      [0o660, 0o640, "writable by its group (mode 660); written 640"],
+      [0o604, 0o600, "readable by other users (mode 604); written 600"],
+      [0o666, 0o640, "readable by other users and writable by its group (mode 666); written 640"],
+      [0o602, 0o600, "writable by other users (mode 602); written 600"],
+    ] as const;
+    for (const [before, after, why] of cases) {
+      const file = join(dir, `mode-${before.toString(8)}`);
+      writeFileSync(file, "", { mode: before });
+      chmodSync(file, before);
+      expect(await warnings(() => writeProfileCredentials(file, "gw", creds("M1")))).toEqual([`credentials file ${file} was ${why}`]);
+      expect(modeOf(file)).toBe(after);
+      // The next refresh: nothing to say. Set so again: said once per process, not at every refresh.
+      expect(await warnings(() => writeProfileCredentials(file, "gw", creds("M2")))).toEqual([]);
+      chmodSync(file, before);
+      expect(await warnings(() => writeProfileCredentials(file, "gw", creds("M3")))).toEqual([]);
+      expect(modeOf(file)).toBe(after);
+    }
+  });
+
+  it("the temporary file is never readable by a group before it has the file's own (umask 022: was open 0640, root's)", async () => {
+    const file = join(dir, "window");
+    writeFileSync(file, "", { mode: 0o640 });
+    chmodSync(file, 0o640);
+    chownSync(file, 65534, 4242);
+    const handle = await open(file, "r");
+    const proto = Object.getPrototypeOf(handle) as { chown: (...a: unknown[]) => Promise<void>; writeFile: (...a: unknown[]) => Promise<void> };
+    await handle.close();
+    const seen: string[] = [];
+    const { chown, writeFile } = proto;
+    const note = async (self: FileHandle, at: string) => {
+      const { mode, gid } = await self.stat();
+      seen.push(`${at} ${(mode & 0o777).toString(8)} ${gid}`);
+    };
+    proto.chown = async function (this: FileHandle, ...args) { await note(this, "chown"); return chown.apply(this, args); };
+    proto.writeFile = async function (this: FileHandle, ...args) { await note(this, "write"); return writeFile.apply(this, args); };
+    const before = process.umask(0o022);
+    try {
+      await writeProfileCredentials(file, "gw", creds("W1"));
+    } finally {
+      Object.assign(proto, { chown, writeFile });
+      process.umask(before);
+    }
+    // From the temporary file's chown on (the lock file's pid is written before): owner-only, then the group's.
+    expect(seen.slice(seen.findIndex((at) => at.startsWith("chown")))).toEqual(["chown 600 0", "write 640 4242"]);
+  });
+
+  it("a new file is 0600 whatever the umask", async () => {
+    const before = process.umask(0o002);
+    try {
+      const file = join(dir, "new");
+      expect(await warnings(() => writeProfileCredentials(file, "gw", creds("N1")))).toEqual([]);
+      expect(modeOf(file)).toBe(0o600);
+    } finally {
+      process.umask(before);
+    }
+  });
+
+  it("not root: the group's bit only with the group kept (a member of it), else 0600 and one line", () => {
+    // uid 65534 rewriting its own files through setpriv: in group 4242 or not, and one a user of group 4242
+    // (uid 4343) put in a directory the group can write (she could then read the credentials with her group).
+    const home = join(dir, "nobody");
+    mkdirSync(home, { mode: 0o770 });
+    const files = { member: 0o640, notMember: 0o640, theirs: 0o660 };
+    for (const [name, mode] of Object.entries(files)) {
+      writeFileSync(join(home, name), "", { mode });
+      chmodSync(join(home, name), mode);
+      chownSync(join(home, name), name === "theirs" ? 4343 : 65534, 4242);
+    }
+    chownSync(home, 65534, 4242);
+    chmodSync(dir, 0o755);
+    const entry = join(dir, "entry.ts");
+    const write = join(import.meta.dirname, "../../src/update/write-credentials.ts");
+    writeFileSync(entry, `import { writeProfileCredentials } from ${JSON.stringify(write)};
+      process.emitWarning = (message) => console.log("warning:", message);
+      const creds = { accessKeyId: "S1", secretAccessKey: "s", sessionToken: "t", expiration: new Date(Date.now() + 3600_000) };
+      await writeProfileCredentials(process.argv[2], "gw", creds);`);
+    buildSync({ entryPoints: [entry], bundle: true, platform: "node", format: "esm", outfile: join(dir, "entry.mjs"), logLevel: "silent" });
+    chmodSync(join(dir, "entry.mjs"), 0o644);
+    const as = (file: string, groups: string) =>
+      execFileSync("setpriv", ["--reuid=65534", "--regid=65534", groups, process.execPath, join(dir, "entry.mjs"), join(home, file)], { encoding: "utf8" });
+    expect(as("member", "--groups=4242")).toBe("");
+    expect([statSync(join(home, "member")).gid, modeOf(join(home, "member"))]).toEqual([4242, 0o640]);
+    expect(as("notMember", "--clear-groups")).toBe(`warning: credentials file ${join(home, "notMember")} was readable by group 4242, which this process is not in (mode 640); written 600\n`);
+    expect([statSync(join(home, "notMember")).gid, modeOf(join(home, "notMember"))]).toEqual([65534, 0o600]);
+    expect(as("theirs", "--groups=4242")).toBe(`warning: credentials file ${join(home, "theirs")} was writable by its group and readable by the group of uid 4343, whose file it was (mode 660); written 600\n`);
+    expect([statSync(join(home, "theirs")).uid, modeOf(join(home, "theirs"))]).toEqual([65534, 0o600]);
+    for (const name of Object.keys(files)) expect(readFileSync(join(home, name), "utf8")).toContain("aws_access_key_id = S1\n");
   });
 });
