@@ -9,10 +9,13 @@
  *   `aws_access_key_id = …`), not duplicated (a duplicate makes botocore refuse the whole file) — checked with the
  *   real AWS CLI;
  * - every byte outside the credential lines of the profile written stays as it was: Latin-1 bytes (they became
- *   U+FFFD), CRLF line endings, comments, a last line without a newline — compared byte for byte.
+ *   U+FFFD), CRLF line endings, comments, a last line without a newline — compared byte for byte;
+ * - a file shared with a group (the system units' file, `chmod 640` once) stays readable by a consumer of another
+ *   uid in that group at each refresh (real accounts, created with useradd and removed afterwards; was 0600 again
+ *   after the next write).
  */
 import { execFile, execFileSync } from "node:child_process";
-import { lstatSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, lstatSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -20,6 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { createCa, issueLeaf, makeTempDir, type IssuedCertificate } from "../test/helpers/pki.js";
 import { DIST_CLI, runCli, type CliRun } from "./helpers/run-cli.js";
+import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
 
 const ACCOUNT = "111122223333";
 const { dir, cleanup } = makeTempDir("raa-update-targets-");
@@ -35,9 +39,12 @@ const flags = () => [
   "--endpoint", endpoint.url, "--timeout", "5", "--max-attempts", "1",
 ];
 
-/** `update --once` writing `file`; a run still going after 15 s counts as code -1 (it hangs). */
-function updateOnce(file: string, profile = "default"): Promise<CliRun> {
-  return runCli(DIST_CLI, ["update", "--once", "--profile", profile, "--credentials-file", file, ...flags()], { ...process.env, NODE_EXTRA_CA_CERTS: "", HOME: dir }, 15_000);
+/** `update --once` writing `file` (as `user`, with its key and certificate); a run still going after 15 s counts as code -1 (it hangs). */
+function updateOnce(file: string, profile = "default", user?: LocalUser): Promise<CliRun> {
+  const as = user ? ["setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups"] : [];
+  const own = user ? ["--certificate", join(user.home, "cert.pem"), "--private-key", join(user.home, "key.pem")] : [];
+  const env = { ...process.env, NODE_EXTRA_CA_CERTS: "", HOME: user?.home ?? dir };
+  return runCli(DIST_CLI, ["update", "--once", "--profile", profile, "--credentials-file", file, ...flags(), ...own], env, 15_000, as);
 }
 
 function expectRefused(r: CliRun, what: RegExp): void {
@@ -171,5 +178,58 @@ describe("update rewrites only the credential lines of its profile", () => {
     ]);
     const written = readFileSync(file);
     expect(written.toString("hex")).toBe(expected.toString("hex"));
+  });
+});
+
+describe.skipIf(!canCreateUsers())("update keeps a file shared with a group readable by a consumer of another uid", () => {
+  const users: LocalUser[] = [];
+  afterAll(() => {
+    for (const user of users) user.remove();
+  });
+
+  it("the service's file, chmod 640 once: the consumer in its group reads it with the AWS CLI after each refresh", async () => {
+    // As the system units: update runs as its own user into a 0750 state directory; the consumer (another uid)
+    // has that user's group as a supplementary one (SupplementaryGroups=); an account outside the group has none.
+    chmodSync(dir, 0o755);
+    const [service, consumer, outsider] = ["w1svc", "w1app", "w1out"].map((name) => createLocalUser(name, dir));
+    users.push(service!, consumer!, outsider!);
+    for (const [from, to] of [[leaf.certPath, "cert.pem"], [leaf.keyPath, "key.pem"]] as const) {
+      copyFileSync(from, join(service!.home, to));
+      chownSync(join(service!.home, to), service!.uid, service!.gid);
+    }
+    const state = service!.mkdir(join(dir, "state"), 0o750);
+    const file = join(state, "credentials");
+    const aws = (user: LocalUser, groups: number[]) =>
+      user.run("/usr/bin/aws", ["sts", "get-caller-identity", "--endpoint-url", endpoint.url, "--output", "json"], {
+        env: { PATH: process.env["PATH"], HOME: user.home, AWS_SHARED_CREDENTIALS_FILE: file, AWS_CONFIG_FILE: join(user.home, "no-config"), AWS_REGION: "us-east-1", AWS_EC2_METADATA_DISABLED: "true", AWS_PAGER: "" },
+        groups,
+      });
+    const first = await updateOnce(file, "default", service);
+    const warnings = (r: CliRun) => r.stderr.split("\n").filter((line) => line.includes("warning"));
+    expect([first.code, warnings(first)]).toEqual([0, []]);
+    expect([statSync(file).uid, statSync(file).mode & 0o777]).toEqual([service!.uid, 0o600]); // a new file: 0600
+    chmodSync(file, 0o640); // the operator, once
+
+    const second = await updateOnce(file, "default", service);
+    expect([second.code, warnings(second)]).toEqual([0, []]);
+    expect([statSync(file).uid, statSync(file).gid, statSync(file).mode & 0o777]).toEqual([service!.uid, service!.gid, 0o640]);
+    const read = await aws(consumer!, [service!.gid]);
+    expect(read.stderr).toBe("");
+    expect(JSON.parse(read.stdout).Arn).toMatch(/assumed-role\/Targets\//);
+    expect(readFileSync(file, "utf8")).toContain(`aws_access_key_id = ${endpoint.issued.at(-1)!.credentials.accessKeyId}\n`);
+    // Outside the group: nothing (the same consumer without the group, and another account).
+    for (const [user, groups] of [[consumer!, []], [outsider!, []]] as const) {
+      const refused = await aws(user, [...groups]);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stdout).toBe("");
+    }
+
+    // Made readable by every user (chmod 644): written 640 again, with one line that says so.
+    chmodSync(file, 0o644);
+    const third = await updateOnce(file, "default", service);
+    expect(third.code).toBe(0);
+    expect(warnings(third)).toEqual([`roles-anywhere-agent: warning: credentials file ${file} was readable by other users (mode 644); written 640`]);
+    expect(statSync(file).mode & 0o777).toBe(0o640);
+    expect(JSON.parse((await aws(consumer!, [service!.gid])).stdout).Arn).toMatch(/assumed-role\/Targets\//);
   });
 });

@@ -13,8 +13,8 @@ export interface LocalUser {
   readonly gid: number;
   /** A home directory of the user's own (0700), removed with the user. */
   readonly home: string;
-  /** `cmd args` as this user (its uid, gid and no supplementary groups). */
-  run(cmd: string, args: readonly string[], options?: { env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** `cmd args` as this user (its uid, gid and no supplementary groups but `groups`). */
+  run(cmd: string, args: readonly string[], options?: { env?: NodeJS.ProcessEnv; timeoutMs?: number; groups?: readonly number[] }): Promise<{ code: number; stdout: string; stderr: string }>;
   spawn(cmd: string, args: readonly string[], options?: SpawnOptions): ChildProcess;
   /** `mkdir` owned by this user. */
   mkdir(path: string, mode: number): string;
@@ -67,7 +67,8 @@ export function createLocalUser(prefix: string, parentDir: string): LocalUser {
   process.once("exit", remove);
   mkdirSync(home, { mode: 0o700 });
   chownSync(home, uid, gid);
-  const as = ["--reuid", String(uid), "--regid", String(gid), "--clear-groups"];
+  const ids = ["--reuid", String(uid), "--regid", String(gid)];
+  const as = [...ids, "--clear-groups"];
   return {
     name,
     uid,
@@ -75,7 +76,7 @@ export function createLocalUser(prefix: string, parentDir: string): LocalUser {
     home,
     run: (cmd, args, options = {}) =>
       new Promise((resolve) =>
-        execFile("setpriv", [...as, cmd, ...args], { env: options.env ?? { PATH: process.env["PATH"], HOME: home }, timeout: options.timeoutMs ?? 60_000, encoding: "utf8" }, (error, stdout, stderr) =>
+        execFile("setpriv", [...(options.groups ? [...ids, `--groups=${options.groups.join(",")}`] : as), cmd, ...args], { env: options.env ?? { PATH: process.env["PATH"], HOME: home }, timeout: options.timeoutMs ?? 60_000, encoding: "utf8" }, (error, stdout, stderr) =>
           resolve({ code: error ? (typeof (error as { code?: unknown }).code === "number" ? (error as { code: number }).code : -1) : 0, stdout, stderr }),
         ),
       ),
