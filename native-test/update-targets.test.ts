@@ -39,9 +39,13 @@ const flags = () => [
   "--endpoint", endpoint.url, "--timeout", "5", "--max-attempts", "1",
 ];
 
-/** `update --once` writing `file` (as `user`, with its key and certificate); a run still going after 15 s counts as code -1 (it hangs). */
-function updateOnce(file: string, profile = "default", user?: LocalUser): Promise<CliRun> {
-  const as = user ? ["setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups"] : [];
+/**
+ * `update --once` writing `file` (as `user`, in `groups`, with its key and certificate); a run still going after
+ * 15 s counts as code -1 (it hangs).
+ */
+function updateOnce(file: string, profile = "default", user?: LocalUser, groups: readonly number[] = []): Promise<CliRun> {
+  const ids = user ? [`--reuid=${user.uid}`, `--regid=${user.gid}`] : [];
+  const as = user ? ["setpriv", ...ids, groups.length ? `--groups=${groups.join(",")}` : "--clear-groups"] : [];
   const own = user ? ["--certificate", join(user.home, "cert.pem"), "--private-key", join(user.home, "key.pem")] : [];
   const env = { ...process.env, NODE_EXTRA_CA_CERTS: "", HOME: user?.home ?? dir };
   return runCli(DIST_CLI, ["update", "--once", "--profile", profile, "--credentials-file", file, ...flags(), ...own], env, 15_000, as);
@@ -183,13 +187,18 @@ describe("update rewrites only the credential lines of its profile", () => {
 
 describe.skipIf(!canCreateUsers())("update keeps a file shared with a group readable by a consumer of another uid", () => {
   const users: LocalUser[] = [];
+  const group = `w1read-${process.pid}`;
   afterAll(() => {
     for (const user of users) user.remove();
+    execFileSync("groupdel", [group], { stdio: "ignore" });
   });
 
-  it("the service's file, chmod 640 once: the consumer in its group reads it with the AWS CLI after each refresh", async () => {
-    // As the system units: update runs as its own user into a 0750 state directory; the consumer (another uid)
-    // has that user's group as a supplementary one (SupplementaryGroups=); an account outside the group has none.
+  it("docs/long-running.md's recipe: the consumer in the file's own group reads it with the AWS CLI after each refresh", async () => {
+    // As the system units with the documented drop-in: update runs as its own user, also in a group for the file
+    // alone (SupplementaryGroups=), into a state directory others may pass through (StateDirectoryMode=0751); the
+    // consumer (another uid) is in that group; the operator gives the file that group and mode 640 once.
+    execFileSync("groupadd", ["--system", group]);
+    const read = Number(execFileSync("getent", ["group", group], { encoding: "utf8" }).split(":")[2]);
     chmodSync(dir, 0o755);
     const [service, consumer, outsider] = ["w1svc", "w1app", "w1out"].map((name) => createLocalUser(name, dir));
     users.push(service!, consumer!, outsider!);
@@ -197,28 +206,32 @@ describe.skipIf(!canCreateUsers())("update keeps a file shared with a group read
       copyFileSync(from, join(service!.home, to));
       chownSync(join(service!.home, to), service!.uid, service!.gid);
     }
-    const state = service!.mkdir(join(dir, "state"), 0o750);
+    const state = service!.mkdir(join(dir, "state"), 0o751);
     const file = join(state, "credentials");
+    const update = (groups = [read]) => updateOnce(file, "default", service, groups);
     const aws = (user: LocalUser, groups: number[]) =>
       user.run("/usr/bin/aws", ["sts", "get-caller-identity", "--endpoint-url", endpoint.url, "--output", "json"], {
         env: { PATH: process.env["PATH"], HOME: user.home, AWS_SHARED_CREDENTIALS_FILE: file, AWS_CONFIG_FILE: join(user.home, "no-config"), AWS_REGION: "us-east-1", AWS_EC2_METADATA_DISABLED: "true", AWS_PAGER: "" },
         groups,
       });
-    const first = await updateOnce(file, "default", service);
     const warnings = (r: CliRun) => r.stderr.split("\n").filter((line) => line.includes("warning"));
-    expect([first.code, warnings(first)]).toEqual([0, []]);
-    expect([statSync(file).uid, statSync(file).mode & 0o777]).toEqual([service!.uid, 0o600]); // a new file: 0600
-    chmodSync(file, 0o640); // the operator, once
+    const facts = () => [statSync(file).uid, statSync(file).gid, statSync(file).mode & 0o777];
 
-    const second = await updateOnce(file, "default", service);
+    const first = await update();
+    expect([first.code, warnings(first)]).toEqual([0, []]);
+    expect(facts()).toEqual([service!.uid, service!.gid, 0o600]); // a new file: 0600
+    chownSync(file, -1, read); // the operator, once
+    chmodSync(file, 0o640);
+
+    const second = await update();
     expect([second.code, warnings(second)]).toEqual([0, []]);
-    expect([statSync(file).uid, statSync(file).gid, statSync(file).mode & 0o777]).toEqual([service!.uid, service!.gid, 0o640]);
-    const read = await aws(consumer!, [service!.gid]);
-    expect(read.stderr).toBe("");
-    expect(JSON.parse(read.stdout).Arn).toMatch(/assumed-role\/Targets\//);
+    expect(facts()).toEqual([service!.uid, read, 0o640]);
+    const shared = await aws(consumer!, [read]);
+    expect(shared.stderr).toBe("");
+    expect(JSON.parse(shared.stdout).Arn).toMatch(/assumed-role\/Targets\//);
     expect(readFileSync(file, "utf8")).toContain(`aws_access_key_id = ${endpoint.issued.at(-1)!.credentials.accessKeyId}\n`);
-    // Outside the group: nothing (the same consumer without the group, and another account).
-    for (const [user, groups] of [[consumer!, []], [outsider!, []]] as const) {
+    // Outside the group: nothing (the same consumer without it, another account, one in the service's own group).
+    for (const [user, groups] of [[consumer!, []], [outsider!, []], [outsider!, [service!.gid]]] as const) {
       const refused = await aws(user, [...groups]);
       expect(refused.code).not.toBe(0);
       expect(refused.stdout).toBe("");
@@ -226,10 +239,16 @@ describe.skipIf(!canCreateUsers())("update keeps a file shared with a group read
 
     // Made readable by every user (chmod 644): written 640 again, with one line that says so.
     chmodSync(file, 0o644);
-    const third = await updateOnce(file, "default", service);
+    const third = await update();
     expect(third.code).toBe(0);
     expect(warnings(third)).toEqual([`roles-anywhere-agent: warning: credentials file ${file} was readable by other users (mode 644); written 640`]);
-    expect(statSync(file).mode & 0o777).toBe(0o640);
-    expect(JSON.parse((await aws(consumer!, [service!.gid])).stdout).Arn).toMatch(/assumed-role\/Targets\//);
+    expect(facts()).toEqual([service!.uid, read, 0o640]);
+    expect(JSON.parse((await aws(consumer!, [read])).stdout).Arn).toMatch(/assumed-role\/Targets\//);
+
+    // The drop-in forgotten (the service not in the group): the group cannot be kept, so neither is its bit.
+    const fourth = await update([]);
+    expect(fourth.code).toBe(0);
+    expect(warnings(fourth)).toEqual([`roles-anywhere-agent: warning: credentials file ${file} was readable by group ${read}, which this process is not in (mode 640); written 600`]);
+    expect(facts()).toEqual([service!.uid, service!.gid, 0o600]);
   });
 });

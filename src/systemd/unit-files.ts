@@ -175,6 +175,13 @@ StateDirectory=roles-anywhere-agent
 StateDirectoryMode=0750`;
 const RELOAD = "ExecReload=/bin/kill -HUP $MAINPID";
 
+/** How a consumer of another uid reads the file: never through the service's group, which reads the config directory. */
+const sharing = (ctx: UnitContext): string => `# A consumer running as another user: not in group ${ctx.user} (it reads ${CONFIG_DIR}: the
+# config, key and PIN files), but in a group for this file alone, which this service joins too (a drop-in for
+# both update units: SupplementaryGroups=GROUP, StateDirectoryMode=0751). Once, after the first write (a new
+# file is 0600): chgrp GROUP FILE && chmod 640 FILE. Each write keeps that group and its read bit (never group
+# write, never a bit for others): see docs/long-running.md.`;
+
 function serveUnit(ctx: UnitContext): string {
   const serve = ["serve", "--config", ctx.configPath, "--profile", ctx.profile];
   return systemUnit(ctx, {
@@ -205,7 +212,8 @@ function updateUnit(ctx: UnitContext): string {
 # between 30 % and 85 % of their lifetime, so that devices that booted together do not refresh together), and
 # keeps running through network outages (retries with backoff and jitter) and write errors.
 # Consumers: Environment=AWS_SHARED_CREDENTIALS_FILE=${CREDENTIALS_FILE}
-#            Wants=roles-anywhere-update.service  After=roles-anywhere-update.service`,
+#            Wants=roles-anywhere-update.service  After=roles-anywhere-update.service
+${sharing(ctx)}`,
     unit: `Description=Keep IAM Roles Anywhere credentials fresh in a credentials file
 ${NETWORK} roles-anywhere-update-once.service
 ${startLimit(10, 300)}`,
@@ -223,7 +231,8 @@ function updateOnceUnit(ctx: UnitContext): string {
 # With roles-anywhere-update.service, consumers order After= it instead: as Type=notify it is ready once it has
 # written the file. Both units cost two CreateSessions per device at each boot (the update unit cannot reuse this
 # one's write: the file holds no expiry), doubling a fleet's boot storm: pull this one in beside it only where the
-# update unit is Type=exec (no readiness). The write is atomic (temp file + rename, 0600) and locked.`,
+# update unit is Type=exec (no readiness). The write is atomic (temp file + rename) and locked.
+${sharing(ctx)}`,
     unit: `Description=Write IAM Roles Anywhere credentials once (boot)
 ${NETWORK} time-sync.target
 # Bounded retries: at most three starts within half an hour (see Restart= below). Each attempt lasts at most

@@ -173,6 +173,18 @@ describe("generated system services", () => {
     expect(text).toContain("With roles-anywhere-update.service, consumers order After= it instead");
   });
 
+  it("the update units tell how a consumer of another uid reads the file: a group of its own, chmod 640 once", () => {
+    // The state directory (0750) lets the service's group in, but that group also reads /etc/roles-anywhere-agent
+    // (the key and PIN files): a consumer must not join it. The update-once unit said "0600", no longer forced.
+    for (const name of ["roles-anywhere-update.service", "roles-anywhere-update-once.service"]) {
+      const text = unit(name).text.replace(/\n# +/g, " ");
+      expect(text).toContain("A consumer running as another user: not in group raa-svc (it reads /etc/roles-anywhere-agent: the config, key and PIN files)");
+      expect(text).toContain("(a drop-in for both update units: SupplementaryGroups=GROUP, StateDirectoryMode=0751)");
+      expect(text).toContain("chgrp GROUP FILE && chmod 640 FILE. Each write keeps that group and its read bit (never group write, never a bit for others)");
+      expect(text).not.toContain("rename, 0600");
+    }
+  });
+
   it("state and runtime directories are the service user's own (0750)", () => {
     for (const name of ["roles-anywhere-update.service", "roles-anywhere-update-once.service"]) {
       const u = unit(name);
