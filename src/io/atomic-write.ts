@@ -43,18 +43,15 @@ export async function writeFileAtomic(
   });
   const was = options.replaces;
   const old = was === "absent" ? undefined : (was ?? (await lstat(target).catch(() => undefined)));
-  const uid = process.geteuid?.();
   const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
   let written = mode;
   try {
     // Owner-only until its owner and group are settled: never readable by a group it will not keep.
     const file = await open(tmp, "wx", mode & 0o700);
     try {
-      // Root writing a file of another user's (update for a user's ~/.aws/credentials) leaves it theirs; any
-      // writer of its own file keeps its group where it may (a member of it). EPERM, no CAP_CHOWN: stays ours.
-      if (old && uid !== undefined && (uid === 0 || old.uid === uid)) {
-        await file.chown(uid === 0 ? old.uid : -1, old.gid).catch(() => {});
-      }
+      // Root writing a file of another user's (update for a user's ~/.aws/credentials) leaves it theirs; others
+      // keep its group where they may (their own file, a group they are in). EPERM (no CAP_CHOWN): stays ours.
+      if (old) await file.chown(old.uid, old.gid).catch(() => {});
       // Group bits only for the owner and group the file had: another group (ours, a setgid directory's) would read it.
       const made = await file.stat();
       if (old && (made.uid !== old.uid || made.gid !== old.gid)) written = mode & ~0o070;

@@ -815,6 +815,7 @@ describe("the mode of a credentials file that exists (before: every write made i
       [0o604, 0o600, "readable by other users (mode 604); written 600"],
       [0o666, 0o640, "readable by other users and writable by its group (mode 666); written 640"],
       [0o602, 0o600, "writable by other users (mode 602); written 600"],
+      [0o610, 0o600, "executable (mode 610); written 600"],
     ] as const;
     for (const [before, after, why] of cases) {
       const file = join(dir, `mode-${before.toString(8)}`);
@@ -889,13 +890,14 @@ describe("the mode of a credentials file that exists (before: every write made i
       await writeProfileCredentials(process.argv[2], "gw", creds);`);
     buildSync({ entryPoints: [entry], bundle: true, platform: "node", format: "esm", outfile: join(dir, "entry.mjs"), logLevel: "silent" });
     chmodSync(join(dir, "entry.mjs"), 0o644);
-    const as = (file: string, groups: string) =>
-      execFileSync("setpriv", ["--reuid=65534", "--regid=65534", groups, process.execPath, join(dir, "entry.mjs"), join(home, file)], { encoding: "utf8" });
+    const as = (file: string, groups: string, gid = 65534) =>
+      execFileSync("setpriv", ["--reuid=65534", `--regid=${gid}`, groups, process.execPath, join(dir, "entry.mjs"), join(home, file)], { encoding: "utf8" });
     expect(as("member", "--groups=4242")).toBe("");
     expect([statSync(join(home, "member")).gid, modeOf(join(home, "member"))]).toEqual([4242, 0o640]);
     expect(as("notMember", "--clear-groups")).toBe(`warning: credentials file ${join(home, "notMember")} was readable by group 4242, which this process is not in (mode 640); written 600\n`);
     expect([statSync(join(home, "notMember")).gid, modeOf(join(home, "notMember"))]).toEqual([65534, 0o600]);
-    expect(as("theirs", "--groups=4242")).toBe(`warning: credentials file ${join(home, "theirs")} was writable by its group and readable by the group of uid 4343, whose file it was (mode 660); written 600\n`);
+    // Its primary group 4242, as the file's: the temporary file has the group, not the owner (the group's bit goes).
+    expect(as("theirs", "--clear-groups", 4242)).toBe(`warning: credentials file ${join(home, "theirs")} was writable by its group and readable by the group of uid 4343, whose file it was (mode 660); written 600\n`);
     expect([statSync(join(home, "theirs")).uid, modeOf(join(home, "theirs"))]).toEqual([65534, 0o600]);
     for (const name of Object.keys(files)) expect(readFileSync(join(home, name), "utf8")).toContain("aws_access_key_id = S1\n");
   });
