@@ -858,6 +858,15 @@ describe("the mode of a credentials file that exists (before: every write made i
     expect(seen.slice(seen.findIndex((at) => at.startsWith("chown")))).toEqual(["chown 600 0", "write 640 4242"]);
   });
 
+  it("names the file whose mode changed, not a symbolic link to it", async () => {
+    const [file, link] = [join(dir, "linked-644"), join(dir, "link-to-644")];
+    writeFileSync(file, "", { mode: 0o644 });
+    chmodSync(file, 0o644);
+    symlinkSync(file, link);
+    expect(await warnings(() => writeProfileCredentials(link, "gw", creds("L1")))).toEqual([`credentials file ${file} was readable by other users (mode 644); written 640`]);
+    expect([modeOf(file), lstatSync(link).isSymbolicLink()]).toEqual([0o640, true]);
+  });
+
   it("a new file is 0600 whatever the umask", async () => {
     const before = process.umask(0o002);
     try {
