@@ -92,7 +92,8 @@ function warnIfNarrowed(path: string, target: CredentialsTarget, written: number
   if (mode & 0o006) why.push(`${mode & 0o004 ? "readable" : "writable"} by other users`);
   if (mode & 0o020) why.push("writable by its group");
   if (mode & 0o040 && !(written & 0o040)) {
-    why.push(identity.uid !== uid ? `readable by the group of uid ${identity.uid}, whose file it was` : `readable by group ${identity.gid}, which this process is not in`);
+    const lost = identity.uid !== uid ? `the group of uid ${identity.uid}, whose file it was` : `group ${identity.gid}, which this process is not in`;
+    why.push(`readable by ${lost}`);
   }
   const octal = (m: number) => m.toString(8);
   const message = `credentials file ${path} was ${why.join(" and ") || "executable"} (mode ${octal(mode)}); written ${octal(written)}`;
