@@ -64,8 +64,7 @@ export class SourceRegistry {
         const existing = this.#sources.get(spec.name);
         built.push({ spec, fingerprint, existing, source: keptOnReload(existing, fingerprint) ? undefined : this.#create(spec) });
       }
-    } catch (error) { // the specs' held secrets: owned by no source (but those a registered one shares)
-      await Promise.all(built.map((b) => b.source?.close().catch(() => {})));
+    } catch (error) { // those built, never opened, hold only the specs' secrets: owned by no source (but a registered one's)
       const owned = this.all().flatMap((source) => heldSecrets(source.settings.signer));
       specs.forEach((s) => heldSecrets(s.settings.signer).forEach((secret) => owned.includes(secret) || secret.wipe()));
       throw error;
