@@ -15,7 +15,7 @@ export type SignerFactory = (options: SignerOptions, signal: AbortSignal) => Pro
  * Owns the signer of one long-running credential source. File keys get a new signer per refresh (a renewed key
  * and certificate are picked up); PKCS#11 / TPM keys keep one signer open, re-opened after a device error, with
  * certificate files re-read on every refresh. Prompted secrets are asked once: re-opening never prompts again (nor
- * for a PIN the token asked for with none given: askedPin).
+ * for a PIN the token, or a password the TPM key, asked for with none given: askedPin).
  * `observe` is shown every certificate a refresh signs with (no extra read of the certificate).
  */
 export function holdSigner(given: SignerOptions, factory: SignerFactory, observe: (certificate: Certificate) => void) {
@@ -28,7 +28,7 @@ export function holdSigner(given: SignerOptions, factory: SignerFactory, observe
   const wipeAnswers = () => answers.forEach((answer) => answer.wipe());
   const rejected = (error: unknown) => {
     authFailure = error;
-    options.pkcs11?.askedPin?.pin?.wipe();
+    options.askedPin?.pin?.wipe();
     wipeAnswers();
   };
 
@@ -120,7 +120,7 @@ export function holdSigner(given: SignerOptions, factory: SignerFactory, observe
         await signer?.close();
       } finally {
         wipeAnswers();
-        if (!given.pkcs11?.askedPin) options.pkcs11?.askedPin?.pin?.wipe(); // else the caller's (update --once)
+        if (!given.askedPin) options.askedPin?.pin?.wipe(); // else the caller's (update --once)
       }
     },
   };
@@ -173,6 +173,6 @@ export async function answerPromptsOnce(
   const tpmKeyPassword = await answer(tpm?.keyPassword, "TPM key password");
   const parentPassword = await answer(tpm?.parentPassword, "TPM parent password");
   const tpmAnswered = tpm && { ...tpm, keyPassword: tpmKeyPassword, parentPassword };
-  const askedPin = pkcs11?.askedPin ?? {}; // filled by the first open that prompts for the user PIN
-  return { ...options, keyPassword, pkcs11: { ...pkcs11, pin, contextPin, askedPin }, tpm: tpmAnswered };
+  const askedPin = options.askedPin ?? {}; // filled by the first open that prompts for the user PIN or TPM key password
+  return { ...options, keyPassword, askedPin, pkcs11: { ...pkcs11, pin, contextPin }, tpm: tpmAnswered };
 }

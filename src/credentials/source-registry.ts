@@ -4,7 +4,7 @@ import { settingsFingerprint, type CredentialSettings } from "../settings/creden
 import type { CredentialSource } from "./credential-source.js";
 import { heldSecrets } from "./signer-holder.js";
 import { heldSecret } from "../secrets/secret-source.js";
-import { ERROR_CODES, type ErrorCode } from "../errors.js";
+import { AgentError, ERROR_CODES, type ErrorCode } from "../errors.js";
 import { MAX_INPUT_BYTES, readSized } from "../io/read-opened-file.js";
 import { caBundleOf } from "../rolesanywhere/http-client.js";
 import { uriModulePath } from "../pkcs11/uri.js";
@@ -19,7 +19,10 @@ export interface ApplyResult {
   readonly replaced: readonly string[];
   readonly removed: readonly string[];
   readonly kept: readonly string[];
-  /** Sources whose signer could not be opened; they stay registered and answer requests with this error. */
+  /**
+   * Sources whose signer could not be opened: they stay registered and answer requests with this error; and those
+   * whose refreshing could not start: closed and not registered (their role unknown until the next reload).
+   */
   readonly failed: readonly { readonly name: string; readonly error: unknown }[];
 }
 
@@ -48,9 +51,24 @@ export class SourceRegistry {
     return [...this.#sources.values()].map((e) => e.source);
   }
 
-  /** Replaces the set of sources; new sources are opened (prompting if needed) and started. */
+  /**
+   * Replaces the set of sources; new sources are opened (prompting if needed) and started. All are built first, which
+   * touches no device: one that cannot be built leaves every source as it was ("keeping the previous configuration").
+   */
   async apply(specs: readonly SourceSpec[]): Promise<ApplyResult> {
     const result = { added: [] as string[], replaced: [] as string[], removed: [] as string[], kept: [] as string[], failed: [] as { name: string; error: unknown }[] };
+    const built: { spec: SourceSpec; fingerprint: string; existing?: { source: CredentialSource }; source?: CredentialSource }[] = [];
+    try {
+      for (const spec of specs) {
+        const fingerprint = sourceFingerprint(spec.settings);
+        const existing = this.#sources.get(spec.name);
+        built.push({ spec, fingerprint, existing, source: keptOnReload(existing, fingerprint) ? undefined : this.#create(spec) });
+      }
+    } catch (error) { // those built, never opened, hold only the specs' secrets: owned by no source (but a registered one's)
+      const owned = this.all().flatMap((source) => heldSecrets(source.settings.signer));
+      specs.forEach((s) => heldSecrets(s.settings.signer).forEach((secret) => owned.includes(secret) || secret.wipe()));
+      throw error;
+    }
     const wanted = new Map(specs.map((s) => [s.name, s]));
     for (const [name, entry] of [...this.#sources]) {
       if (!wanted.has(name)) {
@@ -59,10 +77,8 @@ export class SourceRegistry {
         await entry.source.close().catch(() => {});
       }
     }
-    for (const [i, spec] of specs.entries()) {
-      const fingerprint = sourceFingerprint(spec.settings);
-      const existing = this.#sources.get(spec.name);
-      if (keptOnReload(existing, fingerprint)) {
+    for (const { spec, fingerprint, existing, source } of built) {
+      if (!source) {
         result.kept.push(spec.name);
         wipeUnused(existing!.source, spec.settings);
         continue;
@@ -71,18 +87,17 @@ export class SourceRegistry {
       // a time); until the new source is open, the old one answers from valid credentials, or waits for it.
       let handOver: (next: CredentialSource | undefined) => void = () => {};
       if (existing) await existing.source.close(new Promise((r) => (handOver = r))).catch(() => {});
-      let source: CredentialSource | undefined;
       try {
-        source = this.#create(spec);
         // A source that cannot open (no token, wrong PIN) still starts: its requests get that error, clearly.
         await source.open().catch((error: unknown) => result.failed.push({ name: spec.name, error }));
         source.start();
         this.#sources.set(spec.name, { source, fingerprint });
         (existing ? result.replaced : result.added).push(spec.name);
-      } catch (error) { // no source will own the held secrets of this spec and of those after it
-        await source?.close().catch(() => {}); // built (its signer maybe open) but not started: not kept, so closed
-        specs.slice(i).forEach((s) => heldSecrets(s.settings.signer).forEach((secret) => secret.wipe()));
-        throw error;
+      } catch (error) { // start() threw: not kept (its signer maybe open), and the old one is closed
+        this.#sources.delete(spec.name);
+        await source.close().catch(() => {});
+        const why = `could not start refreshing (${error instanceof Error ? error.message : String(error)}); not served until the next reload`;
+        result.failed.push({ name: spec.name, error: new AgentError("INTERNAL", why, { cause: error }) });
       } finally {
         handOver(source);
       }

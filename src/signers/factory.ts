@@ -120,7 +120,7 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
     const chain = chainOf(certificateFile, intermediates);
     const certificate = certificateFile?.certificates[0];
     const { env } = options;
-    return { certificate, intermediates: chain.length > 0 ? chain : undefined, debug, env, prompt, names, signal };
+    return { certificate, intermediates: chain.length > 0 ? chain : undefined, debug, env, prompt, names, signal, askedPin: options.askedPin };
   };
   const tpmSigner = async (key: TpmSignerOptions["key"]) => {
     const { createTpmSigner } = await import("./tpm/tpm-signer.js");

@@ -49,6 +49,11 @@ export interface SignerOptions {
   prompt?: boolean;
   /** How hints name the option to change: `"flags"` (default), the CLI's; `"options"`, these (a library, the SDK). */
   names?: OptionNames;
+  /**
+   * Internal (signer-holder.ts): a token's user PIN or a TPM key password typed when none was given, kept for the
+   * holder's re-opens (never asked again).
+   */
+  askedPin?: { pin?: KeptPin };
 }
 
 export type OptionNames = "flags" | "options";
@@ -104,8 +109,6 @@ export interface Pkcs11Settings {
    * text as held bytes (a string is never wiped); it stands where the URI gave it, before `pin`.
    */
   uriPin?: SecretSource;
-  /** Internal (signer-holder.ts): a user PIN typed when none was given, kept for re-opens (never asked again). */
-  askedPin?: { pin?: KeptPin };
 }
 
 /**
@@ -137,7 +140,7 @@ export interface PromptSignal {
 }
 
 /** What the factory hands a hardware back-end besides its own settings, after it has resolved files. */
-export interface DeviceSignerInput extends PromptSignal {
+export interface DeviceSignerInput extends PromptSignal, Pick<SignerOptions, "askedPin"> {
   /** Certificate read from a file (hybrid mode). */
   certificate?: Certificate;
   /** Intermediates from `--intermediates` or the certificate file (else PKCS#11 uses CA certificates found on the token). */

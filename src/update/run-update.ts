@@ -16,6 +16,7 @@ import { roughDuration, utc } from "../x509/validity.js";
 import type { CredentialSettings } from "../settings/credential-settings.js";
 import { answerPromptsOnce, heldSecrets, withOwnSecrets } from "../credentials/signer-holder.js";
 import type { Secret } from "../secrets/secret.js";
+import type { SignerOptions } from "../signers/options.js";
 import { keptOnReload, sourceFingerprint, wipeUnused } from "../credentials/source-registry.js";
 import { credentialsFileUpdater } from "./file-updater.js";
 import { writeProfileCredentials } from "./write-credentials.js";
@@ -83,10 +84,12 @@ async function updateOnce(run: UpdateRun): Promise<void> {
   // Each try opens a new source: a `prompt` PIN or password is asked once per run, as a daemon's re-opens do.
   const given = await run.settings();
   const answers: Secret[] = heldSecrets(given.signer); // and each try's source wipes its own copy (withOwnSecrets)
+  const asked: SignerOptions["askedPin"] = {}; // a PIN or TPM key password the first try asked for, none given
   try {
-    await updateOnceWith(run, { ...given, signer: await answerPromptsOnce(given.signer, undefined, answers) });
+    await updateOnceWith(run, { ...given, signer: await answerPromptsOnce({ ...given.signer, askedPin: asked }, undefined, answers) });
   } finally {
     answers.forEach((answer) => answer.wipe());
+    asked.pin?.wipe();
   }
 }
 

@@ -24,7 +24,7 @@ describe("holdSigner", () => {
     const signer = tokenSigner();
     const factory = vi.fn(async () => signer);
     const wipe = vi.fn();
-    const options = { ...TOKEN, pkcs11: { askedPin: { pin: { wipe } as never } } };
+    const options = { ...TOKEN, askedPin: { pin: { wipe } as never } };
     const holder = holdSigner(options, factory, () => {});
     await holder.acquire();
     const refused = new AuthError("PIN_INCORRECT", "the token rejected the PIN");
@@ -72,8 +72,8 @@ describe("holdSigner", () => {
 describe("answerPromptsOnce", () => {
   it("keeps the caller's askedPin: the PIN the first open asked is reused by the next source", async () => {
     const askedPin = {};
-    const answered = await answerPromptsOnce({ ...TOKEN, pkcs11: { askedPin } });
-    expect(answered.pkcs11?.askedPin).toBe(askedPin);
+    const answered = await answerPromptsOnce({ ...TOKEN, askedPin });
+    expect(answered.askedPin).toBe(askedPin);
   });
 });
 
@@ -95,7 +95,7 @@ describe("a prompted password or PIN", () => {
           seen.push(secret.use((bytes) => bytes.toString()));
           secret.wipe(); // a copy: the holder's stays for the next open
         }
-        opened.pkcs11!.askedPin!.pin ??= { description: "a prompt", read: async () => Secret.fromUtf8(""), wipe: askedWipe };
+        opened.askedPin!.pin ??= { description: "a prompt", read: async () => Secret.fromUtf8(""), wipe: askedWipe };
         return tokenSigner();
       });
       const askedWipe = vi.fn(); // a user PIN the token asked for (open-signer.ts): this holder's own askedPin
@@ -109,6 +109,63 @@ describe("a prompted password or PIN", () => {
       await holder.close();
       expect(Object.values(typed).every((b) => b.every((byte) => byte === 0))).toBe(true);
       expect(askedWipe).toHaveBeenCalled();
+    } finally {
+      vi.doUnmock("../../src/secrets/terminal-prompt.js");
+    }
+  });
+});
+
+describe("a TPM key password typed when none was given (the Go helper's prompt)", () => {
+  const TPM_KEY: SignerOptions = { privateKey: "handle:0x81000010" };
+  /** The holder's factory with the TPM back-end's password step (key-password.ts); what it resolved, as text. */
+  const opening = async (seen: string[], asked: SignerOptions["askedPin"][] = []) => {
+    const { resolveKeyPassword } = await import("../../src/signers/tpm/key-password.js");
+    return vi.fn(async (opened: SignerOptions) => {
+      asked.push(opened.askedPin); // the holder's own (a daemon's source), none given
+      const password = await resolveKeyPassword({ ...opened.tpm, key: { kind: "handle", handle: 0x81000010 }, askedPin: opened.askedPin }, undefined, "TPM key");
+      seen.push(password.use((b) => b.toString()));
+      password.wipe(); // the signer's copy, wiped at its close
+      return { ...standInSigner(), backend: "tpm" } as Signer;
+    });
+  };
+  const typed = () => vi.fn(async () => Secret.fromUtf8("typed-pw"));
+
+  it("is asked once: a re-open after a device error presents the typed one; the holder's close wipes it", async () => {
+    const promptOnTerminal = typed();
+    vi.doMock("../../src/secrets/terminal-prompt.js", () => ({ promptOnTerminal }));
+    try {
+      const seen: string[] = [];
+      const asked: SignerOptions["askedPin"][] = [];
+      const holder = holdSigner(TPM_KEY, await opening(seen, asked), () => {});
+      await holder.open();
+      await holder.release({ category: "device" });
+      await holder.acquire();
+      expect(seen).toEqual(["typed-pw", "typed-pw"]);
+      expect(promptOnTerminal).toHaveBeenCalledTimes(1); // before: 2, asked again at the re-open
+      expect(asked[1]).toBe(asked[0]);
+      await holder.close();
+      await expect(asked[0]!.pin!.read()).rejects.toThrow("wiped");
+    } finally {
+      vi.doUnmock("../../src/secrets/terminal-prompt.js");
+    }
+  });
+
+  it("rejected by the TPM: never presented again, nor asked for again; the kept copy is wiped", async () => {
+    const promptOnTerminal = typed();
+    vi.doMock("../../src/secrets/terminal-prompt.js", () => ({ promptOnTerminal }));
+    try {
+      const seen: string[] = [];
+      const asked: SignerOptions["askedPin"][] = [];
+      const factory = await opening(seen, asked);
+      const holder = holdSigner(TPM_KEY, factory, () => {});
+      await holder.acquire();
+      const refused = new AuthError("TPM_AUTH_FAILED", "the TPM rejected the key password");
+      await holder.release(refused);
+      await expect(asked[0]!.pin!.read()).rejects.toThrow("wiped");
+      await holder.release({ category: "device" });
+      await expect(holder.acquire()).rejects.toBe(refused);
+      expect(factory).toHaveBeenCalledTimes(1);
+      expect(promptOnTerminal).toHaveBeenCalledTimes(1);
     } finally {
       vi.doUnmock("../../src/secrets/terminal-prompt.js");
     }

@@ -197,6 +197,35 @@ describe("update --once and the clock", () => {
     }
   });
 
+  it("a TPM key password the Go helper's prompt asked is asked once per run, and wiped after it", async () => {
+    const prompt = vi.fn(async () => Secret.fromUtf8("typed-pw"));
+    vi.doMock("../../src/secrets/terminal-prompt.js", () => ({ promptOnTerminal: prompt }));
+    try {
+      const { resolveKeyPassword } = await import("../../src/signers/tpm/key-password.js");
+      const s = scenario({ start: BOOT, stepAfterMs: 3_000, stepTo: BOOT + 1, failures: [notYetValid, notYetValid, notYetValid] });
+      const asked = new Set<SignerOptions["askedPin"]>();
+      const passwords: string[] = [];
+      s.seams.createSigner = async (options: SignerOptions) => {
+        asked.add(options.askedPin);
+        const password = await resolveKeyPassword({ key: { kind: "handle", handle: 0x81000010 }, askedPin: options.askedPin }, undefined, "TPM key");
+        passwords.push(password.use((bytes) => bytes.toString()));
+        password.wipe();
+        return signer;
+      };
+      await runUpdate({
+        settings: async () => ({ ...settings, signer: { privateKey: "handle:0x81000010" } }),
+        path: join(dir, `credentials-${++n}`), section: "boot", once: true, log: () => {}, seams: s.seams,
+      }).catch(() => {});
+      expect(s.calls.length).toBeGreaterThanOrEqual(3);
+      expect(prompt).toHaveBeenCalledTimes(1);
+      expect(passwords).toEqual(s.calls.map(() => "typed-pw"));
+      expect(asked.size).toBe(1); // one for the run
+      await expect([...asked][0]!.pin!.read()).rejects.toThrow("wiped"); // before: kept until the process ended
+    } finally {
+      vi.doUnmock("../../src/secrets/terminal-prompt.js");
+    }
+  });
+
   it.each([
     ["a PIN given directly (a flag)", { pkcs11: { pin: "1234" } }, "pin"],
     ["a pkcs11: URI's pin-value (taken out of its text)", { privateKey: "pkcs11:token=t;object=k?pin-value=1234" }, "uriPin"],

@@ -36,8 +36,14 @@ export async function resolveKeyPassword(
     });
   }
   if (opts.noKeyPassword) return Secret.fromUtf8("");
-  // The Go helper's prompt, kept for drop-in familiarity.
+  // The Go helper's prompt, kept for drop-in familiarity; typed once for a holder's re-opens (askedPin), which it
+  // wipes when the TPM rejects it: a rejected password is never presented again, nor asked for again.
+  const asked = opts.askedPin;
+  if (asked?.pin) return asked.pin.read();
   const prompt = promptFor("Please enter your TPM key password:", "TPM key password", opts.prompt, "tpm.keyPassword");
   await beforePrompt?.();
-  return readSecret(prompt, "TPM key password", process.env, opts.signal);
+  const typed = await readSecret(prompt, "TPM key password", process.env, opts.signal);
+  const kept = asked && typed.clone();
+  if (kept) asked.pin = { description: "the TPM key password typed", read: async () => kept.clone(), wipe: () => kept.wipe() };
+  return typed;
 }

@@ -1720,9 +1720,9 @@ describe("a user PIN the token asked for, none given: once per holder", () => {
       throw new Error("CKR_PIN_INCORRECT:160");
     };
     try {
-      const askedPin: NonNullable<NonNullable<Parameters<typeof holdSigner>[0]["pkcs11"]>["askedPin"]> = {};
-      const pkcs11 = { library: "/fake/module.so", askedPin };
-      const holder = holdSigner({ certificate: "pkcs11:token=fake;object=device", pkcs11 }, createSigner, () => {});
+      const askedPin: NonNullable<Parameters<typeof holdSigner>[0]["askedPin"]> = {};
+      const pkcs11 = { library: "/fake/module.so" };
+      const holder = holdSigner({ certificate: "pkcs11:token=fake;object=device", pkcs11, askedPin }, createSigner, () => {});
       await expect(holder.open()).rejects.toMatchObject({ category: "auth" });
       await expect(holder.acquire()).rejects.toMatchObject({ category: "auth" });
       expect((askedPin.pin as { peek(): unknown } | undefined)?.peek()).toBeUndefined(); // a RememberedPin, wiped
