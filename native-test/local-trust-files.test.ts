@@ -409,6 +409,35 @@ describe("secret files other users can read: one warning line each, never the co
     }
   });
 
+  // Before round 31: the error line came first and the warning after it (Node prints a warning on a later tick), so
+  // the last line, the one users read first, was not the error.
+  it("credential-process and sign-string failing after a warning: the warning line first, the error line last", async () => {
+    // A pin-value in a config others can read, the token absent.
+    const config = join(dir, "pin-value-no-token.json");
+    const certificate = `pkcs11:token=absent-token;object=ec-key?pin-value=${encodeURIComponent(hsm.pin)}`;
+    writeFileSync(config, JSON.stringify({ profiles: { gw: { certificate, "pkcs11-lib": hsm.module, ...ARNS, endpoint: local.url } } }));
+    chmodSync(config, 0o644);
+    const r = await runCli(DIST_CLI, ["credential-process", "--config", config, "--profile", "gw", "--no-agent"], env({ SOFTHSM2_CONF: hsm.conf }));
+    expect(r.code).toBe(EXIT_CODES.device);
+    const lines = r.stderr.trimEnd().split("\n");
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toBe(`roles-anywhere-agent: warning: pin-value in config file ${config} can be read or changed by other users (mode 644): run chmod 600 ${config}`);
+    expect(lines[1]).toMatch(/^roles-anywhere-agent: .*absent-token/);
+
+    // A key file others can read, and a certificate of another key (credential-process: the key-file bundle).
+    const key = join(dir, "loose-then-mismatch.key");
+    writeFileSync(key, readFileSync(leaf.keyPath), { mode: 0o644 });
+    chmodSync(key, 0o644);
+    for (const command of [["sign-string"], ["credential-process", ...ARN_FLAGS, "--endpoint", local.url, "--no-agent"]]) {
+      const s = await runCli(DIST_CLI, [...command, "--certificate", hsm.file("ca.pem"), "--private-key", key], env());
+      expect(s.code).toBe(EXIT_CODES.input);
+      const signLines = s.stderr.trimEnd().split("\n");
+      expect(signLines).toHaveLength(2);
+      expect(signLines[0]).toMatch(`roles-anywhere-agent: warning: private key file ${key} can be read or changed by other users`);
+      expect(signLines[1]).toMatch(`roles-anywhere-agent: private key ${key} (EC P-256, public key sha256:`); // does not match …
+    }
+  });
+
   // Before round 30: none, as if every PKCS#12 file were encrypted.
   it("sign-string with a PKCS#12 file of the empty password others can read (0644): signs, one warning", async () => {
     const p12 = join(dir, "loose.p12");

@@ -3,6 +3,7 @@ import type { CliIo, CommandSpec } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
 import { parseCommandArgs } from "./parse-args.js";
 import { nearestNames } from "../nearest-names.js";
+import { pendingWarnings } from "./process-warnings.js";
 import { hideSecretsInProcessTitle } from "./process-title.js";
 import { PROGRAM, reportError, wantsDebug } from "./report-error.js";
 import { ownValue } from "../own-value.js";
@@ -39,6 +40,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     if (rest.some((a) => HELP_FLAGS.has(a))) return await showHelp(argv, io);
     return await spec.run(parseCommandArgs(spec, rest), io);
   } catch (error) {
+    await pendingWarnings(); // a warning raised before the error is printed before its line: the last line is the error
     return reportError(error, io, wantsDebug(argv, spec));
   }
 }

@@ -57,9 +57,14 @@ export async function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv =
   const config = parseConfig(text, path);
   checkModulePaths(config, uid);
   // A PIN in it makes it a secret file: others may read it (not change it, refused above), as a PIN file's rule says.
-  const uris = [...config.profiles.values()].flatMap((p) => [p.certificate, p["private-key"]]);
-  if (uris.some((uri) => uri !== undefined && uriPinForm(uri)?.kind === "value")) warnIfExposed(file, path, "pin-value in config file");
+  if (holdsPinValue(config)) warnIfExposed(file, path, "pin-value in config file");
   return config;
+}
+
+/** Whether a profile's pkcs11: URI holds a pin-value. */
+export function holdsPinValue(config: AgentConfig): boolean {
+  const uris = [...config.profiles.values()].flatMap((p) => [p.certificate, p["private-key"]]);
+  return uris.some((uri) => uri !== undefined && uriPinForm(uri)?.kind === "value");
 }
 
 /**

@@ -28,6 +28,8 @@ export interface CheckRow {
 export interface DoctorInput {
   /** The config file the settings came from (its owner and mode are checked on reading), or why it could not be used. */
   readonly configPath?: string | AgentError | undefined;
+  /** Whether a profile's pkcs11: URI in it holds a pin-value. */
+  readonly configHoldsPin?: boolean | undefined;
   /** The settings, or the error that stopped them being built. */
   readonly signer: SignerOptions | AgentError;
   readonly session: CreateSessionParams | AgentError;
@@ -67,7 +69,11 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
     add(skip("checked as", "root, which can read files the service's user cannot", hint));
   }
   const config = input.configPath;
-  add(config instanceof AgentError ? fail("config file", config) : config ? pass("config file", `${config} (owner and mode checked)`) : skip("config file", "none used (settings from flags)"));
+  // A pin-value in it makes it a secret file (load-config.ts warns as for a PIN file).
+  const configInfo = typeof config === "string" && input.configHoldsPin ? await stat(config).catch(() => undefined) : undefined;
+  if (config instanceof AgentError) add(fail("config file", config));
+  else if (configInfo && isExposed(facts(configInfo))) add(exposedRow("config file", config!, configInfo, " holds a pin-value and"));
+  else add(config ? pass("config file", `${config} (owner and mode checked)`) : skip("config file", "none used (settings from flags)"));
 
   const signerOptions = input.signer instanceof AgentError ? undefined : input.signer;
   if (!signerOptions) add(fail("signer settings", input.signer));
@@ -142,8 +148,8 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
         const { readCertificateBundle } = await import("../x509/read-certificates.js");
         rows.push(await readCertificateBundle(ref).then(() => pass(name, ref), (error: unknown) => fail(name, error)));
       } else rows.push(pass(name, ref));
-    } else if (isExposed(facts(info)) && !(name === "private key file" && info.isFile() && (await isKeyBlob(ref)))) {
-      rows.push(failText(name, `${ref} is readable by other users (mode ${mode})`, `run: ${modeFix(facts(info), ref)}`));
+    } else if (isExposed(facts(info)) && !(name === "private key file" && info.isFile() && (await isTpmKeyWithPassword(ref, o)))) {
+      rows.push(exposedRow(name, ref, info));
     } else if (process.getuid && info.uid !== process.getuid() && info.uid !== 0) {
       rows.push(failText(name, `${ref} belongs to uid ${info.uid}, not to this user`, "its owner could swap it: keep it in a file of your own"));
     } else rows.push(pass(name, `${ref} (mode ${mode})`));
@@ -162,16 +168,21 @@ function uriPinFile(ref: string | undefined): string | undefined {
   }
 }
 
-/**
- * A TPM key blob (useless without its TPM) or a PKCS#12 file (encrypted, most often: one whose key needs no password
- * is told about by the signer when it opens it).
- */
-async function isKeyBlob(path: string): Promise<boolean> {
-  const [{ isPkcs12 }, { containsTss2Key }] = await Promise.all([import("../signers/factory.js"), import("../tpm/keys/tss2-key-file.js")]);
+/** A secret file others can read, with the fix the signer's warning names (src/io/exposed-file.ts). */
+function exposedRow(name: string, ref: string, info: { mode: number; uid: number; gid: number }, what = ""): CheckRow {
+  const mode = (info.mode & 0o777).toString(8).padStart(4, "0");
+  return failText(name, `${ref}${what} is readable by other users (mode ${mode})`, `run: ${modeFix(facts(info), ref)}`);
+}
+
+/** A TPM key file the signer does not warn about when others can read it (factory.ts: passwordLessTpmKey). */
+async function isTpmKeyWithPassword(path: string, o: SignerOptions): Promise<boolean> {
+  const [{ passwordLessTpmKey }, { containsTss2Key }] = await Promise.all([import("../signers/factory.js"), import("../tpm/keys/tss2-key-file.js")]);
   const read = await readInputFile(path, "private key file").catch(() => undefined);
-  const blob = read !== undefined && (containsTss2Key(read.bytes) || isPkcs12(read.bytes));
-  read?.bytes.fill(0);
-  return blob;
+  try {
+    return read !== undefined && containsTss2Key(read.bytes) && !(await passwordLessTpmKey(read.bytes.toString("latin1"), path, o));
+  } finally {
+    read?.bytes.fill(0);
+  }
 }
 
 /** Opens the signer once (one login at most), turning each stage's outcome into rows. */

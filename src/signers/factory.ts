@@ -144,10 +144,7 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
 
   if (containsTss2Key(keyFile.bytes)) {
     const pem = keyFile.bytes.toString("latin1");
-    // Without a password (emptyAuth) the key is anyone's who can read the file and open the TPM. A bad file: the signer says so.
-    const { parseTss2KeyFile } = await import("../tpm/keys/tss2-key-file.js");
-    const emptyAuth = await parseTss2KeyFile(pem, keyRef).then((file) => file.emptyAuth, () => false);
-    if (emptyAuth && !options.tpm?.ignoreEmptyAuth) warnIfExposed(keyFile, keyRef, "password-less TPM key file");
+    if (await passwordLessTpmKey(pem, keyRef, options)) warnIfExposed(keyFile, keyRef, "password-less TPM key file");
     return tpmSigner({ kind: "tss2-pem", path: keyRef, pem });
   }
 
@@ -161,9 +158,18 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
     return createPkcs12Signer({ path: keyRef, bytes: keyFile.bytes, file: keyFile, ...fileOptions });
   }
 
-  // Unlike an encrypted PKCS#12 file, a key file is the key itself.
-  warnIfExposed(keyFile, keyRef, "private key file");
+  warnIfExposed(keyFile, keyRef, "private key file"); // encrypted too: a copy's password can be guessed offline
   return createFileSigner({ keyPath: keyRef, keyFile, certificate: certificateFile, ...fileOptions });
+}
+
+/**
+ * Whether a TSS2 key file is warned about when others can read it: without a password (emptyAuth, not overridden) the
+ * key is anyone's who can read the file and open the TPM. One with a password is useless without its TPM, which locks
+ * out guessing; any other key file is warned about, encrypted or not. A bad file: the signer says so.
+ */
+export async function passwordLessTpmKey(pem: string, path: string, options: Pick<SignerOptions, "tpm">): Promise<boolean> {
+  const { parseTss2KeyFile } = await import("../tpm/keys/tss2-key-file.js");
+  return !options.tpm?.ignoreEmptyAuth && (await parseTss2KeyFile(pem, path).then((file) => file.emptyAuth, () => false));
 }
 
 function holdsPrivateKey(bytes: Buffer, path: string): boolean {

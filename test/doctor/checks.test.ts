@@ -279,6 +279,35 @@ describe("doctor's rows", () => {
     expect(await agentRow("q")).toMatch(`no agent socket at ${join(dir, "roles-anywhere-agent.sock")}`);
   }, 30_000);
 
+  // Round 31: the CLI warned (load-config.ts) while doctor's config row was a ✔ "owner and mode checked".
+  it("a config whose URI holds a pin-value, readable by others: the config row is a ✘ with the warning's fix; 0600 a ✔", async () => {
+    const { main } = await import("../../src/cli/main.js");
+    const arns = {
+      "trust-anchor-arn": "arn:aws:rolesanywhere:us-east-1:111122223333:trust-anchor/ta",
+      "profile-arn": "arn:aws:rolesanywhere:us-east-1:111122223333:profile/p",
+      "role-arn": "arn:aws:iam::111122223333:role/device",
+    };
+    const configRow = async (mode: number, certificate: string) => {
+      const config = join(dir, `pin-value-${mode.toString(8)}-${certificate.length}.json`);
+      const profile = { ...arns, certificate, "pkcs11-lib": join(dir, "no-module.so"), endpoint: "http://127.0.0.1:9" };
+      writeFileSync(config, JSON.stringify({ profiles: { p: profile } }));
+      chmodSync(config, mode);
+      let stdout = "";
+      const io = { stdout: { write: (t: string | Uint8Array) => ((stdout += String(t)), true) }, stderr: { write: () => true }, env: {} };
+      await main(["doctor", "--config", config, "--profile", "p", "--agent-socket", join(dir, "no.sock")], io);
+      const lines = stdout.split("\n");
+      const at = lines.findIndex((line) => line.includes(" config file "));
+      return { config, row: lines.slice(at, at + 2).join("\n").replace(/ +/g, " ") };
+    };
+    const withPin = "pkcs11:token=t;object=k?pin-value=1234";
+    let { config, row } = await configRow(0o644, withPin);
+    expect(row).toBe(`✘ config file ${config} holds a pin-value and is readable by other users (mode 0644)\n → run: chmod 600 ${config}`);
+    ({ config, row } = await configRow(0o600, withPin));
+    expect(row).toMatch(`✔ config file ${config} (owner and mode checked)`);
+    ({ config, row } = await configRow(0o644, "pkcs11:token=t;object=k"));
+    expect(row).toMatch(`✔ config file ${config} (owner and mode checked)`);
+  }, 30_000);
+
   it("refuses a relative --agent-socket as credential-process and agent do (usage, one line)", async () => {
     // Before: "no agent socket at rel.sock" and exit 0, while the agent and its clients refuse that path.
     const { main } = await import("../../src/cli/main.js");

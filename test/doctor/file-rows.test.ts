@@ -9,11 +9,17 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { runChecks } from "../../src/doctor/checks.js";
 import { AgentError } from "../../src/errors.js";
+import { decodePublicArea } from "../../src/tpm/keys/public-area.js";
+import { encodeTss2KeyFile } from "../../src/tpm/keys/tss2-key-file.js";
+import { encode } from "../../src/tpm/wire/codec.js";
+import { TPM_RH } from "../../src/tpm/wire/constants.js";
+import { TPMT_PUBLIC } from "../../src/tpm/wire/structures.js";
 import { readCertificateFile } from "../../src/x509/read-certificates.js";
 import { DAY_MS } from "../../src/x509/validity.js";
 import { signerChecks } from "../helpers/doctor-checks.js";
 import { issueMlDsaLeaf } from "../helpers/mldsa-pki.js";
 import { createCa, issueLeaf } from "../helpers/pki.js";
+import { eccSigningPublic } from "../helpers/tpm-public.js";
 
 const dir = mkdtempSync(join(tmpdir(), "raa-doctor-files-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -79,15 +85,27 @@ describe("doctor: file rows", () => {
     }
   });
 
-  it("a TPM key blob or a PKCS#12 file others can read is a ✔, as the signer takes it without a warning (before: a ✘)", async () => {
+  // Round 31: as the signer warns (factory.ts). Before: a PKCS#12 file and a password-less TPM key were a ✔ at 0644.
+  it("a PKCS#12 file (encrypted too) or a TPM key without a password others can read is a ✘; a TPM key with one is a ✔", async () => {
     const p12 = join(dir, "leaf.p12");
     execFileSync("openssl", ["pkcs12", "-export", "-inkey", leaf.keyPath, "-in", leaf.certPath, "-passout", "pass:pw", "-out", p12]);
     chmodSync(p12, 0o644);
-    expect((await rowsFor({ certificate: p12 }))["private key file"]).toMatchObject({ outcome: "pass", detail: `${p12} (mode 0644)` });
-    const tss2 = join(dir, "key.tss2.pem");
-    writeFileSync(tss2, "-----BEGIN TSS2 PRIVATE KEY-----\nMAA=\n-----END TSS2 PRIVATE KEY-----\n", { mode: 0o644 });
-    chmodSync(tss2, 0o644);
-    expect((await rowsFor({ privateKey: tss2, certificate: leaf.certPath }))["private key file"]).toMatchObject({ outcome: "pass" });
+    const exposed = (path: string) => ({ outcome: "fail", detail: `${path} is readable by other users (mode 0644)`, hint: `run: chmod 600 ${path}` });
+    expect((await rowsFor({ certificate: p12 }))["private key file"]).toMatchObject(exposed(p12));
+    const tss2 = (emptyAuth: boolean) => {
+      const path = join(dir, `key-${emptyAuth}.tss2.pem`);
+      const key = { parent: TPM_RH.OWNER, public: decodePublicArea(encode(TPMT_PUBLIC, eccSigningPublic()), path), privateBlob: Buffer.from("0004deadbeef", "hex"), emptyAuth, policy: [] };
+      writeFileSync(path, encodeTss2KeyFile(key), { mode: 0o644 });
+      chmodSync(path, 0o644);
+      return path;
+    };
+    const keyRow = async (privateKey: string, ignoreEmptyAuth?: boolean) => {
+      const rows = await signerChecks(dir, { privateKey, certificate: leaf.certPath, tpm: { device: join(dir, "no-tpm"), ignoreEmptyAuth } });
+      return rows.find((r) => r.name === "private key file");
+    };
+    expect(await keyRow(tss2(true))).toMatchObject(exposed(tss2(true)));
+    expect(await keyRow(tss2(true), true)).toMatchObject({ outcome: "pass" }); // it has a password after all
+    expect(await keyRow(tss2(false))).toMatchObject({ outcome: "pass", detail: `${tss2(false)} (mode 0644)` });
   });
 
   it("a key file others can read that cannot be read as a key blob (UTF-16 text) is a ✘ row, not a crash of doctor", async () => {

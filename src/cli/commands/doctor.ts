@@ -68,20 +68,21 @@ async function orError<T>(work: () => T | Promise<T>): Promise<T | AgentError> {
   }
 }
 
-type SettingsPart = "configPath" | "signer" | "session" | "endpoint" | "endpointFrom";
+type SettingsPart = "configPath" | "configHoldsPin" | "signer" | "session" | "endpoint" | "endpointFrom";
 
 /**
  * The validated settings (flags, or a config profile with the flags over it); when they cannot be built, the
  * error takes the settings' row and the key is still checked from the flags alone.
  */
 async function settingsOf(args: ParsedArgs, io: CliIo, onAgentSocket: (socket: string | undefined) => void): Promise<Pick<DoctorInput, SettingsPart>> {
-  const [{ settingsFromArgs, signerOptionsFromArgs }, { defaultConfigPath, loadConfig }, { configAgentSocket }] = await Promise.all([
+  const [{ settingsFromArgs, signerOptionsFromArgs }, { defaultConfigPath, holdsPinValue, loadConfig }, { configAgentSocket }] = await Promise.all([
     import("../settings-args.js"), import("../../config/load-config.js"), import("../../agent/socket-path.js")]);
   const profile = stringArg(args, "profile");
   const path = stringArg(args, "config");
   // The file on its own first (owner, mode, syntax), so that its own row says what is wrong with it.
   const loaded = profile ? await orError(() => loadConfig(path, io.env)) : undefined;
   const configPath = loaded instanceof AgentError ? loaded : profile && (path ?? defaultConfigPath(io.env));
+  const configHoldsPin = loaded !== undefined && !(loaded instanceof AgentError) && holdsPinValue(loaded);
   // The config's agent.socket where its agent serves this profile: the socket credential-process asks.
   const settings = await orError(async () => (await settingsFromArgs(args, io, profile ? [profile] : [], (c) => onAgentSocket(configAgentSocket(c, profile!))))[0]!);
   // The endpoint option named as the settings name it: the flag, or the profile's field when no flag is over it.
@@ -89,8 +90,8 @@ async function settingsOf(args: ParsedArgs, io: CliIo, onAgentSocket: (socket: s
   const endpointFrom = loaded && !(loaded instanceof AgentError) && !args.explicit.has("endpoint")
     ? `config ${loaded.path}: profile "${profile}": ${profileOrigin("").name("endpoint")}`
     : FLAG_ORIGIN.name("endpoint");
-  if (!(settings instanceof AgentError)) return { configPath, endpointFrom, ...settings };
+  if (!(settings instanceof AgentError)) return { configPath, configHoldsPin, endpointFrom, ...settings };
   const notChecked = new AgentError("CONFIG_INVALID", "not checked: the config file cannot be used", { hint: "fix the config file first" });
   const session = configPath instanceof AgentError ? notChecked : settings;
-  return { configPath, signer: await orError(() => signerOptionsFromArgs(args, io)), session, endpoint: {} };
+  return { configPath, configHoldsPin, signer: await orError(() => signerOptionsFromArgs(args, io)), session, endpoint: {} };
 }

@@ -20,7 +20,7 @@ export interface FileSignerOptions
   intermediates?: CertificateFile;
 }
 
-/** `file`: its mode and owner, to warn when others can read a key that needs no password. */
+/** `file`: its mode and owner, to warn when others can read it. */
 type Pkcs12SignerOptions = Omit<FileSignerOptions, "keyPath" | "keyFile" | "certificate"> & { path: string; bytes: Buffer; file?: InputBytes };
 
 /**
@@ -83,9 +83,8 @@ export async function createFileSigner(options: FileSignerOptions): Promise<Sign
  * in the file as the chain (the leaf is not repeated).
  */
 export async function createPkcs12Signer(options: Pkcs12SignerOptions): Promise<Signer> {
-  const { key, certificate, chain, keyInClear } = await readPkcs12(options.bytes, options.path, options);
-  // Encrypted, it is no key file others can use; in clear it is one.
-  if (keyInClear && options.file) warnIfExposed(options.file, options.path, "PKCS#12 file");
+  const { key, certificate, chain } = await readPkcs12(options.bytes, options.path, options);
+  if (options.file) warnIfExposed(options.file, options.path, "PKCS#12 file"); // encrypted too, as a key file (factory.ts)
   const intermediates = options.intermediates?.certificates ?? chain;
   return fileKeySigner("the PKCS#12 signer", () => key, options.signOffThread, {
     certificate: async () => certificate,

@@ -24,8 +24,6 @@ interface Pkcs12Identity {
   readonly certificate: Certificate;
   /** The leaf's issuer, its issuer… found in the file; the leaf is not repeated (unlike the Go helper). */
   readonly chain: Certificate[];
-  /** Whether a key in it needs no password: the empty one opened the file, or a key bag is outside encrypted content. */
-  readonly keyInClear?: boolean;
 }
 
 type Pkcs12Options = Pick<SignerOptions, "keyPassword" | "debug" | "prompt" | "names"> & PromptSignal;
@@ -140,11 +138,10 @@ async function readPfx(bytes: Buffer, path: string, options: Pkcs12Options, decr
     // Decrypted bytes, the keys in them and every copy made of them, zeroed once node:crypto holds the key (or the
     // file is refused).
     const keyInfos: Buffer[] = [];
-    let keyInClear = password.utf8.length === 0;
     const decrypted: Uint8Array[] = [];
     try {
       const certificates: Certificate[] = [];
-      const visitBags = async (safeContentsDer: Buffer, depth: number, sealed: boolean): Promise<void> => {
+      const visitBags = async (safeContentsDer: Buffer, depth: number): Promise<void> => {
         const der = guard("malformed SafeContents", () => derFromBer(safeContentsDer));
         const bags = parse(der, SafeContents, "malformed SafeContents");
         refuse(safeContentsProblem(der, true));
@@ -155,7 +152,6 @@ async function readPfx(bytes: Buffer, path: string, options: Pkcs12Options, decr
           switch (bag.bagId) {
             case pfxModule.id_keyBag:
               keyInfos.push(value);
-              keyInClear ||= !sealed;
               break;
             case pfxModule.id_pkcs8ShroudedKeyBag:
               countDecryption();
@@ -174,7 +170,7 @@ async function readPfx(bytes: Buffer, path: string, options: Pkcs12Options, decr
               break;
             }
             case pfxModule.id_SafeContents:
-              if (depth < 4) await visitBags(value, depth + 1, sealed);
+              if (depth < 4) await visitBags(value, depth + 1);
               break;
             default:
               options.debug?.(`${path}: skipping a bag of type ${bag.bagId}`);
@@ -186,7 +182,7 @@ async function readPfx(bytes: Buffer, path: string, options: Pkcs12Options, decr
       refuse(safeContentsProblem(authSafeDer, false));
       for (const info of contents) {
         if (info.contentType === OID.DATA) {
-          await visitBags(copy(octets(copy(info.content), "malformed data content")), 0, false);
+          await visitBags(copy(octets(copy(info.content), "malformed data content")), 0);
         } else if (info.contentType === OID.ENCRYPTED_DATA) {
           const encrypted = () => readEncryptedData(Buffer.from(info.content));
           const { algorithm, ciphertext } = guard("malformed encrypted content", encrypted);
@@ -196,14 +192,14 @@ async function readPfx(bytes: Buffer, path: string, options: Pkcs12Options, decr
           const der = unlessMalformed(() => derFromBer(plaintext)) ?? plaintext;
           decrypted.push(der);
           // Without a MAC, a wrong password can still pass the padding check (1 time in 256).
-          await visitBags(singleSequence(der, context), 0, true);
+          await visitBags(singleSequence(der, context), 0);
         } else if (info.contentType === OID.ENVELOPED_DATA) {
           throw invalid("public-key encrypted content (envelopedData) is not supported");
         } else {
           options.debug?.(`${path}: skipping content of type ${info.contentType}`);
         }
       }
-      return { ...(await chooseIdentity(path, keyInfos, certificates, options)), keyInClear };
+      return await chooseIdentity(path, keyInfos, certificates, options); // before the bytes are zeroed
     } finally {
       password.utf8.fill(0);
       password.bmp.fill(0);
