@@ -457,6 +457,36 @@ describe("secret files other users can read: one warning line each, never the co
     expect(r.stderr).toBe(`roles-anywhere-agent: private key file ${key} cannot be read: permission denied (check the file's owner and mode)\n`);
   });
 
+  // Round 31: the group rule read "in the file's group" as "the service's own group"; root:users 0640 (or a group a
+  // second account is in) went unwarned, and the chgrp fix it named for a shared primary group was that setup.
+  it("root's 0640 key of a group another account is in too (a member, or its primary group): one warning, chown as the fix", async () => {
+    const other = createLocalUser("raa31o", dir);
+    try {
+      const key = join(dir, "shared-group.key");
+      const certificate = join(dir, "shared-group.pem");
+      writeFileSync(key, readFileSync(leaf.keyPath));
+      writeFileSync(certificate, readFileSync(leaf.certPath), { mode: 0o644 });
+      chownSync(key, 0, attacker.gid);
+      chmodSync(key, 0o640);
+      const asService = ["setpriv", "--reuid", String(attacker.uid), "--regid", String(attacker.gid), "--clear-groups"];
+      const sign = () => runCli(DIST_CLI, ["sign-string", "--certificate", certificate, "--private-key", key], { PATH: process.env["PATH"], HOME: attacker.home }, 90_000, asService);
+      const warning = `roles-anywhere-agent: warning: private key file ${key} can be read or changed by other users (mode 640): run chown ${attacker.uid} ${key} && chmod 600 ${key}\n`;
+      execFileSync("usermod", ["-a", "-G", attacker.name, other.name]);
+      expect((await other.run("id", ["-G", other.name])).stdout).toContain(String(attacker.gid));
+      let r = await sign();
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toBe(warning); // before: nothing
+      execFileSync("gpasswd", ["-d", other.name, attacker.name], { stdio: "ignore" });
+      execFileSync("usermod", ["-g", String(attacker.gid), other.name]);
+      r = await sign();
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toBe(warning);
+      execFileSync("usermod", ["-g", String(other.gid), other.name]);
+    } finally {
+      other.remove();
+    }
+  });
+
   // A command that does no I/O after reading the file printed nothing: the warning, emitted on the next tick,
   // came after process.exit (what a new operator saw running keygen and csr with docs/provisioning.md's token-pin).
   it("sign-string with a PIN file others can read (0644): signs, and the warning line too", async () => {
