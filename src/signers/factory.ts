@@ -19,6 +19,7 @@ import { wipedOnError } from "./file/pbe.js";
 import { isTpmHandleRef, noKeyHint, OPTION_NAMES, optionName, type SignerOptions, type TpmSignerOptions } from "./options.js";
 import type { Signer } from "./signer.js";
 import { containsTss2Key } from "../tpm/keys/tss2-detect.js";
+import type { Tss2KeyFile } from "../tpm/keys/tss2-key-file.js";
 
 const REF: Kind = [(ref) => typeof ref === "string" && ref !== "", "a non-empty string (a path, pkcs11: URI, handle:)"];
 /** {@link SignerOptions}' types, for callers in plain JavaScript. */
@@ -144,10 +145,12 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
 
   if (containsTss2Key(keyFile.bytes)) {
     const pem = keyFile.bytes.toString("latin1");
-    // Without a password (emptyAuth) the key is anyone's who can read the file and open the TPM. A bad file: the signer says so.
-    const { parseTss2KeyFile } = await import("../tpm/keys/tss2-key-file.js");
-    const emptyAuth = await parseTss2KeyFile(pem, keyRef).then((file) => file.emptyAuth, () => false);
-    if (emptyAuth && !options.tpm?.ignoreEmptyAuth) warnIfExposed(keyFile, keyRef, "password-less TPM key file");
+    // Without a password (emptyAuth, or a policy that asks none) the key is anyone's who can read the file and open the
+    // TPM. A bad file: the signer says so.
+    const { parseTss2KeyFile, policyUsesPassword } = await import("../tpm/keys/tss2-key-file.js");
+    const passwordLess = (file: Tss2KeyFile) =>
+      (file.emptyAuth && !options.tpm?.ignoreEmptyAuth) || (file.policy.length > 0 && !policyUsesPassword(file.policy));
+    if (await parseTss2KeyFile(pem, keyRef).then(passwordLess, () => false)) warnIfExposed(keyFile, keyRef, "password-less TPM key file");
     return tpmSigner({ kind: "tss2-pem", path: keyRef, pem });
   }
 
