@@ -10,7 +10,7 @@
  *   the attacker may plant a symbolic link under the name serve writes).
  * - PIN, password and key files other users can read: a warning line, never their content.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
@@ -482,7 +482,15 @@ describe("secret files other users can read: one warning line each, never the co
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toBe(warning);
       execFileSync("usermod", ["-g", String(other.gid), other.name]);
+      execFileSync("gpasswd", ["-a", "root", attacker.name], { stdio: "ignore" }); // root reads it anyway: not another reader
+      r = await sign();
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toBe("");
     } finally {
+      // Each step whatever came before: userdel removes a group only while it is its user's primary one.
+      for (const args of [["gpasswd", "-d", "root", attacker.name], ["usermod", "-g", String(other.gid), other.name]]) {
+        spawnSync(args[0]!, args.slice(1), { stdio: "ignore" });
+      }
       other.remove();
     }
   });
