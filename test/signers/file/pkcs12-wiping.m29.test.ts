@@ -34,4 +34,16 @@ describe("a PKCS#12 key bag decrypted from encryptedData: no copy left, nor the 
     expect(id.certificate.serialDecimal).toBe(leaf.serialDecimal);
     expect((await copiesHolding(scalar, () => readPkcs12(file, "bags.p12", options), { asn1Inputs: true })).left).toBe(0);
   });
+
+  // Round 31: sealed by the password, so not a key in clear (a PKCS#12 file others can read is then not warned about);
+  // OpenSSL's CLI writes neither layout, and a reader that took every key bag as clear passed every other test.
+  it.each([
+    ["in the encryptedData's SafeContents", () => derSequence(...bags)],
+    ["in a safeContentsBag inside it", () => derSequence(derSequence(derOid("1.2.840.113549.1.12.10.1.6"), derTlv(0xa0, derSequence(...bags))))],
+    ["in clear, the empty password (control)", undefined],
+  ])("a key bag %s needs the password: keyInClear is false", async (what, safeContents) => {
+    const file = safeContents ? inEncryptedData(safeContents(), "s3cret") : readFileSync(join(tmp.dir, "plain.p12"));
+    const id = await readPkcs12(file, "bags.p12", safeContents ? options : {});
+    expect(id.keyInClear, what).toBe(safeContents === undefined);
+  });
 });
