@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 
 /**
  * A secret file (PIN, password, private key) that other users can read or change is warned about, not refused:
@@ -60,10 +60,16 @@ function readsThroughGroup({ owner, gid }: FileFacts): boolean {
 
 /**
  * Whether an account other than `uid` and root has `gid` as its group (/etc/passwd) or is listed in it (/etc/group).
- * Without these files (a scratch container, a Kubernetes fsGroup) no other account is known.
+ * Where they are absent or unreadable (a scratch container, a Kubernetes fsGroup) no other account is known.
  */
 function groupShared(gid: number, uid: number): boolean {
-  const table = (path: string) => (existsSync(path) ? readFileSync(path, "utf8").split("\n").map((line) => line.split(":")) : []);
+  const table = (path: string) => {
+    try {
+      return readFileSync(path, "utf8").split("\n").map((line) => line.split(":"));
+    } catch {
+      return [];
+    }
+  };
   const accounts = table("/etc/passwd");
   const ours = new Set(accounts.filter(([, , id]) => id === `${uid}` || id === "0").map(([name]) => name));
   const members = table("/etc/group").filter(([, , id]) => id === `${gid}`).flatMap(([, , , list]) => list?.split(",") ?? []);
