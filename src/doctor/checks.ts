@@ -142,7 +142,7 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
         const { readCertificateBundle } = await import("../x509/read-certificates.js");
         rows.push(await readCertificateBundle(ref).then(() => pass(name, ref), (error: unknown) => fail(name, error)));
       } else rows.push(pass(name, ref));
-    } else if (isExposed(facts(info)) && !(name === "private key file" && info.isFile() && (await isKeyBlob(ref)))) {
+    } else if (isExposed(facts(info)) && !(name === "private key file" && info.isFile() && (await isKeyBlob(ref, o.tpm?.ignoreEmptyAuth)))) {
       rows.push(failText(name, `${ref} is readable by other users (mode ${mode})`, `run: ${modeFix(facts(info), ref)}`));
     } else if (process.getuid && info.uid !== process.getuid() && info.uid !== 0) {
       rows.push(failText(name, `${ref} belongs to uid ${info.uid}, not to this user`, "its owner could swap it: keep it in a file of your own"));
@@ -163,13 +163,14 @@ function uriPinFile(ref: string | undefined): string | undefined {
 }
 
 /**
- * A TPM key blob (useless without its TPM) or a PKCS#12 file (encrypted, most often: one whose key needs no password
- * is told about by the signer when it opens it).
+ * A TPM key blob with a password (useless without its TPM and the password) or a PKCS#12 file (encrypted, most often:
+ * one whose key needs no password is told about by the signer when it opens it).
  */
-async function isKeyBlob(path: string): Promise<boolean> {
-  const [{ isPkcs12 }, { containsTss2Key }] = await Promise.all([import("../signers/factory.js"), import("../tpm/keys/tss2-key-file.js")]);
+async function isKeyBlob(path: string, ignoreEmptyAuth?: boolean): Promise<boolean> {
+  const [{ isPkcs12, tss2PasswordLess }, { containsTss2Key }] = await Promise.all([import("../signers/factory.js"), import("../tpm/keys/tss2-key-file.js")]);
   const read = await readInputFile(path, "private key file").catch(() => undefined);
-  const blob = read !== undefined && (containsTss2Key(read.bytes) || isPkcs12(read.bytes));
+  const tss2 = read !== undefined && containsTss2Key(read.bytes);
+  const blob = tss2 ? !(await tss2PasswordLess(read.bytes.toString("latin1"), path, ignoreEmptyAuth)) : read !== undefined && isPkcs12(read.bytes);
   read?.bytes.fill(0);
   return blob;
 }

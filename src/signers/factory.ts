@@ -145,12 +145,7 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
 
   if (containsTss2Key(keyFile.bytes)) {
     const pem = keyFile.bytes.toString("latin1");
-    // Without a password (emptyAuth, or a policy that asks none) the key is anyone's who can read the file and open the
-    // TPM. A bad file: the signer says so.
-    const { parseTss2KeyFile, policyUsesPassword } = await import("../tpm/keys/tss2-key-file.js");
-    const passwordLess = (file: Tss2KeyFile) =>
-      (file.emptyAuth && !options.tpm?.ignoreEmptyAuth) || (file.policy.length > 0 && !policyUsesPassword(file.policy));
-    if (await parseTss2KeyFile(pem, keyRef).then(passwordLess, () => false)) warnIfExposed(keyFile, keyRef, "password-less TPM key file");
+    if (await tss2PasswordLess(pem, keyRef, options.tpm?.ignoreEmptyAuth)) warnIfExposed(keyFile, keyRef, "password-less TPM key file");
     return tpmSigner({ kind: "tss2-pem", path: keyRef, pem });
   }
 
@@ -180,6 +175,16 @@ function holdsPrivateKey(bytes: Buffer, path: string): boolean {
 
 export function isPkcs12(bytes: Buffer): boolean {
   return !looksLikePem(bytes) && classifyDer(bytes) === "PKCS12";
+}
+
+/**
+ * Whether a TSS2 key file's key needs no password (emptyAuth, or a policy that asks none): it is anyone's who can read
+ * the file and open the TPM. False for a file the parser refuses (the signer says what is wrong with it).
+ */
+export async function tss2PasswordLess(pem: string, path: string, ignoreEmptyAuth = false): Promise<boolean> {
+  const { parseTss2KeyFile, policyUsesPassword } = await import("../tpm/keys/tss2-key-file.js");
+  const passwordLess = (file: Tss2KeyFile) => (file.emptyAuth && !ignoreEmptyAuth) || (file.policy.length > 0 && !policyUsesPassword(file.policy));
+  return parseTss2KeyFile(pem, path).then(passwordLess, () => false);
 }
 
 /**

@@ -11,7 +11,11 @@ import { runChecks } from "../../src/doctor/checks.js";
 import { AgentError } from "../../src/errors.js";
 import { readCertificateFile } from "../../src/x509/read-certificates.js";
 import { DAY_MS } from "../../src/x509/validity.js";
+import { encodeTss2KeyFile, type Tss2KeyFile } from "../../src/tpm/keys/tss2-key-file.js";
+import { encode } from "../../src/tpm/wire/codec.js";
+import { TPMT_PUBLIC } from "../../src/tpm/wire/structures.js";
 import { signerChecks } from "../helpers/doctor-checks.js";
+import { eccSigningPublic } from "../helpers/tpm-public.js";
 import { issueMlDsaLeaf } from "../helpers/mldsa-pki.js";
 import { createCa, issueLeaf } from "../helpers/pki.js";
 
@@ -88,6 +92,24 @@ describe("doctor: file rows", () => {
     writeFileSync(tss2, "-----BEGIN TSS2 PRIVATE KEY-----\nMAA=\n-----END TSS2 PRIVATE KEY-----\n", { mode: 0o644 });
     chmodSync(tss2, 0o644);
     expect((await rowsFor({ privateKey: tss2, certificate: leaf.certPath }))["private key file"]).toMatchObject({ outcome: "pass" });
+  });
+
+  // Round 31: the signer warns about a TSS2 key that needs no password when others can read it (anyone who reads it
+  // signs with this TPM); doctor ticked it as a key blob, beside that warning.
+  it("a TSS2 key that needs no password, others can read: a ✘ with chmod 600; with a password, or --tpm-ignore-empty-auth: a ✔", async () => {
+    const area = { bytes: encode(TPMT_PUBLIC, eccSigningPublic()) } as Tss2KeyFile["public"];
+    const key = (name: string, emptyAuth: boolean) => {
+      const path = join(dir, name);
+      writeFileSync(path, encodeTss2KeyFile({ parent: 0x40000001, public: area, privateBlob: Buffer.from("0004deadbeef", "hex"), emptyAuth, policy: [] }));
+      chmodSync(path, 0o644);
+      return path;
+    };
+    const row = async (privateKey: string, tpm = {}) =>
+      (await signerChecks(dir, { privateKey, certificate: leaf.certPath, tpm: { device: join(dir, "no-tpm"), ...tpm } })).find((r) => r.name === "private key file");
+    const open = key("open.tss2", true);
+    expect(await row(open)).toMatchObject({ outcome: "fail", detail: `${open} is readable by other users (mode 0644)`, hint: `run: chmod 600 ${open}` });
+    expect(await row(open, { ignoreEmptyAuth: true })).toMatchObject({ outcome: "pass" });
+    expect(await row(key("closed.tss2", false), { noKeyPassword: true })).toMatchObject({ outcome: "pass" });
   });
 
   it("a key file others can read that cannot be read as a key blob (UTF-16 text) is a ✘ row, not a crash of doctor", async () => {
