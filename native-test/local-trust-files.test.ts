@@ -10,7 +10,7 @@
  *   the attacker may plant a symbolic link under the name serve writes).
  * - PIN, password and key files other users can read: a warning line, never their content.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
@@ -484,6 +484,44 @@ describe("secret files other users can read: one warning line each, never the co
     r = await signAsService();
     expect(r.code).toBe(EXIT_CODES.input);
     expect(r.stderr).toBe(`roles-anywhere-agent: private key file ${key} cannot be read: permission denied (check the file's owner and mode)\n`);
+  });
+
+  // Round 31: the group rule read "in the file's group" as "the service's own group"; root:users 0640 (or a group a
+  // second account is in) went unwarned, and the chgrp fix it named for a shared primary group was that setup.
+  it("root's 0640 key of a group another account is in too (a member, or its primary group): one warning, chown as the fix", async () => {
+    const other = createLocalUser("raa31o", dir);
+    try {
+      const key = join(dir, "shared-group.key");
+      const certificate = join(dir, "shared-group.pem");
+      writeFileSync(key, readFileSync(leaf.keyPath));
+      writeFileSync(certificate, readFileSync(leaf.certPath), { mode: 0o644 });
+      chownSync(key, 0, attacker.gid);
+      chmodSync(key, 0o640);
+      const asService = ["setpriv", "--reuid", String(attacker.uid), "--regid", String(attacker.gid), "--clear-groups"];
+      const sign = () => runCli(DIST_CLI, ["sign-string", "--certificate", certificate, "--private-key", key], { PATH: process.env["PATH"], HOME: attacker.home }, 90_000, asService);
+      const warning = `roles-anywhere-agent: warning: private key file ${key} can be read or changed by other users (mode 640): run chown ${attacker.uid} ${key} && chmod 600 ${key}\n`;
+      execFileSync("usermod", ["-a", "-G", attacker.name, other.name]);
+      expect((await other.run("id", ["-G", other.name])).stdout).toContain(String(attacker.gid));
+      let r = await sign();
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toBe(warning); // before: nothing
+      execFileSync("gpasswd", ["-d", other.name, attacker.name], { stdio: "ignore" });
+      execFileSync("usermod", ["-g", String(attacker.gid), other.name]);
+      r = await sign();
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toBe(warning);
+      execFileSync("usermod", ["-g", String(other.gid), other.name]);
+      execFileSync("gpasswd", ["-a", "root", attacker.name], { stdio: "ignore" }); // root reads it anyway: not another reader
+      r = await sign();
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toBe("");
+    } finally {
+      // Each step whatever came before: userdel removes a group only while it is its user's primary one.
+      for (const args of [["gpasswd", "-d", "root", attacker.name], ["usermod", "-g", String(other.gid), other.name]]) {
+        spawnSync(args[0]!, args.slice(1), { stdio: "ignore" });
+      }
+      other.remove();
+    }
   });
 
   // A command that does no I/O after reading the file printed nothing: the warning, emitted on the next tick,

@@ -174,12 +174,12 @@ function exposedRow(name: string, ref: string, info: { mode: number; uid: number
   return failText(name, `${ref}${what} is readable by other users (mode ${mode})`, `run: ${modeFix(facts(info), ref)}`);
 }
 
-/** A TPM key file the signer does not warn about when others can read it (factory.ts: passwordLessTpmKey). */
+/** A TPM key file the signer does not warn about when others can read it (factory.ts: tss2PasswordLess). */
 async function isTpmKeyWithPassword(path: string, o: SignerOptions): Promise<boolean> {
-  const [{ passwordLessTpmKey }, { containsTss2Key }] = await Promise.all([import("../signers/factory.js"), import("../tpm/keys/tss2-key-file.js")]);
+  const [{ tss2PasswordLess }, { containsTss2Key }] = await Promise.all([import("../signers/factory.js"), import("../tpm/keys/tss2-key-file.js")]);
   const read = await readInputFile(path, "private key file").catch(() => undefined);
   try {
-    return read !== undefined && containsTss2Key(read.bytes) && !(await passwordLessTpmKey(read.bytes.toString("latin1"), path, o));
+    return read !== undefined && containsTss2Key(read.bytes) && !(await tss2PasswordLess(read.bytes.toString("latin1"), path, o.tpm?.ignoreEmptyAuth));
   } finally {
     read?.bytes.fill(0);
   }

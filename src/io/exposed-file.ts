@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+
 /**
  * A secret file (PIN, password, private key) that other users can read or change is warned about, not refused:
  * aws_signing_helper reads such files, and a key shared with a group on purpose (0640, group ssl-cert) is a
@@ -46,11 +48,32 @@ export function isExposed(file: FileFacts): boolean {
   return (mode & 0o077) !== 0 && ((mode & 0o027) !== 0 || !readsThroughGroup(file));
 }
 
-/** Root's file, and this process (not root) is in its group: a service user reading its key or PIN the way our docs set it up. */
+/**
+ * Root's file, and this process (not root) is in its group, which no other account is in: a service user reading its
+ * key or PIN the way our docs set it up (not root:users 0640, which every user can read).
+ */
 function readsThroughGroup({ owner, gid }: FileFacts): boolean {
   const uid = process.getuid?.();
   if (owner !== 0 || uid === undefined || uid === 0 || gid === undefined) return false;
-  return process.getgroups?.().includes(gid) ?? false; // Node includes the effective gid
+  return (process.getgroups?.().includes(gid) ?? false) && !groupShared(gid, uid); // Node includes the effective gid
+}
+
+/**
+ * Whether an account other than `uid` and root has `gid` as its group (/etc/passwd) or is listed in it (/etc/group).
+ * Where they are absent or unreadable (a scratch container, a Kubernetes fsGroup) no other account is known.
+ */
+function groupShared(gid: number, uid: number): boolean {
+  const table = (path: string) => {
+    try {
+      return readFileSync(path, "utf8").split("\n").map((line) => line.split(":"));
+    } catch {
+      return [];
+    }
+  };
+  const accounts = table("/etc/passwd");
+  const ours = new Set(accounts.filter(([, , id]) => id === `${uid}` || id === "0").map(([name]) => name));
+  const members = table("/etc/group").filter(([, , id]) => id === `${gid}`).flatMap(([, , , list]) => list?.split(",") ?? []);
+  return accounts.some(([name, , , group]) => group === `${gid}` && !ours.has(name)) || members.some((name) => name !== "" && !ours.has(name));
 }
 
 /** The command that narrows the mode: chmod 600 on root's file would lock this process (not root) out, which reads it through the group. */
@@ -58,5 +81,6 @@ export function modeFix(file: FileFacts, path: string): string {
   const uid = process.getuid?.();
   if (file.owner !== 0 || uid === undefined || uid === 0) return `chmod 600 ${path}`;
   if (readsThroughGroup(file)) return `chmod 640 ${path}`;
-  return `chgrp ${process.getgid?.()} ${path} && chmod 640 ${path}`;
+  const gid = process.getgid?.() ?? 0;
+  return groupShared(gid, uid) ? `chown ${uid} ${path} && chmod 600 ${path}` : `chgrp ${gid} ${path} && chmod 640 ${path}`;
 }

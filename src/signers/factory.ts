@@ -19,6 +19,7 @@ import { wipedOnError } from "./file/pbe.js";
 import { isTpmHandleRef, noKeyHint, OPTION_NAMES, optionName, type SignerOptions, type TpmSignerOptions } from "./options.js";
 import type { Signer } from "./signer.js";
 import { containsTss2Key } from "../tpm/keys/tss2-detect.js";
+import type { Tss2KeyFile } from "../tpm/keys/tss2-key-file.js";
 
 const REF: Kind = [(ref) => typeof ref === "string" && ref !== "", "a non-empty string (a path, pkcs11: URI, handle:)"];
 /** {@link SignerOptions}' types, for callers in plain JavaScript. */
@@ -144,7 +145,7 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
 
   if (containsTss2Key(keyFile.bytes)) {
     const pem = keyFile.bytes.toString("latin1");
-    if (await passwordLessTpmKey(pem, keyRef, options)) warnIfExposed(keyFile, keyRef, "password-less TPM key file");
+    if (await tss2PasswordLess(pem, keyRef, options.tpm?.ignoreEmptyAuth)) warnIfExposed(keyFile, keyRef, "password-less TPM key file");
     return tpmSigner({ kind: "tss2-pem", path: keyRef, pem });
   }
 
@@ -162,16 +163,6 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
   return createFileSigner({ keyPath: keyRef, keyFile, certificate: certificateFile, ...fileOptions });
 }
 
-/**
- * Whether a TSS2 key file is warned about when others can read it: without a password (emptyAuth, not overridden) the
- * key is anyone's who can read the file and open the TPM. One with a password is useless without its TPM, which locks
- * out guessing; any other key file is warned about, encrypted or not. A bad file: the signer says so.
- */
-export async function passwordLessTpmKey(pem: string, path: string, options: Pick<SignerOptions, "tpm">): Promise<boolean> {
-  const { parseTss2KeyFile } = await import("../tpm/keys/tss2-key-file.js");
-  return !options.tpm?.ignoreEmptyAuth && (await parseTss2KeyFile(pem, path).then((file) => file.emptyAuth, () => false));
-}
-
 function holdsPrivateKey(bytes: Buffer, path: string): boolean {
   if (looksLikePem(bytes)) {
     const blocks = decodePemBlocks(bytes, path);
@@ -183,6 +174,18 @@ function holdsPrivateKey(bytes: Buffer, path: string): boolean {
 
 export function isPkcs12(bytes: Buffer): boolean {
   return !looksLikePem(bytes) && classifyDer(bytes) === "PKCS12";
+}
+
+/**
+ * Whether a TSS2 key file's key needs no password (emptyAuth, or a policy that asks none): it is anyone's who can read
+ * the file and open the TPM, so warned about when others can read it. One with a password is useless without its
+ * TPM, which locks out guessing (any other key file is warned about, encrypted or not). False for a file the parser
+ * refuses (the signer says what is wrong with it).
+ */
+export async function tss2PasswordLess(pem: string, path: string, ignoreEmptyAuth = false): Promise<boolean> {
+  const { parseTss2KeyFile, policyUsesPassword } = await import("../tpm/keys/tss2-key-file.js");
+  const passwordLess = (file: Tss2KeyFile) => (file.emptyAuth && !ignoreEmptyAuth) || (file.policy.length > 0 && !policyUsesPassword(file.policy));
+  return parseTss2KeyFile(pem, path).then(passwordLess, () => false);
 }
 
 /**

@@ -64,9 +64,10 @@ describe("exposedFileWarnings", () => {
 // Round 30: the system services run as user roles-anywhere and read root's 0640 key or PIN files through the group
 // (src/systemd/unit-files.ts, docs/long-running.md). Each start warned, and its "chmod 600" locked the service out.
 describe("exposedFileWarnings for a process reading root's file through the file's group", () => {
-  const uid = 1000;
-  const gid = 1000;
-  const service = 990;
+  // Ids no account of a test machine has: groupShared reads the real /etc/passwd and /etc/group.
+  const uid = 61_000;
+  const gid = 61_000;
+  const service = 61_990;
   function runAs(groups: number[]) {
     const spies = [
       vi.spyOn(process, "getuid").mockReturnValue(uid),

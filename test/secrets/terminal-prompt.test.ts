@@ -3,7 +3,7 @@ import { EventEmitter } from "node:events";
 import { join, resolve } from "node:path";
 import type { ReadStream } from "node:tty";
 import { build } from "esbuild";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, onTestFinished, vi } from "vitest";
 import { promptOnTerminal, readLine } from "../../src/secrets/terminal-prompt.js";
 import { createCa, issueLeaf, makeTempDir, openssl } from "../helpers/pki.js";
 import { ARNS } from "../local-endpoint/support.js";
@@ -296,4 +296,19 @@ describe("promptOnTerminal with input typed before the prompt showed (type-ahead
     const said = typedAhead(entry, "ls -l\r", "password: ", "k3y-pw", args);
     expect(said).toMatch(/^exit 0\n[0-9a-f]{64,}$/);
   }, 150_000);
+});
+
+// CI systems often give a job a pseudo-terminal on which no one answers: a prompt there waits until the job times out.
+describe("promptOnTerminal under CI=true", () => {
+  it("refuses at once, even with a terminal on stdin", async () => {
+    vi.stubEnv("CI", "true");
+    const isTTY = Object.getOwnPropertyDescriptor(process.stdin, "isTTY");
+    Object.defineProperty(process.stdin, "isTTY", { value: true, configurable: true });
+    onTestFinished(() => {
+      vi.unstubAllEnvs();
+      if (isTTY) Object.defineProperty(process.stdin, "isTTY", isTTY);
+      else delete (process.stdin as { isTTY?: boolean }).isTTY;
+    });
+    await expect(promptOnTerminal("PIN:", "the PIN")).rejects.toThrow("the PIN is needed but there is no terminal to ask on");
+  }, 5_000);
 });

@@ -8,6 +8,7 @@ import { chmodSync, writeFileSync } from "node:fs";
 import { generateKeyPairSync } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { PolicyStatement } from "../../src/tpm/keys/policy.js";
 import { encodeTss2KeyFile } from "../../src/tpm/keys/tss2-key-file.js";
 import { decodePublicArea } from "../../src/tpm/keys/public-area.js";
 import { encode } from "../../src/tpm/wire/codec.js";
@@ -44,9 +45,9 @@ afterEach(() => {
 });
 
 let n = 0;
-async function warningsFor(emptyAuth: boolean, mode: number, tpm: { ignoreEmptyAuth?: boolean } = {}): Promise<string[]> {
+async function warningsFor(emptyAuth: boolean, mode: number, tpm: { ignoreEmptyAuth?: boolean } = {}, policy: PolicyStatement[] = []): Promise<string[]> {
   const key = join(dir, `key-${++n}.tss2`);
-  writeFileSync(key, encodeTss2KeyFile({ parent: TPM_RH.OWNER, public: area, privateBlob: Buffer.from("0004deadbeef", "hex"), emptyAuth, policy: [] }));
+  writeFileSync(key, encodeTss2KeyFile({ parent: TPM_RH.OWNER, public: area, privateBlob: Buffer.from("0004deadbeef", "hex"), emptyAuth, policy }));
   chmodSync(key, mode);
   await createSigner({ certificate: leaf.certPath, privateKey: key, tpm });
   await new Promise((r) => setImmediate(r));
@@ -65,6 +66,17 @@ describe("TSS2 key files others can read", () => {
   it("with a password (emptyAuth FALSE), or --tpm-ignore-empty-auth, at 0644: none (the password guards the key)", async () => {
     expect(await warningsFor(false, 0o644)).toEqual([]);
     expect(await warningsFor(true, 0o644, { ignoreEmptyAuth: true })).toEqual([]);
+  });
+
+  // Round 31: the signer asks no password of a key whose policy holds no PolicyAuthValue or PolicyPassword (a PCR or
+  // locality policy alone), whatever emptyAuth says: anyone who reads the file signs with it on this machine.
+  it("a key whose policy uses no password (PolicyCommandCode, PolicyLocality alone) at 0644: one warning; with PolicyAuthValue: none", async () => {
+    const noPassword: PolicyStatement[] = [{ command: "PolicyCommandCode", code: 0x15d }, { command: "PolicyLocality", locality: 1 }];
+    expect(await warningsFor(false, 0o644, { ignoreEmptyAuth: true }, noPassword)).toEqual([
+      "password-less TPM key file KEY can be read or changed by other users (mode 644): run chmod 600 KEY",
+    ]);
+    warnings.length = 0;
+    expect(await warningsFor(false, 0o644, {}, [...noPassword, { command: "PolicyAuthValue" }])).toEqual([]);
   });
 
   it("a file the TSS2 parser refuses, at 0644: no warning from the factory (the signer reports the file)", async () => {

@@ -16,6 +16,7 @@ import { decodePemBlocks, encodePem, indexOfText } from "../../encoding/pem.js";
 import { LEGACY_TSS2_PEM_LABEL, TSS2_PEM_LABEL } from "./tss2-detect.js";
 
 export { containsTss2Key } from "./tss2-detect.js";
+export { policyUsesPassword } from "./policy.js"; // for the factory, which loads this module alone
 
 const OID_LOADABLE_KEY = "2.23.133.10.1.3";
 const OID_IMPORTABLE = "2.23.133.10.1.4";
