@@ -33,17 +33,24 @@ function rolesOf(lines: readonly string[]): Role[] {
     if (inSetting && indent.length > level) return "continuation";
     level = indent.length;
     const header = HEADER.exec(text)?.[1];
-    inSetting = header === undefined;
-    if (header !== undefined) return { header: byteString(header) };
+    if (header !== undefined) {
+      inSetting = false;
+      return { header: byteString(header) };
+    }
+    // "=x" names no option, so no value goes on; a line with no "=" or ":" leaves the one above open
+    const delimiter = text.slice(indent.length).search(/[=:]/);
+    if (delimiter >= 0) inSetting = delimiter > 0;
     return { key: KEY_LINE.exec(text.slice(indent.length))?.[1]?.toLowerCase() as Key | undefined, indent: byteString(indent) };
   });
 }
 
 /**
  * A section name the credentials file can hold: no brackets or line breaks, no spaces around it; not DEFAULT, whose
- * keys botocore (configparser) gives to every other section of the file.
+ * keys botocore (configparser) gives to every other section of the file, nor one the AWS SDK for JavaScript throws on,
+ * reading no profile of the file at all.
  */
-export const isProfileName = (profile: string): boolean => /^[^\[\]\r\n]+$/.test(profile) && profile.trim() === profile && profile !== "DEFAULT";
+export const isProfileName = (profile: string): boolean => /^[^\[\]\r\n]+$/.test(profile) && profile.trim() === profile
+  && !["DEFAULT", "__proto__", "profile __proto__"].includes(profile);
 
 /**
  * Puts `credentials` into section `[profile]` of a shared credentials file's bytes: every byte outside the three

@@ -142,6 +142,36 @@ describe("upsertProfileCredentials", () => {
     expect(upsert("[gw]\n  [other]\naws_access_key_id = OTHER\n", "gw", c)).toBe(`[gw]\n${NEW.replace(/^/gm, "  ").slice(0, -2)}  [other]\naws_access_key_id = OTHER\n`);
   });
 
+  it("ends a value where configparser does: after \"=x\" (no option) an indented header is a header, after a line with no = or : a continuation", () => {
+    // Before: "=x" was taken for a setting, so " [default]" below it continued it: [default]'s key was dropped as a
+    // duplicate of [gw]'s and [gw]'s keys went under [default] (the JS SDK, which reads the file, then gave [default]
+    // the role's credentials; botocore refuses the file for "=x" either way, and reads each section past it as here).
+    const cases = [
+      "[gw]\naws_access_key_id = OLD\n=x\n [default]\naws_access_key_id = AKIADEFAULT\n",
+      "[a]\nk = v\n=x\n [gw]\naws_access_key_id = OLD\n",
+      "[gw]\nregion = x\nno delimiter\n [other]\nk = v\n", // " [other]" still region's value
+    ];
+    const outputs = cases.map((text) => upsertProfileCredentials(Buffer.from(text, "utf8"), "gw", c).toString("utf8"));
+    const read = execFileSync("python3", ["-c", `
+import configparser, json, sys
+out = []
+for text in json.load(sys.stdin):
+    cp = configparser.RawConfigParser()
+    try:
+        cp.read_string(text)
+    except configparser.ParsingError:
+        pass  # raised at the end, every line read
+    out.append({s: dict(cp.items(s)) for s in cp.sections()})
+json.dump(out, sys.stdout)
+`], { input: JSON.stringify(outputs), encoding: "utf8" });
+    const gw = { aws_access_key_id: c.accessKeyId, aws_secret_access_key: c.secretAccessKey, aws_session_token: c.sessionToken };
+    expect(JSON.parse(read)).toEqual([
+      { gw: { "": "x", ...gw }, default: { aws_access_key_id: "AKIADEFAULT" } },
+      { a: { "": "x", k: "v" }, gw },
+      { gw: { region: "x\n[other]", k: "v", ...gw } },
+    ]);
+  });
+
   it("refuses a [gw] header that botocore reads as [gw] and the AWS SDK for JavaScript as no section (text after ']')", () => {
     // Rewritten in place, the JavaScript SDKs would not find the credentials; a second [gw] added, botocore refuses the
     // whole file. Only the owner can say which was meant: one line that says how to make it a comment.
@@ -235,7 +265,8 @@ json.dump(out, sys.stdout)
   it("refuses values with line breaks and odd profile names", () => {
     expect(thrown(() => upsert("", "gw", { ...c, sessionToken: "a\n[default]" }))).toMatchObject({ code: "FILE_WRITE_FAILED", message: expect.stringMatching(/line break/) });
     expect(thrown(() => upsert("", "gw", { ...c, sessionToken: "" }))).toMatchObject({ code: "FILE_WRITE_FAILED", message: expect.stringMatching(/empty value/) });
-    for (const profile of [" gw", "gw\t", "DEFAULT"]) {
+    // __proto__: the AWS SDK for JavaScript throws on the section and reads no profile of the file (every other one lost)
+    for (const profile of [" gw", "gw\t", "DEFAULT", "__proto__", "profile __proto__"]) {
       expect(thrown(() => upsert("", profile, c)), profile).toMatchObject({ code: "FILE_WRITE_FAILED", message: `invalid profile name ${JSON.stringify(profile)} for the credentials file` });
     }
     expect(thrown(() => upsert("", "g]w", c))).toMatchObject({ code: "FILE_WRITE_FAILED", message: expect.stringMatching(/invalid profile name/) });
