@@ -15,6 +15,9 @@ const INDENT = new RegExp(`^${SPACE}*`);
 const HEADER = new RegExp(`^${SPACE}*\\[([^]+)\\]`);
 
 const byteString = (text: string): string => Buffer.from(text, "utf8").toString("latin1");
+// Indentation for a line we write: spaces for \x1c-\x1f and U+0085 (C2 85), which botocore strips and the AWS SDK for
+// JavaScript (String#trim) keeps in the key's name; as many characters, so botocore's indentation levels stay.
+const indentForBoth = (indent: string): string => indent.replace(/[\x1c-\x1f]|\xc2\x85/g, " ");
 
 type Role = { header: string } | { key: Key | undefined; indent: string } | "continuation" | "other";
 
@@ -121,7 +124,7 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
       if (written.has(key)) continue; // a duplicate would shadow or confuse: drop it
       written.add(key);
       // Keep the line's indentation and terminator (none if it was the file's unterminated last line).
-      out.push(`${setting!.indent}${key} = ${values[key]}${ending(line)}`);
+      out.push(`${indentForBoth(setting!.indent)}${key} = ${values[key]}${ending(line)}`);
     } else {
       out.push(line);
     }
@@ -131,7 +134,7 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
   if (missing.length > 0) {
     if (ending(out[lastSetting]!) === "") out[lastSetting] += eol;
     // Indented like the next header: one indented deeper than the added lines would continue the last of them.
-    const indent = next < 0 ? "" : byteString(INDENT.exec(Buffer.from(lines[next]!, "latin1").toString("utf8"))![0]);
+    const indent = next < 0 ? "" : indentForBoth(byteString(INDENT.exec(Buffer.from(lines[next]!, "latin1").toString("utf8"))![0]));
     out.splice(lastSetting + 1, 0, ...missing.map((key) => indent + lineFor(key)));
   }
   return Buffer.from(out.join("") + lines.slice(end).join(""), "latin1");

@@ -229,6 +229,29 @@ json.dump(out, sys.stdout)
     expect((JSON.parse(read) as unknown[]).map((got, i) => [JSON.stringify(cases[i]), got])).toEqual(cases.map((text) => [JSON.stringify(text), expected]));
   });
 
+  it("writes \\x1c-\\x1f and U+0085 in a credential line's indentation as spaces: botocore strips them, the AWS SDK for JavaScript keeps them in the key's name", () => {
+    // Before: "\x85aws_session_token = OLD" became "\x85aws_session_token = newtoken==": botocore read the new token, the
+    // JS SDK (String#trim, which keeps these) a key named "\x85aws_session_token" and no token at all.
+    const cases: [string, string][] = [];
+    for (const x of ["\x1c", "\x1f", "\x85"]) {
+      cases.push([`[gw]\n${x}aws_session_token = OLD\n${x}${x}continued\n[other]\nk = v\n`, `[gw]\n aws_session_token = newtoken==\n${NEW.split("\n").slice(0, 2).join("\n")}\n[other]\nk = v\n`]);
+      cases.push([`[gw]\n${x}region = x\n${x}[other]\nk = v\n`, `[gw]\n${x}region = x\n${NEW.replace(/^/gm, " ").slice(0, -1)}${x}[other]\nk = v\n`]);
+    }
+    for (const [before, after] of cases) expect(upsert(before, "gw", c), JSON.stringify(before)).toBe(after);
+    expect(upsert(cases[4]![0], "gw", c).split("\n")[1]!.trim()).toBe("aws_session_token = newtoken=="); // as the JS SDK reads it
+    const read = execFileSync("python3", ["-c", `
+import configparser, json, sys
+out = []
+for text in json.load(sys.stdin):
+    cp = configparser.RawConfigParser()
+    cp.read_string(text)
+    out.append({s: dict(cp.items(s)) for s in cp.sections()})
+json.dump(out, sys.stdout)
+`], { input: JSON.stringify(cases.map(([before]) => upsert(before, "gw", c))), encoding: "utf8" });
+    const gw = { aws_access_key_id: c.accessKeyId, aws_secret_access_key: c.secretAccessKey, aws_session_token: c.sessionToken };
+    expect(JSON.parse(read)).toEqual([0, 1, 2].flatMap(() => [{ gw, other: { k: "v" } }, { gw: { region: "x", ...gw }, other: { k: "v" } }]));
+  });
+
   it("places added keys after the last setting, above lines that are blank or comments to configparser in any Unicode space", () => {
     // Before: a line of U+00A0 (or "\u2003# note") counted as a setting, read as bytes (C2 A0), so the keys went below
     // it; configparser (python3: str.strip) reads it as a blank line, as "   " is.
