@@ -50,10 +50,10 @@ function rolesOf(lines: readonly string[]): Role[] {
 /**
  * A section name the credentials file can hold: no brackets or line breaks, no spaces around it; not DEFAULT, whose
  * keys botocore (configparser) gives to every other section of the file, nor one the AWS SDK for JavaScript throws on,
- * reading no profile of the file at all.
+ * reading no profile of the file at all; no " ;" or " #", where it cuts the header as a comment.
  */
 export const isProfileName = (profile: string): boolean => /^[^\[\]\r\n]+$/.test(profile) && profile.trim() === profile
-  && !["DEFAULT", "__proto__", "profile __proto__"].includes(profile);
+  && !/\s[;#]/.test(profile) && !["DEFAULT", "__proto__", "profile __proto__"].includes(profile);
 
 /**
  * Puts `credentials` into section `[profile]` of a shared credentials file's bytes: every byte outside the three
