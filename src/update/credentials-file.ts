@@ -19,12 +19,12 @@ const byteString = (text: string): string => Buffer.from(text, "utf8").toString(
 // JavaScript (String#trim) keeps in the key's name; as many characters, so botocore's indentation levels stay.
 const indentForBoth = (indent: string): string => indent.replace(/[\x1c-\x1f]|\xc2\x85/g, " ");
 
-type Role = { header: string } | { key: Key | undefined; indent: string } | "continuation" | "other";
+type Role = { header: string } | { key: Key | undefined; indent: string } | "continuation" | "unparsed" | "other";
 
 /**
  * What each line (without its line break) is to botocore (configparser): a line indented deeper than the setting
  * above it continues that setting's value, even one that looks like a header or a key; a header is "[" to the last
- * "]" (text may follow). Comments and blank lines are "other".
+ * "]" (text may follow). Comments and blank lines are "other"; a line that is none of these is "unparsed".
  */
 function rolesOf(lines: readonly string[]): Role[] {
   let level = 0;
@@ -40,9 +40,10 @@ function rolesOf(lines: readonly string[]): Role[] {
       inSetting = false;
       return { header: byteString(header) };
     }
-    // "=x" names no option, so no value goes on; a line with no "=" or ":" leaves the one above open
+    // A line with no "=" or ":" is configparser's parse error: the value above goes on past it. "=x" names no option.
     const delimiter = text.slice(indent.length).search(/[=:]/);
-    if (delimiter >= 0) inSetting = delimiter > 0;
+    if (delimiter < 0) return "unparsed";
+    inSetting = delimiter > 0;
     return { key: KEY_LINE.exec(text.slice(indent.length))?.[1]?.toLowerCase() as Key | undefined, indent: byteString(indent) };
   });
 }

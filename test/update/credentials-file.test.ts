@@ -150,6 +150,9 @@ describe("upsertProfileCredentials", () => {
       "[gw]\naws_access_key_id = OLD\n=x\n [default]\naws_access_key_id = AKIADEFAULT\n",
       "[a]\nk = v\n=x\n [gw]\naws_access_key_id = OLD\n",
       "[gw]\nregion = x\nno delimiter\n [other]\nk = v\n", // " [other]" still region's value
+      // Before: the old token's continuation past such a line was kept: more of the new token to botocore, and to the
+      // JS SDK (which reads the file) a second aws_session_token, the old one, read after the new.
+      "[gw]\naws_session_token = OLD\nno delimiter\n  aws_session_token = C\n[other]\nk = v\n",
     ];
     const outputs = cases.map((text) => upsertProfileCredentials(Buffer.from(text, "utf8"), "gw", c).toString("utf8"));
     const read = execFileSync("python3", ["-c", `
@@ -169,7 +172,9 @@ json.dump(out, sys.stdout)
       { gw: { "": "x", ...gw }, default: { aws_access_key_id: "AKIADEFAULT" } },
       { a: { "": "x", k: "v" }, gw },
       { gw: { region: "x\n[other]", k: "v", ...gw } },
+      { gw, other: { k: "v" } },
     ]);
+    expect(outputs[3]).toBe(`[gw]\naws_session_token = newtoken==\nno delimiter\n${NEW.split("\n").slice(0, 2).join("\n")}\n[other]\nk = v\n`);
   });
 
   it("refuses a [gw] header that botocore reads as [gw] and the AWS SDK for JavaScript as no section (text after ']')", () => {
