@@ -124,7 +124,7 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
     if (key) {
       if (written.has(key)) continue; // a duplicate would shadow or confuse: drop it
       written.add(key);
-      // Keep the line's indentation and terminator (none if it was the file's unterminated last line).
+      // Keep the line's indentation (as spaces both readers strip) and terminator (none if it ended the file).
       out.push(`${indentForBoth(setting!.indent)}${key} = ${values[key]}${ending(line)}`);
     } else {
       out.push(line);
