@@ -149,6 +149,7 @@ describe("upsertProfileCredentials", () => {
     const cases = [
       "[gw]\naws_access_key_id = OLD\n=x\n [default]\naws_access_key_id = AKIADEFAULT\n",
       "[a]\nk = v\n=x\n [gw]\naws_access_key_id = OLD\n",
+      "[gw]\n aws_access_key_id = OLD\n =x\n  [default]\n aws_access_key_id = AKIADEFAULT\n", // indented alike: " =x" is no value's
       "[gw]\nregion = x\nno delimiter\n [other]\nk = v\n", // " [other]" still region's value
       // Before: the old token's continuation past such a line was kept: more of the new token to botocore, and to the
       // JS SDK (which reads the file) a second aws_session_token, the old one, read after the new.
@@ -171,10 +172,11 @@ json.dump(out, sys.stdout)
     expect(JSON.parse(read)).toEqual([
       { gw: { "": "x", ...gw }, default: { aws_access_key_id: "AKIADEFAULT" } },
       { a: { "": "x", k: "v" }, gw },
+      { gw: { "": "x", ...gw }, default: { aws_access_key_id: "AKIADEFAULT" } },
       { gw: { region: "x\n[other]", k: "v", ...gw } },
       { gw, other: { k: "v" } },
     ]);
-    expect(outputs[3]).toBe(`[gw]\naws_session_token = newtoken==\nno delimiter\n${NEW.split("\n").slice(0, 2).join("\n")}\n[other]\nk = v\n`);
+    expect(outputs[4]).toBe(`[gw]\naws_session_token = newtoken==\nno delimiter\n${NEW.split("\n").slice(0, 2).join("\n")}\n[other]\nk = v\n`);
   });
 
   it("refuses a [gw] header that botocore reads as [gw] and the AWS SDK for JavaScript as no section (text after ']')", () => {
