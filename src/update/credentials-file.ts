@@ -15,13 +15,16 @@ const INDENT = new RegExp(`^${SPACE}*`);
 const HEADER = new RegExp(`^${SPACE}*\\[([^]+)\\]`);
 
 const byteString = (text: string): string => Buffer.from(text, "utf8").toString("latin1");
+// Indentation for a line we write: spaces for \x1c-\x1f and U+0085 (C2 85), which botocore strips and the AWS SDK for
+// JavaScript (String#trim) keeps in the key's name; as many characters, so botocore's indentation levels stay.
+const indentForBoth = (indent: string): string => indent.replace(/[\x1c-\x1f]|\xc2\x85/g, " ");
 
-type Role = { header: string } | { key: Key | undefined; indent: string } | "continuation" | "other";
+type Role = { header: string } | { key: Key | undefined; indent: string } | "continuation" | "unparsed" | "other";
 
 /**
  * What each line (without its line break) is to botocore (configparser): a line indented deeper than the setting
  * above it continues that setting's value, even one that looks like a header or a key; a header is "[" to the last
- * "]" (text may follow). Comments and blank lines are "other".
+ * "]" (text may follow). Comments and blank lines are "other"; a line that is none of these is "unparsed".
  */
 function rolesOf(lines: readonly string[]): Role[] {
   let level = 0;
@@ -33,17 +36,25 @@ function rolesOf(lines: readonly string[]): Role[] {
     if (inSetting && indent.length > level) return "continuation";
     level = indent.length;
     const header = HEADER.exec(text)?.[1];
-    inSetting = header === undefined;
-    if (header !== undefined) return { header: byteString(header) };
+    if (header !== undefined) {
+      inSetting = false;
+      return { header: byteString(header) };
+    }
+    // A line with no "=" or ":" is configparser's parse error: the value above goes on past it. "=x" names no option.
+    const delimiter = text.slice(indent.length).search(/[=:]/);
+    if (delimiter < 0) return "unparsed";
+    inSetting = delimiter > 0;
     return { key: KEY_LINE.exec(text.slice(indent.length))?.[1]?.toLowerCase() as Key | undefined, indent: byteString(indent) };
   });
 }
 
 /**
  * A section name the credentials file can hold: no brackets or line breaks, no spaces around it; not DEFAULT, whose
- * keys botocore (configparser) gives to every other section of the file.
+ * keys botocore (configparser) gives to every other section of the file, nor one the AWS SDK for JavaScript throws on,
+ * reading no profile of the file at all; no " ;" or " #", where it cuts the header as a comment.
  */
-export const isProfileName = (profile: string): boolean => /^[^\[\]\r\n]+$/.test(profile) && profile.trim() === profile && profile !== "DEFAULT";
+export const isProfileName = (profile: string): boolean => /^[^\[\]\r\n]+$/.test(profile) && profile.trim() === profile
+  && !/\s[;#]/.test(profile) && !["DEFAULT", "__proto__", "profile __proto__"].includes(profile);
 
 /**
  * Puts `credentials` into section `[profile]` of a shared credentials file's bytes: every byte outside the three
@@ -113,8 +124,8 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
     if (key) {
       if (written.has(key)) continue; // a duplicate would shadow or confuse: drop it
       written.add(key);
-      // Keep the line's indentation and terminator (none if it was the file's unterminated last line).
-      out.push(`${setting!.indent}${key} = ${values[key]}${ending(line)}`);
+      // Keep the line's indentation (as spaces both readers strip) and terminator (none if it ended the file).
+      out.push(`${indentForBoth(setting!.indent)}${key} = ${values[key]}${ending(line)}`);
     } else {
       out.push(line);
     }
@@ -124,7 +135,7 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
   if (missing.length > 0) {
     if (ending(out[lastSetting]!) === "") out[lastSetting] += eol;
     // Indented like the next header: one indented deeper than the added lines would continue the last of them.
-    const indent = next < 0 ? "" : byteString(INDENT.exec(Buffer.from(lines[next]!, "latin1").toString("utf8"))![0]);
+    const indent = next < 0 ? "" : indentForBoth(byteString(INDENT.exec(Buffer.from(lines[next]!, "latin1").toString("utf8"))![0]));
     out.splice(lastSetting + 1, 0, ...missing.map((key) => indent + lineFor(key)));
   }
   return Buffer.from(out.join("") + lines.slice(end).join(""), "latin1");

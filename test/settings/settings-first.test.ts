@@ -97,6 +97,8 @@ describe("invalid settings never touch a signer", () => {
     ["update: --profile used for the config's profile", ["update", "--once", "--config", config, "--profile", "ok"], 2,
       /^roles-anywhere-agent: update's --profile names the section it writes in the credentials file, not a config profile \(take the settings from config profile ok with --config-profile ok, or give --trust-anchor-arn, --profile-arn and --role-arn\)\n$/],
     ["update: a --profile with a bracket", ["update", ...KEY, ...ARNS, "--profile", "a]"], 2, /--profile "a]" cannot name a section/],
+    ...(["a ;b", "__proto__"] as const).map((profile) => [`update: --profile ${profile}, which the JS SDK cannot read`, ["update", ...KEY, ...ARNS, "--profile", profile], 2,
+      new RegExp(`^roles-anywhere-agent: --profile "${profile}" cannot name a section of the credentials file \\(the AWS SDK for JavaScript cannot read that section: " ;" and " #" start a comment to it, and __proto__ it refuses\\)\n$`)] as const),
     ["--no-tpm-key-password with a password file", ["credential-process", ...KEY, ...ARNS, "--no-tpm-key-password", "--tpm-key-password-file", "/p"], 2, /^roles-anywhere-agent: if any flags in the group \[no-tpm-key-password tpm-key-password-file\] are set/],
     ["--no-tpm-key-password with a password variable", ["serve", ...KEY, ...ARNS, "--tpm-key-password-env", "P", "--no-tpm-key-password"], 2, /\[no-tpm-key-password tpm-key-password-env\]/],
     ["update --config-profile", ["update", "--once", "--config", config, "--config-profile", "west", "--credentials-file", join(dir, "credentials")], 3, /regions don't match/],

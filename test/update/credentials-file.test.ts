@@ -142,6 +142,43 @@ describe("upsertProfileCredentials", () => {
     expect(upsert("[gw]\n  [other]\naws_access_key_id = OTHER\n", "gw", c)).toBe(`[gw]\n${NEW.replace(/^/gm, "  ").slice(0, -2)}  [other]\naws_access_key_id = OTHER\n`);
   });
 
+  it("ends a value where configparser does: after \"=x\" (no option) an indented header is a header, after a line with no = or : a continuation", () => {
+    // Before: "=x" was taken for a setting, so " [default]" below it continued it: [default]'s key was dropped as a
+    // duplicate of [gw]'s and [gw]'s keys went under [default] (the JS SDK, which reads the file, then gave [default]
+    // the role's credentials; botocore refuses the file for "=x" either way, and reads each section past it as here).
+    const cases = [
+      "[gw]\naws_access_key_id = OLD\n=x\n [default]\naws_access_key_id = AKIADEFAULT\n",
+      "[a]\nk = v\n=x\n [gw]\naws_access_key_id = OLD\n",
+      "[gw]\n aws_access_key_id = OLD\n =x\n  [default]\n aws_access_key_id = AKIADEFAULT\n", // indented alike: " =x" is no value's
+      "[gw]\nregion = x\nno delimiter\n [other]\nk = v\n", // " [other]" still region's value
+      // Before: the old token's continuation past such a line was kept: more of the new token to botocore, and to the
+      // JS SDK (which reads the file) a second aws_session_token, the old one, read after the new.
+      "[gw]\naws_session_token = OLD\nno delimiter\n  aws_session_token = C\n[other]\nk = v\n",
+    ];
+    const outputs = cases.map((text) => upsertProfileCredentials(Buffer.from(text, "utf8"), "gw", c).toString("utf8"));
+    const read = execFileSync("python3", ["-c", `
+import configparser, json, sys
+out = []
+for text in json.load(sys.stdin):
+    cp = configparser.RawConfigParser()
+    try:
+        cp.read_string(text)
+    except configparser.ParsingError:
+        pass  # raised at the end, every line read
+    out.append({s: dict(cp.items(s)) for s in cp.sections()})
+json.dump(out, sys.stdout)
+`], { input: JSON.stringify(outputs), encoding: "utf8" });
+    const gw = { aws_access_key_id: c.accessKeyId, aws_secret_access_key: c.secretAccessKey, aws_session_token: c.sessionToken };
+    expect(JSON.parse(read)).toEqual([
+      { gw: { "": "x", ...gw }, default: { aws_access_key_id: "AKIADEFAULT" } },
+      { a: { "": "x", k: "v" }, gw },
+      { gw: { "": "x", ...gw }, default: { aws_access_key_id: "AKIADEFAULT" } },
+      { gw: { region: "x\n[other]", k: "v", ...gw } },
+      { gw, other: { k: "v" } },
+    ]);
+    expect(outputs[4]).toBe(`[gw]\naws_session_token = newtoken==\nno delimiter\n${NEW.split("\n").slice(0, 2).join("\n")}\n[other]\nk = v\n`);
+  });
+
   it("refuses a [gw] header that botocore reads as [gw] and the AWS SDK for JavaScript as no section (text after ']')", () => {
     // Rewritten in place, the JavaScript SDKs would not find the credentials; a second [gw] added, botocore refuses the
     // whole file. Only the owner can say which was meant: one line that says how to make it a comment.
@@ -199,6 +236,29 @@ json.dump(out, sys.stdout)
     expect((JSON.parse(read) as unknown[]).map((got, i) => [JSON.stringify(cases[i]), got])).toEqual(cases.map((text) => [JSON.stringify(text), expected]));
   });
 
+  it("writes \\x1c-\\x1f and U+0085 in a credential line's indentation as spaces: botocore strips them, the AWS SDK for JavaScript keeps them in the key's name", () => {
+    // Before: "\x85aws_session_token = OLD" became "\x85aws_session_token = newtoken==": botocore read the new token, the
+    // JS SDK (String#trim, which keeps these) a key named "\x85aws_session_token" and no token at all.
+    const cases: [string, string][] = [];
+    for (const x of ["\x1c", "\x1f", "\x85"]) {
+      cases.push([`[gw]\n${x}aws_session_token = OLD\n${x}${x}continued\n[other]\nk = v\n`, `[gw]\n aws_session_token = newtoken==\n${NEW.split("\n").slice(0, 2).join("\n")}\n[other]\nk = v\n`]);
+      cases.push([`[gw]\n${x}region = x\n${x}[other]\nk = v\n`, `[gw]\n${x}region = x\n${NEW.replace(/^/gm, " ").slice(0, -1)}${x}[other]\nk = v\n`]);
+    }
+    for (const [before, after] of cases) expect(upsert(before, "gw", c), JSON.stringify(before)).toBe(after);
+    expect(upsert(cases[4]![0], "gw", c).split("\n")[1]!.trim()).toBe("aws_session_token = newtoken=="); // as the JS SDK reads it
+    const read = execFileSync("python3", ["-c", `
+import configparser, json, sys
+out = []
+for text in json.load(sys.stdin):
+    cp = configparser.RawConfigParser()
+    cp.read_string(text)
+    out.append({s: dict(cp.items(s)) for s in cp.sections()})
+json.dump(out, sys.stdout)
+`], { input: JSON.stringify(cases.map(([before]) => upsert(before, "gw", c))), encoding: "utf8" });
+    const gw = { aws_access_key_id: c.accessKeyId, aws_secret_access_key: c.secretAccessKey, aws_session_token: c.sessionToken };
+    expect(JSON.parse(read)).toEqual([0, 1, 2].flatMap(() => [{ gw, other: { k: "v" } }, { gw: { region: "x", ...gw }, other: { k: "v" } }]));
+  });
+
   it("places added keys after the last setting, above lines that are blank or comments to configparser in any Unicode space", () => {
     // Before: a line of U+00A0 (or "\u2003# note") counted as a setting, read as bytes (C2 A0), so the keys went below
     // it; configparser (python3: str.strip) reads it as a blank line, as "   " is.
@@ -235,7 +295,9 @@ json.dump(out, sys.stdout)
   it("refuses values with line breaks and odd profile names", () => {
     expect(thrown(() => upsert("", "gw", { ...c, sessionToken: "a\n[default]" }))).toMatchObject({ code: "FILE_WRITE_FAILED", message: expect.stringMatching(/line break/) });
     expect(thrown(() => upsert("", "gw", { ...c, sessionToken: "" }))).toMatchObject({ code: "FILE_WRITE_FAILED", message: expect.stringMatching(/empty value/) });
-    for (const profile of [" gw", "gw\t", "DEFAULT"]) {
+    // __proto__: the AWS SDK for JavaScript throws on the section and reads no profile of the file (every other one lost).
+    // "a ;b": [a ;b] was written, then the next write refused it as text after "]" (the JS SDK cuts " ;b]" as a comment).
+    for (const profile of [" gw", "gw\t", "DEFAULT", "__proto__", "profile __proto__", "a ;b", "a #b", "a\u00a0;b"]) {
       expect(thrown(() => upsert("", profile, c)), profile).toMatchObject({ code: "FILE_WRITE_FAILED", message: `invalid profile name ${JSON.stringify(profile)} for the credentials file` });
     }
     expect(thrown(() => upsert("", "g]w", c))).toMatchObject({ code: "FILE_WRITE_FAILED", message: expect.stringMatching(/invalid profile name/) });

@@ -40,7 +40,9 @@ const command: CommandSpec = {
       throw new UsageError("USAGE", what, { hint: "use another name; the AWS CLI's default profile is default, in lower case" });
     }
     if (!isProfileName(section)) {
-      const hint = "not empty, no [, ] or line breaks, and no spaces around it";
+      const hint = /\s[;#]|^(profile )?__proto__$/.test(section)
+        ? "the AWS SDK for JavaScript cannot read that section: \" ;\" and \" #\" start a comment to it, and __proto__ it refuses"
+        : "not empty, no [, ] or line breaks, and no spaces around it";
       const what = "cannot name a section of the credentials file";
       throw new UsageError("USAGE", `--profile ${JSON.stringify(section)} ${what}`, { hint });
     }
