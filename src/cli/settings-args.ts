@@ -2,7 +2,7 @@ import { cutAt, escapeControls, MAX_LOG_LINE, UsageError } from "../errors.js";
 import { ownValue } from "../own-value.js";
 import type { CertificateWarning } from "../credentials/credential-source.js";
 import type { TokenSessionOptions } from "../pkcs11/token-session-options.js";
-import { heldSecret, heldValue, parseSecretSource, type SecretSource } from "../secrets/secret-source.js";
+import { heldSecret, heldValue, parseSecretSource, SOURCE_VALUED_SECRETS, type SecretSource } from "../secrets/secret-source.js";
 import type { AgentConfig } from "../config/parse-config.js";
 import { eachProfileSettings, profileCredentialSettings } from "../config/resolve-profile.js";
 import { credentialSettings, FLAG_ORIGIN, inputFromFlags, SETTINGS_FIELDS, signerOptions, type CredentialSettings, type FlagRecord } from "../settings/credential-settings.js";
@@ -24,13 +24,7 @@ export function rejectOsStoreFlags(args: ParsedArgs): void {
   }
 }
 
-/** The flags without a trio, whose value names its source (`file:/path`, `env:NAME`, `prompt`), and their prompt. */
-const SOURCE_VALUED_FLAGS: Readonly<Record<string, string>> = {
-  "tpm-parent-password": "TPM parent password: ",
-  "tpm-owner-password": "TPM owner password: ",
-};
-
-/** One secret from a `--x`, `--x-file`, `--x-env` trio (at most one may be given), or a SOURCE_VALUED_FLAGS flag. */
+/** One secret from a `--x`, `--x-file`, `--x-env` trio (at most one may be given), or a SOURCE_VALUED_SECRETS flag. */
 export function secretFromArgs(args: ParsedArgs, flag: string): SecretSource | undefined {
   const value = args.explicit.has(flag) ? stringArg(args, flag) ?? "" : undefined;
   const file = stringArg(args, `${flag}-file`);
@@ -40,7 +34,7 @@ export function secretFromArgs(args: ParsedArgs, flag: string): SecretSource | u
   if (file !== undefined) return { kind: "file", path: file };
   if (env !== undefined) return { kind: "env", name: env };
   if (value === undefined || value === "") return undefined;
-  const prompt = ownValue(SOURCE_VALUED_FLAGS, flag);
+  const prompt = ownValue(SOURCE_VALUED_SECRETS, flag);
   if (prompt === undefined) return heldValue(value);
   // Parsed under the flag's name, so that an `env:` or `file:` without its name is a usage error of that flag.
   const source = parseSecretSource(value, `--${flag}`);

@@ -5,7 +5,7 @@ import { parseJsonOrFail } from "../io/json.js";
 import { nearestNames } from "../nearest-names.js";
 import { isPlainObject, ownValue } from "../own-value.js";
 import { isPkcs11Uri } from "../pkcs11/uri.js";
-import { localPathOfFileUri, type SecretSource } from "../secrets/secret-source.js";
+import { localPathOfFileUri, SOURCE_VALUED_SECRETS, type SecretSource } from "../secrets/secret-source.js";
 import { isTpmHandleRef } from "../signers/options.js";
 import { checkSettingsFields, inputFromFlags, profileOrigin, SETTINGS_FIELDS, type FlagRecord } from "../settings/credential-settings.js";
 
@@ -106,10 +106,9 @@ function parseProfile(name: string, body: unknown, resolvePath: ResolvePath, fai
       const [guess] = nearestNames(field, Object.keys(PROFILE_FIELD_KINDS));
       fail(`${where}: unknown field ${shown(field)}`, guess ? `did you mean "${guess}"?` : "see docs/long-running.md for the fields");
     }
-    const parsed = parseField(value, kind!, resolvePath, (expected, hint, echo = true) =>
+    const parsed = parseField(field, value, kind!, resolvePath, (expected, hint, echo = true) =>
       fail(`${where}: field "${field}" ${expected}${echo ? ` (got ${shown(value)})` : ""}`, hint),
     );
-    // `prompt` is what happens without the field: the back-end asks on the terminal.
     if (parsed !== undefined) settings[field] = parsed;
   }
   return settings as ProfileSettings;
@@ -121,7 +120,7 @@ type ResolvePath = (p: string, bad: (expected: string, hint?: string) => never) 
 
 type Value = string | number | boolean | SecretSource;
 
-function parseField(value: unknown, kind: FieldKind, resolvePath: ResolvePath, bad: Bad): Value | undefined {
+function parseField(field: string, value: unknown, kind: FieldKind, resolvePath: ResolvePath, bad: Bad): Value | undefined {
   if (kind === "boolean") return typeof value === "boolean" ? value : bad("must be true or false");
   if (kind === "integer") return Number.isInteger(value) ? (value as number) : bad("must be a whole number");
   // Never echo what might be a literal PIN back into a message (a PIN written as a JSON number).
@@ -136,7 +135,11 @@ function parseField(value: unknown, kind: FieldKind, resolvePath: ResolvePath, b
     case "library":
       return value.includes("/") ? resolvePath(value, bad) : value;
     case "secret":
-      if (value === "prompt") return undefined;
+      if (value === "prompt") {
+        // As its flag's `prompt`: without a source of its own, the field left out (the back-end asks when it needs it).
+        const prompt = ownValue(SOURCE_VALUED_SECRETS, field);
+        return prompt === undefined ? undefined : { kind: "prompt", prompt };
+      }
       if (/^env:[A-Za-z_][A-Za-z0-9_]*$/.test(value)) return { kind: "env", name: value.slice(4) };
       if (value.startsWith("file:") && value.length > 5) {
         const path = value.startsWith("file://") ? localPathOfFileUri(value) : value.slice(5);

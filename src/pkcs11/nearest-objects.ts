@@ -1,11 +1,14 @@
 import { editDistance } from "../nearest-names.js";
 import { encodePathValue } from "./uri.js";
 
-/** What a token says about one object, enough to name it: CKA_LABEL, CKA_ID and CKO_* class. */
+/**
+ * What a token says about one object, enough to name it: CKA_LABEL, CKA_ID and CKO_* class. Only certificates and
+ * private keys: a suggestion must work pasted back, and the signer refuses a URI naming any other (`type=data`).
+ */
 export interface TokenObjectRecord {
   readonly label: string;
   readonly id: Uint8Array;
-  readonly class: "cert" | "private" | "public" | "data" | "secret-key";
+  readonly class: "cert" | "private";
 }
 
 /** What a URI asked for: `object=` and `id=`, either or both. */

@@ -137,11 +137,14 @@ export function parsePkcs11Uri(text: string): Pkcs11Uri {
       fields[textField] = textField === "object" ? value : value.replace(/ +$/, "");
     } else if (name === "slot-id") {
       if (!/^[0-9]+$/.test(value)) throw invalid(`slot-id must be a decimal number, not "${value}"`);
+      if (BigInt(value) >= 2n ** 64n) throw invalid(`slot-id must be below 2^64 (a CK_SLOT_ID), not "${value}"`);
       fields["slotId"] = BigInt(value);
     } else if (name === "library-version") {
       const version = /^([0-9]+)(?:\.([0-9]+))?$/.exec(value);
       if (!version) throw invalid(`library-version must look like 2 or 2.6, not "${value}"`);
-      fields["libraryVersion"] = Object.freeze({ major: Number(version[1]), minor: Number(version[2] ?? 0) });
+      const [major, minor] = [Number(version[1]), Number(version[2] ?? 0)];
+      if (major > 255 || minor > 255) throw invalid(`library-version parts must be 0 to 255 (CK_VERSION bytes), not "${value}"`);
+      fields["libraryVersion"] = Object.freeze({ major, minor });
     } else {
       if (!OBJECT_TYPES.includes(value as Pkcs11ObjectType)) {
         throw invalid(`type must be one of ${OBJECT_TYPES.join(", ")}, not "${value}"`);

@@ -16,6 +16,15 @@ export type SecretSource =
   | { kind: "prompt"; prompt: string };
 
 /**
+ * The secrets written as one value that names its source (`file:/path`, `env:NAME`, `prompt`), by their flag (a config
+ * field too), with what their `prompt` asks: no back-end asks for these unasked. The others' `prompt` is their absence.
+ */
+export const SOURCE_VALUED_SECRETS: Readonly<Record<string, string>> = {
+  "tpm-parent-password": "TPM parent password: ",
+  "tpm-owner-password": "TPM owner password: ",
+};
+
+/**
  * Parses the compact textual forms users write in config files and flags:
  * `file:/path`, `file:///path`, `env:NAME`, `prompt`, or anything else as a literal value.
  */

@@ -10,10 +10,10 @@ import { parseConfig } from "../../src/config/parse-config.js";
 import { defaultConfigPath, loadConfig } from "../../src/config/load-config.js";
 import { findProfile, profileCredentialSettings } from "../../src/config/resolve-profile.js";
 import { flagRecordFromArgs, settingsFromArgs, signerOptionsFromArgs } from "../../src/cli/settings-args.js";
-import { heldSecret } from "../../src/secrets/secret-source.js";
+import { heldSecret, SOURCE_VALUED_SECRETS } from "../../src/secrets/secret-source.js";
 import { Secret } from "../../src/secrets/secret.js";
 import { copiesHolding } from "../helpers/copies-made.js";
-import { inputFromFlags, mergeFlagRecords } from "../../src/settings/credential-settings.js";
+import { inputFromFlags, mergeFlagRecords, SETTINGS_FIELDS } from "../../src/settings/credential-settings.js";
 import type { ParsedArgs } from "../../src/cli/command.js";
 import type { AgentError } from "../../src/errors.js";
 import { parseCommandArgs } from "../../src/cli/parse-args.js";
@@ -126,6 +126,24 @@ describe("parseConfig", () => {
       expect(oneLine(() => pin(uri))).toBe(
         `config /c.json: profile "g": field "pkcs11-pin" names no local file (another host, an encoded / or a bad %-escape) (got "${uri}")`,
       );
+    }
+  });
+
+  it("reads each secret field's file:, env: and prompt as its command-line flag does (before: a parent password's prompt was none)", () => {
+    const secretFlags = Object.values(SETTINGS_FIELDS).filter(([, kind]) => kind === "secret").map(([flag]) => flag);
+    expect(secretFlags).toContain("tpm-parent-password");
+    for (const flag of secretFlags) {
+      const named = flag in SOURCE_VALUED_SECRETS; // its flag's value names the source; the others have a trio
+      // The flags that say the same; a trio secret is asked for by leaving it out (its bare flag is the secret itself).
+      const forms: [string, string[]][] = [
+        ["file:/run/s", named ? [`--${flag}`, "file:/run/s"] : [`--${flag}-file`, "/run/s"]],
+        ["env:S", named ? [`--${flag}`, "env:S"] : [`--${flag}-env`, "S"]],
+        ["prompt", named ? [`--${flag}`, "prompt"] : []],
+      ];
+      for (const [value, flags] of forms) {
+        const fromConfig = findProfile(parseConfig(configText({ g: { ...gateway, "pkcs11-pin": undefined, [flag]: value } }), "/c.json"), "g")[flag as "pkcs11-pin"];
+        expect(fromConfig, `${flag}: ${value}`).toEqual(flagRecordFromArgs(argv(...flags))[flag as "pkcs11-pin"]);
+      }
     }
   });
 

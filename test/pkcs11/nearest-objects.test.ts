@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { describeObject, nearestObjects, objectNotFoundHint, type TokenObjectRecord } from "../../src/pkcs11/nearest-objects.js";
+import { parsePkcs11Uri } from "../../src/pkcs11/uri.js";
 
 const id = (...b: number[]) => Uint8Array.from(b);
 const token: TokenObjectRecord[] = [
@@ -54,7 +55,14 @@ describe("nearest PKCS#11 objects: each part of the measure", () => {
   it("an object with no label or no id is named without an empty attribute", () => {
     expect(describeObject({ label: "", id: id(), class: "cert" })).toBe("type=cert");
     expect(describeObject({ label: "k", id: id(), class: "private" })).toBe("object=k;type=private");
-    expect(describeObject({ label: "", id: id(9), class: "data" })).toBe("id=%09;type=data");
+  });
+
+  it("names only objects that work pasted back: a certificate or a private key (before: type=data could be named)", () => {
+    for (const o of [{ label: "a b", id: id(1), class: "cert" }, { label: "", id: id(9), class: "private" }] as const) {
+      expect(parsePkcs11Uri(`pkcs11:${describeObject(o)}`)).toMatchObject({ type: o.class });
+    }
+    // @ts-expect-error -- a data object (as a secret key or public key) is never suggested: the signer refuses its URI
+    describeObject({ label: "", id: id(9), class: "data" });
   });
 
   it("the wanted class first among equally near objects, then the others; never more than the limit", () => {

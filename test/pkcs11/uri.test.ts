@@ -110,6 +110,9 @@ describe("parsePkcs11Uri", () => {
     ["pkcs11:slot-id=0x12", /slot-id must be a decimal number/],
     ["pkcs11:slot-id=-1", /slot-id must be a decimal number/],
     ["pkcs11:library-version=1.2.3", /library-version must look like/],
+    ["pkcs11:library-version=256", /library-version parts must be 0 to 255 \(CK_VERSION bytes\), not "256"/],
+    ["pkcs11:library-version=2.256", /library-version parts must be 0 to 255/],
+    ["pkcs11:slot-id=18446744073709551616", /slot-id must be below 2\^64 \(a CK_SLOT_ID\), not "18446744073709551616"/],
     ["pkcs11:type=certificate", /type must be one of public, private, cert, secret-key, data/],
     ["pkcs11:object=a?module-path=lib.so", /module-path must be an absolute path/],
     ["pkcs11:pin-value=1234", /pin-value is a query attribute but appears in the path/],
@@ -170,6 +173,7 @@ describe("parsePkcs11Uri", () => {
   it("reads a library-version of several digits on either side of the dot", () => {
     expect(parsePkcs11Uri("pkcs11:library-version=10.12").libraryVersion).toEqual({ major: 10, minor: 12 });
     expect(parsePkcs11Uri("pkcs11:library-version=3").libraryVersion).toEqual({ major: 3, minor: 0 });
+    expect(parsePkcs11Uri("pkcs11:library-version=255.255").libraryVersion).toEqual({ major: 255, minor: 255 }); // p11-kit refuses 255
   });
 
   it("wipes a pin-value it does not hand back: both PIN attributes given, or only asked whether a PIN is given", () => {
