@@ -56,6 +56,7 @@ const COMPOSED: Record<string, readonly string[]> = {
   "permission denied opening /dev/tpmrm0": ["permission denied opening \u0000"],
   "can be written by anyone": ["can be written by \u0000`", '"anyone"'],
   "can be written by its group G": ["can be written by \u0000`", "`its group \u0000`"],
+  "names data objects, never a certificate": ["`\u0000 names \u0000 objects, never a certificate`"],
   "warning: credentials file": ["`credentials file \u0000 was \u0000 (mode \u0000); written \u0000`"],
   "was readable by other users": ["`\u0000 by other users`"],
   "readable by group": ["`readable by \u0000`", "`group \u0000, which this process is not in`"],
