@@ -98,3 +98,61 @@ describe.skipIf(!canCreateUsers())("update as root, racing another user's symbol
     });
   }
 });
+
+describe.skipIf(!canCreateUsers())("update as root into a directory its group can write", () => {
+  const plant = async (path: string) => {
+    const r = await attacker.run("sh", ["-c", 'umask 022 && printf "[mallory]\\nx = 1\\n" > "$0"', path]);
+    expect(r, r.stderr).toMatchObject({ code: 0 });
+    expect(lstatSync(path).uid).toBe(attacker.uid);
+  };
+
+  it("refuses a file another user put first in a shared directory of a group she is in (root:her group, 2775)", async () => {
+    const shared = join(dir, "shared-group");
+    mkdirSync(shared);
+    chownSync(shared, 0, attacker.gid);
+    chmodSync(shared, 0o2775);
+    const planted = join(shared, "credentials");
+    await plant(planted);
+    await expect(writeProfileCredentials(planted, "default", credentials)).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `not writing ${planted}: it belongs to uid ${attacker.uid} and its directory ${shared} can be written by its group ${attacker.gid}`,
+    });
+    expect(readFileSync(planted, "utf8")).not.toContain(SECRET);
+  });
+
+  it("control: her own directory of her user-private group (0775 her:her, only she in it) is written, the file stays hers", async () => {
+    const own = attacker.mkdir(join(dir, "mallory-upg"), 0o775);
+    chmodSync(own, 0o775);
+    const file = join(own, "credentials");
+    await plant(file);
+    await writeProfileCredentials(file, "default", credentials);
+    expect(readFileSync(file, "utf8")).toContain(SECRET);
+    expect(lstatSync(file).uid).toBe(attacker.uid);
+  });
+
+  it("control: another user's file in her user-private-group directory is written (only she could have put it there)", async () => {
+    const own = attacker.mkdir(join(dir, "mallory-upg-nobody"), 0o775);
+    chmodSync(own, 0o775);
+    const file = join(own, "credentials");
+    writeFileSync(file, "[nobody]\nx = 1\n");
+    chownSync(file, 65534, 65534);
+    await writeProfileCredentials(file, "default", credentials);
+    expect(readFileSync(file, "utf8")).toContain(SECRET);
+  });
+
+  it("control: her file is written where only she could put it: root's 0755 directory of her group, her own directory of a shared group", async () => {
+    const closed = join(dir, "root-closed");
+    mkdirSync(closed);
+    chownSync(closed, 0, attacker.gid);
+    chmodSync(closed, 0o755);
+    const mine = attacker.mkdir(join(dir, "mallory-nogroup"), 0o775);
+    chownSync(mine, attacker.uid, 65534); // nogroup, nobody's group: another account is in it, but she owns the directory
+    chmodSync(mine, 0o775);
+    for (const file of [join(closed, "credentials"), join(mine, "credentials")]) {
+      writeFileSync(file, "[mallory]\nx = 1\n");
+      chownSync(file, attacker.uid, attacker.gid);
+      await writeProfileCredentials(file, "default", credentials);
+      expect(readFileSync(file, "utf8"), file).toContain(SECRET);
+    }
+  });
+});

@@ -20,7 +20,7 @@ export const SIGNER_OPTIONS: readonly OptionSpec[] = [
   { name: "tpm-key-password-env", type: "string", refuseEmpty: true, description: "Read the TPM key password from this environment variable" },
   { name: "no-tpm-key-password", type: "boolean", description: "The TPM key (handle:) has no password: do not prompt" },
   { name: "tpm-ignore-empty-auth", type: "boolean", description: "Use --tpm-key-password although the key file says the key has none (files from tpm2_encodeobject before tpm2-tools 5.7)" },
-  { name: "tpm-parent-password", type: "string", refuseEmpty: true, description: "Password of the TPM parent key or hierarchy (or file:/path, env:NAME)" },
+  { name: "tpm-parent-password", type: "string", refuseEmpty: true, description: "Password of the TPM parent key or hierarchy (or file:/path, env:NAME, prompt)" },
   { name: "tpm-device", type: "string", refuseEmpty: true, description: "TPM: /dev/tpmrm0 (default), a device path, unix:/path or tcp:host:port (also TPM_DEVICE)" },
   { name: "cert-selector", type: "string", description: "OS certificate store selector (macOS/Windows only; not available on Linux)" },
   { name: "system-store-name", type: "string", description: "Windows certificate store name (not available on Linux)" },

@@ -62,7 +62,7 @@ function readsThroughGroup({ owner, gid }: FileFacts): boolean {
  * Whether an account other than `uid` and root has `gid` as its group (/etc/passwd) or is listed in it (/etc/group).
  * Where they are absent or unreadable (a scratch container, a Kubernetes fsGroup) no other account is known.
  */
-function groupShared(gid: number, uid: number): boolean {
+export function groupShared(gid: number, uid: number): boolean {
   const table = (path: string) => {
     try {
       return readFileSync(path, "utf8").split("\n").map((line) => line.split(":"));

@@ -67,7 +67,7 @@ const FLAGS = {
   "pkcs11.pin": "pin-source=, --pkcs11-pin-file or --pkcs11-pin-env", "pkcs11.reusePin": "--reuse-pin",
   "pkcs11.contextPin": "--pkcs11-context-pin-file / -env", "tpm.keyPassword": "--tpm-key-password",
   "tpm.ignoreEmptyAuth": "--tpm-ignore-empty-auth", "tpm.device": "--tpm-device",
-  "tpm.parentPassword": "--tpm-parent-password",
+  "tpm.parentPassword": '--tpm-parent-password or a config profile\'s "tpm-parent-password"',
   "pkcs11.library": "--pkcs11-lib",
   // generateKeyOnToken, installOnToken and listPkcs11Certificates (TokenSessionOptions)
   library: "--pkcs11-lib", pin: "pin-source=, --pkcs11-pin-file or --pkcs11-pin-env", label: "--label",

@@ -8,6 +8,7 @@ import { absoluteHome, UntrustedPathError, walkToEntry, type CheckedEntry } from
 import { upsertProfileCredentials } from "./credentials-file.js";
 import { readCredentialsTarget, type CredentialsTarget } from "./credentials-target.js";
 import { withFileLock } from "../io/file-lock.js";
+import { groupShared } from "../io/exposed-file.js";
 
 /**
  * `--credentials-file`, else `$AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials` (where the AWS CLI and SDKs
@@ -51,13 +52,14 @@ export async function writeProfileCredentials(path: string, profile: string, cre
     const at = entry ? entry.directory.entry(entry.name) : path;
     await withFileLock(`${real}.lock`, async () => {
       const target = await readCredentialsTarget(at, entry && real);
-      // Root keeps a user's own file theirs; one that user put first where anyone can write (/tmp) would get
-      // its secrets.
+      // Root keeps a user's own file theirs; one that user put first where anyone can write (/tmp), or where a group
+      // another account is in can (a shared 2775 directory, not a user-private group's), would get its secrets.
       const dir = dirname(real);
       const uid = process.geteuid?.();
-      const dirMode = entry?.directory.stats.mode ?? (await stat(dir)).mode;
-      if (target.uid !== undefined && ![0, uid].includes(target.uid) && dirMode & 0o002) {
-        const why = `it belongs to uid ${target.uid} and its directory ${dir} can be written by anyone`;
+      const d = entry?.directory.stats ?? (await stat(dir));
+      const writer = d.mode & 0o002 ? "anyone" : d.mode & 0o020 && target.uid !== d.uid && groupShared(d.gid, d.uid) && `its group ${d.gid}`;
+      if (target.uid !== undefined && ![0, uid].includes(target.uid) && writer) {
+        const why = `it belongs to uid ${target.uid} and its directory ${dir} can be written by ${writer}`;
         throw new InputError("FILE_UNSAFE", `not writing ${path}: ${why}`, {
           hint: "remove it, or point --credentials-file at a file in a directory only its owner can write",
         });

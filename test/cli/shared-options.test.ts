@@ -3,6 +3,7 @@ import { COMMANDS } from "../../src/cli/commands/index.js";
 import { CREDENTIAL_PROCESS_FLAGS } from "../../src/cli/commands/credential-process-options.js";
 import { parseCommandArgs } from "../../src/cli/parse-args.js";
 import { CREDENTIAL_CONFLICTS, SESSION_OPTIONS } from "../../src/cli/shared-options.js";
+import { SOURCE_VALUED_SECRETS } from "../../src/secrets/secret-source.js";
 import { DEFAULT_TIMEOUT_MS } from "../../src/rolesanywhere/create-session.js";
 import { DEFAULT_CONNECT_TIMEOUT_MS } from "../../src/rolesanywhere/http-client.js";
 import { DEFAULT_DURATION_SECONDS } from "../../src/rolesanywhere/request.js";
@@ -33,6 +34,17 @@ describe("the flags that name where a secret comes from", () => {
       }
     }
     expect(checked).toBeGreaterThan(20);
+  });
+
+  it("that take prompt (SOURCE_VALUED_SECRETS) say so in every command's --help, with file:/path and env:NAME", async () => {
+    let checked = 0;
+    for (const [name, load] of Object.entries(COMMANDS)) {
+      for (const o of (await load()).options.filter((o) => o.name in SOURCE_VALUED_SECRETS)) {
+        expect(o.description, `${name} --${o.name}`).toMatch(/file:\/path, env:NAME, prompt\)$/);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(5);
   });
 
   it("exclude each other as the Go helper's groups do: no key password with --no-tpm-key-password, one key password kind", () => {

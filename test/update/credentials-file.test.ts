@@ -343,3 +343,28 @@ json.dump(out, sys.stdout)
     );
   });
 });
+
+// docs/long-running.md: update keeps a --profile with a space inside (botocore reads it, as the Go helper wrote it), and
+// says which readers see it. If either reader changes, this fails and the doc with it.
+describe("a profile name with a space inside, as update writes it", () => {
+  it("is read under that name by botocore (configparser, as raw_config_parse); the AWS SDK for JavaScript skips [foo bar] and files [profile x] as profile.x", async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const { loadSharedConfigFiles } = await import("@smithy/core/config");
+    let text = upsert("", "gw", c);
+    for (const name of ["foo bar", "profile x"]) text = upsert(text, name, c);
+    expect(text).toContain(`[foo bar]\n${NEW}`);
+    const dir = mkdtempSync(join(tmpdir(), "raa-space-profile-"));
+    try {
+      const file = join(dir, "credentials");
+      writeFileSync(file, text);
+      const botocore = execFileSync("python3", ["-c", "import configparser,json,sys; cp = configparser.RawConfigParser(); cp.read(sys.argv[1]); print(json.dumps(sorted(cp.sections())))", file], { encoding: "utf8" });
+      expect(JSON.parse(botocore)).toEqual(["foo bar", "gw", "profile x"]);
+      const sdk = await loadSharedConfigFiles({ filepath: file, configFilepath: join(dir, "none") });
+      expect(Object.keys(sdk.credentialsFile).sort()).toEqual(["gw", "profile.x"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

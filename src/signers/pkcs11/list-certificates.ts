@@ -4,6 +4,7 @@
  * used (with a single matching token) when no certificate is visible before login.
  */
 import type { Certificate } from "../../x509/certificate.js";
+import { InputError } from "../../errors.js";
 import { dropFailures } from "../../debug-log.js";
 import { TOKEN_SESSION_KINDS, type TokenSessionOptions } from "../../pkcs11/token-session-options.js";
 import { withoutAttestation } from "./attestation.js";
@@ -14,7 +15,7 @@ import { optionName, refuseWrongOptions } from "../options.js";
 import { closeSession, findCertificates, openSession, type CertificateObject, type TokenContext } from "../../pkcs11/objects.js";
 import { givenUserPin, loginUser } from "../../pkcs11/pin.js";
 import { listTokenSlots, slotMatches } from "../../pkcs11/slots.js";
-import { formatPkcs11Uri, parsePkcs11Uri, wipeUriPin } from "../../pkcs11/uri.js";
+import { formatPkcs11Uri, parsePkcs11Uri, wipeUriPin, withoutQuery } from "../../pkcs11/uri.js";
 import { secretsAlreadyHeld } from "../../secrets/secret-source.js";
 
 export interface ListPkcs11Options extends TokenSessionOptions {
@@ -43,6 +44,10 @@ export async function listPkcs11Certificates(given: ListPkcs11Options): Promise<
   let lease: ModuleLease | undefined;
   const sessions: TokenContext[] = [];
   try {
+    if (uri.type !== undefined && uri.type !== "cert") {
+      const hint = `drop type=${uri.type} from the URI, or write type=cert`;
+      throw new InputError("PKCS11_URI_INVALID", `${formatPkcs11Uri(withoutQuery(uri))} names ${uri.type} objects, never a certificate`, { hint });
+    }
     const { module } = (lease = await acquireModule(chooseModule(opts.library, [uri], optionName(opts.names, "library")), opts.debug));
     const listed = await listTokenSlots(module, opts.debug);
     const slots = listed.filter((s) => slotMatches(uri, s, module.info));

@@ -213,7 +213,7 @@ describe("what to change, named as the caller gives it: SignerOptions.names (fro
 
   it.each([
     ["options" as const, "give it with tpm.parentPassword; it is not retried"],
-    [undefined, "give it with --tpm-parent-password; it is not retried"],
+    [undefined, "give it with --tpm-parent-password or a config profile's \"tpm-parent-password\"; it is not retried"],
   ])("a wrong parent key password, names %s: TPM_AUTH_FAILED naming the option", async (names, hint) => {
     const pub = eccSigningPublic();
     const area = { bytes: encode(TPMT_PUBLIC, pub), public: pub } as Tss2KeyFile["public"];
