@@ -141,7 +141,7 @@ describe("exposedFileWarnings for a secret file in a directory others can change
     const dir = join(scratch(), "shared");
     const path = secret(dir);
     expect(exposedFileWarnings({ mode: 0o100600 }, path, "PIN file")).toEqual([]);
-    for (const [mode, text] of [[0o777, "777"], [0o775, "775"], [0o757, "757"]] as const) {
+    for (const [mode, text] of [[0o777, "777"], [0o775, "775"], [0o757, "757"], [0o2775, "2775"]] as const) {
       chmodSync(dir, mode);
       expect(exposedFileWarnings({ mode: 0o100600 }, path, "PIN file")).toEqual([line(path, dir, text)]);
     }
@@ -187,6 +187,9 @@ describe("exposedFileWarnings for a secret file in a directory others can change
     const spies = [vi.spyOn(process, "getuid").mockReturnValue(uid), groups];
     onTestFinished(() => spies.forEach((spy) => spy.mockRestore()));
     expect(exposedFileWarnings({ mode: 0o100600, owner: uid }, path, "PIN file")).toEqual([]);
+    chmodSync(dir, 0o777); // others' write bit: exposure, the group or not
+    expect(exposedFileWarnings({ mode: 0o100600, owner: uid }, path, "PIN file")).toEqual([line(path, dir, "777")]);
+    chmodSync(dir, 0o770);
     groups.mockReturnValue([]); // not in the group: others can change it
     expect(exposedFileWarnings({ mode: 0o100600, owner: uid }, path, "PIN file")).toEqual([line(path, dir, "770")]);
   });
