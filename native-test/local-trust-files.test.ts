@@ -587,5 +587,11 @@ describe("secret files other users can read: one warning line each, never the co
     const r = await runCli(DIST_CLI, ["sign-string", "--certificate", certificate, "--private-key", certificate], env());
     expect(r.code).toBe(EXIT_CODES.input);
     expect(r.stderr).toMatch(/^roles-anywhere-agent: unable to parse private key: [^\n]* holds no private key [^\n]*\n$/);
+    const truncated = join(dir, "truncated-key.pem"); // PEM the key parser refuses: its line alone too
+    writeFileSync(truncated, "-----BEGIN PRIVATE KEY-----\nMIG\n", { mode: 0o644 });
+    chmodSync(truncated, 0o644);
+    const t = await runCli(DIST_CLI, ["sign-string", "--certificate", leaf.certPath, "--private-key", truncated], env());
+    expect(t.code).toBe(EXIT_CODES.input);
+    expect(t.stderr).toMatch(/^roles-anywhere-agent: could not parse PEM data in [^\n]*: a PEM block labelled "PRIVATE KEY" has no END line [^\n]*\n$/);
   });
 });

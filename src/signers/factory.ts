@@ -160,7 +160,7 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
   }
 
   // Encrypted too: a copy's password can be guessed offline. Not a file that holds no key: the parser's refusal is the one line.
-  if (options.privateKey === undefined || parsesAsPrivateKey(keyFile.bytes, keyRef)) warnIfExposed(keyFile, keyRef, "private key file");
+  if (parsesAsPrivateKey(keyFile.bytes, keyRef)) warnIfExposed(keyFile, keyRef, "private key file");
   return createFileSigner({ keyPath: keyRef, keyFile, certificate: certificateFile, ...fileOptions });
 }
 
