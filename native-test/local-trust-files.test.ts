@@ -535,4 +535,63 @@ describe("secret files other users can read: one warning line each, never the co
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe(`roles-anywhere-agent: warning: the token's user PIN: file ${pinFile} can be read or changed by other users (mode 644): run chmod 600 ${pinFile}\n`);
   });
+
+  // Round 31: a secret file is only as safe as its directory. A second account that can write root's directory (0777,
+  // or 0770 of its group) swaps the PIN file for a link to another of root's files (a wrong PIN: a strike on the token
+  // at each start; three lock it) or the key file for another key; nothing was said, as each file itself was root's 0600.
+  it("a PIN file and a key file in root's directory a second real account can write: it swaps them; one warning each, naming the directory", async () => {
+    const pinDir = join(dir, "open-pin-dir");
+    mkdirSync(pinDir);
+    chmodSync(pinDir, 0o777);
+    const pinFile = join(pinDir, "pin");
+    writeFileSync(pinFile, `${hsm.pin}\n`, { mode: 0o600 });
+    const stale = join(victimDir, "stale-pin"); // root's own 0600 file, one the attacker cannot even read
+    writeFileSync(stale, "000000\n", { mode: 0o600 });
+    const pinWarning = `roles-anywhere-agent: warning: the token's user PIN: file ${pinFile} is in a directory other users can change (${pinDir}, mode 777): run chmod go-w ${pinDir}\n`;
+    const args = ["sign-string", "--certificate", `pkcs11:token=${hsm.token};object=ec-key`, "--pkcs11-lib", hsm.module, "--pkcs11-pin-file", pinFile];
+    let r = await runCli(DIST_CLI, args, env({ SOFTHSM2_CONF: hsm.conf }));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe(pinWarning); // before: nothing
+    expect((await attacker.run("ln", ["-sfn", stale, pinFile])).code).toBe(0);
+    expect(lstatSync(pinFile).uid).toBe(attacker.uid);
+    r = await runCli(DIST_CLI, args, env({ SOFTHSM2_CONF: hsm.conf }));
+    expect(r.code).toBe(EXIT_CODES.auth); // the attacker's choice of PIN was presented
+    expect(r.stderr).toContain(pinWarning);
+    expect(r.stderr).not.toContain("000000");
+
+    const keyDir = join(dir, "group-key-dir");
+    mkdirSync(keyDir);
+    chownSync(keyDir, 0, attacker.gid);
+    chmodSync(keyDir, 0o770);
+    const key = join(keyDir, "key.pem");
+    writeFileSync(key, readFileSync(leaf.keyPath), { mode: 0o600 });
+    const sign = () => runCli(DIST_CLI, ["sign-string", "--certificate", leaf.certPath, "--private-key", key], env());
+    r = await sign();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe(`roles-anywhere-agent: warning: private key file ${key} is in a directory other users can change (${keyDir}, mode 770): run chmod go-w ${keyDir}\n`);
+    expect((await attacker.run("mv", [key, join(keyDir, "taken.pem")])).code).toBe(0); // renamed away: it could be any file
+    chmodSync(keyDir, 0o750); // fixed as the line says: silent, and the account can no longer rename
+    writeFileSync(key, readFileSync(leaf.keyPath), { mode: 0o600 });
+    r = await sign();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe("");
+    expect((await attacker.run("mv", [key, join(keyDir, "again.pem")])).code).not.toBe(0);
+  });
+
+  // A file that holds no key is refused, and that is all: before, the refusal line came and then "can be read or
+  // changed by other users" about the file that was not used (the warning, emitted on the next tick, followed it).
+  it("--private-key naming a 0644 certificate: the refusal line alone, no warning about the file", async () => {
+    const certificate = join(dir, "not-a-key.pem");
+    writeFileSync(certificate, readFileSync(leaf.certPath), { mode: 0o644 });
+    chmodSync(certificate, 0o644);
+    const r = await runCli(DIST_CLI, ["sign-string", "--certificate", certificate, "--private-key", certificate], env());
+    expect(r.code).toBe(EXIT_CODES.input);
+    expect(r.stderr).toMatch(/^roles-anywhere-agent: unable to parse private key: [^\n]* holds no private key [^\n]*\n$/);
+    const truncated = join(dir, "truncated-key.pem"); // PEM the key parser refuses: its line alone too
+    writeFileSync(truncated, "-----BEGIN PRIVATE KEY-----\nMIG\n", { mode: 0o644 });
+    chmodSync(truncated, 0o644);
+    const t = await runCli(DIST_CLI, ["sign-string", "--certificate", leaf.certPath, "--private-key", truncated], env());
+    expect(t.code).toBe(EXIT_CODES.input);
+    expect(t.stderr).toMatch(/^roles-anywhere-agent: could not parse PEM data in [^\n]*: a PEM block labelled "PRIVATE KEY" has no END line [^\n]*\n$/);
+  });
 });

@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { signatureVerifies } from "../encoding/signature-encoding.js";
 import { AgentError, isAgentError } from "../errors.js";
-import { isExposed, modeFix } from "../io/exposed-file.js";
+import { changeableDirectory, isExposed, modeFix } from "../io/exposed-file.js";
 import { isFileInput, readInputFile } from "../io/input-file.js";
 import { fileKind } from "../io/trusted-path.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
@@ -139,6 +139,7 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
     if (!isFileRef(ref) || (name === "certificate file" && ref === keyRef && o.privateKey === undefined)) continue;
     const info = await stat(ref).catch(() => undefined);
     const mode = info && (info.mode & 0o777).toString(8).padStart(4, "0");
+    const directory = info && changeableDirectory(ref); // the signer's rule for a secret file's directory (exposed-file.ts)
     if (!info) rows.push(failText(name, `${ref} does not exist`, "check the path", "FILE_NOT_FOUND"));
     else if (name === "certificate file" || name === "intermediates file") {
       const writable = (info.mode & 0o022) !== 0;
@@ -150,6 +151,9 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
       } else rows.push(pass(name, ref));
     } else if (isExposed(facts(info)) && !(name === "private key file" && info.isFile() && (await isTpmKeyWithPassword(ref, o)))) {
       rows.push(exposedRow(name, ref, info));
+    } else if (directory) {
+      const where = `${directory.path}, mode ${(directory.mode & 0o7777).toString(8)}`;
+      rows.push(failText(name, `${ref} is in a directory other users can change (${where})`, `run: chmod go-w ${directory.path}`));
     } else if (process.getuid && info.uid !== process.getuid() && info.uid !== 0) {
       rows.push(failText(name, `${ref} belongs to uid ${info.uid}, not to this user`, "its owner could swap it: keep it in a file of your own"));
     } else rows.push(pass(name, `${ref} (mode ${mode})`));

@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, realpathSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 
 /**
  * A secret file (PIN, password, private key) that other users can read or change is warned about, not refused:
@@ -39,6 +40,11 @@ export function exposedFileWarnings(file: FileFacts, path: string, what: string)
     const octal = (mode & 0o777).toString(8);
     warnings.push(`${what} ${path} can be read or changed by other users (mode ${octal}): run ${modeFix(file, path)}`);
   }
+  const directory = mode === undefined ? undefined : changeableDirectory(path);
+  if (directory) {
+    const octal = (directory.mode & 0o7777).toString(8);
+    warnings.push(`${what} ${path} is in a directory other users can change (${directory.path}, mode ${octal}): run chmod go-w ${directory.path}`);
+  }
   return warnings;
 }
 
@@ -46,6 +52,34 @@ export function exposedFileWarnings(file: FileFacts, path: string, what: string)
 export function isExposed(file: FileFacts): boolean {
   const mode = file.mode ?? 0;
   return (mode & 0o077) !== 0 && ((mode & 0o027) !== 0 || !readsThroughGroup(file));
+}
+
+/**
+ * The first directory, from the file's own up to /, that users other than its owner can write to (rename another file
+ * over the secret's name, or plant a symbolic link to any file this process reads), without the sticky bit: /tmp is
+ * not (fs.protected_symlinks covers links there). Both the directory the name is in and, for a name that is a link,
+ * the one the file is in, with every directory above them (one writable above lets them rename the whole subdirectory).
+ * By name, after the file was read: a directory others can write now lets them swap the file at any later start, so
+ * what it is at this moment is what tells; a swap in between gains them nothing they could not do anyway.
+ * Not exposed: root's directory this process reads through a group nobody else is in (as for a file).
+ */
+export function changeableDirectory(path: string): { path: string; mode: number } | undefined {
+  const real = (at: string) => {
+    try {
+      return realpathSync.native(at);
+    } catch {
+      return undefined;
+    }
+  };
+  const starts = [real(dirname(resolve(path))), dirname(real(path) ?? "/")];
+  for (const start of new Set(starts)) {
+    for (let at = start; at !== undefined; at = at === "/" ? undefined : dirname(at)) {
+      const info = statSync(at, { throwIfNoEntry: false });
+      if (!info || (info.mode & 0o022) === 0 || (info.mode & 0o1000) !== 0) continue;
+      if ((info.mode & 0o002) !== 0 || !readsThroughGroup({ owner: info.uid, gid: info.gid })) return { path: at, mode: info.mode };
+    }
+  }
+  return undefined;
 }
 
 /**

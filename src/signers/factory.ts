@@ -159,7 +159,8 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
     return createPkcs12Signer({ path: keyRef, bytes: keyFile.bytes, file: keyFile, ...fileOptions });
   }
 
-  warnIfExposed(keyFile, keyRef, "private key file"); // encrypted too: a copy's password can be guessed offline
+  // Encrypted too: a copy's password can be guessed offline. Not a file that holds no key: the parser's refusal is the one line.
+  if (parsesAsPrivateKey(keyFile.bytes, keyRef)) warnIfExposed(keyFile, keyRef, "private key file");
   return createFileSigner({ keyPath: keyRef, keyFile, certificate: certificateFile, ...fileOptions });
 }
 
@@ -170,6 +171,15 @@ function holdsPrivateKey(bytes: Buffer, path: string): boolean {
     return blocks.some((b) => b.label.endsWith("PRIVATE KEY"));
   }
   return classifyDer(bytes)?.endsWith("PRIVATE KEY") ?? false;
+}
+
+/** {@link holdsPrivateKey}; false for PEM text it cannot decode (the key parser's error says what is wrong). */
+function parsesAsPrivateKey(bytes: Buffer, path: string): boolean {
+  try {
+    return holdsPrivateKey(bytes, path);
+  } catch {
+    return false;
+  }
 }
 
 export function isPkcs12(bytes: Buffer): boolean {

@@ -2,7 +2,7 @@
  * doctor's rows for the key, certificate and intermediates files: a file another user can change or read must be a
  * ✘ (an operator trusts a ✔), and the validity warning must come within --warning-days and only then.
  */
-import { chmodSync, chownSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { execFileSync, spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -156,6 +156,22 @@ describe("doctor: file rows", () => {
     for (const path of secrets) chmodSync(path, 0o600);
     const fixed = await both();
     names.forEach((name, i) => expect(fixed.find((r) => r.name === name), name).toMatchObject({ outcome: "pass", detail: `${secrets[i]} (mode 0600)` }));
+  });
+
+  // Round 31: whoever can write the directory can rename another file over the PIN file (the signer warns as doctor fails).
+  it("a PIN file of mode 0600 in a directory others can write (0777, or one above it) is a ✘ with chmod go-w on it; sticky 1777 a ✔", async () => {
+    const open = join(dir, "open-pin-dir");
+    const path = join(open, "own", "pin");
+    mkdirSync(join(open, "own"), { recursive: true });
+    writeFileSync(path, "1234\n", { mode: 0o600 });
+    const row = async () => (await signerChecks(dir, { privateKey: "pkcs11:token=t;object=k", certificate: "pkcs11:token=t;object=k", pkcs11: { pin: { kind: "file", path } } })).find((r) => r.name === "PIN file");
+    expect(await row()).toMatchObject({ outcome: "pass" });
+    chmodSync(open, 0o777);
+    expect(await row()).toMatchObject({ outcome: "fail", detail: `${path} is in a directory other users can change (${open}, mode 777)`, hint: `run: chmod go-w ${open}` });
+    chmodSync(open, 0o2775); // group-writable, setgid: the mode in full
+    expect(await row()).toMatchObject({ outcome: "fail", detail: `${path} is in a directory other users can change (${open}, mode 2775)` });
+    chmodSync(open, 0o1777);
+    expect(await row()).toMatchObject({ outcome: "pass" });
   });
 
   it("a URI's pin-source file others can read is a ✘ row, and the --pkcs11-pin-file it wins over gets none (before: no row)", async () => {

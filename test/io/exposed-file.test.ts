@@ -3,6 +3,9 @@
  * agent) builds a new file signer at every refresh, and each build warned again, a line on the host's stderr per
  * refresh ("private key file … can be read or changed by other users (mode 644)" every hour, per provider).
  */
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import { exposedFileWarnings, warnIfExposed } from "../../src/io/exposed-file.js";
 
@@ -114,5 +117,80 @@ describe("exposedFileWarnings for a process reading root's file through the file
     expect(exposedFileWarnings({ mode: 0o100640, owner: 0, gid: 0 }, "/etc/r/pin", "PIN file")).toEqual([
       "PIN file /etc/r/pin can be read or changed by other users (mode 640): run chmod 600 /etc/r/pin",
     ]);
+  });
+});
+
+// Round 31: a file is only as safe as its directory. Whoever can write it (no sticky bit) renames another file over the
+// PIN file, or plants a link to a file the process reads (a wrong PIN: a strike on the token at each start). Not told.
+describe("exposedFileWarnings for a secret file in a directory others can change", () => {
+  function scratch(): string {
+    const dir = mkdtempSync(join(tmpdir(), "raa-exposed-dir-")); // 0700, in sticky /tmp: not exposed
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  }
+  const secret = (dir: string) => {
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, "pin");
+    writeFileSync(path, "1234\n", { mode: 0o600 });
+    return path;
+  };
+  const line = (path: string, dir: string, mode: string) =>
+    `PIN file ${path} is in a directory other users can change (${dir}, mode ${mode}): run chmod go-w ${dir}`;
+
+  it("warns for its own directory writable by others or by a group, naming it and chmod go-w; none for 0755 or 0700", () => {
+    const dir = join(scratch(), "shared");
+    const path = secret(dir);
+    expect(exposedFileWarnings({ mode: 0o100600 }, path, "PIN file")).toEqual([]);
+    for (const [mode, text] of [[0o777, "777"], [0o775, "775"], [0o757, "757"], [0o2775, "2775"]] as const) {
+      chmodSync(dir, mode);
+      expect(exposedFileWarnings({ mode: 0o100600 }, path, "PIN file")).toEqual([line(path, dir, text)]);
+    }
+    chmodSync(dir, 0o755);
+    expect(exposedFileWarnings({ mode: 0o100600 }, path, "PIN file")).toEqual([]);
+  });
+
+  it("a sticky world-writable directory (/tmp's rule) is not exposure; nor a file of standard input or env: (no mode)", () => {
+    const dir = join(scratch(), "sticky");
+    const path = secret(dir);
+    chmodSync(dir, 0o1777);
+    expect(exposedFileWarnings({ mode: 0o100600 }, path, "PIN file")).toEqual([]);
+    chmodSync(dir, 0o777);
+    expect(exposedFileWarnings({}, path, "PIN file")).toEqual([]);
+  });
+
+  it("a directory above it that others can write counts (they rename the whole subdirectory): the first one from the file up", () => {
+    const top = join(scratch(), "top");
+    const path = secret(join(top, "own"));
+    chmodSync(top, 0o777);
+    chmodSync(join(top, "own"), 0o700);
+    expect(exposedFileWarnings({ mode: 0o100600 }, path, "PIN file")).toEqual([line(path, top, "777")]);
+  });
+
+  it("a name that is a link, in a safe directory, to a file in a directory others can write: that directory", () => {
+    const root = scratch();
+    const target = secret(join(root, "open"));
+    chmodSync(join(root, "open"), 0o777);
+    const path = join(root, "pin-link");
+    symlinkSync(target, path);
+    expect(exposedFileWarnings({ mode: 0o100600 }, path, "PIN file")).toEqual([line(path, join(root, "open"), "777")]);
+  });
+
+  it.runIf(process.getuid?.() === 0)("root's group-writable directory read through a group nobody else is in is not exposure (as for a file)", () => {
+    const uid = 61_000;
+    const gid = 61_000;
+    const dir = join(scratch(), "service");
+    chmodSync(join(dir, ".."), 0o755);
+    const path = secret(dir);
+    chownSync(dir, 0, gid);
+    chmodSync(dir, 0o770);
+    const groups = vi.spyOn(process, "getgroups").mockReturnValue([gid]);
+    const spies = [vi.spyOn(process, "getuid").mockReturnValue(uid), groups];
+    onTestFinished(() => spies.forEach((spy) => spy.mockRestore()));
+    expect(exposedFileWarnings({ mode: 0o100600, owner: uid }, path, "PIN file")).toEqual([]);
+    chmodSync(dir, 0o777); // others' write bit: exposure, the group or not
+    expect(exposedFileWarnings({ mode: 0o100600, owner: uid }, path, "PIN file")).toEqual([line(path, dir, "777")]);
+    chmodSync(dir, 0o770);
+    groups.mockReturnValue([]); // not in the group: others can change it
+    expect(exposedFileWarnings({ mode: 0o100600, owner: uid }, path, "PIN file")).toEqual([line(path, dir, "770")]);
   });
 });
