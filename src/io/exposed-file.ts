@@ -61,7 +61,9 @@ export function isExposed(file: FileFacts): boolean {
  * the one the file is in, with every directory above them (one writable above lets them rename the whole subdirectory).
  * By name, after the file was read: a directory others can write now lets them swap the file at any later start, so
  * what it is at this moment is what tells; a swap in between gains them nothing they could not do anyway.
- * Not exposed: root's directory this process reads through a group nobody else is in (as for a file).
+ * A group's write bit counts only when another account is in that group: a directory of a group nobody else is in (a
+ * user-private group's 0775 ~/.config under umask 002, root's 0770 directory of the service's group) lets nobody else
+ * change it.
  */
 export function changeableDirectory(path: string): { path: string; mode: number } | undefined {
   const real = (at: string) => {
@@ -76,7 +78,7 @@ export function changeableDirectory(path: string): { path: string; mode: number 
     for (let at = start; at !== undefined; at = at === "/" ? undefined : dirname(at)) {
       const info = statSync(at, { throwIfNoEntry: false });
       if (!info || (info.mode & 0o022) === 0 || (info.mode & 0o1000) !== 0) continue;
-      if ((info.mode & 0o002) !== 0 || !readsThroughGroup({ owner: info.uid, gid: info.gid })) return { path: at, mode: info.mode };
+      if ((info.mode & 0o002) !== 0 || groupShared(info.gid, process.getuid?.() ?? 0)) return { path: at, mode: info.mode };
     }
   }
   return undefined;

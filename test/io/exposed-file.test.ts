@@ -134,19 +134,33 @@ describe("exposedFileWarnings for a secret file in a directory others can change
     writeFileSync(path, "1234\n", { mode: 0o600 });
     return path;
   };
+  // nogroup: the primary group of nobody (and sync), accounts other than this process's; 61990: no account's.
+  const SHARED_GID = 65_534;
+  const LONE_GID = 61_990;
   const line = (path: string, dir: string, mode: string) =>
     `PIN file ${path} is in a directory other users can change (${dir}, mode ${mode}): run chmod go-w ${dir}`;
 
-  it("warns for its own directory writable by others or by a group, naming it and chmod go-w; none for 0755 or 0700", () => {
+  it.runIf(process.getuid?.() === 0)("warns for its own directory writable by others or by a group, naming it and chmod go-w; none for 0755 or 0700", () => {
     const dir = join(scratch(), "shared");
     const path = secret(dir);
     expect(exposedFileWarnings({ mode: 0o100600 }, path, "PIN file")).toEqual([]);
+    chownSync(dir, process.getuid?.() ?? 0, SHARED_GID);
     for (const [mode, text] of [[0o777, "777"], [0o775, "775"], [0o757, "757"], [0o2775, "2775"]] as const) {
       chmodSync(dir, mode);
       expect(exposedFileWarnings({ mode: 0o100600 }, path, "PIN file")).toEqual([line(path, dir, text)]);
     }
     chmodSync(dir, 0o755);
     expect(exposedFileWarnings({ mode: 0o100600 }, path, "PIN file")).toEqual([]);
+  });
+
+  it.runIf(process.getuid?.() === 0)("a group-writable directory of a group no other account is in (a user-private group, umask 002) is not exposure", () => {
+    const dir = join(scratch(), "upg");
+    const path = secret(dir);
+    chownSync(dir, process.getuid?.() ?? 0, LONE_GID);
+    chmodSync(dir, 0o2775);
+    expect(exposedFileWarnings({ mode: 0o100600 }, path, "PIN file")).toEqual([]);
+    chmodSync(dir, 0o2777); // others' write bit: exposure whatever the group
+    expect(exposedFileWarnings({ mode: 0o100600 }, path, "PIN file")).toEqual([line(path, dir, "2777")]);
   });
 
   it("a sticky world-writable directory (/tmp's rule) is not exposure; nor a file of standard input or env: (no mode)", () => {
@@ -190,7 +204,9 @@ describe("exposedFileWarnings for a secret file in a directory others can change
     chmodSync(dir, 0o777); // others' write bit: exposure, the group or not
     expect(exposedFileWarnings({ mode: 0o100600, owner: uid }, path, "PIN file")).toEqual([line(path, dir, "777")]);
     chmodSync(dir, 0o770);
-    groups.mockReturnValue([]); // not in the group: others can change it
+    groups.mockReturnValue([]); // not in the group, which nobody else is in either: nobody else can change it
+    expect(exposedFileWarnings({ mode: 0o100600, owner: uid }, path, "PIN file")).toEqual([]);
+    chownSync(dir, 0, SHARED_GID); // a group other accounts are in
     expect(exposedFileWarnings({ mode: 0o100600, owner: uid }, path, "PIN file")).toEqual([line(path, dir, "770")]);
   });
 });
