@@ -37,6 +37,15 @@ describe("credentials file writing", () => {
     expect(readdirSync(join(dir, "new-aws", ".aws"))).toEqual(["credentials"]); // no temp or lock file left
   });
 
+  it("leaves no descriptor open: the temporary file's, the directory's, the lock's", async () => {
+    const path = join(dir, "descriptors");
+    const open = () => readdirSync("/proc/self/fd").length;
+    await writeProfileCredentials(path, "default", creds("D1")); // modules loaded, the first write's descriptors gone
+    const before = open();
+    for (const id of ["D2", "D3", "D4"]) await writeProfileCredentials(path, "default", creds(id));
+    expect(open()).toBe(before);
+  });
+
   it("without the checked walk (no uid), missing directories are still 0700 under umask 777 (were d---------)", async () => {
     const path = join(dir, "no-walk", ".aws", "credentials");
     const geteuid = process.geteuid;
