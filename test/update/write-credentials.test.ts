@@ -77,6 +77,15 @@ describe("credentials file writing", () => {
     expect(readFileSync(file, "utf8")).toBe("not a directory\n");
   });
 
+  it("writeFileAtomic given a symbolic link (no checked walk: no shownAs) writes the file it names, the link stays", async () => {
+    const real = join(dir, "atomic-real");
+    writeFileSync(real, "old");
+    const link = join(dir, "atomic-link");
+    symlinkSync(real, link);
+    await writeFileAtomic(link, "new", 0o600, { replaces: (await readCredentialsTarget(link)).identity });
+    expect([readFileSync(real, "utf8"), lstatSync(link).isSymbolicLink()]).toEqual(["new", true]);
+  });
+
   it("writes through a symlink and keeps the link", async () => {
     const real = join(dir, "real-credentials");
     writeFileSync(real, "[keep]\nx = 1\n");
@@ -303,6 +312,7 @@ describe("credentials file writing", () => {
     await expect(writeFileAtomic(target, "ours", 0o600, { replaces: read.identity })).rejects.toMatchObject({
       code: "FILE_WRITE_FAILED",
       message: `${target} changed while it was being updated; it was left as it is`,
+      hint: "another program changed or replaced the file; try again",
     });
     expect(readFileSync(target, "utf8")).toBe("[a]\nk = v\n[mine]\nregion = x\n");
     await writeProfileCredentials(target, "gw", creds("E1")); // the next write keeps the edit
