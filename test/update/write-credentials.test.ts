@@ -877,6 +877,22 @@ describe("the mode of a credentials file that exists (before: every write made i
     expect(seen.slice(seen.findIndex((at) => at.startsWith("chown")))).toEqual(["chown 600 0", "write 640 4242"]);
   });
 
+  it("the line is a warning of code RAA_CREDENTIALS_FILE_MODE, also without a uid (no checked walk)", async () => {
+    const file = join(dir, "coded-604");
+    writeFileSync(file, "", { mode: 0o604 });
+    chmodSync(file, 0o604);
+    const spy = vi.spyOn(process, "emitWarning").mockImplementation(() => {});
+    const geteuid = process.geteuid;
+    process.geteuid = undefined;
+    try {
+      await writeProfileCredentials(file, "gw", creds("C1"));
+      expect(spy.mock.calls).toEqual([[`credentials file ${file} was readable by other users (mode 604); written 600`, { code: "RAA_CREDENTIALS_FILE_MODE" }]]);
+    } finally {
+      process.geteuid = geteuid;
+      spy.mockRestore();
+    }
+  });
+
   it("names the file whose mode changed, not a symbolic link to it", async () => {
     const [file, link] = [join(dir, "linked-644"), join(dir, "link-to-644")];
     writeFileSync(file, "", { mode: 0o644 });
