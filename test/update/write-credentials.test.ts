@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, linkSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { lutimesSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
+import { createServer } from "node:net";
 import { hostname } from "node:os";
 import { buildSync } from "esbuild";
 import { join } from "node:path";
@@ -145,6 +146,25 @@ describe("credentials file writing", () => {
     }
     await writeProfileCredentials(join(parent, "credentials"), "p", creds("AKIAFRESH"));
     expect(readdirSync(parent).sort()).toEqual(["credentials", ...kept].sort());
+  });
+
+  it("reads no FIFO nor socket as the credentials file: each named, by the type seen before opening", async () => {
+    const fifo = join(dir, "fifo-credentials");
+    execFileSync("mkfifo", [fifo]);
+    const socket = join(dir, "socket-credentials");
+    const server = await new Promise<import("node:net").Server>((resolve) => {
+      const s = createServer().listen(socket, () => resolve(s));
+    });
+    try {
+      const hint = "point --credentials-file (or AWS_SHARED_CREDENTIALS_FILE) at a regular file, or at a path that does not exist yet";
+      for (const [path, kind] of [[fifo, "a FIFO"], [socket, "a socket"]] as const) {
+        await expect(readCredentialsTarget(path)).rejects.toMatchObject({
+          code: "FILE_NOT_REGULAR", message: `${path} is not a regular file (it is ${kind}); it was left as it is`, hint,
+        });
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it("replaces the target only if it is still the file that was read (a FIFO swapped in is left alone)", async () => {
