@@ -91,6 +91,14 @@ describe("holdSigner, an open that fails", () => {
     expect([factory.mock.calls.length, wipe.mock.calls.length]).toEqual([2, 0]);
     await holder.close();
   });
+
+  it("closed: an acquire after it opens nothing (no device touched), it is told the source was closed", async () => {
+    const factory = vi.fn(async () => tokenSigner());
+    const holder = holdSigner(TOKEN, factory, () => {});
+    await holder.close();
+    await expect(holder.acquire()).rejects.toMatchObject({ code: "AGENT_UNAVAILABLE" });
+    expect(factory).not.toHaveBeenCalled();
+  });
 });
 
 describe("answerPromptsOnce, a TPM key's prompts", () => {
