@@ -90,6 +90,7 @@ describe("SourceRegistry.apply, a source whose start() throws", () => {
       expect(result.failed).toHaveLength(1);
       expect(result.failed[0]).toMatchObject({ name: "a", error: { code: "INTERNAL" } });
       expect((result.failed[0]!.error as Error).message).toBe("could not start refreshing (no timer); not served until the next reload");
+      expect(((result.failed[0]!.error as Error).cause as Error).message).toBe("no timer"); // for the log's detail
       expect(result.replaced).toEqual([]);
       expect(open).toBe(0);
     } finally {

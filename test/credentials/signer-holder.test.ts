@@ -77,6 +77,49 @@ describe("answerPromptsOnce", () => {
   });
 });
 
+describe("holdSigner, an open that fails", () => {
+  it("for a device (the token not there yet) is tried again at the next acquire, the answers kept; only a refusal is final", async () => {
+    const wipe = vi.fn();
+    let attempts = 0;
+    const factory = vi.fn(async () => {
+      if (++attempts === 1) throw Object.assign(new Error("no token"), { category: "device" });
+      return tokenSigner();
+    });
+    const holder = holdSigner({ ...TOKEN, askedPin: { pin: { wipe } as never } }, factory, () => {});
+    await expect(holder.open()).rejects.toThrow("no token");
+    await holder.acquire(); // not authFailure: a failed open is a refusal only when the token or TPM says so
+    expect([factory.mock.calls.length, wipe.mock.calls.length]).toEqual([2, 0]);
+    await holder.close();
+  });
+
+  it("closed: an acquire after it opens nothing (no device touched), it is told the source was closed", async () => {
+    const factory = vi.fn(async () => tokenSigner());
+    const holder = holdSigner(TOKEN, factory, () => {});
+    await holder.close();
+    await expect(holder.acquire()).rejects.toMatchObject({ code: "AGENT_UNAVAILABLE" });
+    expect(factory).not.toHaveBeenCalled();
+  });
+});
+
+describe("answerPromptsOnce, a TPM key's prompts", () => {
+  it("answers the key and parent passwords by name and keeps the TPM options' other fields", async () => {
+    const promptOnTerminal = vi.fn(async (_prompt: string, what: string) => Secret.fromUtf8(`typed ${what}`));
+    vi.doMock("../../src/secrets/terminal-prompt.js", () => ({ promptOnTerminal }));
+    try {
+      const prompt = { kind: "prompt" as const, prompt: "P: " };
+      const answers: Secret[] = [];
+      const answered = await answerPromptsOnce({ privateKey: "handle:0x81000010", tpm: { keyPassword: prompt, parentPassword: prompt, ignoreEmptyAuth: true } }, undefined, answers);
+      expect(answered.tpm?.ignoreEmptyAuth).toBe(true);
+      const text = (source: SignerOptions["keyPassword"]) => heldSecret(source)!.use((b) => b.toString());
+      expect([text(answered.tpm?.keyPassword), text(answered.tpm?.parentPassword)]).toEqual(["typed TPM key password", "typed TPM parent password"]);
+      expect(answers).toHaveLength(2);
+      answers.forEach((answer) => answer.wipe());
+    } finally {
+      vi.doUnmock("../../src/secrets/terminal-prompt.js");
+    }
+  });
+});
+
 describe("a prompted password or PIN", () => {
   it("is held as bytes, never a { kind: \"value\" } string, until the holder closes: then they are zero", async () => {
     const typed = { "key password": Buffer.from("k3y-pw"), "PKCS#11 PIN": Buffer.from("12345678") };

@@ -3,13 +3,25 @@
  * the same fingerprint (a changed key kept), a file past the 16 MiB input cap is not read (its identity stands), and
  * a file that cannot be read is not the same as an empty one. Each test kills a mutant the other tests let through.
  */
-import { mkdtempSync, renameSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { mkdtempSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { sourceFingerprint } from "../../src/credentials/source-registry.js";
 import { MAX_INPUT_BYTES } from "../../src/io/read-opened-file.js";
 import { credentialSettings, FLAG_ORIGIN } from "../../src/settings/credential-settings.js";
+
+// Every buffer a file was read into, to check that it is zeroed once digested.
+const reads = vi.hoisted(() => [] as Buffer[]);
+vi.mock("../../src/io/read-opened-file.js", async (importOriginal) => {
+  const actual = await importOriginal<typeof import("../../src/io/read-opened-file.js")>();
+  return { ...actual, readSized: (fd: number, size: number) => {
+    const bytes = actual.readSized(fd, size);
+    if (size < 2 ** 20) reads.push(bytes);
+    return bytes;
+  } };
+});
 
 const dir = mkdtempSync(join(tmpdir(), "raa-fingerprint-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -100,5 +112,49 @@ describe("sourceFingerprint", () => {
     };
     expect(fingerprintAcrossCopy(MAX_INPUT_BYTES)).toBe(true);
     expect(fingerprintAcrossCopy(MAX_INPUT_BYTES + 1)).toBe(false);
+  });
+
+  it("frames each file by its length: a file's bytes cannot pass for where the next one begins", () => {
+    const cert = join(dir, "lengths.crt");
+    const key = join(dir, "lengths.key");
+    const settings = settingsFor(cert, key);
+    const seen = [["C[]", "K"], ["C", "[]K"]].map(([c, k]) => {
+      writeFileSync(cert, c!);
+      writeFileSync(key, k!);
+      return sourceFingerprint(settings);
+    });
+    expect(seen[0]).not.toBe(seen[1]);
+  });
+
+  it("a file that says it is empty but holds bytes (/proc) is known by its identity, not taken for an empty file", () => {
+    const cert = join(dir, "proc.crt");
+    writeFileSync(join(dir, "empty"), "");
+    symlinkSync(join(dir, "empty"), cert);
+    const empty = sourceFingerprint(settingsFor(cert));
+    rmSync(cert);
+    symlinkSync("/proc/self/status", cert);
+    expect(sourceFingerprint(settingsFor(cert))).not.toBe(empty);
+    rmSync(cert);
+  });
+
+  it("a socket is known by its identity, never opened (that fails): another socket at the name is a change", async () => {
+    const cert = join(dir, "socket.crt");
+    const listen = () => new Promise<Server>((resolve) => { const server = createServer().listen(cert, () => resolve(server)); });
+    const fingerprints: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const server = await listen();
+      fingerprints.push(sourceFingerprint(settingsFor(cert)));
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(fingerprints[0]).not.toBe(fingerprints[1]);
+  });
+
+  it("zeroes the bytes it read from each file once digested (a PIN file's too)", () => {
+    const cert = join(dir, "zeroed.crt");
+    writeFileSync(cert, "certificate bytes");
+    reads.length = 0;
+    sourceFingerprint(settingsFor(cert));
+    expect(reads.map((bytes) => bytes.length)).toContain(17); // and AWS_CA_BUNDLE's file, if set
+    expect(reads.every((bytes) => bytes.every((b) => b === 0))).toBe(true);
   });
 });

@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, linkSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { lutimesSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
+import { createServer } from "node:net";
 import { hostname } from "node:os";
 import { buildSync } from "esbuild";
 import { join } from "node:path";
@@ -37,6 +38,15 @@ describe("credentials file writing", () => {
     expect(readdirSync(join(dir, "new-aws", ".aws"))).toEqual(["credentials"]); // no temp or lock file left
   });
 
+  it("leaves no descriptor open: the temporary file's, the directory's, the lock's", async () => {
+    const path = join(dir, "descriptors");
+    const open = () => readdirSync("/proc/self/fd").length;
+    await writeProfileCredentials(path, "default", creds("D1")); // modules loaded, the first write's descriptors gone
+    const before = open();
+    for (const id of ["D2", "D3", "D4"]) await writeProfileCredentials(path, "default", creds(id));
+    expect(open()).toBe(before);
+  });
+
   it("without the checked walk (no uid), missing directories are still 0700 under umask 777 (were d---------)", async () => {
     const path = join(dir, "no-walk", ".aws", "credentials");
     const geteuid = process.geteuid;
@@ -66,6 +76,15 @@ describe("credentials file writing", () => {
       }
     }
     expect(readFileSync(file, "utf8")).toBe("not a directory\n");
+  });
+
+  it("writeFileAtomic given a symbolic link (no checked walk: no shownAs) writes the file it names, the link stays", async () => {
+    const real = join(dir, "atomic-real");
+    writeFileSync(real, "old");
+    const link = join(dir, "atomic-link");
+    symlinkSync(real, link);
+    await writeFileAtomic(link, "new", 0o600, { replaces: (await readCredentialsTarget(link)).identity });
+    expect([readFileSync(real, "utf8"), lstatSync(link).isSymbolicLink()]).toEqual(["new", true]);
   });
 
   it("writes through a symlink and keeps the link", async () => {
@@ -127,6 +146,25 @@ describe("credentials file writing", () => {
     }
     await writeProfileCredentials(join(parent, "credentials"), "p", creds("AKIAFRESH"));
     expect(readdirSync(parent).sort()).toEqual(["credentials", ...kept].sort());
+  });
+
+  it("reads no FIFO nor socket as the credentials file: each named, by the type seen before opening", async () => {
+    const fifo = join(dir, "fifo-credentials");
+    execFileSync("mkfifo", [fifo]);
+    const socket = join(dir, "socket-credentials");
+    const server = await new Promise<import("node:net").Server>((resolve) => {
+      const s = createServer().listen(socket, () => resolve(s));
+    });
+    try {
+      const hint = "point --credentials-file (or AWS_SHARED_CREDENTIALS_FILE) at a regular file, or at a path that does not exist yet";
+      for (const [path, kind] of [[fifo, "a FIFO"], [socket, "a socket"]] as const) {
+        await expect(readCredentialsTarget(path)).rejects.toMatchObject({
+          code: "FILE_NOT_REGULAR", message: `${path} is not a regular file (it is ${kind}); it was left as it is`, hint,
+        });
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it("replaces the target only if it is still the file that was read (a FIFO swapped in is left alone)", async () => {
@@ -294,6 +332,7 @@ describe("credentials file writing", () => {
     await expect(writeFileAtomic(target, "ours", 0o600, { replaces: read.identity })).rejects.toMatchObject({
       code: "FILE_WRITE_FAILED",
       message: `${target} changed while it was being updated; it was left as it is`,
+      hint: "another program changed or replaced the file; try again",
     });
     expect(readFileSync(target, "utf8")).toBe("[a]\nk = v\n[mine]\nregion = x\n");
     await writeProfileCredentials(target, "gw", creds("E1")); // the next write keeps the edit
@@ -856,6 +895,22 @@ describe("the mode of a credentials file that exists (before: every write made i
     }
     // From the temporary file's chown on (the lock file's pid is written before): owner-only, then the group's.
     expect(seen.slice(seen.findIndex((at) => at.startsWith("chown")))).toEqual(["chown 600 0", "write 640 4242"]);
+  });
+
+  it("the line is a warning of code RAA_CREDENTIALS_FILE_MODE, also without a uid (no checked walk)", async () => {
+    const file = join(dir, "coded-604");
+    writeFileSync(file, "", { mode: 0o604 });
+    chmodSync(file, 0o604);
+    const spy = vi.spyOn(process, "emitWarning").mockImplementation(() => {});
+    const geteuid = process.geteuid;
+    process.geteuid = undefined;
+    try {
+      await writeProfileCredentials(file, "gw", creds("C1"));
+      expect(spy.mock.calls).toEqual([[`credentials file ${file} was readable by other users (mode 604); written 600`, { code: "RAA_CREDENTIALS_FILE_MODE" }]]);
+    } finally {
+      process.geteuid = geteuid;
+      spy.mockRestore();
+    }
   });
 
   it("names the file whose mode changed, not a symbolic link to it", async () => {
