@@ -1,5 +1,5 @@
-import { readFileSync, realpathSync, statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { readFileSync, readlinkSync, statSync } from "node:fs";
+import { dirname, isAbsolute, join } from "node:path";
 
 /**
  * A secret file (PIN, password, private key) that other users can read or change is warned about, not refused:
@@ -57,8 +57,8 @@ export function isExposed(file: FileFacts): boolean {
 /**
  * The first directory, from the file's own up to /, that users other than its owner can write to (rename another file
  * over the secret's name, or plant a symbolic link to any file this process reads), without the sticky bit: /tmp is
- * not (fs.protected_symlinks covers links there). Both the directory the name is in and, for a name that is a link,
- * the one the file is in, with every directory above them (one writable above lets them rename the whole subdirectory).
+ * not (fs.protected_symlinks covers links there). Every directory a name is looked up in on the way (each link's
+ * own, the file's), with every directory above them (one writable above lets them rename the whole subdirectory).
  * By name, after the file was read: a directory others can write now lets them swap the file at any later start, so
  * what it is at this moment is what tells; a swap in between gains them nothing they could not do anyway.
  * A group's write bit counts only when another account is in that group: a directory of a group nobody else is in (a
@@ -66,22 +66,51 @@ export function isExposed(file: FileFacts): boolean {
  * change it.
  */
 export function changeableDirectory(path: string): { path: string; mode: number } | undefined {
-  const real = (at: string) => {
-    try {
-      return realpathSync.native(at);
-    } catch {
-      return undefined;
-    }
-  };
-  const starts = [real(dirname(resolve(path))), dirname(real(path) ?? "/")];
-  for (const start of new Set(starts)) {
-    for (let at = start; at !== undefined; at = at === "/" ? undefined : dirname(at)) {
+  const seen = new Set<string>();
+  for (const start of lookedUpIn(path).reverse()) {
+    for (let at: string | undefined = start; at !== undefined && !seen.has(at); at = at === "/" ? undefined : dirname(at)) {
+      seen.add(at);
       const info = statSync(at, { throwIfNoEntry: false });
       if (!info || (info.mode & 0o022) === 0 || (info.mode & 0o1000) !== 0) continue;
       if ((info.mode & 0o002) !== 0 || groupShared(info.gid, process.getuid?.() ?? 0)) return { path: at, mode: info.mode };
     }
   }
   return undefined;
+}
+
+/**
+ * Every directory the kernel looks a name up in to reach `path`, in that order: each link's own, in a chain of links
+ * or on the way, and where '..' after a link leads (the parent of its target, not of the link's name).
+ */
+function lookedUpIn(path: string): string[] {
+  const pending = (isAbsolute(path) ? path : `${process.cwd()}/${path}`).split("/");
+  const dirs = new Set<string>();
+  let at = "/";
+  for (let name = pending.shift(), links = 0; name !== undefined; name = pending.shift()) {
+    if (name === "" || name === ".") continue;
+    if (name === "..") {
+      at = dirname(at);
+      continue;
+    }
+    dirs.add(at);
+    const target = links < 40 ? linkTarget(join(at, name)) : undefined; // the kernel's ELOOP bound
+    if (target === undefined) {
+      at = join(at, name);
+      continue;
+    }
+    links += 1;
+    pending.unshift(...target.split("/"));
+    if (target.startsWith("/")) at = "/";
+  }
+  return [...dirs];
+}
+
+function linkTarget(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined; // EINVAL: not a link; ENOENT: not there
+  }
 }
 
 /**

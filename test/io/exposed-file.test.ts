@@ -189,6 +189,23 @@ describe("exposedFileWarnings for a secret file in a directory others can change
     expect(exposedFileWarnings({ mode: 0o100600 }, path, "PIN file")).toEqual([line(path, join(root, "open"), "777")]);
   });
 
+  it("every directory a name is looked up in counts: a link's own directory in a chain of links, a directory link's, and where '..' after a link leads", () => {
+    const root = scratch();
+    const target = secret(join(root, "safe", "secret"));
+    mkdirSync(join(root, "open", "sub"), { recursive: true });
+    chmodSync(join(root, "open"), 0o777);
+    const open = (name: string) => line(join(root, "safe", name), join(root, "open"), "777");
+    symlinkSync(target, join(root, "open", "pin")); // anyone can replace this link
+    symlinkSync(join(root, "open", "pin"), join(root, "safe", "chain"));
+    expect(exposedFileWarnings({ mode: 0o100600 }, join(root, "safe", "chain"), "PIN file")).toEqual([open("chain")]);
+    symlinkSync(join(root, "safe", "secret"), join(root, "open", "dir"));
+    symlinkSync(join(root, "open", "dir"), join(root, "safe", "dir"));
+    expect(exposedFileWarnings({ mode: 0o100600 }, join(root, "safe", "dir", "pin"), "PIN file")).toEqual([open("dir/pin")]);
+    symlinkSync(join(root, "open", "sub"), join(root, "safe", "up"));
+    const dotdot = `${join(root, "safe", "up")}/../pin`; // the kernel's '..': open, not safe (join would say safe)
+    expect(exposedFileWarnings({ mode: 0o100600 }, dotdot, "PIN file")).toEqual([line(dotdot, join(root, "open"), "777")]);
+  });
+
   it.runIf(process.getuid?.() === 0)("root's group-writable directory read through a group nobody else is in is not exposure (as for a file)", () => {
     const uid = 61_000;
     const gid = 61_000;
