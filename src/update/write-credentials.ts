@@ -52,14 +52,19 @@ export async function writeProfileCredentials(path: string, profile: string, cre
     const at = entry ? entry.directory.entry(entry.name) : path;
     await withFileLock(`${real}.lock`, async () => {
       const target = await readCredentialsTarget(at, entry && real);
-      // Root keeps a user's own file theirs; one that user put first where anyone can write (/tmp), or where a group
-      // another account is in can (a shared 2775 directory, not a user-private group's), would get its secrets.
+      // Root keeps a user's own file theirs; one that user put first where anyone can write (/tmp, or a directory
+      // of theirs there: /tmp/x/credentials), or where a group another account is in can (a shared 2775 directory,
+      // not a user-private group's), would get its secrets.
       const dir = dirname(real);
       const uid = process.geteuid?.();
       const d = entry?.directory.stats ?? (await stat(dir));
-      const writer = d.mode & 0o002 ? "anyone" : d.mode & 0o020 && target.uid !== d.uid && groupShared(d.gid, d.uid) && `its group ${d.gid}`;
+      let [open, below]: (string | undefined)[] = [dir, undefined];
+      while (target.uid !== undefined && open && !((await stat(open)).mode & 0o002)) [open, below] = [open === "/" ? undefined : dirname(open), open];
+      const made = open && (below === undefined || ![0, uid].includes((await stat(below)).uid));
+      const writer = made ? "anyone" : d.mode & 0o020 && target.uid !== d.uid && groupShared(d.gid, d.uid) && `its group ${d.gid}`;
       if (target.uid !== undefined && ![0, uid].includes(target.uid) && writer) {
-        const why = `it belongs to uid ${target.uid} and its directory ${dir} can be written by ${writer}`;
+        const where = made && open !== dir ? `is in ${open}, which anyone can write` : `can be written by ${writer}`;
+        const why = `it belongs to uid ${target.uid} and its directory ${dir} ${where}`;
         throw new InputError("FILE_UNSAFE", `not writing ${path}: ${why}`, {
           hint: "remove it, or point --credentials-file at a file in a directory only its owner can write",
         });

@@ -219,6 +219,21 @@ describe("credentials file writing", () => {
     expect([statSync(planted).uid, statSync(planted).mode & 0o777]).toEqual([0, 0o600]);
   });
 
+  it("the same refusal for a file in a subdirectory that user made where anyone can write (/tmp/aws/credentials)", async () => {
+    // Before: written, kept theirs (the subdirectory, theirs, 0755, is closed to others): they read root's credentials.
+    const shared = join(dir, "anyone-tmp-above");
+    mkdirSync(join(shared, "aws"), { recursive: true });
+    chmodSync(shared, 0o1777);
+    const planted = join(shared, "aws", "credentials");
+    writeFileSync(planted, "", { mode: 0o600 });
+    for (const p of [join(shared, "aws"), planted]) chownSync(p, 65534, 65534);
+    await expect(writeProfileCredentials(planted, "gw", creds("S1"))).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `not writing ${planted}: it belongs to uid 65534 and its directory ${shared}/aws is in ${shared}, which anyone can write`,
+    });
+    expect(readFileSync(planted, "utf8")).toBe("");
+  });
+
   it("the same refusal in a directory only others (not the group) can write: the bit tested is o+w", async () => {
     // A mutant testing the group's write bit instead (0o020) passed the /tmp test above (1777 has both).
     const shared = join(dir, "others-write");
