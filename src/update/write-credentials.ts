@@ -1,3 +1,4 @@
+import type { Stats } from "node:fs";
 import { realpath, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
@@ -54,16 +55,21 @@ export async function writeProfileCredentials(path: string, profile: string, cre
       const target = await readCredentialsTarget(at, entry && real);
       // Root keeps a user's own file theirs; one that user put first where anyone can write (/tmp, or a directory
       // of theirs there: /tmp/x/credentials), or where a group another account is in can (a shared 2775 directory,
-      // not a user-private group's), would get its secrets.
+      // not a user-private group's; or one of theirs in it), would get its secrets.
       const dir = dirname(real);
       const uid = process.geteuid?.();
       const d = entry?.directory.stats ?? (await stat(dir));
-      let [open, below]: (string | undefined)[] = [dir, undefined];
-      while (target.uid !== undefined && open && !((await stat(open)).mode & 0o002)) [open, below] = [open === "/" ? undefined : dirname(open), open];
-      const made = open && (below === undefined || ![0, uid].includes((await stat(below)).uid));
-      const writer = made ? "anyone" : d.mode & 0o020 && target.uid !== d.uid && groupShared(d.gid, d.uid) && `its group ${d.gid}`;
-      if (target.uid !== undefined && ![0, uid].includes(target.uid) && writer) {
-        const where = made && open !== dir ? `is in ${open}, which anyone can write` : `can be written by ${writer}`;
+      const theirs = target.uid !== undefined && ![0, uid].includes(target.uid);
+      const writers = (s: Stats) => (s.mode & 0o002 ? "anyone" : s.mode & 0o020 && groupShared(s.gid, s.uid) && `its group ${s.gid}`);
+      let above: { path: string; by: string; below: string } | undefined; // the first such directory above, and its child
+      for (let sub = dir; theirs && !above && sub !== "/"; sub = dirname(sub)) {
+        const by = writers(await stat(dirname(sub)));
+        if (by) above = { path: dirname(sub), by, below: sub };
+      }
+      const made = above && ![0, uid].includes((await stat(above.below)).uid) ? above : undefined;
+      const writer = d.mode & 0o002 ? "anyone" : made ? made.by : d.mode & 0o020 && target.uid !== d.uid && groupShared(d.gid, d.uid) && `its group ${d.gid}`;
+      if (theirs && writer) {
+        const where = !(d.mode & 0o002) && made ? `is in ${made.path}, which ${made.by} can write` : `can be written by ${writer}`;
         const why = `it belongs to uid ${target.uid} and its directory ${dir} ${where}`;
         throw new InputError("FILE_UNSAFE", `not writing ${path}: ${why}`, {
           hint: "remove it, or point --credentials-file at a file in a directory only its owner can write",

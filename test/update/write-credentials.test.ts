@@ -234,6 +234,23 @@ describe("credentials file writing", () => {
     expect(readFileSync(planted, "utf8")).toBe("");
   });
 
+  it("and for one in a subdirectory of theirs in a directory a shared group can write (root:nogroup 2775)", async () => {
+    const shared = join(dir, "group-above");
+    mkdirSync(join(shared, "aws"), { recursive: true });
+    chownSync(shared, 0, 65534); // nogroup: nobody's group
+    chmodSync(shared, 0o2775);
+    const planted = join(shared, "aws", "credentials");
+    writeFileSync(planted, "", { mode: 0o600 });
+    for (const p of [join(shared, "aws"), planted]) chownSync(p, 65534, 65534);
+    await expect(writeProfileCredentials(planted, "gw", creds("G1"))).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `not writing ${planted}: it belongs to uid 65534 and its directory ${shared}/aws is in ${shared}, which its group 65534 can write`,
+    });
+    chmodSync(shared, 0o755); // control: closed to the group, the file is written
+    await writeProfileCredentials(planted, "gw", creds("G2"));
+    expect(readFileSync(planted, "utf8")).toContain("aws_access_key_id = G2\n");
+  });
+
   it("the same refusal in a directory only others (not the group) can write: the bit tested is o+w", async () => {
     // A mutant testing the group's write bit instead (0o020) passed the /tmp test above (1777 has both).
     const shared = join(dir, "others-write");
