@@ -204,6 +204,11 @@ describe("exposedFileWarnings for a secret file in a directory others can change
     symlinkSync(join(root, "open", "sub"), join(root, "safe", "up"));
     const dotdot = `${join(root, "safe", "up")}/../pin`; // the kernel's '..': open, not safe (join would say safe)
     expect(exposedFileWarnings({ mode: 0o100600 }, dotdot, "PIN file")).toEqual([line(dotdot, join(root, "open"), "777")]);
+    mkdirSync(join(root, "mid", "sub"), { recursive: true }); // '..' into a safe directory whose name is a link in open
+    symlinkSync(join(root, "open", "pin"), join(root, "mid", "pin"));
+    symlinkSync(join(root, "mid", "sub"), join(root, "safe", "mid"));
+    const viaMid = `${join(root, "safe", "mid")}/../pin`;
+    expect(exposedFileWarnings({ mode: 0o100600 }, viaMid, "PIN file")).toEqual([line(viaMid, join(root, "open"), "777")]);
   });
 
   it.runIf(process.getuid?.() === 0)("root's group-writable directory read through a group nobody else is in is not exposure (as for a file)", () => {
