@@ -3,6 +3,7 @@
  * agent) builds a new file signer at every refresh, and each build warned again, a line on the host's stderr per
  * refresh ("private key file … can be read or changed by other users (mode 644)" every hour, per provider).
  */
+import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -230,5 +231,140 @@ describe("exposedFileWarnings for a secret file in a directory others can change
     expect(exposedFileWarnings({ mode: 0o100600, owner: uid }, path, "PIN file")).toEqual([]);
     chownSync(dir, 0, SHARED_GID); // a group other accounts are in
     expect(exposedFileWarnings({ mode: 0o100600, owner: uid }, path, "PIN file")).toEqual([line(path, dir, "770")]);
+  });
+});
+
+// Round 32: Stryker's survivors in the directory rule (lookedUpIn, changeableDirectory, groupShared) and without ids.
+describe("exposedFileWarnings: the directories a name is looked up in, and whose group counts (round 32 mutants)", () => {
+  function scratch(): string {
+    const dir = mkdtempSync(join(tmpdir(), "raa-exposed-m32-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  }
+  const secret = (dir: string) => {
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, "pin");
+    writeFileSync(path, "1234\n", { mode: 0o600 });
+    return path;
+  };
+  const line = (path: string, dir: string, mode: string) =>
+    `PIN file ${path} is in a directory other users can change (${dir}, mode ${mode}): run chmod go-w ${dir}`;
+  const warned = (path: string) => exposedFileWarnings({ mode: 0o100600 }, path, "PIN file");
+
+  it("a relative link's target is taken from the link's directory; a relative name from the working directory", () => {
+    const root = scratch();
+    secret(join(root, "open"));
+    chmodSync(join(root, "open"), 0o777);
+    mkdirSync(join(root, "safe"));
+    symlinkSync("../open/pin", join(root, "safe", "pin")); // relative: root/open, not /open
+    expect(warned(join(root, "safe", "pin"))).toEqual([line(join(root, "safe", "pin"), join(root, "open"), "777")]);
+    const cwd = vi.spyOn(process, "cwd").mockReturnValue(root);
+    onTestFinished(() => cwd.mockRestore());
+    expect(warned("open/pin")).toEqual([line("open/pin", join(root, "open"), "777")]);
+  });
+
+  it("'..' that follows no link is not a directory looked up in: a 0777 directory entered and left by '..' is not named", () => {
+    const root = scratch();
+    const path = secret(join(root, "safe"));
+    mkdirSync(join(root, "safe", "sub"));
+    chmodSync(join(root, "safe", "sub"), 0o777); // whoever can write it cannot change what its '..' is
+    expect(warned(`${join(root, "safe", "sub")}/../pin`)).toEqual([]);
+    expect(path).toBe(join(root, "safe", "pin"));
+  });
+
+  it("the file's own directory and those above it come first, before a link's directory elsewhere", () => {
+    const root = scratch();
+    chmodSync(root, 0o777);
+    const target = secret(join(root, "top", "own"));
+    chmodSync(join(root, "top"), 0o700);
+    chmodSync(join(root, "top", "own"), 0o700);
+    mkdirSync(join(root, "open"));
+    chmodSync(join(root, "open"), 0o777);
+    symlinkSync(target, join(root, "open", "link"));
+    const own = join(root, "top", "own", "elsewhere");
+    mkdirSync(own);
+    chmodSync(own, 0o777);
+    const far = secret(own);
+    symlinkSync(far, join(root, "open", "far"));
+    // The file's directory first (its own, then above it: root), not the link's directory (open) looked up before them.
+    expect(warned(join(root, "open", "far"))).toEqual([line(join(root, "open", "far"), own, "777")]);
+    expect(warned(join(root, "open", "link"))).toEqual([line(join(root, "open", "link"), root, "777")]);
+  });
+
+  it("links past the kernel's 40 (ELOOP) are not followed; a loop of links ends", () => {
+    const root = scratch();
+    const target = secret(join(root, "open"));
+    chmodSync(join(root, "open"), 0o777);
+    mkdirSync(join(root, "safe"));
+    const chain = (n: number, name: string) => {
+      let to = target;
+      for (let i = n; i >= 1; i--) {
+        const link = join(root, "safe", `${name}${i}`);
+        symlinkSync(to, link);
+        to = link;
+      }
+      return to;
+    };
+    const forty = chain(40, "a");
+    expect(warned(forty)).toEqual([line(forty, join(root, "open"), "777")]);
+    expect(warned(chain(41, "b"))).toEqual([]); // the kernel opens no such name
+    symlinkSync(join(root, "safe", "loop2"), join(root, "safe", "loop1"));
+    symlinkSync(join(root, "safe", "loop1"), join(root, "safe", "loop2"));
+    expect(warned(join(root, "safe", "loop1"))).toEqual([]);
+  });
+
+  it("without process.getuid (not POSIX): no owner rule, chmod 600; without getgroups, root's 0640 file is not read through its group", () => {
+    const { getuid, getgroups } = process;
+    onTestFinished(() => void Object.assign(process, { getuid, getgroups }));
+    process.getuid = undefined;
+    const groups = vi.spyOn(process, "getgroups").mockReturnValue([61_000]);
+    expect(exposedFileWarnings({ mode: 0o100640, owner: 1000 }, "/k", "key file")).toEqual([
+      "key file /k can be read or changed by other users (mode 640): run chmod 600 /k",
+    ]);
+    // Root's file of a group this process is in, which nobody else is in: without a uid, not "read through the group".
+    expect(exposedFileWarnings({ mode: 0o100640, owner: 0, gid: 61_000 }, "/k", "key file")).toEqual([
+      "key file /k can be read or changed by other users (mode 640): run chmod 600 /k",
+    ]);
+    groups.mockRestore();
+    process.getuid = () => 61_000;
+    process.getgroups = undefined;
+    expect(exposedFileWarnings({ mode: 0o100640, owner: 0, gid: 61_000 }, "/k", "key file")).toHaveLength(1);
+  });
+
+  // groupShared reads the real /etc/passwd and /etc/group: accounts and a group made for the test, removed after it.
+  it.runIf(process.getuid?.() === 0)("a group is shared only by accounts other than this process's and root's: its own private group, a group listing only it and root, is not", () => {
+    const tag = `raa32-${process.pid.toString(36)}`;
+    const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+    onTestFinished(() => {
+      for (const [cmd, name] of [["userdel", `${tag}u`], ["groupdel", `${tag}g`]]) {
+        try {
+          sh(cmd!, [name!]);
+        } catch {
+          // already gone
+        }
+      }
+    });
+    sh("useradd", ["--no-create-home", "--shell", "/usr/sbin/nologin", "--user-group", `${tag}u`]);
+    sh("groupadd", [`${tag}g`]);
+    sh("gpasswd", ["-M", `root,${tag}u`, `${tag}g`]);
+    const id = (flag: string, name: string) => Number(execFileSync("id", [flag, name], { encoding: "utf8" }).trim());
+    const uid = id("-u", `${tag}u`);
+    const upg = id("-g", `${tag}u`);
+    const listed = Number(execFileSync("getent", ["group", `${tag}g`], { encoding: "utf8" }).split(":")[2]);
+    const dir = join(scratch(), "d");
+    const path = secret(dir);
+    chmodSync(join(dir, ".."), 0o755);
+    const getuid = vi.spyOn(process, "getuid").mockReturnValue(uid);
+    onTestFinished(() => getuid.mockRestore());
+    for (const gid of [upg, listed]) {
+      chownSync(dir, 0, gid);
+      chmodSync(dir, 0o775);
+      expect(warned(path), `gid ${gid} as uid ${uid}`).toEqual([]);
+    }
+    getuid.mockReturnValue(61_000); // another process: that account is in both groups
+    for (const gid of [upg, listed]) {
+      chownSync(dir, 0, gid);
+      expect(warned(path), `gid ${gid} as uid 61000`).toEqual([line(path, dir, "775")]);
+    }
   });
 });
