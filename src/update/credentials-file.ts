@@ -98,13 +98,14 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
     if (last !== undefined && content(last) !== "") prefix += eol; // a blank line before the new section
     return Buffer.from(`${prefix}[${section}]${eol}${KEYS.map(lineFor).join("")}`, "latin1");
   }
-  // The JavaScript SDKs take a line (read as UTF-8) for a header only if it ends in "]" once a comment (" ;", " #") is
-  // cut off and it is trimmed.
+  // The JavaScript SDKs take a line (read as UTF-8) for a header only if it is "[…]" once a comment (" ;", " #") is
+  // cut off and it is trimmed (String#trim keeps \x1c-\x1f and U+0085, which botocore strips).
   const header = Buffer.from(content(lines[start]!), "latin1").toString("utf8").trim();
-  if (!header.split(/(?:^|\s)[;#]/)[0]!.trim().endsWith("]")) {
+  const cut = header.split(/(?:^|\s)[;#]/)[0]!.trim();
+  if (!cut.startsWith("[") || !cut.endsWith("]")) {
     const what = `is section [${profile}] to botocore (the AWS CLI) but no section to the AWS SDK for JavaScript`;
     throw new InputError("INPUT_INVALID", `the credentials file's line ${JSON.stringify(boundedLine(header, 60))} ${what}`, {
-      hint: `make what follows "]" a comment ("[${profile}] ; …"), then run again`,
+      hint: cut.startsWith("[") ? `make what follows "]" a comment ("[${profile}] ; …"), then run again` : "indent the header with spaces or tabs, or not at all, then run again",
     });
   }
   const next = roles.findIndex((_, i) => i > start && headerOf(i) !== undefined);

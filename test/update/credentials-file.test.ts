@@ -191,6 +191,18 @@ json.dump(out, sys.stdout)
     }
   });
 
+  it("refuses a [gw] header indented with \\x1c-\\x1f or U+0085, which botocore strips and String#trim keeps: no section to the AWS SDK for JavaScript", () => {
+    // Before: written, and the JS SDK read gw's new credentials as those of [a] above (its line is not "[…]" trimmed).
+    for (const indent of ["\x1c", "\x1f", " \u0085"]) {
+      expect(thrown(() => upsert(`[a]\n${indent}[gw]\naws_access_key_id = OLD\n`, "gw", c)), JSON.stringify(indent)).toMatchObject({
+        code: "INPUT_INVALID",
+        message: expect.stringContaining("is section [gw] to botocore (the AWS CLI) but no section to the AWS SDK for JavaScript"),
+        hint: "indent the header with spaces or tabs, or not at all, then run again",
+      });
+    }
+    expect(upsert("[a]\n \t[gw]\naws_access_key_id = OLD\n", "gw", c)).toContain(" \t[gw]\naws_access_key_id = ASIANEW\n"); // control
+  });
+
   it("drops duplicate credential lines within the section", () => {
     expect(upsert("[gw]\naws_session_token = a\naws_session_token = b\n", "gw", c)).toBe(
       "[gw]\naws_session_token = newtoken==\naws_access_key_id = ASIANEW\naws_secret_access_key = newsecret/+=\n",
@@ -209,7 +221,8 @@ json.dump(out, sys.stdout)
     // was not; each time botocore refused the whole file ("Unable to parse config file") or lost the credentials.
     const spaces = ["\v", "\f", "\x1c", "\x1f", "\x85", "\u00a0", "\u1680", "\u2003", "\u2028", "\u202f", "\u3000"];
     const cases = spaces.flatMap((x) => [
-      `${x}[gw]\naws_access_key_id = OLD\n`,
+      // A header indented with \x1c-\x1f or U+0085 is refused (no section to the JS SDK, whose String#trim keeps them).
+      ...(/[\x1c-\x1f\x85]/.test(x) ? [] : [`${x}[gw]\naws_access_key_id = OLD\n`]),
       `[gw]\nregion = eu-west-1\n${x}aws_access_key_id = OLD\n`,
       `[gw]\n${x}aws_access_key_id = OLD\n${x}${x}aws_session_token = OLD\n`,
       `[gw]\n\taws_access_key_id = OLD\n${x}\taws_session_token = OLD\n`,
