@@ -147,6 +147,17 @@ describe("parseConfig", () => {
     }
   });
 
+  it("reads a boolean, a path, a library name and file:/env: as their kinds; refuses a bare file:, an env: name with other characters", () => {
+    const read = (fields: Record<string, unknown>) => findProfile(parseConfig(configText({ g: { ...gateway, ...fields } }), "/etc/raa/c.json"), "g");
+    expect(read({ "reuse-pin": true, "tpm-ignore-empty-auth": false })).toMatchObject({ "reuse-pin": true, "tpm-ignore-empty-auth": false });
+    expect(oneLine(() => read({ "reuse-pin": "yes" }))).toContain('field "reuse-pin" must be true or false');
+    expect(read({ "ca-bundle": "ca.pem", "pkcs11-lib": "libsofthsm2.so" })).toMatchObject({ "ca-bundle": "/etc/raa/ca.pem", "pkcs11-lib": "libsofthsm2.so" });
+    expect(read({ "pkcs11-lib": "lib/p11.so" })).toMatchObject({ "pkcs11-lib": "/etc/raa/lib/p11.so" });
+    for (const value of ["file:", "env:PIN-2", "xenv:PIN", "env:PIN "]) {
+      expect(oneLine(() => read({ "pkcs11-pin": value })), value).toContain('field "pkcs11-pin" must be file:/path, env:NAME or prompt');
+    }
+  });
+
   it("refuses a literal PIN without ever repeating it", () => {
     let error: unknown;
     try {
