@@ -331,6 +331,26 @@ describe("exposedFileWarnings: the directories a name is looked up in, and whose
     expect(exposedFileWarnings({ mode: 0o100640, owner: 0, gid: 61_000 }, "/k", "key file")).toHaveLength(1);
   });
 
+  it.runIf(process.getuid?.() === 0)("without process.getuid, a directory of a group other accounts are in (nogroup) is still named", () => {
+    const dir = join(scratch(), "g");
+    const path = secret(dir);
+    chmodSync(join(dir, ".."), 0o755);
+    chownSync(dir, 0, 65_534);
+    chmodSync(dir, 0o775);
+    const { getuid } = process;
+    onTestFinished(() => void Object.assign(process, { getuid }));
+    process.getuid = undefined;
+    expect(warned(path)).toEqual([line(path, dir, "775")]);
+  });
+
+  it("root's file readable by others, for a process whose own group other accounts are in (nogroup): chown to it and chmod 600", () => {
+    const spies = [vi.spyOn(process, "getuid").mockReturnValue(61_000), vi.spyOn(process, "getgid").mockReturnValue(65_534), vi.spyOn(process, "getgroups").mockReturnValue([65_534])];
+    onTestFinished(() => spies.forEach((spy) => spy.mockRestore()));
+    expect(exposedFileWarnings({ mode: 0o100644, owner: 0, gid: 0 }, "/etc/r/key", "private key file")).toEqual([
+      "private key file /etc/r/key can be read or changed by other users (mode 644): run chown 61000 /etc/r/key && chmod 600 /etc/r/key",
+    ]);
+  });
+
   // groupShared reads the real /etc/passwd and /etc/group: accounts and a group made for the test, removed after it.
   it.runIf(process.getuid?.() === 0)("a group is shared only by accounts other than this process's and root's: its own private group, a group listing only it and root, is not", () => {
     const tag = `raa32-${process.pid.toString(36)}`;
