@@ -153,6 +153,7 @@ describe("parseConfig", () => {
     expect(oneLine(() => read({ "reuse-pin": "yes" }))).toContain('field "reuse-pin" must be true or false');
     expect(read({ "ca-bundle": "ca.pem", "pkcs11-lib": "libsofthsm2.so" })).toMatchObject({ "ca-bundle": "/etc/raa/ca.pem", "pkcs11-lib": "libsofthsm2.so" });
     expect(read({ "pkcs11-lib": "lib/p11.so" })).toMatchObject({ "pkcs11-lib": "/etc/raa/lib/p11.so" });
+    expect(read({ "ca-bundle": "pkcs11:token=x" })).toMatchObject({ "ca-bundle": "/etc/raa/pkcs11:token=x" }); // a path, not a key's URI
     for (const value of ["file:", "env:PIN-2", "xenv:PIN", "env:PIN "]) {
       expect(oneLine(() => read({ "pkcs11-pin": value })), value).toContain('field "pkcs11-pin" must be file:/path, env:NAME or prompt');
     }
