@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, linkSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, cpSync, existsSync, linkSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { lutimesSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -986,6 +986,8 @@ describe("the mode of a credentials file that exists (before: every write made i
       await writeProfileCredentials(process.argv[2], "gw", creds);`);
     buildSync({ entryPoints: [entry], bundle: true, platform: "node", format: "esm", outfile: join(dir, "entry.mjs"), logLevel: "silent" });
     chmodSync(join(dir, "entry.mjs"), 0o644);
+    // The native helper where the bundle looks for it (else no ACL can be read, and every group bit goes).
+    cpSync(join(import.meta.dirname, "../../dist/native"), join(dir, "native"), { recursive: true });
     const as = (file: string, groups: string, gid = 65534) =>
       execFileSync("setpriv", ["--reuid=65534", `--regid=${gid}`, groups, process.execPath, join(dir, "entry.mjs"), join(home, file)], { encoding: "utf8" });
     expect(as("member", "--groups=4242")).toBe("");
