@@ -978,6 +978,7 @@ describe("the mode of a credentials file that exists (before: every write made i
     }
     chownSync(home, 65534, 4242);
     chmodSync(dir, 0o755);
+    execFileSync("setfacl", ["-m", "u:4343:r", join(home, "notMember")]); // shared with her too: not with another group's file
     const entry = join(dir, "entry.ts");
     const write = join(import.meta.dirname, "../../src/update/write-credentials.ts");
     writeFileSync(entry, `import { writeProfileCredentials } from ${JSON.stringify(write)};
@@ -994,6 +995,7 @@ describe("the mode of a credentials file that exists (before: every write made i
     expect([statSync(join(home, "member")).gid, modeOf(join(home, "member"))]).toEqual([4242, 0o640]);
     expect(as("notMember", "--clear-groups")).toBe(`warning: credentials file ${join(home, "notMember")} was readable by group 4242, which this process is not in (mode 640); written 600\n`);
     expect([statSync(join(home, "notMember")).gid, modeOf(join(home, "notMember"))]).toEqual([65534, 0o600]);
+    expect(execFileSync("getfacl", ["--omit-header", join(home, "notMember")], { encoding: "utf8" }).trim().split("\n")).toEqual(["user::rw-", "group::---", "other::---"]);
     // Its primary group 4242, as the file's: the temporary file has the group, not the owner (the group's bit goes).
     expect(as("theirs", "--clear-groups", 4242)).toBe(`warning: credentials file ${join(home, "theirs")} was writable by its group and readable by the group of uid 4343, whose file it was (mode 660); written 600\n`);
     expect([statSync(join(home, "theirs")).uid, modeOf(join(home, "theirs"))]).toEqual([65534, 0o600]);
