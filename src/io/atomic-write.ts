@@ -3,7 +3,6 @@ import { closeSync, constants, existsSync, openSync, statSync, type Stats } from
 import { access, lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import { InputError } from "../errors.js";
-import { aclWithMode, writeAccessAcl } from "./access-acl.js";
 import { O_PATH, osError, setMadeDirectoryMode } from "./trusted-path.js";
 
 /**
@@ -23,14 +22,14 @@ export type TargetIdentity =
  * With `replaces`, the rename happens only if the target is still the file that was read, unchanged (or still
  * absent): never over a user's edit made meanwhile, nor over a FIFO, socket or device put there since. With
  * `shownAs`, `path` is already resolved (e.g. /proc/self/fd/N/name, reached by a checked walk) and is not resolved
- * again by name; messages show `shownAs`. With `acl` (the POSIX access ACL the file had, null: none; see
- * access-acl.ts), the new file has it too, with the mode written, when it keeps the file's owner and group.
+ * again by name; messages show `shownAs`. `setAcl` gives the temporary file of a target that exists its
+ * ACL, before its chmod: with the mode it will have, undefined when it has not the target's owner and group.
  */
 export async function writeFileAtomic(
   path: string,
   data: string | Uint8Array,
   mode = 0o600,
-  options: { replaces?: TargetIdentity; shownAs?: string; acl?: Buffer | null } = {},
+  options: { replaces?: TargetIdentity; shownAs?: string; setAcl?: (fd: number, mode: number | undefined) => void } = {},
 ): Promise<number> {
   const target = options.shownAs !== undefined ? path : await realpath(path).catch(() => path);
   const shown = options.shownAs ?? target;
@@ -58,9 +57,8 @@ export async function writeFileAtomic(
       const made = await file.stat();
       const kept = old && made.uid === old.uid && made.gid === old.gid;
       if (old && !kept) written = mode & ~0o070;
-      // Its ACL before the chmod (which would rewrite the mask), already as the chmod leaves it: never wider meanwhile.
-      // None for a new owner or group, nor one inherited from the directory's default ACL.
-      if (old && options.acl !== undefined) writeAccessAcl(file.fd, kept && options.acl ? aclWithMode(options.acl, written) : null);
+      // The caller's ACL before the chmod, which would rewrite its mask (no mode: not the file's owner or group).
+      if (old) options.setAcl?.(file.fd, kept ? written : undefined);
       await file.chmod(written); // exactly: the umask may have removed bits; never any beyond `mode`
       await file.writeFile(data);
       await file.sync();

@@ -1,11 +1,11 @@
 import { constants, type Stats } from "node:fs";
 import { lstat, open, stat } from "node:fs/promises";
 import { InputError } from "../errors.js";
-import { readAccessAcl, type AccessAcl } from "../io/access-acl.js";
 import type { TargetIdentity } from "../io/atomic-write.js";
 import { refuseUtf16 } from "../io/input-file.js";
 import { MAX_INPUT_BYTES } from "../io/read-opened-file.js";
 import { fileKind } from "../io/trusted-path.js";
+import { readAccessAcl, type AccessAcl } from "../os/access-acl.js";
 
 /** The file's bytes, which file it was (the rename replaces only that one), its owner, mode, names and ACL (absent: none). */
 export type CredentialsTarget = { bytes: Buffer; identity: TargetIdentity; uid?: number; mode?: number; links?: number; acl?: AccessAcl };

@@ -10,6 +10,7 @@ import { upsertProfileCredentials } from "./credentials-file.js";
 import { readCredentialsTarget, type CredentialsTarget } from "./credentials-target.js";
 import { withFileLock } from "../io/file-lock.js";
 import { groupShared } from "../io/exposed-file.js";
+import { setAccessAcl } from "../os/access-acl.js";
 
 /**
  * `--credentials-file`, else `$AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials` (where the AWS CLI and SDKs
@@ -84,9 +85,10 @@ export async function writeProfileCredentials(path: string, profile: string, cre
       const data = upsertProfileCredentials(target.bytes, profile, credentials);
       // A group the operator let read it (a consumer of another uid) keeps reading; group write and others, never.
       // With an ACL the group bits are its mask: without it (unreadable, no native helper) they could widen access.
-      const acl = target.acl && "bytes" in target.acl ? { acl: target.acl.bytes } : undefined;
-      const mode = 0o600 | (target.acl && !acl ? 0 : (target.mode ?? 0) & 0o040);
-      const written = await writeFileAtomic(at, data, mode, { replaces: target.identity, ...(entry && { shownAs: real }), ...acl });
+      const acl = target.acl && "bytes" in target.acl ? target.acl.bytes : undefined;
+      const mode = 0o600 | (target.acl && acl === undefined ? 0 : (target.mode ?? 0) & 0o040);
+      const setAcl = acl !== undefined ? (fd: number, m?: number) => setAccessAcl(fd, acl, m) : undefined;
+      const written = await writeFileAtomic(at, data, mode, { replaces: target.identity, ...(entry && { shownAs: real }), ...(setAcl && { setAcl }) });
       warnIfNarrowed(real, target, written);
     });
   } finally {

@@ -1,4 +1,4 @@
-import { loadNativeHelper } from "../os/native-helper.js";
+import { loadNativeHelper } from "./native-helper.js";
 
 /**
  * A file's POSIX access ACL as the kernel stores it (xattr system.posix_acl_access): `bytes` (null: none), or
@@ -13,9 +13,12 @@ export function readAccessAcl(fd: number): AccessAcl {
   return { bytes: helper.accessAcl(fd) };
 }
 
-/** Sets the ACL (null: removes any, such as one inherited from a directory's default ACL) on the file open as `fd`. */
-export function writeAccessAcl(fd: number, acl: Buffer | null): void {
-  loadNativeHelper().helper?.setAccessAcl?.(fd, acl);
+/**
+ * Gives the file open as `fd` the ACL `acl` as `chmod(mode)` will leave it; with `acl` null or `mode` undefined, none
+ * (neither one inherited from its directory's default ACL).
+ */
+export function setAccessAcl(fd: number, acl: Buffer | null, mode: number | undefined): void {
+  loadNativeHelper().helper?.setAccessAcl?.(fd, acl && mode !== undefined ? aclWithMode(acl, mode) : null);
 }
 
 // struct posix_acl_xattr_header (u32 version) then entries { u16 tag, u16 perm, u32 id }, little-endian.

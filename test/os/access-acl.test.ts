@@ -3,7 +3,7 @@ import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { aclWithMode, readAccessAcl } from "../../src/io/access-acl.js";
+import { aclWithMode, readAccessAcl, setAccessAcl } from "../../src/os/access-acl.js";
 import { writeFileAtomic } from "../../src/io/atomic-write.js";
 import { loadNativeHelper } from "../../src/os/native-helper.js";
 import { makeTempDir } from "../helpers/pki.js";
@@ -41,7 +41,7 @@ const setfacl = (() => {
   }
 })();
 
-describe.skipIf(!setfacl)("writeFileAtomic with the ACL of the file it replaces", () => {
+describe.skipIf(!setfacl)("writeFileAtomic setting the ACL of the file it replaces (setAccessAcl)", () => {
   const { dir, cleanup } = makeTempDir("raa-acl-");
   afterAll(cleanup);
   const aclOf = async (path: string) => {
@@ -70,7 +70,7 @@ describe.skipIf(!setfacl)("writeFileAtomic with the ACL of the file it replaces"
       return chmod.apply(this, args);
     };
     try {
-      expect(await writeFileAtomic(file, "new", 0o640, { acl: old.bytes })).toBe(0o640);
+      expect(await writeFileAtomic(file, "new", 0o640, { setAcl: (fd, mode) => setAccessAcl(fd, old.bytes, mode) })).toBe(0o640);
     } finally {
       proto.chmod = chmod;
     }
@@ -89,7 +89,7 @@ describe.skipIf(!setfacl)("writeFileAtomic with the ACL of the file it replaces"
     writeFileSync(file, "old", { mode: 0o640 });
     chmodSync(file, 0o640);
     execFileSync("setfacl", ["-d", "-m", "u:nobody:r", sub]);
-    await writeFileAtomic(file, "new", 0o640, { acl: null });
+    await writeFileAtomic(file, "new", 0o640, { setAcl: (fd, mode) => setAccessAcl(fd, null, mode) });
     expect(await aclOf(file)).toEqual({ bytes: null });
     await writeFileAtomic(file, "newer", 0o640);
     expect(await aclOf(file)).not.toEqual({ bytes: null }); // without the option: inherited, as before
