@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { aclWithMode, readAccessAcl, setAccessAcl } from "../../src/os/access-acl.js";
 import { writeFileAtomic } from "../../src/io/atomic-write.js";
 import { loadNativeHelper } from "../../src/os/native-helper.js";
+import { writeProfileCredentials } from "../../src/update/write-credentials.js";
 import { makeTempDir } from "../helpers/pki.js";
 
 /** A system.posix_acl_access value: version 2, then { tag, perm, id } entries. */
@@ -80,6 +81,17 @@ describe.skipIf(!setfacl)("writeFileAtomic setting the ACL of the file it replac
     const nobody = execFileSync("id", ["-u", "nobody"], { encoding: "utf8" }).trim();
     expect(execFileSync("getfacl", ["--omit-header", "--numeric", file], { encoding: "utf8" }).trim().split("\n"))
       .toEqual(["user::rw-", `user:${nobody}:r--`, "group::---", "mask::r--", "other::---"]);
+  });
+
+  it("update's writer (writeProfileCredentials) gives the new file the ACL of the one it read", async () => {
+    const file = join(dir, "update");
+    writeFileSync(file, "", { mode: 0o600 });
+    execFileSync("setfacl", ["-m", "u:nobody:r,g::-", file]);
+    const before = await aclOf(file);
+    const creds = { accessKeyId: "A1", secretAccessKey: "s", sessionToken: "t", expiration: new Date(Date.now() + 3600_000) };
+    await writeProfileCredentials(file, "gw", creds);
+    expect(readFileSync(file, "utf8")).toContain("aws_access_key_id = A1\n");
+    expect([await aclOf(file), statSync(file).mode & 0o777]).toEqual([before, 0o640]);
   });
 
   it("acl null: the new file has none, not even the directory's default one", async () => {
