@@ -10,6 +10,9 @@
  *   notify(path, text)   sends `text` as one datagram to the UNIX datagram socket `path` (`@name`: the abstract
  *                        namespace): systemd's sd_notify protocol ($NOTIFY_SOCKET, READY=1). Node.js has UDP
  *                        datagrams only.
+ *   accessAcl(fd)        the POSIX access ACL of an open file (xattr system.posix_acl_access, its bytes as the kernel
+ *                        gives them), or null when it has none or its file system has no ACLs. Linux only.
+ *   setAccessAcl(fd, acl)  sets that ACL on an open file; null removes it (none there: no error). Linux only.
  *
  * A failed system call throws an Error whose message names the call and strerror(errno).
  * Plain C, Node-API version 8: one build serves Node 20, 22 and 24.
@@ -27,6 +30,7 @@
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/prctl.h>
+#include <sys/xattr.h>
 #endif
 #include <node_api.h>
 
@@ -146,12 +150,65 @@ static napi_value notify(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+#ifdef __linux__
+#define ACCESS_ACL "system.posix_acl_access"
+
+static bool get_fd(napi_env env, napi_value value, int32_t *fd) {
+  if (napi_get_value_int32(env, value, fd) == napi_ok && *fd >= 0) return true;
+  napi_throw_type_error(env, NULL, "fd must be a non-negative integer");
+  return false;
+}
+
+static napi_value access_acl(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  if (argc < 1 || !get_fd(env, argv[0], &fd)) return NULL;
+  char acl[65536]; /* XATTR_SIZE_MAX */
+  ssize_t size = fgetxattr(fd, ACCESS_ACL, acl, sizeof acl);
+  if (size < 0 && (errno == ENODATA || errno == ENOTSUP)) {
+    CHECK(napi_get_null(env, &result));
+    return result;
+  }
+  if (size < 0) return throw_errno(env, "fgetxattr(" ACCESS_ACL ")", errno);
+  CHECK(napi_create_buffer_copy(env, (size_t)size, acl, NULL, &result));
+  return result;
+}
+
+static napi_value set_access_acl(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  if (argc < 2 || !get_fd(env, argv[0], &fd)) return NULL;
+  napi_valuetype type;
+  CHECK(napi_typeof(env, argv[1], &type));
+  if (type == napi_null) {
+    if (fremovexattr(fd, ACCESS_ACL) != 0 && errno != ENODATA && errno != ENOTSUP) return throw_errno(env, "fremovexattr(" ACCESS_ACL ")", errno);
+    return NULL;
+  }
+  void *acl;
+  size_t size;
+  if (napi_get_buffer_info(env, argv[1], &acl, &size) != napi_ok) {
+    napi_throw_type_error(env, NULL, "setAccessAcl(fd, acl): acl must be a Buffer or null");
+    return NULL;
+  }
+  if (fsetxattr(fd, ACCESS_ACL, acl, size, 0) != 0) return throw_errno(env, "fsetxattr(" ACCESS_ACL ")", errno);
+  return NULL;
+}
+#endif
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor properties[] = {
       {"disableCoreDumps", NULL, disable_core_dumps, NULL, NULL, NULL, napi_enumerable, NULL},
       {"isDumpable", NULL, is_dumpable, NULL, NULL, NULL, napi_enumerable, NULL},
       {"peerCredentials", NULL, peer_credentials, NULL, NULL, NULL, napi_enumerable, NULL},
       {"notify", NULL, notify, NULL, NULL, NULL, napi_enumerable, NULL},
+#ifdef __linux__
+      {"accessAcl", NULL, access_acl, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setAccessAcl", NULL, set_access_acl, NULL, NULL, NULL, napi_enumerable, NULL},
+#endif
   };
   if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) != napi_ok) return NULL;
   return exports;

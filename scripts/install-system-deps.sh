@@ -22,6 +22,8 @@ packages=(
   wabt
   # a btrfs loop image: a module on btrfs is not said to be replaced (native-test/module-replaced-other-fs.test.ts)
   btrfs-progs
+  # setfacl/getfacl: update keeps a POSIX ACL on the credentials file (native-test/update-acl.test.ts)
+  acl
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -22,13 +22,14 @@ export type TargetIdentity =
  * With `replaces`, the rename happens only if the target is still the file that was read, unchanged (or still
  * absent): never over a user's edit made meanwhile, nor over a FIFO, socket or device put there since. With
  * `shownAs`, `path` is already resolved (e.g. /proc/self/fd/N/name, reached by a checked walk) and is not resolved
- * again by name; messages show `shownAs`.
+ * again by name; messages show `shownAs`. `setAcl` gives the temporary file of a target that exists its
+ * ACL, before its chmod: with the mode it will have, undefined when it has not the target's owner and group.
  */
 export async function writeFileAtomic(
   path: string,
   data: string | Uint8Array,
   mode = 0o600,
-  options: { replaces?: TargetIdentity; shownAs?: string } = {},
+  options: { replaces?: TargetIdentity; shownAs?: string; setAcl?: (fd: number, mode: number | undefined) => void } = {},
 ): Promise<number> {
   const target = options.shownAs !== undefined ? path : await realpath(path).catch(() => path);
   const shown = options.shownAs ?? target;
@@ -54,7 +55,10 @@ export async function writeFileAtomic(
       if (old) await file.chown(old.uid, old.gid).catch(() => {});
       // Group bits only for the owner and group the file had: another group (ours, a setgid directory's) would read it.
       const made = await file.stat();
-      if (old && (made.uid !== old.uid || made.gid !== old.gid)) written = mode & ~0o070;
+      const kept = old && made.uid === old.uid && made.gid === old.gid;
+      if (old && !kept) written = mode & ~0o070;
+      // The caller's ACL before the chmod, which would rewrite its mask (no mode: not the file's owner or group).
+      if (old) options.setAcl?.(file.fd, kept ? written : undefined);
       await file.chmod(written); // exactly: the umask may have removed bits; never any beyond `mode`
       await file.writeFile(data);
       await file.sync();

@@ -20,6 +20,10 @@ export interface NativeHelper {
   peerCredentials(fd: number): { uid: number; gid: number; pid: number };
   /** One datagram to a UNIX datagram socket (`@name`: abstract namespace): systemd's sd_notify protocol. */
   notify(path: string, text: string): void;
+  /** An open file's POSIX access ACL (xattr system.posix_acl_access), null when it has none. Linux only. */
+  accessAcl?(fd: number): Buffer | null;
+  /** Sets (null: removes) an open file's POSIX access ACL. Linux only. */
+  setAccessAcl?(fd: number, acl: Buffer | null): void;
 }
 
 export type NativeHelperLoad =

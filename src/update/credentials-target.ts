@@ -5,9 +5,10 @@ import type { TargetIdentity } from "../io/atomic-write.js";
 import { refuseUtf16 } from "../io/input-file.js";
 import { MAX_INPUT_BYTES } from "../io/read-opened-file.js";
 import { fileKind } from "../io/trusted-path.js";
+import { readAccessAcl, type AccessAcl } from "../os/access-acl.js";
 
-/** The file's bytes, which file it was (the rename replaces only that one), its owner, mode and names (absent: none). */
-export type CredentialsTarget = { bytes: Buffer; identity: TargetIdentity; uid?: number; mode?: number; links?: number };
+/** The file's bytes, which file it was (the rename replaces only that one), its owner, mode, names and ACL (absent: none). */
+export type CredentialsTarget = { bytes: Buffer; identity: TargetIdentity; uid?: number; mode?: number; links?: number; acl?: AccessAcl };
 
 /**
  * Reads the credentials file that `update` is about to rewrite, refusing anything but a regular file (through
@@ -50,7 +51,8 @@ export async function readCredentialsTarget(path: string, shownAs?: string): Pro
     const identity = { dev: opened.dev, ino: opened.ino, ctimeMs: opened.ctimeMs, uid: opened.uid, gid: opened.gid };
     const bytes = await handle.readFile();
     refuseUtf16(bytes, shown, "credentials file"); // the lines added would be single bytes among its UTF-16
-    return { bytes, identity, uid: opened.uid, mode: opened.mode & 0o777, links: opened.nlink };
+    const acl = readAccessAcl(handle.fd); // of the file read, by its descriptor
+    return { bytes, identity, uid: opened.uid, mode: opened.mode & 0o777, links: opened.nlink, acl };
   } finally {
     await handle.close();
   }

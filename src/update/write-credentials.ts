@@ -10,6 +10,7 @@ import { upsertProfileCredentials } from "./credentials-file.js";
 import { readCredentialsTarget, type CredentialsTarget } from "./credentials-target.js";
 import { withFileLock } from "../io/file-lock.js";
 import { groupShared } from "../io/exposed-file.js";
+import { setAccessAcl } from "../os/access-acl.js";
 
 /**
  * `--credentials-file`, else `$AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials` (where the AWS CLI and SDKs
@@ -83,8 +84,11 @@ export async function writeProfileCredentials(path: string, profile: string, cre
       }
       const data = upsertProfileCredentials(target.bytes, profile, credentials);
       // A group the operator let read it (a consumer of another uid) keeps reading; group write and others, never.
-      const mode = 0o600 | ((target.mode ?? 0) & 0o040);
-      const written = await writeFileAtomic(at, data, mode, { replaces: target.identity, ...(entry && { shownAs: real }) });
+      // With an ACL the group bits are its mask: without it (unreadable, no native helper) they could widen access.
+      const acl = target.acl && "bytes" in target.acl ? target.acl.bytes : undefined;
+      const mode = 0o600 | (target.acl && acl === undefined ? 0 : (target.mode ?? 0) & 0o040);
+      const setAcl = acl !== undefined ? (fd: number, m?: number) => setAccessAcl(fd, acl, m) : undefined;
+      const written = await writeFileAtomic(at, data, mode, { replaces: target.identity, ...(entry && { shownAs: real }), ...(setAcl && { setAcl }) });
       warnIfNarrowed(real, target, written);
     });
   } finally {
@@ -105,7 +109,8 @@ function warnIfNarrowed(path: string, target: CredentialsTarget, written: number
   if (mode & 0o006) why.push(`${mode & 0o004 ? "readable" : "writable"} by other users`);
   if (mode & 0o020) why.push("writable by its group");
   if (mode & 0o040 && !(written & 0o040)) {
-    const lost = identity.uid !== uid ? `the group of uid ${identity.uid}, whose file it was` : `group ${identity.gid}, which this process is not in`;
+    const unknown = target.acl && "unknown" in target.acl && `its group, and a POSIX ACL it may have cannot be read (${target.acl.unknown})`;
+    const lost = unknown || (identity.uid !== uid ? `the group of uid ${identity.uid}, whose file it was` : `group ${identity.gid}, which this process is not in`);
     why.push(`readable by ${lost}`);
   }
   const octal = (m: number) => m.toString(8);

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, linkSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, cpSync, existsSync, linkSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { lutimesSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -978,6 +978,7 @@ describe("the mode of a credentials file that exists (before: every write made i
     }
     chownSync(home, 65534, 4242);
     chmodSync(dir, 0o755);
+    execFileSync("setfacl", ["-m", "u:4343:r", join(home, "notMember")]); // shared with her too: not with another group's file
     const entry = join(dir, "entry.ts");
     const write = join(import.meta.dirname, "../../src/update/write-credentials.ts");
     writeFileSync(entry, `import { writeProfileCredentials } from ${JSON.stringify(write)};
@@ -986,12 +987,15 @@ describe("the mode of a credentials file that exists (before: every write made i
       await writeProfileCredentials(process.argv[2], "gw", creds);`);
     buildSync({ entryPoints: [entry], bundle: true, platform: "node", format: "esm", outfile: join(dir, "entry.mjs"), logLevel: "silent" });
     chmodSync(join(dir, "entry.mjs"), 0o644);
+    // The native helper where the bundle looks for it (else no ACL can be read, and every group bit goes).
+    cpSync(join(import.meta.dirname, "../../dist/native"), join(dir, "native"), { recursive: true });
     const as = (file: string, groups: string, gid = 65534) =>
       execFileSync("setpriv", ["--reuid=65534", `--regid=${gid}`, groups, process.execPath, join(dir, "entry.mjs"), join(home, file)], { encoding: "utf8" });
     expect(as("member", "--groups=4242")).toBe("");
     expect([statSync(join(home, "member")).gid, modeOf(join(home, "member"))]).toEqual([4242, 0o640]);
     expect(as("notMember", "--clear-groups")).toBe(`warning: credentials file ${join(home, "notMember")} was readable by group 4242, which this process is not in (mode 640); written 600\n`);
     expect([statSync(join(home, "notMember")).gid, modeOf(join(home, "notMember"))]).toEqual([65534, 0o600]);
+    expect(execFileSync("getfacl", ["--omit-header", join(home, "notMember")], { encoding: "utf8" }).trim().split("\n")).toEqual(["user::rw-", "group::---", "other::---"]);
     // Its primary group 4242, as the file's: the temporary file has the group, not the owner (the group's bit goes).
     expect(as("theirs", "--clear-groups", 4242)).toBe(`warning: credentials file ${join(home, "theirs")} was writable by its group and readable by the group of uid 4343, whose file it was (mode 660); written 600\n`);
     expect([statSync(join(home, "theirs")).uid, modeOf(join(home, "theirs"))]).toEqual([65534, 0o600]);

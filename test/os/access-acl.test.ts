@@ -1,0 +1,109 @@
+import { execFileSync } from "node:child_process";
+import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { aclWithMode, readAccessAcl, setAccessAcl } from "../../src/os/access-acl.js";
+import { writeFileAtomic } from "../../src/io/atomic-write.js";
+import { loadNativeHelper } from "../../src/os/native-helper.js";
+import { writeProfileCredentials } from "../../src/update/write-credentials.js";
+import { makeTempDir } from "../helpers/pki.js";
+
+/** A system.posix_acl_access value: version 2, then { tag, perm, id } entries. */
+function acl(...entries: [tag: number, perm: number, id?: number][]): Buffer {
+  const out = Buffer.alloc(4 + 8 * entries.length);
+  out.writeUInt32LE(2, 0);
+  entries.forEach(([tag, perm, id = 0xffffffff], i) => {
+    out.writeUInt16LE(tag, 4 + 8 * i);
+    out.writeUInt16LE(perm, 6 + 8 * i);
+    out.writeUInt32LE(id, 8 + 8 * i);
+  });
+  return out;
+}
+
+describe("aclWithMode: an ACL as chmod(mode) leaves it", () => {
+  it("the owner, the mask and others take the mode's bits; the owning group and named entries stay", () => {
+    const before = acl([0x01, 7], [0x02, 6, 1001], [0x04, 4], [0x08, 7, 2002], [0x10, 7], [0x20, 5]);
+    expect(aclWithMode(before, 0o640)).toEqual(acl([0x01, 6], [0x02, 6, 1001], [0x04, 4], [0x08, 7, 2002], [0x10, 4], [0x20, 0]));
+    expect(before).toEqual(acl([0x01, 7], [0x02, 6, 1001], [0x04, 4], [0x08, 7, 2002], [0x10, 7], [0x20, 5])); // a copy
+  });
+
+  it("without a mask the owning group's entry takes the group bits", () => {
+    expect(aclWithMode(acl([0x01, 4], [0x04, 6], [0x20, 4]), 0o600)).toEqual(acl([0x01, 6], [0x04, 0], [0x20, 0]));
+  });
+});
+
+const setfacl = (() => {
+  try {
+    execFileSync("setfacl", ["--version"], { stdio: "ignore" });
+    return Boolean(loadNativeHelper().helper?.accessAcl);
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(!setfacl)("writeFileAtomic setting the ACL of the file it replaces (setAccessAcl)", () => {
+  const { dir, cleanup } = makeTempDir("raa-acl-");
+  afterAll(cleanup);
+  const aclOf = async (path: string) => {
+    const handle = await open(path, "r");
+    try {
+      return readAccessAcl(handle.fd);
+    } finally {
+      await handle.close();
+    }
+  };
+
+  it("the temporary file is never wider than the mode written, also before its chmod (ACL other::r, mode 644 → 640)", async () => {
+    const file = join(dir, "credentials");
+    writeFileSync(file, "old", { mode: 0o600 });
+    execFileSync("setfacl", ["-m", "u:nobody:r,g::-,o::r", file]);
+    expect(statSync(file).mode & 0o777).toBe(0o644);
+    const old = await aclOf(file);
+    if (!("bytes" in old) || !old.bytes) throw new Error("no ACL read");
+    const handle = await open(file, "r");
+    const proto = Object.getPrototypeOf(handle) as { chmod: (...a: unknown[]) => Promise<void> };
+    await handle.close();
+    const { chmod } = proto;
+    const seen: number[] = [];
+    proto.chmod = async function (this: FileHandle, ...args) {
+      seen.push((await this.stat()).mode & 0o777);
+      return chmod.apply(this, args);
+    };
+    try {
+      expect(await writeFileAtomic(file, "new", 0o640, { setAcl: (fd, mode) => setAccessAcl(fd, old.bytes, mode) })).toBe(0o640);
+    } finally {
+      proto.chmod = chmod;
+    }
+    expect(seen).toEqual([0o640]); // the raw ACL set first: 644, readable by others until the chmod
+    expect(readFileSync(file, "utf8")).toBe("new");
+    expect(statSync(file).mode & 0o777).toBe(0o640);
+    const nobody = execFileSync("id", ["-u", "nobody"], { encoding: "utf8" }).trim();
+    expect(execFileSync("getfacl", ["--omit-header", "--numeric", file], { encoding: "utf8" }).trim().split("\n"))
+      .toEqual(["user::rw-", `user:${nobody}:r--`, "group::---", "mask::r--", "other::---"]);
+  });
+
+  it("update's writer (writeProfileCredentials) gives the new file the ACL of the one it read", async () => {
+    const file = join(dir, "update");
+    writeFileSync(file, "", { mode: 0o600 });
+    execFileSync("setfacl", ["-m", "u:nobody:r,g::-", file]);
+    const before = await aclOf(file);
+    const creds = { accessKeyId: "A1", secretAccessKey: "s", sessionToken: "t", expiration: new Date(Date.now() + 3600_000) };
+    await writeProfileCredentials(file, "gw", creds);
+    expect(readFileSync(file, "utf8")).toContain("aws_access_key_id = A1\n");
+    expect([await aclOf(file), statSync(file).mode & 0o777]).toEqual([before, 0o640]);
+  });
+
+  it("acl null: the new file has none, not even the directory's default one", async () => {
+    const sub = join(dir, "defaults");
+    execFileSync("mkdir", ["-m", "755", sub]);
+    const file = join(sub, "credentials");
+    writeFileSync(file, "old", { mode: 0o640 });
+    chmodSync(file, 0o640);
+    execFileSync("setfacl", ["-d", "-m", "u:nobody:r", sub]);
+    await writeFileAtomic(file, "new", 0o640, { setAcl: (fd, mode) => setAccessAcl(fd, null, mode) });
+    expect(await aclOf(file)).toEqual({ bytes: null });
+    await writeFileAtomic(file, "newer", 0o640);
+    expect(await aclOf(file)).not.toEqual({ bytes: null }); // without the option: inherited, as before
+  });
+});
