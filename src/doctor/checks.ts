@@ -178,12 +178,15 @@ function exposedRow(name: string, ref: string, info: { mode: number; uid: number
   return failText(name, `${ref}${what} is readable by other users (mode ${mode})`, `run: ${modeFix(facts(info), ref)}`);
 }
 
-/** A TPM key file the signer does not warn about when others can read it (factory.ts: tss2PasswordLess). */
+/** A TPM key file the signer does not warn about when others can read it (key-password.ts: passwordLess), or one it refuses. */
 async function isTpmKeyWithPassword(path: string, o: SignerOptions): Promise<boolean> {
-  const [{ tss2PasswordLess }, { containsTss2Key }] = await Promise.all([import("../signers/factory.js"), import("../tpm/keys/tss2-key-file.js")]);
+  const [{ parseTss2Key }, { passwordLess }, { containsTss2Key }] = await Promise.all([
+    import("../signers/tpm/tpm-signer.js"), import("../signers/tpm/key-password.js"), import("../tpm/keys/tss2-detect.js"),
+  ]);
   const read = await readInputFile(path, "private key file").catch(() => undefined);
   try {
-    return read !== undefined && containsTss2Key(read.bytes) && !(await tss2PasswordLess(read.bytes.toString("latin1"), path, o.tpm?.ignoreEmptyAuth));
+    if (read === undefined || !containsTss2Key(read.bytes)) return false;
+    return await parseTss2Key(path, read.bytes).then((key) => !passwordLess(key.file, o.tpm?.ignoreEmptyAuth), () => true);
   } finally {
     read?.bytes.fill(0);
   }
