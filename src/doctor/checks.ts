@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { signatureVerifies } from "../encoding/signature-encoding.js";
 import { AgentError, isAgentError } from "../errors.js";
-import { changeableDirectory, isExposed, modeFix } from "../io/exposed-file.js";
+import { changeableDirectory, changeableDirectoryText, isExposed, modeFix } from "../io/exposed-file.js";
 import { isFileInput, readInputFile } from "../io/input-file.js";
 import { fileKind } from "../io/trusted-path.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
@@ -152,8 +152,8 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
     } else if (isExposed(facts(info)) && !(name === "private key file" && info.isFile() && (await isTpmKeyWithPassword(ref, o)))) {
       rows.push(exposedRow(name, ref, info));
     } else if (directory) {
-      const where = `${directory.path}, mode ${(directory.mode & 0o7777).toString(8)}`;
-      rows.push(failText(name, `${ref} is in a directory other users can change (${where})`, `run: chmod go-w ${directory.path}`));
+      const { problem, fix } = changeableDirectoryText(ref, directory);
+      rows.push(failText(name, problem, `run: ${fix}`));
     } else if (process.getuid && info.uid !== process.getuid() && info.uid !== 0) {
       rows.push(failText(name, `${ref} belongs to uid ${info.uid}, not to this user`, "its owner could swap it: keep it in a file of your own"));
     } else rows.push(pass(name, `${ref} (mode ${mode})`));
@@ -178,12 +178,15 @@ function exposedRow(name: string, ref: string, info: { mode: number; uid: number
   return failText(name, `${ref}${what} is readable by other users (mode ${mode})`, `run: ${modeFix(facts(info), ref)}`);
 }
 
-/** A TPM key file the signer does not warn about when others can read it (factory.ts: tss2PasswordLess). */
+/** A TPM key file the signer does not warn about when others can read it (key-password.ts: passwordLess), or one it refuses. */
 async function isTpmKeyWithPassword(path: string, o: SignerOptions): Promise<boolean> {
-  const [{ tss2PasswordLess }, { containsTss2Key }] = await Promise.all([import("../signers/factory.js"), import("../tpm/keys/tss2-key-file.js")]);
+  const [{ parseTss2Key }, { passwordLess }, { containsTss2Key }] = await Promise.all([
+    import("../signers/tpm/tpm-signer.js"), import("../signers/tpm/key-password.js"), import("../tpm/keys/tss2-detect.js"),
+  ]);
   const read = await readInputFile(path, "private key file").catch(() => undefined);
   try {
-    return read !== undefined && containsTss2Key(read.bytes) && !(await tss2PasswordLess(read.bytes.toString("latin1"), path, o.tpm?.ignoreEmptyAuth));
+    if (read === undefined || !containsTss2Key(read.bytes)) return false;
+    return await parseTss2Key(path, read.bytes).then((key) => !passwordLess(key.file, o.tpm?.ignoreEmptyAuth), () => true);
   } finally {
     read?.bytes.fill(0);
   }

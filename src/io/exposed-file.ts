@@ -42,10 +42,16 @@ export function exposedFileWarnings(file: FileFacts, path: string, what: string)
   }
   const directory = mode === undefined ? undefined : changeableDirectory(path);
   if (directory) {
-    const octal = (directory.mode & 0o7777).toString(8);
-    warnings.push(`${what} ${path} is in a directory other users can change (${directory.path}, mode ${octal}): run chmod go-w ${directory.path}`);
+    const { problem, fix } = changeableDirectoryText(path, directory);
+    warnings.push(`${what} ${problem}: run ${fix}`);
   }
   return warnings;
+}
+
+/** The changeable-directory finding in words, for this warning and doctor's row: what is wrong, and the command that fixes it. */
+export function changeableDirectoryText(path: string, directory: { path: string; mode: number }): { problem: string; fix: string } {
+  const where = `${directory.path}, mode ${(directory.mode & 0o7777).toString(8)}`;
+  return { problem: `${path} is in a directory other users can change (${where})`, fix: `chmod go-w ${directory.path}` };
 }
 
 /** Whether users other than the owner may read or change the file, but for this process reading root's file through its group. */

@@ -16,10 +16,10 @@ import {
 } from "../x509/read-certificates.js";
 import { createFileSigner, createPkcs12Signer } from "./file/file-signer.js";
 import { wipedOnError } from "./file/pbe.js";
-import { isTpmHandleRef, noKeyHint, OPTION_NAMES, optionName, type SignerOptions, type TpmSignerOptions } from "./options.js";
+import { isTpmHandleRef, noKeyHint, OPTION_NAMES, optionName, type SignerOptions } from "./options.js";
 import type { Signer } from "./signer.js";
 import { containsTss2Key } from "../tpm/keys/tss2-detect.js";
-import type { Tss2KeyFile } from "../tpm/keys/tss2-key-file.js";
+import type { openTpmSigner } from "./tpm/tpm-signer.js";
 
 const REF: Kind = [(ref) => typeof ref === "string" && ref !== "", "a non-empty string (a path, pkcs11: URI, handle:)"];
 /** {@link SignerOptions}' types, for callers in plain JavaScript. */
@@ -123,9 +123,9 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
     const { env } = options;
     return { certificate, intermediates: chain.length > 0 ? chain : undefined, debug, env, prompt, names, signal, askedPin: options.askedPin };
   };
-  const tpmSigner = async (key: TpmSignerOptions["key"]) => {
-    const { createTpmSigner } = await import("./tpm/tpm-signer.js");
-    return device(() => createTpmSigner({ ...options.tpm, key, ...deviceOptions() }));
+  const tpmSigner = async (key: Parameters<typeof openTpmSigner>[0]["key"]) => {
+    const { openTpmSigner } = await import("./tpm/tpm-signer.js");
+    return device(() => openTpmSigner({ ...options.tpm, key, ...deviceOptions() }));
   };
 
   if (isPkcs11Uri(keyRef)) {
@@ -144,9 +144,11 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
   }
 
   if (containsTss2Key(keyFile.bytes)) {
-    const pem = keyFile.bytes.toString("latin1");
-    if (await tss2PasswordLess(pem, keyRef, options.tpm?.ignoreEmptyAuth)) warnIfExposed(keyFile, keyRef, "password-less TPM key file");
-    return tpmSigner({ kind: "tss2-pem", path: keyRef, pem });
+    // Parsed once, here: the warning and the signer judge the same contents (the file's refusal is the one line).
+    const [{ parseTss2Key }, { passwordLess }] = await Promise.all([import("./tpm/tpm-signer.js"), import("./tpm/key-password.js")]);
+    const key = await parseTss2Key(keyRef, keyFile.bytes);
+    if (passwordLess(key.file, options.tpm?.ignoreEmptyAuth)) warnIfExposed(keyFile, keyRef, "password-less TPM key file");
+    return tpmSigner(key);
   }
 
   if (options.privateKey === undefined && !holdsPrivateKey(keyFile.bytes, keyRef)) {
@@ -184,18 +186,6 @@ function parsesAsPrivateKey(bytes: Buffer, path: string): boolean {
 
 export function isPkcs12(bytes: Buffer): boolean {
   return !looksLikePem(bytes) && classifyDer(bytes) === "PKCS12";
-}
-
-/**
- * Whether a TSS2 key file's key needs no password (emptyAuth, or a policy that asks none): it is anyone's who can read
- * the file and open the TPM, so warned about when others can read it. One with a password is useless without its
- * TPM, which locks out guessing (any other key file is warned about, encrypted or not). False for a file the parser
- * refuses (the signer says what is wrong with it).
- */
-export async function tss2PasswordLess(pem: string, path: string, ignoreEmptyAuth = false): Promise<boolean> {
-  const { parseTss2KeyFile, policyUsesPassword } = await import("../tpm/keys/tss2-key-file.js");
-  const passwordLess = (file: Tss2KeyFile) => (file.emptyAuth && !ignoreEmptyAuth) || (file.policy.length > 0 && !policyUsesPassword(file.policy));
-  return parseTss2KeyFile(pem, path).then(passwordLess, () => false);
 }
 
 /**

@@ -65,6 +65,7 @@ const COMPOSED: Record<string, readonly string[]> = {
   "is a FIFO, not a TPM character device or a TPM simulator": ["the TPM device \u0000 is \u0000, not \u0000", "a TPM character device or a TPM simulator's socket", '"a FIFO"'],
   "no answer from the TPM at unix": ["no answer from the TPM at \u0000 within \u0000"],
   "the socket belongs to uid": ['"the socket"', "\u0000 belongs to uid \u0000, not to this user (\u0000) or root"],
+  "run chmod go-w": ["`\u0000 \u0000: run \u0000`", "fix: `chmod go-w \u0000`"],
   "who can change it: run chown": ["\u0000 belongs to another user (uid \u0000), who can change it: \u0000", "run chown \u0000"],
   "no default credentials file for root: HOME": ["no default \u0000 for root: HOME (\u0000)", '"credentials file"'],
   "s alone: directory": ["\u0000 is not root's alone: \u0000", "directory \u0000 belongs to uid"],

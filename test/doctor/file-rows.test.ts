@@ -106,6 +106,11 @@ describe("doctor: file rows", () => {
     expect(await keyRow(tss2(true))).toMatchObject(exposed(tss2(true)));
     expect(await keyRow(tss2(true), true)).toMatchObject({ outcome: "pass" }); // it has a password after all
     expect(await keyRow(tss2(false))).toMatchObject({ outcome: "pass", detail: `${tss2(false)} (mode 0644)` });
+    // One the TSS2 reader refuses: as the signer, no finding about its mode (the key's row says what is wrong with it).
+    const broken = join(dir, "broken.tss2.pem");
+    writeFileSync(broken, "-----BEGIN TSS2 PRIVATE KEY-----\nMAA=\n-----END TSS2 PRIVATE KEY-----\n");
+    chmodSync(broken, 0o644);
+    expect(await keyRow(broken)).toMatchObject({ outcome: "pass", detail: `${broken} (mode 0644)` });
   });
 
   it("a key file others can read that cannot be read as a key blob (UTF-16 text) is a ✘ row, not a crash of doctor", async () => {

@@ -12,8 +12,9 @@ import { containsTss2Key } from "../../src/tpm/keys/tss2-key-file.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 
 const ROUTED = "sent to the TPM signer";
-vi.mock("../../src/signers/tpm/tpm-signer.js", () => ({
-  createTpmSigner: async () => {
+vi.mock("../../src/signers/tpm/tpm-signer.js", async (actual) => ({
+  ...(await actual<object>()),
+  openTpmSigner: async () => {
     throw new Error(ROUTED);
   },
 }));
@@ -26,14 +27,15 @@ const leaf = issueLeaf(createCa(join(dir, "ca"), { name: "TSS2 Detection CA" }),
 const MARKER = "-----BEGIN TSS2 PRIVATE KEY-----";
 const keyPath = join(dir, "key");
 
-/** Whether the factory sends the key file holding `bytes` to the TPM signer. */
+/** Whether the factory sends the key file holding `bytes` to the TPM signer, or to the TSS2 reader, which refuses it first. */
 async function factorySaysTss2(bytes: Uint8Array): Promise<boolean> {
   writeFileSync(keyPath, bytes, { mode: 0o600 });
   try {
     await createSigner({ certificate: leaf.certPath, privateKey: keyPath });
     return false;
   } catch (error) {
-    return (error as Error).message === ROUTED;
+    const { message } = error as Error;
+    return message === ROUTED || message.startsWith(`TPM key file ${keyPath}: `);
   }
 }
 

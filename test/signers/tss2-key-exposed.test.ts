@@ -16,7 +16,10 @@ import { TPMA_OBJECT, TPM_ALG, TPM_ECC, TPM_RH } from "../../src/tpm/wire/consta
 import { TPMT_PUBLIC } from "../../src/tpm/wire/structures.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 
-vi.mock("../../src/signers/tpm/tpm-signer.js", () => ({ createTpmSigner: async () => ({ backend: "tpm", sign: async () => Buffer.alloc(0) }) }));
+vi.mock("../../src/signers/tpm/tpm-signer.js", async (actual) => ({
+  ...(await actual<object>()),
+  openTpmSigner: async () => ({ backend: "tpm", sign: async () => Buffer.alloc(0) }),
+}));
 const { createSigner } = await import("../../src/signers/factory.js");
 
 const { dir, cleanup } = makeTempDir("raa-tss2-exposed-");
@@ -79,11 +82,13 @@ describe("TSS2 key files others can read", () => {
     expect(await warningsFor(false, 0o644, {}, [...noPassword, { command: "PolicyAuthValue" }])).toEqual([]);
   });
 
-  it("a file the TSS2 parser refuses, at 0644: no warning from the factory (the signer reports the file)", async () => {
+  it("a file the TSS2 parser refuses, at 0644: its refusal, and no warning", async () => {
     const key = join(dir, "broken.tss2");
     writeFileSync(key, "-----BEGIN TSS2 PRIVATE KEY-----\nMAA=\n-----END TSS2 PRIVATE KEY-----\n");
     chmodSync(key, 0o644);
-    await createSigner({ certificate: leaf.certPath, privateKey: key });
+    await expect(createSigner({ certificate: leaf.certPath, privateKey: key })).rejects.toMatchObject({
+      code: "TPM_KEY_INVALID", message: `TPM key file ${key}: not a valid TSS2 PRIVATE KEY structure`,
+    });
     await new Promise((r) => setImmediate(r));
     expect(warnings).toEqual([]);
   });

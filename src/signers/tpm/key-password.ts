@@ -5,9 +5,18 @@ import { policyUsesPassword } from "../../tpm/keys/policy.js";
 import type { Tss2KeyFile } from "../../tpm/keys/tss2-key-file.js";
 import { optionName, type TpmSignerOptions } from "../options.js";
 
+/**
+ * Whether a TSS2 key file's key needs no password (emptyAuth, or a policy that asks none): it is anyone's who can read
+ * the file and open the TPM, so warned about when others can read it (factory.ts, doctor). One with a password is
+ * useless without its TPM, which locks out guessing (any other key file is warned about, encrypted or not).
+ */
+export function passwordLess(file: Tss2KeyFile, ignoreEmptyAuth = false): boolean {
+  return (file.emptyAuth && !ignoreEmptyAuth) || (file.policy.length > 0 && !policyUsesPassword(file.policy));
+}
+
 /** The key's password: none when its policy or file says so, else the one given, else a prompt (after `beforePrompt`). */
 export async function resolveKeyPassword(
-  opts: TpmSignerOptions, file: Tss2KeyFile | undefined, what: string, beforePrompt?: () => Promise<unknown>,
+  opts: Omit<TpmSignerOptions, "key"> & { readonly key?: unknown }, file: Tss2KeyFile | undefined, what: string, beforePrompt?: () => Promise<unknown>,
 ): Promise<Secret> {
   if (file && file.policy.length > 0 && !policyUsesPassword(file.policy)) {
     if (opts.keyPassword) throw new UsageError("USAGE", `${what}: a TPM key password was given but the key's policy does not use one`);

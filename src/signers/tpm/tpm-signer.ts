@@ -7,10 +7,9 @@ import { Secret } from "../../secrets/secret.js";
 import { rememberRejected, secretDigest, wasRejected } from "../../secrets/rejected-secrets.js";
 import { withExplanation } from "../../tpm/client/explain-error.js";
 import type { Authorization, Entity } from "../../tpm/client/tpm.js";
-import type { KeySource } from "../../tpm/keys/load-key.js";
 import { policyUsesPassword } from "../../tpm/keys/policy.js";
 import { hasAttribute } from "../../tpm/keys/public-area.js";
-import { parseTss2KeyFile } from "../../tpm/keys/tss2-key-file.js";
+import { parseTss2KeyFile, type Tss2KeyFile } from "../../tpm/keys/tss2-key-file.js";
 import { PASSWORD_SESSION } from "../../tpm/sessions/password-session.js";
 import { runPolicy } from "../../tpm/sessions/policy-runner.js";
 import { dropFailures } from "../../debug-log.js";
@@ -56,10 +55,20 @@ export async function createTpmSigner(opts: TpmSignerOptions): Promise<Signer> {
   return openTpmSigner({ ...opts, debug: dropFailures(opts.debug) });
 }
 
-/** {@link createTpmSigner} with the test seams, and the loaded key's handle; not part of the library's API. */
-export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeams = {}): Promise<TpmSigner> {
-  const what = opts.key.kind === "handle" ? `TPM key ${hex32(opts.key.handle)}` : `TPM key file ${opts.key.path}`;
-  const file = opts.key.kind === "tss2-pem" ? await parseTss2KeyFile(opts.key.pem, what) : undefined;
+/** A TSS2 key file parsed once, by whoever read it: the factory judges its password by it, then opens the signer with it. */
+export type ParsedTss2Key = { readonly kind: "file"; readonly file: Tss2KeyFile; readonly what: string };
+
+export async function parseTss2Key(path: string, data: string | Buffer): Promise<ParsedTss2Key> {
+  const what = `TPM key file ${path}`;
+  return { kind: "file", file: await parseTss2KeyFile(data, what), what };
+}
+
+/** {@link createTpmSigner} with the test seams, a key file parsed already, and the loaded key's handle; not part of the library's API. */
+export async function openTpmSigner(
+  opts: Omit<TpmSignerOptions, "key"> & { key: TpmSignerOptions["key"] | ParsedTss2Key }, seams: TpmSignerSeams = {},
+): Promise<TpmSigner> {
+  const key = opts.key.kind === "tss2-pem" ? await parseTss2Key(opts.key.path, opts.key.pem) : opts.key;
+  const [what, file] = key.kind === "handle" ? [`TPM key ${hex32(key.handle)}`, undefined] : [key.what, key.file];
   if (file) checkFilePolicy(file, what);
   let [keyPassword, parentPassword] = [Secret.fromUtf8(""), Secret.fromUtf8("")];
   let transport: TpmTransport | undefined;
@@ -78,10 +87,9 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
     if (opts.parentPassword) parentPassword = await readSecret(opts.parentPassword, "TPM parent password", process.env, opts.signal);
     transport = await connect();
     opts.debug?.(`TPM: using ${transport.description}`);
-    const source: KeySource = file ? { kind: "file", file } : { kind: "handle", handle: (opts.key as { handle: number }).handle };
     const parameterEncryption = seams.parameterEncryption ?? true;
     const parentOption = optionName(opts.names, "tpm.parentPassword");
-    const input = { source, keyPassword, parentPassword, parentOption, parameterEncryption, what, debug: opts.debug };
+    const input = { source: key, keyPassword, parentPassword, parentOption, parameterEncryption, what, debug: opts.debug };
     // Loading a key file presents the parent's password: as for the key's, one the TPM rejected is not presented again,
     // for any key file under that parent (what it is presented to: that handle on this TPM).
     const parentSeen = secretDigest([transport.description, "parent", file ? hex32(file.parent) : ""], parentPassword);
@@ -94,7 +102,7 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
   }
   let publicKey: KeyObject;
   try {
-    publicKey = checkSigningKey(keys.loaded!.key, opts.key.kind === "handle", what);
+    publicKey = checkSigningKey(keys.loaded!.key, key.kind === "handle", what);
     if (opts.certificate) checkCertificateMatches(opts.certificate, publicKey, what, opts.names);
   } catch (e) {
     await keys.close();
