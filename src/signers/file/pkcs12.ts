@@ -160,6 +160,11 @@ async function readPfx(bytes: Buffer, path: string, options: Pkcs12Options, decr
             case pfxModule.id_certBag: {
               const certBag = guard("malformed certificate bag", () => AsnConvert.parse(value, CertBag));
               refuse(explicitProblem(unlessMalformed(() => readSingle(value)), 2, "a certificate bag"));
+              // openssl decodes an SDSI certificate as an IA5String and refuses anything else (round 32's fuzzer).
+              const sdsi = certBag.certId === pfxModule.id_sdsiCertificate;
+              if (sdsi && guard("malformed certificate bag", () => readSingle(Buffer.from(certBag.certValue))).tag !== 0x16) {
+                throw invalid("an SDSI certificate bag's value is not an IA5String");
+              }
               if (certBag.certId !== pfxModule.id_x509Certificate) {
                 options.debug?.(`${path}: skipping a certificate bag of type ${certBag.certId}`);
                 break;
