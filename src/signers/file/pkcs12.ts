@@ -33,6 +33,8 @@ const OID = {
   SIGNED_DATA: "1.2.840.113549.1.7.2",
   ENVELOPED_DATA: "1.2.840.113549.1.7.3",
   ENCRYPTED_DATA: "1.2.840.113549.1.7.6",
+  SIGNED_AND_ENVELOPED_DATA: "1.2.840.113549.1.7.4",
+  DIGESTED_DATA: "1.2.840.113549.1.7.5",
   PBMAC1: "1.2.840.113549.1.5.14",
 } as const;
 
@@ -200,6 +202,9 @@ async function readPfx(bytes: Buffer, path: string, options: Pkcs12Options, decr
           await visitBags(singleSequence(der, context), 0);
         } else if (info.contentType === OID.ENVELOPED_DATA) {
           throw invalid("public-key encrypted content (envelopedData) is not supported");
+        } else if (info.contentType === OID.DIGESTED_DATA || info.contentType === OID.SIGNED_AND_ENVELOPED_DATA) {
+          // openssl decodes these PKCS#7 types and refuses a malformed one; no PKCS#12 writer makes them (round 32's fuzzer).
+          throw invalid(`a ${info.contentType === OID.DIGESTED_DATA ? "digestedData" : "signedAndEnvelopedData"} content is not supported`);
         } else {
           options.debug?.(`${path}: skipping content of type ${info.contentType}`);
         }
