@@ -574,7 +574,10 @@ for (let i = 0; i < CASES; i++) {
   } else if (!theirs.ok && !mine.ok) verdict = "both refuse";
   else if (theirs.ok && !mine.ok) {
     const rule = DOCUMENTED.find(([re]) => re.test(mine.why));
+    // openssl found the key a certificate of the file belongs to: no rule lets us say there is none.
+    const noLeaf = /matches its|holds no certificate/.test(mine.why) ? theirs.leaf !== undefined : /holds no private key/.test(mine.why) && theirs.keys > 0;
     if (theirs.legacy && /not supported/.test(mine.why)) verdict = "openssl -legacy only";
+    else if (noLeaf) { verdict = "defect: we refuse what openssl reads"; detail = `${mine.code}: ${mine.why}`; }
     else if (rule) { verdict = "documented"; detail = rule[1]; }
     else if (theirs.keys === 0) verdict = "documented"; // openssl prints no key: there is nothing to sign with
     else { verdict = "defect: we refuse what openssl reads"; detail = `${mine.code}: ${mine.why}`; }
@@ -584,7 +587,7 @@ for (let i = 0; i < CASES; i++) {
   for (const n of names) { const p = perMutation.get(n) ?? {}; p[key] = (p[key] ?? 0) + 1; perMutation.set(n, p); }
   if (key === "defect" || key === "documented") {
     const blank = (t) => String(t).replace(/\/tmp\/\S+|\d+/g, "#");
-    const label = key === "documented" ? `documented: ${detail}` : `${verdict} | ${blank(detail || mine.why || "")}`;
+    const label = key === "documented" ? `documented: ${detail} | ${blank(mine.why ?? "").replace(/^could not parse PKCS## file P#: /, "")}` : `${verdict} | ${blank(detail || mine.why || "")}`;
     const c = classes.get(label) ?? { n: 0, first: i, seed: s.name, mutations: names, ours: mine.ok ? mine : mine.why, theirs: theirs.ok ? theirs : theirs.why };
     c.n++;
     classes.set(label, c);

@@ -38,6 +38,12 @@ const OID = {
   PBMAC1: "1.2.840.113549.1.5.14",
 } as const;
 
+const PKCS7_TYPES_REFUSED: Readonly<Record<string, string>> = {
+  [OID.SIGNED_DATA]: "signedData",
+  [OID.SIGNED_AND_ENVELOPED_DATA]: "signedAndEnvelopedData",
+  [OID.DIGESTED_DATA]: "digestedData",
+};
+
 /** Encrypted bags and contents one file may hold (real files have one or two). */
 const MAX_PKCS12_DECRYPTIONS = 8;
 
@@ -202,9 +208,9 @@ async function readPfx(bytes: Buffer, path: string, options: Pkcs12Options, decr
           await visitBags(singleSequence(der, context), 0);
         } else if (info.contentType === OID.ENVELOPED_DATA) {
           throw invalid("public-key encrypted content (envelopedData) is not supported");
-        } else if (info.contentType === OID.DIGESTED_DATA || info.contentType === OID.SIGNED_AND_ENVELOPED_DATA) {
+        } else if (ownValue(PKCS7_TYPES_REFUSED, info.contentType) !== undefined) {
           // openssl decodes these PKCS#7 types and refuses a malformed one; no PKCS#12 writer makes them (round 32's fuzzer).
-          throw invalid(`a ${info.contentType === OID.DIGESTED_DATA ? "digestedData" : "signedAndEnvelopedData"} content is not supported`);
+          throw invalid(`a ${ownValue(PKCS7_TYPES_REFUSED, info.contentType)} content is not supported`);
         } else {
           options.debug?.(`${path}: skipping content of type ${info.contentType}`);
         }

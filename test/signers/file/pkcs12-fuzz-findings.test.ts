@@ -94,6 +94,11 @@ describe("PKCS#12 ContentInfos, SafeBags, certificate bags and bag attributes th
       const digested = { tag: 0x30, children: [{ tag: 6, value: oidBytes("1.2.840.113549.1.7.5") }, { tag: 0xa0, children: [{ tag: 0x30, children: [{ tag: 2, value: Buffer.from([0]) }] }] }] };
       authenticatedSafe.children!.push(digested);
     }, "a digestedData content is not supported"],
+    ["a signedData ContentInfo in the AuthenticatedSafe that is not a SignedData (round 32, scripts/fuzz-pkcs12.mjs)", false, (p: DerNode) => {
+      const authenticatedSafe = allNodes(p).find(({ node }) => node === starting(p, DATA)[1])!.parent!;
+      const signed = { tag: 0x30, children: [{ tag: 6, value: oidBytes("1.2.840.113549.1.7.2") }, { tag: 0xa0, children: [{ tag: 0x30, children: [{ tag: 2, value: Buffer.from([0]) }] }] }] };
+      authenticatedSafe.children!.push(signed);
+    }, "a signedData content is not supported"],
     ["a localKeyId that is an INTEGER with a leading zero byte", false, (p: DerNode) => {
       starting(p, KEY_ID)[0]!.children![1]!.children = [{ tag: 2, value: Buffer.from([0, 1]) }];
     }, "a bag attribute's value is an empty or non-minimal INTEGER"],
