@@ -33,8 +33,16 @@ const OID = {
   SIGNED_DATA: "1.2.840.113549.1.7.2",
   ENVELOPED_DATA: "1.2.840.113549.1.7.3",
   ENCRYPTED_DATA: "1.2.840.113549.1.7.6",
+  SIGNED_AND_ENVELOPED_DATA: "1.2.840.113549.1.7.4",
+  DIGESTED_DATA: "1.2.840.113549.1.7.5",
   PBMAC1: "1.2.840.113549.1.5.14",
 } as const;
+
+const PKCS7_TYPES_REFUSED: Readonly<Record<string, string>> = {
+  [OID.SIGNED_DATA]: "signedData",
+  [OID.SIGNED_AND_ENVELOPED_DATA]: "signedAndEnvelopedData",
+  [OID.DIGESTED_DATA]: "digestedData",
+};
 
 /** Encrypted bags and contents one file may hold (real files have one or two). */
 const MAX_PKCS12_DECRYPTIONS = 8;
@@ -160,6 +168,11 @@ async function readPfx(bytes: Buffer, path: string, options: Pkcs12Options, decr
             case pfxModule.id_certBag: {
               const certBag = guard("malformed certificate bag", () => AsnConvert.parse(value, CertBag));
               refuse(explicitProblem(unlessMalformed(() => readSingle(value)), 2, "a certificate bag"));
+              // openssl decodes an SDSI certificate as an IA5String and refuses anything else (round 32's fuzzer).
+              const sdsi = certBag.certId === pfxModule.id_sdsiCertificate;
+              if (sdsi && guard("malformed certificate bag", () => readSingle(Buffer.from(certBag.certValue))).tag !== 0x16) {
+                throw invalid("an SDSI certificate bag's value is not an IA5String");
+              }
               if (certBag.certId !== pfxModule.id_x509Certificate) {
                 options.debug?.(`${path}: skipping a certificate bag of type ${certBag.certId}`);
                 break;
@@ -195,6 +208,9 @@ async function readPfx(bytes: Buffer, path: string, options: Pkcs12Options, decr
           await visitBags(singleSequence(der, context), 0);
         } else if (info.contentType === OID.ENVELOPED_DATA) {
           throw invalid("public-key encrypted content (envelopedData) is not supported");
+        } else if (ownValue(PKCS7_TYPES_REFUSED, info.contentType) !== undefined) {
+          // openssl decodes these PKCS#7 types and refuses a malformed one; no PKCS#12 writer makes them (round 32's fuzzer).
+          throw invalid(`a ${ownValue(PKCS7_TYPES_REFUSED, info.contentType)} content is not supported`);
         } else {
           options.debug?.(`${path}: skipping content of type ${info.contentType}`);
         }

@@ -83,6 +83,22 @@ describe("PKCS#12 ContentInfos, SafeBags, certificate bags and bag attributes th
     ["a certificate bag's [0] holding the certificate twice", false, (p: DerNode) => twice(starting(p, X509)[0]!.children![1]!), "a certificate bag's [0] holds 2 elements, not one"],
     ["a field after a certificate bag's certificate", false, (p: DerNode) => starting(p, X509)[0]!.children!.push(NULL), "a field follows the last one of a certificate bag"],
     ["a field after an attribute's values", false, (p: DerNode) => starting(p, NAME)[0]!.children!.push(NULL), "a field follows the last one of a bag attribute"],
+    ["a second certificate bag of type SDSI holding an OCTET STRING, not an IA5String (round 32, scripts/fuzz-pkcs12.mjs)", false, (p: DerNode) => {
+      const bag = allNodes(p).find(({ node }) => node === starting(p, CERT)[0])!;
+      const sdsi = cloneDer(bag.node);
+      sdsi.children![1]!.children![0]!.children![0]!.value = oidBytes("1.2.840.113549.1.9.22.2");
+      bag.parent!.children!.push(sdsi);
+    }, "an SDSI certificate bag's value is not an IA5String"],
+    ["a digestedData ContentInfo that is not a DigestedData (round 32, scripts/fuzz-pkcs12.mjs)", false, (p: DerNode) => {
+      const authenticatedSafe = allNodes(p).find(({ node }) => node === starting(p, DATA)[1])!.parent!;
+      const digested = { tag: 0x30, children: [{ tag: 6, value: oidBytes("1.2.840.113549.1.7.5") }, { tag: 0xa0, children: [{ tag: 0x30, children: [{ tag: 2, value: Buffer.from([0]) }] }] }] };
+      authenticatedSafe.children!.push(digested);
+    }, "a digestedData content is not supported"],
+    ["a signedData ContentInfo in the AuthenticatedSafe that is not a SignedData (round 32, scripts/fuzz-pkcs12.mjs)", false, (p: DerNode) => {
+      const authenticatedSafe = allNodes(p).find(({ node }) => node === starting(p, DATA)[1])!.parent!;
+      const signed = { tag: 0x30, children: [{ tag: 6, value: oidBytes("1.2.840.113549.1.7.2") }, { tag: 0xa0, children: [{ tag: 0x30, children: [{ tag: 2, value: Buffer.from([0]) }] }] }] };
+      authenticatedSafe.children!.push(signed);
+    }, "a signedData content is not supported"],
     ["a localKeyId that is an INTEGER with a leading zero byte", false, (p: DerNode) => {
       starting(p, KEY_ID)[0]!.children![1]!.children = [{ tag: 2, value: Buffer.from([0, 1]) }];
     }, "a bag attribute's value is an empty or non-minimal INTEGER"],
