@@ -10,7 +10,7 @@
  * again for the read, the lock and the write: root then read her file, kept its owner and renamed its own
  * credentials over it, in her directory.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync, chownSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -118,6 +118,46 @@ describe.skipIf(!canCreateUsers())("update as root into a directory its group ca
       message: `not writing ${planted}: it belongs to uid ${attacker.uid} and its directory ${shared} can be written by its group ${attacker.gid}`,
     });
     expect(readFileSync(planted, "utf8")).not.toContain(SECRET);
+  });
+
+  it("refuses a file another user put first in root's directory whose POSIX ACL lets her write (u:her:rwx, mode 0775 root:root)", async () => {
+    const acl = join(dir, "acl-named-user");
+    mkdirSync(acl, { mode: 0o755 });
+    execFileSync("setfacl", ["-m", `u:${attacker.uid}:rwx`, acl]); // the mode's group bits are now the ACL's mask: rwx
+    const planted = join(acl, "credentials");
+    await plant(planted);
+    await expect(writeProfileCredentials(planted, "default", credentials)).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `not writing ${planted}: it belongs to uid ${attacker.uid} and its directory ${acl} can be written by uid ${attacker.uid} (its ACL)`,
+    });
+    expect(readFileSync(planted, "utf8")).not.toContain(SECRET);
+  });
+
+  it("refuses her file in a directory of hers made in root's directory whose ACL lets her group write (g:her:rwx)", async () => {
+    const acl = join(dir, "acl-named-group");
+    mkdirSync(acl, { mode: 0o755 });
+    execFileSync("setfacl", ["-m", `g:${attacker.gid}:rwx`, acl]);
+    const hers = join(acl, "hers");
+    expect(await attacker.run("mkdir", ["-m", "700", hers])).toMatchObject({ code: 0 });
+    const planted = join(hers, "credentials");
+    await plant(planted);
+    await expect(writeProfileCredentials(planted, "default", credentials)).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `not writing ${planted}: it belongs to uid ${attacker.uid} and its directory ${hers} is in ${acl}, which group ${attacker.gid} (its ACL) can write`,
+    });
+    expect(readFileSync(planted, "utf8")).not.toContain(SECRET);
+  });
+
+  it("control: root's directory whose ACL lets her read only (u:her:r-x): her file there is written, the file stays hers", async () => {
+    const acl = join(dir, "acl-reader");
+    mkdirSync(acl, { mode: 0o755 });
+    execFileSync("setfacl", ["-m", `u:${attacker.uid}:rx,g::rwx`, acl]); // mask rwx: the group (root's, only root in it) may write
+    const file = join(acl, "credentials");
+    writeFileSync(file, "[mallory]\nx = 1\n");
+    chownSync(file, attacker.uid, attacker.gid);
+    await writeProfileCredentials(file, "default", credentials);
+    expect(readFileSync(file, "utf8")).toContain(SECRET);
+    expect(lstatSync(file).uid).toBe(attacker.uid);
   });
 
   it("control: her own directory of her user-private group (0775 her:her, only she in it) is written, the file stays hers", async () => {
