@@ -11,9 +11,9 @@
  * credentials over it, in her directory.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync, chownSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, chownSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import type { Credentials } from "../src/rolesanywhere/credentials.js";
 import { writeProfileCredentials } from "../src/update/write-credentials.js";
 import { makeTempDir } from "../test/helpers/pki.js";
@@ -144,6 +144,35 @@ describe.skipIf(!canCreateUsers())("update as root into a directory its group ca
     await expect(writeProfileCredentials(planted, "default", credentials)).rejects.toMatchObject({
       code: "FILE_UNSAFE",
       message: `not writing ${planted}: it belongs to uid ${attacker.uid} and its directory ${hers} is in ${acl}, which group ${attacker.gid} (its ACL) can write`,
+    });
+    expect(readFileSync(planted, "utf8")).not.toContain(SECRET);
+  });
+
+  it("refuses a file another user put first in a shared directory of a group only the name service knows (systemd userdb, as LDAP or sssd)", async (ctx) => {
+    // A group /etc/group does not have, given by nss-systemd from a drop-in record (removed after): she is its member.
+    const gid = 61_800 + (process.pid % 100);
+    const record = `/run/userdb/raa-r18-${process.pid}.group`;
+    const madeDir = !existsSync("/run/userdb");
+    mkdirSync("/run/userdb", { recursive: true });
+    writeFileSync(record, JSON.stringify({ groupName: `raa-r18-${process.pid}`, gid, members: [attacker.name] }));
+    symlinkSync(record, `/run/userdb/${gid}.group`); // the record by its gid
+    onTestFinished(() => {
+      rmSync(`/run/userdb/${gid}.group`, { force: true });
+      rmSync(record, { force: true });
+      if (madeDir) rmSync("/run/userdb", { recursive: true, force: true });
+    });
+    const known = (() => { try { return execFileSync("getent", ["group", String(gid)], { encoding: "utf8" }); } catch { return ""; } })();
+    if (!known.includes(attacker.name) || readFileSync("/etc/group", "utf8").includes(`:${gid}:`)) ctx.skip(); // no nss-systemd here
+    const shared = join(dir, "nss-group");
+    mkdirSync(shared);
+    chownSync(shared, 0, gid);
+    chmodSync(shared, 0o2775);
+    const planted = join(shared, "credentials");
+    const r = await attacker.run("sh", ["-c", 'printf "[mallory]\\nx = 1\\n" > "$0"', planted], { groups: [attacker.gid, gid] });
+    expect(r, r.stderr).toMatchObject({ code: 0 });
+    await expect(writeProfileCredentials(planted, "default", credentials)).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `not writing ${planted}: it belongs to uid ${attacker.uid} and its directory ${shared} can be written by its group ${gid}`,
     });
     expect(readFileSync(planted, "utf8")).not.toContain(SECRET);
   });

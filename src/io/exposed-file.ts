@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync, readlinkSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 
@@ -130,20 +131,23 @@ function readsThroughGroup({ owner, gid }: FileFacts): boolean {
 }
 
 /**
- * Whether an account other than `uid` and root has `gid` as its group (/etc/passwd) or is listed in it (/etc/group).
+ * Whether an account other than `uid` and root has `gid` as its group (/etc/passwd) or is listed in it (/etc/group;
+ * for a group not there, as the name service gives it: LDAP, sssd, systemd's userdb, by `getent group`).
  * Where they are absent or unreadable (a scratch container, a Kubernetes fsGroup) no other account is known.
  */
 export function groupShared(gid: number, uid: number): boolean {
-  const table = (path: string) => {
+  const table = (path: string, read = () => readFileSync(path, "utf8")) => {
     try {
-      return readFileSync(path, "utf8").split("\n").map((line) => line.split(":"));
+      return read().split("\n").map((line) => line.split(":"));
     } catch {
       return [];
     }
   };
   const accounts = table("/etc/passwd");
   const ours = new Set(accounts.filter(([, , id]) => id === `${uid}` || id === "0").map(([name]) => name));
-  const members = table("/etc/group").filter(([, , id]) => id === `${gid}`).flatMap(([, , , list]) => list?.split(",") ?? []);
+  const files = table("/etc/group").filter(([, , id]) => id === `${gid}`);
+  const getent = () => execFileSync("getent", ["group", `${gid}`], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 5000 });
+  const members = (files.length > 0 ? files : table("getent", getent)).flatMap(([, , , list]) => list?.split(",") ?? []);
   return accounts.some(([name, , , group]) => group === `${gid}` && !ours.has(name)) || members.some((name) => name !== "" && !ours.has(name));
 }
 
