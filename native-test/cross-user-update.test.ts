@@ -177,10 +177,12 @@ describe.skipIf(!canCreateUsers())("update as root into a directory its group ca
     expect(readFileSync(planted, "utf8")).not.toContain(SECRET);
   });
 
-  it("control: root's directory whose ACL lets her read only (u:her:r-x): her file there is written, the file stays hers", async () => {
+  it("control: nobody's directory whose ACL lets her read only (u:her:r-x; rwx for its owner and root): her file there is written, the file stays hers", async () => {
     const acl = join(dir, "acl-reader");
     mkdirSync(acl, { mode: 0o755 });
-    execFileSync("setfacl", ["-m", `u:${attacker.uid}:rx,g::rwx`, acl]); // mask rwx: the group (root's, only root in it) may write
+    chownSync(acl, 65534, 0);
+    // mask rwx: its owner, root and root's group (named too: no other account in it) may write, she may not
+    execFileSync("setfacl", ["-m", `u:${attacker.uid}:rx,u:65534:rwx,u:0:rwx,g::rwx,g:0:rwx`, acl]);
     const file = join(acl, "credentials");
     writeFileSync(file, "[mallory]\nx = 1\n");
     chownSync(file, attacker.uid, attacker.gid);

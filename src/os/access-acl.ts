@@ -28,8 +28,8 @@ const entries = (acl: Buffer) => Array.from({ length: Math.max(0, (acl.length - 
   .map((at) => ({ at, tag: acl.readUInt16LE(at), perm: acl.readUInt16LE(at + 2), id: acl.readUInt32LE(at + 4) }));
 
 /**
- * The named users and groups the access ACL of directory `path` lets write (through its mask): none when it has no
- * ACL, or it cannot be read (no native helper).
+ * The named users and groups the access ACL of directory `path` gives write, which its mask (the mode's group bits,
+ * the caller's to check) may take away: none when it has no ACL, or it cannot be read (no native helper).
  */
 export function aclWriters(path: string): { users: number[]; groups: number[] } {
   let acl: AccessAcl = { unknown: "not opened" };
@@ -44,8 +44,7 @@ export function aclWriters(path: string): { users: number[]; groups: number[] } 
     // unreadable: as without the helper
   }
   const all = "bytes" in acl && acl.bytes ? entries(acl.bytes) : [];
-  const mask = all.find((e) => e.tag === MASK)?.perm ?? 0; // named entries come with a mask
-  const writing = (tag: number) => all.filter((e) => e.tag === tag && e.perm & mask & 2).map((e) => e.id);
+  const writing = (tag: number) => all.filter((e) => e.tag === tag && e.perm & 2).map((e) => e.id);
   return { users: writing(USER), groups: writing(GROUP) };
 }
 
