@@ -143,11 +143,13 @@ export function groupShared(gid: number, uid: number): boolean {
       return [];
     }
   };
-  const accounts = table("/etc/passwd");
-  const ours = new Set(accounts.filter(([, , id]) => id === `${uid}` || id === "0").map(([name]) => name));
+  const getent = (...key: string[]) => () => execFileSync("getent", key, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 5000 });
   const files = table("/etc/group").filter(([, , id]) => id === `${gid}`);
-  const getent = () => execFileSync("getent", ["group", `${gid}`], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 5000 });
-  const members = (files.length > 0 ? files : table("getent", getent)).flatMap(([, , , list]) => list?.split(",") ?? []);
+  const listed = files.length > 0 ? files : table("getent", getent("group", `${gid}`));
+  const accounts = table("/etc/passwd");
+  const named = files.length > 0 ? accounts : [...accounts, ...table("getent", getent("passwd", `${uid}`))]; // the name service's `uid` too
+  const ours = new Set(named.filter(([, , id]) => id === `${uid}` || id === "0").map(([name]) => name));
+  const members = listed.flatMap(([, , , list]) => list?.split(",") ?? []);
   return accounts.some(([name, , , group]) => group === `${gid}` && !ours.has(name)) || members.some((name) => name !== "" && !ours.has(name));
 }
 
