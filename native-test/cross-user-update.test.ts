@@ -10,10 +10,10 @@
  * again for the read, the lock and the write: root then read her file, kept its owner and renamed its own
  * credentials over it, in her directory.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync, chownSync } from "node:fs";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, chownSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import type { Credentials } from "../src/rolesanywhere/credentials.js";
 import { writeProfileCredentials } from "../src/update/write-credentials.js";
 import { makeTempDir } from "../test/helpers/pki.js";
@@ -118,6 +118,77 @@ describe.skipIf(!canCreateUsers())("update as root into a directory its group ca
       message: `not writing ${planted}: it belongs to uid ${attacker.uid} and its directory ${shared} can be written by its group ${attacker.gid}`,
     });
     expect(readFileSync(planted, "utf8")).not.toContain(SECRET);
+  });
+
+  it("refuses a file another user put first in root's directory whose POSIX ACL lets her write (u:her:rwx, mode 0775 root:root)", async () => {
+    const acl = join(dir, "acl-named-user");
+    mkdirSync(acl, { mode: 0o755 });
+    execFileSync("setfacl", ["-m", `u:${attacker.uid}:rwx`, acl]); // the mode's group bits are now the ACL's mask: rwx
+    const planted = join(acl, "credentials");
+    await plant(planted);
+    await expect(writeProfileCredentials(planted, "default", credentials)).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `not writing ${planted}: it belongs to uid ${attacker.uid} and its directory ${acl} can be written by uid ${attacker.uid} (its ACL)`,
+    });
+    expect(readFileSync(planted, "utf8")).not.toContain(SECRET);
+  });
+
+  it("refuses her file in a directory of hers made in root's directory whose ACL lets her group write (g:her:rwx)", async () => {
+    const acl = join(dir, "acl-named-group");
+    mkdirSync(acl, { mode: 0o755 });
+    execFileSync("setfacl", ["-m", `g:${attacker.gid}:rwx`, acl]);
+    const hers = join(acl, "hers");
+    expect(await attacker.run("mkdir", ["-m", "700", hers])).toMatchObject({ code: 0 });
+    const planted = join(hers, "credentials");
+    await plant(planted);
+    await expect(writeProfileCredentials(planted, "default", credentials)).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `not writing ${planted}: it belongs to uid ${attacker.uid} and its directory ${hers} is in ${acl}, which group ${attacker.gid} (its ACL) can write`,
+    });
+    expect(readFileSync(planted, "utf8")).not.toContain(SECRET);
+  });
+
+  it("refuses a file another user put first in a shared directory of a group only the name service knows (systemd userdb, as LDAP or sssd)", async (ctx) => {
+    // A group /etc/group does not have, given by nss-systemd from a drop-in record (removed after): she is its member.
+    const gid = 61_800 + (process.pid % 100);
+    const record = `/run/userdb/raa-r18-${process.pid}.group`;
+    const madeDir = !existsSync("/run/userdb");
+    mkdirSync("/run/userdb", { recursive: true });
+    writeFileSync(record, JSON.stringify({ groupName: `raa-r18-${process.pid}`, gid, members: [attacker.name] }));
+    symlinkSync(record, `/run/userdb/${gid}.group`); // the record by its gid
+    onTestFinished(() => {
+      rmSync(`/run/userdb/${gid}.group`, { force: true });
+      rmSync(record, { force: true });
+      if (madeDir) rmSync("/run/userdb", { recursive: true, force: true });
+    });
+    const known = (() => { try { return execFileSync("getent", ["group", String(gid)], { encoding: "utf8" }); } catch { return ""; } })();
+    if (!known.includes(attacker.name) || readFileSync("/etc/group", "utf8").includes(`:${gid}:`)) ctx.skip(); // no nss-systemd here
+    const shared = join(dir, "nss-group");
+    mkdirSync(shared);
+    chownSync(shared, 0, gid);
+    chmodSync(shared, 0o2775);
+    const planted = join(shared, "credentials");
+    const r = await attacker.run("sh", ["-c", 'printf "[mallory]\\nx = 1\\n" > "$0"', planted], { groups: [attacker.gid, gid] });
+    expect(r, r.stderr).toMatchObject({ code: 0 });
+    await expect(writeProfileCredentials(planted, "default", credentials)).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `not writing ${planted}: it belongs to uid ${attacker.uid} and its directory ${shared} can be written by its group ${gid}`,
+    });
+    expect(readFileSync(planted, "utf8")).not.toContain(SECRET);
+  });
+
+  it("control: nobody's directory whose ACL lets her read only (u:her:r-x; rwx for its owner and root): her file there is written, the file stays hers", async () => {
+    const acl = join(dir, "acl-reader");
+    mkdirSync(acl, { mode: 0o755 });
+    chownSync(acl, 65534, 0);
+    // mask rwx: its owner, root and root's group (named too: no other account in it) may write, she may not
+    execFileSync("setfacl", ["-m", `u:${attacker.uid}:rx,u:65534:rwx,u:0:rwx,g::rwx,g:0:rwx`, acl]);
+    const file = join(acl, "credentials");
+    writeFileSync(file, "[mallory]\nx = 1\n");
+    chownSync(file, attacker.uid, attacker.gid);
+    await writeProfileCredentials(file, "default", credentials);
+    expect(readFileSync(file, "utf8")).toContain(SECRET);
+    expect(lstatSync(file).uid).toBe(attacker.uid);
   });
 
   it("control: her own directory of her user-private group (0775 her:her, only she in it) is written, the file stays hers", async () => {

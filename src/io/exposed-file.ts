@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync, readlinkSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 
@@ -130,20 +131,29 @@ function readsThroughGroup({ owner, gid }: FileFacts): boolean {
 }
 
 /**
- * Whether an account other than `uid` and root has `gid` as its group (/etc/passwd) or is listed in it (/etc/group).
+ * Whether an account other than `uid` and root has `gid` as its group (/etc/passwd) or is listed in it (/etc/group;
+ * for a group not there, as the name service gives it: LDAP, sssd, systemd's userdb, by `getent group`, where
+ * /etc/nsswitch.conf names one).
  * Where they are absent or unreadable (a scratch container, a Kubernetes fsGroup) no other account is known.
  */
 export function groupShared(gid: number, uid: number): boolean {
-  const table = (path: string) => {
+  const table = (path: string, read = () => readFileSync(path, "utf8")) => {
     try {
-      return readFileSync(path, "utf8").split("\n").map((line) => line.split(":"));
+      return read().split("\n").map((line) => line.split(":"));
     } catch {
       return [];
     }
   };
+  const getent = (...key: string[]) => () => execFileSync("getent", key, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 5000 });
+  const files = table("/etc/group").filter(([, , id]) => id === `${gid}`);
+  // A process costs ~7 ms: only where /etc/nsswitch.conf names a service besides files for groups.
+  const services = table("/etc/nsswitch.conf").find(([db]) => db === "group")?.[1]?.split(/\s+/) ?? [];
+  const nss = files.length === 0 && services.some((name) => /^[a-z]/.test(name) && name !== "files");
+  const listed = nss ? table("getent", getent("group", `${gid}`)) : files;
   const accounts = table("/etc/passwd");
-  const ours = new Set(accounts.filter(([, , id]) => id === `${uid}` || id === "0").map(([name]) => name));
-  const members = table("/etc/group").filter(([, , id]) => id === `${gid}`).flatMap(([, , , list]) => list?.split(",") ?? []);
+  const named = nss && listed.length > 0 ? [...accounts, ...table("getent", getent("passwd", `${uid}`))] : accounts; // the name service's `uid` too
+  const ours = new Set(named.filter(([, , id]) => id === `${uid}` || id === "0").map(([name]) => name));
+  const members = listed.flatMap(([, , , list]) => list?.split(",") ?? []);
   return accounts.some(([name, , , group]) => group === `${gid}` && !ours.has(name)) || members.some((name) => name !== "" && !ours.has(name));
 }
 

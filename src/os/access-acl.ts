@@ -1,3 +1,4 @@
+import { closeSync, constants, openSync } from "node:fs";
 import { loadNativeHelper } from "./native-helper.js";
 
 /**
@@ -22,7 +23,30 @@ export function setAccessAcl(fd: number, acl: Buffer | null, mode: number | unde
 }
 
 // struct posix_acl_xattr_header (u32 version) then entries { u16 tag, u16 perm, u32 id }, little-endian.
-const USER_OBJ = 0x01, GROUP_OBJ = 0x04, MASK = 0x10, OTHER = 0x20;
+const USER_OBJ = 0x01, USER = 0x02, GROUP_OBJ = 0x04, GROUP = 0x08, MASK = 0x10, OTHER = 0x20;
+const entries = (acl: Buffer) => Array.from({ length: Math.max(0, (acl.length - 4) >> 3) }, (_, i) => 4 + 8 * i)
+  .map((at) => ({ at, tag: acl.readUInt16LE(at), perm: acl.readUInt16LE(at + 2), id: acl.readUInt32LE(at + 4) }));
+
+/**
+ * The named users and groups the access ACL of directory `path` gives write, which its mask (the mode's group bits,
+ * the caller's to check) may take away: none when it has no ACL, or it cannot be read (no native helper).
+ */
+export function aclWriters(path: string): { users: number[]; groups: number[] } {
+  let acl: AccessAcl = { unknown: "not opened" };
+  try {
+    const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      acl = readAccessAcl(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // unreadable: as without the helper
+  }
+  const all = "bytes" in acl && acl.bytes ? entries(acl.bytes) : [];
+  const writing = (tag: number) => all.filter((e) => e.tag === tag && e.perm & 2).map((e) => e.id);
+  return { users: writing(USER), groups: writing(GROUP) };
+}
 
 /**
  * `acl` as `chmod(mode)` leaves it (the kernel's posix_acl_chmod): the owner's and others' entries and the mask
@@ -31,12 +55,9 @@ const USER_OBJ = 0x01, GROUP_OBJ = 0x04, MASK = 0x10, OTHER = 0x20;
  */
 export function aclWithMode(acl: Buffer, mode: number): Buffer {
   const out = Buffer.from(acl);
-  const tags = [];
-  for (let at = 4; at + 8 <= out.length; at += 8) tags.push(out.readUInt16LE(at));
-  const group = tags.includes(MASK) ? MASK : GROUP_OBJ;
+  const all = entries(out);
+  const group = all.some((e) => e.tag === MASK) ? MASK : GROUP_OBJ;
   const bits: Record<number, number> = { [USER_OBJ]: mode >> 6, [group]: mode >> 3, [OTHER]: mode };
-  tags.forEach((tag, i) => {
-    if (tag in bits) out.writeUInt16LE(bits[tag]! & 7, 4 + 8 * i + 2);
-  });
+  for (const { at, tag } of all) if (tag in bits) out.writeUInt16LE(bits[tag]! & 7, at + 2);
   return out;
 }

@@ -10,7 +10,7 @@ import { upsertProfileCredentials } from "./credentials-file.js";
 import { readCredentialsTarget, type CredentialsTarget } from "./credentials-target.js";
 import { withFileLock } from "../io/file-lock.js";
 import { groupShared } from "../io/exposed-file.js";
-import { setAccessAcl } from "../os/access-acl.js";
+import { aclWriters, setAccessAcl } from "../os/access-acl.js";
 
 /**
  * `--credentials-file`, else `$AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials` (where the AWS CLI and SDKs
@@ -61,14 +61,21 @@ export async function writeProfileCredentials(path: string, profile: string, cre
       const uid = process.geteuid?.();
       const d = entry?.directory.stats ?? (await stat(dir));
       const theirs = target.uid !== undefined && ![0, uid].includes(target.uid);
-      const writers = (s: Stats) => (s.mode & 0o002 ? "anyone" : s.mode & 0o020 && groupShared(s.gid, s.uid) && `its group ${s.gid}`);
+      // A user, or a group another account is in, that its POSIX ACL lets write (its mask: the group bits), as its group would.
+      const aclWriter = (at: string, owner: number) => {
+        const { users, groups } = aclWriters(at);
+        const [user, group] = [users.find((u) => ![0, owner].includes(u)), groups.find((g) => groupShared(g, owner))];
+        return user !== undefined ? `uid ${user} (its ACL)` : group !== undefined && `group ${group} (its ACL)`;
+      };
+      const groupWriters = (at: string, s: Stats) => s.mode & 0o020 && ((groupShared(s.gid, s.uid) && `its group ${s.gid}`) || aclWriter(at, s.uid));
+      const writers = (at: string, s: Stats) => (s.mode & 0o002 ? "anyone" : groupWriters(at, s));
       let above: { path: string; by: string; below: string } | undefined; // the first such directory above, and its child
       for (let sub = dir; theirs && !above && sub !== "/"; sub = dirname(sub)) {
-        const by = writers(await stat(dirname(sub)));
+        const by = writers(dirname(sub), await stat(dirname(sub)));
         if (by) above = { path: dirname(sub), by, below: sub };
       }
       const made = above && ![0, uid].includes((await stat(above.below)).uid) ? above : undefined;
-      const writer = d.mode & 0o002 ? "anyone" : made ? made.by : d.mode & 0o020 && target.uid !== d.uid && groupShared(d.gid, d.uid) && `its group ${d.gid}`;
+      const writer = d.mode & 0o002 ? "anyone" : made ? made.by : target.uid !== d.uid && groupWriters(dir, d);
       if (theirs && writer) {
         const where = !(d.mode & 0o002) && made ? `is in ${made.path}, which ${made.by} can write` : `can be written by ${writer}`;
         const why = `it belongs to uid ${target.uid} and its directory ${dir} ${where}`;

@@ -4,11 +4,11 @@
  * refresh ("private key file … can be read or changed by other users (mode 644)" every hour, per provider).
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
-import { exposedFileWarnings, warnIfExposed } from "../../src/io/exposed-file.js";
+import { exposedFileWarnings, groupShared, warnIfExposed } from "../../src/io/exposed-file.js";
 
 const warnings: string[] = [];
 const onWarning = (warning: Error & { code?: string }) => {
@@ -386,5 +386,24 @@ describe("exposedFileWarnings: the directories a name is looked up in, and whose
       chownSync(dir, 0, gid);
       expect(warned(path), `gid ${gid} as uid 61000`).toEqual([line(path, dir, "775")]);
     }
+  });
+
+  // Round 32: a group only the name service has (LDAP, sssd; here systemd's userdb, drop-in records removed after it).
+  it.runIf(process.getuid?.() === 0)("a group /etc/group does not have is judged by getent: shared when it lists another account, not when it lists only this one (itself only the name service's)", () => {
+    const [uid, gid] = [61_850 + (process.pid % 50), 61_950 + (process.pid % 50)];
+    const [user, group] = [`raa-r18u-${process.pid}`, `raa-r18g-${process.pid}`];
+    const records = { [`${user}.user`]: { userName: user, uid, gid }, [`${group}.group`]: { groupName: group, gid, members: [user] } };
+    const made = !existsSync("/run/userdb");
+    mkdirSync("/run/userdb", { recursive: true });
+    onTestFinished(() => {
+      for (const name of [...Object.keys(records), `${uid}.user`, `${gid}.group`]) rmSync(`/run/userdb/${name}`, { force: true });
+      if (made) rmSync("/run/userdb", { recursive: true, force: true });
+    });
+    for (const [name, record] of Object.entries(records)) writeFileSync(`/run/userdb/${name}`, JSON.stringify(record));
+    symlinkSync(`/run/userdb/${user}.user`, `/run/userdb/${uid}.user`);
+    symlinkSync(`/run/userdb/${group}.group`, `/run/userdb/${gid}.group`);
+    const getent = (...key: string[]) => { try { return execFileSync("getent", key, { encoding: "utf8" }); } catch { return ""; } };
+    if (!getent("group", `${gid}`).includes(user) || !getent("passwd", `${uid}`).includes(user)) return; // no nss-systemd here
+    expect([groupShared(gid, 61_000), groupShared(gid, uid)]).toEqual([true, false]);
   });
 });
