@@ -10,12 +10,11 @@
  * installs both). Under qemu a Node start takes ~5 s.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, openSync, closeSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadNativeHelper } from "../src/os/native-helper.js";
 import { makeTempDir } from "../test/helpers/pki.js";
 
 const REPO = resolve(import.meta.dirname, "..");
@@ -85,6 +84,62 @@ afterAll(() => {
   cleanup();
 });
 
+/** The kernel's system.posix_acl_access bytes for `u:65534:r,g::-` on a 0640 file: version 2, then tag, perm, id. */
+function expectedAcl(): string {
+  const entries: [number, number, number][] = [[0x01, 6, 0xffffffff], [0x02, 4, 65534], [0x04, 0, 0xffffffff], [0x10, 4, 0xffffffff], [0x20, 0, 0xffffffff]];
+  const bytes = Buffer.alloc(4 + 8 * entries.length);
+  bytes.writeUInt32LE(2, 0);
+  entries.forEach(([tag, perm, id], i) => (bytes.writeUInt16LE(tag, 4 + 8 * i), bytes.writeUInt16LE(perm, 6 + 8 * i), bytes.writeUInt32LE(id, 8 + 8 * i)));
+  return bytes.toString("hex");
+}
+
+/**
+ * Runs PROBE with `node` (a command line) in a directory of its own, its working directory too: the helper must be
+ * found from where the loader is, not from there. Checks every answer against the kernel objects it was given.
+ */
+async function probe(name: string, node: string[], arch: string): Promise<void> {
+  const run = join(dir, name);
+  const sockets = join(run, "sockets");
+  mkdirSync(sockets, { recursive: true, mode: 0o700 });
+  const root = process.getuid!() === 0;
+  const peerId = root ? 65534 : process.getuid!();
+  const peerGid = root ? 65533 : process.getgid!(); // not the uid's number: a swapped uid and gid would show
+  if (root) {
+    chmodSync(dir, 0o755);
+    chmodSync(run, 0o755);
+    chownSync(sockets, peerId, peerGid);
+  }
+  const aclFile = join(run, "with-acl");
+  const copyFile = join(run, "acl-set-here");
+  const plainFile = join(run, "plain");
+  for (const file of [aclFile, copyFile, plainFile]) writeFileSync(file, "", { mode: 0o640 });
+  execFileSync("setfacl", ["-m", "u:65534:r,g::-", aclFile]);
+
+  // Debian's python3: one under root's home (pyenv) is out of uid 65534's reach.
+  const args = ["/usr/bin/python3", "-c", PEER, sockets];
+  const peer = root ? spawn("setpriv", ["--reuid=65534", "--regid=65533", "--clear-groups", ...args], { stdio: ["ignore", "pipe", "inherit"] }) : spawn(args[0]!, args.slice(1), { stdio: ["ignore", "pipe", "inherit"] });
+  children.push(peer);
+  const lines = createInterface({ input: peer.stdout! })[Symbol.asyncIterator]();
+  expect((await lines.next()).value).toBe("bound");
+
+  const loader = pathToFileURL(join(REPO, "dist", "lib", "os", "native-helper.js")).href;
+  const [command, ...rest] = node;
+  const output = execFileSync(command!, [...rest, "-e", PROBE, loader, sockets, aclFile, copyFile, plainFile], { cwd: run, encoding: "utf8", timeout: 90_000, env: { PATH: process.env["PATH"] } });
+  expect(JSON.parse(output)).toEqual({
+    arch,
+    exports: ["accessAcl", "disableCoreDumps", "isDumpable", "notify", "peerCredentials", "setAccessAcl"],
+    dumpableBefore: 1,
+    disabled: true,
+    dumpableAfter: 0,
+    coreLimit: "0",
+    acl: expectedAcl(),
+    plainAcl: null,
+    peer: { uid: peerId, gid: peerGid, pid: peer.pid },
+  });
+  expect(execFileSync("getfacl", ["--omit-header", "--numeric", copyFile], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })).toContain("user:65534:r--");
+  expect(JSON.parse((await lines.next()).value as string)).toEqual({ notify: "READY=1" });
+}
+
 describe.skipIf(skipped !== undefined)("the native helper for linux-arm64, run by an arm64 Node.js under qemu", () => {
   let node: string;
   beforeAll(() => {
@@ -93,50 +148,12 @@ describe.skipIf(skipped !== undefined)("the native helper for linux-arm64, run b
 
   it("each export works on real kernel objects", async () => {
     expect(existsSync(HELPER), `${HELPER}: npm run build with aarch64-linux-gnu-gcc installed`).toBe(true);
-    const root = process.getuid!() === 0;
-    const peerId = root ? 65534 : process.getuid!();
-    const peerGid = root ? 65533 : process.getgid!(); // not the uid's number: a swapped uid and gid would show
-    const sockets = join(dir, "sockets");
-    mkdirSync(sockets, { mode: 0o700 });
-    if (root) {
-      chmodSync(dir, 0o755);
-      chownSync(sockets, peerId, peerGid);
-    }
-    const aclFile = join(dir, "with-acl");
-    const copyFile = join(dir, "acl-set-here");
-    const plainFile = join(dir, "plain");
-    for (const file of [aclFile, copyFile, plainFile]) writeFileSync(file, "", { mode: 0o640 });
-    execFileSync("setfacl", ["-m", "u:65534:r,g::-", aclFile]);
+    await probe("arm64", ["qemu-aarch64-static", "-L", SYSROOT, node], "arm64");
+  });
+});
 
-    // Debian's python3: one under root's home (pyenv) is out of uid 65534's reach.
-    const args = ["/usr/bin/python3", "-c", PEER, sockets];
-    const peer = root ? spawn("setpriv", ["--reuid=65534", "--regid=65533", "--clear-groups", ...args], { stdio: ["ignore", "pipe", "inherit"] }) : spawn(args[0]!, args.slice(1), { stdio: ["ignore", "pipe", "inherit"] });
-    children.push(peer);
-    const lines = createInterface({ input: peer.stdout! })[Symbol.asyncIterator]();
-    expect((await lines.next()).value).toBe("bound");
-
-    const loader = pathToFileURL(join(REPO, "dist", "lib", "os", "native-helper.js")).href;
-    const probe = execFileSync("qemu-aarch64-static", ["-L", SYSROOT, node, "-e", PROBE, loader, sockets, aclFile, copyFile, plainFile], { encoding: "utf8", timeout: 90_000, env: { PATH: process.env["PATH"] } });
-    const out = JSON.parse(probe);
-    expect(out).toMatchObject({
-      arch: "arm64",
-      exports: ["accessAcl", "disableCoreDumps", "isDumpable", "notify", "peerCredentials", "setAccessAcl"],
-      dumpableBefore: 1,
-      disabled: true,
-      dumpableAfter: 0,
-      coreLimit: "0",
-      plainAcl: null,
-      peer: { uid: peerId, gid: peerGid, pid: peer.pid },
-    });
-    // The ACL's bytes as the x64 helper reads them from the same file, and the ACL they set elsewhere.
-    const x64 = loadNativeHelper().helper!;
-    const fd = openSync(aclFile, "r");
-    try {
-      expect(out.acl).toBe(x64.accessAcl!(fd)!.toString("hex"));
-    } finally {
-      closeSync(fd);
-    }
-    expect(execFileSync("getfacl", ["--omit-header", "--numeric", copyFile], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })).toContain("user:65534:r--");
-    expect(JSON.parse((await lines.next()).value as string)).toEqual({ notify: "READY=1" });
+describe("control: the same calls with this machine's Node.js and helper", () => {
+  it("each export works on real kernel objects, the helper found from `node -e` in another directory", async () => {
+    await probe("host", [process.execPath], process.arch);
   });
 });
