@@ -9,8 +9,8 @@
  * Skipped, saying why, where qemu-user-static or the cross compiler is not installed (scripts/install-system-deps.sh
  * installs both). Under qemu a Node start takes ~5 s.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createInterface } from "node:readline";
@@ -20,6 +20,7 @@ import { makeTempDir } from "../test/helpers/pki.js";
 const REPO = resolve(import.meta.dirname, "..");
 const HELPER = join(REPO, "dist", "native", "linux-arm64", "raa_native.node");
 const SYSROOT = "/usr/aarch64-linux-gnu";
+const VERSION = (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string }).version;
 
 function unavailable(): string | undefined {
   if (process.platform !== "linux" || process.arch !== "x64") return `the arm64 helper is cross-built on linux-x64 only (this is ${process.platform}-${process.arch})`;
@@ -149,6 +150,18 @@ describe.skipIf(skipped !== undefined)("the native helper for linux-arm64, run b
   it("each export works on real kernel objects", async () => {
     expect(existsSync(HELPER), `${HELPER}: npm run build with aarch64-linux-gnu-gcc installed`).toBe(true);
     await probe("arm64", ["qemu-aarch64-static", "-L", SYSROOT, node], "arm64");
+  });
+
+  it("the CLI runs: the V8 code cache shipped from the x64 build is not taken (the same Node version crashed on it)", () => {
+    // A copy of dist/: the run writes a cache for its Node next to the bundles, which a second run would take.
+    const pkg = join(dir, "package");
+    cpSync(join(REPO, "dist"), join(pkg, "dist"), { recursive: true });
+    symlinkSync(join(REPO, "node_modules"), join(pkg, "node_modules"));
+    // V8 rejects a cache of another version: the crash needs the arm64 Node of the build's version (npm's latest 20
+    // and Debian's nodejs were both 20.20.2 when it was found).
+    const env = { PATH: process.env["PATH"], HOME: dir, XDG_CACHE_HOME: join(dir, "cache") };
+    const r = spawnSync("qemu-aarch64-static", ["-L", SYSROOT, node, join(pkg, "dist", "cli.cjs"), "version"], { encoding: "utf8", env, timeout: 90_000 });
+    expect({ status: r.status, signal: r.signal, stdout: r.stdout }).toEqual({ status: 0, signal: null, stdout: `${VERSION}\n` });
   });
 });
 
