@@ -4,10 +4,11 @@
  * qemu-aarch64-static against Debian's arm64 C library (/usr/aarch64-linux-gnu, from gcc-aarch64-linux-gnu) and
  * calls each export once, on real kernel objects: its own dumpable flag and core limit, a UNIX socket served by
  * another uid (SO_PEERCRED), a file with a POSIX ACL (setfacl), a UNIX datagram socket (sd_notify). The peer and
- * the notify socket are a Python process run as uid 65534 and gid 65533, so that every field the helper reads has a value of
- * its own, none that a wrong struct layout would give as zero.
+ * the notify socket are a Python process run as uid 65534 and gid 65533, so that every field the helper reads has a
+ * value of its own, none that a wrong struct layout would give as zero. The same Node then runs the CLI itself.
+ * The same calls with this machine's Node are the control, run (as the arm64 ones) from another directory.
  * Skipped, saying why, where qemu-user-static or the cross compiler is not installed (scripts/install-system-deps.sh
- * installs both). Under qemu a Node start takes ~5 s.
+ * installs both). Under qemu a Node start takes 2–5 s; the file, about 7 s.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
