@@ -30,8 +30,11 @@ const VERSION = (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as
 const NPM_CLI = join(dirname(dirname(realpathSync(execFileSync("bash", ["-c", "command -v npm"], { encoding: "utf8" }).trim()))), "bin", "npm-cli.js");
 const IDENTITY_PREFIX = "arn:aws:sts::111122223333:assumed-role/TestRole/";
 const NPM_TIMEOUT = 300_000;
-/** The project's own N-API helper (native/raa_native.c), shipped prebuilt for the platform that packed it. */
+/** The project's own N-API helper (native/raa_native.c), shipped prebuilt for the platform that packed it… */
 const NATIVE_HELPER = `dist/native/${process.platform}-${process.arch}/raa_native.node`;
+/** …and for linux-arm64, the usual IoT gateway (cross-compiled; native-test/native-helper-arm64.test.ts runs it). */
+const ARM64_NATIVE_HELPER = "dist/native/linux-arm64/raa_native.node";
+const EM_AARCH64 = 183;
 
 const { dir, cleanup } = makeTempDir("raa-native-packaging-");
 const withToolchain = join(dir, "prefix");
@@ -106,9 +109,11 @@ afterAll(async () => {
 
 describe("npm pack", () => {
   it("ships the CLI bundle, the library with declarations, docs and licence; no sources or tests", () => {
-    for (const path of ["package.json", "LICENSE", "CHANGELOG.md", "README.md", "dist/cli.cjs", "dist/cli.js", "dist/lib/index.js", "dist/lib/index.d.ts", "dist/lib/sdk/index.d.ts", "examples/sdk-sts.mjs", NATIVE_HELPER]) {
+    for (const path of ["package.json", "LICENSE", "CHANGELOG.md", "README.md", "dist/cli.cjs", "dist/cli.js", "dist/lib/index.js", "dist/lib/index.d.ts", "dist/lib/sdk/index.d.ts", "examples/sdk-sts.mjs", NATIVE_HELPER, ARM64_NATIVE_HELPER]) {
       expect(packedFiles, path).toContain(path);
     }
+    const arm64 = execFileSync("tar", ["-xzOf", tarball, `package/${ARM64_NATIVE_HELPER}`]);
+    expect(arm64.readUInt16LE(18), "e_machine of the arm64 helper").toBe(EM_AARCH64);
     expect(packedFiles.filter((p) => /\.ts$/.test(p) && !p.endsWith(".d.ts"))).toEqual([]);
     expect(packedFiles.filter((p) => /^(src|test|native-test|bench|scripts|node_modules|native)\//.test(p))).toEqual([]);
     expect(packedFiles).not.toContain("binding.gyp"); // npm would try to compile on every install
@@ -197,7 +202,7 @@ describe("npm install -g of the tarball, without a C++ toolchain", () => {
   });
 
   it("still has the prebuilt native helper: a long-running command becomes non-dumpable without a word", async () => {
-    expect(statSync(join(installed(withoutToolchain).packageDir, NATIVE_HELPER)).isFile()).toBe(true);
+    for (const helper of [NATIVE_HELPER, ARM64_NATIVE_HELPER]) expect(statSync(join(installed(withoutToolchain).packageDir, helper)).isFile(), helper).toBe(true);
     const credentials = join(dir, "no-toolchain-credentials");
     const flags = sessionFlags().filter((f) => f !== "--no-agent");
     const r = await agent(withoutToolchain, ["update", "--once", "--credentials-file", credentials, ...fileKeyFlags, ...flags]);

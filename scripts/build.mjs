@@ -15,7 +15,8 @@
 //   name: for a `.js` file Node's loader first reads the package scope's package.json (~0.5 M instructions a run).
 //   dist/cli.js, for whoever runs the CLI by that path (units written before, scripts), only requires it.
 // - dist/native/<platform>-<arch>/raa_native.node: the project's own N-API addon (native/raa_native.c; PR_SET_DUMPABLE,
-//   SO_PEERCRED), built with node-gyp and shipped prebuilt, so that an install without a compiler has it.
+//   SO_PEERCRED), built with node-gyp and shipped prebuilt, so that an install without a compiler has it; on x64 also
+//   for linux-arm64 (IoT gateways), cross-compiled with aarch64-linux-gnu-gcc where it is installed.
 // Start-up time is a feature: every `aws` command runs credential-process (bench/cold-start.ts, bench/agent.mjs).
 import { build } from "esbuild";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
@@ -23,7 +24,7 @@ import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { Script } from "node:vm";
 
 const pkg = JSON.parse(readFileSync("package.json", "utf8"));
@@ -193,6 +194,7 @@ chmodSync("dist/cli.cjs", 0o755);
 writeFileSync("dist/cli.js", '#!/usr/bin/env node\n// The bin is dist/cli.cjs; this path runs it for units and scripts that name dist/cli.js.\nrequire("./cli.cjs");\n', { mode: 0o755 });
 
 buildNativeHelper();
+buildArm64NativeHelper();
 await writeWarmCodeCaches(bundleIds);
 
 /**
@@ -346,21 +348,43 @@ function softHsmToken(dir, openssl) {
  * is kept between builds). A machine without a C compiler still builds the rest: the helper is optional at run
  * time (SECURITY.md says what is then not protected), so this warns instead of failing.
  */
-function buildNativeHelper() {
-  const output = "native/build/Release/raa_native.node";
+function buildNativeHelper(arch = process.arch, compiler = undefined) {
+  // node-gyp builds in <directory>/build: another architecture's build gets a copy of the sources of its own.
+  const directory = compiler ? join("native", "build", `${process.platform}-${arch}`) : "native";
+  const output = join(directory, "build", "Release", "raa_native.node");
   const sources = ["native/raa_native.c", "native/binding.gyp"];
   const stale = !existsSync(output) || sources.some((f) => statSync(f).mtimeMs > statSync(output).mtimeMs);
   if (stale) {
     try {
-      execFileSync(process.execPath, [nodeGyp(), "rebuild", "--loglevel=warn", "--directory", "native", `--nodedir=${nodeDir()}`], { stdio: ["ignore", "ignore", "inherit"] });
+      if (compiler) {
+        mkdirSync(directory, { recursive: true });
+        for (const source of sources) copyFileSync(source, join(directory, basename(source)));
+      }
+      // Node-API needs the headers only (nodedir), the same for every architecture: no Node of `arch` is involved.
+      const env = compiler ? { ...process.env, CC: compiler, LINK: compiler } : process.env;
+      execFileSync(process.execPath, [nodeGyp(), "rebuild", "--loglevel=warn", "--directory", directory, `--nodedir=${nodeDir()}`, `--arch=${arch}`], { stdio: ["ignore", "ignore", "inherit"], env });
     } catch (error) {
-      console.warn(`warning: the native helper was not built (${error.message.split("\n")[0]}): dist/ ships without it`);
+      console.warn(`warning: the native helper for ${process.platform}-${arch} was not built (${error.message.split("\n")[0]}): dist/ ships without it`);
       return;
     }
   }
-  const target = join("dist", "native", `${process.platform}-${process.arch}`);
+  const target = join("dist", "native", `${process.platform}-${arch}`);
   mkdirSync(target, { recursive: true });
   copyFileSync(output, join(target, "raa_native.node"));
+}
+
+/**
+ * The helper for linux-arm64 too, the usual IoT gateway, from an x64 build: Debian's gcc-aarch64-linux-gnu
+ * (scripts/install-system-deps.sh). native-test/native-helper-arm64.test.ts runs it under qemu-aarch64-static.
+ */
+function buildArm64NativeHelper() {
+  if (process.platform !== "linux" || process.arch !== "x64") return;
+  const compiler = "aarch64-linux-gnu-gcc";
+  if (spawnSync(compiler, ["--version"], { stdio: "ignore" }).error) {
+    console.warn(`note: ${compiler} is not installed (apt-get install gcc-aarch64-linux-gnu): dist/native/ ships linux-x64 only`);
+    return;
+  }
+  buildNativeHelper("arm64", compiler);
 }
 
 /** npm's own node-gyp: npm names it when it runs this script, else it is found next to the npm on PATH. */

@@ -8,8 +8,9 @@ packages=(
   softhsm2 opensc gnutls-bin p11-kit swtpm swtpm-tools tpm2-tools tpm2-openssl libtss2-dev awscli wrk hyperfine curl openssl
   # `completion zsh|fish` scripts are loaded by the real shells (native-test/operator-cli.test.ts)
   zsh fish
-  # the native helper (native/) is built with node-gyp
-  build-essential python3
+  # the native helper (native/) is built with node-gyp, for linux-arm64 too with the cross compiler (and its C
+  # library's headers: a recommendation only); an arm64 Node.js runs it under qemu (native-test/native-helper-arm64.test.ts)
+  build-essential python3 gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
   # the DNS-rebinding test drives a real browser (native-test/serve-dns-rebinding.test.ts)
   chromium
   # other vendors' PKCS#11 modules: tpm2-pkcs11 (through tpm2-abrmd on a private D-Bus), NSS softokn (certutil)

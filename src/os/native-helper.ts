@@ -39,8 +39,9 @@ export function loadNativeHelper(): NativeHelperLoad {
   if (loaded) return loaded;
   // dist/native/… seen from where the build put this module: dist/cli.js and dist/cli-bundle.cjs, dist/daemon/*.mjs,
   // dist/lib/os/native-helper.js, and src/os/native-helper.ts when the sources run directly (tests).
-  // CommonJS builds (the CLI bundle, the launcher) have __filename; ES modules have import.meta.url.
-  const here = dirname(typeof __filename === "string" ? __filename : fileURLToPath(import.meta.url));
+  // ES modules have import.meta.url; CommonJS builds (the CLI bundle, the launcher) have __filename, and an empty
+  // import.meta. Not the other way round: `node -e` makes __filename a global ("[eval]") that ES modules see too.
+  const here = dirname(import.meta.url ? fileURLToPath(import.meta.url) : __filename);
   const path = [here, join(here, ".."), join(here, "..", "..")]
     .flatMap((d) => [join(d, NATIVE_HELPER_FILE), join(d, "dist", NATIVE_HELPER_FILE)])
     .find((candidate) => existsSync(candidate));

@@ -13,8 +13,8 @@ const BUILD_RUNTIME = typeof __BUILD_RUNTIME__ === "string" ? __BUILD_RUNTIME__ 
  * require), compiled from a V8 code cache when V8 accepts one (code-cache.ts), and returns its module.exports.
  * Under the Node that built the package without V8 flags: the shipped cache, without looking for the user's.
  * Under another Node without V8 flags: that Node's cache next to the bundle (bundle-files.ts:
- * runtimeCodeCacheFile), then, as with V8 flags, the user's cache for this Node, then the shipped one. When none
- * fits and the command succeeds, a cache is written as the process exits, so that it holds every function the
+ * runtimeCodeCacheFile), then, as with V8 flags, the user's cache for this Node, then the shipped one (on the
+ * build's CPU only). When none fits and the command succeeds, a cache is written as the process exits, so that it holds every function the
  * run compiled (not only the top level): next to the bundle when the package's directory is this user's, else
  * the user's.
  */
@@ -84,7 +84,10 @@ function compileWithoutShippedCache(
   if (fromRuntimeCache) return fromRuntimeCache;
   const { readUserCodeCache, userCodeCache } = loadLauncherPart(dir, USER_CODE_CACHE_FILE) as typeof import("./code-cache-reader.js");
   const userCache = userCodeCache(bundle, buildId ?? "development", process.env);
-  const cachedData = (userCache && readUserCodeCache(userCache)) ?? shippedCodeCache(dir, file, buildId);
+  // The shipped cache was made on the build's CPU, and V8 does not check which: the same Node version for arm64
+  // (under qemu) took x64's and crashed with SIGSEGV. Another CPU never gets it.
+  const shipped = BUILD_RUNTIME.endsWith(`-${process.arch}`) ? shippedCodeCache(dir, file, buildId) : undefined;
+  const cachedData = (userCache && readUserCodeCache(userCache)) ?? shipped;
   const script = compile(source, bundle, cachedData);
   // No cache, or one V8 rejects (another Node binary or other V8 flags than the shipped one was made for).
   const userCacheStale = userCache !== undefined && (!cachedData || script.cachedDataRejected);
