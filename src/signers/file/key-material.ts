@@ -1,7 +1,8 @@
 import { readInputFile, type FileStamp } from "../../io/input-file.js";
 import type { Secret } from "../../secrets/secret.js";
 import { classifyDer } from "../../x509/der-kind.js";
-import { DerError, TAG, children, decodeOid, expectTag, readElement, readSingle } from "../../encoding/der.js";
+import { DerError, TAG, assertDerForm, children, decodeOid, expectTag, readElement, readSingle } from "../../encoding/der.js";
+import { derFromBer } from "../../encoding/der-writer.js";
 import { unlessMalformed } from "../../encoding/der.js";
 import { decodePemBlocks, looksLikePem, wipeKeyBlocks, type PemBlock } from "../../encoding/pem.js";
 import type { DebugLog, PromptSignal, SignerOptions } from "../options.js";
@@ -116,14 +117,31 @@ function derAsBlocks(bytes: Buffer, source: string): PemBlock[] {
   if (kind !== undefined) return kind === "PKCS12" ? [] : [{ label: kind, der: bytes, headers: {} }];
   // OpenSSL also reads a BER key, or one followed by other bytes: say which, rather than "no private key".
   const hint = "export the key again as DER or PEM (`openssl pkey -in KEY -out NEW`)";
-  const refuse = (what: string) => unparsableKeyError(`${source} ${what}`, undefined, hint);
-  if (bytes[0] === TAG.SEQUENCE && bytes[1] === 0x80) throw refuse("is BER, not DER: it has an indefinite length");
+  const refuse = (what: string, fix = hint) => unparsableKeyError(`${source} ${what}`, undefined, fix);
+  const asDer = unlessMalformed(() => derFromBer(bytes));
+  const ber = asDer && classifyDer(asDer);
+  asDer?.fill(0);
+  if (ber?.endsWith("PRIVATE KEY")) {
+    const encrypted = "convert it, keeping it encrypted: `openssl pkcs8 -topk8 -v2 aes-256-cbc -in KEY -out NEW`";
+    throw refuse(`is not DER-encoded: it has ${derFormProblem(bytes)}`, ber === "ENCRYPTED PRIVATE KEY" ? encrypted : "convert it: `openssl pkey -in KEY -out NEW`");
+  }
   const first = unlessMalformed(() => readElement(bytes).raw);
   const inner = first === undefined ? undefined : classifyDer(first);
   if (first !== undefined && inner !== undefined && inner !== "PKCS12" && inner !== "CERTIFICATE") {
     throw refuse(`holds a DER ${inner} followed by ${bytes.length - first.length} bytes that are not part of it`);
   }
   return [];
+}
+
+/** The first thing in `bytes` that DER encodes otherwise (assertDerForm's words). */
+function derFormProblem(bytes: Buffer): string {
+  try {
+    assertDerForm(readElement(bytes));
+    return "";
+  } catch (e) {
+    if (e instanceof DerError) return e.message;
+    throw e;
+  }
 }
 
 function toPrivateKeyInfo(der: Buffer, source: string): PrivateKeyInfo {
