@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { signatureVerifies } from "../encoding/signature-encoding.js";
 import { AgentError, isAgentError } from "../errors.js";
-import { changeableDirectory, changeableDirectoryText, isExposed, modeFix } from "../io/exposed-file.js";
+import { changeableDirectory, changeableDirectoryText, exposedModeText, isExposed, type FileFacts } from "../io/exposed-file.js";
 import { isFileInput, readInputFile } from "../io/input-file.js";
 import { fileKind } from "../io/trusted-path.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
@@ -72,7 +72,7 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
   // A pin-value in it makes it a secret file (load-config.ts warns as for a PIN file).
   const configInfo = typeof config === "string" && input.configHoldsPin ? await stat(config).catch(() => undefined) : undefined;
   if (config instanceof AgentError) add(fail("config file", config));
-  else if (configInfo && isExposed(facts(configInfo))) add(exposedRow("config file", config!, configInfo, " holds a pin-value and"));
+  else if (configInfo && isExposed(facts(configInfo))) add(exposedRow("config file", config!, facts(configInfo), ": it holds a pin-value"));
   else add(config ? pass("config file", `${config} (owner and mode checked)`) : skip("config file", "none used (settings from flags)"));
 
   const signerOptions = input.signer instanceof AgentError ? undefined : input.signer;
@@ -150,7 +150,7 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
         rows.push(await readCertificateBundle(ref).then(() => pass(name, ref), (error: unknown) => fail(name, error)));
       } else rows.push(pass(name, ref));
     } else if (isExposed(facts(info)) && !(name === "private key file" && info.isFile() && (await isTpmKeyWithPassword(ref, o)))) {
-      rows.push(exposedRow(name, ref, info));
+      rows.push(exposedRow(name, ref, facts(info)));
     } else if (directory) {
       const { problem, fix } = changeableDirectoryText(ref, directory);
       rows.push(failText(name, problem, `run: ${fix}`));
@@ -172,10 +172,10 @@ function uriPinFile(ref: string | undefined): string | undefined {
   }
 }
 
-/** A secret file others can read, with the fix the signer's warning names (src/io/exposed-file.ts). */
-function exposedRow(name: string, ref: string, info: { mode: number; uid: number; gid: number }, what = ""): CheckRow {
-  const mode = (info.mode & 0o777).toString(8).padStart(4, "0");
-  return failText(name, `${ref}${what} is readable by other users (mode ${mode})`, `run: ${modeFix(facts(info), ref)}`);
+/** A secret file others can read or change, in the signer's warning's words (src/io/exposed-file.ts). */
+function exposedRow(name: string, ref: string, file: FileFacts, why = ""): CheckRow {
+  const { problem, fix } = exposedModeText(file, ref);
+  return failText(name, `${problem}${why}`, `run: ${fix}`);
 }
 
 /** A TPM key file the signer does not warn about when others can read it (key-password.ts: passwordLess), or one it refuses. */
