@@ -86,6 +86,7 @@ export async function keyMaterialFromFile(
   const encrypted = pkcs8?.label === "ENCRYPTED PRIVATE KEY";
   let der = pkcs8?.der;
   try {
+    if (pem && pkcs8) refuseBerKey(pkcs8.der, source); // a DER file's: derAsBlocks
     if (encrypted) {
       const secret = await password();
       try {
@@ -117,20 +118,26 @@ function derAsBlocks(bytes: Buffer, source: string): PemBlock[] {
   if (kind !== undefined) return kind === "PKCS12" ? [] : [{ label: kind, der: bytes, headers: {} }];
   // OpenSSL also reads a BER key, or one followed by other bytes: say which, rather than "no private key".
   const hint = "export the key again as DER or PEM (`openssl pkey -in KEY -out NEW`)";
-  const refuse = (what: string, fix = hint) => unparsableKeyError(`${source} ${what}`, undefined, fix);
-  const asDer = unlessMalformed(() => derFromBer(bytes));
-  const ber = asDer && classifyDer(asDer);
-  asDer?.fill(0);
-  if (ber?.endsWith("PRIVATE KEY")) {
-    const encrypted = "convert it, keeping it encrypted: `openssl pkcs8 -topk8 -v2 aes-256-cbc -in KEY -out NEW`";
-    throw refuse(`is not DER-encoded: it has ${derFormProblem(bytes)}`, ber === "ENCRYPTED PRIVATE KEY" ? encrypted : "convert it: `openssl pkey -in KEY -out NEW`");
-  }
+  const refuse = (what: string) => unparsableKeyError(`${source} ${what}`, undefined, hint);
+  refuseBerKey(bytes, source);
   const first = unlessMalformed(() => readElement(bytes).raw);
   const inner = first === undefined ? undefined : classifyDer(first);
   if (first !== undefined && inner !== undefined && inner !== "PKCS12" && inner !== "CERTIFICATE") {
     throw refuse(`holds a DER ${inner} followed by ${bytes.length - first.length} bytes that are not part of it`);
   }
   return [];
+}
+
+/** A key in BER (DER only: OpenSSL reads it), in words saying so, with the command that converts it. */
+function refuseBerKey(bytes: Buffer, source: string): void {
+  if (classifyDer(bytes) !== undefined) return;
+  const asDer = unlessMalformed(() => derFromBer(bytes));
+  const ber = asDer && classifyDer(asDer);
+  asDer?.fill(0);
+  if (!ber?.endsWith("PRIVATE KEY")) return;
+  const encrypted = "convert it, keeping it encrypted: `openssl pkcs8 -topk8 -v2 aes-256-cbc -in KEY -out NEW`";
+  const fix = ber === "ENCRYPTED PRIVATE KEY" ? encrypted : "convert it: `openssl pkey -in KEY -out NEW`";
+  throw unparsableKeyError(`${source} is not DER-encoded: it has ${derFormProblem(bytes)}`, undefined, fix);
 }
 
 /** The first thing in `bytes` that DER encodes otherwise (assertDerForm's words). */
