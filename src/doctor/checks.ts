@@ -1,9 +1,8 @@
 import { lookup } from "node:dns/promises";
 import { pinSourcePath } from "../pkcs11/pin.js";
 import { isPkcs11Uri, uriGivesPin, uriPinForm } from "../pkcs11/uri.js";
-import { existsSync } from "node:fs";
+import { existsSync, type Stats } from "node:fs";
 import { stat } from "node:fs/promises";
-import type { Stats } from "node:fs";
 import { signatureVerifies } from "../encoding/signature-encoding.js";
 import { AgentError, isAgentError } from "../errors.js";
 import { changeableDirectory, changeableDirectoryText, exposedModeText, isExposed, type FileFacts } from "../io/exposed-file.js";
