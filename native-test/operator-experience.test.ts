@@ -204,7 +204,7 @@ describe("doctor", () => {
     const other = createCa(join(dir, "other"), { name: "Some Other CA" });
     const r = await cli(["doctor", ...ARNS, "--certificate", certPath!, "--private-key", keyPath!, "--region", "us-east1", "--trust-anchors", other.certPath]);
     expect(r.code, r.stdout).toBe(3);
-    expect(r.stdout).toMatch(/^✘ private key file +.* is readable by other users \(mode 0644\)\n +→ run: chmod 600 /m);
+    expect(r.stdout).toMatch(/^✘ private key file +.* can be read or changed by other users \(mode 644\)\n +→ run: chmod 600 /m);
     expect(r.stdout).toMatch(/^✘ certificate validity +CN=doctor-bad, valid until .*: expires within 14 days\n +→ renew the certificate now/m);
     expect(r.stdout).toMatch(/^✘ certificate chain +Untrusted signing certificate/m);
     expect(r.stdout).toMatch(/^✘ ARNs and region +'us-east1' is not an AWS region\n +→ did you mean us-east-1/m);

@@ -1,12 +1,12 @@
 import { lookup } from "node:dns/promises";
 import { pinSourcePath } from "../pkcs11/pin.js";
 import { isPkcs11Uri, uriGivesPin, uriPinForm } from "../pkcs11/uri.js";
-import { existsSync } from "node:fs";
+import { existsSync, type Stats } from "node:fs";
 import { stat } from "node:fs/promises";
 import { signatureVerifies } from "../encoding/signature-encoding.js";
 import { AgentError, isAgentError } from "../errors.js";
-import { changeableDirectory, changeableDirectoryText, isExposed, modeFix } from "../io/exposed-file.js";
-import { isFileInput, readInputFile } from "../io/input-file.js";
+import { changeableDirectory, changeableDirectoryText, exposedModeText, isExposed, type FileFacts } from "../io/exposed-file.js";
+import { isFileInput, readInputFile, type InputBytes } from "../io/input-file.js";
 import { fileKind } from "../io/trusted-path.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
 import { secretsAlreadyHeld, type SecretSource } from "../secrets/secret-source.js";
@@ -72,15 +72,16 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
   // A pin-value in it makes it a secret file (load-config.ts warns as for a PIN file).
   const configInfo = typeof config === "string" && input.configHoldsPin ? await stat(config).catch(() => undefined) : undefined;
   if (config instanceof AgentError) add(fail("config file", config));
-  else if (configInfo && isExposed(facts(configInfo))) add(exposedRow("config file", config!, configInfo, " holds a pin-value and"));
+  else if (configInfo && isExposed(facts(configInfo))) add(exposedRow("config file", config!, facts(configInfo), ": it holds a pin-value"));
   else add(config ? pass("config file", `${config} (owner and mode checked)`) : skip("config file", "none used (settings from flags)"));
 
   const signerOptions = input.signer instanceof AgentError ? undefined : input.signer;
+  const key = signerOptions && (await readKeyFile(signerOptions));
   if (!signerOptions) add(fail("signer settings", input.signer));
-  else add(...(await fileRows(signerOptions)));
+  else add(...(await fileRows(signerOptions, key)));
   // Intermediates that failed their row are left out: the key's rows (the module's, the TPM's) are then about the key.
   const badChain = rows.some((r) => r.name === "intermediates file" && r.outcome === "fail");
-  const opened = signerOptions ? await openSigner(badChain ? { ...signerOptions, intermediates: undefined } : signerOptions, input.env) : { rows: [], chain: [] };
+  const opened = signerOptions ? await openSigner(badChain ? { ...signerOptions, intermediates: undefined } : signerOptions, input.env, key) : { rows: [], chain: [] };
   add(...opened.rows);
   const { signer } = opened;
   let { certificate, chain } = opened;
@@ -124,7 +125,18 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
 const facts = ({ mode, uid, gid }: { mode: number; uid: number; gid: number }) => ({ mode, owner: uid, gid });
 const isFileRef = (ref: string | undefined): ref is string => ref !== undefined && !isPkcs11Uri(ref) && !isTpmHandleRef(ref);
 
-async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
+/**
+ * The key file read once, as the signer reads it (by descriptor, size cap): its row, the TPM-key check and the signer
+ * judge these bytes and this fstat, so a file swapped meanwhile cannot give a row about one version and a signer built
+ * from another. Only a regular file: a FIFO or pipe (`<(…)`) gives its bytes once, and they are the signer's.
+ */
+async function readKeyFile(o: SignerOptions): Promise<InputBytes | CheckRow | undefined> {
+  const keyRef = o.privateKey ?? o.certificate;
+  if (!isFileRef(keyRef) || !isFileInput(keyRef) || !(await stat(keyRef).catch(() => undefined))?.isFile()) return undefined;
+  return readInputFile(keyRef, o.privateKey ? "private key file" : "certificate file").catch((error: unknown) => fail("key and certificate", error));
+}
+
+async function fileRows(o: SignerOptions, key: InputBytes | CheckRow | undefined): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
   const keyRef = o.privateKey ?? o.certificate;
   // PIN and password files are secrets as a key file is (the signer warns about the same modes).
@@ -135,6 +147,8 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
     ["pin-source file", uriPin || undefined], ["PIN file", uriPin === undefined ? secret(o.pkcs11?.pin) : undefined],
     ["context PIN file", secret(o.pkcs11?.contextPin)], ["key password file", secret(o.keyPassword)],
     ["TPM key password file", secret(o.tpm?.keyPassword)], ["TPM parent password file", secret(o.tpm?.parentPassword)]] as const;
+  const read = (name: string) => (name === "private key file" && key && "bytes" in key ? key : undefined);
+  const judged = (name: string, info: Stats) => read(name) ?? facts(info); // the key's mode and owner as read
   for (const [name, ref] of files) {
     if (!isFileRef(ref) || (name === "certificate file" && ref === keyRef && o.privateKey === undefined)) continue;
     const info = await stat(ref).catch(() => undefined);
@@ -149,8 +163,8 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
         const { readCertificateBundle } = await import("../x509/read-certificates.js");
         rows.push(await readCertificateBundle(ref).then(() => pass(name, ref), (error: unknown) => fail(name, error)));
       } else rows.push(pass(name, ref));
-    } else if (isExposed(facts(info)) && !(name === "private key file" && info.isFile() && (await isTpmKeyWithPassword(ref, o)))) {
-      rows.push(exposedRow(name, ref, info));
+    } else if (isExposed(judged(name, info)) && !(read(name) && (await isTpmKeyWithPassword(read(name)!.bytes, ref, o)))) {
+      rows.push(exposedRow(name, ref, judged(name, info)));
     } else if (directory) {
       const { problem, fix } = changeableDirectoryText(ref, directory);
       rows.push(failText(name, problem, `run: ${fix}`));
@@ -172,44 +186,32 @@ function uriPinFile(ref: string | undefined): string | undefined {
   }
 }
 
-/** A secret file others can read, with the fix the signer's warning names (src/io/exposed-file.ts). */
-function exposedRow(name: string, ref: string, info: { mode: number; uid: number; gid: number }, what = ""): CheckRow {
-  const mode = (info.mode & 0o777).toString(8).padStart(4, "0");
-  return failText(name, `${ref}${what} is readable by other users (mode ${mode})`, `run: ${modeFix(facts(info), ref)}`);
+/** A secret file others can read or change, in the signer's warning's words (src/io/exposed-file.ts). */
+function exposedRow(name: string, ref: string, file: FileFacts, why = ""): CheckRow {
+  const { problem, fix } = exposedModeText(file, ref);
+  return failText(name, `${problem}${why}`, `run: ${fix}`);
 }
 
 /** A TPM key file the signer does not warn about when others can read it (key-password.ts: passwordLess), or one it refuses. */
-async function isTpmKeyWithPassword(path: string, o: SignerOptions): Promise<boolean> {
+async function isTpmKeyWithPassword(bytes: Buffer, path: string, o: SignerOptions): Promise<boolean> {
   const [{ parseTss2Key }, { passwordLess }, { containsTss2Key }] = await Promise.all([
     import("../signers/tpm/tpm-signer.js"), import("../signers/tpm/key-password.js"), import("../tpm/keys/tss2-detect.js"),
   ]);
-  const read = await readInputFile(path, "private key file").catch(() => undefined);
-  try {
-    if (read === undefined || !containsTss2Key(read.bytes)) return false;
-    return await parseTss2Key(path, read.bytes).then((key) => !passwordLess(key.file, o.tpm?.ignoreEmptyAuth), () => true);
-  } finally {
-    read?.bytes.fill(0);
-  }
+  if (!containsTss2Key(bytes)) return false;
+  return parseTss2Key(path, bytes).then((key) => !passwordLess(key.file, o.tpm?.ignoreEmptyAuth), () => true);
 }
 
 /** Opens the signer once (one login at most), turning each stage's outcome into rows. */
-async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
+async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv, key: InputBytes | CheckRow | undefined) {
   const keyRef = o.privateKey ?? o.certificate ?? "";
   const pkcs11Uri = [o.privateKey, o.certificate].find((r) => r !== undefined && isPkcs11Uri(r));
   const rows: CheckRow[] = [];
-  // Read the way the signer reads it (size cap, FIFO timeout); a key it cannot read is reported once, not twice.
-  // Only a regular file: a FIFO or pipe (`<(…)`) gives its bytes once, and they are the signer's.
-  let tpm = isTpmHandleRef(keyRef);
-  // No key at all is the signer's own error ("no private key given"), not a file named "" that does not exist.
-  if (keyRef !== "" && isFileRef(keyRef) && isFileInput(keyRef) && (await stat(keyRef).catch(() => undefined))?.isFile()) {
-    const what = o.privateKey ? "private key file" : "certificate file";
-    const read = await readInputFile(keyRef, what).catch((error: unknown) => fail("key and certificate", error));
-    if (!("bytes" in read)) return { rows: [read], chain: [] };
-    tpm = (await import("../tpm/keys/tss2-key-file.js")).containsTss2Key(read.bytes);
-    read.bytes.fill(0);
-  }
+  // A key the signer could not read either is reported once, not twice.
+  if (key && !("bytes" in key)) return { rows: [key], chain: [] };
+  const tpm = key ? (await import("../tpm/keys/tss2-key-file.js")).containsTss2Key(key.bytes) : isTpmHandleRef(keyRef);
   // The signer takes the PIN from either URI (`&pin-source=` after another query attribute too).
   if (pkcs11Uri && o.pkcs11?.pin === undefined && !o.pkcs11?.uriPin && ![o.privateKey, o.certificate].some((r) => r && uriGivesPin(r))) {
+    key?.bytes.fill(0); // not handed to a signer
     rows.push(...(await pkcs11PresenceRows(o, pkcs11Uri)));
     rows.push(skip("token login", "not tried: no PIN source given", "give --pkcs11-pin-file or --pkcs11-pin-env (tried once, never twice) to check the login and the key"));
     return { rows, chain: [] };
@@ -229,8 +231,9 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
   };
   let signer: Signer;
   try {
-    signer = await createSigner({ ...o, env, debug });
+    signer = await createSigner({ ...o, env, debug, keyFile: key }); // which owns (and wipes) the bytes now
   } catch (error) {
+    key?.bytes.fill(0); // what the factory left unread (it stopped before the key)
     const code = isAgentError(error) ? error.code : "INTERNAL";
     if (pkcs11Uri) {
       const byCode = code === "PKCS11_MODULE_NOT_FOUND" ? 0 : code === "PKCS11_TOKEN_NOT_FOUND" ? 1 : ["PIN_INCORRECT", "PIN_LOCKED", "PASSWORD_REQUIRED"].includes(code) ? 2 : 3;

@@ -26,7 +26,7 @@ export function warnIfExposed(file: FileFacts, path: string, what: string): void
 
 const warned = new Map<string, string[]>();
 
-type FileFacts = { readonly mode?: number; readonly owner?: number; readonly gid?: number };
+export type FileFacts = { readonly mode?: number; readonly owner?: number; readonly gid?: number };
 
 /** The rule itself, each warning as a line: for a command that prints its own warnings before it exits. */
 export function exposedFileWarnings(file: FileFacts, path: string, what: string): string[] {
@@ -38,8 +38,8 @@ export function exposedFileWarnings(file: FileFacts, path: string, what: string)
     warnings.push(`${what} ${path} belongs to another user (uid ${owner}), who can change it: ${fix}`);
   }
   if (mode !== undefined && isExposed(file)) {
-    const octal = (mode & 0o777).toString(8);
-    warnings.push(`${what} ${path} can be read or changed by other users (mode ${octal}): run ${modeFix(file, path)}`);
+    const { problem, fix } = exposedModeText(file, path);
+    warnings.push(`${what} ${problem}: run ${fix}`);
   }
   const directory = mode === undefined ? undefined : changeableDirectory(path);
   if (directory) {
@@ -47,6 +47,11 @@ export function exposedFileWarnings(file: FileFacts, path: string, what: string)
     warnings.push(`${what} ${problem}: run ${fix}`);
   }
   return warnings;
+}
+
+/** The exposed-mode finding in words, for this warning and doctor's row: what is wrong, and the command that fixes it. */
+export function exposedModeText(file: FileFacts, path: string): { problem: string; fix: string } {
+  return { problem: `${path} can be read or changed by other users (mode ${((file.mode ?? 0) & 0o777).toString(8)})`, fix: modeFix(file, path) };
 }
 
 /** The changeable-directory finding in words, for this warning and doctor's row: what is wrong, and the command that fixes it. */

@@ -85,6 +85,7 @@ export function withTypedSignErrors(signer: Signer): Signer {
 async function openSigner(options: SignerOptions, signal: AbortSignal | undefined, device: OpenDevice): Promise<Signer> {
   const { certificate: certRef, keyPassword, signOffThread, prompt, names } = options;
   const keyRef = options.privateKey ?? certRef;
+  const read = async (ref: string, what: string): Promise<InputBytes> => (ref === keyRef && options.keyFile) || readInputFile(ref, what);
   const [cert, key, chain] = (["certificate", "privateKey", "intermediates"] as const).map((o) => optionName(names, o));
   if (keyRef === undefined) throw new UsageError("USAGE", "no private key given", { hint: noKeyHint(names) });
   const fromStdin = [options.certificate, options.privateKey, options.intermediates].filter((ref) => ref === STDIN_INPUT);
@@ -103,7 +104,7 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
   let certificateFile: CertificateFile | undefined;
   let certificateInput: InputBytes | undefined;
   if (certRef !== undefined && !isPkcs11Uri(certRef)) {
-    certificateInput = await readInputFile(certRef, "certificate file");
+    certificateInput = await read(certRef, "certificate file");
     const { bytes, stamp } = certificateInput;
     const [leaf, ...chain] = wipedOnError(bytes, () => { // it may hold a key
       const certificates = parseCertificateBytes(bytes, certRef, true);
@@ -137,7 +138,7 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
   if (isTpmHandleRef(keyRef)) return tpmSigner({ kind: "handle", handle: parseTpmHandle(keyRef) });
 
   // With no --private-key the certificate's input is read once for both (standard input cannot be read twice).
-  const keyFile = keyRef === certRef && certificateInput ? certificateInput : await readInputFile(keyRef, "private key file");
+  const keyFile = keyRef === certRef && certificateInput ? certificateInput : await read(keyRef, "private key file");
   if (certificateFile === undefined && certRef === undefined) {
     const [leaf, ...chain] = looksLikePem(keyFile.bytes) ? wipedOnError(keyFile.bytes, () => parseCertificateBytes(keyFile.bytes, keyRef, true)) : [];
     if (leaf !== undefined) certificateFile = { path: keyRef, stamp: keyFile.stamp, certificates: [leaf, ...chain] };

@@ -1,6 +1,7 @@
 import type { SecretSource } from "../secrets/secret-source.js";
 import type { Certificate } from "../x509/certificate.js";
 import type { DebugLog } from "../debug-log.js";
+import type { InputBytes } from "../io/input-file.js";
 import { UsageError } from "../errors.js";
 import { wrongOption, type Kind, type Kinds } from "../own-value.js";
 import type { Secret } from "../secrets/secret.js";
@@ -54,6 +55,8 @@ export interface SignerOptions {
    * holder's re-opens (never asked again).
    */
   askedPin?: { pin?: KeptPin };
+  /** Internal (doctor): the key file (`privateKey`, else `certificate`) as already read, judged and then used as it is. */
+  keyFile?: InputBytes;
 }
 
 export type OptionNames = "flags" | "options";

@@ -1,4 +1,5 @@
 import { TAG, children, readSingle, unlessMalformed } from "../encoding/der.js";
+import { derFromBer } from "../encoding/der-writer.js";
 
 type DerKind = "CERTIFICATE" | "PRIVATE KEY" | "ENCRYPTED PRIVATE KEY" | "EC PRIVATE KEY" | "RSA PRIVATE KEY" | "PKCS12";
 
@@ -12,6 +13,16 @@ const BER_PFX_V3 = Buffer.from([TAG.SEQUENCE, 0x80, TAG.INTEGER, 1, 3, TAG.SEQUE
 export function classifyDer(bytes: Buffer): DerKind | undefined {
   // A PFX with an indefinite outer length (BER, as OpenSSL and Go read it; the PKCS#12 reader takes BER too).
   if (bytes.subarray(0, 6).equals(BER_PFX_V3)) return "PKCS12";
+  const kind = outline(bytes);
+  if (kind !== undefined || bytes[0] !== TAG.SEQUENCE) return kind;
+  // BER inside a definite outer length: a PFX is read (as above), a key is not (key-material.ts says why).
+  const der = unlessMalformed(() => derFromBer(bytes));
+  const pfx = der !== undefined && outline(der) === "PKCS12";
+  der?.fill(0); // it may hold a key
+  return pfx ? "PKCS12" : undefined;
+}
+
+function outline(bytes: Buffer): DerKind | undefined {
   return unlessMalformed(() => {
     const items = children(readSingle(bytes, TAG.SEQUENCE));
     const [a, b, c] = items;

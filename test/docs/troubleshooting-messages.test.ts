@@ -35,6 +35,7 @@ const COMPOSED: Record<string, readonly string[]> = {
   "d behind the endpoint": ["\u0000 \u0000 the endpoint's", "function clockSkewText"],
   "has a notAfter that is not a valid time": ["\u0000 has a \u0000 that is not a valid time (OpenSSL: '\u0000')", '"notAfter"'],
   "cert.pem is not DER-encoded: it has a non-minimal length": ["\u0000 is not DER-encoded: it has \u0000", '"a non-minimal length (BER, not DER)"'],
+  "unable to parse private key: key.der is not DER-encoded: it has an indefinite length": ["`unable to parse private key: \u0000`", "is not DER-encoded: it has \u0000`", '"an indefinite length (BER, not DER)"'],
   "cert.pem has a malformed value in its extension": ["\u0000 has \u0000, which AWS's certificate parser refuses", '"a malformed value"', "`in its extension \u0000`"],
   "cert.pem has more than": ["\u0000 has \u0000: Go's parser reads it, but this agent stops at 10,000", '"more than 10,000 elements in one list"', "`in its extension \u0000`"],
   "cert.pem holds a key on secp256k1, which AWS": ["`\u0000 holds a key on \u0000, which AWS's certificate parser does not read`", "namedCurve"],

@@ -301,7 +301,7 @@ describe("doctor's rows", () => {
     };
     const withPin = "pkcs11:token=t;object=k?pin-value=1234";
     let { config, row } = await configRow(0o644, withPin);
-    expect(row).toBe(`✘ config file ${config} holds a pin-value and is readable by other users (mode 0644)\n → run: chmod 600 ${config}`);
+    expect(row).toBe(`✘ config file ${config} can be read or changed by other users (mode 644): it holds a pin-value\n → run: chmod 600 ${config}`);
     ({ config, row } = await configRow(0o600, withPin));
     expect(row).toMatch(`✔ config file ${config} (owner and mode checked)`);
     ({ config, row } = await configRow(0o644, "pkcs11:token=t;object=k"));

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { runChecks } from "../../src/doctor/checks.js";
 import { AgentError } from "../../src/errors.js";
+import { exposedFileWarnings } from "../../src/io/exposed-file.js";
 import { decodePublicArea } from "../../src/tpm/keys/public-area.js";
 import { encodeTss2KeyFile } from "../../src/tpm/keys/tss2-key-file.js";
 import { encode } from "../../src/tpm/wire/codec.js";
@@ -58,15 +59,18 @@ describe("doctor: file rows", () => {
     expect(rows["private key file"]).toMatchObject({ outcome: "pass", detail: `${join(dir, "key-ok.pem")} (mode 0600)` });
   });
 
-  it("a private key the group or others can read is a ✘ with chmod 600, whatever bit", async () => {
+  it("a private key the group or others can read or change is a ✘ with chmod 600, whatever bit, in the signer's warning's words", async () => {
+    // Before round 32: "is readable by other users (mode 0620)", for a file others can change but not read.
     for (const mode of [0o640, 0o604, 0o620]) {
       const key = copy(leaf.keyPath, `key-${mode.toString(8)}.pem`, mode);
-      const rows = await rowsFor({ privateKey: key, certificate: leaf.certPath });
-      expect(rows["private key file"]).toMatchObject({
+      const row = (await rowsFor({ privateKey: key, certificate: leaf.certPath }))["private key file"]!;
+      expect(row).toMatchObject({
         outcome: "fail",
-        detail: `${key} is readable by other users (mode 0${mode.toString(8)})`,
+        detail: `${key} can be read or changed by other users (mode ${mode.toString(8)})`,
         hint: `run: chmod 600 ${key}`,
       });
+      const warning = exposedFileWarnings({ mode, owner: process.getuid!() }, key, "private key file");
+      expect(warning).toContain(`private key file ${row.detail}: ${row.hint!.replace("run: ", "run ")}`);
     }
   });
 
@@ -76,7 +80,7 @@ describe("doctor: file rows", () => {
     const spies = [vi.spyOn(process, "getuid").mockReturnValue(990), vi.spyOn(process, "getgid").mockReturnValue(0), vi.spyOn(process, "getgroups").mockReturnValue([0])];
     try {
       expect((await rowsFor({ privateKey: key, certificate: leaf.certPath }))["private key file"]).toMatchObject({
-        outcome: "fail", detail: `${key} is readable by other users (mode 0644)`, hint: `run: chmod 640 ${key}`,
+        outcome: "fail", detail: `${key} can be read or changed by other users (mode 644)`, hint: `run: chmod 640 ${key}`,
       });
       chmodSync(key, 0o640);
       expect((await rowsFor({ privateKey: key, certificate: leaf.certPath }))["private key file"]).toMatchObject({ outcome: "pass", detail: `${key} (mode 0640)` });
@@ -90,7 +94,7 @@ describe("doctor: file rows", () => {
     const p12 = join(dir, "leaf.p12");
     execFileSync("openssl", ["pkcs12", "-export", "-inkey", leaf.keyPath, "-in", leaf.certPath, "-passout", "pass:pw", "-out", p12]);
     chmodSync(p12, 0o644);
-    const exposed = (path: string) => ({ outcome: "fail", detail: `${path} is readable by other users (mode 0644)`, hint: `run: chmod 600 ${path}` });
+    const exposed = (path: string) => ({ outcome: "fail", detail: `${path} can be read or changed by other users (mode 644)`, hint: `run: chmod 600 ${path}` });
     expect((await rowsFor({ certificate: p12 }))["private key file"]).toMatchObject(exposed(p12));
     const tss2 = (emptyAuth: boolean) => {
       const path = join(dir, `key-${emptyAuth}.tss2.pem`);
@@ -118,7 +122,7 @@ describe("doctor: file rows", () => {
     writeFileSync(key, Buffer.from("\ufeff-----BEGIN PRIVATE KEY-----\n", "utf16le"), { mode: 0o644 });
     chmodSync(key, 0o644);
     expect((await rowsFor({ privateKey: key, certificate: leaf.certPath }))["private key file"]).toMatchObject({
-      outcome: "fail", detail: `${key} is readable by other users (mode 0644)`,
+      outcome: "fail", detail: `${key} can be read or changed by other users (mode 644)`,
     });
   });
 
@@ -131,7 +135,7 @@ describe("doctor: file rows", () => {
     chmodSync(password, 0o644);
     const rows = await signerChecks(dir, { privateKey: key, certificate: leaf.certPath, keyPassword: { kind: "file", path: password } });
     expect(rows.find((r) => r.name === "key password file")).toMatchObject({
-      outcome: "fail", detail: `${password} is readable by other users (mode 0644)`, hint: `run: chmod 600 ${password}`,
+      outcome: "fail", detail: `${password} can be read or changed by other users (mode 644)`, hint: `run: chmod 600 ${password}`,
     });
     chmodSync(password, 0o600);
     const fixed = await signerChecks(dir, { privateKey: key, certificate: leaf.certPath, keyPassword: { kind: "file", path: password } });
@@ -156,7 +160,7 @@ describe("doctor: file rows", () => {
     const names = ["PIN file", "context PIN file", "TPM key password file", "TPM parent password file"];
     const rows = await both();
     names.forEach((name, i) => expect(rows.find((r) => r.name === name), name).toMatchObject({
-      outcome: "fail", detail: `${secrets[i]} is readable by other users (mode 0644)`, hint: `run: chmod 600 ${secrets[i]}`,
+      outcome: "fail", detail: `${secrets[i]} can be read or changed by other users (mode 644)`, hint: `run: chmod 600 ${secrets[i]}`,
     }));
     for (const path of secrets) chmodSync(path, 0o600);
     const fixed = await both();
@@ -193,7 +197,7 @@ describe("doctor: file rows", () => {
     for (const query of [`pin-source=${pin}`, `pin-source=file:${pin}`]) {
       const rows = await signerChecks(dir, { privateKey: uri(query), pkcs11: { pin: { kind: "file", path: unused } } });
       expect(rows.filter((r) => r.name.endsWith("PIN file") || r.name === "pin-source file")).toEqual([expect.objectContaining({
-        name: "pin-source file", outcome: "fail", detail: `${pin} is readable by other users (mode 0644)`, hint: `run: chmod 600 ${pin}`,
+        name: "pin-source file", outcome: "fail", detail: `${pin} can be read or changed by other users (mode 644)`, hint: `run: chmod 600 ${pin}`,
       })]);
     }
     chmodSync(pin, 0o600);

@@ -1,7 +1,8 @@
 import { readInputFile, type FileStamp } from "../../io/input-file.js";
 import type { Secret } from "../../secrets/secret.js";
 import { classifyDer } from "../../x509/der-kind.js";
-import { DerError, TAG, children, decodeOid, expectTag, readElement, readSingle } from "../../encoding/der.js";
+import { DerError, TAG, assertDerForm, children, decodeOid, expectTag, readElement, readSingle } from "../../encoding/der.js";
+import { derFromBer } from "../../encoding/der-writer.js";
 import { unlessMalformed } from "../../encoding/der.js";
 import { decodePemBlocks, looksLikePem, wipeKeyBlocks, type PemBlock } from "../../encoding/pem.js";
 import type { DebugLog, PromptSignal, SignerOptions } from "../options.js";
@@ -85,6 +86,7 @@ export async function keyMaterialFromFile(
   const encrypted = pkcs8?.label === "ENCRYPTED PRIVATE KEY";
   let der = pkcs8?.der;
   try {
+    if (pem && pkcs8) refuseBerKey(pkcs8.der, source); // a DER file's: derAsBlocks
     if (encrypted) {
       const secret = await password();
       try {
@@ -117,13 +119,36 @@ function derAsBlocks(bytes: Buffer, source: string): PemBlock[] {
   // OpenSSL also reads a BER key, or one followed by other bytes: say which, rather than "no private key".
   const hint = "export the key again as DER or PEM (`openssl pkey -in KEY -out NEW`)";
   const refuse = (what: string) => unparsableKeyError(`${source} ${what}`, undefined, hint);
-  if (bytes[0] === TAG.SEQUENCE && bytes[1] === 0x80) throw refuse("is BER, not DER: it has an indefinite length");
+  refuseBerKey(bytes, source);
   const first = unlessMalformed(() => readElement(bytes).raw);
   const inner = first === undefined ? undefined : classifyDer(first);
   if (first !== undefined && inner !== undefined && inner !== "PKCS12" && inner !== "CERTIFICATE") {
     throw refuse(`holds a DER ${inner} followed by ${bytes.length - first.length} bytes that are not part of it`);
   }
   return [];
+}
+
+/** A key in BER (DER only: OpenSSL reads it), in words saying so, with the command that converts it. */
+function refuseBerKey(bytes: Buffer, source: string): void {
+  if (classifyDer(bytes) !== undefined) return;
+  const asDer = unlessMalformed(() => derFromBer(bytes));
+  const ber = asDer && classifyDer(asDer);
+  asDer?.fill(0);
+  if (!ber?.endsWith("PRIVATE KEY")) return;
+  const encrypted = "convert it, keeping it encrypted: `openssl pkcs8 -topk8 -v2 aes-256-cbc -in KEY -out NEW`";
+  const fix = ber === "ENCRYPTED PRIVATE KEY" ? encrypted : "convert it: `openssl pkey -in KEY -out NEW`";
+  throw unparsableKeyError(`${source} is not DER-encoded: it has ${derFormProblem(bytes)}`, undefined, fix);
+}
+
+/** The first thing in `bytes` that DER encodes otherwise (assertDerForm's words). */
+function derFormProblem(bytes: Buffer): string {
+  try {
+    assertDerForm(readElement(bytes));
+    return "";
+  } catch (e) {
+    if (e instanceof DerError) return e.message;
+    throw e;
+  }
 }
 
 function toPrivateKeyInfo(der: Buffer, source: string): PrivateKeyInfo {

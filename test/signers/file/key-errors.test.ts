@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { loadKeyFile } from "../../../src/signers/file/key-material.js";
 import { makeTempDir } from "../../helpers/pki.js";
 import { children, readSingle } from "../../../src/encoding/der.js";
+import { derTlv } from "../../../src/encoding/der-writer.js";
 import { decodeDer, der, encodeDer, integerBytes, type DerNode } from "../../fuzz/der-tree.js";
 import { pemOf } from "../../fuzz/engine.js";
 import { expectAgentError, makeCa, makeKeyFixture, openssl, PASSWORD, readFileSync, run, type KeyFixture } from "./fixtures.js";
@@ -168,7 +169,7 @@ describe("private key errors", () => {
     const body = der.subarray(2 + (der[1]! & 0x80 ? der[1]! & 0x7f : 0));
     const variants = [
       ["trailing.der", Buffer.concat([der, Buffer.from("\0\0junk")]), `holds a DER ${label} followed by 6 bytes that are not part of it`],
-      ["ber.der", Buffer.concat([Buffer.from([0x30, 0x80]), body, Buffer.alloc(2)]), "is BER, not DER: it has an indefinite length"],
+      ["ber.der", Buffer.concat([Buffer.from([0x30, 0x80]), body, Buffer.alloc(2)]), "is not DER-encoded: it has an indefinite length (BER, not DER)"],
       ["trailing.pem", Buffer.from(`-----BEGIN ${label}-----\n${Buffer.concat([der, Buffer.alloc(1)]).toString("base64")}\n-----END ${label}-----\n`), label === "ENCRYPTED PRIVATE KEY" ? "unusable: trailing data after DER element" : "(trailing data after DER element)"],
     ] as const;
     for (const [name, bytes, expected] of variants) {
@@ -178,6 +179,43 @@ describe("private key errors", () => {
       const e = await expectAgentError(loadKeyFile(path(name), { keyPassword: { kind: "value", value: PASSWORD } }), "PRIVATE_KEY_INVALID", PASSWORD);
       expect(e.message).toContain(`${path(name)} `);
       expect(e.message).toContain(expected);
+    }
+  });
+  it.each([
+    ["PKCS#8", ["pkcs8", "-topk8", "-nocrypt"], "openssl pkey -in KEY -out NEW", "PRIVATE KEY"],
+    ["SEC1", ["ec"], "openssl pkey -in KEY -out NEW", undefined],
+    ["encrypted PKCS#8", ["pkcs8", "-topk8", "-v2", "aes-256-cbc", "-passout", `pass:${PASSWORD}`], "openssl pkcs8 -topk8 -v2 aes-256-cbc -in KEY -out NEW", "ENCRYPTED PRIVATE KEY"],
+  ])("a DER %s key that openssl reads with BER inside (an OCTET STRING in pieces, an indefinite length), or a PEM one: named, with the command that converts it", async (_, args, fix, label) => {
+    run([...args, "-in", ec.keyPath, "-outform", "DER", "-out", path("inner.der")]);
+    const items = children(readSingle(readFileSync(path("inner.der"))));
+    const raws = items.map((i) => i.raw);
+    const at = (tag: number) => items.findIndex((i) => i.tag === tag);
+    const octets = items[at(0x04)]!.content;
+    const pieces = Buffer.concat([Buffer.from([0x04, 8]), octets.subarray(0, 8), derTlv(0x04, octets.subarray(8))]);
+    const indefinite = (tag: number, content: Buffer) => Buffer.concat([Buffer.from([tag, 0x80]), content, Buffer.alloc(2)]);
+    const withItem = (index: number, item: Buffer) => derTlv(0x30, Buffer.concat(raws.map((r, i) => (i === index ? item : r))));
+    const variants: Array<[string, Buffer, string]> = [
+      ["pieces.der", withItem(at(0x04), derTlv(0x24, pieces)), "a string in constructed form"],
+      ["pieces-indefinite.der", withItem(at(0x04), indefinite(0x24, pieces)), "an indefinite length (BER, not DER)"],
+      ...(at(0x30) < 0 ? [] : [["inner-indefinite.der", withItem(at(0x30), indefinite(0x30, items[at(0x30)]!.content)), "an indefinite length (BER, not DER)"] as [string, Buffer, string]]),
+    ];
+    // The same bytes in a PEM block (before: 'the encryption parameters … are unusable', 'a malformed PKCS#8 key').
+    if (label) variants.push(...variants.map(([name, bytes, what]): [string, Buffer, string] => [`${name}.pem`, Buffer.from(pemOf(label, bytes)), what]));
+    for (const [name, bytes, what] of variants) {
+      writeFileSync(path(name), bytes);
+      // The oracle: openssl reads the same key from these bytes (but for a plain PKCS#8 in PEM whose key is in pieces:
+      // the line is right for it too).
+      const reads = (() => {
+        try {
+          return openssl(["pkey", "-in", path(name), "-passin", `pass:${PASSWORD}`, "-pubout"]).includes("PUBLIC KEY");
+        } catch {
+          return false;
+        }
+      })();
+      expect(reads, name).toBe(!(label === "PRIVATE KEY" && /^pieces.*\.pem$/.test(name)));
+      const e = await expectAgentError(loadKeyFile(path(name), { keyPassword: { kind: "value", value: PASSWORD } }), "PRIVATE_KEY_INVALID", PASSWORD);
+      expect(e.message).toBe(`unable to parse private key: ${path(name)} is not DER-encoded: it has ${what}`);
+      expect(e.hint).toContain(fix);
     }
   });
   it("a DER key with another version number: read as openssl reads it (PKCS#8), or the version named (SEC1), not 'no private key'", async () => {

@@ -197,10 +197,16 @@ describe("PKCS#12", () => {
     writeFileSync(path("nss-nomac.p12"), ber(decodeDer(p12("nomac-aes.p12"))!, true));
     const keyOf = (args: string[]) => createPublicKey(openssl(["pkey", "-pubout"], openssl(args))).export({ type: "spki", format: "der" });
     const expected = keyOf(["pkey", "-in", ecLeaf.keyPath]);
-    for (const name of ["nss-mac.p12", "nss-nomac.p12"]) {
+    // Only the outer length definite (before: 'holds no certificate or PKCS#12' as --certificate, 'holds no private key' as --private-key).
+    const definiteOuter = (name: string) => encodeDer({ tag: 0x30, value: readFileSync(path(name)).subarray(2, -2) });
+    writeFileSync(path("nss-mac-definite.p12"), definiteOuter("nss-mac.p12"));
+    writeFileSync(path("nss-nomac-definite.p12"), definiteOuter("nss-nomac.p12"));
+    for (const name of ["nss-mac.p12", "nss-nomac.p12", "nss-mac-definite.p12", "nss-nomac-definite.p12"]) {
       expect(keyOf(["pkcs12", "-in", path(name), "-nocerts", "-nodes", "-passin", "pass:s3cret"]), name).toEqual(expected);
-      const signer = await createSigner({ certificate: path(name), ...value("s3cret") });
-      expect(((await signer.publicKey()) as KeyObject).export({ type: "spki", format: "der" }), name).toEqual(expected);
+      for (const ref of [{ certificate: path(name) }, { privateKey: path(name) }]) {
+        const signer = await createSigner({ ...ref, ...value("s3cret") });
+        expect(((await signer.publicKey()) as KeyObject).export({ type: "spki", format: "der" }), name).toEqual(expected);
+      }
     }
   });
   it("hostile BER in a PFX: one line saying what is wrong, quickly", async () => {
