@@ -3,6 +3,7 @@
  * mask: a named user or group that may read the file (write the directory) gets through only where they show r (w).
  * The native helper is given the ACL bytes here; native-test/local-trust-files.test.ts uses real accounts and setfacl.
  */
+import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -94,6 +95,13 @@ describe("a secret file's ACL", () => {
     ]);
   });
 
+  it("a FIFO (a PIN handed through a pipe) is opened without waiting for a writer", () => {
+    const fifo = join(root, "pin-fifo");
+    execFileSync("mkfifo", ["-m", "640", fifo]);
+    acls.set(fifo, withNamed(USER, 4, bob));
+    expect(exposedFileWarnings(rootsKey, fifo, "PIN file")).toHaveLength(1); // blocking, this open would never return
+  });
+
   it("without the ACL (no helper, or none set): nothing new", () => {
     expect(exposedFileWarnings(rootsKey, key, "PIN file")).toEqual([]);
   });
@@ -127,6 +135,8 @@ describe.runIf(process.getuid?.() === 0)("a secret file's directory's ACL", () =
     }
     chownSync(dir, bob, LONE_GID);
     acls.set(dir, withNamed(USER, 7, bob));
+    expect(warned()).toEqual([]);
+    acls.set(dir, withNamed(USER, 7, 0)); // root, not the owner here
     expect(warned()).toEqual([]);
     chownSync(dir, 0, LONE_GID);
     chmodSync(dir, 0o755); // the mask: no w, the named entry is not effective
