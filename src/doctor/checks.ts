@@ -5,7 +5,7 @@ import { existsSync, type Stats } from "node:fs";
 import { stat } from "node:fs/promises";
 import { signatureVerifies } from "../encoding/signature-encoding.js";
 import { AgentError, isAgentError } from "../errors.js";
-import { changeableDirectory, changeableDirectoryText, exposedModeText, isExposed, type FileFacts } from "../io/exposed-file.js";
+import { aclReader, aclReaderText, changeableDirectory, changeableDirectoryText, exposedModeText, isExposed, type FileFacts } from "../os/exposed-file.js";
 import { isFileInput, readInputFile, type InputBytes } from "../io/input-file.js";
 import { fileKind } from "../io/trusted-path.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
@@ -71,8 +71,10 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
   const config = input.configPath;
   // A pin-value in it makes it a secret file (load-config.ts warns as for a PIN file).
   const configInfo = typeof config === "string" && input.configHoldsPin ? await stat(config).catch(() => undefined) : undefined;
+  const configAcl = configInfo && aclReader(facts(configInfo), config as string);
   if (config instanceof AgentError) add(fail("config file", config));
   else if (configInfo && isExposed(facts(configInfo))) add(exposedRow("config file", config!, facts(configInfo), ": it holds a pin-value"));
+  else if (configAcl) add(aclRow("config file", config as string, configAcl));
   else add(config ? pass("config file", `${config} (owner and mode checked)`) : skip("config file", "none used (settings from flags)"));
 
   const signerOptions = input.signer instanceof AgentError ? undefined : input.signer;
@@ -154,6 +156,7 @@ async function fileRows(o: SignerOptions, key: InputBytes | CheckRow | undefined
     const info = await stat(ref).catch(() => undefined);
     const mode = info && (info.mode & 0o777).toString(8).padStart(4, "0");
     const directory = info && changeableDirectory(ref); // the signer's rule for a secret file's directory (exposed-file.ts)
+    const reader = info && aclReader(judged(name, info), ref); // and for its ACL
     if (!info) rows.push(failText(name, `${ref} does not exist`, "check the path", "FILE_NOT_FOUND"));
     else if (name === "certificate file" || name === "intermediates file") {
       const writable = (info.mode & 0o022) !== 0;
@@ -163,8 +166,8 @@ async function fileRows(o: SignerOptions, key: InputBytes | CheckRow | undefined
         const { readCertificateBundle } = await import("../x509/read-certificates.js");
         rows.push(await readCertificateBundle(ref).then(() => pass(name, ref), (error: unknown) => fail(name, error)));
       } else rows.push(pass(name, ref));
-    } else if (isExposed(judged(name, info)) && !(read(name) && (await isTpmKeyWithPassword(read(name)!.bytes, ref, o)))) {
-      rows.push(exposedRow(name, ref, judged(name, info)));
+    } else if ((isExposed(judged(name, info)) || reader) && !(read(name) && (await isTpmKeyWithPassword(read(name)!.bytes, ref, o)))) {
+      rows.push(reader ? aclRow(name, ref, reader) : exposedRow(name, ref, judged(name, info)));
     } else if (directory) {
       const { problem, fix } = changeableDirectoryText(ref, directory);
       rows.push(failText(name, problem, `run: ${fix}`));
@@ -186,7 +189,13 @@ function uriPinFile(ref: string | undefined): string | undefined {
   }
 }
 
-/** A secret file others can read or change, in the signer's warning's words (src/io/exposed-file.ts). */
+/** A secret file whose ACL lets others read it, as the signer's warning says. */
+function aclRow(name: string, ref: string, entry: string): CheckRow {
+  const { problem, fix } = aclReaderText(ref, entry);
+  return failText(name, problem, `run: ${fix}`);
+}
+
+/** A secret file others can read or change, in the signer's warning's words (src/os/exposed-file.ts). */
 function exposedRow(name: string, ref: string, file: FileFacts, why = ""): CheckRow {
   const { problem, fix } = exposedModeText(file, ref);
   return failText(name, `${problem}${why}`, `run: ${fix}`);

@@ -28,13 +28,13 @@ const entries = (acl: Buffer) => Array.from({ length: Math.max(0, (acl.length - 
   .map((at) => ({ at, tag: acl.readUInt16LE(at), perm: acl.readUInt16LE(at + 2), id: acl.readUInt32LE(at + 4) }));
 
 /**
- * The named users and groups the access ACL of directory `path` gives write, which its mask (the mode's group bits,
- * the caller's to check) may take away: none when it has no ACL, or it cannot be read (no native helper).
+ * The named users and groups the access ACL of `path` gives `perm` (4 read, 2 write), which its mask (the mode's group
+ * bits, the caller's to check) may take away: none when it has no ACL, or it cannot be read (no native helper).
  */
-export function aclWriters(path: string): { users: number[]; groups: number[] } {
+export function aclGrants(path: string, perm: 4 | 2): { users: number[]; groups: number[] } {
   let acl: AccessAcl = { unknown: "not opened" };
   try {
-    const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY);
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY); // a FIFO or a tty: no wait
     try {
       acl = readAccessAcl(fd);
     } finally {
@@ -44,8 +44,8 @@ export function aclWriters(path: string): { users: number[]; groups: number[] } 
     // unreadable: as without the helper
   }
   const all = "bytes" in acl && acl.bytes ? entries(acl.bytes) : [];
-  const writing = (tag: number) => all.filter((e) => e.tag === tag && e.perm & 2).map((e) => e.id);
-  return { users: writing(USER), groups: writing(GROUP) };
+  const granting = (tag: number) => all.filter((e) => e.tag === tag && e.perm & perm).map((e) => e.id);
+  return { users: granting(USER), groups: granting(GROUP) };
 }
 
 /**

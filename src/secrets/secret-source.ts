@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { InputError, UsageError } from "../errors.js";
-import { warnIfExposed } from "../io/exposed-file.js";
+import { warnIfExposed } from "../os/exposed-file.js";
 import { isFileInput, readInputFile } from "../io/input-file.js";
 import { Secret } from "./secret.js";
 import { isPlainObject, ownValue, type Kind } from "../own-value.js";
@@ -147,7 +147,7 @@ export function secretsAlreadyHeld(...sources: readonly (SecretSource | undefine
 
 /**
  * Reads the secret. A file's or variable's single trailing newline (as `echo` writes) is dropped; a file other
- * users can read or change is used, with one warning line (src/io/exposed-file.ts). `signal` ends a prompt's wait.
+ * users can read or change is used, with one warning line (src/os/exposed-file.ts). `signal` ends a prompt's wait.
  */
 export async function readSecret(
   source: SecretSource, what: string, env: NodeJS.ProcessEnv = process.env, signal?: AbortSignal,

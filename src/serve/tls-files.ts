@@ -3,7 +3,7 @@ import { createServer } from "node:https";
 import type { RequestListener } from "node:http";
 import { oneLine } from "../daemon/signals.js";
 import { InputError } from "../errors.js";
-import { warnIfExposed } from "../io/exposed-file.js";
+import { warnIfExposed } from "../os/exposed-file.js";
 import { readInputFile, sameStamp, stampOf, type FileStamp } from "../io/input-file.js";
 import { repeatWithoutOverlap } from "../daemon/repeat.js";
 import { SERVER_OPTIONS } from "./connection-caps.js";

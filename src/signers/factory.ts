@@ -1,7 +1,7 @@
 import { dropFailures } from "../debug-log.js";
 import { DeviceError, InputError, UsageError, isAgentError } from "../errors.js";
 import { isPkcs11Uri } from "../pkcs11/uri.js";
-import { warnIfExposed } from "../io/exposed-file.js";
+import { warnIfExposed } from "../os/exposed-file.js";
 import { readInputFile, STDIN_INPUT, type InputBytes } from "../io/input-file.js";
 import { ENVIRONMENT, wrongOption, type Kind, type Kinds } from "../own-value.js";
 import { SECRET_SOURCE as SECRET } from "../secrets/secret-source.js";

@@ -9,8 +9,8 @@ import { absoluteHome, UntrustedPathError, walkToEntry, type CheckedEntry } from
 import { upsertProfileCredentials } from "./credentials-file.js";
 import { readCredentialsTarget, type CredentialsTarget } from "./credentials-target.js";
 import { withFileLock } from "../io/file-lock.js";
-import { groupShared } from "../io/exposed-file.js";
-import { aclWriters, setAccessAcl } from "../os/access-acl.js";
+import { groupShared } from "../os/exposed-file.js";
+import { aclGrants, setAccessAcl } from "../os/access-acl.js";
 
 /**
  * `--credentials-file`, else `$AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials` (where the AWS CLI and SDKs
@@ -63,7 +63,7 @@ export async function writeProfileCredentials(path: string, profile: string, cre
       const theirs = target.uid !== undefined && ![0, uid].includes(target.uid);
       // A user, or a group another account is in, that its POSIX ACL lets write (its mask: the group bits), as its group would.
       const aclWriter = (at: string, owner: number) => {
-        const { users, groups } = aclWriters(at);
+        const { users, groups } = aclGrants(at, 2);
         const [user, group] = [users.find((u) => ![0, owner].includes(u)), groups.find((g) => groupShared(g, owner))];
         return user !== undefined ? `uid ${user} (its ACL)` : group !== undefined && `group ${group} (its ACL)`;
       };

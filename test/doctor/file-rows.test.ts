@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { runChecks } from "../../src/doctor/checks.js";
 import { AgentError } from "../../src/errors.js";
-import { exposedFileWarnings } from "../../src/io/exposed-file.js";
+import { exposedFileWarnings } from "../../src/os/exposed-file.js";
 import { decodePublicArea } from "../../src/tpm/keys/public-area.js";
 import { encodeTss2KeyFile } from "../../src/tpm/keys/tss2-key-file.js";
 import { encode } from "../../src/tpm/wire/codec.js";

@@ -28,7 +28,7 @@ vi.mock("node:child_process", async (importOriginal) => {
   return { ...cp, execFileSync, default: { ...cp, execFileSync } };
 });
 
-const { groupShared } = await import("../../src/io/exposed-file.js");
+const { groupShared } = await import("../../src/os/exposed-file.js");
 
 describe("groupShared for a group only the name service may have", () => {
   beforeEach(() => (etc.getent = []));

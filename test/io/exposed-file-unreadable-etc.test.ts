@@ -13,7 +13,7 @@ vi.mock("node:fs", async (importOriginal) => {
   return { ...fs, readFileSync, default: { ...fs, readFileSync } };
 });
 
-const { exposedFileWarnings, groupShared } = await import("../../src/io/exposed-file.js");
+const { exposedFileWarnings, groupShared } = await import("../../src/os/exposed-file.js");
 
 describe("groupShared without a readable /etc/passwd or /etc/group", () => {
   it("knows no other account: nogroup is not shared, root's 0640 file of this process's group is read through it", () => {

@@ -8,7 +8,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, symli
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
-import { exposedFileWarnings, groupShared, warnIfExposed } from "../../src/io/exposed-file.js";
+import { exposedFileWarnings, groupShared, warnIfExposed } from "../../src/os/exposed-file.js";
 
 const warnings: string[] = [];
 const onWarning = (warning: Error & { code?: string }) => {

@@ -3,7 +3,7 @@ import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs
 import { join, normalize } from "node:path";
 import { InputError, UsageError } from "../../errors.js";
 import { statIfAny } from "../../io/atomic-write.js";
-import { exposedFileWarnings } from "../../io/exposed-file.js";
+import { exposedFileWarnings } from "../../os/exposed-file.js";
 import { fileKind } from "../../io/trusted-path.js";
 
 const command: CommandSpec = {

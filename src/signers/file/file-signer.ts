@@ -1,5 +1,5 @@
 import { InputError, UsageError } from "../../errors.js";
-import { warnIfExposed } from "../../io/exposed-file.js";
+import { warnIfExposed } from "../../os/exposed-file.js";
 import { sameStamp, stampOf, type FileStamp, type InputBytes } from "../../io/input-file.js";
 import { chainOf, readCertificateBundle, readCertificateFile, type CertificateFile } from "../../x509/read-certificates.js";
 import { optionName, type DebugLog, type PromptSignal, type SignerOptions } from "../options.js";

@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, readlinkSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
+import { aclGrants } from "./access-acl.js";
 
 /**
  * A secret file (PIN, password, private key) that other users can read or change is warned about, not refused:
@@ -41,6 +42,11 @@ export function exposedFileWarnings(file: FileFacts, path: string, what: string)
     const { problem, fix } = exposedModeText(file, path);
     warnings.push(`${what} ${problem}: run ${fix}`);
   }
+  const reader = aclReader(file, path);
+  if (reader) {
+    const { problem, fix } = aclReaderText(path, reader);
+    warnings.push(`${what} ${problem}: run ${fix}`);
+  }
   const directory = mode === undefined ? undefined : changeableDirectory(path);
   if (directory) {
     const { problem, fix } = changeableDirectoryText(path, directory);
@@ -55,9 +61,39 @@ export function exposedModeText(file: FileFacts, path: string): { problem: strin
 }
 
 /** The changeable-directory finding in words, for this warning and doctor's row: what is wrong, and the command that fixes it. */
-export function changeableDirectoryText(path: string, directory: { path: string; mode: number }): { problem: string; fix: string } {
-  const where = `${directory.path}, mode ${(directory.mode & 0o7777).toString(8)}`;
-  return { problem: `${path} is in a directory other users can change (${where})`, fix: `chmod go-w ${directory.path}` };
+export function changeableDirectoryText(path: string, directory: { path: string; mode: number; acl?: string }): { problem: string; fix: string } {
+  const { acl } = directory;
+  const where = `${directory.path}, mode ${(directory.mode & 0o7777).toString(8)}${acl ? `, ACL entry ${acl}` : ""}`;
+  const fix = acl ? `setfacl -x ${acl} ${directory.path}` : `chmod go-w ${directory.path}`;
+  return { problem: `${path} is in a directory other users can change (${where})`, fix };
+}
+
+/** The ACL finding in words, for this warning and doctor's row. */
+export function aclReaderText(path: string, entry: string): { problem: string; fix: string } {
+  return { problem: `${path} can be read by other users through its ACL (entry ${entry})`, fix: `setfacl -x ${entry} ${path}` };
+}
+
+/**
+ * The first entry (`u:UID`, `g:GID`) of the POSIX ACL of `path` that gives `perm` (4 read, 2 write) to another user
+ * (not root, not the file's owner, not this process's) or to a group another account is in (groupShared). Only where
+ * the mode's group bit has `perm`: with an ACL those bits are its mask, which bounds every named entry; so a 0600 file
+ * or a 0755 directory never loads the native helper. Without the helper: none (its limit).
+ */
+function aclOther(path: string, { mode, owner }: FileFacts, perm: 4 | 2): string | undefined {
+  const uid = process.getuid?.();
+  if (mode === undefined || uid === undefined || (mode & (perm << 3)) === 0) return undefined;
+  const { users, groups } = aclGrants(path, perm);
+  const user = users.find((u) => ![0, owner, uid].includes(u));
+  const group = groups.find((g) => groupShared(g, uid));
+  return user !== undefined ? `u:${user}` : group !== undefined ? `g:${group}` : undefined;
+}
+
+/**
+ * The ACL entry that lets another user read a secret file its mode alone does not expose (root's 0640 file read through
+ * its group, `setfacl -m u:bob:r`); an exposed one is told by its mode already.
+ */
+export function aclReader(file: FileFacts, path: string): string | undefined {
+  return isExposed(file) ? undefined : aclOther(path, file, 4);
 }
 
 /** Whether users other than the owner may read or change the file, but for this process reading root's file through its group. */
@@ -75,9 +111,9 @@ export function isExposed(file: FileFacts): boolean {
  * what it is at this moment is what tells; a swap in between gains them nothing they could not do anyway.
  * A group's write bit counts only when another account is in that group: a directory of a group nobody else is in (a
  * user-private group's 0775 ~/.config under umask 002, root's 0770 directory of the service's group) lets nobody else
- * change it.
+ * change it. Nor does its ACL's named user or group (aclOther), unless another user or a group another account is in.
  */
-export function changeableDirectory(path: string): { path: string; mode: number } | undefined {
+export function changeableDirectory(path: string): { path: string; mode: number; acl?: string } | undefined {
   const seen = new Set<string>();
   for (const start of lookedUpIn(path).reverse()) {
     for (let at: string | undefined = start; at !== undefined && !seen.has(at); at = at === "/" ? undefined : dirname(at)) {
@@ -85,6 +121,8 @@ export function changeableDirectory(path: string): { path: string; mode: number 
       const info = statSync(at, { throwIfNoEntry: false });
       if (!info || (info.mode & 0o022) === 0 || (info.mode & 0o1000) !== 0) continue;
       if ((info.mode & 0o002) !== 0 || groupShared(info.gid, process.getuid?.() ?? 0)) return { path: at, mode: info.mode };
+      const acl = aclOther(at, { mode: info.mode, owner: info.uid }, 2);
+      if (acl) return { path: at, mode: info.mode, acl };
     }
   }
   return undefined;
