@@ -93,7 +93,7 @@ export async function writeProfileCredentials(path: string, profile: string, cre
       // With an ACL the group bits are its mask: without it (unreadable, no native helper) they could widen access.
       const acl = target.acl && "bytes" in target.acl ? target.acl.bytes : undefined;
       const mode = 0o600 | (target.acl && acl === undefined ? 0 : (target.mode ?? 0) & 0o040);
-      const setAcl = acl !== undefined ? (fd: number, m?: number) => setAccessAcl(fd, acl, m) : undefined;
+      const setAcl = acl !== undefined ? (fd: number, m?: number) => setAccessAcl(fd, acl, m, real) : undefined;
       const written = await writeFileAtomic(at, data, mode, { replaces: target.identity, ...(entry && { shownAs: real }), ...(setAcl && { setAcl }) });
       warnIfNarrowed(real, target, written);
     });
