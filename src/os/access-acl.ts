@@ -18,7 +18,7 @@ export function readAccessAcl(fd: number, path = `descriptor ${fd}`): AccessAcl 
   try {
     return { bytes: helper.accessAcl(fd) };
   } catch (cause) {
-    throw aclFailure("FILE_UNREADABLE", "read", path, cause);
+    throw aclFailure("FILE_UNREADABLE", `cannot read the POSIX ACL of ${path}`, cause);
   }
 }
 
@@ -30,13 +30,13 @@ export function setAccessAcl(fd: number, acl: Buffer | null, mode: number | unde
   try {
     loadNativeHelper().helper?.setAccessAcl?.(fd, acl && mode !== undefined ? aclWithMode(acl, mode) : null);
   } catch (cause) {
-    throw aclFailure("FILE_WRITE_FAILED", "set", path, cause);
+    throw aclFailure("FILE_WRITE_FAILED", `cannot set the POSIX ACL of ${path}`, cause);
   }
 }
 
 /** The native helper's error (an errno but ENODATA/ENOTSUP: EIO on a FUSE file system) as one line and what to do. */
-function aclFailure(code: "FILE_UNREADABLE" | "FILE_WRITE_FAILED", what: string, path: string, cause: unknown): InputError {
-  return new InputError(code, `cannot ${what} the POSIX ACL of ${path}: ${(cause as Error).message}`, {
+function aclFailure(code: "FILE_UNREADABLE" | "FILE_WRITE_FAILED", what: string, cause: unknown): InputError {
+  return new InputError(code, `${what}: ${(cause as Error).message}`, {
     cause,
     hint: "its file system failed the call (see dmesg, or the FUSE server's log); the file was left as it is",
   });
