@@ -148,6 +148,21 @@ describe.skipIf(!canCreateUsers())("update as root into a directory its group ca
     expect(readFileSync(planted, "utf8")).not.toContain(SECRET);
   });
 
+  it("writes her file in her own directories when the ACL above names her own user-private group (g:her:rwx): nobody else can write there", async () => {
+    // Whose account is ours for update's ACL rule is the directory's owner, not root's: her group has only her in it.
+    const acl = join(dir, "acl-own-group");
+    mkdirSync(acl, { mode: 0o755 });
+    chownSync(acl, attacker.uid, attacker.gid);
+    execFileSync("setfacl", ["-m", `g:${attacker.gid}:rwx`, acl]);
+    const hers = join(acl, "hers");
+    expect(await attacker.run("mkdir", ["-m", "700", hers])).toMatchObject({ code: 0 });
+    const planted = join(hers, "credentials");
+    await plant(planted);
+    await writeProfileCredentials(planted, "default", credentials);
+    expect(readFileSync(planted, "utf8")).toContain(SECRET);
+    expect(lstatSync(planted).uid).toBe(attacker.uid);
+  });
+
   it("refuses a file another user put first in a shared directory of a group only the name service knows (systemd userdb, as LDAP or sssd)", async (ctx) => {
     // A group /etc/group does not have, given by nss-systemd from a drop-in record (removed after): she is its member.
     const gid = 61_800 + (process.pid % 100);

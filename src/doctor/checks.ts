@@ -154,7 +154,6 @@ async function fileRows(o: SignerOptions, key: InputBytes | CheckRow | undefined
   for (const [name, ref] of files) {
     if (!isFileRef(ref) || (name === "certificate file" && ref === keyRef && o.privateKey === undefined)) continue;
     const info = await stat(ref).catch(() => undefined);
-    const mode = info && (info.mode & 0o777).toString(8).padStart(4, "0");
     const directory = info && changeableDirectory(ref); // the signer's rule for a secret file's directory (exposed-file.ts)
     const reader = info && aclReader(judged(name, info), ref); // and for its ACL
     if (!info) rows.push(failText(name, `${ref} does not exist`, "check the path", "FILE_NOT_FOUND"));
@@ -173,7 +172,7 @@ async function fileRows(o: SignerOptions, key: InputBytes | CheckRow | undefined
       rows.push(failText(name, problem, `run: ${fix}`));
     } else if (process.getuid && info.uid !== process.getuid() && info.uid !== 0) {
       rows.push(failText(name, `${ref} belongs to uid ${info.uid}, not to this user`, "its owner could swap it: keep it in a file of your own"));
-    } else rows.push(pass(name, `${ref} (mode ${mode})`));
+    } else rows.push(pass(name, `${ref} (mode ${(info.mode & 0o777).toString(8)})`)); // as the warnings write it
   }
   return rows;
 }

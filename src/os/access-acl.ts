@@ -1,4 +1,5 @@
 import { closeSync, constants, openSync } from "node:fs";
+import { InputError } from "../errors.js";
 import { loadNativeHelper } from "./native-helper.js";
 
 /**
@@ -7,19 +8,38 @@ import { loadNativeHelper } from "./native-helper.js";
  */
 export type AccessAcl = { readonly bytes: Buffer | null } | { readonly unknown: string };
 
-/** The ACL of the file open as `fd`: the one actually read, never another now at its name. Loads the native helper. */
-export function readAccessAcl(fd: number): AccessAcl {
+/**
+ * The ACL of the file open as `fd` (`path` names it in errors): the one actually read, never another now at its name.
+ * Loads the native helper.
+ */
+export function readAccessAcl(fd: number, path = `descriptor ${fd}`): AccessAcl {
   const { helper, reason } = loadNativeHelper();
   if (!helper?.accessAcl) return { unknown: reason ?? `the native helper reads no ACL on ${process.platform}` };
-  return { bytes: helper.accessAcl(fd) };
+  try {
+    return { bytes: helper.accessAcl(fd) };
+  } catch (cause) {
+    throw aclFailure("FILE_UNREADABLE", `cannot read the POSIX ACL of ${path}`, cause);
+  }
 }
 
 /**
- * Gives the file open as `fd` the ACL `acl` as `chmod(mode)` will leave it; with `acl` null or `mode` undefined, none
- * (neither one inherited from its directory's default ACL).
+ * Gives the file open as `fd` (`path` names it in errors) the ACL `acl` as `chmod(mode)` will leave it; with `acl`
+ * null or `mode` undefined, none (neither one inherited from its directory's default ACL).
  */
-export function setAccessAcl(fd: number, acl: Buffer | null, mode: number | undefined): void {
-  loadNativeHelper().helper?.setAccessAcl?.(fd, acl && mode !== undefined ? aclWithMode(acl, mode) : null);
+export function setAccessAcl(fd: number, acl: Buffer | null, mode: number | undefined, path = `descriptor ${fd}`): void {
+  try {
+    loadNativeHelper().helper?.setAccessAcl?.(fd, acl && mode !== undefined ? aclWithMode(acl, mode) : null);
+  } catch (cause) {
+    throw aclFailure("FILE_WRITE_FAILED", `cannot set the POSIX ACL of ${path}`, cause);
+  }
+}
+
+/** The native helper's error (an errno but ENODATA/ENOTSUP: EIO on a FUSE file system) as one line and what to do. */
+function aclFailure(code: "FILE_UNREADABLE" | "FILE_WRITE_FAILED", what: string, cause: unknown): InputError {
+  return new InputError(code, `${what}: ${(cause as Error).message}`, {
+    cause,
+    hint: "its file system failed the call (see dmesg, or the FUSE server's log); the file was left as it is",
+  });
 }
 
 // struct posix_acl_xattr_header (u32 version) then entries { u16 tag, u16 perm, u32 id }, little-endian.

@@ -75,16 +75,16 @@ export function aclReaderText(path: string, entry: string): { problem: string; f
 
 /**
  * The first entry (`u:UID`, `g:GID`) of the POSIX ACL of `path` that gives `perm` (4 read, 2 write) to another user
- * (not root, not the file's owner, not this process's) or to a group another account is in (groupShared). Only where
- * the mode's group bit has `perm`: with an ACL those bits are its mask, which bounds every named entry; so a 0600 file
- * or a 0755 directory never loads the native helper. Without the helper: none (its limit).
+ * (not root, not the file's owner, not `ours`) or to a group another account than `ours` is in (groupShared). `ours`
+ * is this process's user for a file it reads; `update` passes the directory's owner, whose file root may be writing.
+ * Only where the mode's group bit has `perm`: with an ACL those bits are its mask, which bounds every named entry; so
+ * a 0600 file or a 0755 directory never loads the native helper. Without the helper: none (its limit).
  */
-function aclOther(path: string, { mode, owner }: FileFacts, perm: 4 | 2): string | undefined {
-  const uid = process.getuid?.();
-  if (mode === undefined || uid === undefined || (mode & (perm << 3)) === 0) return undefined;
+export function aclOther(path: string, { mode, owner }: FileFacts, perm: 4 | 2, ours = process.getuid?.()): string | undefined {
+  if (mode === undefined || ours === undefined || (mode & (perm << 3)) === 0) return undefined;
   const { users, groups } = aclGrants(path, perm);
-  const user = users.find((u) => ![0, owner, uid].includes(u));
-  const group = groups.find((g) => groupShared(g, uid));
+  const user = users.find((u) => ![0, owner, ours].includes(u));
+  const group = groups.find((g) => groupShared(g, ours));
   return user !== undefined ? `u:${user}` : group !== undefined ? `g:${group}` : undefined;
 }
 

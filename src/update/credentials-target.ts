@@ -51,7 +51,7 @@ export async function readCredentialsTarget(path: string, shownAs?: string): Pro
     const identity = { dev: opened.dev, ino: opened.ino, ctimeMs: opened.ctimeMs, uid: opened.uid, gid: opened.gid };
     const bytes = await handle.readFile();
     refuseUtf16(bytes, shown, "credentials file"); // the lines added would be single bytes among its UTF-16
-    const acl = readAccessAcl(handle.fd); // of the file read, by its descriptor
+    const acl = readAccessAcl(handle.fd, shown); // of the file read, by its descriptor
     return { bytes, identity, uid: opened.uid, mode: opened.mode & 0o777, links: opened.nlink, acl };
   } finally {
     await handle.close();

@@ -9,8 +9,8 @@ import { absoluteHome, UntrustedPathError, walkToEntry, type CheckedEntry } from
 import { upsertProfileCredentials } from "./credentials-file.js";
 import { readCredentialsTarget, type CredentialsTarget } from "./credentials-target.js";
 import { withFileLock } from "../io/file-lock.js";
-import { groupShared } from "../os/exposed-file.js";
-import { aclGrants, setAccessAcl } from "../os/access-acl.js";
+import { aclOther, groupShared } from "../os/exposed-file.js";
+import { setAccessAcl } from "../os/access-acl.js";
 
 /**
  * `--credentials-file`, else `$AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials` (where the AWS CLI and SDKs
@@ -62,12 +62,11 @@ export async function writeProfileCredentials(path: string, profile: string, cre
       const d = entry?.directory.stats ?? (await stat(dir));
       const theirs = target.uid !== undefined && ![0, uid].includes(target.uid);
       // A user, or a group another account is in, that its POSIX ACL lets write (its mask: the group bits), as its group would.
-      const aclWriter = (at: string, owner: number) => {
-        const { users, groups } = aclGrants(at, 2);
-        const [user, group] = [users.find((u) => ![0, owner].includes(u)), groups.find((g) => groupShared(g, owner))];
-        return user !== undefined ? `uid ${user} (its ACL)` : group !== undefined && `group ${group} (its ACL)`;
+      const aclWriter = (at: string, s: Stats) => {
+        const entry = aclOther(at, { mode: s.mode, owner: s.uid }, 2, s.uid);
+        return entry && `${entry.startsWith("u:") ? "uid" : "group"} ${entry.slice(2)} (its ACL)`;
       };
-      const groupWriters = (at: string, s: Stats) => s.mode & 0o020 && ((groupShared(s.gid, s.uid) && `its group ${s.gid}`) || aclWriter(at, s.uid));
+      const groupWriters = (at: string, s: Stats) => s.mode & 0o020 && ((groupShared(s.gid, s.uid) && `its group ${s.gid}`) || aclWriter(at, s));
       const writers = (at: string, s: Stats) => (s.mode & 0o002 ? "anyone" : groupWriters(at, s));
       let above: { path: string; by: string; below: string } | undefined; // the first such directory above, and its child
       for (let sub = dir; theirs && !above && sub !== "/"; sub = dirname(sub)) {
@@ -94,7 +93,7 @@ export async function writeProfileCredentials(path: string, profile: string, cre
       // With an ACL the group bits are its mask: without it (unreadable, no native helper) they could widen access.
       const acl = target.acl && "bytes" in target.acl ? target.acl.bytes : undefined;
       const mode = 0o600 | (target.acl && acl === undefined ? 0 : (target.mode ?? 0) & 0o040);
-      const setAcl = acl !== undefined ? (fd: number, m?: number) => setAccessAcl(fd, acl, m) : undefined;
+      const setAcl = acl !== undefined ? (fd: number, m?: number) => setAccessAcl(fd, acl, m, real) : undefined;
       const written = await writeFileAtomic(at, data, mode, { replaces: target.identity, ...(entry && { shownAs: real }), ...(setAcl && { setAcl }) });
       warnIfNarrowed(real, target, written);
     });

@@ -56,7 +56,7 @@ describe("doctor: file rows", () => {
     const cert = copy(leaf.certPath, "cert-644.pem", 0o644);
     const rows = await rowsFor({ privateKey: copy(leaf.keyPath, "key-ok.pem", 0o600), certificate: cert });
     expect(rows["certificate file"]).toMatchObject({ outcome: "pass", detail: cert });
-    expect(rows["private key file"]).toMatchObject({ outcome: "pass", detail: `${join(dir, "key-ok.pem")} (mode 0600)` });
+    expect(rows["private key file"]).toMatchObject({ outcome: "pass", detail: `${join(dir, "key-ok.pem")} (mode 600)` }); // the warning's format (was 0600, the fail rows 644)
   });
 
   it("a private key the group or others can read or change is a ✘ with chmod 600, whatever bit, in the signer's warning's words", async () => {
@@ -83,7 +83,7 @@ describe("doctor: file rows", () => {
         outcome: "fail", detail: `${key} can be read or changed by other users (mode 644)`, hint: `run: chmod 640 ${key}`,
       });
       chmodSync(key, 0o640);
-      expect((await rowsFor({ privateKey: key, certificate: leaf.certPath }))["private key file"]).toMatchObject({ outcome: "pass", detail: `${key} (mode 0640)` });
+      expect((await rowsFor({ privateKey: key, certificate: leaf.certPath }))["private key file"]).toMatchObject({ outcome: "pass", detail: `${key} (mode 640)` });
     } finally {
       spies.forEach((spy) => spy.mockRestore());
     }
@@ -109,12 +109,12 @@ describe("doctor: file rows", () => {
     };
     expect(await keyRow(tss2(true))).toMatchObject(exposed(tss2(true)));
     expect(await keyRow(tss2(true), true)).toMatchObject({ outcome: "pass" }); // it has a password after all
-    expect(await keyRow(tss2(false))).toMatchObject({ outcome: "pass", detail: `${tss2(false)} (mode 0644)` });
+    expect(await keyRow(tss2(false))).toMatchObject({ outcome: "pass", detail: `${tss2(false)} (mode 644)` });
     // One the TSS2 reader refuses: as the signer, no finding about its mode (the key's row says what is wrong with it).
     const broken = join(dir, "broken.tss2.pem");
     writeFileSync(broken, "-----BEGIN TSS2 PRIVATE KEY-----\nMAA=\n-----END TSS2 PRIVATE KEY-----\n");
     chmodSync(broken, 0o644);
-    expect(await keyRow(broken)).toMatchObject({ outcome: "pass", detail: `${broken} (mode 0644)` });
+    expect(await keyRow(broken)).toMatchObject({ outcome: "pass", detail: `${broken} (mode 644)` });
   });
 
   it("a key file others can read that cannot be read as a key blob (UTF-16 text) is a ✘ row, not a crash of doctor", async () => {
@@ -139,7 +139,7 @@ describe("doctor: file rows", () => {
     });
     chmodSync(password, 0o600);
     const fixed = await signerChecks(dir, { privateKey: key, certificate: leaf.certPath, keyPassword: { kind: "file", path: password } });
-    expect(fixed.find((r) => r.name === "key password file")).toMatchObject({ outcome: "pass", detail: `${password} (mode 0600)` });
+    expect(fixed.find((r) => r.name === "key password file")).toMatchObject({ outcome: "pass", detail: `${password} (mode 600)` });
   });
 
   it("PIN, context PIN and TPM password files others can read are each a ✘ row of their own; 0600 a ✔", async () => {
@@ -164,7 +164,7 @@ describe("doctor: file rows", () => {
     }));
     for (const path of secrets) chmodSync(path, 0o600);
     const fixed = await both();
-    names.forEach((name, i) => expect(fixed.find((r) => r.name === name), name).toMatchObject({ outcome: "pass", detail: `${secrets[i]} (mode 0600)` }));
+    names.forEach((name, i) => expect(fixed.find((r) => r.name === name), name).toMatchObject({ outcome: "pass", detail: `${secrets[i]} (mode 600)` }));
   });
 
   // Round 31: whoever can write the directory can rename another file over the PIN file (the signer warns as doctor fails).
@@ -202,7 +202,7 @@ describe("doctor: file rows", () => {
     }
     chmodSync(pin, 0o600);
     const rows = await signerChecks(dir, { privateKey: "pkcs11:token=t;object=k", certificate: uri(`pin-source=${pin}`) });
-    expect(rows.find((r) => r.name === "pin-source file")).toMatchObject({ outcome: "pass", detail: `${pin} (mode 0600)` });
+    expect(rows.find((r) => r.name === "pin-source file")).toMatchObject({ outcome: "pass", detail: `${pin} (mode 600)` });
     // pin-value: no file to look at; the flag's file is not used either.
     const value = await signerChecks(dir, { privateKey: uri("pin-value=1234"), pkcs11: { pin: { kind: "file", path: unused } } });
     expect(value.map((r) => r.name).filter((n) => /PIN file|pin-source/.test(n))).toEqual([]);
