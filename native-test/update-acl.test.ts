@@ -6,7 +6,10 @@
  *   mask) keeps its ACL: the reader still reads it and the file's own group still cannot (before: the rename left
  *   a plain 0640 file, readable by the group the operator had shut out, and no longer by the reader);
  * - a file without an ACL in a directory with a default ACL stays without one (before: the temporary file
- *   inherited the directory's default ACL, so a user it names could read the credentials).
+ *   inherited the directory's default ACL, so a user it names could read the credentials);
+ * - in a user namespace that does not map the user an ACL names (a rootless container's), the kernel shows that
+ *   entry's id as 4294967295 and refuses it back (EINVAL): the file is written 0600 without the ACL, with one line
+ *   saying so (before: every update failed with "cannot set the POSIX ACL", blaming the file system).
  */
 import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -35,7 +38,7 @@ function aclsWork(): boolean {
   }
 }
 
-function updateOnce(file: string): Promise<CliRun> {
+function updateOnce(file: string, launcher: string[] = []): Promise<CliRun> {
   const flags = [
     "--certificate", leaf.certPath, "--private-key", leaf.keyPath,
     "--trust-anchor-arn", `arn:aws:rolesanywhere:us-east-1:${ACCOUNT}:trust-anchor/acl`,
@@ -44,7 +47,7 @@ function updateOnce(file: string): Promise<CliRun> {
     "--endpoint", endpoint.url, "--timeout", "5", "--max-attempts", "1",
   ];
   const env = { ...process.env, NODE_EXTRA_CA_CERTS: "", HOME: dir };
-  return runCli(DIST_CLI, ["update", "--once", "--profile", "default", "--credentials-file", file, ...flags], env, 15_000);
+  return runCli(DIST_CLI, ["update", "--once", "--profile", "default", "--credentials-file", file, ...flags], env, 15_000, launcher);
 }
 
 const getfacl = (file: string) => execFileSync("getfacl", ["--omit-header", "--numeric", file], { encoding: "utf8" }).trim().split("\n");
@@ -104,5 +107,20 @@ describe.skipIf(!canCreateUsers() || !aclsWork())("update and a POSIX ACL on the
     expect([r.code, warnings(r)]).toEqual([0, []]);
     expect(getfacl(file)).toEqual([`user::rw-`, `group::r--`, `other::---`]);
     expect([await reads(reader, file), await reads(groupmate, file)]).toEqual([false, true]);
+  });
+
+  it("in a user namespace that cannot name the ACL's user: written 0600 without the ACL, one warning, no failure", async () => {
+    const unmapped = mkdirSync(join(dir, "unmapped"), { mode: 0o755, recursive: true })!;
+    const file = join(unmapped, "credentials");
+    writeFileSync(file, "[default]\naws_access_key_id = OLD\n", { mode: 0o600 });
+    execFileSync("setfacl", ["-m", `u:${reader.uid}:r,g::-`, file]);
+    expect(await reads(reader, file)).toBe(true);
+
+    // Only root (0) is mapped: the reader's uid is not, as in a rootless container with the host's file mounted.
+    const r = await updateOnce(file, ["unshare", "--user", "--map-root-user"]);
+    expect([r.code, r.stderr]).toEqual([0, expect.stringContaining(`credentials file ${file} was readable by its group, and a POSIX ACL it may have cannot be kept (it names a user or group this user namespace does not map) (mode 640); written 600`)]);
+    expect(readFileSync(file, "utf8")).toContain(`aws_access_key_id = ${endpoint.issued.at(-1)!.credentials.accessKeyId}\n`);
+    expect(getfacl(file)).toEqual([`user::rw-`, `group::---`, `other::---`]);
+    expect(await reads(reader, file)).toBe(false);
   });
 });

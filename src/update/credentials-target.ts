@@ -5,7 +5,7 @@ import type { TargetIdentity } from "../io/atomic-write.js";
 import { refuseUtf16 } from "../io/input-file.js";
 import { MAX_INPUT_BYTES } from "../io/read-opened-file.js";
 import { fileKind } from "../io/trusted-path.js";
-import { readAccessAcl, type AccessAcl } from "../os/access-acl.js";
+import { namesUnmappedId, readAccessAcl, type AccessAcl } from "../os/access-acl.js";
 
 /** The file's bytes, which file it was (the rename replaces only that one), its owner, mode, names and ACL (absent: none). */
 export type CredentialsTarget = { bytes: Buffer; identity: TargetIdentity; uid?: number; mode?: number; links?: number; acl?: AccessAcl };
@@ -51,7 +51,9 @@ export async function readCredentialsTarget(path: string, shownAs?: string): Pro
     const identity = { dev: opened.dev, ino: opened.ino, ctimeMs: opened.ctimeMs, uid: opened.uid, gid: opened.gid };
     const bytes = await handle.readFile();
     refuseUtf16(bytes, shown, "credentials file"); // the lines added would be single bytes among its UTF-16
-    const acl = readAccessAcl(handle.fd, shown); // of the file read, by its descriptor
+    const read = readAccessAcl(handle.fd, shown); // of the file read, by its descriptor
+    const unmapped = "bytes" in read && read.bytes && namesUnmappedId(read.bytes);
+    const acl = unmapped ? { unknown: "it names a user or group this user namespace does not map" } : read;
     return { bytes, identity, uid: opened.uid, mode: opened.mode & 0o777, links: opened.nlink, acl };
   } finally {
     await handle.close();

@@ -115,7 +115,7 @@ function warnIfNarrowed(path: string, target: CredentialsTarget, written: number
   if (mode & 0o006) why.push(`${mode & 0o004 ? "readable" : "writable"} by other users`);
   if (mode & 0o020) why.push("writable by its group");
   if (mode & 0o040 && !(written & 0o040)) {
-    const unknown = target.acl && "unknown" in target.acl && `its group, and a POSIX ACL it may have cannot be read (${target.acl.unknown})`;
+    const unknown = target.acl && "unknown" in target.acl && `its group, and a POSIX ACL it may have cannot be kept (${target.acl.unknown})`;
     const lost = unknown || (identity.uid !== uid ? `the group of uid ${identity.uid}, whose file it was` : `group ${identity.gid}, which this process is not in`);
     why.push(`readable by ${lost}`);
   }

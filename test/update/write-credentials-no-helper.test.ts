@@ -25,7 +25,7 @@ describe("update without the native helper: whether the file has a POSIX ACL can
     const file = join(dir, "shared");
     writeFileSync(file, "", { mode: 0o640 });
     chmodSync(file, 0o640);
-    const why = "was readable by its group, and a POSIX ACL it may have cannot be read (none here (test)) (mode 640); written 600";
+    const why = "was readable by its group, and a POSIX ACL it may have cannot be kept (none here (test)) (mode 640); written 600";
     expect(await warnings(() => writeProfileCredentials(file, "gw", creds))).toEqual([`credentials file ${file} ${why}`]);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(readFileSync(file, "utf8")).toContain("aws_access_key_id = N1\n");
