@@ -109,14 +109,14 @@ describe.skipIf(!canCreateUsers() || !aclsWork())("update and a POSIX ACL on the
     expect([await reads(reader, file), await reads(groupmate, file)]).toEqual([false, true]);
   });
 
-  it("in a user namespace that cannot name the ACL's user: written 0600 without the ACL, one warning, no failure", async () => {
-    const unmapped = mkdirSync(join(dir, "unmapped"), { mode: 0o755, recursive: true })!;
+  it.each(["u", "g"])("in a user namespace that cannot name the ACL's %s: entry: written 0600 without the ACL, one warning, no failure", async (kind) => {
+    const unmapped = mkdirSync(join(dir, `unmapped-${kind}`), { mode: 0o755, recursive: true })!;
     const file = join(unmapped, "credentials");
     writeFileSync(file, "[default]\naws_access_key_id = OLD\n", { mode: 0o600 });
-    execFileSync("setfacl", ["-m", `u:${reader.uid}:r,g::-`, file]);
+    execFileSync("setfacl", ["-m", `${kind}:${kind === "u" ? reader.uid : reader.gid}:r,g::-`, file]);
     expect(await reads(reader, file)).toBe(true);
 
-    // Only root (0) is mapped: the reader's uid is not, as in a rootless container with the host's file mounted.
+    // Only root (0) is mapped: the reader's uid and gid are not, as in a rootless container with the host's file mounted.
     const r = await updateOnce(file, ["unshare", "--user", "--map-root-user"]);
     expect([r.code, r.stderr]).toEqual([0, expect.stringContaining(`credentials file ${file} was readable by its group, and a POSIX ACL it may have cannot be kept (it names a user or group this user namespace does not map) (mode 640); written 600`)]);
     expect(readFileSync(file, "utf8")).toContain(`aws_access_key_id = ${endpoint.issued.at(-1)!.credentials.accessKeyId}\n`);
