@@ -36,7 +36,7 @@ describe("groupShared for a group only the name service may have", () => {
   it("asks getent where nsswitch.conf names another service for groups: its members, this account's name by getent passwd", () => {
     etc.nsswitch = "passwd: files sss\ngroup:          files sss\n";
     expect(groupShared(61_999, 61_000)).toBe(true); // mallory
-    expect(etc.getent).toEqual([["getent", "group", "61999"], ["getent", "passwd", "61000"]]);
+    expect(etc.getent).toEqual([["/usr/bin/getent", "group", "61999"], ["/usr/bin/getent", "passwd", "61000"]]); // by its fixed path (round 33)
   });
 
   it("asks nothing with files alone (an action in brackets is no service), nor for a group /etc/group has", () => {
