@@ -132,7 +132,7 @@ export function changeableDirectory(path: string): ChangeableDirectory | undefin
     for (let at: string | undefined = start; at !== undefined && !seen.has(at); at = at === "/" ? undefined : dirname(at)) {
       seen.add(at);
       const info = statSync(at, { throwIfNoEntry: false });
-      if (info && uid !== undefined && info.uid !== uid && info.uid !== 0) return { path: at, mode: info.mode, owner: info.uid };
+      if (info && info.uid !== uid && info.uid !== 0) return { path: at, mode: info.mode, owner: info.uid };
       if (!info || (info.mode & 0o022) === 0 || (info.mode & 0o1000) !== 0) continue;
       if ((info.mode & 0o002) !== 0 || groupShared(info.gid, uid ?? 0)) return { path: at, mode: info.mode };
       const acl = aclOther(at, { mode: info.mode, owner: info.uid }, 2);
