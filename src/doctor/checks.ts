@@ -168,8 +168,8 @@ async function fileRows(o: SignerOptions, key: InputBytes | CheckRow | undefined
     } else if ((isExposed(judged(name, info)) || reader) && !(read(name) && (await isTpmKeyWithPassword(read(name)!.bytes, ref, o)))) {
       rows.push(reader ? aclRow(name, ref, reader) : exposedRow(name, ref, judged(name, info)));
     } else if (directory) {
-      const { problem, fix } = changeableDirectoryText(ref, directory);
-      rows.push(failText(name, problem, `run: ${fix}`));
+      const { problem, hint } = changeableDirectoryText(ref, directory);
+      rows.push(failText(name, problem, hint.replace(/^run /, "run: "))); // doctor's hints say `run: command`
     } else if (process.getuid && info.uid !== process.getuid() && info.uid !== 0) {
       rows.push(failText(name, `${ref} belongs to uid ${info.uid}, not to this user`, "its owner could swap it: keep it in a file of your own"));
     } else rows.push(pass(name, `${ref} (mode ${(info.mode & 0o777).toString(8)})`)); // as the warnings write it

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync, readlinkSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { aclGrants } from "./access-acl.js";
 
@@ -49,8 +49,8 @@ export function exposedFileWarnings(file: FileFacts, path: string, what: string)
   }
   const directory = mode === undefined ? undefined : changeableDirectory(path);
   if (directory) {
-    const { problem, fix } = changeableDirectoryText(path, directory);
-    warnings.push(`${what} ${problem}: run ${fix}`);
+    const { problem, hint } = changeableDirectoryText(path, directory);
+    warnings.push(`${what} ${problem}: ${hint}`);
   }
   return warnings;
 }
@@ -60,13 +60,23 @@ export function exposedModeText(file: FileFacts, path: string): { problem: strin
   return { problem: `${path} can be read or changed by other users (mode ${((file.mode ?? 0) & 0o777).toString(8)})`, fix: modeFix(file, path) };
 }
 
-/** The changeable-directory finding in words, for this warning and doctor's row: what is wrong, and the command that fixes it. */
-export function changeableDirectoryText(path: string, directory: { path: string; mode: number; acl?: string }): { problem: string; fix: string } {
-  const { acl } = directory;
+/**
+ * The changeable-directory finding in words, for this warning and doctor's row: what is wrong, and what fixes it. A
+ * directory of another user's: not `chown` (that takes a home from its user), nor `chmod` (the owner renames anyway).
+ */
+export function changeableDirectoryText(path: string, directory: ChangeableDirectory): { problem: string; hint: string } {
+  const { acl, owner } = directory;
+  if (owner !== undefined) {
+    const problem = `${path} is in a directory owned by another user (uid ${owner}, ${directory.path}), who can replace it`;
+    return { problem, hint: "move it to a directory of your own" };
+  }
   const where = `${directory.path}, mode ${(directory.mode & 0o7777).toString(8)}${acl ? `, ACL entry ${acl}` : ""}`;
   const fix = acl ? `setfacl -x ${acl} ${directory.path}` : `chmod go-w ${directory.path}`;
-  return { problem: `${path} is in a directory other users can change (${where})`, fix };
+  return { problem: `${path} is in a directory other users can change (${where})`, hint: `run ${fix}` };
 }
+
+/** A directory on the way to a secret file that someone else can change: by its mode, its ACL entry `acl`, or as its `owner`. */
+export type ChangeableDirectory = { path: string; mode: number; acl?: string; owner?: number };
 
 /** The ACL finding in words, for this warning and doctor's row. */
 export function aclReaderText(path: string, entry: string): { problem: string; fix: string } {
@@ -112,15 +122,19 @@ export function isExposed(file: FileFacts): boolean {
  * A group's write bit counts only when another account is in that group: a directory of a group nobody else is in (a
  * user-private group's 0775 ~/.config under umask 002, root's 0770 directory of the service's group) lets nobody else
  * change it. Nor does its ACL's named user or group (aclOther), unless another user or a group another account is in.
+ * A directory's owner other than root and this process's user (for root too: any user) renames what is in it, whatever
+ * its mode, sticky or not (trusted-path.ts's rule for the config file, told here instead of refused).
  */
-export function changeableDirectory(path: string): { path: string; mode: number; acl?: string } | undefined {
+export function changeableDirectory(path: string): ChangeableDirectory | undefined {
   const seen = new Set<string>();
+  const uid = process.getuid?.();
   for (const start of lookedUpIn(path).reverse()) {
     for (let at: string | undefined = start; at !== undefined && !seen.has(at); at = at === "/" ? undefined : dirname(at)) {
       seen.add(at);
       const info = statSync(at, { throwIfNoEntry: false });
+      if (info && info.uid !== uid && info.uid !== 0) return { path: at, mode: info.mode, owner: info.uid };
       if (!info || (info.mode & 0o022) === 0 || (info.mode & 0o1000) !== 0) continue;
-      if ((info.mode & 0o002) !== 0 || groupShared(info.gid, process.getuid?.() ?? 0)) return { path: at, mode: info.mode };
+      if ((info.mode & 0o002) !== 0 || groupShared(info.gid, uid ?? 0)) return { path: at, mode: info.mode };
       const acl = aclOther(at, { mode: info.mode, owner: info.uid }, 2);
       if (acl) return { path: at, mode: info.mode, acl };
     }
@@ -187,7 +201,8 @@ export function groupShared(gid: number, uid: number): boolean {
       return [];
     }
   };
-  const getent = (...key: string[]) => () => execFileSync("getent", key, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 5000 });
+  // By a fixed path, not PATH's: root's `update` asks too, and a `getent` planted in PATH would run as root.
+  const getent = (...key: string[]) => () => execFileSync(GETENT.find((at) => existsSync(at)) ?? GETENT[0]!, key, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 5000 });
   const files = table("/etc/group").filter(([, , id]) => id === `${gid}`);
   // A process costs ~7 ms: only where /etc/nsswitch.conf names a service besides files for groups.
   const services = table("/etc/nsswitch.conf").find(([db]) => db === "group")?.[1]?.split(/\s+/) ?? [];
@@ -199,6 +214,9 @@ export function groupShared(gid: number, uid: number): boolean {
   const members = listed.flatMap(([, , , list]) => list?.split(",") ?? []);
   return accounts.some(([name, , , group]) => group === `${gid}` && !ours.has(name)) || members.some((name) => name !== "" && !ours.has(name));
 }
+
+/** Where distributions put `getent` (glibc's; Alpine's musl-utils); without either, the name service is not asked (ENOENT). */
+const GETENT = ["/usr/bin/getent", "/bin/getent"];
 
 /** The command that narrows the mode: chmod 600 on root's file would lock this process (not root) out, which reads it through the group. */
 export function modeFix(file: FileFacts, path: string): string {

@@ -186,6 +186,22 @@ describe("doctor: file rows", () => {
     expect(await row()).toMatchObject({ outcome: "pass" });
   });
 
+  // Round 33: the owner of a directory on the way renames the PIN file away, whatever the directory's mode.
+  it.runIf(process.getuid?.() === 0)("a PIN file of mode 0600 in a 0755 directory of another user, or under one, is a ✘ naming it and the move (before: a ✔)", async () => {
+    const theirs = join(dir, "their-dir");
+    const path = join(theirs, "own", "pin");
+    mkdirSync(join(theirs, "own"), { recursive: true, mode: 0o755 });
+    writeFileSync(path, "1234\n", { mode: 0o600 });
+    const row = async () => (await signerChecks(dir, { privateKey: "pkcs11:token=t;object=k", certificate: "pkcs11:token=t;object=k", pkcs11: { pin: { kind: "file", path } } })).find((r) => r.name === "PIN file");
+    expect(await row()).toMatchObject({ outcome: "pass" });
+    chownSync(theirs, 61_998, 61_998);
+    const detail = `${path} is in a directory owned by another user (uid 61998, ${theirs}), who can replace it`;
+    expect(await row()).toMatchObject({ outcome: "fail", detail, hint: "move it to a directory of your own" });
+    expect(exposedFileWarnings({ mode: 0o100600, owner: 0 }, path, "PIN file")).toEqual([`PIN file ${detail}: move it to a directory of your own`]);
+    chownSync(theirs, 0, 0);
+    expect(await row()).toMatchObject({ outcome: "pass" });
+  });
+
   it("a URI's pin-source file others can read is a ✘ row, and the --pkcs11-pin-file it wins over gets none (before: no row)", async () => {
     const pin = join(dir, "uri-pin-644");
     writeFileSync(pin, "1234\n");

@@ -5,7 +5,7 @@
  */
 import { beforeEach, describe, expect, it, vi } from "vitest";
 
-const etc = vi.hoisted(() => ({ nsswitch: "", getent: [] as string[][] }));
+const etc = vi.hoisted(() => ({ nsswitch: "", getent: [] as string[][], absent: [] as string[] }));
 vi.mock("node:fs", async (importOriginal) => {
   const fs = await importOriginal<typeof import("node:fs")>();
   const files: Record<string, () => string> = {
@@ -15,7 +15,8 @@ vi.mock("node:fs", async (importOriginal) => {
   };
   const readFileSync = ((path: unknown, ...rest: unknown[]) =>
     typeof path === "string" && path in files ? files[path]!() : (fs.readFileSync as (...a: unknown[]) => unknown)(path, ...rest)) as typeof fs.readFileSync;
-  return { ...fs, readFileSync, default: { ...fs, readFileSync } };
+  const existsSync = ((path: string) => !etc.absent.includes(path) && fs.existsSync(path)) as typeof fs.existsSync;
+  return { ...fs, readFileSync, existsSync, default: { ...fs, readFileSync, existsSync } };
 });
 vi.mock("node:child_process", async (importOriginal) => {
   const cp = await importOriginal<typeof import("node:child_process")>();
@@ -31,12 +32,22 @@ vi.mock("node:child_process", async (importOriginal) => {
 const { groupShared } = await import("../../src/os/exposed-file.js");
 
 describe("groupShared for a group only the name service may have", () => {
-  beforeEach(() => (etc.getent = []));
+  beforeEach(() => {
+    etc.getent = [];
+    etc.absent = [];
+  });
 
   it("asks getent where nsswitch.conf names another service for groups: its members, this account's name by getent passwd", () => {
     etc.nsswitch = "passwd: files sss\ngroup:          files sss\n";
     expect(groupShared(61_999, 61_000)).toBe(true); // mallory
-    expect(etc.getent).toEqual([["getent", "group", "61999"], ["getent", "passwd", "61000"]]);
+    expect(etc.getent).toEqual([["/usr/bin/getent", "group", "61999"], ["/usr/bin/getent", "passwd", "61000"]]); // by its fixed path (round 33)
+  });
+
+  it("takes /bin/getent where /usr/bin has none (round 33)", () => {
+    etc.nsswitch = "group: files sss\n";
+    etc.absent = ["/usr/bin/getent"];
+    groupShared(61_999, 61_000);
+    expect(etc.getent.map(([cmd]) => cmd)).toEqual(["/bin/getent", "/bin/getent"]);
   });
 
   it("asks nothing with files alone (an action in brackets is no service), nor for a group /etc/group has", () => {

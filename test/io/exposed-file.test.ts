@@ -234,6 +234,56 @@ describe("exposedFileWarnings for a secret file in a directory others can change
   });
 });
 
+// Round 33: a directory's owner renames what is in it, whatever its mode (R19, with real accounts in native-test too).
+describe("exposedFileWarnings for a secret file in a directory owned by another user", () => {
+  const scratch = (): string => {
+    const dir = mkdtempSync(join(tmpdir(), "raa-exposed-owner-")); // root's 0700 in sticky /tmp (the runner is root)
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    chmodSync(dir, 0o755);
+    return dir;
+  };
+  const line = (path: string, owner: number, dir: string) =>
+    `PIN file ${path} is in a directory owned by another user (uid ${owner}, ${dir}), who can replace it: move it to a directory of your own`;
+  const warned = (path: string) => exposedFileWarnings({ mode: 0o100600, owner: process.getuid?.() }, path, "PIN file");
+
+  it.runIf(process.getuid?.() === 0)("its own directory or one above, 0755 or sticky 1777, of a user not this process's or root's; before the mode rule", () => {
+    const root = scratch();
+    const path = join(root, "a", "b", "pin");
+    mkdirSync(join(root, "a", "b"), { recursive: true, mode: 0o755 });
+    writeFileSync(path, "1234\n", { mode: 0o600 });
+    expect(warned(path)).toEqual([]);
+    chownSync(join(root, "a"), 61_998, 61_998); // above the file's own: renames b away with the file in it
+    expect(warned(path)).toEqual([line(path, 61_998, join(root, "a"))]);
+    chownSync(join(root, "a", "b"), 61_997, 61_997); // the nearest is told
+    chmodSync(join(root, "a", "b"), 0o1777); // the sticky bit binds others, not the directory's owner; nor does chmod go-w
+    expect(warned(path)).toEqual([line(path, 61_997, join(root, "a", "b"))]);
+    const getuid = vi.spyOn(process, "getuid").mockReturnValue(61_997); // that user's own directory, under another's
+    onTestFinished(() => getuid.mockRestore());
+    expect(warned(path)).toEqual([line(path, 61_998, join(root, "a"))]);
+    getuid.mockReturnValue(61_998);
+    chmodSync(join(root, "a", "b"), 0o755);
+    expect(warned(path)).toEqual([line(path, 61_997, join(root, "a", "b"))]);
+    getuid.mockRestore();
+    chownSync(join(root, "a"), 0, 0);
+    chownSync(join(root, "a", "b"), 0, 0);
+    expect(warned(path)).toEqual([]);
+  });
+
+  it.runIf(process.getuid?.() === 0)("a link's own directory of another user counts, the target's own directories root's", () => {
+    const root = scratch();
+    const safe = join(root, "safe");
+    const theirs = join(root, "theirs");
+    mkdirSync(safe, { mode: 0o755 });
+    mkdirSync(theirs, { mode: 0o755 });
+    const path = join(safe, "pin");
+    writeFileSync(path, "1234\n", { mode: 0o600 });
+    symlinkSync(path, join(theirs, "link"));
+    chownSync(theirs, 61_998, 61_998);
+    expect(warned(join(theirs, "link"))).toEqual([line(join(theirs, "link"), 61_998, theirs)]);
+    expect(warned(path)).toEqual([]);
+  });
+});
+
 // Round 32: Stryker's survivors in the directory rule (lookedUpIn, changeableDirectory, groupShared) and without ids.
 describe("exposedFileWarnings: the directories a name is looked up in, and whose group counts (round 32 mutants)", () => {
   function scratch(): string {
