@@ -7,6 +7,7 @@ import { signatureVerifies } from "../encoding/signature-encoding.js";
 import { AgentError, isAgentError } from "../errors.js";
 import { aclReader, aclReaderText, changeableDirectory, changeableDirectoryText, exposedModeText, isExposed, type FileFacts } from "../os/exposed-file.js";
 import { isFileInput, readInputFile } from "../io/input-file.js";
+import { loadNativeHelper } from "../os/native-helper.js";
 import { fileKind } from "../io/trusted-path.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
 import { secretsAlreadyHeld, type SecretSource } from "../secrets/secret-source.js";
@@ -76,7 +77,8 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
   if (config instanceof AgentError) add(fail("config file", config));
   else if (configInfo && isExposed(facts(configInfo))) add(exposedRow("config file", config!, facts(configInfo), ": it holds a pin-value"));
   else if (configAcl) add(aclRow("config file", config as string, configAcl));
-  else add(config ? pass("config file", `${config} (owner and mode checked)`) : skip("config file", "none used (settings from flags)"));
+  else if (!config) add(skip("config file", "none used (settings from flags)"));
+  else add((configInfo && aclUnchecked("config file", config, facts(configInfo))) ?? pass("config file", `${config} (owner and mode checked)`));
 
   const signerOptions = input.signer instanceof AgentError ? undefined : input.signer;
   const key = signerOptions && (await readKeyFile(signerOptions));
@@ -197,7 +199,7 @@ async function fileRows(
       rows.push(failText(name, problem, `run: ${fix}`));
     } else if (process.getuid && info.uid !== process.getuid() && info.uid !== 0) {
       rows.push(failText(name, `${ref} belongs to uid ${info.uid}, not to this user`, "its owner could swap it: keep it in a file of your own"));
-    } else rows.push(pass(name, `${ref} (mode ${(info.mode & 0o777).toString(8)})`)); // as the warnings write it
+    } else rows.push(aclUnchecked(name, ref, judged(name, info)) ?? pass(name, `${ref} (mode ${(info.mode & 0o777).toString(8)})`)); // as the warnings write it
   }
   return rows;
 }
@@ -217,6 +219,18 @@ function uriPinFile(ref: string | undefined): string | undefined {
 function aclRow(name: string, ref: string, entry: string): CheckRow {
   const { problem, fix } = aclReaderText(ref, entry);
   return failText(name, problem, `run: ${fix}`);
+}
+
+/**
+ * A secret file whose group may read it (with a POSIX ACL, that is the mask its named entries get through) where no ACL
+ * can be read: aclReader finds no reader there, which is not a ✔.
+ */
+function aclUnchecked(name: string, ref: string, file: FileFacts): CheckRow | undefined {
+  if (isExposed(file) || ((file.mode ?? 0) & 0o040) === 0) return undefined; // aclReader's rule: none read then
+  const { helper, reason } = loadNativeHelper();
+  if (helper?.accessAcl) return undefined;
+  const why = reason ?? `the native helper reads no ACL on ${process.platform}`;
+  return skip(name, `ACL not checked: ${why} (${ref}, mode ${((file.mode ?? 0) & 0o777).toString(8)})`, `check that it names no other reader: getfacl ${ref}`);
 }
 
 /** A secret file others can read or change, in the signer's warning's words (src/os/exposed-file.ts). */
