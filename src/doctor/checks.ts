@@ -180,7 +180,8 @@ async function fileRows(
   const read = (name: string) => (name === "private key file" && key && "bytes" in key ? key : undefined);
   const judged = (name: string, info: Stats) => read(name) ?? facts(info); // the key's mode and owner as read
   for (const [name, ref] of files) {
-    if (!isFileRef(ref) || (name === "certificate file" && ref === keyRef && o.privateKey === undefined)) continue;
+    // `env:` and `-` are no file: nothing to stat (they read as "does not exist"); the signer's rows say how they read.
+    if (!isFileRef(ref) || !isFileInput(ref) || (name === "certificate file" && ref === keyRef && o.privateKey === undefined)) continue;
     const info = await stat(ref).catch(() => undefined);
     const directory = info && changeableDirectory(ref); // the signer's rule for a secret file's directory (exposed-file.ts)
     const reader = info && aclReader(judged(name, info), ref); // and for its ACL
