@@ -198,9 +198,9 @@ async function fileRows(
     } else if (directory) {
       const { problem, fix } = changeableDirectoryText(ref, directory);
       rows.push(failText(name, problem, `run: ${fix}`));
-    } else if (process.getuid && info.uid !== process.getuid() && info.uid !== 0) {
-      rows.push(failText(name, `${ref} belongs to uid ${info.uid}, not to this user`, "its owner could swap it: keep it in a file of your own"));
-    } else rows.push(aclUnchecked(name, ref, judged(name, info)) ?? pass(name, `${ref} (mode ${(info.mode & 0o777).toString(8)})`)); // as the warnings write it
+    } else if (process.getuid && judged(name, info).owner !== process.getuid() && judged(name, info).owner !== 0) {
+      rows.push(failText(name, `${ref} belongs to uid ${judged(name, info).owner}, not to this user`, "its owner could swap it: keep it in a file of your own"));
+    } else rows.push(aclUnchecked(name, ref, judged(name, info)) ?? pass(name, `${ref} (mode ${(judged(name, info).mode! & 0o777).toString(8)})`)); // as the warnings write it
   }
   return rows;
 }

@@ -6,7 +6,7 @@
  * check is the signer's; it was parsed twice), and --intermediates is read once, its row, the signer's chain and the
  * chain check all from that read (it was read by the row, by the signer, and again when the key could not be used).
  */
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
@@ -74,6 +74,23 @@ describe("doctor reads the key file once", () => {
     expect(rows.find((r) => r.name === "TPM reachable")).toMatchObject({ outcome: "fail" });
     expect(reads.filter((p) => p === path)).toHaveLength(1);
     expect(parses).toEqual([`TPM key file ${path}`]);
+  });
+});
+
+describe("the key file's row judges the version read", () => {
+  it("another user's file renamed over the key's name just after doctor read it: the row is about the key read (owner, mode)", async () => {
+    const key = join(dir, "key-swapped.pem");
+    copyFileSync(leaf.keyPath, key);
+    chmodSync(key, 0o600);
+    const other = join(dir, "other-user.pem");
+    afterRead.set(key, () => {
+      writeFileSync(other, "another user's file", { mode: 0o640 });
+      chownSync(other, 12_345, 12_345);
+      renameSync(other, key);
+    });
+    const rows = await signerChecks(dir, { privateKey: key, certificate: leaf.certPath });
+    expect(rows.find((r) => r.name === "private key file")).toMatchObject({ outcome: "pass", detail: `${key} (mode 600)` });
+    expect(rows.find((r) => r.name === "key opens")).toMatchObject({ outcome: "pass" });
   });
 });
 
