@@ -125,8 +125,14 @@ describe("doctor reads --intermediates once", () => {
 
   it("a bundle swapped just after doctor read it: the row and the signer both judged the version read", async () => {
     const intermediates = bundle("chain-swapped.pem");
-    // After the first read the name holds a private key: a second read (the signer's) would refuse it, CHAIN_INVALID.
-    afterRead.set(intermediates, () => copyFileSync(chained.keyPath, intermediates));
+    // After the first read the name holds a private key others may change: a second read (the signer's) would refuse it,
+    // CHAIN_INVALID, and a stat of the name would find it writable.
+    afterRead.set(intermediates, () => {
+      const other = join(dir, "chain-other.pem");
+      copyFileSync(chained.keyPath, other);
+      chmodSync(other, 0o666);
+      renameSync(other, intermediates);
+    });
     const rows = await signerChecks(dir, { privateKey: chained.keyPath, certificate: chained.certPath, intermediates }, root.certPath);
     expect(outcomes(rows, "intermediates file", "key opens", "certificate chain")).toEqual(["pass", "pass", "pass"]);
   });
