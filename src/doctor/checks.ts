@@ -6,11 +6,13 @@ import { stat } from "node:fs/promises";
 import { signatureVerifies } from "../encoding/signature-encoding.js";
 import { AgentError, isAgentError } from "../errors.js";
 import { aclReader, aclReaderText, changeableDirectory, changeableDirectoryText, exposedModeText, isExposed, type FileFacts } from "../os/exposed-file.js";
-import { isFileInput, readInputFile, type InputBytes } from "../io/input-file.js";
+import { isFileInput, readInputFile } from "../io/input-file.js";
+import { loadNativeHelper } from "../os/native-helper.js";
 import { fileKind } from "../io/trusted-path.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
 import { secretsAlreadyHeld, type SecretSource } from "../secrets/secret-source.js";
 import type { Signer } from "../signers/signer.js";
+import type { CertificateFile } from "../x509/read-certificates.js";
 import { isTpmHandleRef, mismatchHint, optionName, type SignerOptions } from "../signers/options.js";
 import { oneLineName, type Certificate } from "../x509/certificate.js";
 import { DAY_MS, checkCertificateValidity, roughDuration, utc } from "../x509/validity.js";
@@ -75,26 +77,30 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
   if (config instanceof AgentError) add(fail("config file", config));
   else if (configInfo && isExposed(facts(configInfo))) add(exposedRow("config file", config!, facts(configInfo), ": it holds a pin-value"));
   else if (configAcl) add(aclRow("config file", config as string, configAcl));
-  else add(config ? pass("config file", `${config} (owner and mode checked)`) : skip("config file", "none used (settings from flags)"));
+  else if (!config) add(skip("config file", "none used (settings from flags)"));
+  else add((configInfo && aclUnchecked("config file", config, facts(configInfo))) ?? pass("config file", `${config} (owner and mode checked)`));
 
   const signerOptions = input.signer instanceof AgentError ? undefined : input.signer;
   const key = signerOptions && (await readKeyFile(signerOptions));
+  const given = signerOptions && (await readIntermediates(signerOptions));
   if (!signerOptions) add(fail("signer settings", input.signer));
-  else add(...(await fileRows(signerOptions, key)));
+  else add(...(await fileRows(signerOptions, key, given)));
   // Intermediates that failed their row are left out: the key's rows (the module's, the TPM's) are then about the key.
   const badChain = rows.some((r) => r.name === "intermediates file" && r.outcome === "fail");
-  const opened = signerOptions ? await openSigner(badChain ? { ...signerOptions, intermediates: undefined } : signerOptions, input.env, key) : { rows: [], chain: [] };
+  const intermediatesFile = given && "certificates" in given ? given : undefined;
+  const opened = signerOptions
+    ? await openSigner(badChain ? { ...signerOptions, intermediates: undefined } : { ...signerOptions, intermediatesFile }, input.env, key)
+    : { rows: [], chain: [] };
   add(...opened.rows);
   const { signer } = opened;
   let { certificate, chain } = opened;
   // The key could not be used: the certificate file (and --intermediates) can still be checked on their own.
-  const { certificate: certFile, intermediates } = signerOptions ?? {};
+  const certFile = signerOptions?.certificate;
   if (!certificate && isFileRef(certFile)) {
-    const { readCertificateFile, readCertificateBundle, chainOf } = await import("../x509/read-certificates.js");
+    const { readCertificateFile, chainOf } = await import("../x509/read-certificates.js");
     const file = await readCertificateFile(certFile).catch(() => undefined);
-    const given = isFileRef(intermediates) ? await readCertificateBundle(intermediates).catch(() => undefined) : undefined;
     certificate = file?.certificates[0];
-    chain = chainOf(file, given);
+    chain = chainOf(file, intermediatesFile);
   }
   try {
     if (certificate) {
@@ -127,18 +133,40 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
 const facts = ({ mode, uid, gid }: { mode: number; uid: number; gid: number }) => ({ mode, owner: uid, gid });
 const isFileRef = (ref: string | undefined): ref is string => ref !== undefined && !isPkcs11Uri(ref) && !isTpmHandleRef(ref);
 
+type KeyFile = NonNullable<SignerOptions["keyFile"]>;
+type Intermediates = (CertificateFile | { error: unknown }) & { mode?: number | undefined };
+
 /**
  * The key file read once, as the signer reads it (by descriptor, size cap): its row, the TPM-key check and the signer
  * judge these bytes and this fstat, so a file swapped meanwhile cannot give a row about one version and a signer built
  * from another. Only a regular file: a FIFO or pipe (`<(…)`) gives its bytes once, and they are the signer's.
  */
-async function readKeyFile(o: SignerOptions): Promise<InputBytes | CheckRow | undefined> {
+async function readKeyFile(o: SignerOptions): Promise<KeyFile | CheckRow | undefined> {
   const keyRef = o.privateKey ?? o.certificate;
   if (!isFileRef(keyRef) || !isFileInput(keyRef) || !(await stat(keyRef).catch(() => undefined))?.isFile()) return undefined;
   return readInputFile(keyRef, o.privateKey ? "private key file" : "certificate file").catch((error: unknown) => fail("key and certificate", error));
 }
 
-async function fileRows(o: SignerOptions, key: InputBytes | CheckRow | undefined): Promise<CheckRow[]> {
+/**
+ * `--intermediates` read once, by descriptor, as {@link readKeyFile} reads the key: its row (that descriptor's mode),
+ * the signer's chain and the chain check all take this read. The bundle, or why it was refused (with the mode when read).
+ */
+async function readIntermediates(o: SignerOptions): Promise<Intermediates | undefined> {
+  const ref = o.intermediates;
+  if (!isFileRef(ref) || !isFileInput(ref) || !(await stat(ref).catch(() => undefined))?.isFile()) return undefined;
+  const { certificateBundle } = await import("../x509/read-certificates.js");
+  const input = await readInputFile(ref, "intermediates file").catch((error: unknown) => ({ error }));
+  if ("error" in input) return input;
+  try {
+    return Object.assign(certificateBundle(input, ref), { mode: input.mode });
+  } catch (error) {
+    return { error, mode: input.mode };
+  }
+}
+
+async function fileRows(
+  o: SignerOptions, key: KeyFile | CheckRow | undefined, given: Intermediates | undefined,
+): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
   const keyRef = o.privateKey ?? o.certificate;
   // PIN and password files are secrets as a key file is (the signer warns about the same modes).
@@ -152,27 +180,27 @@ async function fileRows(o: SignerOptions, key: InputBytes | CheckRow | undefined
   const read = (name: string) => (name === "private key file" && key && "bytes" in key ? key : undefined);
   const judged = (name: string, info: Stats) => read(name) ?? facts(info); // the key's mode and owner as read
   for (const [name, ref] of files) {
-    if (!isFileRef(ref) || (name === "certificate file" && ref === keyRef && o.privateKey === undefined)) continue;
+    // `env:` and `-` are no file: nothing to stat (they read as "does not exist"); the signer's rows say how they read.
+    if (!isFileRef(ref) || !isFileInput(ref) || (name === "certificate file" && ref === keyRef && o.privateKey === undefined)) continue;
     const info = await stat(ref).catch(() => undefined);
     const directory = info && changeableDirectory(ref); // the signer's rule for a secret file's directory (exposed-file.ts)
     const reader = info && aclReader(judged(name, info), ref); // and for its ACL
     if (!info) rows.push(failText(name, `${ref} does not exist`, "check the path", "FILE_NOT_FOUND"));
     else if (name === "certificate file" || name === "intermediates file") {
-      const writable = (info.mode & 0o022) !== 0;
+      const bundle = name === "intermediates file" ? given : undefined; // its mode as read
+      const writable = ((bundle?.mode ?? info.mode) & 0o022) !== 0;
       if (writable) rows.push(failText(name, `${ref} is writable by other users`, `run: chmod go-w ${ref}`));
-      else if (!info.isFile()) rows.push(skip(name, `${ref} is ${fileKind(info)}, not a regular file: what comes through it is read with the key`));
-      else if (name === "intermediates file") {
-        const { readCertificateBundle } = await import("../x509/read-certificates.js");
-        rows.push(await readCertificateBundle(ref).then(() => pass(name, ref), (error: unknown) => fail(name, error)));
-      } else rows.push(pass(name, ref));
-    } else if ((isExposed(judged(name, info)) || reader) && !(read(name) && (await isTpmKeyWithPassword(read(name)!.bytes, ref, o)))) {
+      else if (bundle && "error" in bundle) rows.push(fail(name, bundle.error));
+      else if (!bundle && !info.isFile()) rows.push(skip(name, `${ref} is ${fileKind(info)}, not a regular file: what comes through it is read with the key`));
+      else rows.push(pass(name, ref));
+    } else if ((isExposed(judged(name, info)) || reader) && !(read(name) && (await isTpmKeyWithPassword(read(name)!, ref, o)))) {
       rows.push(reader ? aclRow(name, ref, reader) : exposedRow(name, ref, judged(name, info)));
     } else if (directory) {
       const { problem, hint } = changeableDirectoryText(ref, directory);
       rows.push(failText(name, problem, hint.replace(/^run /, "run: "))); // doctor's hints say `run: command`
-    } else if (process.getuid && info.uid !== process.getuid() && info.uid !== 0) {
-      rows.push(failText(name, `${ref} belongs to uid ${info.uid}, not to this user`, "its owner could swap it: keep it in a file of your own"));
-    } else rows.push(pass(name, `${ref} (mode ${(info.mode & 0o777).toString(8)})`)); // as the warnings write it
+    } else if (process.getuid && judged(name, info).owner !== process.getuid() && judged(name, info).owner !== 0) {
+      rows.push(failText(name, `${ref} belongs to uid ${judged(name, info).owner}, not to this user`, "its owner could swap it: keep it in a file of your own"));
+    } else rows.push(aclUnchecked(name, ref, judged(name, info)) ?? pass(name, `${ref} (mode ${(judged(name, info).mode! & 0o777).toString(8)})`)); // as the warnings write it
   }
   return rows;
 }
@@ -194,6 +222,18 @@ function aclRow(name: string, ref: string, entry: string): CheckRow {
   return failText(name, problem, `run: ${fix}`);
 }
 
+/**
+ * A secret file whose group may read it (with a POSIX ACL, that is the mask its named entries get through) where no ACL
+ * can be read: aclReader finds no reader there, which is not a ✔.
+ */
+function aclUnchecked(name: string, ref: string, file: FileFacts): CheckRow | undefined {
+  if (isExposed(file) || ((file.mode ?? 0) & 0o040) === 0) return undefined; // aclReader's rule: none read then
+  const { helper, reason } = loadNativeHelper();
+  if (helper?.accessAcl) return undefined;
+  const why = reason ?? `the native helper reads no ACL on ${process.platform}`;
+  return skip(name, `ACL not checked: ${why} (${ref}, mode ${((file.mode ?? 0) & 0o777).toString(8)})`, `check that it names no other reader: getfacl ${ref}`);
+}
+
 /** A secret file others can read or change, in the signer's warning's words (src/os/exposed-file.ts). */
 function exposedRow(name: string, ref: string, file: FileFacts, why = ""): CheckRow {
   const { problem, fix } = exposedModeText(file, ref);
@@ -201,16 +241,17 @@ function exposedRow(name: string, ref: string, file: FileFacts, why = ""): Check
 }
 
 /** A TPM key file the signer does not warn about when others can read it (key-password.ts: passwordLess), or one it refuses. */
-async function isTpmKeyWithPassword(bytes: Buffer, path: string, o: SignerOptions): Promise<boolean> {
+async function isTpmKeyWithPassword(key: KeyFile, path: string, o: SignerOptions): Promise<boolean> {
   const [{ parseTss2Key }, { passwordLess }, { containsTss2Key }] = await Promise.all([
     import("../signers/tpm/tpm-signer.js"), import("../signers/tpm/key-password.js"), import("../tpm/keys/tss2-detect.js"),
   ]);
-  if (!containsTss2Key(bytes)) return false;
-  return parseTss2Key(path, bytes).then((key) => !passwordLess(key.file, o.tpm?.ignoreEmptyAuth), () => true);
+  if (!containsTss2Key(key.bytes)) return false;
+  key.tss2Key ??= parseTss2Key(path, key.bytes); // the signer's parse too (factory.ts)
+  return key.tss2Key.then((parsed) => !passwordLess(parsed.file, o.tpm?.ignoreEmptyAuth), () => true);
 }
 
 /** Opens the signer once (one login at most), turning each stage's outcome into rows. */
-async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv, key: InputBytes | CheckRow | undefined) {
+async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv, key: KeyFile | CheckRow | undefined) {
   const keyRef = o.privateKey ?? o.certificate ?? "";
   const pkcs11Uri = [o.privateKey, o.certificate].find((r) => r !== undefined && isPkcs11Uri(r));
   const rows: CheckRow[] = [];

@@ -98,7 +98,7 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
   const notAlone = (path: string, brings: string) => new UsageError("USAGE", `${path} is a PKCS#12 file, which brings its own ${brings}`, {
     hint: `pass the PKCS#12 file alone, as ${cert} or ${key}`,
   });
-  const intermediates = options.intermediates ? await readCertificateBundle(options.intermediates, chain) : undefined;
+  const intermediates = options.intermediatesFile ?? (options.intermediates ? await readCertificateBundle(options.intermediates, chain) : undefined);
   const fileOptions = { keyPassword, intermediates, debug, signOffThread, prompt, names, signal };
 
   let certificateFile: CertificateFile | undefined;
@@ -147,7 +147,7 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
   if (containsTss2Key(keyFile.bytes)) {
     // Parsed once, here: the warning and the signer judge the same contents (the file's refusal is the one line).
     const [{ parseTss2Key }, { passwordLess }] = await Promise.all([import("./tpm/tpm-signer.js"), import("./tpm/key-password.js")]);
-    const key = await parseTss2Key(keyRef, keyFile.bytes);
+    const key = await (options.keyFile?.tss2Key ?? parseTss2Key(keyRef, keyFile.bytes)); // doctor's parse, if it judged it
     if (passwordLess(key.file, options.tpm?.ignoreEmptyAuth)) warnIfExposed(keyFile, keyRef, "password-less TPM key file");
     return tpmSigner(key);
   }

@@ -5,6 +5,8 @@ import type { InputBytes } from "../io/input-file.js";
 import { UsageError } from "../errors.js";
 import { wrongOption, type Kind, type Kinds } from "../own-value.js";
 import type { Secret } from "../secrets/secret.js";
+import type { CertificateFile } from "../x509/read-certificates.js";
+import type { ParsedTss2Key } from "./tpm/tpm-signer.js";
 
 export type { DebugLog };
 
@@ -55,8 +57,13 @@ export interface SignerOptions {
    * holder's re-opens (never asked again).
    */
   askedPin?: { pin?: KeptPin };
-  /** Internal (doctor): the key file (`privateKey`, else `certificate`) as already read, judged and then used as it is. */
-  keyFile?: InputBytes;
+  /**
+   * Internal (doctor): the key file (`privateKey`, else `certificate`) as already read, judged and then used as it is;
+   * `tss2Key`, its TSS2 key as doctor parsed it to judge its password.
+   */
+  keyFile?: InputBytes & { tss2Key?: Promise<ParsedTss2Key> };
+  /** Internal (doctor): `intermediates` as already read and parsed. */
+  intermediatesFile?: CertificateFile;
 }
 
 export type OptionNames = "flags" | "options";

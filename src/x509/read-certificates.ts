@@ -1,5 +1,5 @@
 import { InputError, UsageError } from "../errors.js";
-import { readInputFile, type FileStamp } from "../io/input-file.js";
+import { readInputFile, type FileStamp, type InputBytes } from "../io/input-file.js";
 import { Certificate, NotX509Error } from "./certificate.js";
 import { decodePemBlocks, looksLikePem, namePemBlock, wipeKeyBlocks } from "../encoding/pem.js";
 import { readElement, unlessMalformed } from "../encoding/der.js";
@@ -85,7 +85,11 @@ export function noCertificateError(path: string, bytes: Buffer, option = "--cert
  */
 export async function readCertificateBundle(path: string, option = "--intermediates", sent = true): Promise<CertificateFile> {
   if (typeof path !== "string") throw new UsageError("USAGE", "readCertificateBundle: path must be a string");
-  const { bytes, stamp } = await readInputFile(path, "intermediates file");
+  return certificateBundle(await readInputFile(path, "intermediates file"), path, option, sent);
+}
+
+/** {@link readCertificateBundle} of an input read already (doctor judges its mode by the same read). */
+export function certificateBundle({ bytes, stamp }: InputBytes, path: string, option = "--intermediates", sent = true): CertificateFile {
   try {
     return bundleOf(bytes, stamp, path, option, sent);
   } finally {
