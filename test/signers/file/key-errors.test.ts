@@ -218,6 +218,37 @@ describe("private key errors", () => {
       expect(e.hint).toContain(fix);
     }
   });
+  it("a DER key whose length field is longer than 4 bytes (non-minimal: zeros first), outside or inside: named as not DER, not 'no private key'", async () => {
+    run(["pkcs8", "-topk8", "-nocrypt", "-in", ec.keyPath, "-outform", "DER", "-out", path("long.der")]);
+    const items = children(readSingle(readFileSync(path("long.der"))));
+    const long = (tag: number, content: Buffer, n: number) => {
+      const length = Buffer.alloc(n);
+      length.writeUInt32BE(content.length, n - 4);
+      return Buffer.concat([Buffer.from([tag, 0x80 | n]), length, content]);
+    };
+    const octets = items.findIndex((i) => i.tag === 0x04);
+    const inner = Buffer.concat(items.map((i, at) => (at === octets ? long(0x04, i.content, 5) : i.raw)));
+    const variants: Array<[string, Buffer, number, boolean]> = [
+      // The oracle: openssl reads a length of up to 8 bytes (sizeof(long)), not 9.
+      ["outer-5.der", long(0x30, Buffer.concat(items.map((i) => i.raw)), 5), 5, true],
+      ["inner-5.der", derTlv(0x30, inner), 5, true],
+      ["outer-9.der", long(0x30, Buffer.concat(items.map((i) => i.raw)), 9), 9, false],
+    ];
+    for (const [name, bytes, n, reads] of variants) {
+      writeFileSync(path(name), bytes);
+      const opensslReads = (() => {
+        try {
+          return openssl(["pkey", "-inform", "DER", "-in", path(name), "-pubout"]).includes("PUBLIC KEY");
+        } catch {
+          return false;
+        }
+      })();
+      expect(opensslReads, name).toBe(reads);
+      const e = await expectAgentError(loadKeyFile(path(name), {}), "PRIVATE_KEY_INVALID");
+      expect(e.message).toBe(`unable to parse private key: ${path(name)} is not DER-encoded: it has a ${n}-byte length field (more than 4)`);
+      expect(e.hint).toContain("openssl pkey -in KEY -out NEW");
+    }
+  });
   it("a DER key with another version number: read as openssl reads it (PKCS#8), or the version named (SEC1), not 'no private key'", async () => {
     const withVersion = (name: string, args: string[], version: number) => {
       run([...args, "-in", ec.keyPath, "-outform", "DER", "-out", path(name)]);
