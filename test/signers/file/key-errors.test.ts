@@ -249,6 +249,26 @@ describe("private key errors", () => {
       expect(e.hint).toContain("openssl pkey -in KEY -out NEW");
     }
   });
+  it("a DER file that is not a key, followed by other bytes (a certificate, a PKCS#12 file, a SEQUENCE of an INTEGER), a certificate in BER, a SEQUENCE cut short, an OCTET STRING with a long length: 'holds no private key', not a DER key or BER named", async () => {
+    const cert = readFileSync(ec.certPath, "utf8").split("\n").filter((l) => !l.startsWith("-----")).join("");
+    const certDer = Buffer.from(cert, "base64");
+    run(["pkcs12", "-export", "-inkey", ec.keyPath, "-in", ec.certPath, "-out", path("id.p12"), "-passout", `pass:${PASSWORD}`]);
+    const certBody = certDer.subarray(2 + (certDer[1]! & 0x7f));
+    const variants: Array<[string, Buffer]> = [
+      ["cert-trailing.der", Buffer.concat([certDer, Buffer.from("\0\0junk")])],
+      ["p12-trailing.der", Buffer.concat([readFileSync(path("id.p12")), Buffer.from("\0\0junk")])],
+      ["integer-trailing.der", Buffer.from([0x30, 3, 2, 1, 0, 0, 0])],
+      ["cert-ber.der", Buffer.concat([Buffer.from([0x30, 0x80]), certBody, Buffer.alloc(2)])],
+      // Not a key in BER either: cut short, or not a SEQUENCE (whatever its length's form).
+      ["truncated.der", Buffer.from([0x30, 5, 2, 1])],
+      ["octets-5.der", Buffer.from("048500000000" + "01aa", "hex")],
+    ];
+    for (const [name, bytes] of variants) {
+      writeFileSync(path(name), bytes);
+      const e = await expectAgentError(loadKeyFile(path(name), {}), "PRIVATE_KEY_INVALID");
+      expect(e.message, name).toBe(`unable to parse private key: ${path(name)} holds no private key`);
+    }
+  });
   it("a DER key with another version number: read as openssl reads it (PKCS#8), or the version named (SEC1), not 'no private key'", async () => {
     const withVersion = (name: string, args: string[], version: number) => {
       run([...args, "-in", ec.keyPath, "-outform", "DER", "-out", path(name)]);
