@@ -142,11 +142,13 @@ function refuseBerKey(bytes: Buffer, source: string): void {
     if (e.kind === "form" && bytes[0] === TAG.SEQUENCE) throw notDer(e.message);
     return;
   }
-  const ber = classifyDer(asDer);
+  // Its first element: a BER key followed by other bytes is named by its BER (converting it drops them too).
+  const ber = classifyDer(readElement(asDer).raw);
   asDer.fill(0);
-  if (!ber?.endsWith("PRIVATE KEY")) return;
+  const problem = ber?.endsWith("PRIVATE KEY") ? derFormProblem(bytes) : "";
+  if (problem === "") return; // not a key, or DER followed by other bytes: derAsBlocks says which
   const encrypted = "convert it, keeping it encrypted: `openssl pkcs8 -topk8 -v2 aes-256-cbc -in KEY -out NEW`";
-  throw notDer(derFormProblem(bytes), ber === "ENCRYPTED PRIVATE KEY" ? encrypted : undefined);
+  throw notDer(problem, ber === "ENCRYPTED PRIVATE KEY" ? encrypted : undefined);
 }
 
 /** The first thing in `bytes` that DER encodes otherwise (assertDerForm's words). */

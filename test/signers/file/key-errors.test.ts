@@ -170,6 +170,8 @@ describe("private key errors", () => {
     const variants = [
       ["trailing.der", Buffer.concat([der, Buffer.from("\0\0junk")]), `holds a DER ${label} followed by 6 bytes that are not part of it`],
       ["ber.der", Buffer.concat([Buffer.from([0x30, 0x80]), body, Buffer.alloc(2)]), "is not DER-encoded: it has an indefinite length (BER, not DER)"],
+      // Both (round 33, scripts/fuzz-pkcs12.mjs: it was 'holds no private key').
+      ["ber-trailing.der", Buffer.concat([Buffer.from([0x30, 0x80]), body, Buffer.alloc(2), Buffer.alloc(2)]), "is not DER-encoded: it has an indefinite length (BER, not DER)"],
       ["trailing.pem", Buffer.from(`-----BEGIN ${label}-----\n${Buffer.concat([der, Buffer.alloc(1)]).toString("base64")}\n-----END ${label}-----\n`), label === "ENCRYPTED PRIVATE KEY" ? "unusable: trailing data after DER element" : "(trailing data after DER element)"],
     ] as const;
     for (const [name, bytes, expected] of variants) {
