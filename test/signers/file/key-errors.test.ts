@@ -181,6 +181,7 @@ describe("private key errors", () => {
       const e = await expectAgentError(loadKeyFile(path(name), { keyPassword: { kind: "value", value: PASSWORD } }), "PRIVATE_KEY_INVALID", PASSWORD);
       expect(e.message).toContain(`${path(name)} `);
       expect(e.message).toContain(expected);
+      if (name === "trailing.der") expect(e.hint).toBe("export the key again as DER or PEM (`openssl pkey -in KEY -out NEW`)");
     }
   });
   it.each([
