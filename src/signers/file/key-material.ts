@@ -131,13 +131,24 @@ function derAsBlocks(bytes: Buffer, source: string): PemBlock[] {
 /** A key in BER (DER only: OpenSSL reads it), in words saying so, with the command that converts it. */
 function refuseBerKey(bytes: Buffer, source: string): void {
   if (classifyDer(bytes) !== undefined) return;
-  const asDer = unlessMalformed(() => derFromBer(bytes));
-  const ber = asDer && classifyDer(asDer);
-  asDer?.fill(0);
-  if (!ber?.endsWith("PRIVATE KEY")) return;
+  const notDer = (problem: string, fix = "convert it: `openssl pkey -in KEY -out NEW`") =>
+    unparsableKeyError(`${source} is not DER-encoded: it has ${problem}`, undefined, fix);
+  let asDer: Buffer | undefined;
+  try {
+    asDer = derFromBer(bytes);
+  } catch (e) {
+    if (!(e instanceof DerError)) throw e;
+    // A SEQUENCE no reader here takes whole (a length in more than 4 bytes, which openssl reads up to 8): what it is.
+    if (e.kind === "form" && bytes[0] === TAG.SEQUENCE) throw notDer(e.message);
+    return;
+  }
+  // Its first element: a BER key followed by other bytes is named by its BER (converting it drops them too).
+  const ber = classifyDer(readElement(asDer).raw);
+  asDer.fill(0);
+  const problem = ber?.endsWith("PRIVATE KEY") ? derFormProblem(bytes) : "";
+  if (problem === "") return; // not a key, or DER followed by other bytes: derAsBlocks says which
   const encrypted = "convert it, keeping it encrypted: `openssl pkcs8 -topk8 -v2 aes-256-cbc -in KEY -out NEW`";
-  const fix = ber === "ENCRYPTED PRIVATE KEY" ? encrypted : "convert it: `openssl pkey -in KEY -out NEW`";
-  throw unparsableKeyError(`${source} is not DER-encoded: it has ${derFormProblem(bytes)}`, undefined, fix);
+  throw notDer(problem, ber === "ENCRYPTED PRIVATE KEY" ? encrypted : undefined);
 }
 
 /** The first thing in `bytes` that DER encodes otherwise (assertDerForm's words). */

@@ -204,6 +204,8 @@ describe("a key file refused once read (its key is there, but not as AWS's parse
 
   it.each([
     ["DER followed by 2 bytes", Buffer.concat([der, Buffer.from([0, 0])]), scalar],
+    ["BER (an indefinite length)", Buffer.concat([Buffer.from([0x30, 0x80]), der.subarray(3), Buffer.alloc(2)]), scalar],
+    ["BER followed by 2 bytes", Buffer.concat([Buffer.from([0x30, 0x80]), der.subarray(3), Buffer.alloc(4)]), scalar],
     ["a PEM key beside a corrupt block", Buffer.from(pem + broken), Buffer.from(pem.split("\n")[1]!)],
   ])("%s: no buffer made while reading it holds the key", async (name, bytes, secret) => {
     const file = join(tmp.dir, name.replace(/ /g, "-"));

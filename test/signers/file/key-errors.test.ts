@@ -170,6 +170,8 @@ describe("private key errors", () => {
     const variants = [
       ["trailing.der", Buffer.concat([der, Buffer.from("\0\0junk")]), `holds a DER ${label} followed by 6 bytes that are not part of it`],
       ["ber.der", Buffer.concat([Buffer.from([0x30, 0x80]), body, Buffer.alloc(2)]), "is not DER-encoded: it has an indefinite length (BER, not DER)"],
+      // Both (round 33, scripts/fuzz-pkcs12.mjs: it was 'holds no private key').
+      ["ber-trailing.der", Buffer.concat([Buffer.from([0x30, 0x80]), body, Buffer.alloc(2), Buffer.alloc(2)]), "is not DER-encoded: it has an indefinite length (BER, not DER)"],
       ["trailing.pem", Buffer.from(`-----BEGIN ${label}-----\n${Buffer.concat([der, Buffer.alloc(1)]).toString("base64")}\n-----END ${label}-----\n`), label === "ENCRYPTED PRIVATE KEY" ? "unusable: trailing data after DER element" : "(trailing data after DER element)"],
     ] as const;
     for (const [name, bytes, expected] of variants) {
@@ -179,6 +181,7 @@ describe("private key errors", () => {
       const e = await expectAgentError(loadKeyFile(path(name), { keyPassword: { kind: "value", value: PASSWORD } }), "PRIVATE_KEY_INVALID", PASSWORD);
       expect(e.message).toContain(`${path(name)} `);
       expect(e.message).toContain(expected);
+      if (name === "trailing.der") expect(e.hint).toBe("export the key again as DER or PEM (`openssl pkey -in KEY -out NEW`)");
     }
   });
   it.each([
@@ -216,6 +219,57 @@ describe("private key errors", () => {
       const e = await expectAgentError(loadKeyFile(path(name), { keyPassword: { kind: "value", value: PASSWORD } }), "PRIVATE_KEY_INVALID", PASSWORD);
       expect(e.message).toBe(`unable to parse private key: ${path(name)} is not DER-encoded: it has ${what}`);
       expect(e.hint).toContain(fix);
+    }
+  });
+  it("a DER key whose length field is longer than 4 bytes (non-minimal: zeros first), outside or inside: named as not DER, not 'no private key'", async () => {
+    run(["pkcs8", "-topk8", "-nocrypt", "-in", ec.keyPath, "-outform", "DER", "-out", path("long.der")]);
+    const items = children(readSingle(readFileSync(path("long.der"))));
+    const long = (tag: number, content: Buffer, n: number) => {
+      const length = Buffer.alloc(n);
+      length.writeUInt32BE(content.length, n - 4);
+      return Buffer.concat([Buffer.from([tag, 0x80 | n]), length, content]);
+    };
+    const octets = items.findIndex((i) => i.tag === 0x04);
+    const inner = Buffer.concat(items.map((i, at) => (at === octets ? long(0x04, i.content, 5) : i.raw)));
+    const variants: Array<[string, Buffer, number, boolean]> = [
+      // The oracle: openssl reads a length of up to 8 bytes (sizeof(long)), not 9.
+      ["outer-5.der", long(0x30, Buffer.concat(items.map((i) => i.raw)), 5), 5, true],
+      ["inner-5.der", derTlv(0x30, inner), 5, true],
+      ["outer-9.der", long(0x30, Buffer.concat(items.map((i) => i.raw)), 9), 9, false],
+    ];
+    for (const [name, bytes, n, reads] of variants) {
+      writeFileSync(path(name), bytes);
+      const opensslReads = (() => {
+        try {
+          return openssl(["pkey", "-inform", "DER", "-in", path(name), "-pubout"]).includes("PUBLIC KEY");
+        } catch {
+          return false;
+        }
+      })();
+      expect(opensslReads, name).toBe(reads);
+      const e = await expectAgentError(loadKeyFile(path(name), {}), "PRIVATE_KEY_INVALID");
+      expect(e.message).toBe(`unable to parse private key: ${path(name)} is not DER-encoded: it has a ${n}-byte length field (more than 4)`);
+      expect(e.hint).toContain("openssl pkey -in KEY -out NEW");
+    }
+  });
+  it("a DER file that is not a key, followed by other bytes (a certificate, a PKCS#12 file, a SEQUENCE of an INTEGER), a certificate in BER, a SEQUENCE cut short, an OCTET STRING with a long length: 'holds no private key', not a DER key or BER named", async () => {
+    const cert = readFileSync(ec.certPath, "utf8").split("\n").filter((l) => !l.startsWith("-----")).join("");
+    const certDer = Buffer.from(cert, "base64");
+    run(["pkcs12", "-export", "-inkey", ec.keyPath, "-in", ec.certPath, "-out", path("id.p12"), "-passout", `pass:${PASSWORD}`]);
+    const certBody = certDer.subarray(2 + (certDer[1]! & 0x7f));
+    const variants: Array<[string, Buffer]> = [
+      ["cert-trailing.der", Buffer.concat([certDer, Buffer.from("\0\0junk")])],
+      ["p12-trailing.der", Buffer.concat([readFileSync(path("id.p12")), Buffer.from("\0\0junk")])],
+      ["integer-trailing.der", Buffer.from([0x30, 3, 2, 1, 0, 0, 0])],
+      ["cert-ber.der", Buffer.concat([Buffer.from([0x30, 0x80]), certBody, Buffer.alloc(2)])],
+      // Not a key in BER either: cut short, or not a SEQUENCE (whatever its length's form).
+      ["truncated.der", Buffer.from([0x30, 5, 2, 1])],
+      ["octets-5.der", Buffer.from("048500000000" + "01aa", "hex")],
+    ];
+    for (const [name, bytes] of variants) {
+      writeFileSync(path(name), bytes);
+      const e = await expectAgentError(loadKeyFile(path(name), {}), "PRIVATE_KEY_INVALID");
+      expect(e.message, name).toBe(`unable to parse private key: ${path(name)} holds no private key`);
     }
   });
   it("a DER key with another version number: read as openssl reads it (PKCS#8), or the version named (SEC1), not 'no private key'", async () => {

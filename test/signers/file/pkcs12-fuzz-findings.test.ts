@@ -2,6 +2,7 @@
  * Found by the structure-aware fuzzer (issue 20): a PKCS#12 bag whose value is a NULL with content reached
  * `Buffer.from(null)` (a TypeError, exit 1) instead of PKCS12_INVALID.
  */
+import { X509Certificate } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -99,6 +100,13 @@ describe("PKCS#12 ContentInfos, SafeBags, certificate bags and bag attributes th
       const signed = { tag: 0x30, children: [{ tag: 6, value: oidBytes("1.2.840.113549.1.7.2") }, { tag: 0xa0, children: [{ tag: 0x30, children: [{ tag: 2, value: Buffer.from([0]) }] }] }] };
       authenticatedSafe.children!.push(signed);
     }, "a signedData content is not supported"],
+    ["a certificate bag whose value is not a CertBag (a SEQUENCE of one INTEGER)", false, (p: DerNode) => {
+      starting(p, CERT)[0]!.children![1]!.children = [{ tag: 0x30, children: [{ tag: 2, value: Buffer.from([0]) }] }];
+    }, "malformed certificate bag"],
+    ["a signedAndEnvelopedData ContentInfo in the AuthenticatedSafe that is not one", false, (p: DerNode) => {
+      const authenticatedSafe = allNodes(p).find(({ node }) => node === starting(p, DATA)[1])!.parent!;
+      authenticatedSafe.children!.push({ tag: 0x30, children: [{ tag: 6, value: oidBytes("1.2.840.113549.1.7.4") }, { tag: 0xa0, children: [{ tag: 0x30, children: [{ tag: 2, value: Buffer.from([0]) }] }] }] });
+    }, "a signedAndEnvelopedData content is not supported"],
     ["a localKeyId that is an INTEGER with a leading zero byte", false, (p: DerNode) => {
       starting(p, KEY_ID)[0]!.children![1]!.children = [{ tag: 2, value: Buffer.from([0, 1]) }];
     }, "a bag attribute's value is an empty or non-minimal INTEGER"],
@@ -113,6 +121,32 @@ describe("PKCS#12 ContentInfos, SafeBags, certificate bags and bag attributes th
     expect(() => openssl(["pkcs12", "-in", join(dir, "bad-bags.p12"), "-info", "-noout", "-nomacver", "-passin", "pass:pw"])).toThrow();
     const e = readPkcs12(encodeDer(pfx), "bad-bags.p12", { keyPassword: { kind: "value", value: "pw" } });
     await expect(e).rejects.toMatchObject({ code: "PKCS12_INVALID", message: `could not parse PKCS#12 file bad-bags.p12: ${problem}` });
+  });
+
+  it.each([
+    ["a second certificate bag of type SDSI holding an IA5String: skipped", (p: DerNode) => {
+      const bag = allNodes(p).find(({ node }) => node === starting(p, CERT)[0])!;
+      const sdsi = cloneDer(bag.node);
+      sdsi.children![1]!.children![0]!.children![0]!.value = oidBytes("1.2.840.113549.1.9.22.2");
+      sdsi.children![1]!.children![0]!.children![1]!.children = [{ tag: 0x16, value: Buffer.from("(sdsi)") }];
+      bag.parent!.children!.push(sdsi);
+    }],
+    ["a ContentInfo of another type in the AuthenticatedSafe (not a PKCS#7 one): skipped", (p: DerNode) => {
+      const authenticatedSafe = allNodes(p).find(({ node }) => node === starting(p, DATA)[1])!.parent!;
+      authenticatedSafe.children!.push({ tag: 0x30, children: [{ tag: 6, value: oidBytes("1.2.3.4") }, { tag: 0xa0, children: [{ tag: 0x30, children: [{ tag: 2, value: Buffer.from([0]) }] }] }] });
+    }],
+  ] as const)("%s, read (as openssl reads it)", async (_, edit) => {
+    const dir = tmp.dir;
+    openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", join(dir, "k.pem"), "-subj", "/CN=p12", "-out", join(dir, "c.pem")]);
+    openssl(["pkcs12", "-export", "-inkey", join(dir, "k.pem"), "-in", join(dir, "c.pem"), "-name", "p12", "-out", join(dir, "skipped.p12"), "-passout", "pass:pw", "-nomac", "-keypbe", "NONE", "-certpbe", "NONE"]);
+    const pfx = decodeDer(readFileSync(join(dir, "skipped.p12")))!;
+    edit(pfx);
+    writeFileSync(join(dir, "skipped.p12"), encodeDer(pfx));
+    // The oracle: openssl reads the key and the certificate from it.
+    const text = openssl(["pkcs12", "-in", join(dir, "skipped.p12"), "-nodes", "-nomacver", "-passin", "pass:pw"]);
+    expect(text).toContain("PRIVATE KEY");
+    const identity = await readPkcs12(encodeDer(pfx), "skipped.p12", { keyPassword: { kind: "value", value: "pw" } });
+    expect(identity.certificate.der).toEqual(new X509Certificate(readFileSync(join(dir, "c.pem"))).raw);
   });
 
   it("a friendlyName with two values (openssl reads it): read", async () => {
