@@ -21,7 +21,8 @@ export function thisModuleFile(): string {
 /**
  * The node_modules directories npm installs this package's dependencies in, nearest first: its own, then, while it
  * is itself a dependency, the node_modules it sits in (npm hoists there), up to that of the project that installed
- * it. Not a global prefix's lib/node_modules (no project: npm hoists nothing there), nothing above the installing
+ * it (pnpm: the sibling packages in .pnpm/<name>@<version>/node_modules). Not a global prefix's lib/node_modules
+ * (npm hoists nothing there: other global packages, of whoever installed them), nothing above the installing
  * project, and no directory owned by another user than the owner of `from` and root. Empty when `from` is in no
  * package (a copy of dist/ alone).
  */
@@ -39,7 +40,7 @@ export function packageNodeModules(from: string): string[] {
     if (uid !== -1) found.push(modules);
     // <modules>/<name> or <modules>/@scope/<name>: the package is itself a dependency of the directory above.
     const parent = basename(dirname(dir)).startsWith("@") ? dirname(dirname(dir)) : dirname(dir);
-    if (basename(parent) !== "node_modules" || !existsSync(join(dirname(parent), "package.json"))) return found;
+    if (basename(parent) !== "node_modules" || isGlobalLib(dirname(parent))) return found;
     dir = dirname(parent);
     modules = parent;
   }
@@ -64,6 +65,11 @@ export function requireFromPackage(id: string, from: string = thisModuleFile()):
     return load(file);
   }
   throw Object.assign(new Error(`Cannot find module '${id}' in this package's node_modules`), { code: "MODULE_NOT_FOUND" });
+}
+
+/** Whether `dir` is a global prefix's lib/ (<prefix>/lib/node_modules/<package>: a lib/ that is no project). */
+export function isGlobalLib(dir: string): boolean {
+  return basename(dir) === "lib" && !existsSync(join(dir, "package.json"));
 }
 
 /** A directory's owner; -1 (no one) when it cannot be read. */

@@ -14,7 +14,7 @@ import type { PKCS11 } from "pkcs11js";
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { DeviceError } from "../errors.js";
-import { packageNodeModules, requireFromPackage, thisModuleFile } from "../os/own-package.js";
+import { isGlobalLib, packageNodeModules, requireFromPackage, thisModuleFile } from "../os/own-package.js";
 import { pkcs11Class, type Pkcs11Addon } from "./binding.js";
 
 const PACKAGE = "roles-anywhere-agent";
@@ -114,8 +114,7 @@ function whyAbsent(from: string): AddonProblem {
   }
   // <prefix>/lib/node_modules/roles-anywhere-agent with no project around it: a global install, where npm
   // installs optional dependencies whatever --omit says; missing there means the build failed.
-  const global = basename(installer) === "lib" && !existsSync(join(installer, "package.json"));
-  return global ? { kind: "build-failed" } : { kind: "missing" };
+  return isGlobalLib(installer) ? { kind: "build-failed" } : { kind: "missing" };
 }
 
 /** The lockfile's entry for pkcs11js; null when there is no such lockfile (or it is not a JSON object), undefined when it has no entry. */

@@ -70,9 +70,20 @@ describe("packageNodeModules", () => {
     ]);
   });
 
+  it("pnpm: the package's real directory in .pnpm, its dependencies beside it", () => {
+    const root = layout({
+      "package.json": named("app"),
+      "node_modules/.pnpm/raa@1.0.0/node_modules/raa/package.json": named("raa"),
+      "node_modules/.pnpm/raa@1.0.0/node_modules/raa/x.js": "",
+    });
+    expect(packageNodeModules(join(root, "node_modules/.pnpm/raa@1.0.0/node_modules/raa/x.js"))).toEqual([join(root, "node_modules/.pnpm/raa@1.0.0/node_modules")]);
+  });
+
   it("a global install (no package.json beside lib/node_modules): its own node_modules only", () => {
-    const root = layout({ "lib/node_modules/raa/package.json": named("raa"), "lib/node_modules/raa/x.js": "" });
-    expect(packageNodeModules(join(root, "lib/node_modules/raa/x.js"))).toEqual([]);
+    const root = layout({ "lib/node_modules/raa/package.json": named("raa"), "lib/node_modules/raa/node_modules/.keep": "", "lib/node_modules/raa/x.js": "" });
+    expect(packageNodeModules(join(root, "lib/node_modules/raa/x.js"))).toEqual([join(root, "lib/node_modules/raa/node_modules")]);
+    writeFileSync(join(root, "lib/package.json"), named("a project named lib"));
+    expect(packageNodeModules(join(root, "lib/node_modules/raa/x.js"))).toEqual([join(root, "lib/node_modules/raa/node_modules"), join(root, "lib/node_modules")]);
   });
 
   it("a file in no named package (a copy of dist/ alone): none", () => {
