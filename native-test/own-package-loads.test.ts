@@ -86,6 +86,8 @@ describe.skipIf(!canCreateUsers())("root with another user's HOME never loads th
     expect(ran("yargs")).toBe(false);
     expect(run.stderr).toMatch(/yargs is missing/);
     expect(run.code).not.toBe(0);
+    // The checkout's own installation loads its yargs.
+    expect(await runCli(join(REPO, "dist", "cli.js"), ["--help"], env())).toMatchObject({ code: 0, stdout: expect.stringContaining("Commands:") });
   });
 
   it("@noble/post-quantum missing (an ML-DSA key): the planted one not run", async () => {
@@ -95,6 +97,10 @@ describe.skipIf(!canCreateUsers())("root with another user's HOME never loads th
     expect(ran("noble")).toBe(false);
     expect(run.stderr).toMatch(/@noble\/post-quantum/);
     expect(run.code).not.toBe(0);
+    // The checkout's own installation signs with its @noble/post-quantum and gets as far as the (closed) endpoint.
+    const own = await runCli(join(REPO, "dist", "cli.js"), ["credential-process", "--certificate", leaf.certPath, "--private-key", leaf.keyPath, ...ARNS], env());
+    expect(own.stderr).not.toMatch(/noble|installation changed/);
+    expect(own.stderr).toMatch(/127\.0\.0\.1:9/);
   });
 });
 
