@@ -96,6 +96,9 @@ describe("packageNodeModules", () => {
     expect(packageNodeModules(join(root, "node_modules/raa/x.js"))).toEqual([]);
     chownSync(join(root, "node_modules/raa/x.js"), 4242, 4242);
     expect(packageNodeModules(join(root, "node_modules/raa/x.js"))).toEqual([join(root, "node_modules")]);
+    // Root's directories are trusted by the code of any owner.
+    chownSync(join(root, "node_modules"), 0, 0);
+    expect(packageNodeModules(join(root, "node_modules/raa/x.js"))).toEqual([join(root, "node_modules")]);
   });
 });
 
@@ -108,6 +111,7 @@ describe("requireFromPackage", () => {
       "node_modules/@s/sub/package.json": JSON.stringify({ name: "@s/sub", exports: { "./a.js": "./lib/a.js" } }),
       "node_modules/@s/sub/lib/a.js": module("scoped subpath"),
       "node_modules/raa/package.json": named("raa"),
+      "node_modules/raa/node_modules/.keep": "",
       "node_modules/raa/x.js": "",
     });
     const from = join(root, "node_modules/raa/x.js");
@@ -129,6 +133,26 @@ describe("requireFromPackage", () => {
     withNodePath(join(elsewhere, "node_modules"), () => {
       expect(() => requireFromPackage("dep", join(root, "x.js"))).toThrow(expect.objectContaining({ code: "MODULE_NOT_FOUND" }));
     });
+  });
+
+  it("a scoped package whose entry points into another package of its scope: MODULE_NOT_FOUND", () => {
+    const root = layout({
+      "package.json": named("raa"),
+      "x.js": "",
+      "node_modules/@s/a/package.json": JSON.stringify({ name: "@s/a", main: "../b/index.js" }),
+      "node_modules/@s/b/index.js": module("another package"),
+    });
+    expect(() => requireFromPackage("@s/a", join(root, "x.js"))).toThrow(expect.objectContaining({ code: "MODULE_NOT_FOUND" }));
+  });
+
+  it("a package whose entry points into a sibling whose name starts with its own: MODULE_NOT_FOUND", () => {
+    const root = layout({
+      "package.json": named("raa"),
+      "x.js": "",
+      "node_modules/dep/package.json": JSON.stringify({ name: "dep", main: "../dep2/index.js" }),
+      "node_modules/dep2/index.js": module("another package"),
+    });
+    expect(() => requireFromPackage("dep", join(root, "x.js"))).toThrow(expect.objectContaining({ code: "MODULE_NOT_FOUND" }));
   });
 
   it("this module's file is the source file under test (import.meta.url before __filename)", () => {
