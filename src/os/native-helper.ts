@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import type { Socket } from "node:net";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { UsageError } from "../errors.js";
+import { thisModuleFile } from "./own-package.js";
 
 // The native helper (below) and the protections of a process that holds secrets: no core file, no inspector.
 
@@ -38,10 +38,8 @@ let loaded: NativeHelperLoad | undefined;
 export function loadNativeHelper(): NativeHelperLoad {
   if (loaded) return loaded;
   // dist/native/… seen from where the build put this module: dist/cli.js and dist/cli-bundle.cjs, dist/daemon/*.mjs,
-  // dist/lib/os/native-helper.js, and src/os/native-helper.ts when the sources run directly (tests).
-  // ES modules have import.meta.url; CommonJS builds (the CLI bundle, the launcher) have __filename, and an empty
-  // import.meta. Not the other way round: `node -e` makes __filename a global ("[eval]") that ES modules see too.
-  const here = dirname(import.meta.url ? fileURLToPath(import.meta.url) : __filename);
+  // dist/lib/os/, and src/os/ when the sources run directly (tests).
+  const here = dirname(thisModuleFile());
   const path = [here, join(here, ".."), join(here, "..", "..")]
     .flatMap((d) => [join(d, NATIVE_HELPER_FILE), join(d, "dist", NATIVE_HELPER_FILE)])
     .find((candidate) => existsSync(candidate));

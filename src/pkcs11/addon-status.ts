@@ -12,10 +12,9 @@
  */
 import type { PKCS11 } from "pkcs11js";
 import { existsSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { DeviceError } from "../errors.js";
+import { isGlobalLib, packageNodeModules, requireFromPackage, thisModuleFile } from "../os/own-package.js";
 import { pkcs11Class, type Pkcs11Addon } from "./binding.js";
 
 const PACKAGE = "roles-anywhere-agent";
@@ -32,15 +31,14 @@ type AddonProblem =
 
 /** pkcs11js's native addon as the PKCS11 class, without pkcs11js's index.js (binding.ts says why). */
 export function requirePkcs11js(from: string = thisModuleFile()): { readonly PKCS11: new () => PKCS11 } {
-  const load = createRequire(from);
   let addon: Pkcs11Addon;
   try {
-    addon = load(ADDON) as Pkcs11Addon;
+    addon = requireFromPackage(ADDON, from) as Pkcs11Addon;
   } catch {
     // A pkcs11js laid out otherwise (another version, a package that hides its files): its own wrapper, which
     // costs more to load and offers the same class.
     try {
-      return load("pkcs11js") as { readonly PKCS11: new () => PKCS11 };
+      return requireFromPackage("pkcs11js", from) as { readonly PKCS11: new () => PKCS11 };
     } catch (cause) {
       throw addonMissingError(cause, from);
     }
@@ -49,30 +47,27 @@ export function requirePkcs11js(from: string = thisModuleFile()): { readonly PKC
 }
 
 /** The error for `cause` (the failed require of pkcs11js), with what the user should do. */
-export function addonMissingError(cause: unknown, from: string = thisModuleFile(), stopAt?: string): DeviceError {
+export function addonMissingError(cause: unknown, from: string = thisModuleFile()): DeviceError {
   const text = cause instanceof Error ? cause.message : String(cause);
   const reason = text.split("\n")[0]!.replace(/ imported from .*/, "");
-  const [message, hint] = explain(diagnoseAddon(from, reason, stopAt));
+  const [message, hint] = explain(diagnoseAddon(from, reason));
   return new DeviceError("PKCS11_NOT_INSTALLED", `PKCS#11 support is not installed: ${message}`, { cause, hint });
 }
 
-/**
- * `from`: the file whose require() loads pkcs11js (this module, or the CLI bundle). The package is looked up as
- * Node.js does, from there up to `stopAt` (the filesystem root unless a test bounds the walk).
- */
-export function diagnoseAddon(from: string, reason: string, stopAt?: string): AddonProblem {
-  const found = upFrom(dirname(from), stopAt, (dir) => existsSync(join(dir, "node_modules", "pkcs11js", "package.json")));
+/** `from`: the file that loads pkcs11js (this module, or the CLI bundle); pkcs11js is looked for where it may be loaded from. */
+export function diagnoseAddon(from: string, reason: string): AddonProblem {
+  const found = packageNodeModules(from).find((dir) => existsSync(join(dir, "pkcs11js", "package.json")));
   if (found === undefined) return whyAbsent(from);
-  const pkcs11js = join(found, "node_modules", "pkcs11js");
+  const pkcs11js = join(found, "pkcs11js");
   if (!existsSync(join(pkcs11js, "build", "Release", "pkcs11.node"))) return { kind: "not-built", packageDir: pkcs11js };
   return { kind: "unloadable", reason };
 }
 
-/** The first directory from `start` up to `stopAt` (else the root) that `wanted` accepts. */
-function upFrom(start: string, stopAt: string | undefined, wanted: (dir: string) => boolean): string | undefined {
+/** The first directory from `start` up to the root that `wanted` accepts. */
+function upFrom(start: string, wanted: (dir: string) => boolean): string | undefined {
   for (let dir = start; ; dir = dirname(dir)) {
     if (wanted(dir)) return dir;
-    if (dir === stopAt || dir === dirname(dir)) return undefined;
+    if (dir === dirname(dir)) return undefined;
   }
 }
 
@@ -108,7 +103,7 @@ function explain(problem: AddonProblem): [message: string, hint: string] {
 
 /** pkcs11js is not in the tree: find out from the installing project's lockfile whether npm omitted it. */
 function whyAbsent(from: string): AddonProblem {
-  const root = upFrom(dirname(from), undefined, isPackageRoot);
+  const root = upFrom(dirname(from), isPackageRoot);
   if (root === undefined || basename(dirname(root)) !== "node_modules") return { kind: "missing" };
   const installer = dirname(dirname(root));
   for (const name of ["package-lock.json", "npm-shrinkwrap.json"]) {
@@ -119,8 +114,7 @@ function whyAbsent(from: string): AddonProblem {
   }
   // <prefix>/lib/node_modules/roles-anywhere-agent with no project around it: a global install, where npm
   // installs optional dependencies whatever --omit says; missing there means the build failed.
-  const global = basename(installer) === "lib" && !existsSync(join(installer, "package.json"));
-  return global ? { kind: "build-failed" } : { kind: "missing" };
+  return isGlobalLib(installer) ? { kind: "build-failed" } : { kind: "missing" };
 }
 
 /** The lockfile's entry for pkcs11js; null when there is no such lockfile (or it is not a JSON object), undefined when it has no entry. */
@@ -143,9 +137,4 @@ function isPackageRoot(dir: string): boolean {
   } catch {
     return false;
   }
-}
-
-function thisModuleFile(): string {
-  // CommonJS builds (the CLI bundle) have __filename; ES modules have import.meta.url.
-  return typeof __filename === "string" ? __filename : fileURLToPath(import.meta.url);
 }

@@ -10,7 +10,7 @@ import { addonMissingError, diagnoseAddon, requirePkcs11js } from "../../src/pkc
 
 const require = createRequire(import.meta.url);
 
-const diagnose = (from: string, reason: string) => diagnoseAddon(from, reason, caseDir(from));
+const diagnose = diagnoseAddon;
 import { makeTempDir } from "../helpers/pki.js";
 
 const { dir, cleanup } = makeTempDir("raa-addon-status-");
@@ -83,7 +83,7 @@ describe("PKCS#11 support missing: the reason", () => {
       [tree({ pkcs11js: "unbuilt" }), /install script did not run/, /npm install-scripts approve pkcs11js && npm rebuild pkcs11js/],
     ];
     for (const [from, message, hint] of cases) {
-      const error = addonMissingError(new Error("Cannot find module 'pkcs11js'\nRequire stack: …"), from, caseDir(from));
+      const error = addonMissingError(new Error("Cannot find module 'pkcs11js'\nRequire stack: …"), from);
       expect(error.code).toBe("PKCS11_NOT_INSTALLED");
       expect(error.category).toBe("device");
       expect(error.message).toMatch(/^PKCS#11 support is not installed: /);
@@ -93,14 +93,14 @@ describe("PKCS#11 support missing: the reason", () => {
     }
     // --omit=optional is not called a failed build.
     const omitted = tree({ lock: lockWith({}) });
-    expect(addonMissingError(new Error("x"), omitted, caseDir(omitted)).message).not.toMatch(/fail/);
+    expect(addonMissingError(new Error("x"), omitted).message).not.toMatch(/fail/);
   });
 });
 
 describe("PKCS#11 support missing: the lookup's edges", () => {
   it("each reason's exact sentence and hint (two reasons must not share one by falling through)", () => {
     const line = (from: string, cause: Error) => {
-      const error = addonMissingError(cause, from, caseDir(from));
+      const error = addonMissingError(cause, from);
       return [error.message, error.hint];
     };
     const tools = "install g++, make and python3 (node-gyp builds pkcs11js), then reinstall";
@@ -168,16 +168,18 @@ describe("PKCS#11 support missing: the lookup's edges", () => {
     expect(diagnoseAddon("/nonexistent/deeper/cli.js", "x")).toEqual({ kind: "missing" });
   });
 
-  it("the walk stops at stopAt: a pkcs11js above it is not taken", () => {
+  it("the walk stops at the installing project: a pkcs11js in a node_modules above it is not taken", () => {
     const from = tree({});
-    const above = join(caseDir(from), "..", "node_modules", "pkcs11js");
+    const above = join(caseDir(from), "node_modules", "pkcs11js");
     mkdirSync(above, { recursive: true });
     writeFileSync(join(above, "package.json"), "{}");
-    try {
-      expect(diagnose(from, "x")).toEqual({ kind: "missing" });
-    } finally {
-      rmSync(join(caseDir(from), "..", "node_modules"), { recursive: true });
-    }
+    writeFileSync(join(caseDir(from), "package.json"), JSON.stringify({ name: "outer" }));
+    expect(diagnose(from, "x")).toEqual({ kind: "missing" });
+  });
+
+  it("a global install (no project around <prefix>/lib/node_modules): a pkcs11js beside the package is not taken", () => {
+    const from = tree({ installer: "lib", projectManifest: false, pkcs11js: "built" });
+    expect(diagnose(from, "x")).toEqual({ kind: "build-failed" });
   });
 });
 
@@ -186,6 +188,7 @@ describe("requirePkcs11js", () => {
   /** <case>/node_modules/pkcs11js holding only what `files` names (a copy of the real addon, an index.js re-exporting the real one), and a caller file. */
   function layout(files: readonly ("index.js" | "build/Release/pkcs11.node")[]): string {
     const root = join(dir, `case-${n++}`);
+    writeFileSync(join(mkdirSync(root, { recursive: true })!, "package.json"), JSON.stringify({ name: "roles-anywhere-agent" }));
     const pkg = join(root, "node_modules", "pkcs11js");
     mkdirSync(join(pkg, "build", "Release"), { recursive: true });
     writeFileSync(join(pkg, "package.json"), JSON.stringify({ name: "pkcs11js", main: "index.js" }));
@@ -193,6 +196,7 @@ describe("requirePkcs11js", () => {
     if (files.includes("build/Release/pkcs11.node")) {
       writeFileSync(join(pkg, "build", "Release", "pkcs11.node"), readFileSync(join(real, "build", "Release", "pkcs11.node")));
     }
+    writeFileSync(join(root, "caller.js"), "");
     return join(root, "caller.js");
   }
 

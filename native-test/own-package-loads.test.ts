@@ -1,0 +1,115 @@
+/**
+ * Root runs the CLI with another user's HOME (`sudo -E`, a container job's HOME) from an installation that lacks a
+ * dependency (pkcs11js left out by --omit=optional or a failed build; a copy of the package without its
+ * node_modules). That user (`r33p8-…`, created with useradd and removed afterwards) has planted packages of those
+ * names in ~/.node_modules, where Node's CommonJS require() looks last. Before the fix root ran them: pkcs11js from
+ * requirePkcs11js, yargs for --help, @noble/post-quantum for an ML-DSA key. Now they are taken only from the
+ * package's own node_modules chain (src/os/own-package.ts), and the run says what is missing.
+ * And the library imported from `node -e`, where __filename is the global "[eval]", loads pkcs11js.
+ */
+import { execFile } from "node:child_process";
+import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { issueMlDsaLeaf } from "../test/helpers/mldsa-pki.js";
+import { createCa, makeTempDir } from "../test/helpers/pki.js";
+import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
+import { runCli } from "./helpers/run-cli.js";
+
+const REPO = process.cwd();
+const SOFTHSM = "/usr/lib/softhsm/libsofthsm2.so";
+const ARNS = [
+  "--trust-anchor-arn", "arn:aws:rolesanywhere:us-east-1:111122223333:trust-anchor/ta",
+  "--profile-arn", "arn:aws:rolesanywhere:us-east-1:111122223333:profile/p",
+  "--role-arn", "arn:aws:iam::111122223333:role/r",
+  "--endpoint", "http://127.0.0.1:9",
+];
+
+const { dir, cleanup } = makeTempDir("raa-own-package-loads-");
+let planter: LocalUser;
+let cli: string;
+
+/** `<home>/.node_modules/<name>`, owned by the planter: its `file` writes <dir>/ran-<marker> when loaded. */
+function plant(name: string, file: string, marker: string): void {
+  const pkg = join(planter.home, ".node_modules", name);
+  mkdirSync(pkg, { recursive: true });
+  writeFileSync(join(pkg, "package.json"), JSON.stringify({ name, main: "index.js" }));
+  const code = `require("fs").writeFileSync(${JSON.stringify(join(dir, `ran-${marker}`))}, "uid " + process.getuid());\nmodule.exports = {};\n`;
+  writeFileSync(join(pkg, file), code);
+}
+
+const ran = (marker: string) => existsSync(join(dir, `ran-${marker}`));
+
+beforeAll(() => {
+  if (!canCreateUsers()) return;
+  chmodSync(dir, 0o755);
+  planter = createLocalUser("r33p8-planter", dir);
+  plant("pkcs11js", "index.js", "pkcs11js");
+  plant("yargs", "index.js", "yargs");
+  plant("@noble/post-quantum", "ml-dsa.js", "noble");
+  const chown = (path: string): void => {
+    chownSync(path, planter.uid, planter.gid);
+    for (const entry of readdirSync(path, { withFileTypes: true })) {
+      if (entry.isDirectory()) chown(join(path, entry.name));
+      else chownSync(join(path, entry.name), planter.uid, planter.gid);
+    }
+  };
+  chown(join(planter.home, ".node_modules"));
+  // A project that installed the package, with none of its dependencies (a copy of the package alone).
+  const app = join(dir, "app");
+  const pkg = join(app, "node_modules", "roles-anywhere-agent");
+  mkdirSync(pkg, { recursive: true });
+  writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app" }));
+  copyFileSync(join(REPO, "package.json"), join(pkg, "package.json"));
+  cpSync(join(REPO, "dist"), join(pkg, "dist"), { recursive: true });
+  cli = join(pkg, "dist", "cli.js");
+}, 60_000);
+
+afterAll(() => {
+  planter?.remove();
+  cleanup();
+});
+
+describe.skipIf(!canCreateUsers())("root with another user's HOME never loads that user's ~/.node_modules", () => {
+  const env = () => ({ PATH: process.env["PATH"], HOME: planter.home });
+
+  it("pkcs11js missing from the installation: PKCS11_NOT_INSTALLED, the planted pkcs11js not run", async () => {
+    const run = await runCli(cli, ["credential-process", "--certificate", `pkcs11:token=x?module-path=${SOFTHSM}`, ...ARNS], env());
+    expect(ran("pkcs11js")).toBe(false);
+    expect(run.stderr).toMatch(/^roles-anywhere-agent: PKCS#11 support is not installed: the optional package pkcs11js is missing/);
+    expect(run.code).toBe(5);
+  });
+
+  it("yargs missing (--help): the run says so, the planted yargs not run", async () => {
+    const run = await runCli(cli, ["--help"], env());
+    expect(ran("yargs")).toBe(false);
+    expect(run.stderr).toMatch(/yargs is missing/);
+    expect(run.code).not.toBe(0);
+    // The checkout's own installation loads its yargs.
+    expect(await runCli(join(REPO, "dist", "cli.js"), ["--help"], env())).toMatchObject({ code: 0, stdout: expect.stringContaining("Commands:") });
+  });
+
+  it("@noble/post-quantum missing (an ML-DSA key): the planted one not run", async () => {
+    const ca = createCa(join(dir, "ca"), { name: "r33p8 CA", keyType: "p256" });
+    const leaf = issueMlDsaLeaf(ca, dir, { name: "r33p8-mldsa", keyType: "ML-DSA-44" });
+    const run = await runCli(cli, ["credential-process", "--certificate", leaf.certPath, "--private-key", leaf.keyPath, ...ARNS], env());
+    expect(ran("noble")).toBe(false);
+    expect(run.stderr).toMatch(/@noble\/post-quantum/);
+    expect(run.code).not.toBe(0);
+    // The checkout's own installation signs with its @noble/post-quantum and gets as far as the (closed) endpoint.
+    const own = await runCli(join(REPO, "dist", "cli.js"), ["credential-process", "--certificate", leaf.certPath, "--private-key", leaf.keyPath, ...ARNS], env());
+    expect(own.stderr).not.toMatch(/noble|installation changed/);
+    expect(own.stderr).toMatch(/127\.0\.0\.1:9/);
+  });
+});
+
+describe("the library under `node -e` (__filename is the global \"[eval]\")", () => {
+  it.skipIf(!existsSync(SOFTHSM))("loads pkcs11js from the package: listPkcs11Certificates answers", async () => {
+    const script = `import(${JSON.stringify(join(REPO, "dist", "lib", "index.js"))})
+      .then((m) => m.listPkcs11Certificates({ uri: "pkcs11:?module-path=${SOFTHSM}" }))
+      .then((found) => console.log("listed", Array.isArray(found)), (e) => console.log("failed", e.code, e.message));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ["-e", script], { encoding: "utf8", env: { PATH: process.env["PATH"], HOME: dir } });
+    expect(stdout.trim()).toBe("listed true");
+  });
+});

@@ -1,0 +1,91 @@
+/**
+ * Where this package's code lives, and the one way it loads a dependency by name at run time (pkcs11js; yargs and
+ * @noble/post-quantum in the CommonJS bundles). Node's CommonJS resolver, when a name is in no node_modules above the
+ * caller, goes on to $HOME/.node_modules, $HOME/.node_libraries, $PREFIX/lib/node and NODE_PATH: for root with
+ * another user's HOME (`sudo -E`, a container job's HOME) and an optional dependency npm left out, that user's code.
+ * A dependency is taken from the package's own node_modules, or from the node_modules of the projects it is installed
+ * in, and only from directories owned by the owner of this code or by root.
+ */
+import { existsSync, realpathSync, readFileSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { basename, dirname, join, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** This module's file: the built file it is part of (dist/lib/os/own-package.js, a bundle in dist/), or the source. */
+export function thisModuleFile(): string {
+  // ES modules have import.meta.url; CommonJS builds (the CLI bundles, the launcher) have __filename, and an empty
+  // import.meta. Not the other way round: `node -e` makes __filename a global ("[eval]") that ES modules see too.
+  return import.meta.url ? fileURLToPath(import.meta.url) : __filename;
+}
+
+/**
+ * The node_modules directories npm installs this package's dependencies in, nearest first: its own, then, while it
+ * is itself a dependency, the node_modules it sits in (npm hoists there), up to that of the project that installed
+ * it (pnpm: the sibling packages in .pnpm/<name>@<version>/node_modules). Not a global prefix's lib/node_modules
+ * (npm hoists nothing there: other global packages, of whoever installed them), nothing above the installing
+ * project, and no directory owned by another user than the owner of `from` and root. Empty when `from` is in no
+ * package (a copy of dist/ alone).
+ */
+export function packageNodeModules(from: string): string[] {
+  const owner = ownerOf(from);
+  let dir = dirname(from);
+  while (!hasNamedManifest(dir)) {
+    if (dir === dirname(dir)) return [];
+    dir = dirname(dir);
+  }
+  const found: string[] = [];
+  for (let modules = join(dir, "node_modules"); ; ) {
+    const uid = ownerOf(modules);
+    if (uid !== -1 && uid !== 0 && uid !== owner) break;
+    if (uid !== -1) found.push(modules);
+    // <modules>/<name> or <modules>/@scope/<name>: the package is itself a dependency of the directory above.
+    const parent = basename(dirname(dir)).startsWith("@") ? dirname(dirname(dir)) : dirname(dir);
+    if (basename(parent) !== "node_modules" || isGlobalLib(dirname(parent))) return found;
+    dir = dirname(parent);
+    modules = parent;
+  }
+  return found;
+}
+
+/** The module `id` ("name" or "name/sub/path") as require() loads it, but only from `packageNodeModules(from)`. */
+export function requireFromPackage(id: string, from: string = thisModuleFile()): unknown {
+  const name = id.split("/").slice(0, id.startsWith("@") ? 2 : 1).join("/");
+  for (const modules of packageNodeModules(from)) {
+    let packageDir: string;
+    try {
+      packageDir = realpathSync(join(modules, name));
+    } catch {
+      continue;
+    }
+    // Resolved as from a file in that node_modules (its package.json "exports" apply); a name it cannot resolve
+    // there would go on to the home folders, hence the check that the file is in the package found.
+    const load = createRequire(join(modules, "_"));
+    const file = realpathSync(load.resolve(id));
+    if (!file.startsWith(packageDir + sep)) break;
+    return load(file);
+  }
+  throw Object.assign(new Error(`Cannot find module '${id}' in this package's node_modules`), { code: "MODULE_NOT_FOUND" });
+}
+
+/** Whether `dir` is a global prefix's lib/ (<prefix>/lib/node_modules/<package>: a lib/ that is no project). */
+export function isGlobalLib(dir: string): boolean {
+  return basename(dir) === "lib" && !existsSync(join(dir, "package.json"));
+}
+
+/** A directory's owner; -1 (no one) when it cannot be read. */
+function ownerOf(path: string): number {
+  try {
+    return statSync(path).uid;
+  } catch {
+    return -1;
+  }
+}
+
+/** Whether `dir` holds a package's package.json (one with a name: dist/ and dist/lib have one that only says "type"). */
+function hasNamedManifest(dir: string): boolean {
+  try {
+    return typeof (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: unknown }).name === "string";
+  } catch {
+    return false;
+  }
+}

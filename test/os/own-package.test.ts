@@ -1,0 +1,161 @@
+/**
+ * The node_modules a package may load its dependencies from (npm's layouts: own, hoisted, scoped, nested, global),
+ * and requireFromPackage, which loads only from there. The cross-user case (another user's ~/.node_modules, root
+ * running with that HOME) is native-test/own-package-loads.test.ts.
+ */
+import { chownSync, mkdirSync, writeFileSync } from "node:fs";
+import Module from "node:module";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { packageNodeModules, requireFromPackage, thisModuleFile } from "../../src/os/own-package.js";
+import { makeTempDir } from "../helpers/pki.js";
+
+const { dir, cleanup } = makeTempDir("raa-own-package-");
+afterAll(cleanup);
+
+let n = 0;
+/** Writes `files` (path → text) under a new case directory; returns that directory. */
+function layout(files: Record<string, string>): string {
+  const root = join(dir, `case-${n++}`);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(root, path, ".."), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  return root;
+}
+/** Runs `body` with NODE_PATH (one of the folders require() searches after node_modules) set to `path`. */
+function withNodePath(path: string, body: () => void): void {
+  const saved = process.env["NODE_PATH"];
+  const reread = () => (Module as unknown as { _initPaths(): void })._initPaths();
+  process.env["NODE_PATH"] = path;
+  reread();
+  try {
+    body();
+  } finally {
+    if (saved === undefined) delete process.env["NODE_PATH"];
+    else process.env["NODE_PATH"] = saved;
+    reread();
+  }
+}
+const named = (name: string) => JSON.stringify({ name });
+const module = (marker: string) => `module.exports = ${JSON.stringify(marker)};`;
+
+describe("packageNodeModules", () => {
+  it("a package installed in a project: its own node_modules, then the project's (hoisted), nothing above", () => {
+    const root = layout({
+      "package.json": named("outer"),
+      "app/package.json": named("app"),
+      "app/node_modules/raa/package.json": named("raa"),
+      "app/node_modules/raa/node_modules/.keep": "",
+      "app/node_modules/raa/dist/package.json": JSON.stringify({ type: "commonjs" }),
+      "app/node_modules/raa/dist/cli.cjs": "",
+      "node_modules/.keep": "",
+    });
+    expect(packageNodeModules(join(root, "app/node_modules/raa/dist/cli.cjs"))).toEqual([
+      join(root, "app/node_modules/raa/node_modules"),
+      join(root, "app/node_modules"),
+    ]);
+  });
+
+  it("scoped and nested: through each package that depends on it, up to the project", () => {
+    const root = layout({
+      "package.json": named("app"),
+      "node_modules/@s/dep/package.json": named("@s/dep"),
+      "node_modules/@s/dep/node_modules/raa/package.json": named("raa"),
+      "node_modules/@s/dep/node_modules/raa/x.js": "",
+    });
+    expect(packageNodeModules(join(root, "node_modules/@s/dep/node_modules/raa/x.js"))).toEqual([
+      join(root, "node_modules/@s/dep/node_modules"),
+      join(root, "node_modules"),
+    ]);
+  });
+
+  it("pnpm: the package's real directory in .pnpm, its dependencies beside it", () => {
+    const root = layout({
+      "package.json": named("app"),
+      "node_modules/.pnpm/raa@1.0.0/node_modules/raa/package.json": named("raa"),
+      "node_modules/.pnpm/raa@1.0.0/node_modules/raa/x.js": "",
+    });
+    expect(packageNodeModules(join(root, "node_modules/.pnpm/raa@1.0.0/node_modules/raa/x.js"))).toEqual([join(root, "node_modules/.pnpm/raa@1.0.0/node_modules")]);
+  });
+
+  it("a global install (no package.json beside lib/node_modules): its own node_modules only", () => {
+    const root = layout({ "lib/node_modules/raa/package.json": named("raa"), "lib/node_modules/raa/node_modules/.keep": "", "lib/node_modules/raa/x.js": "" });
+    expect(packageNodeModules(join(root, "lib/node_modules/raa/x.js"))).toEqual([join(root, "lib/node_modules/raa/node_modules")]);
+    writeFileSync(join(root, "lib/package.json"), named("a project named lib"));
+    expect(packageNodeModules(join(root, "lib/node_modules/raa/x.js"))).toEqual([join(root, "lib/node_modules/raa/node_modules"), join(root, "lib/node_modules")]);
+  });
+
+  it("a file in no named package (a copy of dist/ alone): none", () => {
+    expect(packageNodeModules("/nonexistent/dist/cli.cjs")).toEqual([]);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("a node_modules owned by another user than the code's owner and root ends the walk", () => {
+    const root = layout({ "package.json": named("app"), "node_modules/raa/package.json": named("raa"), "node_modules/raa/x.js": "" });
+    chownSync(join(root, "node_modules"), 4242, 4242);
+    expect(packageNodeModules(join(root, "node_modules/raa/x.js"))).toEqual([]);
+    chownSync(join(root, "node_modules/raa/x.js"), 4242, 4242);
+    expect(packageNodeModules(join(root, "node_modules/raa/x.js"))).toEqual([join(root, "node_modules")]);
+    // Root's directories are trusted by the code of any owner.
+    chownSync(join(root, "node_modules"), 0, 0);
+    expect(packageNodeModules(join(root, "node_modules/raa/x.js"))).toEqual([join(root, "node_modules")]);
+  });
+});
+
+describe("requireFromPackage", () => {
+  it("loads a hoisted dependency (and a subpath of a scoped one) by absolute path", () => {
+    const root = layout({
+      "package.json": named("app"),
+      "node_modules/dep/package.json": JSON.stringify({ name: "dep", main: "main.js" }),
+      "node_modules/dep/main.js": module("hoisted dep"),
+      "node_modules/@s/sub/package.json": JSON.stringify({ name: "@s/sub", exports: { "./a.js": "./lib/a.js" } }),
+      "node_modules/@s/sub/lib/a.js": module("scoped subpath"),
+      "node_modules/raa/package.json": named("raa"),
+      "node_modules/raa/node_modules/.keep": "",
+      "node_modules/raa/x.js": "",
+    });
+    const from = join(root, "node_modules/raa/x.js");
+    expect(requireFromPackage("dep", from)).toBe("hoisted dep");
+    expect(requireFromPackage("@s/sub/a.js", from)).toBe("scoped subpath");
+  });
+
+  it("a dependency in no node_modules of the package: MODULE_NOT_FOUND, whatever NODE_PATH holds", () => {
+    const elsewhere = layout({ "node_modules/dep/package.json": named("dep"), "node_modules/dep/index.js": module("elsewhere") });
+    const root = layout({ "package.json": named("raa"), "x.js": "" });
+    withNodePath(join(elsewhere, "node_modules"), () => {
+      expect(() => requireFromPackage("dep", join(root, "x.js"))).toThrow(expect.objectContaining({ code: "MODULE_NOT_FOUND" }));
+    });
+  });
+
+  it("a package found whose files do not resolve inside it: MODULE_NOT_FOUND, not a file from elsewhere", () => {
+    const elsewhere = layout({ "node_modules/dep/package.json": named("dep"), "node_modules/dep/index.js": module("elsewhere") });
+    const root = layout({ "package.json": named("raa"), "x.js": "", "node_modules/dep/package.json": named("dep") });
+    withNodePath(join(elsewhere, "node_modules"), () => {
+      expect(() => requireFromPackage("dep", join(root, "x.js"))).toThrow(expect.objectContaining({ code: "MODULE_NOT_FOUND" }));
+    });
+  });
+
+  it("a scoped package whose entry points into another package of its scope: MODULE_NOT_FOUND", () => {
+    const root = layout({
+      "package.json": named("raa"),
+      "x.js": "",
+      "node_modules/@s/a/package.json": JSON.stringify({ name: "@s/a", main: "../b/index.js" }),
+      "node_modules/@s/b/index.js": module("another package"),
+    });
+    expect(() => requireFromPackage("@s/a", join(root, "x.js"))).toThrow(expect.objectContaining({ code: "MODULE_NOT_FOUND" }));
+  });
+
+  it("a package whose entry points into a sibling whose name starts with its own: MODULE_NOT_FOUND", () => {
+    const root = layout({
+      "package.json": named("raa"),
+      "x.js": "",
+      "node_modules/dep/package.json": JSON.stringify({ name: "dep", main: "../dep2/index.js" }),
+      "node_modules/dep2/index.js": module("another package"),
+    });
+    expect(() => requireFromPackage("dep", join(root, "x.js"))).toThrow(expect.objectContaining({ code: "MODULE_NOT_FOUND" }));
+  });
+
+  it("this module's file is the source file under test (import.meta.url before __filename)", () => {
+    expect(thisModuleFile()).toMatch(/[\\/]src[\\/]os[\\/]own-package\.ts$/);
+  });
+});
