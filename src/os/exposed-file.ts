@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { ownerText, rootsOwner, unmappedOwner } from "../user-namespace.js";
-import { aclGrants } from "./access-acl.js";
+import { aclGrants, UNMAPPED_ID } from "./access-acl.js";
 
 /**
  * A secret file (PIN, password, private key) that other users can read or change is warned about, not refused:
@@ -81,7 +81,7 @@ export function changeableDirectoryText(path: string, directory: ChangeableDirec
  * An ACL entry naming an id this user namespace does not map (4294967295): `setfacl -x` of it fails (EINVAL) while the
  * ACL keeps another such entry, and says nothing of whose it is; `setfacl -b` (every named entry) works.
  */
-const unmappedEntry = (entry: string) => entry.endsWith(`:${0xffffffff}`);
+const unmappedEntry = (entry: string) => entry.endsWith(`:${UNMAPPED_ID}`);
 const aclEntryText = (entry: string) => {
   if (!unmappedEntry(entry)) return entry;
   return entry.startsWith("u:") ? `${entry}, a user outside this user namespace` : `${entry}, a group outside this user namespace`;
@@ -107,7 +107,7 @@ export function aclOther(path: string, { mode, owner }: FileFacts, perm: 4 | 2, 
   if (mode === undefined || ours === undefined || (mode & (perm << 3)) === 0) return undefined;
   const { users, groups } = aclGrants(path, perm);
   const user = users.find((u) => ![0, owner, ours].includes(u));
-  const group = groups.find((g) => g === 0xffffffff || groupShared(g, ours)); // a group outside this namespace: members unknown
+  const group = groups.find((g) => g === UNMAPPED_ID || groupShared(g, ours)); // a group outside this namespace: members unknown
   return user !== undefined ? `u:${user}` : group !== undefined ? `g:${group}` : undefined;
 }
 
