@@ -4,6 +4,7 @@ import {
 } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { InputError, type ErrorCode } from "../errors.js";
+import { ownerText, rootsOwner } from "../user-namespace.js";
 
 /**
  * Paths that steer the process (the config file, a PKCS#11 module it names, the agent socket, the ECS env
@@ -80,7 +81,7 @@ export function walkToEntry(path: string, options: WalkOptions): CheckedEntry {
         checkOwner(found.stats, `symbolic link ${join(current.path, name)}`, options.uid);
         // Its owner put it at one name; another user may have hard-linked it here (where fs.protected_hardlinks=0).
         // Not in a directory only the user or root can write: Nix's store hard-links its identical symbolic links.
-        const closed = [0, options.uid].includes(current.stats.uid) && (current.stats.mode & 0o022) === 0;
+        const closed = (current.stats.uid === options.uid || rootsOwner(current.stats.uid)) && (current.stats.mode & 0o022) === 0;
         if (found.stats.nlink > 1 && !closed) {
           const why = "in a directory others can write to: another user may have made this one";
           throw new UntrustedPathError(`symbolic link ${join(current.path, name)} has ${found.stats.nlink} names (hard links), ${why}`);
@@ -170,7 +171,7 @@ export function absoluteHome(home: string, code: ErrorCode, what: string, hint: 
   }
   const options = { hint: `that user could read what root puts there: ${hint}, or run with root's HOME (sudo -H)` };
   const message = `no default ${what} for root: HOME (${home})`;
-  if (owner !== 0) throw new InputError(code, `${message} belongs to uid ${owner}`, options);
+  if (!rootsOwner(owner)) throw new InputError(code, `${message} belongs to ${ownerText(owner)}`, options);
   try {
     // Checked once, used for hours (update): a directory or link of another user's on the way lets her swap HOME.
     if (uid === 0) checkRootsAlone(home);
@@ -215,9 +216,9 @@ export function checkDirectoryRule(dir: CheckedDirectory, uid: number): void {
   }
 }
 
-/** Owned by `uid` or root. `what` reads as the subject of "belongs to uid N". */
+/** Owned by `uid` or root (rootsOwner). `what` reads as the subject of "belongs to uid N". */
 export function checkOwner(stats: Stats, what: string, uid: number): void {
-  if (stats.uid !== uid && stats.uid !== 0) throw new UntrustedPathError(`${what} belongs to uid ${stats.uid}, not to this user (${uid}) or root`);
+  if (stats.uid !== uid && !rootsOwner(stats.uid)) throw new UntrustedPathError(`${what} belongs to ${ownerText(stats.uid)}, not to this user (${uid}) or root`);
 }
 
 /** Not writable by group or others, sticky bit or not. */

@@ -72,7 +72,10 @@ export function aclGrants(path: string, perm: 4 | 2): { users: number[]; groups:
  * Whether `acl` names a user or group this user namespace does not map (a rootless container's, the host's file
  * mounted): the kernel shows its id as 4294967295 and refuses it back (EINVAL), so the ACL cannot be kept.
  */
-export const namesUnmappedId = (acl: Buffer) => entries(acl).some((e) => (e.tag === USER || e.tag === GROUP) && e.id === 0xffffffff);
+export const namesUnmappedId = (acl: Buffer) => entries(acl).some((e) => (e.tag === USER || e.tag === GROUP) && e.id === UNMAPPED_ID);
+
+/** How an ACL entry names a user or group this user namespace does not map. */
+export const UNMAPPED_ID = 0xffffffff;
 
 /**
  * `acl` as `chmod(mode)` leaves it (the kernel's posix_acl_chmod): the owner's and others' entries and the mask

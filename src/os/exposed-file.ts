@@ -1,7 +1,8 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
-import { aclGrants } from "./access-acl.js";
+import { ownerText, rootsOwner, unmappedOwner } from "../user-namespace.js";
+import { aclGrants, UNMAPPED_ID } from "./access-acl.js";
 
 /**
  * A secret file (PIN, password, private key) that other users can read or change is warned about, not refused:
@@ -34,9 +35,10 @@ export function exposedFileWarnings(file: FileFacts, path: string, what: string)
   const { mode, owner } = file;
   const uid = process.getuid?.();
   const warnings: string[] = [];
-  if (owner !== undefined && uid !== undefined && owner !== uid && owner !== 0) {
-    const fix = `run chown ${uid} ${path}`;
-    warnings.push(`${what} ${path} belongs to another user (uid ${owner}), who can change it: ${fix}`);
+  if (owner !== undefined && uid !== undefined && owner !== uid && !rootsOwner(owner)) {
+    // An owner outside this user namespace: chown cannot give it back here (EPERM), a copy is ours.
+    const fix = unmappedOwner(owner) ? "copy it to a file of your own" : `run chown ${uid} ${path}`;
+    warnings.push(`${what} ${path} belongs to another user (${ownerText(owner)}), who can change it: ${fix}`);
   }
   if (mode !== undefined && isExposed(file)) {
     const { problem, fix } = exposedModeText(file, path);
@@ -67,20 +69,31 @@ export function exposedModeText(file: FileFacts, path: string): { problem: strin
 export function changeableDirectoryText(path: string, directory: ChangeableDirectory): { problem: string; hint: string } {
   const { acl, owner } = directory;
   if (owner !== undefined) {
-    const problem = `${path} is in a directory owned by another user (uid ${owner}, ${directory.path}), who can replace it`;
+    const problem = `${path} is in a directory owned by another user (${ownerText(owner)}, ${directory.path}), who can replace it`;
     return { problem, hint: "move it to a directory of your own" };
   }
-  const where = `${directory.path}, mode ${(directory.mode & 0o7777).toString(8)}${acl ? `, ACL entry ${acl}` : ""}`;
-  const fix = acl ? `setfacl -x ${acl} ${directory.path}` : `chmod go-w ${directory.path}`;
+  const where = `${directory.path}, mode ${(directory.mode & 0o7777).toString(8)}${acl ? `, ACL entry ${aclEntryText(acl)}` : ""}`;
+  const fix = acl ? aclFix(acl, directory.path) : `chmod go-w ${directory.path}`;
   return { problem: `${path} is in a directory other users can change (${where})`, hint: `run ${fix}` };
 }
+
+/**
+ * An ACL entry naming an id this user namespace does not map (4294967295): `setfacl -x` of it fails (EINVAL) while the
+ * ACL keeps another such entry, and says nothing of whose it is; `setfacl -b` (every named entry) works.
+ */
+const unmappedEntry = (entry: string) => entry.endsWith(`:${UNMAPPED_ID}`);
+const aclEntryText = (entry: string) => {
+  if (!unmappedEntry(entry)) return entry;
+  return entry.startsWith("u:") ? `${entry}, a user outside this user namespace` : `${entry}, a group outside this user namespace`;
+};
+const aclFix = (entry: string, path: string) => (unmappedEntry(entry) ? `setfacl -b ${path}` : `setfacl -x ${entry} ${path}`);
 
 /** A directory on the way to a secret file that someone else can change: by its mode, its ACL entry `acl`, or as its `owner`. */
 export type ChangeableDirectory = { path: string; mode: number; acl?: string; owner?: number };
 
 /** The ACL finding in words, for this warning and doctor's row. */
 export function aclReaderText(path: string, entry: string): { problem: string; fix: string } {
-  return { problem: `${path} can be read by other users through its ACL (entry ${entry})`, fix: `setfacl -x ${entry} ${path}` };
+  return { problem: `${path} can be read by other users through its ACL (entry ${aclEntryText(entry)})`, fix: aclFix(entry, path) };
 }
 
 /**
@@ -94,7 +107,7 @@ export function aclOther(path: string, { mode, owner }: FileFacts, perm: 4 | 2, 
   if (mode === undefined || ours === undefined || (mode & (perm << 3)) === 0) return undefined;
   const { users, groups } = aclGrants(path, perm);
   const user = users.find((u) => ![0, owner, ours].includes(u));
-  const group = groups.find((g) => groupShared(g, ours));
+  const group = groups.find((g) => g === UNMAPPED_ID || groupShared(g, ours)); // a group outside this namespace: members unknown
   return user !== undefined ? `u:${user}` : group !== undefined ? `g:${group}` : undefined;
 }
 
@@ -132,7 +145,7 @@ export function changeableDirectory(path: string): ChangeableDirectory | undefin
     for (let at: string | undefined = start; at !== undefined && !seen.has(at); at = at === "/" ? undefined : dirname(at)) {
       seen.add(at);
       const info = statSync(at, { throwIfNoEntry: false });
-      if (info && info.uid !== uid && info.uid !== 0) return { path: at, mode: info.mode, owner: info.uid };
+      if (info && info.uid !== uid && !rootsOwner(info.uid)) return { path: at, mode: info.mode, owner: info.uid };
       if (!info || (info.mode & 0o022) === 0 || (info.mode & 0o1000) !== 0) continue;
       if ((info.mode & 0o002) !== 0 || groupShared(info.gid, uid ?? 0)) return { path: at, mode: info.mode };
       const acl = aclOther(at, { mode: info.mode, owner: info.uid }, 2);

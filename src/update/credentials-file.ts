@@ -61,7 +61,7 @@ export const isProfileName = (profile: string): boolean => /^[^\[\]\r\n]+$/.test
  * credential lines of that section is kept (other profiles, comments, unknown keys, non-UTF-8 bytes, CRLF, a
  * missing final newline). Keys match case-insensitively, as botocore reads them; a second line for the same key
  * is dropped (botocore refuses duplicates); missing keys go after the section's last setting, a missing section
- * at the end. Only the first `[profile]` section is touched, as aws_signing_helper does.
+ * at the end. A file with two `[profile]` sections is refused (aws_signing_helper writes the first).
  */
 export function upsertProfileCredentials(file: Uint8Array, profile: string, credentials: Credentials): Buffer {
   const values: Record<Key, string> = {
@@ -106,6 +106,15 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
     const what = `is section [${profile}] to botocore (the AWS CLI) but no section to the AWS SDK for JavaScript`;
     throw new InputError("INPUT_INVALID", `the credentials file's line ${JSON.stringify(boundedLine(header, 60))} ${what}`, {
       hint: cut.startsWith("[") ? `make what follows "]" a comment ("[${profile}] ; …"), then run again` : "indent the header with spaces or tabs, or not at all, then run again",
+    });
+  }
+  // botocore refuses such a file (DuplicateSectionError); the JavaScript SDKs read each key from the last section with
+  // it: writing either one leaves the other readers with old keys.
+  const again = roles.findIndex((_, i) => i > start && headerOf(i) === section);
+  if (again >= 0) {
+    const what = "botocore (the AWS CLI) reads no profile of the file, the AWS SDK for JavaScript mixes both";
+    throw new InputError("INPUT_INVALID", `the credentials file has two [${profile}] sections, lines ${start + 1} and ${again + 1}: ${what}`, {
+      hint: `delete one of them (keep the other's settings), then run again`,
     });
   }
   const next = roles.findIndex((_, i) => i > start && headerOf(i) !== undefined);

@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 
 /** Lowest first. A module is a folder of src/, or a file at its top (named without `.ts`). */
 export const LAYERS: readonly (readonly string[])[] = [
-  ["errors", "version", "nearest-names", "own-value", "debug-log"],
+  ["errors", "version", "nearest-names", "own-value", "debug-log", "user-namespace"],
   ["arn"],
   ["io", "os"],
   ["encoding"],

@@ -70,6 +70,19 @@ describe("a secret file's ACL", () => {
     expect(exposedFileWarnings(rootsKey, key, "PIN file")).toEqual([]);
   });
 
+  it("an id the user namespace does not map (4294967295): a user or a group outside it, members unknown; fixed by setfacl -b", () => {
+    // Round 33. Before: a group entry was not seen (no account is in group 4294967295), and a user entry's fix was
+    // `setfacl -x u:4294967295`, which fails in there while the ACL keeps another such entry (native-test/user-namespace-trust).
+    acls.set(key, withNamed(GROUP, 4, 0xffffffff));
+    expect(exposedFileWarnings(rootsKey, key, "private key file")).toEqual([
+      `private key file ${key} can be read by other users through its ACL (entry g:4294967295, a group outside this user namespace): run setfacl -b ${key}`,
+    ]);
+    acls.set(key, withNamed(USER, 4, 0xffffffff));
+    expect(exposedFileWarnings(rootsKey, key, "private key file")).toEqual([
+      `private key file ${key} can be read by other users through its ACL (entry u:4294967295, a user outside this user namespace): run setfacl -b ${key}`,
+    ]);
+  });
+
   it("root, the file's owner and this process's own user are not other users; an entry without r is no reader", () => {
     for (const id of [0, uid]) {
       acls.set(key, withNamed(USER, 4, id));

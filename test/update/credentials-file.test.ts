@@ -109,10 +109,28 @@ describe("upsertProfileCredentials", () => {
     expect(upsert("  [gw]  ; comment\naws_access_key_id = OLD\n", "gw", c)).toBe(`  [gw]  ; comment\n${NEW}`);
   });
 
-  it("touches only exact key names, at the start of a line, in the first matching section", () => {
-    const before = "[gw]\naws_access_key_id_x = keep\n  aws_session_token = continuation\nx_aws_session_token = keep\n[gw]\naws_access_key_id = second\n";
+  it("touches only exact key names, at the start of a line", () => {
+    const before = "[gw]\naws_access_key_id_x = keep\n  aws_session_token = continuation\nx_aws_session_token = keep\n[other]\naws_access_key_id = other\n";
     const after = upsert(before, "gw", c);
-    expect(after).toBe(`[gw]\naws_access_key_id_x = keep\n  aws_session_token = continuation\nx_aws_session_token = keep\n${NEW}[gw]\naws_access_key_id = second\n`);
+    expect(after).toBe(`[gw]\naws_access_key_id_x = keep\n  aws_session_token = continuation\nx_aws_session_token = keep\n${NEW}[other]\naws_access_key_id = other\n`);
+  });
+
+  it("refuses a file with two [gw] sections, naming both lines: botocore reads none of it, the JS SDK the last one's keys", () => {
+    // Before: the first was rewritten and the second kept, so `aws` still failed on the file (DuplicateSectionError) and
+    // the AWS SDK for JavaScript (parseIni: later keys win) went on signing with the second section's old keys.
+    for (const [text, lines] of [
+      ["[gw]\naws_access_key_id = A1\n\n[other]\nx = 1\n[gw]\naws_access_key_id = A2\n", "1 and 6"],
+      ["# c\r\n[gw] ; first\r\n  [gw]\r\n", "2 and 3"],
+    ] as const) {
+      expect(thrown(() => upsert(text, "gw", c)), text).toMatchObject({
+        code: "INPUT_INVALID",
+        message: `the credentials file has two [gw] sections, lines ${lines}: botocore (the AWS CLI) reads no profile of the file, the AWS SDK for JavaScript mixes both`,
+        hint: "delete one of them (keep the other's settings), then run again",
+      });
+    }
+    // Not a second [gw]: a header that continues a value, another name, a comment.
+    const fine = "[gw]\nregion = x\n  [gw]\n[gw2]\n# [gw]\n";
+    expect(upsert(fine, "gw", c)).toBe(`[gw]\nregion = x\n  [gw]\n${NEW}[gw2]\n# [gw]\n`);
   });
 
   it("reads indentation as botocore does: indented keys are replaced in place, a replaced value's continuation lines go", () => {
@@ -328,6 +346,10 @@ json.dump(out, sys.stdout)
     fc.assert(
       fc.property(fc.array(section, { maxLength: 5 }), name, fc.boolean(), (sections, target, finalNewline) => {
         const text = sections.map(([n, ls]) => [`[${n}]`, ...ls].join("\n")).join("\n") + (finalNewline && sections.length ? "\n" : "");
+        if (sections.filter(([n]) => n === target).length > 1) {
+          expect(thrown(() => upsert(text, target, c))).toMatchObject({ code: "INPUT_INVALID" });
+          return;
+        }
         const after = upsert(text, target, c);
         const parse = (t: string) => {
           const out: { name: string; body: string[] }[] = [];

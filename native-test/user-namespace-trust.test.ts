@@ -1,0 +1,142 @@
+/**
+ * Round 33: the local-trust rules inside real user namespaces (`unshare --user`), where an owner the namespace does not
+ * map shows as the overflow uid 65534 (4294967295 in a POSIX ACL's bytes): the host's files mounted into a rootless
+ * container, bwrap or flatpak.
+ * - Host root not mapped (`--map-current-user`): /, /tmp, /home show 65534. Every secret file warned of its directory
+ *   ("owned by another user (uid 65534, /tmp/…)"), and the config file was refused at "/": no fix inside.
+ * - Host root mapped (`--map-root-user` run by root): 65534 is another host user's. The lines said "uid 65534" (which
+ *   reads as nobody), told to `chown` (EPERM there) or `setfacl -x u:4294967295` (EINVAL beside another such entry);
+ *   an ACL entry for an unmapped group was not seen at all.
+ */
+import { execFileSync } from "node:child_process";
+import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createCa, issueLeaf, makeTempDir, type IssuedCertificate } from "../test/helpers/pki.js";
+import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
+import { DIST_CLI, runCli } from "./helpers/run-cli.js";
+
+const { dir, cleanup } = makeTempDir("raa-userns-");
+let alice: LocalUser;
+let bob: LocalUser;
+let leaf: IssuedCertificate;
+
+const canUnshare = (() => {
+  try {
+    execFileSync("unshare", ["--user", "--map-root-user", "true"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+beforeAll(() => {
+  chmodSync(dir, 0o755);
+  alice = createLocalUser("raa20a", dir);
+  bob = createLocalUser("raa20b", dir);
+  leaf = issueLeaf(createCa(join(dir, "ca"), { name: "Userns CA" }), join(dir, "leaf"), { name: "userns-device" });
+  chmodSync(leaf.certPath, 0o644);
+});
+afterAll(() => {
+  alice?.remove();
+  bob?.remove();
+  cleanup();
+});
+
+const WARNING = "roles-anywhere-agent: warning: ";
+const OUTSIDE = "a user outside this user namespace";
+const asRootMapped = ["unshare", "--user", "--map-root-user"];
+const sign = (key: string, launcher: string[], HOME = dir) =>
+  runCli(DIST_CLI, ["sign-string", "--certificate", leaf.certPath, "--private-key", key, "abc"], { PATH: process.env["PATH"], HOME }, 90_000, launcher);
+const configFor = (key: string) => JSON.stringify({
+  version: 1,
+  profiles: {
+    p: {
+      certificate: leaf.certPath,
+      "private-key": key,
+      "trust-anchor-arn": "arn:aws:rolesanywhere:eu-west-1:123456789012:trust-anchor/1f6ab2c3-0000-4000-8000-000000000001",
+      "profile-arn": "arn:aws:rolesanywhere:eu-west-1:123456789012:profile/5d2e8f10-0000-4000-8000-000000000002",
+      "role-arn": "arn:aws:iam::123456789012:role/R",
+      endpoint: "http://127.0.0.1:1",
+    },
+  },
+});
+const keyAt = (path: string, owner: LocalUser | undefined, mode = 0o600) => {
+  writeFileSync(path, readFileSync(leaf.keyPath), { mode });
+  if (owner) chownSync(path, owner.uid, owner.gid);
+  return path;
+};
+
+describe.runIf(canCreateUsers() && canUnshare)("the local-trust rules in a user namespace (real unshare, real accounts)", () => {
+  it("host root not mapped (--map-current-user): bob's own key and config in his home are used without a word", async () => {
+    const key = keyAt(join(bob.home, "key.pem"), bob);
+    const config = join(bob.home, "config.json");
+    writeFileSync(config, configFor(key), { mode: 0o600 });
+    chownSync(config, bob.uid, bob.gid);
+    const inside = ["runuser", "-u", bob.name, "--", "unshare", "--user", "--map-current-user"];
+    const seen = execFileSync(inside[0]!, [...inside.slice(1), "stat", "-c", "%u", "/", dir], { encoding: "utf8" });
+    expect(seen).toBe("65534\n65534\n"); // what the rules see: root's directories as an unmapped owner
+
+    let r = await sign(key, inside, bob.home);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe(""); // was: "… is in a directory owned by another user (uid 65534, DIR) …"
+    r = await runCli(DIST_CLI, ["credential-process", "--config", config, "--profile", "p"], { PATH: process.env["PATH"], HOME: bob.home }, 90_000, inside);
+    // Was: "config … was not used: directory / belongs to uid 65534, not to this user (N) or root", code 3.
+    expect(r.stderr).toContain("cannot connect to endpoint http://127.0.0.1:1");
+    expect(r.code).toBe(7);
+  });
+
+  it("host root mapped: alice's directory and file are another user's, told as outside the namespace, with fixes that work there", async () => {
+    const alicesDir = alice.mkdir(join(dir, "alice-keys"), 0o755);
+    const inAlices = keyAt(join(alicesDir, "key.pem"), undefined);
+    let r = await sign(inAlices, asRootMapped);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe(`${WARNING}private key file ${inAlices} is in a directory owned by another user (uid 65534, ${OUTSIDE}, ${alicesDir}), who can replace it: move it to a directory of your own\n`);
+
+    const ours = join(dir, "ours");
+    mkdirSync(ours, { mode: 0o755 });
+    const alicesKey = keyAt(join(ours, "alices.pem"), alice, 0o644); // root in there reads no 0600 file of hers
+    r = await sign(alicesKey, asRootMapped);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`${WARNING}private key file ${alicesKey} belongs to another user (uid 65534, ${OUTSIDE}), who can change it: copy it to a file of your own\n`);
+    // The fix it no longer gives: root in the namespace cannot chown a file of an unmapped owner.
+    expect(() => execFileSync("unshare", ["--user", "--map-root-user", "chown", "0", alicesKey], { stdio: "ignore" })).toThrow();
+
+    const config = join(alicesDir, "config.json");
+    writeFileSync(config, configFor(join(ours, "k.pem")), { mode: 0o644 });
+    r = await runCli(DIST_CLI, ["credential-process", "--config", config, "--profile", "p"], { PATH: process.env["PATH"], HOME: dir }, 90_000, asRootMapped);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`directory ${alicesDir} belongs to uid 65534, ${OUTSIDE}, not to this user (0) or root`);
+  });
+
+  it("host root mapped: a directory's ACL entries for unmapped users or groups are told with setfacl -b, which works inside (-x does not)", async () => {
+    for (const entries of [`u:${alice.uid}:rwx,u:${bob.uid}:rwx`, `g:${alice.gid}:rwx`]) {
+      const shared = join(dir, `shared-${entries.length}`);
+      mkdirSync(shared, { mode: 0o775 });
+      chmodSync(shared, 0o775);
+      execFileSync("setfacl", ["-m", entries, shared]);
+      const key = keyAt(join(shared, "key.pem"), undefined);
+      const entry = entries.startsWith("u:") ? `u:4294967295, ${OUTSIDE}` : "g:4294967295, a group outside this user namespace";
+      let r = await sign(key, asRootMapped);
+      expect(r.code, r.stderr).toBe(0);
+      // Was, for the group: nothing (an unmapped group's members are unknown, not none).
+      expect(r.stderr).toBe(`${WARNING}private key file ${key} is in a directory other users can change (${shared}, mode 775, ACL entry ${entry}): run setfacl -b ${shared}\n`);
+      if (entries.startsWith("u:")) {
+        // What the line said before: setfacl -x cannot write back the ACL's other unmapped entry.
+        expect(() => execFileSync("unshare", ["--user", "--map-root-user", "setfacl", "-x", "u:4294967295", shared], { stdio: "ignore" })).toThrow();
+      }
+      execFileSync("unshare", ["--user", "--map-root-user", "setfacl", "-b", shared]); // the fix, run in there
+      r = await sign(key, asRootMapped);
+      expect(r.stderr).toBe(""); // 0775 root:root, a group no other account is in
+    }
+  });
+
+  it("outside any namespace nothing changes: 65534 is nobody, another user", async () => {
+    const nobodysDir = join(dir, "nobodys");
+    mkdirSync(nobodysDir, { mode: 0o755 });
+    chownSync(nobodysDir, 65534, 65534);
+    const key = keyAt(join(nobodysDir, "key.pem"), undefined);
+    const r = await sign(key, []);
+    expect(r.stderr).toBe(`${WARNING}private key file ${key} is in a directory owned by another user (uid 65534, ${nobodysDir}), who can replace it: move it to a directory of your own\n`);
+  });
+});

@@ -1,0 +1,45 @@
+import { readFileSync } from "node:fs";
+
+/**
+ * Who owns a file, as this process's user namespace shows it (a rootless container, Kubernetes pods with user
+ * namespaces, bwrap and flatpak, `unshare -U`): an owner the namespace does not map shows as the kernel's overflow
+ * uid (65534; 4294967295 in a POSIX ACL's bytes). The local-trust rules (io/trusted-path.ts, os/exposed-file.ts) ask here.
+ */
+
+/**
+ * Whether an owner counts as root: root, and in a user namespace that does not map the host's root (`unshare -U
+ * --map-current-user`, bwrap, flatpak, a rootless container), the id the kernel shows for every owner it does not map
+ * (unmappedOwner): root's /, /usr and /etc show so there, and so would another host user's directory mounted in. The
+ * two cannot be told apart inside; refused, nothing could be fixed there (SECURITY.md). Where the host's root is mapped,
+ * that id is another host user's.
+ */
+export function rootsOwner(uid: number): boolean {
+  return uid === 0 || (unmappedOwner(uid) && !idMap().rootMapped);
+}
+
+/** Whether `uid` is the kernel's overflow uid (65534) standing for an owner this user namespace does not map. */
+export function unmappedOwner(uid: number): boolean {
+  const { overflow, unmapped } = idMap();
+  return unmapped && uid === overflow;
+}
+
+/** "uid N" for messages, saying so when N stands for a user outside this user namespace. */
+export const ownerText = (uid: number): string => (unmappedOwner(uid) ? `uid ${uid}, a user outside this user namespace` : `uid ${uid}`);
+
+let ids: { overflow: number; unmapped: boolean; rootMapped: boolean } | undefined;
+
+/** This process's user namespace, once: /proc/self/uid_map (without it, as the initial namespace's: every id mapped). */
+function idMap(): NonNullable<typeof ids> {
+  if (ids) return ids;
+  const read = (path: string) => {
+    try {
+      return readFileSync(path, "utf8");
+    } catch {
+      return undefined;
+    }
+  };
+  const ranges = (read("/proc/self/uid_map") ?? "0 0 4294967295").trim().split("\n").map((line) => line.trim().split(/\s+/).map(Number));
+  const maps = (side: 0 | 1, id: number) => ranges.some((r) => id >= r[side]! && id < r[side]! + r[2]!);
+  const overflow = Number(read("/proc/sys/kernel/overflowuid") ?? 65534);
+  return (ids = { overflow, unmapped: !maps(0, overflow), rootMapped: maps(1, 0) });
+}
