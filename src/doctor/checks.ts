@@ -5,7 +5,7 @@ import { existsSync, type Stats } from "node:fs";
 import { stat } from "node:fs/promises";
 import { signatureVerifies } from "../encoding/signature-encoding.js";
 import { AgentError, isAgentError } from "../errors.js";
-import { aclReader, aclReaderText, changeableDirectory, changeableDirectoryText, exposedModeText, isExposed, type FileFacts } from "../os/exposed-file.js";
+import { aclReader, aclReaderText, changeableDirectory, changeableDirectoryText, exposedModeText, foreignOwnerText, isExposed, type FileFacts } from "../os/exposed-file.js";
 import { isFileInput, readInputFile } from "../io/input-file.js";
 import { loadNativeHelper } from "../os/native-helper.js";
 import { fileKind } from "../io/trusted-path.js";
@@ -198,8 +198,9 @@ async function fileRows(
     } else if (directory) {
       const { problem, hint } = changeableDirectoryText(ref, directory);
       rows.push(failText(name, problem, hint.replace(/^run /, "run: "))); // doctor's hints say `run: command`
-    } else if (process.getuid && judged(name, info).owner !== process.getuid() && judged(name, info).owner !== 0) {
-      rows.push(failText(name, `${ref} belongs to uid ${judged(name, info).owner}, not to this user`, "its owner could swap it: keep it in a file of your own"));
+    } else if (foreignOwnerText(judged(name, info), ref)) {
+      const { problem, fix } = foreignOwnerText(judged(name, info), ref)!;
+      rows.push(failText(name, problem, fix.replace(/^run /, "run: ")));
     } else rows.push(aclUnchecked(name, ref, judged(name, info)) ?? pass(name, `${ref} (mode ${(judged(name, info).mode! & 0o777).toString(8)})`)); // as the warnings write it
   }
   return rows;

@@ -32,14 +32,10 @@ export type FileFacts = { readonly mode?: number; readonly owner?: number; reado
 
 /** The rule itself, each warning as a line: for a command that prints its own warnings before it exits. */
 export function exposedFileWarnings(file: FileFacts, path: string, what: string): string[] {
-  const { mode, owner } = file;
-  const uid = process.getuid?.();
+  const { mode } = file;
   const warnings: string[] = [];
-  if (owner !== undefined && uid !== undefined && owner !== uid && !rootsOwner(owner)) {
-    // An owner outside this user namespace: chown cannot give it back here (EPERM), a copy is ours.
-    const fix = unmappedOwner(owner) ? "copy it to a file of your own" : `run chown ${uid} ${path}`;
-    warnings.push(`${what} ${path} belongs to another user (${ownerText(owner)}), who can change it: ${fix}`);
-  }
+  const foreign = foreignOwnerText(file, path);
+  if (foreign) warnings.push(`${what} ${foreign.problem}: ${foreign.fix}`);
   if (mode !== undefined && isExposed(file)) {
     const { problem, fix } = exposedModeText(file, path);
     warnings.push(`${what} ${problem}: run ${fix}`);
@@ -55,6 +51,15 @@ export function exposedFileWarnings(file: FileFacts, path: string, what: string)
     warnings.push(`${what} ${problem}: ${hint}`);
   }
   return warnings;
+}
+
+/** The finding of a file another user owns (not root, not this process's), in words for this warning and doctor's row. */
+export function foreignOwnerText({ owner }: FileFacts, path: string): { problem: string; fix: string } | undefined {
+  const uid = process.getuid?.();
+  if (owner === undefined || uid === undefined || owner === uid || rootsOwner(owner)) return undefined;
+  // An owner outside this user namespace: chown cannot give it back here (EPERM), a copy is ours.
+  const fix = unmappedOwner(owner) ? "copy it to a file of your own" : `run chown ${uid} ${path}`;
+  return { problem: `${path} belongs to another user (${ownerText(owner)}), who can change it`, fix };
 }
 
 /** The exposed-mode finding in words, for this warning and doctor's row: what is wrong, and the command that fixes it. */

@@ -70,7 +70,7 @@ const COMPOSED: Record<string, readonly string[]> = {
   "run setfacl -x u": ["`\u0000 \u0000: run \u0000`", "`setfacl -x \u0000 \u0000`", "`u:\u0000`"],
   "run setfacl -b": ["`\u0000 \u0000: run \u0000`", "`setfacl -b \u0000`"],
   "who can replace it: move it to a directory of your own": ["`\u0000 \u0000: \u0000`", "), who can replace it`", '"move it to a directory of your own"'],
-  "who can change it: run chown": ["\u0000 belongs to another user (\u0000), who can change it: \u0000", "`uid \u0000", "run chown \u0000"],
+  "who can change it: run chown": ["`\u0000 \u0000: \u0000`", "`\u0000 belongs to another user (\u0000), who can change it`", "`uid \u0000", "run chown \u0000"],
   "no default credentials file for root: HOME": ["no default \u0000 for root: HOME (\u0000)", '"credentials file"'],
   "s alone: directory": ["\u0000 is not root's alone: \u0000", "directory \u0000 belongs to uid"],
   "credentials is not writable: EACCES": ["\u0000 is not writable", "\u0000: \u0000"],

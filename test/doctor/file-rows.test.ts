@@ -254,7 +254,7 @@ describe("doctor: file rows", () => {
     const key = copy(leaf.keyPath, "key-of-nobody.pem", 0o600, 65534);
     const rows = await rowsFor({ privateKey: key, certificate: leaf.certPath });
     expect(rows["private key file"]).toMatchObject({
-      outcome: "fail", detail: `${key} belongs to uid 65534, not to this user`, hint: "its owner could swap it: keep it in a file of your own",
+      outcome: "fail", detail: `${key} belongs to another user (uid 65534), who can change it`, hint: `run: chown 0 ${key}`, // the warning's words
     });
   });
 
