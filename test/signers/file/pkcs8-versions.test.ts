@@ -15,7 +15,8 @@ import { expectAgentError } from "./fixtures.js";
 // The agent reads the same keys under each (scripts/test.sh runs this file under Node 22 and 24 too).
 
 const ATTRIBUTES = derTlv(0xa0, derSequence(derOid("1.2.840.113549.1.9.20"), derTlv(TAG.SET, derTlv(0x1e, Buffer.from("\0k")))));
-const publicKeyField = (key: KeyObject, compressed = false) => {
+/** A public key's BIT STRING content (the unused-bits byte, then the key), its point compressed if asked. */
+const publicKeyBits = (key: KeyObject, compressed = false) => {
   const spki = key.export({ type: "spki", format: "der" });
   let bits = children(readSingle(spki, TAG.SEQUENCE))[1]!.content; // unused-bits byte, then the key
   if (compressed) {
@@ -23,8 +24,10 @@ const publicKeyField = (key: KeyObject, compressed = false) => {
     const y = Buffer.from(jwk.y!, "base64url");
     bits = Buffer.concat([Buffer.from([0, 2 + (y.at(-1)! & 1)]), Buffer.from(jwk.x!, "base64url")]);
   }
-  return derTlv(0x81, bits);
+  return bits;
 };
+/** OneAsymmetricKey's `publicKey [1] IMPLICIT BIT STRING`. */
+const publicKeyField = (key: KeyObject, compressed = false) => derTlv(0x81, publicKeyBits(key, compressed));
 
 /** The key's PKCS#8 with `version` and the optional fields given, in the order given. */
 function pkcs8(privateKey: KeyObject, version: number, ...optional: Buffer[]): Buffer {
@@ -84,6 +87,7 @@ describe.each(Object.keys(KEYS) as (keyof typeof KEYS)[])(`PKCS#8 versions and o
   it.each([
     ["version 2 (none RFC 5958 defines)", (k: KeyObject) => pkcs8(k, 2), "its version is 2; RFC 5958 defines only 0 and 1"],
     ["its public key before its attributes", (k: KeyObject, p: KeyObject) => pkcs8(k, 1, publicKeyField(p), ATTRIBUTES), "unexpected element in PKCS#8 key"],
+    ["its public key tagged [1] EXPLICIT", (k: KeyObject, p: KeyObject) => pkcs8(k, 1, derTlv(0xa1, derTlv(TAG.BIT_STRING, publicKeyBits(p)))), "unexpected element in PKCS#8 key"],
     ["an element after its public key", (k: KeyObject, p: KeyObject) => pkcs8(k, 1, publicKeyField(p), derTlv(0x82, Buffer.from([0]))), "unexpected element in PKCS#8 key"],
     ["a public key BIT STRING with unused bits", (k: KeyObject) => pkcs8(k, 1, derTlv(0x81, Buffer.from([1, 0x80]))), "PKCS#8 public key BIT STRING has unused bits"],
   ])("%s: refused as malformed, the same under every Node", async (name, make, reason) => {
