@@ -58,9 +58,11 @@ ran "$main_report" "$rc"
 
 # Supported Node.js versions are 20, 22 and 24: the CLI's end-to-end native tests (file keys, SoftHSM, the agent)
 # and serve's hook into Node's HTTP parser run again under Node 22 and 24 (vitest itself and every CLI process it starts), with the official binaries
-# from the npm packages node-linux-<arch>@22/@24, cached outside the repository (scripts/node-release.sh).
+# from the npm packages node-linux-<arch>@22/@24, cached outside the repository (scripts/node-release.sh). So do the
+# unit tests of key files that each Node's OpenSSL reads differently (PKCS#8 versions, ~3 s).
 # Skipped when the test command was given a selection of tests.
-OTHER_NODE_TESTS=(native-test/cli-credential-process.test.ts native-test/cli-inputs.test.ts native-test/pkcs11-credential-process.test.ts native-test/agent.test.ts native-test/serve-costly-requests.test.ts)
+OTHER_NODE_TESTS=(native-test/cli-credential-process.test.ts native-test/cli-inputs.test.ts native-test/pkcs11-credential-process.test.ts native-test/agent.test.ts native-test/serve-costly-requests.test.ts
+  test/signers/file/pkcs8-versions.test.ts test/signers/file/key-errors.test.ts)
 if [ "$#" -eq 0 ]; then
   for major in 22 24; do
     if ! bin="$(bash scripts/node-release.sh "$major")"; then
@@ -69,9 +71,9 @@ if [ "$#" -eq 0 ]; then
       status=1
       continue
     fi
-    echo "== the CLI's end-to-end tests under Node.js $("$bin" --version)" >&2
+    echo "== the CLI's end-to-end tests and the key-file tests under Node.js $("$bin" --version)" >&2
     rc=0
-    PATH="$(dirname "$bin"):$PATH" RAA_TEST_NODE_MAJOR="$major" "$bin" node_modules/vitest/vitest.mjs run --project native \
+    PATH="$(dirname "$bin"):$PATH" RAA_TEST_NODE_MAJOR="$major" "$bin" node_modules/vitest/vitest.mjs run --project native --project unit \
       --reporter=default --reporter=json --outputFile.json="$reports/node-$major.json" "${OTHER_NODE_TESTS[@]}" || rc=$?
     ran "$reports/node-$major.json" "$rc"
   done

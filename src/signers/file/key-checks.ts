@@ -1,6 +1,7 @@
 import { createECDH } from "node:crypto";
 import { InputError } from "../../errors.js";
 import { leftPadded } from "../../encoding/bytes.js";
+import { derTlv } from "../../encoding/der-writer.js";
 import { DerError, TAG, children, decodeOid, decodeSmallInteger, expectTag, readSingle, type DerElement } from "../../encoding/der.js";
 import { EC_PUBLIC_KEY, MAX_RSA_MODULUS_BITS, RSA_ENCRYPTION } from "../../x509/certificate.js";
 import { NAMED_CURVES, type CurveName } from "../../encoding/signature-encoding.js";
@@ -16,6 +17,16 @@ import { unparsableKeyError, unsupportedKeyError } from "./signing-key.js";
  */
 
 type CheckedKey = { readonly kind: "RSA"; readonly bits: number } | { readonly kind: "EC"; readonly curve: CurveName };
+
+/**
+ * A checked key and the DER to hand node:crypto: a PKCS#8 key as version 1 without its optional fields (Node 20's
+ * OpenSSL 3.0 refuses a version 2 key's `publicKey`, Node 22's OpenSSL 3.5 a version 1 key with one), a copy that the
+ * caller wipes; any other key as it was given.
+ */
+type CheckedDer = CheckedKey & { readonly der: Buffer };
+
+/** PKCS#8 (OneAsymmetricKey) `publicKey [1] IMPLICIT BIT STRING`, primitive. */
+const PUBLIC_KEY_TAG = 0x81;
 
 /** Group orders of the curves this agent takes, for 1 ≤ d < n. */
 const ORDERS: Readonly<Record<CurveName, bigint>> = {
@@ -55,9 +66,9 @@ export const FORMAT_NAMES = { pkcs8: "PKCS#8 key", sec1: "EC PRIVATE KEY", pkcs1
 export type RsaEcKeyFormat = keyof typeof FORMAT_NAMES;
 
 /** Checks an RSA or EC key in one of its DER formats (SEC1 must name its curve); errors are InputErrors naming `source`. */
-export function checkKey(der: Buffer, format: RsaEcKeyFormat, source: string): CheckedKey {
+export function checkKey(der: Buffer, format: RsaEcKeyFormat, source: string): CheckedDer {
   try {
-    return format === "pkcs8" ? checkPkcs8(der) : format === "sec1" ? checkEc(der, undefined) : checkRsa(der);
+    return format === "pkcs8" ? checkPkcs8(der) : { ...(format === "sec1" ? checkEc(der, undefined) : checkRsa(der)), der };
   } catch (cause) {
     if (cause instanceof DerError) {
       throw unparsableKeyError(`${source} holds a malformed ${FORMAT_NAMES[format]} (${cause.message})`, cause);
@@ -70,19 +81,49 @@ export function checkKey(der: Buffer, format: RsaEcKeyFormat, source: string): C
   }
 }
 
-function checkPkcs8(der: Buffer): CheckedKey {
-  const [version, alg, key] = children(readSingle(der, TAG.SEQUENCE));
-  decodeSmallInteger(version);
-  const [oid, params] = children(expectTag(alg, TAG.SEQUENCE));
+/**
+ * OneAsymmetricKey (RFC 5958): version 0 (v1) or 1 (v2), then optional `[0] attributes` and `[1] publicKey`, which
+ * must be the private key's public half (a file pairing a key with another's public key is refused, in any version).
+ */
+function checkPkcs8(der: Buffer): CheckedDer {
+  const [version, alg, key, ...optional] = children(readSingle(der, TAG.SEQUENCE));
+  const v = decodeSmallInteger(version);
+  if (v > 1) throw new DerError(`its version is ${v}; RFC 5958 defines only 0 and 1`);
+  const [, publicKey, surplus] = optional[0]?.tag === TAG.CONTEXT_0 ? optional : [undefined, ...optional];
+  if (surplus !== undefined || (publicKey !== undefined && publicKey.tag !== PUBLIC_KEY_TAG)) {
+    throw new DerError("unexpected element in PKCS#8 key");
+  }
+  const stored = publicKey && bitStringBytes(publicKey.content, "PKCS#8 public key");
+  const algorithmId = expectTag(alg, TAG.SEQUENCE);
+  const [oid, params] = children(algorithmId);
   const algorithm = decodeOid(oid);
-  const inner = expectTag(key, TAG.OCTET_STRING).content;
+  const privateKey = expectTag(key, TAG.OCTET_STRING);
+  const inner = privateKey.content;
+  let checked: CheckedKey;
   if (algorithm === RSA_ENCRYPTION) {
     if (params !== undefined && (params.tag !== TAG.NULL || params.content.length !== 0)) throw new DerError("RSA parameters are not NULL");
-    return checkRsa(inner);
+    checked = checkRsa(inner, stored);
+  } else if (algorithm === EC_PUBLIC_KEY) {
+    checked = checkEc(inner, curveOf(params), stored);
+  } else {
+    throw new DerError(`algorithm ${algorithm} is neither RSA nor EC`);
   }
-  if (algorithm === EC_PUBLIC_KEY) return checkEc(inner, curveOf(params));
-  throw new DerError(`algorithm ${algorithm} is neither RSA nor EC`);
+  if (v === 0 && optional.length === 0) return { ...checked, der };
+  const body = Buffer.concat([Buffer.from([TAG.INTEGER, 1, 0]), algorithmId.raw, privateKey.raw]);
+  try {
+    return { ...checked, der: derTlv(TAG.SEQUENCE, body) };
+  } finally {
+    body.fill(0);
+  }
 }
+
+/** A BIT STRING's bytes (its content after the unused-bits count, which must be 0). */
+function bitStringBytes(content: Buffer, what: string): Buffer {
+  if (content.length < 2 || content[0] !== 0) throw new DerError(`${what} BIT STRING has unused bits`);
+  return content.subarray(1);
+}
+
+const notItsPublicHalf = (what: string) => new KeyCheckError(`the public key stored with it is not the public half of its ${what}`);
 
 /** The named curve of EC parameters; explicit parameters (a SEQUENCE) are refused. */
 function curveOf(params: DerElement | undefined): CurveInfo {
@@ -95,7 +136,7 @@ function curveOf(params: DerElement | undefined): CurveInfo {
 }
 
 /** ECPrivateKey ::= SEQUENCE { version 1, privateKey OCTET STRING, [0] parameters OPTIONAL, [1] publicKey BIT STRING OPTIONAL } */
-function checkEc(der: Buffer, outer: CurveInfo | undefined): CheckedKey {
+function checkEc(der: Buffer, outer: CurveInfo | undefined, pkcs8Point?: Buffer): CheckedKey {
   const [version, scalar, ...rest] = children(readSingle(der, TAG.SEQUENCE));
   if (decodeSmallInteger(version) !== 1) throw new DerError("ECPrivateKey version is not 1");
   const d = expectTag(scalar, TAG.OCTET_STRING).content;
@@ -129,12 +170,10 @@ function checkEc(der: Buffer, outer: CurveInfo | undefined): CheckedKey {
   if (publicKey !== undefined) {
     const [bits, extra] = children(publicKey);
     if (extra !== undefined) throw new DerError("trailing data after the EC public key");
-    const point = expectTag(bits, TAG.BIT_STRING).content;
-    if (point.length < 2 || point[0] !== 0) throw new DerError("EC public key BIT STRING has unused bits");
-    if (!samePoint(point.subarray(1), derived, curve)) {
-      throw new KeyCheckError(`the public key stored with it is not the public half of its ${curve.curve} private scalar`);
-    }
+    const point = bitStringBytes(expectTag(bits, TAG.BIT_STRING).content, "EC public key");
+    if (!samePoint(point, derived, curve)) throw notItsPublicHalf(`${curve.curve} private scalar`);
   }
+  if (pkcs8Point !== undefined && !samePoint(pkcs8Point, derived, curve)) throw notItsPublicHalf(`${curve.curve} private scalar`);
   return { kind: "EC", curve: curve.curve };
 }
 
@@ -152,7 +191,7 @@ function samePoint(encoded: Buffer, uncompressed: Buffer, curve: CurveInfo): boo
 }
 
 /** RSAPrivateKey ::= SEQUENCE { version 0, n, e, d, p, q, dP, dQ, qInv } (two-prime only). */
-function checkRsa(der: Buffer): CheckedKey {
+function checkRsa(der: Buffer, pkcs8PublicKey?: Buffer): CheckedKey {
   const [version, ...fields] = children(readSingle(der, TAG.SEQUENCE));
   const v = decodeSmallInteger(version);
   if (v !== 0 || fields.length !== 8) {
@@ -174,6 +213,12 @@ function checkRsa(der: Buffer): CheckedKey {
   if (d >= n || ed % p1 !== 1n || ed % q1 !== 1n) throw new KeyCheckError("its RSA private exponent d is not the inverse of e modulo λ(n)");
   if (dP !== d % p1 || dQ !== d % q1) throw new KeyCheckError("its RSA CRT exponents dP, dQ do not match d");
   if (qInv >= p || (qInv * q) % p !== 1n) throw new KeyCheckError("its RSA CRT coefficient qInv is not the inverse of q modulo p");
+  if (pkcs8PublicKey !== undefined) {
+    // RSAPublicKey ::= SEQUENCE { modulus, publicExponent }
+    const [storedN, storedE, extra] = children(readSingle(pkcs8PublicKey, TAG.SEQUENCE));
+    if (extra !== undefined) throw new DerError("trailing data in the RSA public key");
+    if (positiveInteger(storedN) !== n || positiveInteger(storedE) !== e) throw notItsPublicHalf("RSA private key");
+  }
   return { kind: "RSA", bits };
 }
 

@@ -42,9 +42,11 @@ export function rsaEcSigningKey(der: Buffer, format: RsaEcKeyFormat, source: str
   const checked = checkKey(der, format, source);
   let privateKey: KeyObject;
   try {
-    privateKey = createPrivateKey({ key: der, format: "der", type: format });
+    privateKey = createPrivateKey({ key: checked.der, format: "der", type: format });
   } catch (cause) {
     throw unparsableKeyError(`${source} holds a malformed ${FORMAT_NAMES[format]}`, cause);
+  } finally {
+    if (checked.der !== der) checked.der.fill(0);
   }
   if (checked.kind === "RSA") {
     const bits = checked.bits;
