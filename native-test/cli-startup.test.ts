@@ -192,6 +192,15 @@ describe("dist/ start-up", () => {
     expect(readdirSync(cacheDir)).toEqual([file]);
   });
 
+  // Round 33 (a mutant that never took the shipped cache outside the build's Node survived): with a Node option that
+  // is no V8 flag the launcher looks for the user's cache first, yet the shipped one fits on the build's CPU.
+  it("takes the shipped cache under a Node option that is no V8 flag (--no-warnings): no cache of the user's is written", async () => {
+    const cacheHome = join(dir, "xdg-cache-node-option");
+    const env = { ...process.env, XDG_CACHE_HOME: cacheHome, NODE_OPTIONS: "--no-warnings", NODE_EXTRA_CA_CERTS: "" };
+    expect((await run(process.execPath, [join(DIST, "cli.cjs"), "version"], { env })).stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect(existsSync(join(cacheHome, "roles-anywhere-agent", "code-cache"))).toBe(false);
+  });
+
   it("answers an agent-served credential-process from the launcher alone, and needs the bundle for anything else", async () => {
     // dist/cli.cjs and its agent fast path (with its code cache, and the user cache's reader for another Node) without
     // the bundles next to them: only the launcher's own code can answer.

@@ -13,7 +13,7 @@ import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere
 import { secretsAlreadyHeld, type SecretSource } from "../secrets/secret-source.js";
 import type { Signer } from "../signers/signer.js";
 import type { CertificateFile } from "../x509/read-certificates.js";
-import { isTpmHandleRef, mismatchHint, optionName, type SignerOptions } from "../signers/options.js";
+import { isTpmHandleRef, mismatchHint, optionName, type ReadAlready, type SignerOptions } from "../signers/options.js";
 import { oneLineName, type Certificate } from "../x509/certificate.js";
 import { DAY_MS, checkCertificateValidity, roughDuration, utc } from "../x509/validity.js";
 
@@ -89,7 +89,7 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
   const badChain = rows.some((r) => r.name === "intermediates file" && r.outcome === "fail");
   const intermediatesFile = given && "certificates" in given ? given : undefined;
   const opened = signerOptions
-    ? await openSigner(badChain ? { ...signerOptions, intermediates: undefined } : { ...signerOptions, intermediatesFile }, input.env, key)
+    ? await openSigner(badChain ? { ...signerOptions, intermediates: undefined } : signerOptions, input.env, key, badChain ? undefined : intermediatesFile)
     : { rows: [], chain: [] };
   add(...opened.rows);
   const { signer } = opened;
@@ -133,7 +133,7 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
 const facts = ({ mode, uid, gid }: { mode: number; uid: number; gid: number }) => ({ mode, owner: uid, gid });
 const isFileRef = (ref: string | undefined): ref is string => ref !== undefined && !isPkcs11Uri(ref) && !isTpmHandleRef(ref);
 
-type KeyFile = NonNullable<SignerOptions["keyFile"]>;
+type KeyFile = NonNullable<ReadAlready["keyFile"]>;
 type Intermediates = (CertificateFile | { error: unknown }) & { mode?: number | undefined };
 
 /**
@@ -252,7 +252,7 @@ async function isTpmKeyWithPassword(key: KeyFile, path: string, o: SignerOptions
 }
 
 /** Opens the signer once (one login at most), turning each stage's outcome into rows. */
-async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv, key: KeyFile | CheckRow | undefined) {
+async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv, key: KeyFile | CheckRow | undefined, intermediatesFile?: CertificateFile) {
   const keyRef = o.privateKey ?? o.certificate ?? "";
   const pkcs11Uri = [o.privateKey, o.certificate].find((r) => r !== undefined && isPkcs11Uri(r));
   const rows: CheckRow[] = [];
@@ -266,7 +266,7 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv, key: KeyFile
     rows.push(skip("token login", "not tried: no PIN source given", "give --pkcs11-pin-file or --pkcs11-pin-env (tried once, never twice) to check the login and the key"));
     return { rows, chain: [] };
   }
-  const { createSigner } = await import("../signers/factory.js");
+  const { createSignerWith } = await import("../signers/factory.js");
   // Whether the TPM answered a command (the client tells its debug sink, tpm.ts TpmDebugLog): a key refused
   // before that proves nothing.
   let tpmAnswered = false;
@@ -281,7 +281,7 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv, key: KeyFile
   };
   let signer: Signer;
   try {
-    signer = await createSigner({ ...o, env, debug, keyFile: key }); // which owns (and wipes) the bytes now
+    signer = await createSignerWith({ ...o, env, debug }, { keyFile: key, intermediatesFile }); // which owns (and wipes) the bytes now
   } catch (error) {
     key?.bytes.fill(0); // what the factory left unread (it stopped before the key)
     const code = isAgentError(error) ? error.code : "INTERNAL";

@@ -16,7 +16,7 @@ import {
 } from "../x509/read-certificates.js";
 import { createFileSigner, createPkcs12Signer } from "./file/file-signer.js";
 import { wipedOnError } from "./file/pbe.js";
-import { isTpmHandleRef, noKeyHint, OPTION_NAMES, optionName, type SignerOptions } from "./options.js";
+import { isTpmHandleRef, noKeyHint, OPTION_NAMES, optionName, type ReadAlready, type SignerOptions } from "./options.js";
 import type { Signer } from "./signer.js";
 import { containsTss2Key } from "../tpm/keys/tss2-detect.js";
 import type { openTpmSigner } from "./tpm/tpm-signer.js";
@@ -46,7 +46,12 @@ const OPTION_KINDS: Kinds = {
  * `signal` ends a `waitForDeviceMs` wait, and a prompt on the terminal (a `prompt` source, or a secret not given with
  * `prompt: true`), rejecting with its reason; a device call in progress finishes first.
  */
-export async function createSigner(given: SignerOptions, signal?: AbortSignal): Promise<Signer> {
+export function createSigner(given: SignerOptions, signal?: AbortSignal): Promise<Signer> {
+  return createSignerWith(given, {}, signal);
+}
+
+/** {@link createSigner} with the files doctor read and judged (not the library's: index.ts exports createSigner only). */
+export async function createSignerWith(given: SignerOptions, readAlready: ReadAlready, signal?: AbortSignal): Promise<Signer> {
   const wrong = wrongOption(given, OPTION_KINDS);
   if (wrong) throw new UsageError("USAGE", wrong, { hint: "see SignerOptions in the type definitions" });
   const options = { ...given, debug: dropFailures(given.debug), onDeviceWait: dropFailures(given.onDeviceWait) };
@@ -56,7 +61,7 @@ export async function createSigner(given: SignerOptions, signal?: AbortSignal): 
     const { waitForDevice } = await import("./wait-for-device.js");
     return waitForDevice(open, { timeoutMs: options.waitForDeviceMs, onWait: options.onDeviceWait, signal });
   };
-  return withTypedSignErrors(await openSigner(options, signal, device));
+  return withTypedSignErrors(await openSigner(options, readAlready, signal, device));
 }
 
 type OpenDevice = (open: () => Promise<Signer>) => Promise<Signer>;
@@ -82,10 +87,10 @@ export function withTypedSignErrors(signer: Signer): Signer {
   return signer;
 }
 
-async function openSigner(options: SignerOptions, signal: AbortSignal | undefined, device: OpenDevice): Promise<Signer> {
+async function openSigner(options: SignerOptions, given: ReadAlready, signal: AbortSignal | undefined, device: OpenDevice): Promise<Signer> {
   const { certificate: certRef, keyPassword, signOffThread, prompt, names } = options;
   const keyRef = options.privateKey ?? certRef;
-  const read = async (ref: string, what: string): Promise<InputBytes> => (ref === keyRef && options.keyFile) || readInputFile(ref, what);
+  const read = async (ref: string, what: string): Promise<InputBytes> => (ref === keyRef && given.keyFile) || readInputFile(ref, what);
   const [cert, key, chain] = (["certificate", "privateKey", "intermediates"] as const).map((o) => optionName(names, o));
   if (keyRef === undefined) throw new UsageError("USAGE", "no private key given", { hint: noKeyHint(names) });
   const fromStdin = [options.certificate, options.privateKey, options.intermediates].filter((ref) => ref === STDIN_INPUT);
@@ -98,7 +103,7 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
   const notAlone = (path: string, brings: string) => new UsageError("USAGE", `${path} is a PKCS#12 file, which brings its own ${brings}`, {
     hint: `pass the PKCS#12 file alone, as ${cert} or ${key}`,
   });
-  const intermediates = options.intermediatesFile ?? (options.intermediates ? await readCertificateBundle(options.intermediates, chain) : undefined);
+  const intermediates = given.intermediatesFile ?? (options.intermediates ? await readCertificateBundle(options.intermediates, chain) : undefined);
   const fileOptions = { keyPassword, intermediates, debug, signOffThread, prompt, names, signal };
 
   let certificateFile: CertificateFile | undefined;
@@ -147,7 +152,7 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
   if (containsTss2Key(keyFile.bytes)) {
     // Parsed once, here: the warning and the signer judge the same contents (the file's refusal is the one line).
     const [{ parseTss2Key }, { passwordLess }] = await Promise.all([import("./tpm/tpm-signer.js"), import("./tpm/key-password.js")]);
-    const key = await (options.keyFile?.tss2Key ?? parseTss2Key(keyRef, keyFile.bytes)); // doctor's parse, if it judged it
+    const key = await (given.keyFile?.tss2Key ?? parseTss2Key(keyRef, keyFile.bytes)); // doctor's parse, if it judged it
     if (passwordLess(key.file, options.tpm?.ignoreEmptyAuth)) warnIfExposed(keyFile, keyRef, "password-less TPM key file");
     return tpmSigner(key);
   }

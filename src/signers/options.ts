@@ -57,12 +57,16 @@ export interface SignerOptions {
    * holder's re-opens (never asked again).
    */
   askedPin?: { pin?: KeptPin };
-  /**
-   * Internal (doctor): the key file (`privateKey`, else `certificate`) as already read, judged and then used as it is;
-   * `tss2Key`, its TSS2 key as doctor parsed it to judge its password.
-   */
+}
+
+/**
+ * Doctor's reads, which the signer takes as they are (factory.ts createSignerWith); not a {@link SignerOptions} field,
+ * where a library caller's keyFile would stand for the file and silence the warnings about it.
+ */
+export interface ReadAlready {
+  /** The key file (`privateKey`, else `certificate`) as read and judged; `tss2Key`, its TSS2 key as doctor parsed it. */
   keyFile?: InputBytes & { tss2Key?: Promise<ParsedTss2Key> };
-  /** Internal (doctor): `intermediates` as already read and parsed. */
+  /** `intermediates` as read and parsed. */
   intermediatesFile?: CertificateFile;
 }
 

@@ -223,6 +223,8 @@ describe("the code cache for another Node next to the bundle (launcher)", () => 
     if (uid === 0) {
       chownSync(file, 4242, 4242);
       expect(readRuntimeCodeCache(file, 0)).toBeUndefined();
+      // The reading user's own (not root's): trusted (round 33: a mutant that trusted root's files only survived).
+      expect(readRuntimeCodeCache(file, 4242)).toEqual(data);
       // root's own, in a directory of another user's (which run-bundle.ts reads only as that user): trusted.
       chownSync(file, 0, 0);
       expect(readRuntimeCodeCache(file, 4242)).toEqual(data);
@@ -232,6 +234,21 @@ describe("the code cache for another Node next to the bundle (launcher)", () => 
     expect(readRuntimeCodeCache(link, uid)).toBeUndefined();
     mkdirSync(join(dir, "directory.cache"));
     expect(readRuntimeCodeCache(join(dir, "directory.cache"), uid)).toBeUndefined();
+  });
+
+  it("closes what it opened: no descriptor left per read, refused or missing", () => {
+    writeRuntimeCodeCache(file, data);
+    const writable = join(dir, "writable.cache");
+    writeFileSync(writable, readFileSync(file), { mode: 0o664 });
+    chmodSync(writable, 0o664);
+    const open = () => readdirSync("/proc/self/fd").length;
+    const before = open();
+    for (let i = 0; i < 20; i++) {
+      expect(readRuntimeCodeCache(file, uid)).toEqual(data);
+      expect(readRuntimeCodeCache(writable, uid)).toBeUndefined();
+      expect(readRuntimeCodeCache(`${file}.missing`, uid)).toBeUndefined();
+    }
+    expect(open()).toBe(before);
   });
 
   it("replaces a planted symbolic link instead of writing through it", () => {
@@ -299,6 +316,10 @@ describe("readCacheData", () => {
       writeFileSync(file, withChecksum(Buffer.alloc(16 * 1024 * 1024 - CACHE_CHECKSUM_BYTES, 7)));
       expect(readCacheData(fd, 16 * 1024 * 1024)?.length).toBe(16 * 1024 * 1024 - CACHE_CHECKSUM_BYTES);
       truncateSync(file, 16 * 1024 * 1024 + 1);
+      expect(readCacheData(fd, 16 * 1024 * 1024 + 1)).toBeUndefined();
+      // Round 33: one byte over with a checksum that matches is refused by its size alone (a mutant without the bound
+      // survived the file above, which its checksum refused).
+      writeFileSync(file, withChecksum(Buffer.alloc(16 * 1024 * 1024 + 1 - CACHE_CHECKSUM_BYTES, 7)));
       expect(readCacheData(fd, 16 * 1024 * 1024 + 1)).toBeUndefined();
     } finally {
       closeSync(fd);

@@ -267,6 +267,18 @@ describe("doctor: file rows", () => {
   });
 });
 
+describe("doctor: a file its one read refuses", () => {
+  // Round 33 (Stryker survivors in checks.ts readKeyFile/readIntermediates): the refusal of doctor's own read is the
+  // row, naming what the file is for, as the signer's read would.
+  it("UTF-16 text as the combined certificate and key, and as --intermediates: each read's refusal, named", async () => {
+    const u16 = join(dir, "utf16.pem");
+    writeFileSync(u16, Buffer.from("\ufeff-----BEGIN CERTIFICATE-----\n", "utf16le"), { mode: 0o600 });
+    const rows = Object.fromEntries((await signerChecks(dir, { certificate: u16, intermediates: u16 })).map((r) => [r.name, r]));
+    expect(rows["intermediates file"]).toMatchObject({ outcome: "fail", detail: `intermediates file ${u16} is UTF-16 text` });
+    expect(rows["key and certificate"]).toMatchObject({ outcome: "fail", detail: `certificate file ${u16} is UTF-16 text` });
+  });
+});
+
 describe("doctor: certificate validity and --warning-days", () => {
   const soon = issueLeaf(inter, dir, { name: "doctor-files-soon", days: 10 });
   const validity = async (warningDays: number) => {

@@ -18,8 +18,8 @@ vi.mock("../../src/signers/factory.js", async (importOriginal) => {
   const actual = await importOriginal<typeof import("../../src/signers/factory.js")>();
   return {
     ...actual,
-    createSigner: async (...args: Parameters<typeof actual.createSigner>): Promise<Signer> => {
-      const signer = await actual.createSigner(...args);
+    createSignerWith: async (...args: Parameters<typeof actual.createSignerWith>): Promise<Signer> => {
+      const signer = await actual.createSignerWith(...args);
       return Object.assign(Object.create(signer) as Signer, { sign: replaced.sign ?? signer.sign.bind(signer) });
     },
   };

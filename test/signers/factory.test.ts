@@ -210,6 +210,7 @@ describe("createSigner (file keys)", () => {
       const e = await expectAgentError(createSigner(options as Parameters<typeof createSigner>[0]), "USAGE");
       expect(e.message, JSON.stringify(options)).toContain(message);
       expect(e.message).not.toContain("hunter2");
+      expect(e.hint, JSON.stringify(options)).toBe("see SignerOptions in the type definitions");
     }
   });
 

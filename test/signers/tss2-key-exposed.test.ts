@@ -21,6 +21,7 @@ vi.mock("../../src/signers/tpm/tpm-signer.js", async (actual) => ({
   openTpmSigner: async () => ({ backend: "tpm", sign: async () => Buffer.alloc(0) }),
 }));
 const { createSigner } = await import("../../src/signers/factory.js");
+const { parseTss2Key } = await import("../../src/signers/tpm/tpm-signer.js");
 
 const { dir, cleanup } = makeTempDir("raa-tss2-exposed-");
 afterAll(cleanup);
@@ -91,5 +92,22 @@ describe("TSS2 key files others can read", () => {
     });
     await new Promise((r) => setImmediate(r));
     expect(warnings).toEqual([]);
+  });
+
+  // Round 33: doctor hands the signer the key file it read and judged, and its parse (factory.ts createSignerWith).
+  // A library caller's createSigner options are not that hand-over: the same fields there are not taken (before, a
+  // keyFile saying 600 and a parse of a key with a password silenced the warning about a 0644 password-less key).
+  it("a library caller's keyFile and tss2Key fields do not stand for the file: the warning is the file's", async () => {
+    const key = join(dir, "caller.tss2");
+    const contents = (emptyAuth: boolean) => encodeTss2KeyFile({ parent: TPM_RH.OWNER, public: area, privateBlob: Buffer.from("0004deadbeef", "hex"), emptyAuth, policy: [] });
+    writeFileSync(key, contents(true));
+    chmodSync(key, 0o644);
+    const keyFile = { bytes: Buffer.from(contents(true)), stamp: { size: 0, mtimeMs: 0, ino: 0 }, mode: 0o100600, owner: process.getuid!(), tss2Key: parseTss2Key(key, contents(false)) };
+    const given: Record<string, unknown> = { certificate: leaf.certPath, privateKey: key, keyFile };
+    await createSigner(given as Parameters<typeof createSigner>[0]);
+    await new Promise((r) => setImmediate(r));
+    expect(warnings.map((line) => line.replaceAll(key, "KEY"))).toEqual([
+      "password-less TPM key file KEY can be read or changed by other users (mode 644): run chmod 600 KEY",
+    ]);
   });
 });

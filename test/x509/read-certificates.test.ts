@@ -6,7 +6,7 @@ import tls from "node:tls";
 import { children, readSingle } from "../../src/encoding/der.js";
 import { derBitString, derOid, derSequence, derTlv } from "../../src/encoding/der-writer.js";
 import { decodePemBlocks } from "../../src/encoding/pem.js";
-import { readCertificateBundle, readCertificateFile } from "../../src/x509/read-certificates.js";
+import { certificateBundle, readCertificateBundle, readCertificateFile } from "../../src/x509/read-certificates.js";
 import { classifyDer } from "../../src/x509/der-kind.js";
 import { Certificate } from "../../src/x509/certificate.js";
 import { createCa, issueLeaf, makeTempDir, openssl, type CaHandle, type IssuedCertificate } from "../helpers/pki.js";
@@ -553,6 +553,19 @@ describe("reading certificate files", () => {
     const e = await expectAgentError(readCertificateBundle(path("bundle-with-key.pem")), "CHAIN_INVALID");
     expect(e.message).toContain("invalid certificate chain");
     expect(e.message).toContain("PRIVATE KEY");
+    expect(e.hint).toBe("--intermediates must hold only CERTIFICATE blocks"); // the option by default (a library caller's, install-certificate)
+  });
+
+  // Round 33: doctor's one read (checks.ts readIntermediates) is judged as the signer's own read of the file would be.
+  it("certificateBundle (an input read already, doctor's): the same cap, hint and wiped bytes as readCertificateBundle", async () => {
+    const stamp = { mtimeMs: 0, size: 0, ino: 0 };
+    const over = Buffer.from(root.certPem.repeat(101));
+    const e = await expectAgentError(Promise.resolve().then(() => certificateBundle({ bytes: over, stamp }, "chain.pem")), "CHAIN_INVALID");
+    expect(e.message).toBe("invalid certificate chain: 101 certificates, more than the 100 sent at most (the 101st is chain.pem (certificate #101))");
+    expect(over.every((b) => b === 0)).toBe(true);
+    const empty = await expectAgentError(Promise.resolve().then(() => certificateBundle({ bytes: Buffer.from("no PEM\n"), stamp }, "empty.pem")), "CHAIN_INVALID");
+    expect(empty.hint).toBe("--intermediates must be a PEM bundle of CA certificates");
+    expect(certificateBundle({ bytes: Buffer.from(root.certPem.repeat(100)), stamp }, "chain.pem").certificates).toHaveLength(100);
   });
 
   it.each([
