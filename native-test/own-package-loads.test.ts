@@ -6,9 +6,11 @@
  * requirePkcs11js, yargs for --help, @noble/post-quantum for an ML-DSA key. Now they are taken only from the
  * package's own node_modules chain (src/os/own-package.ts), and the run says what is missing.
  * And the library imported from `node -e`, where __filename is the global "[eval]", loads pkcs11js.
+ * The native helper, where the package has none for this platform, is not looked for above the package: in a
+ * package unpacked in /tmp (`npm pack`, `tar x`), /tmp/native/<platform>/raa_native.node was anyone's code.
  */
-import { execFile } from "node:child_process";
-import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -111,5 +113,47 @@ describe("the library under `node -e` (__filename is the global \"[eval]\")", ()
       .then((found) => console.log("listed", Array.isArray(found)), (e) => console.log("failed", e.code, e.message));`;
     const { stdout } = await promisify(execFile)(process.execPath, ["-e", script], { encoding: "utf8", env: { PATH: process.env["PATH"], HOME: dir } });
     expect(stdout.trim()).toBe("listed true");
+  });
+});
+
+const hasCompiler = (() => {
+  try {
+    execFileSync("sh", ["-c", "command -v cc && command -v openssl"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(!canCreateUsers() || !hasCompiler)("the native helper comes from the package's dist/ only", () => {
+  it("a package in a world-writable directory, with no helper for this platform: the helper planted beside it not loaded", async () => {
+    // /tmp's shape: root's, 1777. The package unpacked there by root, as on a platform no prebuilt helper is shipped for.
+    const shared = join(dir, "shared");
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777);
+    const pkg = join(shared, "package");
+    mkdirSync(pkg);
+    copyFileSync(join(REPO, "package.json"), join(pkg, "package.json"));
+    cpSync(join(REPO, "dist"), join(pkg, "dist"), { recursive: true });
+    const platform = `${process.platform}-${process.arch}`;
+    rmSync(join(pkg, "dist", "native", platform), { recursive: true });
+    // The planter's shared object: a constructor that leaves a marker when anything loads it.
+    const source = join(dir, "planted.c");
+    writeFileSync(source, `#include <stdio.h>\n#include <unistd.h>\n__attribute__((constructor)) static void ran(void) { FILE *f = fopen("${join(dir, "ran-native")}", "w"); if (f) { fprintf(f, "uid %d", (int)getuid()); fclose(f); } }\n`);
+    const built = join(dir, "planted.node");
+    execFileSync("cc", ["-shared", "-fPIC", "-o", built, source]);
+    chmodSync(built, 0o755);
+    for (const base of [join(shared, "native"), join(shared, "dist", "native")]) {
+      const target = join(base, platform, "raa_native.node");
+      await planter.run("sh", ["-c", 'mkdir -p "$(dirname "$1")" && cp "$2" "$1"', "sh", target, built]);
+      expect(existsSync(target)).toBe(true);
+    }
+    const key = join(dir, "encrypted.pem");
+    execFileSync("sh", ["-c", `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 | openssl pkcs8 -topk8 -passout pass:pw-r33h3 -v2 aes-256-cbc -out ${key}`]);
+    chmodSync(key, 0o600);
+    // sign-string with an encrypted key protects the password first (protectSecrets: the native helper).
+    const run = await runCli(join(pkg, "dist", "cli.js"), ["sign-string", "--private-key", key, "--pkcs8-password", "pw-r33h3"], { PATH: process.env["PATH"] });
+    expect(ran("native")).toBe(false);
+    expect(run.code).toBe(0);
   });
 });

@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import type { Socket } from "node:net";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { UsageError } from "../errors.js";
-import { thisModuleFile } from "./own-package.js";
+import { distDirectory } from "./own-package.js";
 
 // The native helper (below) and the protections of a process that holds secrets: no core file, no inspector.
 
@@ -37,13 +37,8 @@ let loaded: NativeHelperLoad | undefined;
 /** The native helper, or why it is not available. Costs one dlopen (~0.3 ms) the first time. */
 export function loadNativeHelper(): NativeHelperLoad {
   if (loaded) return loaded;
-  // dist/native/… seen from where the build put this module: dist/cli.js and dist/cli-bundle.cjs, dist/daemon/*.mjs,
-  // dist/lib/os/, and src/os/ when the sources run directly (tests).
-  const here = dirname(thisModuleFile());
-  const path = [here, join(here, ".."), join(here, "..", "..")]
-    .flatMap((d) => [join(d, NATIVE_HELPER_FILE), join(d, "dist", NATIVE_HELPER_FILE)])
-    .find((candidate) => existsSync(candidate));
-  if (!path) return (loaded = { reason: `${NATIVE_HELPER_FILE} is not part of this installation` });
+  const path = join(distDirectory(), NATIVE_HELPER_FILE);
+  if (!existsSync(path)) return (loaded = { reason: `${NATIVE_HELPER_FILE} is not part of this installation` });
   try {
     const module = { exports: {} as NativeHelper };
     process.dlopen(module, path);

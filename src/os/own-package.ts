@@ -19,6 +19,17 @@ export function thisModuleFile(): string {
 }
 
 /**
+ * The build's dist/ seen from `from`: a bundle in dist/, a chunk in dist/daemon/, dist/lib/os/, or a checkout's
+ * src/os/ (its dist/). Never a directory above the package: that may be another user's (/tmp).
+ */
+export function distDirectory(from: string = thisModuleFile()): string {
+  const here = dirname(from);
+  if (from.endsWith(".ts")) return join(here, "..", "..", "dist");
+  if (basename(here) === "os" && basename(dirname(here)) === "lib") return dirname(dirname(here));
+  return basename(here) === "daemon" ? dirname(here) : here;
+}
+
+/**
  * The node_modules directories npm installs this package's dependencies in, nearest first: its own, then, while it
  * is itself a dependency, the node_modules it sits in (npm hoists there), up to that of the project that installed
  * it (pnpm: the sibling packages in .pnpm/<name>@<version>/node_modules). Not a global prefix's lib/node_modules

@@ -7,7 +7,7 @@ import { chownSync, mkdirSync, writeFileSync } from "node:fs";
 import Module from "node:module";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { packageNodeModules, requireFromPackage, thisModuleFile } from "../../src/os/own-package.js";
+import { distDirectory, packageNodeModules, requireFromPackage, thisModuleFile } from "../../src/os/own-package.js";
 import { makeTempDir } from "../helpers/pki.js";
 
 const { dir, cleanup } = makeTempDir("raa-own-package-");
@@ -39,6 +39,16 @@ function withNodePath(path: string, body: () => void): void {
 }
 const named = (name: string) => JSON.stringify({ name });
 const module = (marker: string) => `module.exports = ${JSON.stringify(marker)};`;
+
+describe("distDirectory", () => {
+  it("the dist/ of each built layout and of a checkout's sources, never the directory the package is in", () => {
+    expect(distDirectory("/tmp/package/dist/cli-bundle.cjs")).toBe("/tmp/package/dist");
+    expect(distDirectory("/tmp/package/dist/daemon/chunk-X.mjs")).toBe("/tmp/package/dist");
+    expect(distDirectory("/tmp/package/dist/lib/os/own-package.js")).toBe("/tmp/package/dist");
+    expect(distDirectory("/tmp/package/src/os/own-package.ts")).toBe("/tmp/package/dist");
+    expect(distDirectory()).toBe(join(thisModuleFile(), "..", "..", "..", "dist"));
+  });
+});
 
 describe("packageNodeModules", () => {
   it("a package installed in a project: its own node_modules, then the project's (hoisted), nothing above", () => {
