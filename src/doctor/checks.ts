@@ -6,7 +6,7 @@ import { stat } from "node:fs/promises";
 import { signatureVerifies } from "../encoding/signature-encoding.js";
 import { AgentError, isAgentError } from "../errors.js";
 import { aclReader, aclReaderText, changeableDirectory, changeableDirectoryText, exposedModeText, foreignOwnerText, isExposed, type FileFacts } from "../os/exposed-file.js";
-import { isFileInput, readInputFile } from "../io/input-file.js";
+import { isFileInput, readInputFile, type InputBytes } from "../io/input-file.js";
 import { loadNativeHelper } from "../os/native-helper.js";
 import { fileKind } from "../io/trusted-path.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
@@ -83,13 +83,14 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
   const signerOptions = input.signer instanceof AgentError ? undefined : input.signer;
   const key = signerOptions && (await readKeyFile(signerOptions));
   const given = signerOptions && (await readIntermediates(signerOptions));
+  const cert = signerOptions && (await readCertificate(signerOptions));
   if (!signerOptions) add(fail("signer settings", input.signer));
-  else add(...(await fileRows(signerOptions, key, given)));
+  else add(...(await fileRows(signerOptions, key, given, cert?.mode)));
   // Intermediates that failed their row are left out: the key's rows (the module's, the TPM's) are then about the key.
   const badChain = rows.some((r) => r.name === "intermediates file" && r.outcome === "fail");
   const intermediatesFile = given && "certificates" in given ? given : undefined;
   const opened = signerOptions
-    ? await openSigner(badChain ? { ...signerOptions, intermediates: undefined } : { ...signerOptions, intermediatesFile }, input.env, key)
+    ? await openSigner({ ...signerOptions, certificateFile: cert, ...(badChain ? { intermediates: undefined } : { intermediatesFile }) }, input.env, key)
     : { rows: [], chain: [] };
   add(...opened.rows);
   const { signer } = opened;
@@ -98,7 +99,7 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
   const certFile = signerOptions?.certificate;
   if (!certificate && isFileRef(certFile)) {
     const { readCertificateFile, chainOf } = await import("../x509/read-certificates.js");
-    const file = await readCertificateFile(certFile).catch(() => undefined);
+    const file = cert ? cert.certificates : await readCertificateFile(certFile).catch(() => undefined);
     certificate = file?.certificates[0];
     chain = chainOf(file, intermediatesFile);
   }
@@ -142,8 +143,8 @@ type Intermediates = (CertificateFile | { error: unknown }) & { mode?: number | 
  * from another. Only a regular file: a FIFO or pipe (`<(…)`) gives its bytes once, and they are the signer's.
  */
 async function readKeyFile(o: SignerOptions): Promise<KeyFile | CheckRow | undefined> {
-  const keyRef = o.privateKey ?? o.certificate;
-  if (!isFileRef(keyRef) || !isFileInput(keyRef) || !(await stat(keyRef).catch(() => undefined))?.isFile()) return undefined;
+  const keyRef = await regularFile(o.privateKey ?? o.certificate);
+  if (keyRef === undefined) return undefined;
   return readInputFile(keyRef, o.privateKey ? "private key file" : "certificate file").catch((error: unknown) => fail("key and certificate", error));
 }
 
@@ -152,8 +153,8 @@ async function readKeyFile(o: SignerOptions): Promise<KeyFile | CheckRow | undef
  * the signer's chain and the chain check all take this read. The bundle, or why it was refused (with the mode when read).
  */
 async function readIntermediates(o: SignerOptions): Promise<Intermediates | undefined> {
-  const ref = o.intermediates;
-  if (!isFileRef(ref) || !isFileInput(ref) || !(await stat(ref).catch(() => undefined))?.isFile()) return undefined;
+  const ref = await regularFile(o.intermediates);
+  if (ref === undefined) return undefined;
   const { certificateBundle } = await import("../x509/read-certificates.js");
   const input = await readInputFile(ref, "intermediates file").catch((error: unknown) => ({ error }));
   if ("error" in input) return input;
@@ -164,8 +165,28 @@ async function readIntermediates(o: SignerOptions): Promise<Intermediates | unde
   }
 }
 
+/**
+ * The certificate file beside a separate key, read once as {@link readKeyFile} reads the key: its row judges this read's
+ * mode, the signer takes (and wipes: it may hold a key) these bytes, and the certificates parsed from them first are
+ * the ones checked when the key cannot be used. Undefined where it cannot be read: the signer's read tells why.
+ */
+async function readCertificate(o: SignerOptions): Promise<(InputBytes & { certificates?: CertificateFile }) | undefined> {
+  const ref = o.privateKey !== undefined && o.certificate !== o.privateKey ? await regularFile(o.certificate) : undefined;
+  const input = ref === undefined ? undefined : await readInputFile(ref, "certificate file").catch(() => undefined);
+  if (!ref || !input) return undefined;
+  const { parseCertificateBytes } = await import("../x509/read-certificates.js");
+  // None where the signer's parse of these bytes refuses them too.
+  const [leaf, ...chain] = await Promise.resolve().then(() => parseCertificateBytes(input.bytes, ref, true)).catch(() => []);
+  return Object.assign(input, { certificates: leaf && { path: ref, stamp: input.stamp, certificates: [leaf, ...chain] as const } });
+}
+
+/** `ref` if it is a path (not a pkcs11: URI, TPM handle, `env:` or `-`) naming a regular file: read once ahead of the signer. */
+async function regularFile(ref: string | undefined): Promise<string | undefined> {
+  return isFileRef(ref) && isFileInput(ref) && (await stat(ref).catch(() => undefined))?.isFile() ? ref : undefined;
+}
+
 async function fileRows(
-  o: SignerOptions, key: KeyFile | CheckRow | undefined, given: Intermediates | undefined,
+  o: SignerOptions, key: KeyFile | CheckRow | undefined, given: Intermediates | undefined, certMode: number | undefined,
 ): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
   const keyRef = o.privateKey ?? o.certificate;
@@ -188,7 +209,7 @@ async function fileRows(
     if (!info) rows.push(failText(name, `${ref} does not exist`, "check the path", "FILE_NOT_FOUND"));
     else if (name === "certificate file" || name === "intermediates file") {
       const bundle = name === "intermediates file" ? given : undefined; // its mode as read
-      const writable = ((bundle?.mode ?? info.mode) & 0o022) !== 0;
+      const writable = ((bundle?.mode ?? (name === "certificate file" ? certMode : undefined) ?? info.mode) & 0o022) !== 0;
       if (writable) rows.push(failText(name, `${ref} is writable by other users`, `run: chmod go-w ${ref}`));
       else if (bundle && "error" in bundle) rows.push(fail(name, bundle.error));
       else if (!bundle && !info.isFile()) rows.push(skip(name, `${ref} is ${fileKind(info)}, not a regular file: what comes through it is read with the key`));
@@ -262,6 +283,7 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv, key: KeyFile
   // The signer takes the PIN from either URI (`&pin-source=` after another query attribute too).
   if (pkcs11Uri && o.pkcs11?.pin === undefined && !o.pkcs11?.uriPin && ![o.privateKey, o.certificate].some((r) => r && uriGivesPin(r))) {
     key?.bytes.fill(0); // not handed to a signer
+    o.certificateFile?.bytes.fill(0);
     rows.push(...(await pkcs11PresenceRows(o, pkcs11Uri)));
     rows.push(skip("token login", "not tried: no PIN source given", "give --pkcs11-pin-file or --pkcs11-pin-env (tried once, never twice) to check the login and the key"));
     return { rows, chain: [] };
@@ -284,6 +306,7 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv, key: KeyFile
     signer = await createSigner({ ...o, env, debug, keyFile: key }); // which owns (and wipes) the bytes now
   } catch (error) {
     key?.bytes.fill(0); // what the factory left unread (it stopped before the key)
+    o.certificateFile?.bytes.fill(0);
     const code = isAgentError(error) ? error.code : "INTERNAL";
     if (pkcs11Uri) {
       const byCode = code === "PKCS11_MODULE_NOT_FOUND" ? 0 : code === "PKCS11_TOKEN_NOT_FOUND" ? 1 : ["PIN_INCORRECT", "PIN_LOCKED", "PASSWORD_REQUIRED"].includes(code) ? 2 : 3;

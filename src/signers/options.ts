@@ -64,6 +64,8 @@ export interface SignerOptions {
   keyFile?: InputBytes & { tss2Key?: Promise<ParsedTss2Key> };
   /** Internal (doctor): `intermediates` as already read and parsed. */
   intermediatesFile?: CertificateFile;
+  /** Internal (doctor): `certificate`, when `privateKey` is another file, as already read (then wiped as one read here). */
+  certificateFile?: InputBytes;
 }
 
 export type OptionNames = "flags" | "options";
