@@ -204,7 +204,8 @@ async function fileRows(
     // `env:` and `-` are no file: nothing to stat (they read as "does not exist"); the signer's rows say how they read.
     if (!isFileRef(ref) || !isFileInput(ref) || (name === "certificate file" && ref === keyRef && o.privateKey === undefined)) continue;
     const info = await stat(ref).catch(() => undefined);
-    const directory = info && changeableDirectory(ref); // the signer's rule for a secret file's directory (exposed-file.ts)
+    const aclAsked: string[] = []; // directories only their ACL could make changeable by others
+    const directory = info && changeableDirectory(ref, aclAsked); // the signer's rule for a secret file's directory (exposed-file.ts)
     const reader = info && aclReader(judged(name, info), ref); // and for its ACL
     if (!info) rows.push(failText(name, `${ref} does not exist`, "check the path", "FILE_NOT_FOUND"));
     else if (name === "certificate file" || name === "intermediates file") {
@@ -222,7 +223,7 @@ async function fileRows(
     } else if (foreignOwnerText(judged(name, info), ref)) {
       const { problem, fix } = foreignOwnerText(judged(name, info), ref)!;
       rows.push(failText(name, problem, fix.replace(/^run /, "run: ")));
-    } else rows.push(aclUnchecked(name, ref, judged(name, info)) ?? pass(name, `${ref} (mode ${(judged(name, info).mode! & 0o777).toString(8)})`)); // as the warnings write it
+    } else rows.push(aclUnchecked(name, ref, judged(name, info)) ?? directoryAclUnchecked(name, aclAsked[0]) ?? pass(name, `${ref} (mode ${(judged(name, info).mode! & 0o777).toString(8)})`)); // as the warnings write it
   }
   return rows;
 }
@@ -250,10 +251,20 @@ function aclRow(name: string, ref: string, entry: string): CheckRow {
  */
 function aclUnchecked(name: string, ref: string, file: FileFacts): CheckRow | undefined {
   if (isExposed(file) || ((file.mode ?? 0) & 0o040) === 0) return undefined; // aclReader's rule: none read then
+  const why = aclUnreadable();
+  return why === undefined ? undefined : skip(name, `ACL not checked: ${why} (${ref}, mode ${((file.mode ?? 0) & 0o777).toString(8)})`, `check that it names no other reader: getfacl ${ref}`);
+}
+
+/** The same for a directory on the way whose group may write to it (nobody else in that group): its ACL could let others. */
+function directoryAclUnchecked(name: string, directory: string | undefined): CheckRow | undefined {
+  const why = directory === undefined ? undefined : aclUnreadable();
+  return why === undefined ? undefined : skip(name, `ACL not checked: ${why} (directory ${directory})`, `check that it names no other writer: getfacl ${directory}`);
+}
+
+/** Why no POSIX ACL can be read here; undefined where the native helper reads them. */
+function aclUnreadable(): string | undefined {
   const { helper, reason } = loadNativeHelper();
-  if (helper?.accessAcl) return undefined;
-  const why = reason ?? `the native helper reads no ACL on ${process.platform}`;
-  return skip(name, `ACL not checked: ${why} (${ref}, mode ${((file.mode ?? 0) & 0o777).toString(8)})`, `check that it names no other reader: getfacl ${ref}`);
+  return helper?.accessAcl ? undefined : (reason ?? `the native helper reads no ACL on ${process.platform}`);
 }
 
 /** A secret file others can read or change, in the signer's warning's words (src/os/exposed-file.ts). */
