@@ -10,7 +10,7 @@ import { isFileInput, readInputFile, type InputBytes } from "../io/input-file.js
 import { loadNativeHelper } from "../os/native-helper.js";
 import { fileKind } from "../io/trusted-path.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
-import { secretsAlreadyHeld, type SecretSource } from "../secrets/secret-source.js";
+import { dropReadAhead, readSecretFileAhead, secretsAlreadyHeld, type SecretSource } from "../secrets/secret-source.js";
 import type { Signer } from "../signers/signer.js";
 import type { CertificateFile } from "../x509/read-certificates.js";
 import { isTpmHandleRef, mismatchHint, optionName, type SignerOptions } from "../signers/options.js";
@@ -81,11 +81,12 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
   else add((configInfo && aclUnchecked("config file", config, facts(configInfo))) ?? pass("config file", `${config} (owner and mode checked)`));
 
   const signerOptions = input.signer instanceof AgentError ? undefined : input.signer;
+  const secrets = new Map<string, SecretSource & { kind: "file" }>(); // the files read ahead for their rows, by row
   const key = signerOptions && (await readKeyFile(signerOptions));
   const given = signerOptions && (await readIntermediates(signerOptions));
   const cert = signerOptions && (await readCertificate(signerOptions));
   if (!signerOptions) add(fail("signer settings", input.signer));
-  else add(...(await fileRows(signerOptions, key, given, cert?.mode)));
+  else add(...(await fileRows(signerOptions, key, given, cert?.mode, secrets)));
   // Intermediates that failed their row are left out: the key's rows (the module's, the TPM's) are then about the key.
   const badChain = rows.some((r) => r.name === "intermediates file" && r.outcome === "fail");
   const intermediatesFile = given && "certificates" in given ? given : undefined;
@@ -126,6 +127,7 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
     }
   } finally {
     await signer?.close();
+    secrets.forEach(dropReadAhead); // what the signer did not read
   }
   return rows;
 }
@@ -187,23 +189,33 @@ async function regularFile(ref: string | undefined): Promise<string | undefined>
 
 async function fileRows(
   o: SignerOptions, key: KeyFile | CheckRow | undefined, given: Intermediates | undefined, certMode: number | undefined,
+  secrets: Map<string, SecretSource & { kind: "file" }>,
 ): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
   const keyRef = o.privateKey ?? o.certificate;
   // PIN and password files are secrets as a key file is (the signer warns about the same modes).
-  const secret = (source: SecretSource | undefined) => (source?.kind === "file" ? source.path : undefined);
+  const secret = (source: SecretSource | undefined, name: string) => (source?.kind === "file" ? secrets.set(name, source) && source.path : undefined);
   // A URI's PIN wins over --pkcs11-pin-file (open-signer.ts); "" for a pin-value (taken out of the URI: uriPin).
   const uriPin = uriPinFile(keyRef) ?? (o.pkcs11?.uriPin && "") ?? uriPinFile(o.certificate);
   const files = [["private key file", keyRef], ["certificate file", o.certificate], ["intermediates file", o.intermediates],
-    ["pin-source file", uriPin || undefined], ["PIN file", uriPin === undefined ? secret(o.pkcs11?.pin) : undefined],
-    ["context PIN file", secret(o.pkcs11?.contextPin)], ["key password file", secret(o.keyPassword)],
-    ["TPM key password file", secret(o.tpm?.keyPassword)], ["TPM parent password file", secret(o.tpm?.parentPassword)]] as const;
+    ["pin-source file", uriPin || undefined], ["PIN file", uriPin === undefined ? secret(o.pkcs11?.pin, "PIN file") : undefined],
+    ["context PIN file", secret(o.pkcs11?.contextPin, "context PIN file")], ["key password file", secret(o.keyPassword, "key password file")],
+    ["TPM key password file", secret(o.tpm?.keyPassword, "TPM key password file")],
+    ["TPM parent password file", secret(o.tpm?.parentPassword, "TPM parent password file")]] as const;
   const read = (name: string) => (name === "private key file" && key && "bytes" in key ? key : undefined);
-  const judged = (name: string, info: Stats) => read(name) ?? facts(info); // the key's mode and owner as read
+  const secretsRead = new Map<string, InputBytes>(); // a PIN or password file as the signer will take it (readSecretFileAhead)
+  const judged = (name: string, info: Stats) => read(name) ?? secretsRead.get(name) ?? facts(info); // mode and owner as read
   for (const [name, ref] of files) {
     // `env:` and `-` are no file: nothing to stat (they read as "does not exist"); the signer's rows say how they read.
     if (!isFileRef(ref) || !isFileInput(ref) || (name === "certificate file" && ref === keyRef && o.privateKey === undefined)) continue;
     const info = await stat(ref).catch(() => undefined);
+    const source = info?.isFile() ? secrets.get(name) : undefined;
+    const ahead = source && (await readSecretFileAhead(source, name).catch((error: unknown) => fail(name, error)));
+    if (ahead && "outcome" in ahead) {
+      rows.push(ahead);
+      continue;
+    }
+    if (ahead) secretsRead.set(name, ahead);
     const aclAsked: string[] = []; // directories only their ACL could make changeable by others
     const directory = info && changeableDirectory(ref, aclAsked); // the signer's rule for a secret file's directory (exposed-file.ts)
     const reader = info && aclReader(judged(name, info), ref); // and for its ACL
