@@ -6,11 +6,11 @@ import { stat } from "node:fs/promises";
 import { signatureVerifies } from "../encoding/signature-encoding.js";
 import { AgentError, isAgentError } from "../errors.js";
 import { aclReader, aclReaderText, changeableDirectory, changeableDirectoryText, exposedModeText, foreignOwnerText, isExposed, type FileFacts } from "../os/exposed-file.js";
-import { isFileInput, readInputFile } from "../io/input-file.js";
+import { isFileInput, readInputFile, type InputBytes } from "../io/input-file.js";
 import { loadNativeHelper } from "../os/native-helper.js";
 import { fileKind } from "../io/trusted-path.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
-import { secretsAlreadyHeld, type SecretSource } from "../secrets/secret-source.js";
+import { dropReadAhead, readSecretFileAhead, secretsAlreadyHeld, type SecretSource } from "../secrets/secret-source.js";
 import type { Signer } from "../signers/signer.js";
 import type { CertificateFile } from "../x509/read-certificates.js";
 import { isTpmHandleRef, mismatchHint, optionName, type ReadAlready, type SignerOptions } from "../signers/options.js";
@@ -81,15 +81,17 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
   else add((configInfo && aclUnchecked("config file", config, facts(configInfo))) ?? pass("config file", `${config} (owner and mode checked)`));
 
   const signerOptions = input.signer instanceof AgentError ? undefined : input.signer;
+  const secrets = new Map<string, SecretSource & { kind: "file" }>(); // the files read ahead for their rows, by row
   const key = signerOptions && (await readKeyFile(signerOptions));
   const given = signerOptions && (await readIntermediates(signerOptions));
+  const cert = signerOptions && (await readCertificate(signerOptions));
   if (!signerOptions) add(fail("signer settings", input.signer));
-  else add(...(await fileRows(signerOptions, key, given)));
+  else add(...(await fileRows(signerOptions, key, given, cert?.mode, secrets)));
   // Intermediates that failed their row are left out: the key's rows (the module's, the TPM's) are then about the key.
   const badChain = rows.some((r) => r.name === "intermediates file" && r.outcome === "fail");
   const intermediatesFile = given && "certificates" in given ? given : undefined;
   const opened = signerOptions
-    ? await openSigner(badChain ? { ...signerOptions, intermediates: undefined } : signerOptions, input.env, key, badChain ? undefined : intermediatesFile)
+    ? await openSigner(badChain ? { ...signerOptions, intermediates: undefined } : signerOptions, input.env, key, badChain ? undefined : intermediatesFile, cert)
     : { rows: [], chain: [] };
   add(...opened.rows);
   const { signer } = opened;
@@ -98,7 +100,7 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
   const certFile = signerOptions?.certificate;
   if (!certificate && isFileRef(certFile)) {
     const { readCertificateFile, chainOf } = await import("../x509/read-certificates.js");
-    const file = await readCertificateFile(certFile).catch(() => undefined);
+    const file = cert ? cert.certificates : await readCertificateFile(certFile).catch(() => undefined);
     certificate = file?.certificates[0];
     chain = chainOf(file, intermediatesFile);
   }
@@ -125,6 +127,7 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
     }
   } finally {
     await signer?.close();
+    secrets.forEach(dropReadAhead); // what the signer did not read
   }
   return rows;
 }
@@ -142,8 +145,8 @@ type Intermediates = (CertificateFile | { error: unknown }) & { mode?: number | 
  * from another. Only a regular file: a FIFO or pipe (`<(…)`) gives its bytes once, and they are the signer's.
  */
 async function readKeyFile(o: SignerOptions): Promise<KeyFile | CheckRow | undefined> {
-  const keyRef = o.privateKey ?? o.certificate;
-  if (!isFileRef(keyRef) || !isFileInput(keyRef) || !(await stat(keyRef).catch(() => undefined))?.isFile()) return undefined;
+  const keyRef = await regularFile(o.privateKey ?? o.certificate);
+  if (keyRef === undefined) return undefined;
   return readInputFile(keyRef, o.privateKey ? "private key file" : "certificate file").catch((error: unknown) => fail("key and certificate", error));
 }
 
@@ -152,8 +155,8 @@ async function readKeyFile(o: SignerOptions): Promise<KeyFile | CheckRow | undef
  * the signer's chain and the chain check all take this read. The bundle, or why it was refused (with the mode when read).
  */
 async function readIntermediates(o: SignerOptions): Promise<Intermediates | undefined> {
-  const ref = o.intermediates;
-  if (!isFileRef(ref) || !isFileInput(ref) || !(await stat(ref).catch(() => undefined))?.isFile()) return undefined;
+  const ref = await regularFile(o.intermediates);
+  if (ref === undefined) return undefined;
   const { certificateBundle } = await import("../x509/read-certificates.js");
   const input = await readInputFile(ref, "intermediates file").catch((error: unknown) => ({ error }));
   if ("error" in input) return input;
@@ -164,31 +167,62 @@ async function readIntermediates(o: SignerOptions): Promise<Intermediates | unde
   }
 }
 
+/**
+ * The certificate file beside a separate key, read once as {@link readKeyFile} reads the key: its row judges this read's
+ * mode, the signer takes (and wipes: it may hold a key) these bytes, and the certificates parsed from them first are
+ * the ones checked when the key cannot be used. Undefined where it cannot be read: the signer's read tells why.
+ */
+async function readCertificate(o: SignerOptions): Promise<(InputBytes & { certificates?: CertificateFile }) | undefined> {
+  const ref = o.privateKey !== undefined && o.certificate !== o.privateKey ? await regularFile(o.certificate) : undefined;
+  const input = ref === undefined ? undefined : await readInputFile(ref, "certificate file").catch(() => undefined);
+  if (!ref || !input) return undefined;
+  const { parseCertificateBytes } = await import("../x509/read-certificates.js");
+  // None where the signer's parse of these bytes refuses them too.
+  const [leaf, ...chain] = await Promise.resolve().then(() => parseCertificateBytes(input.bytes, ref, true)).catch(() => []);
+  return Object.assign(input, { certificates: leaf && { path: ref, stamp: input.stamp, certificates: [leaf, ...chain] as const } });
+}
+
+/** `ref` if it is a path (not a pkcs11: URI, TPM handle, `env:` or `-`) naming a regular file: read once ahead of the signer. */
+async function regularFile(ref: string | undefined): Promise<string | undefined> {
+  return isFileRef(ref) && isFileInput(ref) && (await stat(ref).catch(() => undefined))?.isFile() ? ref : undefined;
+}
+
 async function fileRows(
-  o: SignerOptions, key: KeyFile | CheckRow | undefined, given: Intermediates | undefined,
+  o: SignerOptions, key: KeyFile | CheckRow | undefined, given: Intermediates | undefined, certMode: number | undefined,
+  secrets: Map<string, SecretSource & { kind: "file" }>,
 ): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
   const keyRef = o.privateKey ?? o.certificate;
   // PIN and password files are secrets as a key file is (the signer warns about the same modes).
-  const secret = (source: SecretSource | undefined) => (source?.kind === "file" ? source.path : undefined);
+  const secret = (source: SecretSource | undefined, name: string) => (source?.kind === "file" ? secrets.set(name, source) && source.path : undefined);
   // A URI's PIN wins over --pkcs11-pin-file (open-signer.ts); "" for a pin-value (taken out of the URI: uriPin).
   const uriPin = uriPinFile(keyRef) ?? (o.pkcs11?.uriPin && "") ?? uriPinFile(o.certificate);
   const files = [["private key file", keyRef], ["certificate file", o.certificate], ["intermediates file", o.intermediates],
-    ["pin-source file", uriPin || undefined], ["PIN file", uriPin === undefined ? secret(o.pkcs11?.pin) : undefined],
-    ["context PIN file", secret(o.pkcs11?.contextPin)], ["key password file", secret(o.keyPassword)],
-    ["TPM key password file", secret(o.tpm?.keyPassword)], ["TPM parent password file", secret(o.tpm?.parentPassword)]] as const;
+    ["pin-source file", uriPin || undefined], ["PIN file", uriPin === undefined ? secret(o.pkcs11?.pin, "PIN file") : undefined],
+    ["context PIN file", secret(o.pkcs11?.contextPin, "context PIN file")], ["key password file", secret(o.keyPassword, "key password file")],
+    ["TPM key password file", secret(o.tpm?.keyPassword, "TPM key password file")],
+    ["TPM parent password file", secret(o.tpm?.parentPassword, "TPM parent password file")]] as const;
   const read = (name: string) => (name === "private key file" && key && "bytes" in key ? key : undefined);
-  const judged = (name: string, info: Stats) => read(name) ?? facts(info); // the key's mode and owner as read
+  const secretsRead = new Map<string, InputBytes>(); // a PIN or password file as the signer will take it (readSecretFileAhead)
+  const judged = (name: string, info: Stats) => read(name) ?? secretsRead.get(name) ?? facts(info); // mode and owner as read
   for (const [name, ref] of files) {
     // `env:` and `-` are no file: nothing to stat (they read as "does not exist"); the signer's rows say how they read.
     if (!isFileRef(ref) || !isFileInput(ref) || (name === "certificate file" && ref === keyRef && o.privateKey === undefined)) continue;
     const info = await stat(ref).catch(() => undefined);
-    const directory = info && changeableDirectory(ref); // the signer's rule for a secret file's directory (exposed-file.ts)
+    const source = info?.isFile() ? secrets.get(name) : undefined;
+    const ahead = source && (await readSecretFileAhead(source, name).catch((error: unknown) => fail(name, error)));
+    if (ahead && "outcome" in ahead) {
+      rows.push(ahead);
+      continue;
+    }
+    if (ahead) secretsRead.set(name, ahead);
+    const aclAsked: string[] = []; // directories only their ACL could make changeable by others
+    const directory = info && changeableDirectory(ref, aclAsked); // the signer's rule for a secret file's directory (exposed-file.ts)
     const reader = info && aclReader(judged(name, info), ref); // and for its ACL
     if (!info) rows.push(failText(name, `${ref} does not exist`, "check the path", "FILE_NOT_FOUND"));
     else if (name === "certificate file" || name === "intermediates file") {
       const bundle = name === "intermediates file" ? given : undefined; // its mode as read
-      const writable = ((bundle?.mode ?? info.mode) & 0o022) !== 0;
+      const writable = ((bundle?.mode ?? (name === "certificate file" ? certMode : undefined) ?? info.mode) & 0o022) !== 0;
       if (writable) rows.push(failText(name, `${ref} is writable by other users`, `run: chmod go-w ${ref}`));
       else if (bundle && "error" in bundle) rows.push(fail(name, bundle.error));
       else if (!bundle && !info.isFile()) rows.push(skip(name, `${ref} is ${fileKind(info)}, not a regular file: what comes through it is read with the key`));
@@ -201,7 +235,7 @@ async function fileRows(
     } else if (foreignOwnerText(judged(name, info), ref)) {
       const { problem, fix } = foreignOwnerText(judged(name, info), ref)!;
       rows.push(failText(name, problem, fix.replace(/^run /, "run: ")));
-    } else rows.push(aclUnchecked(name, ref, judged(name, info)) ?? pass(name, `${ref} (mode ${(judged(name, info).mode! & 0o777).toString(8)})`)); // as the warnings write it
+    } else rows.push(aclUnchecked(name, ref, judged(name, info)) ?? directoryAclUnchecked(name, aclAsked[0]) ?? pass(name, `${ref} (mode ${(judged(name, info).mode! & 0o777).toString(8)})`)); // as the warnings write it
   }
   return rows;
 }
@@ -229,10 +263,20 @@ function aclRow(name: string, ref: string, entry: string): CheckRow {
  */
 function aclUnchecked(name: string, ref: string, file: FileFacts): CheckRow | undefined {
   if (isExposed(file) || ((file.mode ?? 0) & 0o040) === 0) return undefined; // aclReader's rule: none read then
+  const why = aclUnreadable();
+  return why === undefined ? undefined : skip(name, `ACL not checked: ${why} (${ref}, mode ${((file.mode ?? 0) & 0o777).toString(8)})`, `check that it names no other reader: getfacl ${ref}`);
+}
+
+/** The same for a directory on the way whose group may write to it (nobody else in that group): its ACL could let others. */
+function directoryAclUnchecked(name: string, directory: string | undefined): CheckRow | undefined {
+  const why = directory === undefined ? undefined : aclUnreadable();
+  return why === undefined ? undefined : skip(name, `ACL not checked: ${why} (directory ${directory})`, `check that it names no other writer: getfacl ${directory}`);
+}
+
+/** Why no POSIX ACL can be read here; undefined where the native helper reads them. */
+function aclUnreadable(): string | undefined {
   const { helper, reason } = loadNativeHelper();
-  if (helper?.accessAcl) return undefined;
-  const why = reason ?? `the native helper reads no ACL on ${process.platform}`;
-  return skip(name, `ACL not checked: ${why} (${ref}, mode ${((file.mode ?? 0) & 0o777).toString(8)})`, `check that it names no other reader: getfacl ${ref}`);
+  return helper?.accessAcl ? undefined : (reason ?? `the native helper reads no ACL on ${process.platform}`);
 }
 
 /** A secret file others can read or change, in the signer's warning's words (src/os/exposed-file.ts). */
@@ -252,7 +296,7 @@ async function isTpmKeyWithPassword(key: KeyFile, path: string, o: SignerOptions
 }
 
 /** Opens the signer once (one login at most), turning each stage's outcome into rows. */
-async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv, key: KeyFile | CheckRow | undefined, intermediatesFile?: CertificateFile) {
+async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv, key: KeyFile | CheckRow | undefined, intermediatesFile?: CertificateFile, certificateFile?: InputBytes) {
   const keyRef = o.privateKey ?? o.certificate ?? "";
   const pkcs11Uri = [o.privateKey, o.certificate].find((r) => r !== undefined && isPkcs11Uri(r));
   const rows: CheckRow[] = [];
@@ -262,6 +306,7 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv, key: KeyFile
   // The signer takes the PIN from either URI (`&pin-source=` after another query attribute too).
   if (pkcs11Uri && o.pkcs11?.pin === undefined && !o.pkcs11?.uriPin && ![o.privateKey, o.certificate].some((r) => r && uriGivesPin(r))) {
     key?.bytes.fill(0); // not handed to a signer
+    certificateFile?.bytes.fill(0);
     rows.push(...(await pkcs11PresenceRows(o, pkcs11Uri)));
     rows.push(skip("token login", "not tried: no PIN source given", "give --pkcs11-pin-file or --pkcs11-pin-env (tried once, never twice) to check the login and the key"));
     return { rows, chain: [] };
@@ -281,9 +326,10 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv, key: KeyFile
   };
   let signer: Signer;
   try {
-    signer = await createSignerWith({ ...o, env, debug }, { keyFile: key, intermediatesFile }); // which owns (and wipes) the bytes now
+    signer = await createSignerWith({ ...o, env, debug }, { keyFile: key, intermediatesFile, certificateFile }); // which owns (and wipes) the bytes now
   } catch (error) {
     key?.bytes.fill(0); // what the factory left unread (it stopped before the key)
+    certificateFile?.bytes.fill(0);
     const code = isAgentError(error) ? error.code : "INTERNAL";
     if (pkcs11Uri) {
       const byCode = code === "PKCS11_MODULE_NOT_FOUND" ? 0 : code === "PKCS11_TOKEN_NOT_FOUND" ? 1 : ["PIN_INCORRECT", "PIN_LOCKED", "PASSWORD_REQUIRED"].includes(code) ? 2 : 3;

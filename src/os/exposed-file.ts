@@ -143,7 +143,7 @@ export function isExposed(file: FileFacts): boolean {
  * A directory's owner other than root and this process's user (for root too: any user) renames what is in it, whatever
  * its mode, sticky or not (trusted-path.ts's rule for the config file, told here instead of refused).
  */
-export function changeableDirectory(path: string): ChangeableDirectory | undefined {
+export function changeableDirectory(path: string, aclAsked?: string[]): ChangeableDirectory | undefined {
   const seen = new Set<string>();
   const uid = process.getuid?.();
   for (const start of lookedUpIn(path).reverse()) {
@@ -155,6 +155,7 @@ export function changeableDirectory(path: string): ChangeableDirectory | undefin
       if ((info.mode & 0o002) !== 0 || groupShared(info.gid, uid ?? 0)) return { path: at, mode: info.mode };
       const acl = aclOther(at, { mode: info.mode, owner: info.uid }, 2);
       if (acl) return { path: at, mode: info.mode, acl };
+      aclAsked?.push(at); // doctor's: where no ACL can be read, this one was never checked
     }
   }
   return undefined;

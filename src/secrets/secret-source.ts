@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { InputError, UsageError } from "../errors.js";
 import { warnIfExposed } from "../os/exposed-file.js";
-import { isFileInput, readInputFile } from "../io/input-file.js";
+import { isFileInput, readInputFile, type InputBytes } from "../io/input-file.js";
 import { Secret } from "./secret.js";
 import { isPlainObject, ownValue, type Kind } from "../own-value.js";
 
@@ -145,6 +145,22 @@ export function secretsAlreadyHeld(...sources: readonly (SecretSource | undefine
   if (sources.some((s) => s?.kind === "value" || s?.kind === "env")) aboutToUseSecret();
 }
 
+/** Secret files read ahead (doctor's, whose row judges that read): the next readSecret of the source takes those bytes. */
+const readAhead = new WeakMap<object, InputBytes>();
+
+/** Reads a `file` source's file now, for the next {@link readSecret} of `source` to take; {@link dropReadAhead} wipes what none took. */
+export async function readSecretFileAhead(source: SecretSource & { kind: "file" }, what: string): Promise<InputBytes> {
+  aboutToUseSecret();
+  const input = await readInputFile(isFileInput(source.path) ? source.path : `./${source.path}`, `${what}: file`);
+  readAhead.set(source, input);
+  return input;
+}
+
+export function dropReadAhead(source: SecretSource): void {
+  readAhead.get(source)?.bytes.fill(0);
+  readAhead.delete(source);
+}
+
 /**
  * Reads the secret. A file's or variable's single trailing newline (as `echo` writes) is dropped; a file other
  * users can read or change is used, with one warning line (src/os/exposed-file.ts). `signal` ends a prompt's wait.
@@ -175,7 +191,8 @@ export async function readSecret(
     case "file": {
       // Always a file: `file:-` is ./-, not standard input. The reader's errors say what is wrong (too big, no writer).
       const path = isFileInput(source.path) ? source.path : `./${source.path}`;
-      const input = await readInputFile(path, `${what}: file`);
+      const input = readAhead.get(source) ?? (await readInputFile(path, `${what}: file`));
+      readAhead.delete(source); // taken once: a later read (a re-open) reads the file again
       warnIfExposed(input, source.path, `${what}: file`);
       const { bytes } = input;
       // A Windows editor's mark (UTF-16 is refused by the reader): presented with the secret, it makes it a wrong one

@@ -90,7 +90,8 @@ export function withTypedSignErrors(signer: Signer): Signer {
 async function openSigner(options: SignerOptions, given: ReadAlready, signal: AbortSignal | undefined, device: OpenDevice): Promise<Signer> {
   const { certificate: certRef, keyPassword, signOffThread, prompt, names } = options;
   const keyRef = options.privateKey ?? certRef;
-  const read = async (ref: string, what: string): Promise<InputBytes> => (ref === keyRef && given.keyFile) || readInputFile(ref, what);
+  const read = async (ref: string, what: string): Promise<InputBytes> =>
+    (ref === keyRef && given.keyFile) || (ref === certRef && given.certificateFile) || readInputFile(ref, what);
   const [cert, key, chain] = (["certificate", "privateKey", "intermediates"] as const).map((o) => optionName(names, o));
   if (keyRef === undefined) throw new UsageError("USAGE", "no private key given", { hint: noKeyHint(names) });
   const fromStdin = [options.certificate, options.privateKey, options.intermediates].filter((ref) => ref === STDIN_INPUT);

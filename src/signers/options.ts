@@ -68,6 +68,8 @@ export interface ReadAlready {
   keyFile?: InputBytes & { tss2Key?: Promise<ParsedTss2Key> };
   /** `intermediates` as read and parsed. */
   intermediatesFile?: CertificateFile;
+  /** Internal (doctor): `certificate`, when `privateKey` is another file, as already read (then wiped as one read here). */
+  certificateFile?: InputBytes;
 }
 
 export type OptionNames = "flags" | "options";

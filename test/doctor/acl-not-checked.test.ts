@@ -1,9 +1,10 @@
 /**
  * Round 33: where no POSIX ACL can be read (no native helper for this platform, or a dist without it), a secret file
  * whose group may read it (the bits an ACL's mask would show) is not a ✔: its ACL was never read. doctor says so, a
- * "–" row; a 0600 file, whose ACL could give nobody else anything, stays a ✔ and loads no helper.
+ * "–" row; a 0600 file, whose ACL could give nobody else anything, stays a ✔ and loads no helper. So is a directory on
+ * the way that its group may write to, a group nobody else is in (its ACL's named entries are what could let others).
  */
-import { chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
@@ -86,5 +87,23 @@ describe.runIf(process.getuid?.() === 0)("doctor without an ACL reader", () => {
       createSession: false, warningDays: 30, env: {},
     }, () => undefined);
     expect(rows.find((r) => r.name === "config file")).toMatchObject({ outcome: "skip", detail: `ACL not checked: none here (test) (${config}, mode 640)` });
+  });
+
+  it("the user's own 0600 key in its 0775 directory of a group nobody else is in: a – row naming the directory", async () => {
+    const own = join(dir, "svc-775");
+    mkdirSync(own);
+    chownSync(own, uid, gid);
+    chmodSync(own, 0o775);
+    const key = join(own, "key.pem");
+    writeFileSync(key, "not read", { mode: 0o600 });
+    chownSync(key, uid, gid);
+    const rows = await signerChecks(dir, { privateKey: key });
+    expect(rows.find((r) => r.name === "private key file")).toEqual({
+      name: "private key file", outcome: "skip",
+      detail: `ACL not checked: none here (test) (directory ${own})`,
+      hint: `check that it names no other writer: getfacl ${own}`,
+    });
+    native.load = { helper: { accessAcl: () => null } }; // one that reads it (no entries): a ✔
+    expect((await signerChecks(dir, { privateKey: key })).find((r) => r.name === "private key file")).toMatchObject({ outcome: "pass" });
   });
 });

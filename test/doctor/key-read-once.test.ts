@@ -5,6 +5,8 @@
  * tell a TSS2 key, and by the signer factory. Round 33: a TSS2 key is parsed once (doctor's parse for its password
  * check is the signer's; it was parsed twice), and --intermediates is read once, its row, the signer's chain and the
  * chain check all from that read (it was read by the row, by the signer, and again when the key could not be used).
+ * The certificate file beside a separate key likewise (it was stat()ed by name for its row, read by the signer, and
+ * read again for the validity and chain checks when the key could not be used).
  */
 import { chmodSync, chownSync, copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -138,3 +140,44 @@ describe("doctor reads --intermediates once", () => {
   });
 });
 
+
+describe("doctor reads the certificate file (beside --private-key) once", () => {
+  const key = join(dir, "cert-once-key.pem");
+  copyFileSync(leaf.keyPath, key);
+  chmodSync(key, 0o600);
+  const certificate = (name: string) => {
+    const path = join(dir, name);
+    copyFileSync(leaf.certPath, path);
+    chmodSync(path, 0o644);
+    return path;
+  };
+  // After the first read the name holds another certificate, in a file others may change.
+  const swapAfterRead = (path: string) =>
+    afterRead.set(path, () => {
+      const other = issueLeaf(createCa(`${path}-other-ca`, { name: "Other CA" }), `${path}-other`, { name: "someone-else" });
+      chmodSync(other.certPath, 0o666);
+      renameSync(other.certPath, path);
+    });
+
+  it("the key opens: one read, and the row judges that read's mode", async () => {
+    const cert = certificate("cert-once.pem");
+    swapAfterRead(cert);
+    const rows = await signerChecks(dir, { privateKey: key, certificate: cert });
+    expect(rows.find((r) => r.name === "certificate file")).toMatchObject({ outcome: "pass" });
+    expect(rows.find((r) => r.name === "key matches certificate")).toMatchObject({ outcome: "pass" });
+    expect(rows.find((r) => r.name === "certificate validity")?.detail).toContain("doctor-once");
+    expect(reads.filter((p) => p === cert)).toHaveLength(1);
+  });
+
+  it("the key cannot be used: still one read, and validity is checked on the certificate the row judged", async () => {
+    const cert = certificate("cert-once-nokey.pem");
+    const notKey = join(dir, "cert-once-not-a-key.pem");
+    writeFileSync(notKey, "not a key\n", { mode: 0o600 });
+    swapAfterRead(cert);
+    const rows = await signerChecks(dir, { privateKey: notKey, certificate: cert });
+    expect(rows.find((r) => r.name === "certificate file")).toMatchObject({ outcome: "pass" });
+    expect(rows.find((r) => r.name === "key and certificate")).toMatchObject({ outcome: "fail" });
+    expect(rows.find((r) => r.name === "certificate validity")?.detail).toContain("doctor-once");
+    expect(reads.filter((p) => p === cert)).toHaveLength(1);
+  });
+});
