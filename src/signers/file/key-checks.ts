@@ -86,18 +86,9 @@ export function checkKey(der: Buffer, format: RsaEcKeyFormat, source: string): C
  * must be the private key's public half (a file pairing a key with another's public key is refused, in any version).
  */
 function checkPkcs8(der: Buffer): CheckedDer {
-  const [version, alg, key, ...optional] = children(readSingle(der, TAG.SEQUENCE));
-  const v = decodeSmallInteger(version);
-  if (v > 1) throw new DerError(`its version is ${v}; RFC 5958 defines only 0 and 1`);
-  const [, publicKey, surplus] = optional[0]?.tag === TAG.CONTEXT_0 ? optional : [undefined, ...optional];
-  if (surplus !== undefined || (publicKey !== undefined && publicKey.tag !== PUBLIC_KEY_TAG)) {
-    throw new DerError("unexpected element in PKCS#8 key");
-  }
-  const stored = publicKey && bitStringBytes(publicKey.content, "PKCS#8 public key");
-  const algorithmId = expectTag(alg, TAG.SEQUENCE);
+  const { version: v, algorithmId, privateKey, publicKey: stored, optional } = readPkcs8(der);
   const [oid, params] = children(algorithmId);
   const algorithm = decodeOid(oid);
-  const privateKey = expectTag(key, TAG.OCTET_STRING);
   const inner = privateKey.content;
   let checked: CheckedKey;
   if (algorithm === RSA_ENCRYPTION) {
@@ -115,6 +106,33 @@ function checkPkcs8(der: Buffer): CheckedDer {
   } finally {
     body.fill(0);
   }
+}
+
+/** The fields of a PKCS#8 key, read by {@link readPkcs8}. */
+export interface Pkcs8Fields {
+  readonly version: number;
+  readonly algorithmId: DerElement;
+  /** The privateKey OCTET STRING. */
+  readonly privateKey: DerElement;
+  /** The `[1] publicKey` BIT STRING's bytes, when stored (to be checked against the private key by the caller). */
+  readonly publicKey: Buffer | undefined;
+  readonly optional: readonly DerElement[];
+}
+
+/**
+ * OneAsymmetricKey (RFC 5958) by one rule for every algorithm (RSA, EC, ML-DSA): version 0 or 1, then at most
+ * `[0] attributes` and `[1] publicKey`, in that order, and nothing after them. Throws DerError.
+ */
+export function readPkcs8(der: Buffer): Pkcs8Fields {
+  const [version, alg, key, ...optional] = children(readSingle(der, TAG.SEQUENCE));
+  const v = decodeSmallInteger(version);
+  if (v > 1) throw new DerError(`its version is ${v}; RFC 5958 defines only 0 and 1`);
+  const [, publicKey, surplus] = optional[0]?.tag === TAG.CONTEXT_0 ? optional : [undefined, ...optional];
+  if (surplus !== undefined || (publicKey !== undefined && publicKey.tag !== PUBLIC_KEY_TAG)) {
+    throw new DerError("unexpected element in PKCS#8 key");
+  }
+  const stored = publicKey && bitStringBytes(publicKey.content, "PKCS#8 public key");
+  return { version: v, algorithmId: expectTag(alg, TAG.SEQUENCE), privateKey: expectTag(key, TAG.OCTET_STRING), publicKey: stored, optional };
 }
 
 /** A BIT STRING's bytes (its content after the unused-bits count, which must be 0). */

@@ -8,6 +8,7 @@ import { TAG, children, readSingle } from "../../../src/encoding/der.js";
 import { makeTempDir } from "../../helpers/pki.js";
 import { copiesHolding } from "../../helpers/copies-made.js";
 import { expectAgentError } from "./fixtures.js";
+import { generateMlDsaKeyPair, mlDsaPkcs8Der } from "../../helpers/mldsa-pki.js";
 
 // RFC 5958 OneAsymmetricKey: version 0 (v1) or 1 (v2), privateKeyAlgorithm, privateKey, [0] attributes, [1] publicKey.
 // Node 20's OpenSSL 3.0 refuses any [1] publicKey and reads any version; Node 22's and 24's OpenSSL 3.5 read a v2 key's
@@ -110,5 +111,61 @@ describe(`the key handed to node:crypto in place of a v2 key is wiped, Node ${pr
     const { result, left } = await copiesHolding(scalar, () => loadKeyFile(file, {}));
     expect(result.key.publicKey!.equals(createPublicKey(privateKey))).toBe(true);
     expect(left).toBe(0);
+  });
+});
+
+// ML-DSA keys follow the same envelope rule (readPkcs8). Node 22's OpenSSL 3.5 reads a v2 ML-DSA key holding another
+// key's public key (deriving its own from the seed) and refuses the other cases below: the agent refuses all of them.
+const ML_DSA_OIDS = { "ML-DSA-44": "2.16.840.1.101.3.4.3.17", "ML-DSA-65": "2.16.840.1.101.3.4.3.18", "ML-DSA-87": "2.16.840.1.101.3.4.3.19" } as const;
+
+describe.each(Object.keys(ML_DSA_OIDS) as (keyof typeof ML_DSA_OIDS)[])("PKCS#8 versions and optional fields, %s", (keyType) => {
+  let tmp: ReturnType<typeof makeTempDir>;
+  const pair = generateMlDsaKeyPair(keyType);
+  const other = generateMlDsaKeyPair(keyType);
+  const publicKey = (key: Buffer) => derTlv(0x81, Buffer.concat([Buffer.from([0]), key]));
+  /** The pair's PKCS#8 (`both`, as OpenSSL 3.5 writes it) with `version` and the optional fields given, in that order. */
+  const mlDsaPkcs8 = (version: number, ...optional: Buffer[]) => {
+    const [, algorithm, key] = children(readSingle(mlDsaPkcs8Der(pair, "both"), TAG.SEQUENCE));
+    expect(children(algorithm!)[0]!.raw).toEqual(derOid(ML_DSA_OIDS[keyType]));
+    return derSequence(derTlv(TAG.INTEGER, Buffer.from([version])), algorithm!.raw, key!.raw, ...optional);
+  };
+  const write = (name: string, der: Buffer) => {
+    writeFileSync(join(tmp.dir, name), der, { mode: 0o600 });
+    return join(tmp.dir, name);
+  };
+  beforeAll(() => (tmp = makeTempDir("raa-pkcs8-versions-mldsa-")));
+  afterAll(() => tmp.cleanup());
+
+  it.each([
+    ["v1", () => mlDsaPkcs8(0)],
+    ["v1 with attributes", () => mlDsaPkcs8(0, ATTRIBUTES)],
+    ["v2 with its public key", () => mlDsaPkcs8(1, publicKey(pair.publicKey))],
+    ["v2 with attributes and its public key", () => mlDsaPkcs8(1, ATTRIBUTES, publicKey(pair.publicKey))],
+    ["v1 with its public key", () => mlDsaPkcs8(0, publicKey(pair.publicKey))],
+  ])("%s: read, its public key (for the certificate match) is the key's", async (name, make) => {
+    const { key } = await loadKeyFile(write(`${name}.der`, make()), {});
+    expect(key.spki.subarray(-pair.publicKey.length)).toEqual(pair.publicKey);
+  });
+
+  it("v2 holding another key's public key: refused, whatever follows it", async () => {
+    for (const optional of [[publicKey(other.publicKey)], [ATTRIBUTES, publicKey(other.publicKey)]]) {
+      const file = write("mismatched.der", mlDsaPkcs8(1, ...optional));
+      const e = await expectAgentError(loadKeyFile(file, {}), "PRIVATE_KEY_INVALID");
+      expect(e.message).toContain("embedded public key that does not belong to the private key");
+    }
+  });
+
+  it.each([
+    ["version 2 (none RFC 5958 defines)", () => mlDsaPkcs8(2), "its version is 2; RFC 5958 defines only 0 and 1"],
+    ["its public key before its attributes", () => mlDsaPkcs8(1, publicKey(pair.publicKey), ATTRIBUTES), "unexpected element in PKCS#8 key"],
+    ["an element after its public key", () => mlDsaPkcs8(1, publicKey(pair.publicKey), derTlv(0x82, Buffer.from([0]))), "unexpected element in PKCS#8 key"],
+    ["its own public key, then another key's", () => mlDsaPkcs8(1, publicKey(pair.publicKey), publicKey(other.publicKey)), "unexpected element in PKCS#8 key"],
+    ["an unknown field instead of a public key", () => mlDsaPkcs8(1, derTlv(0x82, other.publicKey)), "unexpected element in PKCS#8 key"],
+    ["its public key tagged [1] EXPLICIT", () => mlDsaPkcs8(1, derTlv(0xa1, derTlv(TAG.BIT_STRING, Buffer.concat([Buffer.from([0]), pair.publicKey])))), "unexpected element in PKCS#8 key"],
+    ["a public key BIT STRING with unused bits", () => mlDsaPkcs8(1, derTlv(0x81, Buffer.from([1, 0x80]))), "PKCS#8 public key BIT STRING has unused bits"],
+  ])("%s: refused as malformed, in the words used for RSA and EC keys", async (name, make, reason) => {
+    const file = write(`${name}.der`, make());
+    const e = await expectAgentError(loadKeyFile(file, {}), "PRIVATE_KEY_INVALID");
+    expect(e.message).toBe(`unable to parse private key: ${file} holds a malformed PKCS#8 key (${reason})`);
   });
 });

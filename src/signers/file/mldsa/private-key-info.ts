@@ -1,7 +1,8 @@
 import type { InputError } from "../../../errors.js";
-import { DerError, TAG, children, decodeAlgorithmIdentifier, decodeSmallInteger, expectTag, readSingle } from "../../../encoding/der.js";
+import { DerError, TAG, children, decodeAlgorithmIdentifier, expectTag, readSingle } from "../../../encoding/der.js";
 import { mlDsaParameterSetForOid, type MlDsaParameterSet } from "../../../x509/certificate.js";
 import { DAMAGED_KEY_HINT, unparsableKeyError } from "../signing-key.js";
+import { readPkcs8, type Pkcs8Fields } from "../key-checks.js";
 
 /** The contents of an ML-DSA PKCS#8 key, not yet checked for consistency. */
 export interface MlDsaPrivateKeyInfo {
@@ -16,24 +17,28 @@ export interface MlDsaPrivateKeyInfo {
   readonly publicKey: Buffer | undefined;
 }
 
-/** `[1] IMPLICIT BIT STRING`, primitive. */
-const PUBLIC_KEY_TAG = 0x81;
 const ML_DSA_SEED_LENGTH = 32;
 
 /**
- * Reads an ML-DSA OneAsymmetricKey (PKCS#8). The private key is the RFC 9881 CHOICE, told apart by its tag:
- * `seed [0] IMPLICIT OCTET STRING (32)`, `expandedKey OCTET STRING`, or `both SEQUENCE { seed, expandedKey }`
- * (OpenSSL 3.5's default). Returns undefined when the algorithm is not ML-DSA. `source` names the file.
+ * Reads an ML-DSA OneAsymmetricKey (PKCS#8), its envelope by the rule RSA and EC keys follow ({@link readPkcs8}). The
+ * private key is the RFC 9881 CHOICE, told apart by its tag: `seed [0] IMPLICIT OCTET STRING (32)`, `expandedKey OCTET
+ * STRING`, or `both SEQUENCE { seed, expandedKey }` (OpenSSL 3.5's default). Returns undefined when the algorithm is
+ * not ML-DSA. `source` names the file.
  */
 export function decodeMlDsaPrivateKeyInfo(der: Buffer, source: string): MlDsaPrivateKeyInfo | undefined {
   let parameterSet: MlDsaParameterSet | undefined;
+  let envelope: Pkcs8Fields;
   try {
-    const [version, algorithm, privateKey, ...optional] = children(readSingle(der, TAG.SEQUENCE));
-    parameterSet = mlDsaParameterSetForOid(decodeAlgorithmIdentifier(algorithm).oid);
+    envelope = readPkcs8(der);
+  } catch (cause) {
+    if (!(cause instanceof DerError)) throw cause;
+    throw unparsableKeyError(`${source} holds a malformed PKCS#8 key (${cause.message})`, cause);
+  }
+  try {
+    parameterSet = mlDsaParameterSetForOid(decodeAlgorithmIdentifier(envelope.algorithmId).oid);
     if (parameterSet === undefined) return undefined;
     const name = parameterSet.name;
-    if (decodeSmallInteger(version) > 1) throw new DerError("unknown OneAsymmetricKey version");
-    const choice = readSingle(expectTag(privateKey, TAG.OCTET_STRING).content);
+    const choice = readSingle(envelope.privateKey.content);
     const both = choice.tag === TAG.SEQUENCE ? children(choice) : undefined;
     if (both !== undefined && both.length !== 2) throw new DerError("the seed-and-expanded-key SEQUENCE must have two elements");
     const seed = choice.tag === TAG.CONTEXT_0_PRIMITIVE ? choice.content : both && expectTag(both[0], TAG.OCTET_STRING).content;
@@ -47,9 +52,7 @@ export function decodeMlDsaPrivateKeyInfo(der: Buffer, source: string): MlDsaPri
     if (expandedKey !== undefined && expandedKey.length !== parameterSet.secretKeyLength) {
       throw malformed(source, name, `a ${expandedKey.length}-byte expanded key (expected ${parameterSet.secretKeyLength})`);
     }
-    const publicKeyField = optional.find((e) => e.tag === PUBLIC_KEY_TAG);
-    if (publicKeyField !== undefined && publicKeyField.content[0] !== 0) throw new DerError("publicKey BIT STRING with unused bits");
-    const publicKey = publicKeyField?.content.subarray(1);
+    const publicKey = envelope.publicKey;
     if (publicKey !== undefined && publicKey.length !== parameterSet.publicKeyLength) {
       throw malformed(source, name, `a ${publicKey.length}-byte public key (expected ${parameterSet.publicKeyLength})`);
     }

@@ -173,7 +173,7 @@ describe("malformed ML-DSA keys", () => {
       /inconsistent seed and expanded key/,
     ],
     ["a privateKey that is not DER", () => keyFile(Buffer.from("not DER at all")), /malformed private key structure/],
-    ["OneAsymmetricKey version 2", () => keyFile(mlDsaPrivateKeyChoiceDer(pair, "seed"), { version: 2 }), /malformed private key structure/],
+    ["OneAsymmetricKey version 2", () => keyFile(mlDsaPrivateKeyChoiceDer(pair, "seed"), { version: 2 }), /malformed PKCS#8 key \(its version is 2; RFC 5958 defines only 0 and 1\)/],
     [
       "an embedded public key of another key",
       () => keyFile(mlDsaPrivateKeyChoiceDer(pair, "seed"), { publicKey: other.publicKey }),
@@ -191,7 +191,7 @@ describe("malformed ML-DSA keys", () => {
         der[der.length - pair.publicKey.length - 1] = 1; // the BIT STRING's unused-bits byte
         return file(toPem("PRIVATE KEY", der));
       },
-      /malformed private key structure/,
+      /malformed PKCS#8 key \(PKCS#8 public key BIT STRING has unused bits\)/,
     ],
   ];
 
