@@ -61,9 +61,10 @@ export const isProfileName = (profile: string): boolean => /^[^\[\]\r\n]+$/.test
  * credential lines of that section is kept (other profiles, comments, unknown keys, non-UTF-8 bytes, CRLF, a
  * missing final newline). Keys match case-insensitively, as botocore reads them; a second line for the same key
  * is dropped (botocore refuses duplicates); missing keys go after the section's last setting, a missing section
- * at the end. A file with two `[profile]` sections is refused (aws_signing_helper writes the first).
+ * at the end. A file with two `[profile]` sections is refused (aws_signing_helper writes the first); two of another
+ * section are told to `warn` (botocore reads no profile of such a file, the JS SDK reads it: the write still counts).
  */
-export function upsertProfileCredentials(file: Uint8Array, profile: string, credentials: Credentials): Buffer {
+export function upsertProfileCredentials(file: Uint8Array, profile: string, credentials: Credentials, warn?: (line: string) => void): Buffer {
   const values: Record<Key, string> = {
     aws_access_key_id: byteString(credentials.accessKeyId),
     aws_secret_access_key: byteString(credentials.secretAccessKey),
@@ -89,8 +90,24 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
 
   const roles = rolesOf(lines.map(content));
   const headerOf = (i: number) => { const r = roles[i]; return typeof r === "object" && "header" in r ? r.header : undefined; };
+  // Each section's first header and, when it has one, its second: botocore (configparser) refuses the whole file for
+  // any section given twice (DuplicateSectionError) but DEFAULT, which the JavaScript SDKs merge (the later key wins).
+  const first = new Map<string, number>();
+  const twice = new Map<string, number>();
+  roles.forEach((_, i) => {
+    const name = headerOf(i);
+    if (name === undefined || name === "DEFAULT") return;
+    if (!first.has(name)) first.set(name, i);
+    else if (!twice.has(name)) twice.set(name, i);
+  });
+  const both = (name: string) => `${first.get(name)! + 1} and ${twice.get(name)! + 1}`;
+  const other = [...twice.keys()].find((name) => name !== section);
+  if (other !== undefined) {
+    const name = boundedLine(Buffer.from(other, "latin1").toString("utf8"), 100);
+    warn?.(`the credentials file has two [${name}] sections, lines ${both(other)}: botocore (the AWS CLI) reads no profile of it, [${profile}] included; delete one of them (keep the other's settings)`);
+  }
   // "[ gw ]" is profile " gw " to botocore and the JS SDK, not gw
-  const start = roles.findIndex((_, i) => headerOf(i) === section);
+  const start = first.get(section) ?? -1;
   if (start < 0) {
     let prefix = text;
     const last = lines.at(-1);
@@ -108,12 +125,10 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
       hint: cut.startsWith("[") ? `make what follows "]" a comment ("[${profile}] ; …"), then run again` : "indent the header with spaces or tabs, or not at all, then run again",
     });
   }
-  // botocore refuses such a file (DuplicateSectionError); the JavaScript SDKs read each key from the last section with
-  // it: writing either one leaves the other readers with old keys.
-  const again = roles.findIndex((_, i) => i > start && headerOf(i) === section);
-  if (again >= 0) {
+  // The JavaScript SDKs read each key from the last section with it: writing either one leaves them with old keys.
+  if (twice.has(section)) {
     const what = "botocore (the AWS CLI) reads no profile of the file, the AWS SDK for JavaScript mixes both";
-    throw new InputError("INPUT_INVALID", `the credentials file has two [${profile}] sections, lines ${start + 1} and ${again + 1}: ${what}`, {
+    throw new InputError("INPUT_INVALID", `the credentials file has two [${profile}] sections, lines ${both(section)}: ${what}`, {
       hint: `delete one of them (keep the other's settings), then run again`,
     });
   }

@@ -197,6 +197,39 @@ json.dump(out, sys.stdout)
     expect(outputs[4]).toBe(`[gw]\naws_session_token = newtoken==\nno delimiter\n${NEW.split("\n").slice(0, 2).join("\n")}\n[other]\nk = v\n`);
   });
 
+  it("writes [gw] into a file with two [other] sections and warns once, naming them and their lines: botocore reads none of it", () => {
+    // Before: written without a word, though the AWS CLI (botocore 1.43.11: ConfigParseError, configparser's
+    // DuplicateSectionError) reads no profile of the file, the [gw] just written included. The JS SDK reads it.
+    const text = "[other]\nx = 1\n[gw]\naws_access_key_id = OLD\n\n[other]\ny = 2\n[a]\n[a]\n";
+    const told: string[] = [];
+    const out = upsertProfileCredentials(Buffer.from(text), "gw", c, (line) => told.push(line)).toString();
+    expect(out).toBe(`[other]\nx = 1\n[gw]\n${NEW}\n[other]\ny = 2\n[a]\n[a]\n`);
+    expect(told).toEqual([
+      "the credentials file has two [other] sections, lines 1 and 6: botocore (the AWS CLI) reads no profile of it, [gw] included; delete one of them (keep the other's settings)",
+    ]);
+    // A [gw] appended to such a file is told alike; the name is one printable line; [DEFAULT] twice botocore reads (merged).
+    const appended: string[] = [];
+    upsertProfileCredentials(Buffer.from("[x\u202ey]\r\n[x\u202ey]\r\n"), "gw", c, (line) => appended.push(line));
+    expect(appended).toEqual([expect.stringMatching(/^the credentials file has two \[x.+y\] sections, lines 1 and 2: /)]);
+    expect(appended[0]).not.toContain("\u202e");
+    const quiet: string[] = [];
+    const fine = "[DEFAULT]\nregion = a\n[gw]\n[DEFAULT]\nk = v\n[gw2]\nk = v\n  [gw2]\n";
+    upsertProfileCredentials(Buffer.from(fine), "gw", c, (line) => quiet.push(line));
+    expect(quiet).toEqual([]);
+    const sections = execFileSync("python3", ["-c", `
+import configparser, json, sys
+out = []
+for text in json.load(sys.stdin):
+    try:
+        configparser.RawConfigParser().read_string(text)  # what botocore.configloader reads a file with
+        out.append("read")
+    except configparser.DuplicateSectionError:
+        out.append("refused")
+json.dump(out, sys.stdout)
+`], { input: JSON.stringify([out, fine]), encoding: "utf8" });
+    expect(JSON.parse(sections)).toEqual(["refused", "read"]);
+  });
+
   it("refuses a [gw] header that botocore reads as [gw] and the AWS SDK for JavaScript as no section (text after ']')", () => {
     // Rewritten in place, the JavaScript SDKs would not find the credentials; a second [gw] added, botocore refuses the
     // whole file. Only the owner can say which was meant: one line that says how to make it a comment.
