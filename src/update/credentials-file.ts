@@ -19,7 +19,7 @@ const byteString = (text: string): string => Buffer.from(text, "utf8").toString(
 // JavaScript (String#trim) keeps in the key's name; as many characters, so botocore's indentation levels stay.
 const indentForBoth = (indent: string): string => indent.replace(/[\x1c-\x1f]|\xc2\x85/g, " ");
 
-type Role = { header: string } | { key: Key | undefined; indent: string } | "continuation" | "unparsed" | "other";
+type Role = { header: string } | { key: Key | undefined; indent: string; name: string } | "continuation" | "unparsed" | "other";
 
 /**
  * What each line (without its line break) is to botocore (configparser): a line indented deeper than the setting
@@ -44,7 +44,8 @@ function rolesOf(lines: readonly string[]): Role[] {
     const delimiter = text.slice(indent.length).search(/[=:]/);
     if (delimiter < 0) return "unparsed";
     inSetting = delimiter > 0;
-    return { key: KEY_LINE.exec(text.slice(indent.length))?.[1]?.toLowerCase() as Key | undefined, indent: byteString(indent) };
+    const name = text.slice(indent.length, indent.length + delimiter).replace(new RegExp(`${SPACE}+$`), "").toLowerCase();
+    return { key: KEY_LINE.exec(text.slice(indent.length))?.[1]?.toLowerCase() as Key | undefined, indent: byteString(indent), name };
   });
 }
 
@@ -101,11 +102,24 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
     else if (!twice.has(name)) twice.set(name, i);
   });
   const both = (name: string) => `${first.get(name)! + 1} and ${twice.get(name)! + 1}`;
+  // A name set twice in one section (DuplicateOptionError) too, but the credential keys of [profile], written once.
+  const setAt = new Map<string, number>();
+  let inSection: string | undefined;
+  let option: [string, string, number, number] | undefined;
+  roles.forEach((r, i) => {
+    if (typeof r !== "object") return;
+    if ("header" in r) inSection = r.header;
+    else if (inSection !== undefined && r.name !== "" && !(inSection === section && r.key) && !option) {
+      const at = setAt.get(`${inSection}]${r.name}`);
+      if (at === undefined) setAt.set(`${inSection}]${r.name}`, i);
+      else option = [inSection, r.name, at, i];
+    }
+  });
+  const printed = (bytes: string) => boundedLine(Buffer.from(bytes, "latin1").toString("utf8"), 100);
   const other = [...twice.keys()].find((name) => name !== section);
-  if (other !== undefined) {
-    const name = boundedLine(Buffer.from(other, "latin1").toString("utf8"), 100);
-    warn?.(`the credentials file has two [${name}] sections, lines ${both(other)}: botocore (the AWS CLI) reads no profile of it, [${profile}] included; delete one of them (keep the other's settings)`);
-  }
+  const [what, fix] = other !== undefined ? [`two [${printed(other)}] sections, lines ${both(other)}`, " (keep the other's settings)"]
+    : option ? [`${printed(option[1])} twice in [${printed(option[0])}], lines ${option[2] + 1} and ${option[3] + 1}`, ""] : [];
+  if (what) warn?.(`the credentials file has ${what}: botocore (the AWS CLI) reads no profile of it, [${profile}] included; delete one of them${fix}`);
   // "[ gw ]" is profile " gw " to botocore and the JS SDK, not gw
   const start = first.get(section) ?? -1;
   if (start < 0) {

@@ -230,6 +230,42 @@ json.dump(out, sys.stdout)
     expect(JSON.parse(sections)).toEqual(["refused", "read"]);
   });
 
+  it("warns of a name set twice in one section (botocore: DuplicateOptionError, no profile read); [gw]'s credential keys are written once", () => {
+    const cases = [
+      "[other]\nRegion = a\n  more\nregion\t: b\n[gw]\n", // configparser lower-cases and strips option names
+      "[DEFAULT]\nk = 1\n[gw]\n[DEFAULT]\nK=2\n", // across two [DEFAULT] sections too
+      "[gw]\nregion = a\naws_session_token = OLD\nregion = b\n",
+    ];
+    const told = cases.map((text) => {
+      const lines: string[] = [];
+      const out = upsertProfileCredentials(Buffer.from(text), "gw", c, (line) => lines.push(line)).toString();
+      return [out, lines] as const;
+    });
+    const tail = ": botocore (the AWS CLI) reads no profile of it, [gw] included; delete one of them";
+    expect(told.map(([, lines]) => lines)).toEqual([
+      [`the credentials file has region twice in [other], lines 2 and 4${tail}`],
+      [`the credentials file has k twice in [DEFAULT], lines 2 and 5${tail}`],
+      [`the credentials file has region twice in [gw], lines 2 and 4${tail}`],
+    ]);
+    // Not told: [gw]'s own duplicate credential line (dropped), a name in two sections, an indented continuation, "=x".
+    const fine = "[gw]\naws_session_token = a\nAWS_SESSION_TOKEN = b\nk = 1\n  k = 2\n[other]\nk = 3\n=x\n=y\n";
+    const quiet: string[] = [];
+    const written = upsertProfileCredentials(Buffer.from(fine), "gw", c, (line) => quiet.push(line)).toString();
+    expect(quiet).toEqual([]);
+    const read = execFileSync("python3", ["-c", `
+import configparser, json, sys
+out = []
+for text in json.load(sys.stdin):
+    try:
+        configparser.RawConfigParser().read_string(text)
+        out.append("read")
+    except configparser.DuplicateOptionError:
+        out.append("refused")
+json.dump(out, sys.stdout)
+`], { input: JSON.stringify([...told.map(([out]) => out), written.replace(/=x\n=y\n/, "")]), encoding: "utf8" });
+    expect(JSON.parse(read)).toEqual(["refused", "refused", "refused", "read"]);
+  });
+
   it("refuses a [gw] header that botocore reads as [gw] and the AWS SDK for JavaScript as no section (text after ']')", () => {
     // Rewritten in place, the JavaScript SDKs would not find the credentials; a second [gw] added, botocore refuses the
     // whole file. Only the owner can say which was meant: one line that says how to make it a comment.
