@@ -44,7 +44,7 @@ function rolesOf(lines: readonly string[]): Role[] {
     const delimiter = text.slice(indent.length).search(/[=:]/);
     if (delimiter < 0) return "unparsed";
     inSetting = delimiter > 0;
-    const name = text.slice(indent.length, indent.length + delimiter).replace(new RegExp(`${SPACE}+$`), "").toLowerCase();
+    const name = byteString(text.slice(indent.length, indent.length + delimiter).replace(new RegExp(`${SPACE}+$`), "").toLowerCase());
     return { key: KEY_LINE.exec(text.slice(indent.length))?.[1]?.toLowerCase() as Key | undefined, indent: byteString(indent), name };
   });
 }
@@ -63,7 +63,8 @@ export const isProfileName = (profile: string): boolean => /^[^\[\]\r\n]+$/.test
  * missing final newline). Keys match case-insensitively, as botocore reads them; a second line for the same key
  * is dropped (botocore refuses duplicates); missing keys go after the section's last setting, a missing section
  * at the end. A file with two `[profile]` sections is refused (aws_signing_helper writes the first); two of another
- * section are told to `warn` (botocore reads no profile of such a file, the JS SDK reads it: the write still counts).
+ * section, or a name set twice in a section, are told to `warn` (botocore reads no profile of such a file, the JS SDK
+ * reads it: the write still counts).
  */
 export function upsertProfileCredentials(file: Uint8Array, profile: string, credentials: Credentials, warn?: (line: string) => void): Buffer {
   const values: Record<Key, string> = {

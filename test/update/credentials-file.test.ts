@@ -235,6 +235,7 @@ json.dump(out, sys.stdout)
       "[other]\nRegion = a\n  more\nregion\t: b\n[gw]\n", // configparser lower-cases and strips option names
       "[DEFAULT]\nk = 1\n[gw]\n[DEFAULT]\nK=2\n", // across two [DEFAULT] sections too
       "[gw]\nregion = a\naws_session_token = OLD\nregion = b\n",
+      "[r\u00e9gion]\nR\u00c9GION = a\nr\u00e9gion = b\n", // told as UTF-8, as read
     ];
     const told = cases.map((text) => {
       const lines: string[] = [];
@@ -246,6 +247,7 @@ json.dump(out, sys.stdout)
       [`the credentials file has region twice in [other], lines 2 and 4${tail}`],
       [`the credentials file has k twice in [DEFAULT], lines 2 and 5${tail}`],
       [`the credentials file has region twice in [gw], lines 2 and 4${tail}`],
+      [`the credentials file has r\u00e9gion twice in [r\u00e9gion], lines 2 and 3${tail}`],
     ]);
     // Not told: [gw]'s own duplicate credential line (dropped), a name in two sections, an indented continuation, "=x".
     const fine = "[gw]\naws_session_token = a\nAWS_SESSION_TOKEN = b\nk = 1\n  k = 2\n[other]\nk = 3\n=x\n=y\n";
@@ -263,7 +265,7 @@ for text in json.load(sys.stdin):
         out.append("refused")
 json.dump(out, sys.stdout)
 `], { input: JSON.stringify([...told.map(([out]) => out), written.replace(/=x\n=y\n/, "")]), encoding: "utf8" });
-    expect(JSON.parse(read)).toEqual(["refused", "refused", "refused", "read"]);
+    expect(JSON.parse(read)).toEqual(["refused", "refused", "refused", "refused", "read"]);
   });
 
   it("refuses a [gw] header that botocore reads as [gw] and the AWS SDK for JavaScript as no section (text after ']')", () => {
