@@ -317,6 +317,7 @@ function makeCase(i) {
 }
 
 // --- the oracle --------------------------------------------------------------------------------------------------------
+const TWO_SECTIONS = /^the credentials file has two \[[^]*\] sections, lines \d+ and \d+: botocore \(the AWS CLI\) reads no profile of the file/;
 const SECTION_MISMATCH = /^the credentials file's line ".*" is section \[[^]*\] to botocore \(the AWS CLI\) but no section to the AWS SDK for JavaScript$/;
 const withoutKeys = (section, exact = false) =>
   Object.fromEntries(Object.entries(section ?? {}).filter(([k]) => !KEYS.includes(exact ? k : k.toLowerCase())));
@@ -333,7 +334,7 @@ function judge(c, boto, jsBefore, jsAfter) {
   const problems = [];
   const values = { aws_access_key_id: c.credentials.accessKeyId, aws_secret_access_key: c.credentials.secretAccessKey, aws_session_token: c.credentials.sessionToken };
   if (c.error) {
-    const documented = (c.error.code === "INPUT_INVALID" && SECTION_MISMATCH.test(c.error.message))
+    const documented = (c.error.code === "INPUT_INVALID" && (SECTION_MISMATCH.test(c.error.message) || TWO_SECTIONS.test(c.error.message)))
       || (c.error.code === "FILE_WRITE_FAILED" && /^invalid profile name /.test(c.error.message) && !isProfileName(c.profile))
       || (c.error.code === "FILE_WRITE_FAILED" && c.profile === "DEFAULT");
     if (!documented) problems.push(`refused: ${c.error.code} ${c.error.message.replace(/".*"/, '"…"')}`);

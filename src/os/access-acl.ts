@@ -63,7 +63,12 @@ export function aclGrants(path: string, perm: 4 | 2): { users: number[]; groups:
   } catch {
     // unreadable: as without the helper
   }
-  const all = "bytes" in acl && acl.bytes ? entries(acl.bytes) : [];
+  return aclNamed("bytes" in acl ? acl.bytes : null, perm);
+}
+
+/** The named users and groups the ACL `acl` (null: none) gives `perm` (4 read, 2 write), its mask not applied. */
+export function aclNamed(acl: Buffer | null, perm: 4 | 2): { users: number[]; groups: number[] } {
+  const all = acl ? entries(acl) : [];
   const granting = (tag: number) => all.filter((e) => e.tag === tag && e.perm & perm).map((e) => e.id);
   return { users: granting(USER), groups: granting(GROUP) };
 }

@@ -19,7 +19,7 @@ const byteString = (text: string): string => Buffer.from(text, "utf8").toString(
 // JavaScript (String#trim) keeps in the key's name; as many characters, so botocore's indentation levels stay.
 const indentForBoth = (indent: string): string => indent.replace(/[\x1c-\x1f]|\xc2\x85/g, " ");
 
-type Role = { header: string } | { key: Key | undefined; indent: string } | "continuation" | "unparsed" | "other";
+type Role = { header: string } | { key: Key | undefined; indent: string; name: string } | "continuation" | "unparsed" | "other";
 
 /**
  * What each line (without its line break) is to botocore (configparser): a line indented deeper than the setting
@@ -44,7 +44,8 @@ function rolesOf(lines: readonly string[]): Role[] {
     const delimiter = text.slice(indent.length).search(/[=:]/);
     if (delimiter < 0) return "unparsed";
     inSetting = delimiter > 0;
-    return { key: KEY_LINE.exec(text.slice(indent.length))?.[1]?.toLowerCase() as Key | undefined, indent: byteString(indent) };
+    const name = byteString(text.slice(indent.length, indent.length + delimiter).replace(new RegExp(`${SPACE}+$`), "").toLowerCase());
+    return { key: KEY_LINE.exec(text.slice(indent.length))?.[1]?.toLowerCase() as Key | undefined, indent: byteString(indent), name };
   });
 }
 
@@ -61,9 +62,11 @@ export const isProfileName = (profile: string): boolean => /^[^\[\]\r\n]+$/.test
  * credential lines of that section is kept (other profiles, comments, unknown keys, non-UTF-8 bytes, CRLF, a
  * missing final newline). Keys match case-insensitively, as botocore reads them; a second line for the same key
  * is dropped (botocore refuses duplicates); missing keys go after the section's last setting, a missing section
- * at the end. A file with two `[profile]` sections is refused (aws_signing_helper writes the first).
+ * at the end. A file with two `[profile]` sections is refused (aws_signing_helper writes the first); two of another
+ * section, or a name set twice in a section, are told to `warn` (botocore reads no profile of such a file, the JS SDK
+ * reads it: the write still counts).
  */
-export function upsertProfileCredentials(file: Uint8Array, profile: string, credentials: Credentials): Buffer {
+export function upsertProfileCredentials(file: Uint8Array, profile: string, credentials: Credentials, warn?: (line: string) => void): Buffer {
   const values: Record<Key, string> = {
     aws_access_key_id: byteString(credentials.accessKeyId),
     aws_secret_access_key: byteString(credentials.secretAccessKey),
@@ -89,8 +92,37 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
 
   const roles = rolesOf(lines.map(content));
   const headerOf = (i: number) => { const r = roles[i]; return typeof r === "object" && "header" in r ? r.header : undefined; };
+  // Each section's first header and, when it has one, its second: botocore (configparser) refuses the whole file for
+  // any section given twice (DuplicateSectionError) but DEFAULT, which the JavaScript SDKs merge (the later key wins).
+  const first = new Map<string, number>();
+  const twice = new Map<string, number>();
+  roles.forEach((_, i) => {
+    const name = headerOf(i);
+    if (name === undefined || name === "DEFAULT") return;
+    if (!first.has(name)) first.set(name, i);
+    else if (!twice.has(name)) twice.set(name, i);
+  });
+  const both = (name: string) => `${first.get(name)! + 1} and ${twice.get(name)! + 1}`;
+  // A name set twice in one section (DuplicateOptionError) too, but the credential keys of [profile], written once.
+  const setAt = new Map<string, number>();
+  let inSection: string | undefined;
+  let option: [string, string, number, number] | undefined;
+  roles.forEach((r, i) => {
+    if (typeof r !== "object") return;
+    if ("header" in r) inSection = r.header;
+    else if (inSection !== undefined && r.name !== "" && !(inSection === section && r.key) && !option) {
+      const at = setAt.get(`${inSection}]${r.name}`);
+      if (at === undefined) setAt.set(`${inSection}]${r.name}`, i);
+      else option = [inSection, r.name, at, i];
+    }
+  });
+  const printed = (bytes: string) => boundedLine(Buffer.from(bytes, "latin1").toString("utf8"), 100);
+  const other = [...twice.keys()].find((name) => name !== section);
+  const [what, fix] = other !== undefined ? [`two [${printed(other)}] sections, lines ${both(other)}`, " (keep the other's settings)"]
+    : option ? [`${printed(option[1])} twice in [${printed(option[0])}], lines ${option[2] + 1} and ${option[3] + 1}`, ""] : [];
+  if (what) warn?.(`the credentials file has ${what}: botocore (the AWS CLI) reads no profile of it, [${profile}] included; delete one of them${fix}`);
   // "[ gw ]" is profile " gw " to botocore and the JS SDK, not gw
-  const start = roles.findIndex((_, i) => headerOf(i) === section);
+  const start = first.get(section) ?? -1;
   if (start < 0) {
     let prefix = text;
     const last = lines.at(-1);
@@ -108,12 +140,10 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
       hint: cut.startsWith("[") ? `make what follows "]" a comment ("[${profile}] ; …"), then run again` : "indent the header with spaces or tabs, or not at all, then run again",
     });
   }
-  // botocore refuses such a file (DuplicateSectionError); the JavaScript SDKs read each key from the last section with
-  // it: writing either one leaves the other readers with old keys.
-  const again = roles.findIndex((_, i) => i > start && headerOf(i) === section);
-  if (again >= 0) {
+  // The JavaScript SDKs read each key from the last section with it: writing either one leaves them with old keys.
+  if (twice.has(section)) {
     const what = "botocore (the AWS CLI) reads no profile of the file, the AWS SDK for JavaScript mixes both";
-    throw new InputError("INPUT_INVALID", `the credentials file has two [${profile}] sections, lines ${start + 1} and ${again + 1}: ${what}`, {
+    throw new InputError("INPUT_INVALID", `the credentials file has two [${profile}] sections, lines ${both(section)}: ${what}`, {
       hint: `delete one of them (keep the other's settings), then run again`,
     });
   }

@@ -10,7 +10,7 @@ import { upsertProfileCredentials } from "./credentials-file.js";
 import { readCredentialsTarget, type CredentialsTarget } from "./credentials-target.js";
 import { withFileLock } from "../io/file-lock.js";
 import { aclOther, groupShared } from "../os/exposed-file.js";
-import { setAccessAcl } from "../os/access-acl.js";
+import { aclNamed, setAccessAcl } from "../os/access-acl.js";
 
 /**
  * `--credentials-file`, else `$AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials` (where the AWS CLI and SDKs
@@ -88,7 +88,8 @@ export async function writeProfileCredentials(path: string, profile: string, cre
           hint: "remove the other names (find / -samefile FILE) and give them a symbolic link to it instead",
         });
       }
-      const data = upsertProfileCredentials(target.bytes, profile, credentials);
+      let unreadable: string | undefined; // told once written: the JS SDK reads the file, the AWS CLI none of it
+      const data = upsertProfileCredentials(target.bytes, profile, credentials, (line) => (unreadable = line));
       // A group the operator let read it (a consumer of another uid) keeps reading; group write and others, never.
       // With an ACL the group bits are its mask: without it (unreadable, no native helper) they could widen access.
       const acl = target.acl && "bytes" in target.acl ? target.acl.bytes : undefined;
@@ -96,6 +97,7 @@ export async function writeProfileCredentials(path: string, profile: string, cre
       const setAcl = acl !== undefined ? (fd: number, m?: number) => setAccessAcl(fd, acl, m, real) : undefined;
       const written = await writeFileAtomic(at, data, mode, { replaces: target.identity, ...(entry && { shownAs: real }), ...(setAcl && { setAcl }) });
       warnIfNarrowed(real, target, written);
+      if (unreadable) warnOnce(`${unreadable} (${real})`, "RAA_CREDENTIALS_FILE_DUPLICATE");
     });
   } finally {
     entry?.directory.close();
@@ -116,17 +118,25 @@ function warnIfNarrowed(path: string, target: CredentialsTarget, written: number
   if (mode & 0o020) why.push("writable by its group");
   if (mode & 0o040 && !(written & 0o040)) {
     const unknown = target.acl && "unknown" in target.acl && `its group, and a POSIX ACL it may have cannot be kept (${target.acl.unknown})`;
-    const lost = unknown || (identity.uid !== uid ? `the group of uid ${identity.uid}, whose file it was` : `group ${identity.gid}, which this process is not in`);
+    // Its ACL went with the group (atomic-write): the named users and groups it let read are told too.
+    const named = aclNamed(target.acl && "bytes" in target.acl ? target.acl.bytes : null, 4);
+    const entries = [...named.users.map((id) => `u:${id}`), ...named.groups.map((id) => `g:${id}`)];
+    const lost = unknown || (identity.uid !== uid ? `the group of uid ${identity.uid}, whose file it was` : `group ${identity.gid}, which this process is not in`)
+      + (entries.length ? `, and through its ACL by ${entries.join(", ")}` : "");
     why.push(`readable by ${lost}`);
   }
   const octal = (m: number) => m.toString(8);
-  const message = `credentials file ${path} was ${why.join(" and ") || "executable"} (mode ${octal(mode)}); written ${octal(written)}`;
-  if (narrowed.has(message)) return;
-  narrowed.add(message);
-  process.emitWarning(message, { code: "RAA_CREDENTIALS_FILE_MODE" });
+  warnOnce(`credentials file ${path} was ${why.join(" and ") || "executable"} (mode ${octal(mode)}); written ${octal(written)}`, "RAA_CREDENTIALS_FILE_MODE");
 }
 
-const narrowed = new Set<string>();
+/** A warning line, once per process: `update --daemon` rewrites the file every refresh. */
+function warnOnce(message: string, code: string) {
+  if (told.has(message)) return;
+  told.add(message);
+  process.emitWarning(message, { code });
+}
+
+const told = new Set<string>();
 
 /**
  * A symbolic link on the way to the file is followed only when it belongs to this user or root, as for the

@@ -197,6 +197,77 @@ json.dump(out, sys.stdout)
     expect(outputs[4]).toBe(`[gw]\naws_session_token = newtoken==\nno delimiter\n${NEW.split("\n").slice(0, 2).join("\n")}\n[other]\nk = v\n`);
   });
 
+  it("writes [gw] into a file with two [other] sections and warns once, naming them and their lines: botocore reads none of it", () => {
+    // Before: written without a word, though the AWS CLI (botocore 1.43.11: ConfigParseError, configparser's
+    // DuplicateSectionError) reads no profile of the file, the [gw] just written included. The JS SDK reads it.
+    const text = "[other]\nx = 1\n[gw]\naws_access_key_id = OLD\n\n[other]\ny = 2\n[a]\n[a]\n";
+    const told: string[] = [];
+    const out = upsertProfileCredentials(Buffer.from(text), "gw", c, (line) => told.push(line)).toString();
+    expect(out).toBe(`[other]\nx = 1\n[gw]\n${NEW}\n[other]\ny = 2\n[a]\n[a]\n`);
+    expect(told).toEqual([
+      "the credentials file has two [other] sections, lines 1 and 6: botocore (the AWS CLI) reads no profile of it, [gw] included; delete one of them (keep the other's settings)",
+    ]);
+    // A [gw] appended to such a file is told alike; the name is one printable line; [DEFAULT] twice botocore reads (merged).
+    const appended: string[] = [];
+    upsertProfileCredentials(Buffer.from("[x\u202ey]\r\n[x\u202ey]\r\n"), "gw", c, (line) => appended.push(line));
+    expect(appended).toEqual([expect.stringMatching(/^the credentials file has two \[x.+y\] sections, lines 1 and 2: /)]);
+    expect(appended[0]).not.toContain("\u202e");
+    const quiet: string[] = [];
+    const fine = "[DEFAULT]\nregion = a\n[gw]\n[DEFAULT]\nk = v\n[gw2]\nk = v\n  [gw2]\n";
+    upsertProfileCredentials(Buffer.from(fine), "gw", c, (line) => quiet.push(line));
+    expect(quiet).toEqual([]);
+    const sections = execFileSync("python3", ["-c", `
+import configparser, json, sys
+out = []
+for text in json.load(sys.stdin):
+    try:
+        configparser.RawConfigParser().read_string(text)  # what botocore.configloader reads a file with
+        out.append("read")
+    except configparser.DuplicateSectionError:
+        out.append("refused")
+json.dump(out, sys.stdout)
+`], { input: JSON.stringify([out, fine]), encoding: "utf8" });
+    expect(JSON.parse(sections)).toEqual(["refused", "read"]);
+  });
+
+  it("warns of a name set twice in one section (botocore: DuplicateOptionError, no profile read); [gw]'s credential keys are written once", () => {
+    const cases = [
+      "[other]\nRegion = a\n  more\nregion\t: b\n[gw]\n", // configparser lower-cases and strips option names
+      "[DEFAULT]\nk = 1\n[gw]\n[DEFAULT]\nK=2\n", // across two [DEFAULT] sections too
+      "[gw]\nregion = a\naws_session_token = OLD\nregion = b\n",
+      "[r\u00e9gion]\nR\u00c9GION = a\nr\u00e9gion = b\n", // told as UTF-8, as read
+    ];
+    const told = cases.map((text) => {
+      const lines: string[] = [];
+      const out = upsertProfileCredentials(Buffer.from(text), "gw", c, (line) => lines.push(line)).toString();
+      return [out, lines] as const;
+    });
+    const tail = ": botocore (the AWS CLI) reads no profile of it, [gw] included; delete one of them";
+    expect(told.map(([, lines]) => lines)).toEqual([
+      [`the credentials file has region twice in [other], lines 2 and 4${tail}`],
+      [`the credentials file has k twice in [DEFAULT], lines 2 and 5${tail}`],
+      [`the credentials file has region twice in [gw], lines 2 and 4${tail}`],
+      [`the credentials file has r\u00e9gion twice in [r\u00e9gion], lines 2 and 3${tail}`],
+    ]);
+    // Not told: [gw]'s own duplicate credential line (dropped), a name in two sections, an indented continuation, "=x".
+    const fine = "[gw]\naws_session_token = a\nAWS_SESSION_TOKEN = b\nk = 1\n  k = 2\n[other]\nk = 3\n=x\n=y\n";
+    const quiet: string[] = [];
+    const written = upsertProfileCredentials(Buffer.from(fine), "gw", c, (line) => quiet.push(line)).toString();
+    expect(quiet).toEqual([]);
+    const read = execFileSync("python3", ["-c", `
+import configparser, json, sys
+out = []
+for text in json.load(sys.stdin):
+    try:
+        configparser.RawConfigParser().read_string(text)
+        out.append("read")
+    except configparser.DuplicateOptionError:
+        out.append("refused")
+json.dump(out, sys.stdout)
+`], { input: JSON.stringify([...told.map(([out]) => out), written.replace(/=x\n=y\n/, "")]), encoding: "utf8" });
+    expect(JSON.parse(read)).toEqual(["refused", "refused", "refused", "refused", "read"]);
+  });
+
   it("refuses a [gw] header that botocore reads as [gw] and the AWS SDK for JavaScript as no section (text after ']')", () => {
     // Rewritten in place, the JavaScript SDKs would not find the credentials; a second [gw] added, botocore refuses the
     // whole file. Only the owner can say which was meant: one line that says how to make it a comment.

@@ -945,6 +945,22 @@ describe("the mode of a credentials file that exists (before: every write made i
     }
   });
 
+  it("writes a file with two [other] sections, then warns once per process (RAA_CREDENTIALS_FILE_DUPLICATE): the AWS CLI reads none of it", async () => {
+    const file = join(dir, "two-other");
+    writeFileSync(file, "[other]\nk = 1\n[other]\nk = 2\n", { mode: 0o600 });
+    const spy = vi.spyOn(process, "emitWarning").mockImplementation(() => {});
+    try {
+      await writeProfileCredentials(file, "gw", creds("D1"));
+      await writeProfileCredentials(file, "gw", creds("D2")); // a daemon's next refresh: no second line
+      expect(readFileSync(file, "utf8")).toContain("[gw]\naws_access_key_id = D2\n");
+      const line = "the credentials file has two [other] sections, lines 1 and 3: botocore (the AWS CLI) reads no profile of it, [gw] included;"
+        + ` delete one of them (keep the other's settings) (${file})`;
+      expect(spy.mock.calls).toEqual([[line, { code: "RAA_CREDENTIALS_FILE_DUPLICATE" }]]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it("names the file whose mode changed, not a symbolic link to it", async () => {
     const [file, link] = [join(dir, "linked-644"), join(dir, "link-to-644")];
     writeFileSync(file, "", { mode: 0o644 });
@@ -978,7 +994,7 @@ describe("the mode of a credentials file that exists (before: every write made i
     }
     chownSync(home, 65534, 4242);
     chmodSync(dir, 0o755);
-    execFileSync("setfacl", ["-m", "u:4343:r", join(home, "notMember")]); // shared with her too: not with another group's file
+    execFileSync("setfacl", ["-m", "u:4343:r,g:4444:r,u:4545:-", join(home, "notMember")]); // shared with her and a group (u:4545 reads nothing: not named): not with another group's file
     const entry = join(dir, "entry.ts");
     const write = join(import.meta.dirname, "../../src/update/write-credentials.ts");
     writeFileSync(entry, `import { writeProfileCredentials } from ${JSON.stringify(write)};
@@ -993,7 +1009,7 @@ describe("the mode of a credentials file that exists (before: every write made i
       execFileSync("setpriv", ["--reuid=65534", `--regid=${gid}`, groups, process.execPath, join(dir, "entry.mjs"), join(home, file)], { encoding: "utf8" });
     expect(as("member", "--groups=4242")).toBe("");
     expect([statSync(join(home, "member")).gid, modeOf(join(home, "member"))]).toEqual([4242, 0o640]);
-    expect(as("notMember", "--clear-groups")).toBe(`warning: credentials file ${join(home, "notMember")} was readable by group 4242, which this process is not in (mode 640); written 600\n`);
+    expect(as("notMember", "--clear-groups")).toBe(`warning: credentials file ${join(home, "notMember")} was readable by group 4242, which this process is not in, and through its ACL by u:4343, g:4444 (mode 640); written 600\n`);
     expect([statSync(join(home, "notMember")).gid, modeOf(join(home, "notMember"))]).toEqual([65534, 0o600]);
     expect(execFileSync("getfacl", ["--omit-header", join(home, "notMember")], { encoding: "utf8" }).trim().split("\n")).toEqual(["user::rw-", "group::---", "other::---"]);
     // Its primary group 4242, as the file's: the temporary file has the group, not the owner (the group's bit goes).
