@@ -77,12 +77,16 @@ export function wipeHeld(held: FlagRecord | SignerOptions): void {
   secrets.forEach((secret) => secret?.wipe());
 }
 
-/** Validated settings from the flags alone, or one per profile of the config file (`--config`) with the flags over it. */
+/**
+ * Validated settings from the flags alone, or one per profile of the config file (`--config`) with the flags over it:
+ * `loaded` when the caller read it already (then its row and these settings judge the same read).
+ */
 export async function settingsFromArgs(
   args: ParsedArgs,
   io: CliIo,
   profiles: readonly string[] = [],
   onConfig?: (config: AgentConfig) => void,
+  loaded?: AgentConfig,
 ): Promise<CredentialSettings[]> {
   const records = [flagRecordFromArgs(args)];
   try {
@@ -90,7 +94,7 @@ export async function settingsFromArgs(
     const withWait = (s: CredentialSettings): CredentialSettings => ({ ...s, signer: { ...s.signer, ...wait } });
     const context = { env: io.env, debug: debugLogger(args, io) };
     if (profiles.length === 0) return [withWait(credentialSettings(inputFromFlags(records[0]!), FLAG_ORIGIN, context))];
-    const config = await (await import("../config/load-config.js")).loadConfig(stringArg(args, "config"), io.env);
+    const config = loaded ?? (await (await import("../config/load-config.js")).loadConfig(stringArg(args, "config"), io.env));
     onConfig?.(config);
     // Each profile its own held secrets (flagRecordFromArgs again): each source wipes its own when it closes.
     return eachProfileSettings(profiles, (name, i) => {

@@ -1,7 +1,7 @@
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { InputError } from "../errors.js";
-import { warnIfExposed } from "../os/exposed-file.js";
+import { warnIfExposed, type FileFacts } from "../os/exposed-file.js";
 import { readCheckedFile, refuseUtf16 } from "../io/input-file.js";
 import {
   absoluteHome, checkNotWritable, checkTrustedFile, openCheckedDirectory, UntrustedPathError, type CheckedDirectory,
@@ -23,11 +23,12 @@ const UNSAFE_HINT = "whoever can change it can make this program load their code
  * Reads and validates the config file (`explicitPath`, else the default location). It steers the process (which
  * PKCS#11 module is loaded, where signed requests go), so OpenSSH's rule for ~/.ssh/config applies to it and to
  * the modules it names (src/io/trusted-path.ts); otherwise it is refused with FILE_UNSAFE before a byte is used.
+ * `file` is the owner and mode of the file read (by descriptor), for a row that judges that file and no later one.
  */
-export async function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv = process.env, uid: number = process.getuid?.() ?? 0): Promise<AgentConfig> {
+export async function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv = process.env, uid: number = process.getuid?.() ?? 0): Promise<LoadedConfig> {
   const path = resolve(explicitPath ?? defaultConfigPath(env));
   let text: string;
-  let file: { mode: number; owner: number; gid: number };
+  let file: Required<FileFacts>;
   try {
     const { bytes, ...facts } = readCheckedFile(path, "config", uid);
     file = facts;
@@ -58,8 +59,10 @@ export async function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv =
   checkModulePaths(config, uid);
   // A PIN in it makes it a secret file: others may read it (not change it, refused above), as a PIN file's rule says.
   if (holdsPinValue(config)) warnIfExposed(file, path, "pin-value in config file");
-  return config;
+  return { ...config, file };
 }
+
+export type LoadedConfig = AgentConfig & { readonly file: Required<FileFacts> };
 
 /** Whether a profile's pkcs11: URI holds a pin-value. */
 export function holdsPinValue(config: AgentConfig): boolean {

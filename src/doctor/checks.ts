@@ -30,8 +30,8 @@ export interface CheckRow {
 export interface DoctorInput {
   /** The config file the settings came from (its owner and mode are checked on reading), or why it could not be used. */
   readonly configPath?: string | AgentError | undefined;
-  /** Whether a profile's pkcs11: URI in it holds a pin-value. */
-  readonly configHoldsPin?: boolean | undefined;
+  /** The owner and mode of the config file as read, when a profile's pkcs11: URI in it holds a pin-value. */
+  readonly configPinFile?: FileFacts | undefined;
   /** The settings, or the error that stopped them being built. */
   readonly signer: SignerOptions | AgentError;
   readonly session: CreateSessionParams | AgentError;
@@ -72,13 +72,13 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
   }
   const config = input.configPath;
   // A pin-value in it makes it a secret file (load-config.ts warns as for a PIN file).
-  const configInfo = typeof config === "string" && input.configHoldsPin ? await stat(config).catch(() => undefined) : undefined;
-  const configAcl = configInfo && aclReader(facts(configInfo), config as string);
+  const configInfo = typeof config === "string" ? input.configPinFile : undefined;
+  const configAcl = configInfo && aclReader(configInfo, config as string);
   if (config instanceof AgentError) add(fail("config file", config));
-  else if (configInfo && isExposed(facts(configInfo))) add(exposedRow("config file", config!, facts(configInfo), ": it holds a pin-value"));
+  else if (configInfo && isExposed(configInfo)) add(exposedRow("config file", config!, configInfo, ": it holds a pin-value"));
   else if (configAcl) add(aclRow("config file", config as string, configAcl));
   else if (!config) add(skip("config file", "none used (settings from flags)"));
-  else add((configInfo && aclUnchecked("config file", config, facts(configInfo))) ?? pass("config file", `${config} (owner and mode checked)`));
+  else add((configInfo && aclUnchecked("config file", config, configInfo)) ?? pass("config file", `${config} (owner and mode checked)`));
 
   const signerOptions = input.signer instanceof AgentError ? undefined : input.signer;
   const secrets = new Map<string, SecretSource & { kind: "file" }>(); // the files read ahead for their rows, by row

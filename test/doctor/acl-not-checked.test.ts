@@ -82,7 +82,7 @@ describe.runIf(process.getuid?.() === 0)("doctor without an ACL reader", () => {
   it("a config file holding a pin-value, root's 0640: the same row", async () => {
     const config = rootsFile("config.json", 0o640, "{}");
     const rows = await runChecks({
-      configPath: config, configHoldsPin: true, signer: new AgentError("INPUT_MISSING", "no signer in this test"),
+      configPath: config, configPinFile: { mode: 0o100640, owner: 0, gid }, signer: new AgentError("INPUT_MISSING", "no signer in this test"),
       session: new AgentError("INPUT_MISSING", "no ARNs in this test"), endpoint: {}, agentSocket: join(dir, "no-agent.sock"),
       createSession: false, warningDays: 30, env: {},
     }, () => undefined);

@@ -5,6 +5,7 @@ import {
   CERTIFICATE_WARNING_OPTION, CONFIG_OPTION, CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS,
 } from "../shared-options.js";
 import type { CheckRow, DoctorInput } from "../../doctor/checks.js";
+import type { AgentConfig } from "../../config/parse-config.js";
 
 const MARK: Readonly<Record<CheckRow["outcome"], string>> = { pass: "✔", fail: "✘", skip: "–" };
 
@@ -68,7 +69,7 @@ async function orError<T>(work: () => T | Promise<T>): Promise<T | AgentError> {
   }
 }
 
-type SettingsPart = "configPath" | "configHoldsPin" | "signer" | "session" | "endpoint" | "endpointFrom";
+type SettingsPart = "configPath" | "configPinFile" | "signer" | "session" | "endpoint" | "endpointFrom";
 
 /**
  * The validated settings (flags, or a config profile with the flags over it); when they cannot be built, the
@@ -82,16 +83,19 @@ async function settingsOf(args: ParsedArgs, io: CliIo, onAgentSocket: (socket: s
   // The file on its own first (owner, mode, syntax), so that its own row says what is wrong with it.
   const loaded = profile ? await orError(() => loadConfig(path, io.env)) : undefined;
   const configPath = loaded instanceof AgentError ? loaded : profile && (path ?? defaultConfigPath(io.env));
-  const configHoldsPin = loaded !== undefined && !(loaded instanceof AgentError) && holdsPinValue(loaded);
-  // The config's agent.socket where its agent serves this profile: the socket credential-process asks.
-  const settings = await orError(async () => (await settingsFromArgs(args, io, profile ? [profile] : [], (c) => onAgentSocket(configAgentSocket(c, profile!))))[0]!);
+  const configPinFile = loaded && !(loaded instanceof AgentError) && holdsPinValue(loaded) ? loaded.file : undefined;
+  // The config's agent.socket where its agent serves this profile: the socket credential-process asks. The settings
+  // come from the same read as the row (a second read could be another file, renamed over it between).
+  const fromConfig = (c: AgentConfig) => onAgentSocket(configAgentSocket(c, profile!));
+  const settings = loaded instanceof AgentError ? loaded
+    : await orError(async () => (await settingsFromArgs(args, io, profile ? [profile] : [], fromConfig, loaded))[0]!);
   // The endpoint option named as the settings name it: the flag, or the profile's field when no flag is over it.
   const { FLAG_ORIGIN, profileOrigin } = await import("../../settings/credential-settings.js");
   const endpointFrom = loaded && !(loaded instanceof AgentError) && !args.explicit.has("endpoint")
     ? `config ${loaded.path}: profile "${profile}": ${profileOrigin("").name("endpoint")}`
     : FLAG_ORIGIN.name("endpoint");
-  if (!(settings instanceof AgentError)) return { configPath, configHoldsPin, endpointFrom, ...settings };
+  if (!(settings instanceof AgentError)) return { configPath, configPinFile, endpointFrom, ...settings };
   const notChecked = new AgentError("CONFIG_INVALID", "not checked: the config file cannot be used", { hint: "fix the config file first" });
   const session = configPath instanceof AgentError ? notChecked : settings;
-  return { configPath, configHoldsPin, signer: await orError(() => signerOptionsFromArgs(args, io)), session, endpoint: {} };
+  return { configPath, configPinFile, signer: await orError(() => signerOptionsFromArgs(args, io)), session, endpoint: {} };
 }
