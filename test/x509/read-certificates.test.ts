@@ -303,7 +303,8 @@ describe("reading certificate files", () => {
       expect(new Certificate(fixed).subject).toBe("CN=gw");
     });
 
-    it("a padded serial or version: OpenSSL 3 itself refuses the file; a serial 00 8x or ff 7f is minimal and read", () => {
+    // Round 33: the agent's own DER checks tell why OpenSSL refused it (before: "not a valid X.509 DER structure").
+    it("a padded serial or version: OpenSSL 3 itself refuses the file, the agent names the INTEGER; a serial 00 8x or ff 7f is minimal and read", () => {
       const withSerial = (serial: number[], version = [2]) => {
         const tbs = derSequence(
           derTlv(0xa0, derTlv(0x02, Buffer.from(version))), derTlv(0x02, Buffer.from(serial)), ecdsaSha256, name, times, name,
@@ -314,7 +315,7 @@ describe("reading certificate files", () => {
       for (const [file, bytes] of [["serial-0001.der", withSerial([0, 1])], ["serial-ff81.der", withSerial([0xff, 0x81])], ["version-0002.der", withSerial([1], [0, 2])]] as const) {
         writeFileSync(path(file), bytes);
         expect(() => openssl(["x509", "-inform", "DER", "-in", path(file), "-noout"])).toThrow();
-        expect(() => new Certificate(bytes)).toThrow("could not parse certificate: not a valid X.509 DER structure");
+        expect(() => new Certificate(bytes)).toThrow("the certificate is not DER-encoded: it has an empty or non-minimal INTEGER");
       }
       expect(new Certificate(withSerial([0, 0x81])).serialHex).toBe("81");
       expect(new Certificate(withSerial([0xff, 0x7f])).serialDecimal).toBe("-129");
