@@ -480,9 +480,11 @@ function readOwnForm(der: Buffer, what: string): { outer: DerElement; tbs: TbsFi
   const tbsFields = derEncoded(what, () => readTbsFields(der), "signed");
   const times = unlessMalformed(() => children(fields[fields[0]?.tag === TAG.CONTEXT_0 ? 4 : 3]!)) ?? [];
   const validity: [Date, Date] = [validityTime(times[0], "notBefore", what), validityTime(times[1], "notAfter", what)];
-  const algorithms: [string, DerElement | undefined][] = [["signature algorithm", tbsFields.signature], ["public key algorithm", children(tbsFields.subjectPublicKeyInfo)[0]], ["outer signature algorithm", outerAlgorithm]];
+  const algorithms: [string, DerElement | undefined][] = [["signature algorithm", tbsFields.signature],
+    ["public key algorithm", unlessMalformed(() => children(tbsFields.subjectPublicKeyInfo)[0])], ["outer signature algorithm", outerAlgorithm]];
   for (const [where, algorithm] of algorithms) {
-    const tag = algorithm === undefined ? undefined : children(algorithm)[1]?.tag;
+    // One that OpenSSL refused may be no SEQUENCE at all: then it holds no time.
+    const tag = algorithm && unlessMalformed(() => children(algorithm)[1]?.tag);
     if (tag === 0x17 || tag === 0x18) {
       throw new InputError("CERTIFICATE_INVALID", `${what} has a time as the parameters of its ${where}, which no algorithm has`, {
         hint: "have the CA issue the certificate again", // OpenSSL 3.5 refuses a short one, 3.0 reads any
