@@ -1,5 +1,5 @@
 import { X509Certificate, createHash, type KeyObject } from "node:crypto";
-import { assertDerForm, assertMinimalLength, children, decodeOid, decodeSignedInteger, DerError, expectTag, leadingChildren, readElement, readSingle, TAG, type DerElement } from "../encoding/der.js";
+import { assertDerForm, assertMinimalLength, children, decodeOid, decodeSignedInteger, DerError, expectTag, leadingChildren, readElement, readSingle, TAG, unlessMalformed, type DerElement } from "../encoding/der.js";
 import { readExtensions, readTbsFields, type TbsFields } from "./tbs-fields.js";
 import { curveFromEcParams } from "../encoding/signature-encoding.js";
 import { goDomain, goIp, goMailbox, goString, goUri, v4Mapped } from "./go-syntax.js";
@@ -356,23 +356,16 @@ export class Certificate {
     try {
       this.x509 = new X509Certificate(this.der);
     } catch (cause) {
+      // OpenSSL 3.5 (Node 22, 24) refuses up front, with no reason, some certificates OpenSSL 3.0 (Node 20) reads (a
+      // short time): the agent's own checks name the fault, alike on every Node.
+      if (unlessMalformed(() => readTbsFields(this.der))) readOwnForm(this.der, what);
       throw new NotX509Error(cause);
     }
-    // OpenSSL ignores bytes after the certificate; they would be sent in X-Amz-X509 (Go's parser refuses them).
-    const outer = derEncoded(what, () => readElement(this.der));
-    const extra = this.der.length - outer.raw.length;
-    if (extra > 0) {
-      throw new InputError("CERTIFICATE_INVALID", `${what} is followed by ${extra} bytes that are not part of it`, {
-        hint: "export the certificate again (openssl x509 -in CERT -out clean.pem)",
-      });
-    }
-    derEncoded(what, () => assertTbsForm(children(outer)[0]!), "signed");
-    derEncoded(what, () => [assertMinimalLength(outer), ...children(outer).slice(1).map(assertDerForm)]); // the rest, outside the signed part
+    const { outer, tbs, validity } = readOwnForm(this.der, what);
     const key = this.publicKey;
-    const tbs = derEncoded(what, () => {
-      const fields = readTbsFields(this.der);
-      assertGoReadsFields(fields, children(outer)[1], key, what);
-      for (const [where, value, oid] of nestedDer(fields, what)) {
+    derEncoded(what, () => {
+      assertGoReadsFields(tbs, children(outer)[1], key, what);
+      for (const [where, value, oid] of nestedDer(tbs, what)) {
         try {
           const element = WHOLE_VALUE.has(oid!) ? readSingle(value) : readElement(value);
           assertGoForm(oid, element);
@@ -383,14 +376,12 @@ export class Certificate {
           throw new DerError(`${problem} ${where}`, e.kind ?? "value");
         }
       }
-      return fields;
     }, "signed");
     // Signed: RFC 5280 forbids negative serials but some CAs issued them; Go's big.Int (the reference helper) keeps
     // the sign, so we do too.
     this.#serial = decodeSignedInteger(tbs.serial.content);
     if (key !== undefined) assertRsaModulusSize(key, what);
-    this.notBefore = validityDate(this.x509.validFrom, "notBefore", what);
-    this.notAfter = validityDate(this.x509.validTo, "notAfter", what);
+    [this.notBefore, this.notAfter] = validity;
   }
 
   /** Serial number in decimal (the `Credential=` value). */
@@ -469,20 +460,71 @@ export class Certificate {
 }
 
 /**
- * A validity date as OpenSSL prints it (`Dec 31 23:59:59[.5] 9999 GMT`), with its own year (`Date` reads years below
- * 100 as 19xx or 20xx); a time OpenSSL cannot read (a leap second, month 13, no `Z`: `Bad time value`) refuses the
- * certificate. No regular expression: each costs a compilation on every cold run.
+ * What the agent reads of a certificate without OpenSSL, in the order it refuses it: one DER element, then its signed
+ * part and the rest in DER, then its validity times and no time as an algorithm's parameters. The times are the
+ * agent's own reading, as OpenSSL 3.5 refuses some of them up front and 3.0 reads them.
  */
-function validityDate(text: string, field: string, what: string): Date {
-  const date = new Date(text);
-  const year = Number(text.slice(text.lastIndexOf(" ", text.length - 5) + 1, -4));
-  if (Number.isNaN(date.getTime()) || !text.endsWith(" GMT") || !Number.isInteger(year)) {
-    const message = `${what} has a ${field} that is not a valid time (OpenSSL: '${text}')`;
-    throw new InputError("CERTIFICATE_INVALID", message, {
+function readOwnForm(der: Buffer, what: string): { outer: DerElement; tbs: TbsFields; validity: [Date, Date] } {
+  // OpenSSL ignores bytes after the certificate; they would be sent in X-Amz-X509 (Go's parser refuses them).
+  const outer = derEncoded(what, () => readElement(der));
+  const extra = der.length - outer.raw.length;
+  if (extra > 0) {
+    throw new InputError("CERTIFICATE_INVALID", `${what} is followed by ${extra} bytes that are not part of it`, {
+      hint: "export the certificate again (openssl x509 -in CERT -out clean.pem)",
+    });
+  }
+  const [tbs, outerAlgorithm] = children(outer);
+  derEncoded(what, () => assertTbsForm(tbs!), "signed");
+  derEncoded(what, () => [assertMinimalLength(outer), ...children(outer).slice(1).map(assertDerForm)]); // the rest, outside the signed part
+  const fields = children(tbs!);
+  const tbsFields = derEncoded(what, () => readTbsFields(der), "signed");
+  const times = unlessMalformed(() => children(fields[fields[0]?.tag === TAG.CONTEXT_0 ? 4 : 3]!)) ?? [];
+  const validity: [Date, Date] = [validityTime(times[0], "notBefore", what), validityTime(times[1], "notAfter", what)];
+  const algorithms: [string, DerElement | undefined][] = [["signature algorithm", tbsFields.signature],
+    ["public key algorithm", unlessMalformed(() => children(tbsFields.subjectPublicKeyInfo)[0])], ["outer signature algorithm", outerAlgorithm]];
+  for (const [where, algorithm] of algorithms) {
+    // One that OpenSSL refused may be no SEQUENCE at all: then it holds no time.
+    const tag = algorithm && unlessMalformed(() => children(algorithm)[1]?.tag);
+    if (tag === 0x17 || tag === 0x18) {
+      throw new InputError("CERTIFICATE_INVALID", `${what} has a time as the parameters of its ${where}, which no algorithm has`, {
+        hint: "have the CA issue the certificate again", // OpenSSL 3.5 refuses a short one, 3.0 reads any
+      });
+    }
+  }
+  return { outer, tbs: tbsFields, validity };
+}
+
+/**
+ * A validity time as RFC 5280 §4.1.2.5 writes it (YYMMDDHHMMSSZ, YYYYMMDDHHMMSSZ) or with an offset of at most ±12:59
+ * (as OpenSSL reads it; Go's parser too), a real date (no leap second, no month 13); UTCTime years 50-99 are 19xx.
+ * What DER forbids in a time (a fraction, −0000) {@link assertDerForm} refuses first. No regular expression: each
+ * costs a compilation on every cold run.
+ */
+function validityTime(time: DerElement | undefined, field: string, what: string): Date {
+  const text = time?.content.toString("latin1") ?? "";
+  const digits = (at: number, n: number) => {
+    const part = text.slice(at, at + n);
+    return part.length === n && [...part].every((c) => c >= "0" && c <= "9") ? Number(part) : NaN;
+  };
+  const at = time?.tag === 0x17 ? 2 : 4;
+  const short = digits(0, at);
+  const year = time?.tag === 0x17 ? short + (short < 50 ? 2000 : 1900) : short;
+  const [month, day, hour, minute, second] = [0, 2, 4, 6, 8].map((i) => digits(at + i, 2)) as [number, number, number, number, number];
+  const zone = text.slice(at + 10);
+  const [offsetHours, offsetMinutes] = zone === "Z" ? [0, 0] : zone.length === 5 && (zone[0] === "+" || zone[0] === "-") ? [digits(at + 11, 2), digits(at + 13, 2)] : [NaN, NaN];
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] ?? 0;
+  if ((time?.tag !== 0x17 && time?.tag !== 0x18) || !(day >= 1 && day <= monthDays && hour < 24 && minute < 60 && second < 60)
+    || !(offsetHours <= 12 && offsetMinutes < 60) || Number.isNaN(year)) {
+    const shown = time === undefined ? "none" : text.length <= 24 && [...text].every((c) => c >= " " && c <= "~") ? `'${text}'` : `${time.content.length} bytes`;
+    throw new InputError("CERTIFICATE_INVALID", `${what} has a ${field} that is not a valid time (${shown})`, {
       hint: "the CA wrote a malformed validity date: have the certificate issued again",
     });
   }
-  if (year < 100) date.setUTCFullYear(year);
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  const offset = (zone[0] === "-" ? -1 : 1) * (offsetHours * 60 + offsetMinutes);
+  date.setUTCHours(hour, minute - offset, second);
   return date;
 }
 

@@ -33,7 +33,8 @@ const COMPOSED: Record<string, readonly string[]> = {
   "invalid role ARN: character": ["`invalid \u0000: character \u0000 is \u0000`", 'parseArn(text, "role ARN")'],
   "--role-session-name must be": ['"must be 2 to 64 characters from letters, digits and _+=,.@-"', "--role-session-name"],
   "d behind the endpoint": ["\u0000 \u0000 the endpoint's", "function clockSkewText"],
-  "has a notAfter that is not a valid time": ["\u0000 has a \u0000 that is not a valid time (OpenSSL: '\u0000')", '"notAfter"'],
+  "has a notAfter that is not a valid time": ["\u0000 has a \u0000 that is not a valid time (\u0000)", '"notAfter"'],
+  "has a time as the parameters of its public key algorithm, which no algorithm has": ["\u0000 has a time as the parameters of its \u0000, which no algorithm has", '"public key algorithm"'],
   "cert.pem is not DER-encoded: it has a non-minimal length": ["\u0000 is not DER-encoded: it has \u0000", '"a non-minimal length (BER, not DER)"'],
   "unable to parse private key: key.der is not DER-encoded: it has an indefinite length": ["`unable to parse private key: \u0000`", "is not DER-encoded: it has \u0000`", '"an indefinite length (BER, not DER)"'],
   "cert.pem has a malformed value in its extension": ["\u0000 has \u0000, which AWS's certificate parser refuses", '"a malformed value"', "`in its extension \u0000`"],
@@ -41,7 +42,6 @@ const COMPOSED: Record<string, readonly string[]> = {
   "cert.pem holds a key on secp256k1, which AWS": ["`\u0000 holds a key on \u0000, which AWS's certificate parser does not read`", "namedCurve"],
   "cert.pem has the extension": ["`\u0000 has the extension \u0000 twice`"],
   "could not read the names of the certificate object pkcs11": ["could not read the names of \u0000: it does not follow", "`the certificate object \u0000`"],
-  "Bad time value": ["that is not a valid time (OpenSSL: '\u0000')"], // OpenSSL's own words, passed through
   "did you mean us-east-1 or us-east-2?": ["`'\u0000' is not an AWS region`", "regions look like us-east-1 or eu-central-1"],
   "the certificate file was given as PEM text": ["the \u0000 was given as PEM text (a \"\u0000\" block), not as the path of a file", '"certificate file"'],
   "unknown flag --certifcate for": ["unknown flag --\u0000 for '\u0000'"],

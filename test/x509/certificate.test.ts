@@ -136,6 +136,22 @@ describe("Certificate", () => {
     });
   });
 
+  // Round 33: OpenSSL 3.0 (Node 20) reads a time of any length as an algorithm's parameters (ANY), 3.5 (Node 22, 24)
+  // refuses a short one up front ("not a valid X.509 DER structure"): the agent refuses any, alike on every Node.
+  it("refuses a time as an algorithm's parameters, short or not, with the same message on every Node", () => {
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const name = derSequence(derTlv(0x31, derSequence(derOid("2.5.4.3"), derTlv(0x0c, Buffer.from("gw")))));
+    for (const time of [derTlv(0x17, Buffer.from("x")), derTlv(0x18, Buffer.from("20271231235959Z"))]) {
+      const algorithm = derSequence(derOid("1.2.840.10045.4.3.2"), time);
+      const tbs = derSequence(derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([1])), algorithm, name, validity, name,
+        publicKey.export({ type: "spki", format: "der" }));
+      const der = derSequence(tbs, algorithm, derBitString(createSign("sha256").update(tbs).sign(privateKey)));
+      expect(() => new Certificate(der, "t.pem")).toThrow(expect.objectContaining({
+        code: "CERTIFICATE_INVALID", message: "t.pem has a time as the parameters of its signature algorithm, which no algorithm has",
+      }));
+    }
+  });
+
   it("refuses a validity time OpenSSL cannot read (month 13), with its hint", () => {
     const month13 = derSequence(derTlv(0x17, Buffer.from("261301000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
     expect(() => new Certificate(certificate([1], undefined, month13), "m.pem")).toThrow(expect.objectContaining({

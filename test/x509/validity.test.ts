@@ -92,13 +92,36 @@ describe("certificate validity", () => {
     // Before: Date read OpenSSL's "Jan  1 00:00:00 1 GMT" as 2001.
     expect(dates([G, "00010101000000Z"])[1]).toBe("0001-01-01T00:00:00.000Z");
     // Before: a leap second, month 13, no Z or a short time gave Invalid Date: "internal error: Invalid time value".
-    for (const bad of ["271231235960Z", "271331235959Z", "271231235959", "27123123595Z"]) {
+    // Round 33: Node 22 and 24 (OpenSSL 3.5) refused a time without Z or seconds up front ("not a valid X.509 DER
+    // structure") and Node 20 read a UTCTime without seconds: the agent reads the times itself, alike on every Node.
+    for (const bad of ["271231235960Z", "271331235959Z", "271231235959", "27123123595Z", "2712312359Z", "2712312359+0100", "", "270229000000Z", "271231235959+1300", "271231235959+0160", "271231235959.5Z", "271231235959Z0"]) {
       expect(() => new Certificate(certificateWithValidity([U, "261101000000Z"], [U, bad]), "cert.pem")).toThrow(
         expect.objectContaining({
           code: "CERTIFICATE_INVALID",
-          message: "cert.pem has a notAfter that is not a valid time (OpenSSL: 'Bad time value')",
+          message: `cert.pem has a notAfter that is not a valid time ('${bad}')`,
+          hint: "the CA wrote a malformed validity date: have the certificate issued again",
         }),
       );
     }
+    for (const bad of ["20271231235960Z", "20271231235959", "20270229000000Z", "19000229000000Z"]) {
+      expect(() => new Certificate(certificateWithValidity([G, bad], [U, "361101000000Z"]), "cert.pem")).toThrow(
+        `cert.pem has a notBefore that is not a valid time ('${bad}')`,
+      );
+    }
+    expect(() => new Certificate(certificateWithValidity([U, "261101000000Z"], [U, "2712312359\x1b[31m"]), "c.pem")).toThrow(
+      "c.pem has a notAfter that is not a valid time (15 bytes)",
+    );
+    expect(() => new Certificate(certificateWithValidity([U, "261101000000Z"], [U, `27123123595${"9".repeat(18)}Z`]), "c.pem")).toThrow(
+      "c.pem has a notAfter that is not a valid time (30 bytes)",
+    );
+    // What DER forbids in a time is told as such on every Node (Node 22 and 24 refused one without seconds up front).
+    for (const bad of ["202712312359Z", "20271231235959-0000"]) {
+      expect(() => dates([G, bad])).toThrow("is not DER-encoded: it has a UTCTime or GeneralizedTime not in DER form");
+    }
+    // An offset, as Go's parser and OpenSSL read it; a leap day.
+    expect(dates([U, "271231235959+0100"])[1]).toBe("2027-12-31T22:59:59.000Z");
+    expect(dates([U, "271231000000-1259"])[1]).toBe("2027-12-31T12:59:00.000Z");
+    expect(dates([G, "20000229000000Z"])[1]).toBe("2000-02-29T00:00:00.000Z");
+    expect(dates([G, "00000101000000Z"])[1]).toBe("0000-01-01T00:00:00.000Z");
   });
 });
