@@ -42,7 +42,8 @@ const version = (name: string, pin: string, mode: number): string => {
 describe("doctor reads the config file once", () => {
   it("a 0644 file holding a pin-value, a 0600 one renamed over it after a read: one read, and the row is about the file used", async () => {
     const config = version("config.json", "1111", 0o644);
-    const next = [version("v2.json", "2222", 0o644), version("v3.json", "3333", 0o600)];
+    // Each 0600: a row that stat()s the name after any read (round 33 mutant: `file` from a stat, not the read) says ✔.
+    const next = [version("v2.json", "2222", 0o600), version("v3.json", "3333", 0o600)];
     afterRead.set(config, () => {
       const swap = next.shift();
       if (swap) renameSync(swap, config);

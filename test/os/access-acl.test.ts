@@ -3,7 +3,7 @@ import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { aclWithMode, readAccessAcl, setAccessAcl } from "../../src/os/access-acl.js";
+import { aclNamed, aclWithMode, readAccessAcl, setAccessAcl } from "../../src/os/access-acl.js";
 import { writeFileAtomic } from "../../src/io/atomic-write.js";
 import { loadNativeHelper } from "../../src/os/native-helper.js";
 import { writeProfileCredentials } from "../../src/update/write-credentials.js";
@@ -30,6 +30,23 @@ describe("aclWithMode: an ACL as chmod(mode) leaves it", () => {
 
   it("without a mask the owning group's entry takes the group bits", () => {
     expect(aclWithMode(acl([0x01, 4], [0x04, 6], [0x20, 4]), 0o600)).toEqual(acl([0x01, 6], [0x04, 0], [0x20, 0]));
+  });
+});
+
+describe("aclNamed: the named users and groups an ACL gives read or write (round 33 mutation)", () => {
+  it("only named user and group entries with that bit: not the owner, owning group, mask or others", () => {
+    const all = acl([0x01, 7, 10], [0x02, 4, 1001], [0x02, 2, 1002], [0x02, 6, 1003], [0x04, 6, 11], [0x08, 4, 2001], [0x08, 0, 2002],
+      [0x08, 2, 2003], [0x10, 7, 12], [0x20, 6, 13]);
+    expect(aclNamed(all, 4)).toEqual({ users: [1001, 1003], groups: [2001] });
+    expect(aclNamed(all, 2)).toEqual({ users: [1002, 1003], groups: [2003] });
+  });
+
+  it("none without an ACL; a header alone, or a cut-off last entry, names no one", () => {
+    expect(aclNamed(null, 4)).toEqual({ users: [], groups: [] });
+    expect(aclNamed(Buffer.alloc(0), 4)).toEqual({ users: [], groups: [] });
+    expect(aclNamed(acl(), 4)).toEqual({ users: [], groups: [] });
+    const cut = acl([0x02, 4, 1001], [0x08, 4, 2001]).subarray(0, 4 + 8 + 7);
+    expect(aclNamed(cut, 4)).toEqual({ users: [1001], groups: [] });
   });
 });
 

@@ -122,11 +122,13 @@ describe("upsertProfileCredentials", () => {
       ["[gw]\naws_access_key_id = A1\n\n[other]\nx = 1\n[gw]\naws_access_key_id = A2\n", "1 and 6"],
       ["# c\r\n[gw] ; first\r\n  [gw]\r\n", "2 and 3"],
     ] as const) {
-      expect(thrown(() => upsert(text, "gw", c)), text).toMatchObject({
+      const told: string[] = [];
+      expect(thrown(() => upsertProfileCredentials(Buffer.from(text), "gw", c, (line) => told.push(line))), text).toMatchObject({
         code: "INPUT_INVALID",
         message: `the credentials file has two [gw] sections, lines ${lines}: botocore (the AWS CLI) reads no profile of the file, the AWS SDK for JavaScript mixes both`,
         hint: "delete one of them (keep the other's settings), then run again",
       });
+      expect(told, text).toEqual([]); // refused, not also warned of as another section
     }
     // Not a second [gw]: a header that continues a value, another name, a comment.
     const fine = "[gw]\nregion = x\n  [gw]\n[gw2]\n# [gw]\n";
@@ -212,6 +214,10 @@ json.dump(out, sys.stdout)
     upsertProfileCredentials(Buffer.from("[x\u202ey]\r\n[x\u202ey]\r\n"), "gw", c, (line) => appended.push(line));
     expect(appended).toEqual([expect.stringMatching(/^the credentials file has two \[x.+y\] sections, lines 1 and 2: /)]);
     expect(appended[0]).not.toContain("\u202e");
+    // Three: the first two are named (botocore stops at the second).
+    const thrice: string[] = [];
+    upsertProfileCredentials(Buffer.from("[a]\n[a]\n[a]\n"), "gw", c, (line) => thrice.push(line));
+    expect(thrice).toEqual([expect.stringMatching(/^the credentials file has two \[a\] sections, lines 1 and 2: /)]);
     const quiet: string[] = [];
     const fine = "[DEFAULT]\nregion = a\n[gw]\n[DEFAULT]\nk = v\n[gw2]\nk = v\n  [gw2]\n";
     upsertProfileCredentials(Buffer.from(fine), "gw", c, (line) => quiet.push(line));
@@ -236,6 +242,7 @@ json.dump(out, sys.stdout)
       "[DEFAULT]\nk = 1\n[gw]\n[DEFAULT]\nK=2\n", // across two [DEFAULT] sections too
       "[gw]\nregion = a\naws_session_token = OLD\nregion = b\n",
       "[r\u00e9gion]\nR\u00c9GION = a\nr\u00e9gion = b\n", // told as UTF-8, as read
+      "[other]\naws_access_key_id = a\nAWS_ACCESS_KEY_ID = b\n[gw]\n", // a credential key of another profile
     ];
     const told = cases.map((text) => {
       const lines: string[] = [];
@@ -248,11 +255,15 @@ json.dump(out, sys.stdout)
       [`the credentials file has k twice in [DEFAULT], lines 2 and 5${tail}`],
       [`the credentials file has region twice in [gw], lines 2 and 4${tail}`],
       [`the credentials file has r\u00e9gion twice in [r\u00e9gion], lines 2 and 3${tail}`],
+      [`the credentials file has aws_access_key_id twice in [other], lines 2 and 3${tail}`],
     ]);
     // Not told: [gw]'s own duplicate credential line (dropped), a name in two sections, an indented continuation, "=x".
     const fine = "[gw]\naws_session_token = a\nAWS_SESSION_TOKEN = b\nk = 1\n  k = 2\n[other]\nk = 3\n=x\n=y\n";
     const quiet: string[] = [];
     const written = upsertProfileCredentials(Buffer.from(fine), "gw", c, (line) => quiet.push(line)).toString();
+    expect(quiet).toEqual([]);
+    // Lines before any header are in no section (botocore: MissingSectionHeaderError), not a name set twice.
+    upsertProfileCredentials(Buffer.from("k = 1\nk = 2\n[gw]\n"), "gw", c, (line) => quiet.push(line));
     expect(quiet).toEqual([]);
     const read = execFileSync("python3", ["-c", `
 import configparser, json, sys
@@ -265,7 +276,7 @@ for text in json.load(sys.stdin):
         out.append("refused")
 json.dump(out, sys.stdout)
 `], { input: JSON.stringify([...told.map(([out]) => out), written.replace(/=x\n=y\n/, "")]), encoding: "utf8" });
-    expect(JSON.parse(read)).toEqual(["refused", "refused", "refused", "refused", "read"]);
+    expect(JSON.parse(read)).toEqual(["refused", "refused", "refused", "refused", "refused", "read"]);
   });
 
   it("refuses a [gw] header that botocore reads as [gw] and the AWS SDK for JavaScript as no section (text after ']')", () => {
