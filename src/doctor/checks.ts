@@ -219,6 +219,7 @@ async function fileRows(
     const aclAsked: string[] = []; // directories only their ACL could make changeable by others
     const directory = info && changeableDirectory(ref, aclAsked); // the signer's rule for a secret file's directory (exposed-file.ts)
     const reader = info && aclReader(judged(name, info), ref); // and for its ACL
+    const foreign = info && foreignOwnerText(judged(name, info), ref); // and for its owner
     if (!info) rows.push(failText(name, `${ref} does not exist`, "check the path", "FILE_NOT_FOUND"));
     else if (name === "certificate file" || name === "intermediates file") {
       const bundle = name === "intermediates file" ? given : undefined; // its mode as read
@@ -229,12 +230,9 @@ async function fileRows(
       else rows.push(pass(name, ref));
     } else if ((isExposed(judged(name, info)) || reader) && !(read(name) && (await isTpmKeyWithPassword(read(name)!, ref, o)))) {
       rows.push(reader ? aclRow(name, ref, reader) : exposedRow(name, ref, judged(name, info)));
-    } else if (directory) {
-      const { problem, hint } = changeableDirectoryText(ref, directory);
+    } else if (directory || foreign) {
+      const { problem, hint } = directory ? changeableDirectoryText(ref, directory) : foreign!;
       rows.push(failText(name, problem, hint.replace(/^run /, "run: "))); // doctor's hints say `run: command`
-    } else if (foreignOwnerText(judged(name, info), ref)) {
-      const { problem, fix } = foreignOwnerText(judged(name, info), ref)!;
-      rows.push(failText(name, problem, fix.replace(/^run /, "run: ")));
     } else rows.push(aclUnchecked(name, ref, judged(name, info)) ?? directoryAclUnchecked(name, aclAsked[0]) ?? pass(name, `${ref} (mode ${(judged(name, info).mode! & 0o777).toString(8)})`)); // as the warnings write it
   }
   return rows;
