@@ -83,13 +83,13 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
   const signerOptions = input.signer instanceof AgentError ? undefined : input.signer;
   const secrets = new Map<string, SecretSource & { kind: "file" }>(); // the files read ahead for their rows, by row
   const key = signerOptions && (await readKeyFile(signerOptions));
-  const given = signerOptions && (await readIntermediates(signerOptions));
+  const intermediates = signerOptions && (await readIntermediates(signerOptions));
   const cert = signerOptions && (await readCertificate(signerOptions));
   if (!signerOptions) add(fail("signer settings", input.signer));
-  else add(...(await fileRows(signerOptions, key, given, cert?.mode, secrets)));
+  else add(...(await fileRows(signerOptions, key, intermediates, cert?.mode, secrets)));
   // Intermediates that failed their row are left out: the key's rows (the module's, the TPM's) are then about the key.
   const badChain = rows.some((r) => r.name === "intermediates file" && r.outcome === "fail");
-  const intermediatesFile = given && "certificates" in given ? given : undefined;
+  const intermediatesFile = intermediates && "certificates" in intermediates ? intermediates : undefined;
   const opened = signerOptions
     ? await openSigner(badChain ? { ...signerOptions, intermediates: undefined } : signerOptions, input.env, key, badChain ? undefined : intermediatesFile, cert)
     : { rows: [], chain: [] };
@@ -188,7 +188,7 @@ async function regularFile(ref: string | undefined): Promise<string | undefined>
 }
 
 async function fileRows(
-  o: SignerOptions, key: KeyFile | CheckRow | undefined, given: Intermediates | undefined, certMode: number | undefined,
+  o: SignerOptions, key: KeyFile | CheckRow | undefined, intermediates: Intermediates | undefined, certMode: number | undefined,
   secrets: Map<string, SecretSource & { kind: "file" }>,
 ): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
@@ -219,9 +219,10 @@ async function fileRows(
     const aclAsked: string[] = []; // directories only their ACL could make changeable by others
     const directory = info && changeableDirectory(ref, aclAsked); // the signer's rule for a secret file's directory (exposed-file.ts)
     const reader = info && aclReader(judged(name, info), ref); // and for its ACL
+    const foreign = info && foreignOwnerText(judged(name, info), ref); // and for its owner
     if (!info) rows.push(failText(name, `${ref} does not exist`, "check the path", "FILE_NOT_FOUND"));
     else if (name === "certificate file" || name === "intermediates file") {
-      const bundle = name === "intermediates file" ? given : undefined; // its mode as read
+      const bundle = name === "intermediates file" ? intermediates : undefined; // its mode as read
       const writable = ((bundle?.mode ?? (name === "certificate file" ? certMode : undefined) ?? info.mode) & 0o022) !== 0;
       if (writable) rows.push(failText(name, `${ref} is writable by other users`, `run: chmod go-w ${ref}`));
       else if (bundle && "error" in bundle) rows.push(fail(name, bundle.error));
@@ -229,12 +230,9 @@ async function fileRows(
       else rows.push(pass(name, ref));
     } else if ((isExposed(judged(name, info)) || reader) && !(read(name) && (await isTpmKeyWithPassword(read(name)!, ref, o)))) {
       rows.push(reader ? aclRow(name, ref, reader) : exposedRow(name, ref, judged(name, info)));
-    } else if (directory) {
-      const { problem, hint } = changeableDirectoryText(ref, directory);
+    } else if (directory || foreign) {
+      const { problem, hint } = directory ? changeableDirectoryText(ref, directory) : foreign!;
       rows.push(failText(name, problem, hint.replace(/^run /, "run: "))); // doctor's hints say `run: command`
-    } else if (foreignOwnerText(judged(name, info), ref)) {
-      const { problem, fix } = foreignOwnerText(judged(name, info), ref)!;
-      rows.push(failText(name, problem, fix.replace(/^run /, "run: ")));
     } else rows.push(aclUnchecked(name, ref, judged(name, info)) ?? directoryAclUnchecked(name, aclAsked[0]) ?? pass(name, `${ref} (mode ${(judged(name, info).mode! & 0o777).toString(8)})`)); // as the warnings write it
   }
   return rows;

@@ -35,7 +35,7 @@ export function exposedFileWarnings(file: FileFacts, path: string, what: string)
   const { mode } = file;
   const warnings: string[] = [];
   const foreign = foreignOwnerText(file, path);
-  if (foreign) warnings.push(`${what} ${foreign.problem}: ${foreign.fix}`);
+  if (foreign) warnings.push(`${what} ${foreign.problem}: ${foreign.hint}`);
   if (mode !== undefined && isExposed(file)) {
     const { problem, fix } = exposedModeText(file, path);
     warnings.push(`${what} ${problem}: run ${fix}`);
@@ -53,13 +53,16 @@ export function exposedFileWarnings(file: FileFacts, path: string, what: string)
   return warnings;
 }
 
-/** The finding of a file another user owns (not root, not this process's), in words for this warning and doctor's row. */
-export function foreignOwnerText({ owner }: FileFacts, path: string): { problem: string; fix: string } | undefined {
+/**
+ * The finding of a file another user owns (not root, not this process's), in words for this warning and doctor's row:
+ * what is wrong, and what fixes it.
+ */
+export function foreignOwnerText({ owner }: FileFacts, path: string): { problem: string; hint: string } | undefined {
   const uid = process.getuid?.();
   if (owner === undefined || uid === undefined || owner === uid || rootsOwner(owner)) return undefined;
   // An owner outside this user namespace: chown cannot give it back here (EPERM), a copy is ours.
-  const fix = unmappedOwner(owner) ? "copy it to a file of your own" : `run chown ${uid} ${path}`;
-  return { problem: `${path} belongs to another user (${ownerText(owner)}), who can change it`, fix };
+  const hint = unmappedOwner(owner) ? "copy it to a file of your own" : `run chown ${uid} ${path}`;
+  return { problem: `${path} belongs to another user (${ownerText(owner)}), who can change it`, hint };
 }
 
 /** The exposed-mode finding in words, for this warning and doctor's row: what is wrong, and the command that fixes it. */

@@ -39,11 +39,8 @@ export function distDirectory(from: string = thisModuleFile()): string {
  */
 export function packageNodeModules(from: string): string[] {
   const owner = ownerOf(from);
-  let dir = dirname(from);
-  while (!hasNamedManifest(dir)) {
-    if (dir === dirname(dir)) return [];
-    dir = dirname(dir);
-  }
+  let dir = packageRoot(from);
+  if (dir === undefined) return [];
   const found: string[] = [];
   for (let modules = join(dir, "node_modules"); ; ) {
     const uid = ownerOf(modules);
@@ -56,6 +53,14 @@ export function packageNodeModules(from: string): string[] {
     modules = parent;
   }
   return found;
+}
+
+/** The package `from` is in: the nearest directory above it with a named package.json; undefined in none. */
+export function packageRoot(from: string): string | undefined {
+  for (let dir = dirname(from); ; dir = dirname(dir)) {
+    if (hasNamedManifest(dir)) return dir;
+    if (dir === dirname(dir)) return undefined;
+  }
 }
 
 /** The module `id` ("name" or "name/sub/path") as require() loads it, but only from `packageNodeModules(from)`. */

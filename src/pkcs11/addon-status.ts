@@ -14,7 +14,7 @@ import type { PKCS11 } from "pkcs11js";
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { DeviceError } from "../errors.js";
-import { isGlobalLib, packageNodeModules, requireFromPackage, thisModuleFile } from "../os/own-package.js";
+import { isGlobalLib, packageNodeModules, packageRoot, requireFromPackage, thisModuleFile } from "../os/own-package.js";
 import { pkcs11Class, type Pkcs11Addon } from "./binding.js";
 
 const PACKAGE = "roles-anywhere-agent";
@@ -63,14 +63,6 @@ export function diagnoseAddon(from: string, reason: string): AddonProblem {
   return { kind: "unloadable", reason };
 }
 
-/** The first directory from `start` up to the root that `wanted` accepts. */
-function upFrom(start: string, wanted: (dir: string) => boolean): string | undefined {
-  for (let dir = start; ; dir = dirname(dir)) {
-    if (wanted(dir)) return dir;
-    if (dir === dirname(dir)) return undefined;
-  }
-}
-
 function explain(problem: AddonProblem): [message: string, hint: string] {
   switch (problem.kind) {
     case "omitted":
@@ -103,7 +95,7 @@ function explain(problem: AddonProblem): [message: string, hint: string] {
 
 /** pkcs11js is not in the tree: find out from the installing project's lockfile whether npm omitted it. */
 function whyAbsent(from: string): AddonProblem {
-  const root = upFrom(dirname(from), isPackageRoot);
+  const root = packageRoot(from);
   if (root === undefined || basename(dirname(root)) !== "node_modules") return { kind: "missing" };
   const installer = dirname(dirname(root));
   for (const name of ["package-lock.json", "npm-shrinkwrap.json"]) {
@@ -128,13 +120,4 @@ function lockEntry(file: string): { hasInstallScript?: boolean } | null | undefi
   if (typeof lock !== "object" || lock === null) return null;
   const packages = (lock as { packages?: Record<string, { hasInstallScript?: boolean }> }).packages ?? {};
   return packages["node_modules/pkcs11js"] ?? packages[`node_modules/${PACKAGE}/node_modules/pkcs11js`];
-}
-
-/** Whether `dir` holds this package's package.json (dist/ and dist/lib have one that only says "type"). */
-function isPackageRoot(dir: string): boolean {
-  try {
-    return (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string }).name === PACKAGE;
-  } catch {
-    return false;
-  }
 }

@@ -87,11 +87,11 @@ export function withTypedSignErrors(signer: Signer): Signer {
   return signer;
 }
 
-async function openSigner(options: SignerOptions, given: ReadAlready, signal: AbortSignal | undefined, device: OpenDevice): Promise<Signer> {
+async function openSigner(options: SignerOptions, readAlready: ReadAlready, signal: AbortSignal | undefined, device: OpenDevice): Promise<Signer> {
   const { certificate: certRef, keyPassword, signOffThread, prompt, names } = options;
   const keyRef = options.privateKey ?? certRef;
   const read = async (ref: string, what: string): Promise<InputBytes> =>
-    (ref === keyRef && given.keyFile) || (ref === certRef && given.certificateFile) || readInputFile(ref, what);
+    (ref === keyRef && readAlready.keyFile) || (ref === certRef && readAlready.certificateFile) || readInputFile(ref, what);
   const [cert, key, chain] = (["certificate", "privateKey", "intermediates"] as const).map((o) => optionName(names, o));
   if (keyRef === undefined) throw new UsageError("USAGE", "no private key given", { hint: noKeyHint(names) });
   const fromStdin = [options.certificate, options.privateKey, options.intermediates].filter((ref) => ref === STDIN_INPUT);
@@ -104,7 +104,7 @@ async function openSigner(options: SignerOptions, given: ReadAlready, signal: Ab
   const notAlone = (path: string, brings: string) => new UsageError("USAGE", `${path} is a PKCS#12 file, which brings its own ${brings}`, {
     hint: `pass the PKCS#12 file alone, as ${cert} or ${key}`,
   });
-  const intermediates = given.intermediatesFile ?? (options.intermediates ? await readCertificateBundle(options.intermediates, chain) : undefined);
+  const intermediates = readAlready.intermediatesFile ?? (options.intermediates ? await readCertificateBundle(options.intermediates, chain) : undefined);
   const fileOptions = { keyPassword, intermediates, debug, signOffThread, prompt, names, signal };
 
   let certificateFile: CertificateFile | undefined;
@@ -153,7 +153,7 @@ async function openSigner(options: SignerOptions, given: ReadAlready, signal: Ab
   if (containsTss2Key(keyFile.bytes)) {
     // Parsed once, here: the warning and the signer judge the same contents (the file's refusal is the one line).
     const [{ parseTss2Key }, { passwordLess }] = await Promise.all([import("./tpm/tpm-signer.js"), import("./tpm/key-password.js")]);
-    const key = await (given.keyFile?.tss2Key ?? parseTss2Key(keyRef, keyFile.bytes)); // doctor's parse, if it judged it
+    const key = await (readAlready.keyFile?.tss2Key ?? parseTss2Key(keyRef, keyFile.bytes)); // doctor's parse, if it judged it
     if (passwordLess(key.file, options.tpm?.ignoreEmptyAuth)) warnIfExposed(keyFile, keyRef, "password-less TPM key file");
     return tpmSigner(key);
   }

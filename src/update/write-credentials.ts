@@ -88,8 +88,8 @@ export async function writeProfileCredentials(path: string, profile: string, cre
           hint: "remove the other names (find / -samefile FILE) and give them a symbolic link to it instead",
         });
       }
-      let unreadable: string | undefined; // told once written: the JS SDK reads the file, the AWS CLI none of it
-      const data = upsertProfileCredentials(target.bytes, profile, credentials, (line) => (unreadable = line));
+      let duplicate: string | undefined; // told once written: the JS SDK reads the file, the AWS CLI none of it
+      const data = upsertProfileCredentials(target.bytes, profile, credentials, (line) => (duplicate = line));
       // A group the operator let read it (a consumer of another uid) keeps reading; group write and others, never.
       // With an ACL the group bits are its mask: without it (unreadable, no native helper) they could widen access.
       const acl = target.acl && "bytes" in target.acl ? target.acl.bytes : undefined;
@@ -97,7 +97,7 @@ export async function writeProfileCredentials(path: string, profile: string, cre
       const setAcl = acl !== undefined ? (fd: number, m?: number) => setAccessAcl(fd, acl, m, real) : undefined;
       const written = await writeFileAtomic(at, data, mode, { replaces: target.identity, ...(entry && { shownAs: real }), ...(setAcl && { setAcl }) });
       warnIfNarrowed(real, target, written);
-      if (unreadable) warnOnce(`${unreadable} (${real})`, "RAA_CREDENTIALS_FILE_DUPLICATE");
+      if (duplicate) warnOnce(`${duplicate} (${real})`, "RAA_CREDENTIALS_FILE_DUPLICATE");
     });
   } finally {
     entry?.directory.close();
