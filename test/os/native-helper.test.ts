@@ -20,14 +20,17 @@ describe("loadNativeHelper", () => {
 });
 
 /**
- * Where the loader looks, from this module's own file (src/os/ here; dist/, dist/daemon/, dist/lib/os/ when built):
- * next to it, one and two levels up, each also under dist/; the first that exists is loaded. Round 33: no test said
- * which candidates, in which order (hand mutants dropping one or swapping two survived where dist/ was not built).
+ * Where the loader looks: the package's own dist/ (distDirectory: from src/os/ here; from dist/, dist/daemon/,
+ * dist/lib/os/ when built), nowhere else. Until round 33 it also looked next to the module and one and two levels up,
+ * which from a bundle in dist/ is the directory the package sits in (another user's /tmp/native/…, dlopened by root).
  */
 describe("loadNativeHelper's candidates", () => {
-  const HERE = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "src", "os");
+  const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
   const FILE = join("native", `${process.platform}-${process.arch}`, "raa_native.node");
-  const CANDIDATES = [HERE, join(HERE, ".."), join(HERE, "..", "..")].flatMap((d) => [join(d, FILE), join(d, "dist", FILE)]);
+  const CANDIDATE = join(REPO, "dist", FILE); // distDirectory() of src/os/: the checkout's dist/
+  /** Where the loader looked before round 33: beside the module, and one and two levels up (the package's parent). */
+  const OLD_PLACES = [join(REPO, "src", "os"), join(REPO, "src"), REPO, dirname(REPO)].flatMap((d) => [join(d, FILE), join(d, "dist", FILE)])
+    .filter((p) => p !== CANDIDATE);
   afterEach(() => {
     vi.doUnmock("node:fs");
     vi.restoreAllMocks();
@@ -48,21 +51,23 @@ describe("loadNativeHelper's candidates", () => {
     return { result: fresh(), asked, loaded };
   }
 
-  it("asks next to the module, then one and two levels up, each also under dist/; none there: the reason says so", async () => {
+  it("asks the package's dist/ only; none there: the reason says so", async () => {
     const { result, asked, loaded } = await load([]);
-    expect(asked).toEqual(CANDIDATES);
+    expect(asked).toEqual([CANDIDATE]);
     expect(loaded).toEqual([]);
     expect(result).toEqual({ reason: `${FILE} is not part of this installation` });
   });
 
-  it.each(CANDIDATES.map((c, i) => [i, c] as const))("loads candidate %i when it alone exists, and an earlier one before it", async (i, candidate) => {
-    expect((await load([candidate])).loaded).toEqual([candidate]);
-    if (i > 0) expect((await load([candidate, CANDIDATES[i - 1]!])).loaded).toEqual([CANDIDATES[i - 1]]);
+  it("loads it from there, and never from beside the module or the directory the package sits in", async () => {
+    expect((await load([CANDIDATE, ...OLD_PLACES])).loaded).toEqual([CANDIDATE]);
+    const { loaded, asked } = await load(OLD_PLACES); // another user's /tmp/native/… beside an unpacked package
+    expect(loaded).toEqual([]);
+    expect(asked).toEqual([CANDIDATE]);
   });
 
   it("one that cannot be loaded: the path and the first line of dlopen's error", async () => {
-    const [first] = CANDIDATES;
-    const { result } = await load([first!], () => {
+    const first = CANDIDATE;
+    const { result } = await load([first], () => {
       throw new Error("wrong ELF class: ELFCLASS32\nmore");
     });
     expect(result).toEqual({ reason: `${first} cannot be loaded: wrong ELF class: ELFCLASS32` });
