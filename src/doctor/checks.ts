@@ -7,7 +7,7 @@ import { signatureVerifies } from "../encoding/signature-encoding.js";
 import { AgentError, isAgentError } from "../errors.js";
 import { aclReader, aclReaderText, changeableDirectory, changeableDirectoryText, exposedModeText, foreignOwnerText, isExposed, type FileFacts } from "../os/exposed-file.js";
 import { isFileInput, readInputFile, type InputBytes } from "../io/input-file.js";
-import { loadNativeHelper } from "../os/native-helper.js";
+import { aclUnreadable } from "../os/access-acl.js";
 import { fileKind } from "../io/trusted-path.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
 import { dropReadAhead, readSecretFileAhead, secretsAlreadyHeld, type SecretSource } from "../secrets/secret-source.js";
@@ -269,12 +269,6 @@ function aclUnchecked(name: string, ref: string, file: FileFacts): CheckRow | un
 function directoryAclUnchecked(name: string, directory: string | undefined): CheckRow | undefined {
   const why = directory === undefined ? undefined : aclUnreadable();
   return why === undefined ? undefined : skip(name, `ACL not checked: ${why} (directory ${directory})`, `check that it names no other writer: getfacl ${directory}`);
-}
-
-/** Why no POSIX ACL can be read here; undefined where the native helper reads them. */
-function aclUnreadable(): string | undefined {
-  const { helper, reason } = loadNativeHelper();
-  return helper?.accessAcl ? undefined : (reason ?? `the native helper reads no ACL on ${process.platform}`);
 }
 
 /** A secret file others can read or change, in the signer's warning's words (src/os/exposed-file.ts). */

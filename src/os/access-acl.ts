@@ -8,15 +8,21 @@ import { loadNativeHelper } from "./native-helper.js";
  */
 export type AccessAcl = { readonly bytes: Buffer | null } | { readonly unknown: string };
 
+/** Why no POSIX ACL can be read here (no native helper, or one without ACL calls); undefined where it can. */
+export function aclUnreadable(): string | undefined {
+  const { helper, reason } = loadNativeHelper();
+  return helper?.accessAcl ? undefined : (reason ?? `the native helper reads no ACL on ${process.platform}`);
+}
+
 /**
  * The ACL of the file open as `fd` (`path` names it in errors): the one actually read, never another now at its name.
  * Loads the native helper.
  */
 export function readAccessAcl(fd: number, path = `descriptor ${fd}`): AccessAcl {
-  const { helper, reason } = loadNativeHelper();
-  if (!helper?.accessAcl) return { unknown: reason ?? `the native helper reads no ACL on ${process.platform}` };
+  const unknown = aclUnreadable();
+  if (unknown !== undefined) return { unknown };
   try {
-    return { bytes: helper.accessAcl(fd) };
+    return { bytes: loadNativeHelper().helper!.accessAcl!(fd) };
   } catch (cause) {
     throw aclFailure("FILE_UNREADABLE", `cannot read the POSIX ACL of ${path}`, cause);
   }
