@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import type { Socket } from "node:net";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
-import { distDirectory } from "./own-package.js";
+import { distDirectory } from "./module-file.js";
 
 // The native helper (below) and the protections of a process that holds secrets: no core file, no inspector.
 

@@ -9,25 +9,8 @@
 import { existsSync, realpathSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { thisModuleFile } from "./module-file.js";
 
-/** This module's file: the built file it is part of (dist/lib/os/own-package.js, a bundle in dist/), or the source. */
-export function thisModuleFile(): string {
-  // ES modules have import.meta.url; CommonJS builds (the CLI bundles, the launcher) have __filename, and an empty
-  // import.meta. Not the other way round: `node -e` makes __filename a global ("[eval]") that ES modules see too.
-  return import.meta.url ? fileURLToPath(import.meta.url) : __filename;
-}
-
-/**
- * The build's dist/ seen from `from`: a bundle in dist/, a chunk in dist/daemon/, dist/lib/os/, or a checkout's
- * src/os/ (its dist/). Never a directory above the package: that may be another user's (/tmp).
- */
-export function distDirectory(from: string = thisModuleFile()): string {
-  const here = dirname(from);
-  if (from.endsWith(".ts")) return join(here, "..", "..", "dist");
-  if (basename(here) === "os" && basename(dirname(here)) === "lib") return dirname(dirname(here));
-  return basename(here) === "daemon" ? dirname(here) : here;
-}
 
 /**
  * The node_modules directories npm installs this package's dependencies in, nearest first: its own, then, while it

@@ -14,7 +14,8 @@ import type { PKCS11 } from "pkcs11js";
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { DeviceError } from "../errors.js";
-import { isGlobalLib, packageNodeModules, packageRoot, requireFromPackage, thisModuleFile } from "../os/own-package.js";
+import { thisModuleFile } from "../os/module-file.js";
+import { isGlobalLib, packageNodeModules, packageRoot, requireFromPackage } from "../os/own-package.js";
 import { pkcs11Class, type Pkcs11Addon } from "./binding.js";
 
 const PACKAGE = "roles-anywhere-agent";

@@ -7,7 +7,8 @@ import { chownSync, mkdirSync, writeFileSync } from "node:fs";
 import Module from "node:module";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { distDirectory, packageNodeModules, requireFromPackage, thisModuleFile } from "../../src/os/own-package.js";
+import { distDirectory, thisModuleFile } from "../../src/os/module-file.js";
+import { packageNodeModules, requireFromPackage } from "../../src/os/own-package.js";
 import { makeTempDir } from "../helpers/pki.js";
 
 const { dir, cleanup } = makeTempDir("raa-own-package-");
@@ -166,6 +167,6 @@ describe("requireFromPackage", () => {
   });
 
   it("this module's file is the source file under test (import.meta.url before __filename)", () => {
-    expect(thisModuleFile()).toMatch(/[\\/]src[\\/]os[\\/]own-package\.ts$/);
+    expect(thisModuleFile()).toMatch(/[\\/]src[\\/]os[\\/]module-file\.ts$/);
   });
 });
