@@ -11,7 +11,6 @@ import { createRequire } from "node:module";
 import { basename, dirname, join, sep } from "node:path";
 import { thisModuleFile } from "./module-file.js";
 
-
 /**
  * The node_modules directories npm installs this package's dependencies in, nearest first: its own, then, while it
  * is itself a dependency, the node_modules it sits in (npm hoists there), up to that of the project that installed
