@@ -17,6 +17,7 @@ import { pathToFileURL } from "node:url";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "../test/helpers/pki.js";
+import { aclBytes } from "../test/helpers/acl-bytes.js";
 
 const REPO = resolve(import.meta.dirname, "..");
 const HELPER = join(REPO, "dist", "native", "linux-arm64", "raa_native.node");
@@ -88,11 +89,7 @@ afterAll(() => {
 
 /** The kernel's system.posix_acl_access bytes for `u:65534:r,g::-` on a 0640 file: version 2, then tag, perm, id. */
 function expectedAcl(): string {
-  const entries: [number, number, number][] = [[0x01, 6, 0xffffffff], [0x02, 4, 65534], [0x04, 0, 0xffffffff], [0x10, 4, 0xffffffff], [0x20, 0, 0xffffffff]];
-  const bytes = Buffer.alloc(4 + 8 * entries.length);
-  bytes.writeUInt32LE(2, 0);
-  entries.forEach(([tag, perm, id], i) => (bytes.writeUInt16LE(tag, 4 + 8 * i), bytes.writeUInt16LE(perm, 6 + 8 * i), bytes.writeUInt32LE(id, 8 + 8 * i)));
-  return bytes.toString("hex");
+  return aclBytes([0x01, 6], [0x02, 4, 65534], [0x04, 0], [0x10, 4], [0x20, 0]).toString("hex");
 }
 
 /**

@@ -8,6 +8,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
+import { aclBytes as acl } from "../helpers/acl-bytes.js";
 
 const acls = new Map<string, Buffer>(); // by path: what the helper's accessAcl gives for a descriptor of it
 const loads = vi.fn();
@@ -20,17 +21,6 @@ vi.mock("../../src/os/native-helper.js", () => ({
 const { exposedFileWarnings } = await import("../../src/os/exposed-file.js");
 const { signerChecks } = await import("../helpers/doctor-checks.js");
 
-/** A system.posix_acl_access value: version 2, then { tag, perm, id } entries. */
-function acl(...entries: [tag: number, perm: number, id?: number][]): Buffer {
-  const out = Buffer.alloc(4 + 8 * entries.length);
-  out.writeUInt32LE(2, 0);
-  entries.forEach(([tag, perm, id = 0xffffffff], i) => {
-    out.writeUInt16LE(tag, 4 + 8 * i);
-    out.writeUInt16LE(perm, 6 + 8 * i);
-    out.writeUInt32LE(id, 8 + 8 * i);
-  });
-  return out;
-}
 const [USER, GROUP] = [0x02, 0x08];
 const withNamed = (tag: number, perm: number, id: number) => acl([0x01, 6], [tag, perm, id], [0x04, 4], [0x10, 4], [0x20, 0]);
 

@@ -6,6 +6,7 @@ import { aclReader } from "../../src/os/exposed-file.js";
 import { readCredentialsTarget } from "../../src/update/credentials-target.js";
 import { writeProfileCredentials } from "../../src/update/write-credentials.js";
 import { makeTempDir } from "../helpers/pki.js";
+import { aclBytes } from "../helpers/acl-bytes.js";
 
 // A file system whose extended attributes fail (EIO on a FUSE mount): the native helper throws as it does for an
 // errno other than ENODATA/ENOTSUP (native/raa_native.c throw_errno).
@@ -20,13 +21,7 @@ const helper = vi.hoisted(() => ({
 vi.mock("../../src/os/native-helper.js", () => ({ loadNativeHelper: () => ({ helper }) }));
 
 /** ACL version 2: user::rw-, user:4242:r--, group::r--, mask::r--, other::--- */
-const anAcl = () => {
-  const entries = [[0x01, 6, 0xffffffff], [0x02, 4, 4242], [0x04, 4, 0xffffffff], [0x10, 4, 0xffffffff], [0x20, 0, 0xffffffff]];
-  const out = Buffer.alloc(4 + 8 * entries.length);
-  out.writeUInt32LE(2, 0);
-  entries.forEach(([tag, perm, id], i) => (out.writeUInt16LE(tag!, 4 + 8 * i), out.writeUInt16LE(perm!, 6 + 8 * i), out.writeUInt32LE(id!, 8 + 8 * i)));
-  return out;
-};
+const anAcl = () => aclBytes([0x01, 6], [0x02, 4, 4242], [0x04, 4], [0x10, 4], [0x20, 0]);
 
 describe("the ACL calls failing (EIO): a typed error with one line for update, nothing for the warning-only readers", () => {
   const { dir, cleanup } = makeTempDir("raa-acl-eio-");

@@ -8,18 +8,7 @@ import { writeFileAtomic } from "../../src/io/atomic-write.js";
 import { loadNativeHelper } from "../../src/os/native-helper.js";
 import { writeProfileCredentials } from "../../src/update/write-credentials.js";
 import { makeTempDir } from "../helpers/pki.js";
-
-/** A system.posix_acl_access value: version 2, then { tag, perm, id } entries. */
-function acl(...entries: [tag: number, perm: number, id?: number][]): Buffer {
-  const out = Buffer.alloc(4 + 8 * entries.length);
-  out.writeUInt32LE(2, 0);
-  entries.forEach(([tag, perm, id = 0xffffffff], i) => {
-    out.writeUInt16LE(tag, 4 + 8 * i);
-    out.writeUInt16LE(perm, 6 + 8 * i);
-    out.writeUInt32LE(id, 8 + 8 * i);
-  });
-  return out;
-}
+import { aclBytes as acl } from "../helpers/acl-bytes.js";
 
 describe("aclWithMode: an ACL as chmod(mode) leaves it", () => {
   it("the owner, the mask and others take the mode's bits; the owning group and named entries stay", () => {
