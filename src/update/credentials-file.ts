@@ -9,7 +9,6 @@ type Key = (typeof KEYS)[number];
 // Whitespace is Python's (str.isspace, configparser's strip() and \S): JavaScript's \s without U+FEFF, with
 // \x1c-\x1f and U+0085. botocore (configparser) lower-cases option names: AWS_Access_Key_Id is aws_access_key_id.
 const SPACE = "[\\t-\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
-const KEY_LINE = new RegExp(`^(aws_access_key_id|aws_secret_access_key|aws_session_token)${SPACE}*[=:]`, "i");
 const BLANK_OR_COMMENT = new RegExp(`^${SPACE}*(?:[#;][^]*)?$`);
 const INDENT = new RegExp(`^${SPACE}*`);
 const HEADER = new RegExp(`^${SPACE}*\\[([^]+)\\]`);
@@ -44,8 +43,9 @@ function rolesOf(lines: readonly string[]): Role[] {
     const delimiter = text.slice(indent.length).search(/[=:]/);
     if (delimiter < 0) return "unparsed";
     inSetting = delimiter > 0;
+    // As configparser's optionxform (str.lower): "aws_access_\u212aey_id" (Kelvin sign) is aws_access_key_id too.
     const name = byteString(text.slice(indent.length, indent.length + delimiter).replace(new RegExp(`${SPACE}+$`), "").toLowerCase());
-    return { key: KEY_LINE.exec(text.slice(indent.length))?.[1]?.toLowerCase() as Key | undefined, indent: byteString(indent), name };
+    return { key: (KEYS as readonly string[]).includes(name) ? (name as Key) : undefined, indent: byteString(indent), name };
   });
 }
 

@@ -315,6 +315,23 @@ json.dump(out, sys.stdout)
     );
   });
 
+  it("takes a name botocore lower-cases to a credential key for that key: the Kelvin sign's K (U+212A) lower-cases to k (python3 as the oracle)", () => {
+    // Before: the key was matched by a case-insensitive pattern, which holds K (U+212A) no k; the old line was kept and a
+    // second aws_access_key_id added: botocore (DuplicateOptionError) read no profile of the file, and nothing was told.
+    const text = "[gw]\naws_access_\u212aey_id = OLD\naws_session_to\u212aen = OLD\n";
+    const told: string[] = [];
+    const out = upsertProfileCredentials(Buffer.from(text), "gw", c, (line) => told.push(line)).toString();
+    expect(out).toBe(`[gw]\naws_access_key_id = ASIANEW\naws_session_token = newtoken==\naws_secret_access_key = newsecret/+=\n`);
+    expect(told).toEqual([]);
+    const read = execFileSync("python3", ["-c", `
+import configparser, json, sys
+cp = configparser.RawConfigParser()
+cp.read_string(sys.stdin.read())
+json.dump(dict(cp.items("gw")), sys.stdout)
+`], { input: out, encoding: "utf8" });
+    expect(JSON.parse(read)).toEqual({ aws_access_key_id: c.accessKeyId, aws_secret_access_key: c.secretAccessKey, aws_session_token: c.sessionToken });
+  });
+
   it("reads every Unicode space as botocore (configparser: str.isspace) does, in indentation and around a key (python3 as the oracle)", () => {
     // Before: only space and tab counted: "\u00a0[gw]" (header gw to botocore) got a second [gw] section, a line
     // indented by U+2003 under region= (a continuation to botocore) was taken for a key, "aws_access_key_id\u00a0="
