@@ -1,8 +1,7 @@
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { InputError } from "../errors.js";
-import { secretFileAcl } from "../os/access-acl.js";
-import { warnIfExposed, type FileFacts } from "../os/exposed-file.js";
+import { secretFileAcl, warnIfExposed, type FileFacts } from "../os/exposed-file.js";
 import { readCheckedFile, refuseUtf16 } from "../io/input-file.js";
 import {
   absoluteHome, checkNotWritable, checkTrustedFile, openCheckedDirectory, UntrustedPathError, type CheckedDirectory,

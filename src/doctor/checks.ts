@@ -200,7 +200,8 @@ async function fileRows(
   // A URI's PIN wins over --pkcs11-pin-file (open-signer.ts); "" for a pin-value (taken out of the URI: uriPin).
   const uriPin = uriPinFile(keyRef) ?? (o.pkcs11?.uriPin && "") ?? uriPinFile(o.certificate);
   const files = [["private key file", keyRef], ["certificate file", o.certificate], ["intermediates file", o.intermediates],
-    ["pin-source file", uriPin ? secret(secretFileSource(uriPin), "pin-source file") : undefined], ["PIN file", uriPin === undefined ? secret(o.pkcs11?.pin, "PIN file") : undefined],
+    ["pin-source file", uriPin ? secret(secretFileSource(uriPin), "pin-source file") : undefined],
+    ["PIN file", uriPin === undefined ? secret(o.pkcs11?.pin, "PIN file") : undefined],
     ["context PIN file", secret(o.pkcs11?.contextPin, "context PIN file")], ["key password file", secret(o.keyPassword, "key password file")],
     ["TPM key password file", secret(o.tpm?.keyPassword, "TPM key password file")],
     ["TPM parent password file", secret(o.tpm?.parentPassword, "TPM parent password file")]] as const;

@@ -29,20 +29,6 @@ export function readAccessAcl(fd: number, path = `descriptor ${fd}`): AccessAcl 
 }
 
 /**
- * The ACL of a secret file open as `fd`, read with its bytes, where the exposed-file rule asks it (aclReader): its group
- * may read it, its mode gives nobody else anything (a 0600 or 0644 file loads no helper). One that cannot be read
- * gives none, as aclGrants takes it.
- */
-export function secretFileAcl(fd: number, { mode }: { mode: number }): AccessAcl | undefined {
-  if ((mode & 0o067) !== 0o040) return undefined;
-  try {
-    return readAccessAcl(fd);
-  } catch (cause) {
-    return { unknown: (cause as Error).message };
-  }
-}
-
-/**
  * Gives the file open as `fd` (`path` names it in errors) the ACL `acl` as `chmod(mode)` will leave it; with `acl`
  * null or `mode` undefined, none (neither one inherited from its directory's default ACL).
  */

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { ownerText, rootsOwner, unmappedOwner } from "../user-namespace.js";
-import { aclGrants, aclNamed, aclUnreadable, UNMAPPED_ID, type AccessAcl } from "./access-acl.js";
+import { aclGrants, aclNamed, aclUnreadable, readAccessAcl, UNMAPPED_ID, type AccessAcl } from "./access-acl.js";
 
 /**
  * A secret file (PIN, password, private key) that other users can read or change is warned about, not refused:
@@ -120,9 +120,10 @@ export function aclReaderText(path: string, entry: string): { problem: string; f
 }
 
 /**
- * The first entry (`u:UID`, `g:GID`) of the POSIX ACL of `path` (the read's, `file.acl`, where given) that gives `perm` (4 read, 2 write) to another user
- * (not root, not the file's owner, not `ours`) or to a group another account than `ours` is in (groupShared). `ours`
- * is this process's user for a file it reads; `update` passes the directory's owner, whose file root may be writing.
+ * The first entry (`u:UID`, `g:GID`) of the POSIX ACL of `path` (the read's, `file.acl`, where given) that gives `perm`
+ * (4 read, 2 write) to another user (not root, not the file's owner, not `ours`) or to a group another account than
+ * `ours` is in (groupShared). `ours` is this process's user for a file it reads; `update` passes the directory's owner,
+ * whose file root may be writing.
  * Only where the mode's group bit has `perm`: with an ACL those bits are its mask, which bounds every named entry; so
  * a 0600 file or a 0755 directory never loads the native helper. Without the helper: none (its limit).
  */
@@ -132,6 +133,20 @@ export function aclOther(path: string, { mode, owner, acl }: FileFacts, perm: 4 
   const user = users.find((u) => ![0, owner, ours].includes(u));
   const group = groups.find((g) => g === UNMAPPED_ID || groupShared(g, ours)); // a group outside this namespace: members unknown
   return user !== undefined ? `u:${user}` : group !== undefined ? `g:${group}` : undefined;
+}
+
+/**
+ * The ACL of a secret file open as `fd` (readOpenedFile's onOpen), read with its bytes, where {@link aclReader} asks one:
+ * its group may read it and its mode exposes it to nobody (a 0600 or 0644 file loads no helper). One that cannot be
+ * read gives none, as aclGrants takes it.
+ */
+export function secretFileAcl(fd: number, { mode, uid, gid }: { mode: number; uid: number; gid: number }): AccessAcl | undefined {
+  if ((mode & 0o040) === 0 || isExposed({ mode, owner: uid, gid })) return undefined;
+  try {
+    return readAccessAcl(fd);
+  } catch (cause) {
+    return { unknown: (cause as Error).message };
+  }
 }
 
 /**

@@ -1,7 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { InputError, UsageError } from "../errors.js";
-import { secretFileAcl } from "../os/access-acl.js";
-import { warnIfExposed, type FileFacts } from "../os/exposed-file.js";
+import { secretFileAcl, warnIfExposed, type FileFacts } from "../os/exposed-file.js";
 import { isFileInput, readInputFile, type InputBytes } from "../io/input-file.js";
 import { Secret } from "./secret.js";
 import { isPlainObject, ownValue, type Kind } from "../own-value.js";

@@ -13,9 +13,9 @@ import { AgentError } from "../../src/errors.js";
 import { aclBytes } from "../helpers/acl-bytes.js";
 
 // The native helper's ACL read, by the inode of the descriptor it is given: which file it is, whatever its name now.
-const acls = vi.hoisted(() => new Map<number, Buffer>());
+const { acls, loads } = vi.hoisted(() => ({ acls: new Map<number, Buffer>(), loads: { count: 0 } }));
 vi.mock("../../src/os/native-helper.js", () => ({
-  loadNativeHelper: () => ({ helper: { accessAcl: (fd: number) => acls.get(fstatSync(fd).ino) ?? null } }),
+  loadNativeHelper: () => (loads.count++, { helper: { accessAcl: (fd: number) => acls.get(fstatSync(fd).ino) ?? null } }),
 }));
 const afterRead = vi.hoisted(() => new Map<string, () => void>());
 vi.mock("../../src/io/read-opened-file.js", async (actual) => {
@@ -39,6 +39,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 beforeEach(() => {
   acls.clear();
   afterRead.clear();
+  loads.count = 0;
   const spies = [
     vi.spyOn(process, "getuid").mockReturnValue(uid),
     vi.spyOn(process, "geteuid").mockReturnValue(uid),
@@ -99,5 +100,17 @@ describe.runIf(process.getuid?.() === 0)("a secret file's ACL is the read's", ()
     }, () => undefined);
     expect(rows.find((r) => r.name === "config file")).toMatchObject({ outcome: "fail", detail: aclFinding(config) });
     expect(warn).toHaveBeenCalledWith(`pin-value in config file ${aclFinding(config)}: run setfacl -x u:${bob} ${config}`, expect.anything());
+  });
+
+  it("no ACL is asked where the mode settles it: a 0600 or 0644 PIN file, the user's own 0640 one (loads no helper)", async () => {
+    const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
+    onTestFinished(() => warn.mockRestore());
+    for (const [mode, owner] of [[0o600, uid], [0o644, 0], [0o640, uid]] as const) {
+      const pin = join(dir, `pin-${mode.toString(8)}-${owner}`);
+      writeFileSync(pin, "1234\n", { mode });
+      chownSync(pin, owner, gid);
+      (await readSecret({ kind: "file", path: pin }, "PIN")).wipe();
+    }
+    expect(loads.count).toBe(0);
   });
 });
