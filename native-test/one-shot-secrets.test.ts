@@ -34,6 +34,7 @@ beforeAll(() => {
   encryptedKey = join(hsm.dir, "encrypted.pem");
   writeFileSync(encryptedKey, execFileSync("openssl", ["pkcs8", "-topk8", "-in", hsm.file("ec-key.key"), "-passout", `pass:${PASSWORD}`, "-v2", "aes-256-cbc"]));
   writeFileSync(join(hsm.dir, "pw.txt"), `${PASSWORD}\n`, { mode: 0o600 });
+  writeFileSync(join(hsm.dir, "pin.txt"), `${PIN}\n`, { mode: 0o600 });
 });
 afterAll(() => hsm?.cleanup());
 
@@ -62,6 +63,9 @@ describe("one-shot commands wipe the secrets they hold when they end", () => {
     ["doctor, --pkcs8-password", PASSWORD, 3, ["doctor", "--certificate", "CERT", "--private-key", "ENC", "--pkcs8-password", PASSWORD, ...ARNS]],
     // Round 33: doctor reads the file for its row and the signer takes that read; one no signer asks for is wiped too.
     ["doctor, --pkcs8-password-file", PASSWORD, 3, ["doctor", "--certificate", "CERT", "--private-key", "ENC", "--pkcs8-password-file", "PWFILE", ...ARNS]],
+    // Round 34: a URI's pin-source file too, read once for its row and the login.
+    ["doctor, pin-source file", PIN, 7, ["doctor", "--certificate", keyUri("ec-key", "&pin-source=PINFILE"), "--private-key", keyUri("ec-key", "&pin-source=PINFILE"), ...ARNS]],
+    ["doctor, pin-source file, module missing", PIN, 5, ["doctor", "--certificate", "CERT", "--private-key", keyUri("ec-key", "&pin-source=PINFILE").replace(SOFTHSM_MODULE, "/nonexistent/module.so"), ...ARNS]],
     ["doctor, --pkcs8-password-file, key not encrypted", PASSWORD, 7, ["doctor", "--certificate", "CERT", "--private-key", "PLAIN", "--pkcs8-password-file", "PWFILE", ...ARNS]],
     ["credential-process --agent, no agent, --pkcs8-password", PASSWORD, 7, ["credential-process", "--agent", "--agent-socket", "/nonexistent/agent.sock", "--certificate", "CERT", "--private-key", "ENC", "--pkcs8-password", PASSWORD, ...ARNS]],
     ["sign-string, pin-value, module missing", PIN, 5, ["sign-string", "--private-key", keyUri("ec-key").replace(SOFTHSM_MODULE, "/nonexistent/module.so")]],
@@ -74,7 +78,7 @@ describe("one-shot commands wipe the secrets they hold when they end", () => {
     ["install-certificate, encrypted key, --pkcs8-password", PASSWORD, 0, ["install-certificate", "--private-key", "ENC", "--pkcs8-password", PASSWORD, "--certificate", "CERT", "--out", "CREDS", "--replace"]],
     ["csr, --pkcs8-password", PASSWORD, 0, ["csr", "--subject", "/CN=x", "--private-key", "ENC", "--pkcs8-password", PASSWORD]],
   ])("%s", async (_, secret, code, argv) => {
-    const filled = argv.map((a) => a === "ENC" ? encryptedKey : a === "CERT" ? hsm.file("ec-key.pem") : a === "CREDS" ? join(hsm.dir, "credentials") : a === "NEW_TSS2" ? join(hsm.dir, "new.tss2") : a === "PWFILE" ? join(hsm.dir, "pw.txt") : a === "PLAIN" ? hsm.file("ec-key.key") : a);
+    const filled = argv.map((a) => a === "ENC" ? encryptedKey : a === "CERT" ? hsm.file("ec-key.pem") : a === "CREDS" ? join(hsm.dir, "credentials") : a === "NEW_TSS2" ? join(hsm.dir, "new.tss2") : a === "PWFILE" ? join(hsm.dir, "pw.txt") : a === "PLAIN" ? hsm.file("ec-key.key") : a.replace("PINFILE", join(hsm.dir, "pin.txt")));
     const run = await left(secret, filled);
     expect({ code: run.code, left: run.left }, run.stderr).toEqual({ code, left: 0 });
   });

@@ -1,7 +1,7 @@
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { InputError } from "../errors.js";
-import { warnIfExposed, type FileFacts } from "../os/exposed-file.js";
+import { secretFileAcl, warnIfExposed, type FileFacts } from "../os/exposed-file.js";
 import { readCheckedFile, refuseUtf16 } from "../io/input-file.js";
 import {
   absoluteHome, checkNotWritable, checkTrustedFile, openCheckedDirectory, UntrustedPathError, type CheckedDirectory,
@@ -23,15 +23,16 @@ const UNSAFE_HINT = "whoever can change it can make this program load their code
  * Reads and validates the config file (`explicitPath`, else the default location). It steers the process (which
  * PKCS#11 module is loaded, where signed requests go), so OpenSSH's rule for ~/.ssh/config applies to it and to
  * the modules it names (src/io/trusted-path.ts); otherwise it is refused with FILE_UNSAFE before a byte is used.
- * `file` is the owner and mode of the file read (by descriptor), for a row that judges that file and no later one.
+ * `file` is the owner, mode and ACL of the file read (by descriptor), for a row that judges that file and no later one.
  */
 export async function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv = process.env, uid: number = process.getuid?.() ?? 0): Promise<LoadedConfig> {
   const path = resolve(explicitPath ?? defaultConfigPath(env));
   let text: string;
-  let file: Required<FileFacts>;
+  let file: ConfigFile;
   try {
-    const { bytes, ...facts } = readCheckedFile(path, "config", uid);
-    file = facts;
+    let acl: FileFacts["acl"]; // a pin-value in it makes it a secret file: the ACL of the file read, not of its name later
+    const { bytes, ...facts } = readCheckedFile(path, "config", uid, (fd, stats) => (acl = secretFileAcl(fd, stats)));
+    file = { ...facts, acl };
     try {
       refuseUtf16(bytes, path, "config file");
       text = bytes.toString("utf8");
@@ -62,7 +63,8 @@ export async function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv =
   return { ...config, file };
 }
 
-export type LoadedConfig = AgentConfig & { readonly file: Required<FileFacts> };
+type ConfigFile = FileFacts & { readonly mode: number; readonly owner: number; readonly gid: number };
+export type LoadedConfig = AgentConfig & { readonly file: ConfigFile };
 
 /** Whether a profile's pkcs11: URI holds a pin-value. */
 export function holdsPinValue(config: AgentConfig): boolean {

@@ -5,12 +5,14 @@ import { existsSync, type Stats } from "node:fs";
 import { stat } from "node:fs/promises";
 import { signatureVerifies } from "../encoding/signature-encoding.js";
 import { AgentError, isAgentError } from "../errors.js";
-import { aclReader, aclReaderText, changeableDirectory, changeableDirectoryText, exposedModeText, foreignOwnerText, isExposed, type FileFacts } from "../os/exposed-file.js";
+import {
+  aclReader, aclReaderText, changeableDirectory, changeableDirectoryText, exposedModeText, foreignOwnerText, isExposed, uncheckedDirectoryAcl, type FileFacts,
+} from "../os/exposed-file.js";
 import { isFileInput, readInputFile, type InputBytes } from "../io/input-file.js";
 import { aclUnreadable } from "../os/access-acl.js";
 import { fileKind } from "../io/trusted-path.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
-import { dropReadAhead, readSecretFileAhead, secretsAlreadyHeld, type SecretSource } from "../secrets/secret-source.js";
+import { dropReadAhead, readSecretFileAhead, secretFileSource, secretsAlreadyHeld, type SecretFileRead, type SecretSource } from "../secrets/secret-source.js";
 import type { Signer } from "../signers/signer.js";
 import type { CertificateFile } from "../x509/read-certificates.js";
 import { isTpmHandleRef, mismatchHint, optionName, type ReadAlready, type SignerOptions } from "../signers/options.js";
@@ -198,13 +200,14 @@ async function fileRows(
   // A URI's PIN wins over --pkcs11-pin-file (open-signer.ts); "" for a pin-value (taken out of the URI: uriPin).
   const uriPin = uriPinFile(keyRef) ?? (o.pkcs11?.uriPin && "") ?? uriPinFile(o.certificate);
   const files = [["private key file", keyRef], ["certificate file", o.certificate], ["intermediates file", o.intermediates],
-    ["pin-source file", uriPin || undefined], ["PIN file", uriPin === undefined ? secret(o.pkcs11?.pin, "PIN file") : undefined],
+    ["pin-source file", uriPin ? secret(secretFileSource(uriPin), "pin-source file") : undefined],
+    ["PIN file", uriPin === undefined ? secret(o.pkcs11?.pin, "PIN file") : undefined],
     ["context PIN file", secret(o.pkcs11?.contextPin, "context PIN file")], ["key password file", secret(o.keyPassword, "key password file")],
     ["TPM key password file", secret(o.tpm?.keyPassword, "TPM key password file")],
     ["TPM parent password file", secret(o.tpm?.parentPassword, "TPM parent password file")]] as const;
   const read = (name: string) => (name === "private key file" && key && "bytes" in key ? key : undefined);
-  const secretsRead = new Map<string, InputBytes>(); // a PIN or password file as the signer will take it (readSecretFileAhead)
-  const judged = (name: string, info: Stats) => read(name) ?? secretsRead.get(name) ?? facts(info); // mode and owner as read
+  const secretsRead = new Map<string, SecretFileRead>(); // a PIN or password file as the signer will take it (readSecretFileAhead), its ACL too
+  const judged = (name: string, info: Stats): FileFacts => read(name) ?? secretsRead.get(name) ?? facts(info); // mode and owner as read
   for (const [name, ref] of files) {
     // `env:` and `-` are no file: nothing to stat (they read as "does not exist"); the signer's rows say how they read.
     if (!isFileRef(ref) || !isFileInput(ref) || (name === "certificate file" && ref === keyRef && o.privateKey === undefined)) continue;
@@ -267,8 +270,8 @@ function aclUnchecked(name: string, ref: string, file: FileFacts): CheckRow | un
 
 /** The same for a directory on the way whose group may write to it (nobody else in that group): its ACL could let others. */
 function directoryAclUnchecked(name: string, directory: string | undefined): CheckRow | undefined {
-  const why = directory === undefined ? undefined : aclUnreadable();
-  return why === undefined ? undefined : skip(name, `ACL not checked: ${why} (directory ${directory})`, `check that it names no other writer: getfacl ${directory}`);
+  const unchecked = uncheckedDirectoryAcl(directory);
+  return unchecked && skip(name, `ACL not checked: ${unchecked.why} (directory ${directory})`, unchecked.hint);
 }
 
 /** A secret file others can read or change, in the signer's warning's words (src/os/exposed-file.ts). */

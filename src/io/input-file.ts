@@ -1,5 +1,5 @@
 import { closeSync, readFileSync, statSync } from "node:fs";
-import { MAX_INPUT_BYTES, readOpenedFile } from "./read-opened-file.js";
+import { MAX_INPUT_BYTES, readOpenedFile, type OnOpen } from "./read-opened-file.js";
 import { openCheckedFile, osError } from "./trusted-path.js";
 import { InputError } from "../errors.js";
 import { ownValue } from "../own-value.js";
@@ -46,14 +46,14 @@ export interface InputBytes {
  * one-line input errors. `what` says what the input is for, e.g. "certificate file" or "private key file".
  * Messages name the path, "standard input" or the variable, never the content.
  */
-export async function readInputFile(path: string, what: string): Promise<InputBytes> {
+export async function readInputFile(path: string, what: string, onOpen?: OnOpen): Promise<InputBytes> {
   if (path.startsWith("env:")) return { bytes: fromEnvironment(path.slice(4), what), stamp: READ_ONCE };
   // Its own module: the file-key bundle leaves it out, so the full CLI it hands over to still finds stdin unread.
   if (path === STDIN_INPUT) return { bytes: await (await import("./read-stdin.js")).readStdin(what), stamp: READ_ONCE };
   refusePemText(path, what);
   let read: Awaited<ReturnType<typeof readOpenedFile>>;
   try {
-    read = await readOpenedFile(path);
+    read = await readOpenedFile(path, undefined, undefined, onOpen);
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === "EISDIR") throw new InputError("FILE_UNREADABLE", `${what} ${path} is a directory, not a file`);
     throw fileError(cause, path, what);
@@ -68,10 +68,11 @@ export async function readInputFile(path: string, what: string): Promise<InputBy
  * read from the descriptor that was checked, with that descriptor's mode, owner and group. More than MAX_INPUT_BYTES: an
  * EFBIG error.
  */
-export function readCheckedFile(path: string, what: string, uid: number): { bytes: Buffer; mode: number; owner: number; gid: number } {
+export function readCheckedFile(path: string, what: string, uid: number, onOpen?: OnOpen): { bytes: Buffer; mode: number; owner: number; gid: number } {
   const file = openCheckedFile(path, what, uid);
   try {
     if (file.stats.size > MAX_INPUT_BYTES) throw osError("EFBIG", `holds more than ${MAX_INPUT_BYTES / 2 ** 20} MiB`);
+    onOpen?.(file.fd, file.stats);
     return { bytes: readFileSync(file.fd), mode: file.stats.mode, owner: file.stats.uid, gid: file.stats.gid };
   } finally {
     closeSync(file.fd);

@@ -17,9 +17,10 @@ const READ_TIMEOUT_MS = 30_000;
  * The bytes and fstat of one opened file: what is checked (owner, mode, kind) is what is read, even if the
  * name is pointed elsewhere meanwhile. More than MAX_INPUT_BYTES is EFBIG; a FIFO, device or file of no size that
  * has not delivered everything within `timeoutMs` is ETIMEDOUT (the error's message says which, after the path).
+ * `onOpen` is given the descriptor and its fstat, to ask more of that same file (a secret file's ACL).
  */
 export async function readOpenedFile(
-  path: string, timeoutMs = READ_TIMEOUT_MS, allocate: Allocate = Buffer.allocUnsafe,
+  path: string, timeoutMs = READ_TIMEOUT_MS, allocate: Allocate = Buffer.allocUnsafe, onOpen?: OnOpen,
 ): Promise<{ bytes: Buffer; stats: Stats }> {
   // One open, without blocking (O_NONBLOCK: opening a FIFO would wait for a writer), and one fstat decide; all is
   // read from this descriptor, never from the name again (it may point elsewhere by then: a FIFO, another file).
@@ -28,6 +29,7 @@ export async function readOpenedFile(
   try {
     const stats = fstatSync(fd);
     if (stats.isDirectory()) throw osError("EISDIR", `${path} is a directory`);
+    onOpen?.(fd, stats);
     if (stats.isFIFO()) {
       const state: ReadState = { stopped: false };
       return { bytes: await withDeadline(timeoutMs, pollFifo(fd, state, allocate), state, path), stats };
@@ -65,6 +67,9 @@ export function readDescriptor(fd: number): Promise<Buffer> {
 interface ReadState {
   stopped: boolean;
 }
+
+/** What else is read of a file opened for its bytes, from its descriptor (readOpenedFile). */
+export type OnOpen = (fd: number, stats: Stats) => void;
 
 /** Where the read buffers come from (a test hands its own, to see them wiped). */
 type Allocate = (size: number) => Buffer;

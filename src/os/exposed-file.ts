@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { ownerText, rootsOwner, unmappedOwner } from "../user-namespace.js";
-import { aclGrants, UNMAPPED_ID } from "./access-acl.js";
+import { aclGrants, aclNamed, aclUnreadable, readAccessAcl, UNMAPPED_ID, type AccessAcl } from "./access-acl.js";
 
 /**
  * A secret file (PIN, password, private key) that other users can read or change is warned about, not refused:
@@ -28,7 +28,8 @@ export function warnIfExposed(file: FileFacts, path: string, what: string): void
 
 const warned = new Map<string, string[]>();
 
-export type FileFacts = { readonly mode?: number; readonly owner?: number; readonly gid?: number };
+/** `acl`: the file's ACL read from the descriptor its bytes came from (secretFileAcl); without it, asked by name. */
+export type FileFacts = { readonly mode?: number; readonly owner?: number; readonly gid?: number; readonly acl?: AccessAcl | undefined };
 
 /** The rule itself, each warning as a line: for a command that prints its own warnings before it exits. */
 export function exposedFileWarnings(file: FileFacts, path: string, what: string): string[] {
@@ -45,12 +46,26 @@ export function exposedFileWarnings(file: FileFacts, path: string, what: string)
     const { problem, fix } = aclReaderText(path, reader);
     warnings.push(`${what} ${problem}: run ${fix}`);
   }
-  const directory = mode === undefined ? undefined : changeableDirectory(path);
+  const aclAsked: string[] = [];
+  const directory = mode === undefined ? undefined : changeableDirectory(path, aclAsked);
+  const unchecked = directory ? undefined : uncheckedDirectoryAcl(aclAsked[0]);
   if (directory) {
     const { problem, hint } = changeableDirectoryText(path, directory);
     warnings.push(`${what} ${problem}: ${hint}`);
+  } else if (unchecked) {
+    warnings.push(`${what} ${path} is in ${aclAsked[0]}, which its group may write to; its ACL was not checked (${unchecked.why}): ${unchecked.hint}`);
   }
   return warnings;
+}
+
+/**
+ * A directory on the way that only its ACL could let others change (changeableDirectory's `aclAsked`: its group, which
+ * nobody else is in, may write to it), where no ACL can be read: why not, and what to check. For this warning and
+ * doctor's row: silence, or a ✔, would say that it was checked.
+ */
+export function uncheckedDirectoryAcl(directory: string | undefined): { why: string; hint: string } | undefined {
+  const why = directory === undefined ? undefined : aclUnreadable();
+  return why === undefined ? undefined : { why, hint: `check that it names no other writer: getfacl ${directory}` };
 }
 
 /**
@@ -105,18 +120,33 @@ export function aclReaderText(path: string, entry: string): { problem: string; f
 }
 
 /**
- * The first entry (`u:UID`, `g:GID`) of the POSIX ACL of `path` that gives `perm` (4 read, 2 write) to another user
- * (not root, not the file's owner, not `ours`) or to a group another account than `ours` is in (groupShared). `ours`
- * is this process's user for a file it reads; `update` passes the directory's owner, whose file root may be writing.
+ * The first entry (`u:UID`, `g:GID`) of the POSIX ACL of `path` (the read's, `file.acl`, where given) that gives `perm`
+ * (4 read, 2 write) to another user (not root, not the file's owner, not `ours`) or to a group another account than
+ * `ours` is in (groupShared). `ours` is this process's user for a file it reads; `update` passes the directory's owner,
+ * whose file root may be writing.
  * Only where the mode's group bit has `perm`: with an ACL those bits are its mask, which bounds every named entry; so
  * a 0600 file or a 0755 directory never loads the native helper. Without the helper: none (its limit).
  */
-export function aclOther(path: string, { mode, owner }: FileFacts, perm: 4 | 2, ours = process.getuid?.()): string | undefined {
+export function aclOther(path: string, { mode, owner, acl }: FileFacts, perm: 4 | 2, ours = process.getuid?.()): string | undefined {
   if (mode === undefined || ours === undefined || (mode & (perm << 3)) === 0) return undefined;
-  const { users, groups } = aclGrants(path, perm);
+  const { users, groups } = acl ? aclNamed("bytes" in acl ? acl.bytes : null, perm) : aclGrants(path, perm);
   const user = users.find((u) => ![0, owner, ours].includes(u));
   const group = groups.find((g) => g === UNMAPPED_ID || groupShared(g, ours)); // a group outside this namespace: members unknown
   return user !== undefined ? `u:${user}` : group !== undefined ? `g:${group}` : undefined;
+}
+
+/**
+ * The ACL of a secret file open as `fd` (readOpenedFile's onOpen), read with its bytes, where {@link aclReader} asks one:
+ * its group may read it and its mode exposes it to nobody (a 0600 or 0644 file loads no helper). One that cannot be
+ * read gives none, as aclGrants takes it.
+ */
+export function secretFileAcl(fd: number, { mode, uid, gid }: { mode: number; uid: number; gid: number }): AccessAcl | undefined {
+  if ((mode & 0o040) === 0 || isExposed({ mode, owner: uid, gid })) return undefined;
+  try {
+    return readAccessAcl(fd);
+  } catch (cause) {
+    return { unknown: (cause as Error).message };
+  }
 }
 
 /**

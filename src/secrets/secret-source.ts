@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { InputError, UsageError } from "../errors.js";
-import { warnIfExposed } from "../os/exposed-file.js";
+import { secretFileAcl, warnIfExposed, type FileFacts } from "../os/exposed-file.js";
 import { isFileInput, readInputFile, type InputBytes } from "../io/input-file.js";
 import { Secret } from "./secret.js";
 import { isPlainObject, ownValue, type Kind } from "../own-value.js";
@@ -145,15 +145,36 @@ export function secretsAlreadyHeld(...sources: readonly (SecretSource | undefine
   if (sources.some((s) => s?.kind === "value" || s?.kind === "env")) aboutToUseSecret();
 }
 
+/** A secret file's bytes with what the warning judges (mode, owner, ACL), all from the one descriptor they were read from. */
+export type SecretFileRead = InputBytes & FileFacts;
+
+/** Always a file: `file:-` is ./-, not standard input. The reader's errors say what is wrong (too big, no writer). */
+async function readSecretFile({ path }: SecretSource & { kind: "file" }, what: string): Promise<SecretFileRead> {
+  let acl: FileFacts["acl"];
+  const input = await readInputFile(isFileInput(path) ? path : `./${path}`, `${what}: file`, (fd, stats) => (acl = secretFileAcl(fd, stats)));
+  return Object.assign(input, { acl });
+}
+
 /** Secret files read ahead (doctor's, whose row judges that read): the next readSecret of the source takes those bytes. */
-const readAhead = new WeakMap<object, InputBytes>();
+const readAhead = new WeakMap<object, SecretFileRead>();
 
 /** Reads a `file` source's file now, for the next {@link readSecret} of `source` to take; {@link dropReadAhead} wipes what none took. */
-export async function readSecretFileAhead(source: SecretSource & { kind: "file" }, what: string): Promise<InputBytes> {
+export async function readSecretFileAhead(source: SecretSource & { kind: "file" }, what: string): Promise<SecretFileRead> {
   aboutToUseSecret();
-  const input = await readInputFile(isFileInput(source.path) ? source.path : `./${source.path}`, `${what}: file`);
+  const input = await readSecretFile(source, what);
   readAhead.set(source, input);
   return input;
+}
+
+/**
+ * The source of the secret file `path` a pkcs11: URI's pin-source names: one per path, so that the signer, which
+ * parses the URI itself, takes the read doctor's row judged (readSecretFileAhead).
+ */
+const fileSources = new Map<string, SecretSource & { kind: "file" }>();
+export function secretFileSource(path: string): SecretSource & { kind: "file" } {
+  const source = fileSources.get(path) ?? { kind: "file", path };
+  fileSources.set(path, source);
+  return source;
 }
 
 export function dropReadAhead(source: SecretSource): void {
@@ -189,9 +210,7 @@ export async function readSecret(
       return Secret.fromUtf8(source.kind === "env" ? value.replace(/\r?\n?$/, "") : value);
     }
     case "file": {
-      // Always a file: `file:-` is ./-, not standard input. The reader's errors say what is wrong (too big, no writer).
-      const path = isFileInput(source.path) ? source.path : `./${source.path}`;
-      const input = readAhead.get(source) ?? (await readInputFile(path, `${what}: file`));
+      const input = readAhead.get(source) ?? (await readSecretFile(source, what));
       readAhead.delete(source); // taken once: a later read (a re-open) reads the file again
       warnIfExposed(input, source.path, `${what}: file`);
       const { bytes } = input;
