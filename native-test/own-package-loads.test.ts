@@ -10,7 +10,8 @@
  * package unpacked in /tmp (`npm pack`, `tar x`), /tmp/native/<platform>/raa_native.node was anyone's code.
  * Directories others can write (round 34): the library's (dist/lib) own loads of @noble/post-quantum went through
  * Node's ES module resolver, which looks in every node_modules up to `/` (/tmp/node_modules: anyone's); a node_modules,
- * or the package's dist/native, that is root's but writable by all, let anyone put a package or helper there.
+ * or the package's dist/native, that is root's but writable by all (or a dist/native of another user's), let anyone put
+ * a package or helper there.
  */
 import { execFile, execFileSync } from "node:child_process";
 import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -216,26 +217,31 @@ describe.skipIf(!canCreateUsers())("directories other users can write", () => {
     expect(run.stderr).toMatch(/yargs is missing/);
   });
 
-  it.skipIf(!hasCompiler)("the package's dist/native writable by all: the helper another user put there not loaded", async () => {
-    const pkg = join(dir, "pkg-native");
+  it.skipIf(!hasCompiler).each([
+    ["writable by all (0777)", "0777"],
+    ["another user's", "theirs"],
+  ])("the package's dist/native %s: the helper that user put there not loaded", async (_what, layout) => {
+    const pkg = join(dir, `pkg-native-${layout}`);
     copyPackage(pkg);
     const platform = `${process.platform}-${process.arch}`;
     rmSync(join(pkg, "dist", "native", platform), { recursive: true });
     chmodSync(join(pkg, "dist"), 0o755); // as npm installs it (the checkout's may be 0700)
-    chmodSync(join(pkg, "dist", "native"), 0o777);
-    const source = join(dir, "planted-r34.c");
-    writeFileSync(source, `#include <stdio.h>\n#include <unistd.h>\n__attribute__((constructor)) static void ran(void) { FILE *f = fopen("${join(dir, "ran-native-0777")}", "w"); if (f) { fprintf(f, "uid %d", (int)getuid()); fclose(f); } }\n`);
-    const built = join(dir, "planted-r34.node");
+    if (layout === "0777") chmodSync(join(pkg, "dist", "native"), 0o777);
+    else chownSync(join(pkg, "dist", "native"), planter.uid, planter.gid);
+    const marker = `native-${layout}`;
+    const source = join(dir, `planted-${layout}.c`);
+    writeFileSync(source, `#include <stdio.h>\n#include <unistd.h>\n__attribute__((constructor)) static void ran(void) { FILE *f = fopen("${join(dir, `ran-${marker}`)}", "w"); if (f) { fprintf(f, "uid %d", (int)getuid()); fclose(f); } }\n`);
+    const built = join(dir, `planted-${layout}.node`);
     execFileSync("cc", ["-shared", "-fPIC", "-o", built, source]);
     chmodSync(built, 0o755);
     const target = join(pkg, "dist", "native", platform, "raa_native.node");
     await planter.run("sh", ["-c", 'mkdir -p "$(dirname "$1")" && cp "$2" "$1"', "sh", target, built]);
     expect(existsSync(target)).toBe(true);
-    const key = join(dir, "encrypted-r34.pem");
+    const key = join(dir, `encrypted-${layout}.pem`);
     execFileSync("sh", ["-c", `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 | openssl pkcs8 -topk8 -passout pass:pw-r34h4 -v2 aes-256-cbc -out ${key}`]);
     chmodSync(key, 0o600);
     const run = await runCli(join(pkg, "dist", "cli.js"), ["sign-string", "--private-key", key, "--pkcs8-password", "pw-r34h4"], { PATH: process.env["PATH"] });
-    expect(ran("native-0777")).toBe(false);
+    expect(ran(marker)).toBe(false);
     expect(run.code).toBe(0);
   });
 });

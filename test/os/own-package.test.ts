@@ -193,6 +193,8 @@ describe("requireFromPackage", () => {
     chownSync(join(root, "node_modules/dep"), 0, 0);
     chmodSync(join(root, "node_modules/dep/index.js"), 0o666);
     expect(() => requireFromPackage("dep", from)).toThrow(expect.objectContaining({ code: "MODULE_NOT_FOUND" }));
+    chmodSync(join(root, "node_modules/dep/index.js"), 0o1666); // the sticky bit says nothing on a file
+    expect(() => requireFromPackage("dep", from)).toThrow(expect.objectContaining({ code: "MODULE_NOT_FOUND" }));
   });
 
   it("this module's file is the source file under test (import.meta.url before __filename)", () => {
