@@ -50,7 +50,7 @@ const common = {
   keepNames: true,
   legalComments: "none",
   logLevel: "warning",
-  // src/os/own-package.ts reads __filename in CommonJS and import.meta.url only in ES modules.
+  // src/os/module-file.ts reads __filename in CommonJS and import.meta.url only in ES modules.
   logOverride: { "empty-import-meta": "silent" },
 };
 
