@@ -8,9 +8,13 @@
  * And the library imported from `node -e`, where __filename is the global "[eval]", loads pkcs11js.
  * The native helper, where the package has none for this platform, is not looked for above the package: in a
  * package unpacked in /tmp (`npm pack`, `tar x`), /tmp/native/<platform>/raa_native.node was anyone's code.
+ * Directories others can write (round 34): the library's (dist/lib) own loads of @noble/post-quantum went through
+ * Node's ES module resolver, which looks in every node_modules up to `/` (/tmp/node_modules: anyone's); a node_modules,
+ * or the package's dist/native, that is root's but writable by all (or a dist/native of another user's), let anyone put
+ * a package or helper there.
  */
 import { execFile, execFileSync } from "node:child_process";
-import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -154,6 +158,90 @@ describe.skipIf(!canCreateUsers() || !hasCompiler)("the native helper comes from
     // sign-string with an encrypted key protects the password first (protectSecrets: the native helper).
     const run = await runCli(join(pkg, "dist", "cli.js"), ["sign-string", "--private-key", key, "--pkcs8-password", "pw-r33h3"], { PATH: process.env["PATH"] });
     expect(ran("native")).toBe(false);
+    expect(run.code).toBe(0);
+  });
+});
+
+describe.skipIf(!canCreateUsers())("directories other users can write", () => {
+  const planted = (marker: string) => `require("fs").writeFileSync(${JSON.stringify(join(dir, `ran-${marker}`))}, "uid " + process.getuid());\nmodule.exports = {};\n`;
+  /** Files the planter writes (path → text), as that user. */
+  async function plantAs(files: Record<string, string>): Promise<void> {
+    for (const [path, text] of Object.entries(files)) {
+      const run = await planter.run("sh", ["-c", 'mkdir -p "$(dirname "$1")" && printf %s "$2" > "$1"', "sh", path, text]);
+      expect(run.code).toBe(0);
+    }
+  }
+  /** A copy of the package (package.json, dist/) at `pkg`, root's, without node_modules. */
+  function copyPackage(pkg: string): void {
+    mkdirSync(pkg, { recursive: true });
+    copyFileSync(join(REPO, "package.json"), join(pkg, "package.json"));
+    cpSync(join(REPO, "dist"), join(pkg, "dist"), { recursive: true });
+  }
+
+  it("the library (dist/lib) in /tmp without @noble/post-quantum: an ML-DSA key does not import /tmp/node_modules's", async () => {
+    const shared = join(dir, "tmp-lib");
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777);
+    const pkg = join(shared, "package");
+    copyPackage(pkg);
+    // Its dependencies but @noble/post-quantum (the library imports the others statically): links to the checkout's.
+    for (const scope of ["", "@noble"]) {
+      mkdirSync(join(pkg, "node_modules", scope), { recursive: true });
+      for (const name of readdirSync(join(REPO, "node_modules", scope))) {
+        if (name !== "@noble" && name !== "post-quantum") symlinkSync(join(REPO, "node_modules", scope, name), join(pkg, "node_modules", scope, name));
+      }
+    }
+    const noble = join(shared, "node_modules", "@noble", "post-quantum");
+    await plantAs({ [join(noble, "package.json")]: JSON.stringify({ name: "@noble/post-quantum" }), [join(noble, "ml-dsa.js")]: planted("lib-noble") });
+    const ca = createCa(join(dir, "ca-lib"), { name: "r34h4 CA", keyType: "p256" });
+    const leaf = issueMlDsaLeaf(ca, dir, { name: "r34h4-mldsa", keyType: "ML-DSA-44" });
+    const script = `import(${JSON.stringify(join(pkg, "dist", "lib", "index.js"))})
+      .then((m) => m.createSigner({ certificate: ${JSON.stringify(leaf.certPath)}, privateKey: ${JSON.stringify(leaf.keyPath)} }))
+      .then((s) => s.sign(Buffer.from("abc")))
+      .then(() => console.log("signed"), (e) => console.log("failed", e.code));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ["-e", script], { encoding: "utf8", cwd: pkg, env: { PATH: process.env["PATH"], HOME: dir } });
+    expect(ran("lib-noble")).toBe(false);
+    expect(stdout.trim()).toMatch(/^failed/);
+  });
+
+  it("a project's node_modules that is root's but writable by all (0777): yargs planted there by another user not run", async () => {
+    const app = join(dir, "app-0777");
+    const pkg = join(app, "node_modules", "roles-anywhere-agent");
+    mkdirSync(app);
+    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app" }));
+    copyPackage(pkg);
+    chmodSync(join(app, "node_modules"), 0o777);
+    await plantAs({ [join(app, "node_modules", "yargs", "package.json")]: JSON.stringify({ name: "yargs", main: "index.js" }), [join(app, "node_modules", "yargs", "index.js")]: planted("yargs-0777") });
+    const run = await runCli(join(pkg, "dist", "cli.js"), ["--help"], { PATH: process.env["PATH"] });
+    expect(ran("yargs-0777")).toBe(false);
+    expect(run.stderr).toMatch(/yargs is missing/);
+  });
+
+  it.skipIf(!hasCompiler).each([
+    ["writable by all (0777)", "0777"],
+    ["another user's", "theirs"],
+  ])("the package's dist/native %s: the helper that user put there not loaded", async (_what, layout) => {
+    const pkg = join(dir, `pkg-native-${layout}`);
+    copyPackage(pkg);
+    const platform = `${process.platform}-${process.arch}`;
+    rmSync(join(pkg, "dist", "native", platform), { recursive: true });
+    chmodSync(join(pkg, "dist"), 0o755); // as npm installs it (the checkout's may be 0700)
+    if (layout === "0777") chmodSync(join(pkg, "dist", "native"), 0o777);
+    else chownSync(join(pkg, "dist", "native"), planter.uid, planter.gid);
+    const marker = `native-${layout}`;
+    const source = join(dir, `planted-${layout}.c`);
+    writeFileSync(source, `#include <stdio.h>\n#include <unistd.h>\n__attribute__((constructor)) static void ran(void) { FILE *f = fopen("${join(dir, `ran-${marker}`)}", "w"); if (f) { fprintf(f, "uid %d", (int)getuid()); fclose(f); } }\n`);
+    const built = join(dir, `planted-${layout}.node`);
+    execFileSync("cc", ["-shared", "-fPIC", "-o", built, source]);
+    chmodSync(built, 0o755);
+    const target = join(pkg, "dist", "native", platform, "raa_native.node");
+    await planter.run("sh", ["-c", 'mkdir -p "$(dirname "$1")" && cp "$2" "$1"', "sh", target, built]);
+    expect(existsSync(target)).toBe(true);
+    const key = join(dir, `encrypted-${layout}.pem`);
+    execFileSync("sh", ["-c", `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 | openssl pkcs8 -topk8 -passout pass:pw-r34h4 -v2 aes-256-cbc -out ${key}`]);
+    chmodSync(key, 0o600);
+    const run = await runCli(join(pkg, "dist", "cli.js"), ["sign-string", "--private-key", key, "--pkcs8-password", "pw-r34h4"], { PATH: process.env["PATH"] });
+    expect(ran(marker)).toBe(false);
     expect(run.code).toBe(0);
   });
 });

@@ -50,24 +50,8 @@ const common = {
   keepNames: true,
   legalComments: "none",
   logLevel: "warning",
-  // src/os/own-package.ts reads __filename in CommonJS and import.meta.url only in ES modules.
+  // src/os/module-file.ts reads __filename in CommonJS and import.meta.url only in ES modules.
   logOverride: { "empty-import-meta": "silent" },
-};
-
-/**
- * Libraries the CommonJS bundles leave in node_modules are loaded with requireFromPackage (src/os/own-package.ts),
- * not require(): when one is missing (a copy of dist/ alone), Node's require() goes on to the home folders.
- */
-const OWN_PACKAGE = join(process.cwd(), "src/os/own-package.ts");
-const fromPackage = {
-  name: "from-package",
-  setup(b) {
-    b.onResolve({ filter: /^(yargs|@noble\/post-quantum)(\/|$)/ }, ({ path }) => ({ path, namespace: "from-package" }));
-    b.onLoad({ filter: /.*/, namespace: "from-package" }, ({ path }) => ({
-      contents: `module.exports = require(${JSON.stringify(OWN_PACKAGE)}).requireFromPackage(${JSON.stringify(path)});`,
-      resolveDir: process.cwd(),
-    }));
-  },
 };
 
 const cliBundle = {
@@ -79,9 +63,9 @@ const cliBundle = {
   // cache have no dynamic-import callback.
   supported: { "dynamic-import": false },
   // The native addon stays in node_modules, and so do libraries only some runs need (yargs renders --help,
-  // @noble/post-quantum signs with ML-DSA keys): loaded then (fromPackage), they cost the others nothing.
+  // @noble/post-quantum signs with ML-DSA keys): the source loads them by name with requireFromPackage
+  // (src/os/own-package.ts), which esbuild leaves alone, so they cost the others nothing.
   external: ["pkcs11js"],
-  plugins: [fromPackage],
 };
 await build({ ...cliBundle, entryPoints: ["src/cli/bin.ts"], outfile: `dist/${CLI_BUNDLE_FILE}` });
 
@@ -103,7 +87,7 @@ const leftOut = ({ hardware }) => ({
       (!hardware && /[\\/]src[\\/]signers[\\/]factory\.ts$/.test(importer) && /^\.\/(pkcs11|tpm)\/|^\.\.\/tpm\/keys\/tss2-key-file\.js$/.test(path)) ||
       // Standard input can be read only once: a command line that reads it runs in the full CLI from the start.
       (/[\\/]src[\\/]io[\\/]input-file\.ts$/.test(importer) && path === "./read-stdin.js") ||
-      /^(@peculiar\/|asn1js$|yargs)/.test(path) ||
+      /^(@peculiar\/|asn1js$)/.test(path) ||
       (!hardware && path === "pkcs11js");
     b.onResolve({ filter: /.*/ }, ({ path, importer }) => (other(path, importer) ? { path: LEFT_OUT } : undefined));
   },
@@ -116,13 +100,13 @@ const lightBundle = {
   // show in the stack traces --debug prints, and a command line with --debug runs in the full CLI.
   keepNames: false,
 };
-const light = await build({ ...lightBundle, outfile: `dist/${CREDENTIAL_PROCESS_BUNDLE_FILE}`, plugins: [leftOut({ hardware: false }), fromPackage] });
+const light = await build({ ...lightBundle, outfile: `dist/${CREDENTIAL_PROCESS_BUNDLE_FILE}`, plugins: [leftOut({ hardware: false })] });
 // (src/pkcs11/uri.ts stays: settings check pkcs11: URIs before any key is opened; src/tpm/keys/tss2-detect.ts: the
 // factory asks it whether a key file is a TPM key.)
 const kept = ["src/pkcs11/uri.ts", "src/tpm/keys/tss2-detect.ts"];
 const heavy = Object.keys(light.metafile.inputs).filter((f) => !kept.includes(f) && /^src\/(tpm|pkcs11|signers\/(tpm|pkcs11)|provisioning|doctor|serve|agent\/server)\/|node_modules\/(@peculiar|asn1js)/.test(f));
 if (heavy.length > 0) throw new Error(`dist/${CREDENTIAL_PROCESS_BUNDLE_FILE} holds modules it should leave out: ${heavy.slice(0, 5).join(", ")}`);
-const hw = await build({ ...lightBundle, outfile: `dist/${HARDWARE_BUNDLE_FILE}`, plugins: [leftOut({ hardware: true }), fromPackage] });
+const hw = await build({ ...lightBundle, outfile: `dist/${HARDWARE_BUNDLE_FILE}`, plugins: [leftOut({ hardware: true })] });
 const hwHeavy = Object.keys(hw.metafile.inputs).filter((f) => /^src\/(provisioning|doctor|serve|agent\/server)\/|node_modules\/(@peculiar|asn1js)/.test(f));
 if (hwHeavy.length > 0) throw new Error(`dist/${HARDWARE_BUNDLE_FILE} holds modules it should leave out: ${hwHeavy.slice(0, 5).join(", ")}`);
 

@@ -1,22 +1,24 @@
 /**
- * Where this package's code lives, and the one way it loads a dependency by name at run time (pkcs11js; yargs and
- * @noble/post-quantum in the CommonJS bundles). Node's CommonJS resolver, when a name is in no node_modules above the
- * caller, goes on to $HOME/.node_modules, $HOME/.node_libraries, $PREFIX/lib/node and NODE_PATH: for root with
- * another user's HOME (`sudo -E`, a container job's HOME) and an optional dependency npm left out, that user's code.
+ * Where this package's code lives, and the one way it loads a dependency by name at run time (pkcs11js, yargs,
+ * @noble/post-quantum). Node's CommonJS resolver, when a name is in no node_modules above the caller, goes on to
+ * $HOME/.node_modules, $HOME/.node_libraries, $PREFIX/lib/node and NODE_PATH: for root with another user's HOME
+ * (`sudo -E`, a container job's HOME) and an optional dependency npm left out, that user's code; its ES module
+ * resolver (import()) looks in every node_modules up to `/` (/tmp/node_modules: anyone's).
  * A dependency is taken from the package's own node_modules, or from the node_modules of the projects it is installed
- * in, and only from directories owned by the owner of this code or by root.
+ * in, and only where no other user than the owner of this code and root could have put it (othersCouldPlant).
  */
 import { existsSync, realpathSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join, sep } from "node:path";
 import { thisModuleFile } from "./module-file.js";
+import { othersCouldPlant } from "./native-helper.js";
 
 /**
  * The node_modules directories npm installs this package's dependencies in, nearest first: its own, then, while it
  * is itself a dependency, the node_modules it sits in (npm hoists there), up to that of the project that installed
  * it (pnpm: the sibling packages in .pnpm/<name>@<version>/node_modules). Not a global prefix's lib/node_modules
  * (npm hoists nothing there: other global packages, of whoever installed them), nothing above the installing
- * project, and no directory owned by another user than the owner of `from` and root. Empty when `from` is in no
+ * project, and none another user than the owner of `from` and root could have made or written to. Empty when `from` is in no
  * package (a copy of dist/ alone).
  */
 export function packageNodeModules(from: string): string[] {
@@ -25,9 +27,10 @@ export function packageNodeModules(from: string): string[] {
   if (dir === undefined) return [];
   const found: string[] = [];
   for (let modules = join(dir, "node_modules"); ; ) {
-    const uid = ownerOf(modules);
-    if (uid !== -1 && uid !== 0 && uid !== owner) break;
-    if (uid !== -1) found.push(modules);
+    if (existsSync(modules)) {
+      if (othersCouldPlant(modules, modules, owner)) break;
+      found.push(modules);
+    }
     // <modules>/<name> or <modules>/@scope/<name>: the package is itself a dependency of the directory above.
     const parent = basename(dirname(dir)).startsWith("@") ? dirname(dirname(dir)) : dirname(dir);
     if (basename(parent) !== "node_modules" || isGlobalLib(dirname(parent))) return found;
@@ -59,7 +62,7 @@ export function requireFromPackage(id: string, from: string = thisModuleFile()):
     // there would go on to the home folders, hence the check that the file is in the package found.
     const load = createRequire(join(modules, "_"));
     const file = realpathSync(load.resolve(id));
-    if (!file.startsWith(packageDir + sep)) break;
+    if (!file.startsWith(packageDir + sep) || othersCouldPlant(file, dirname(packageDir), ownerOf(from))) break;
     return load(file);
   }
   throw Object.assign(new Error(`Cannot find module '${id}' in this package's node_modules`), { code: "MODULE_NOT_FOUND" });

@@ -3,7 +3,7 @@
  * and requireFromPackage, which loads only from there. The cross-user case (another user's ~/.node_modules, root
  * running with that HOME) is native-test/own-package-loads.test.ts.
  */
-import { chownSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, writeFileSync } from "node:fs";
 import Module from "node:module";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -111,6 +111,17 @@ describe("packageNodeModules", () => {
     chownSync(join(root, "node_modules"), 0, 0);
     expect(packageNodeModules(join(root, "node_modules/raa/x.js"))).toEqual([join(root, "node_modules")]);
   });
+
+  it.skipIf(process.getuid?.() !== 0)("a node_modules others can write ends the walk, unless it has the sticky bit (/tmp's shape)", () => {
+    const root = layout({ "package.json": named("app"), "node_modules/raa/package.json": named("raa"), "node_modules/raa/x.js": "" });
+    chmodSync(join(root, "node_modules"), 0o777);
+    expect(packageNodeModules(join(root, "node_modules/raa/x.js"))).toEqual([]);
+    chmodSync(join(root, "node_modules"), 0o1777);
+    expect(packageNodeModules(join(root, "node_modules/raa/x.js"))).toEqual([join(root, "node_modules")]);
+    // Group-writable stays trusted: npm under umask 002, the user's own group.
+    chmodSync(join(root, "node_modules"), 0o775);
+    expect(packageNodeModules(join(root, "node_modules/raa/x.js"))).toEqual([join(root, "node_modules")]);
+  });
 });
 
 describe("requireFromPackage", () => {
@@ -164,6 +175,26 @@ describe("requireFromPackage", () => {
       "node_modules/dep2/index.js": module("another package"),
     });
     expect(() => requireFromPackage("dep", join(root, "x.js"))).toThrow(expect.objectContaining({ code: "MODULE_NOT_FOUND" }));
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("in a sticky node_modules others can write: only a package of root or the code's owner, no file others can write", () => {
+    const root = layout({
+      "package.json": named("app"),
+      "node_modules/dep/package.json": named("dep"),
+      "node_modules/dep/index.js": module("dep"),
+      "node_modules/raa/package.json": named("raa"),
+      "node_modules/raa/x.js": "",
+    });
+    const from = join(root, "node_modules/raa/x.js");
+    chmodSync(join(root, "node_modules"), 0o1777);
+    expect(requireFromPackage("dep", from)).toBe("dep");
+    chownSync(join(root, "node_modules/dep"), 4242, 4242);
+    expect(() => requireFromPackage("dep", from)).toThrow(expect.objectContaining({ code: "MODULE_NOT_FOUND" }));
+    chownSync(join(root, "node_modules/dep"), 0, 0);
+    chmodSync(join(root, "node_modules/dep/index.js"), 0o666);
+    expect(() => requireFromPackage("dep", from)).toThrow(expect.objectContaining({ code: "MODULE_NOT_FOUND" }));
+    chmodSync(join(root, "node_modules/dep/index.js"), 0o1666); // the sticky bit says nothing on a file
+    expect(() => requireFromPackage("dep", from)).toThrow(expect.objectContaining({ code: "MODULE_NOT_FOUND" }));
   });
 
   it("this module's file is the source file under test (import.meta.url before __filename)", () => {
