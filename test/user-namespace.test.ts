@@ -3,7 +3,10 @@
  * reads /proc itself, once per process: each case imports a fresh copy). native-test/user-namespace-trust.test.ts runs
  * the same rules in real `unshare` namespaces; this file pins the parsing's edges it cannot reach (round 33 mutation).
  */
-import { describe, expect, it, vi } from "vitest";
+import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 
 const proc = new Map<string, string>();
 const reads: string[] = [];
@@ -106,3 +109,45 @@ describe("rootsOwner, unmappedOwner, ownerText from the namespace's uid_map", ()
     expect(reads.sort()).toEqual(["/proc/self/uid_map", "/proc/sys/kernel/overflowuid"]);
   });
 });
+
+// Round 34 (M39): the warning's owner rule (foreignOwnerText) and the directory-owner rule with the namespace's owners;
+// only native-test/user-namespace-trust.test.ts told the copy hint before (dropping it survived the unit tests).
+describe("exposedFileWarnings with the namespace's owners", () => {
+  async function exposedFile(uidMap: string, uid: number) {
+    await inNamespace(uidMap);
+    const getuid = vi.spyOn(process, "getuid").mockReturnValue(uid);
+    onTestFinished(() => getuid.mockRestore());
+    return import("../src/os/exposed-file.js");
+  }
+
+  it("a file of the overflow uid: copied where the host's root is mapped (chown fails there); root's where it is not", async () => {
+    let m = await exposedFile(line(0, 0, 1), 0);
+    expect(m.foreignOwnerText({ mode: 0o100600, owner: 65534 }, "/k/pin")).toEqual({
+      problem: `/k/pin belongs to another user (uid 65534, ${OUTSIDE}), who can change it`, hint: "copy it to a file of your own",
+    });
+    expect(m.foreignOwnerText({ mode: 0o100600, owner: 1000 }, "/k/pin")).toEqual({
+      problem: "/k/pin belongs to another user (uid 1000), who can change it", hint: "run chown 0 /k/pin",
+    });
+    m = await exposedFile(line(1000, 1000, 1), 1000);
+    expect(m.foreignOwnerText({ mode: 0o100600, owner: 65534 }, "/k/pin")).toBeUndefined();
+    expect(m.foreignOwnerText({ mode: 0o100600, owner: 1000 }, "/k/pin")).toBeUndefined();
+  });
+
+  it.runIf(process.getuid?.() === 0)("a directory of the overflow uid, sticky 1777: told where the host's root is mapped, before the sticky bit; root's where not", async () => {
+    const root = mkdtempSync(join(tmpdir(), "raa-ns-owner-"));
+    onTestFinished(() => rmSync(root, { recursive: true, force: true }));
+    const dir = join(root, "d");
+    mkdirSync(dir, { mode: 0o1777 });
+    const path = join(dir, "pin");
+    writeFileSync(path, "1234\n", { mode: 0o600 });
+    chownSync(root, 0, 0);
+    chownSync(dir, 65534, 65534);
+    let m = await exposedFile(line(0, 0, 1), 0);
+    expect(m.exposedFileWarnings({ mode: 0o100600, owner: 0 }, path, "PIN file")).toEqual([
+      `PIN file ${path} is in a directory owned by another user (uid 65534, ${OUTSIDE}, ${dir}), who can replace it: move it to a directory of your own`,
+    ]);
+    m = await exposedFile(line(1000, 1000, 1), 1000);
+    expect(m.changeableDirectory(path)).toBeUndefined(); // sticky: others' renames are barred, and its owner counts as root
+  });
+});
+

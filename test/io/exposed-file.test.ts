@@ -8,7 +8,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, symli
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
-import { exposedFileWarnings, groupShared, warnIfExposed } from "../../src/os/exposed-file.js";
+import { changeableDirectory, exposedFileWarnings, groupShared, warnIfExposed } from "../../src/os/exposed-file.js";
 
 const warnings: string[] = [];
 const onWarning = (warning: Error & { code?: string }) => {
@@ -231,6 +231,26 @@ describe("exposedFileWarnings for a secret file in a directory others can change
     expect(exposedFileWarnings({ mode: 0o100600, owner: uid }, path, "PIN file")).toEqual([]);
     chownSync(dir, 0, SHARED_GID); // a group other accounts are in
     expect(exposedFileWarnings({ mode: 0o100600, owner: uid }, path, "PIN file")).toEqual([line(path, dir, "770")]);
+  });
+});
+
+// Round 34 (M39): without the set of directories seen, a directory two names are looked up through was judged twice,
+// and doctor's list of directories whose ACL was not checked held it twice (Stryker: `seen.add` removed survived).
+describe("changeableDirectory: each directory judged once", () => {
+  it.runIf(process.getuid?.() === 0)("a group-writable directory of a group nobody is in, above a link and its target: asked once", () => {
+    const root = mkdtempSync(join(tmpdir(), "raa-exposed-seen-"));
+    onTestFinished(() => rmSync(root, { recursive: true, force: true }));
+    chmodSync(root, 0o755);
+    const g = join(root, "g");
+    mkdirSync(join(g, "a"), { recursive: true, mode: 0o755 });
+    mkdirSync(join(g, "b"), { mode: 0o755 });
+    chownSync(g, 0, 61_996); // a gid no account has
+    chmodSync(g, 0o775);
+    writeFileSync(join(g, "a", "pin"), "1234\n", { mode: 0o600 });
+    symlinkSync(join(g, "a", "pin"), join(g, "b", "link"));
+    const asked: string[] = [];
+    expect(changeableDirectory(join(g, "b", "link"), asked)).toBeUndefined();
+    expect(asked).toEqual([g]);
   });
 });
 

@@ -2,6 +2,7 @@
 import { createSecretKey, createSign, generateKeyPairSync, X509Certificate, type KeyObject } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { derBitString, derOid, derSequence, derTlv, derUnsignedInteger } from "../../src/encoding/der-writer.js";
+import { children, readSingle } from "../../src/encoding/der.js";
 import { readCertificateNames } from "../../src/x509/names/certificate-names.js";
 import { Certificate, MAX_RSA_MODULUS_BITS, mlDsaParameterSetForOid, oneLineName } from "../../src/x509/certificate.js";
 
@@ -141,15 +142,26 @@ describe("Certificate", () => {
   it("refuses a time as an algorithm's parameters, short or not, with the same message on every Node", () => {
     const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
     const name = derSequence(derTlv(0x31, derSequence(derOid("2.5.4.3"), derTlv(0x0c, Buffer.from("gw")))));
+    const point = children(readSingle(ecSpki))[1]!.raw;
     for (const time of [derTlv(0x17, Buffer.from("x")), derTlv(0x18, Buffer.from("20271231235959Z"))]) {
       const algorithm = derSequence(derOid("1.2.840.10045.4.3.2"), time);
-      const tbs = derSequence(derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([1])), algorithm, name, validity, name,
-        publicKey.export({ type: "spki", format: "der" }));
-      const der = derSequence(tbs, algorithm, derBitString(createSign("sha256").update(tbs).sign(privateKey)));
-      expect(() => new Certificate(der, "t.pem")).toThrow(expect.objectContaining({
-        code: "CERTIFICATE_INVALID", message: "t.pem has a time as the parameters of its signature algorithm, which no algorithm has",
-      }));
+      // M39: the public key algorithm's and the outer one's were not tested (dropping either from the list survived).
+      for (const [where, inner, spki, outer] of [
+        ["signature algorithm", algorithm, ecSpki, algorithm],
+        ["public key algorithm", ecdsaSha256, derSequence(derSequence(derOid("1.2.840.10045.2.1"), time), point), ecdsaSha256],
+        ["outer signature algorithm", ecdsaSha256, ecSpki, algorithm],
+      ] as const) {
+        const tbs = derSequence(derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([1])), inner, name, validity, name, spki);
+        const der = derSequence(tbs, outer, derBitString(createSign("sha256").update(tbs).sign(privateKey)));
+        expect(() => new Certificate(der, "t.pem")).toThrow(expect.objectContaining({
+          code: "CERTIFICATE_INVALID", message: `t.pem has a time as the parameters of its ${where}, which no algorithm has`,
+          hint: "have the CA issue the certificate again",
+        }));
+      }
     }
+    // A time elsewhere in an algorithm (its first element, or the third) is not its parameters: told otherwise.
+    const later = derSequence(derOid("1.2.840.10045.4.3.2"), derTlv(0x05, Buffer.alloc(0)), derTlv(0x17, Buffer.from("x")));
+    expect(() => new Certificate(certificate([1], derSequence(later, point)), "t.pem")).not.toThrow(/a time as the parameters/);
   });
 
   it("refuses a validity time OpenSSL cannot read (month 13), with its hint", () => {

@@ -7,13 +7,18 @@ import { Certificate } from "../../src/x509/certificate.js";
 
 /** A self-signed certificate whose validity holds these times as written (UTCTime 0x17, GeneralizedTime 0x18). */
 function certificateWithValidity(notBefore: [number, string], notAfter: [number, string]): Buffer {
+  const time = ([tag, text]: [number, string]) => derTlv(tag, Buffer.from(text, "latin1"));
+  return certificateWith(derSequence(time(notBefore), time(notAfter)));
+}
+
+/** A self-signed certificate with this validity element, v3 or (without its version field) v1. */
+function certificateWith(validity: Buffer, v1 = false): Buffer {
   const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
   const ecdsaSha256 = derSequence(derOid("1.2.840.10045.4.3.2"));
   const name = derTlv(0x30, derTlv(0x31, derSequence(derOid("2.5.4.3"), derTlv(0x0c, Buffer.from("gw")))));
-  const time = ([tag, text]: [number, string]) => derTlv(tag, Buffer.from(text, "latin1"));
+  const version = v1 ? [] : [derTlv(0xa0, derTlv(0x02, Buffer.from([2])))];
   const tbs = derSequence(
-    derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([1])), ecdsaSha256, name,
-    derSequence(time(notBefore), time(notAfter)), name, publicKey.export({ type: "spki", format: "der" }),
+    ...version, derTlv(0x02, Buffer.from([1])), ecdsaSha256, name, validity, name, publicKey.export({ type: "spki", format: "der" }),
   );
   const signature = createSign("sha256").update(tbs).sign(privateKey);
   return derSequence(tbs, ecdsaSha256, derBitString(signature));
@@ -123,5 +128,42 @@ describe("certificate validity", () => {
     expect(dates([U, "271231000000-1259"])[1]).toBe("2027-12-31T12:59:00.000Z");
     expect(dates([G, "20000229000000Z"])[1]).toBe("2000-02-29T00:00:00.000Z");
     expect(dates([G, "00000101000000Z"])[1]).toBe("0000-01-01T00:00:00.000Z");
+  });
+
+  // Round 34 (M39): Stryker's survivors in validityTime. Each time below is one OpenSSL 3.0 refuses ('Bad time value',
+  // `openssl x509 -noout -enddate`) or reads as the date given; none is one DER forbids, so the agent's reading decides.
+  it("refuses what is no digit where one belongs, though Number() reads it ('5.', ' 5', NBSP, '+7'), and an offset not of 4 digits", () => {
+    const notAfter = (tag: number, text: string) => () => new Certificate(certificateWithValidity([0x17, "261101000000Z"], [tag, text]), "c.pem");
+    for (const bad of ["27123123595.Z", "2712312359 5Z", "+71231235959Z", "271231235959+01000", "271231235959x0100", "271231235959 0100", "2712312359591234567890ZZ"]) {
+      expect(notAfter(0x17, bad)).toThrow(`c.pem has a notAfter that is not a valid time ('${bad}')`);
+    }
+    expect(notAfter(0x17, "2712312359\xa05Z")).toThrow("c.pem has a notAfter that is not a valid time (13 bytes)");
+    expect(notAfter(0x17, "27123123595\x7fZ")).toThrow("c.pem has a notAfter that is not a valid time (13 bytes)");
+    expect(notAfter(0x17, "27123123595~Z")).toThrow("c.pem has a notAfter that is not a valid time ('27123123595~Z')");
+    expect(notAfter(0x17, "2712312359591234567890ZZZ")).toThrow("c.pem has a notAfter that is not a valid time (25 bytes)");
+    // Day 0, hour 24, minute 60 (OpenSSL: 'Bad time value').
+    for (const bad of ["271200235959Z", "271231240000Z", "271231236000Z", "20271200235959Z", "20271231240000Z", "20271231236000Z"]) {
+      expect(notAfter(bad.length === 13 ? 0x17 : 0x18, bad)).toThrow(`c.pem has a notAfter that is not a valid time ('${bad}')`);
+    }
+    // A time in a PrintableString is no time, though its text is a GeneralizedTime's (OpenSSL: 'Could not read certificate').
+    expect(notAfter(0x13, "20271231235959Z")).toThrow("c.pem has a notAfter that is not a valid time ('20271231235959Z')");
+  });
+
+  it("reads a leap day of a year divisible by 4 but not 100, and the last second of a day", () => {
+    const dates = (notAfter: [number, string]) => new Certificate(certificateWithValidity([0x17, "500101000000Z"], notAfter)).notAfter.toISOString();
+    expect(dates([0x17, "240229000000Z"])).toBe("2024-02-29T00:00:00.000Z");
+    expect(dates([0x18, "20240229235959Z"])).toBe("2024-02-29T23:59:59.000Z");
+    expect(dates([0x17, "270101235900Z"])).toBe("2027-01-01T23:59:00.000Z");
+  });
+
+  it("a validity without notAfter, or that is no SEQUENCE: '(none)'; a v1 certificate's (no version field) is read", () => {
+    const one = derSequence(derTlv(0x17, Buffer.from("261101000000Z")));
+    expect(() => new Certificate(certificateWith(one), "c.pem")).toThrow(expect.objectContaining({
+      code: "CERTIFICATE_INVALID", message: "c.pem has a notAfter that is not a valid time (none)",
+    }));
+    expect(() => new Certificate(certificateWith(derTlv(0x05, Buffer.alloc(0))), "c.pem")).toThrow("c.pem has a notBefore that is not a valid time (none)");
+    const times = derSequence(derTlv(0x17, Buffer.from("261101000000Z")), derTlv(0x18, Buffer.from("20361231235959Z")));
+    const v1 = new Certificate(certificateWith(times, true));
+    expect([v1.notBefore.toISOString(), v1.notAfter.toISOString()]).toEqual(["2026-11-01T00:00:00.000Z", "2036-12-31T23:59:59.000Z"]);
   });
 });

@@ -92,7 +92,7 @@ function checkPkcs8(der: Buffer): CheckedDer {
   const inner = privateKey.content;
   let checked: CheckedKey;
   if (algorithm === RSA_ENCRYPTION) {
-    if (params !== undefined && (params.tag !== TAG.NULL || params.content.length !== 0)) throw new DerError("RSA parameters are not NULL");
+    if (params !== undefined && params.tag !== TAG.NULL) throw new DerError("RSA parameters are not NULL"); // a NULL with content: readElement refuses it
     checked = checkRsa(inner, stored);
   } else if (algorithm === EC_PUBLIC_KEY) {
     checked = checkEc(inner, curveOf(params), stored);

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { createPublicKey, generateKeyPairSync, verify, type KeyObject } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadKeyFile } from "../../../src/signers/file/key-material.js";
+import { checkKey } from "../../../src/signers/file/key-checks.js";
 import { derOid, derSequence, derTlv } from "../../../src/encoding/der-writer.js";
 import { TAG, children, readSingle } from "../../../src/encoding/der.js";
 import { makeTempDir } from "../../helpers/pki.js";
@@ -167,5 +168,79 @@ describe.each(Object.keys(ML_DSA_OIDS) as (keyof typeof ML_DSA_OIDS)[])("PKCS#8 
     const file = write(`${name}.der`, make());
     const e = await expectAgentError(loadKeyFile(file, {}), "PRIVATE_KEY_INVALID");
     expect(e.message).toBe(`unable to parse private key: ${file} holds a malformed PKCS#8 key (${reason})`);
+  });
+});
+
+// Round 34 (M39): Stryker's survivors in checkPkcs8, readPkcs8's BIT STRING and checkRsa's stored public key. Under
+// OpenSSL 3.0 (`openssl pkey -inform DER`): an RSA key without parameters or with an empty SEQUENCE is read, NULL with
+// content is not; any v2 key with a publicKey is refused, so the agent's comparison is the only check of it.
+describe(`PKCS#8 parameters, stored public keys and the DER handed to node:crypto, Node ${process.versions.node}`, () => {
+  let tmp: ReturnType<typeof makeTempDir>;
+  const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const RSA_OID = derOid("1.2.840.113549.1.1.1");
+  const write = (name: string, der: Buffer) => {
+    writeFileSync(join(tmp.dir, name), der, { mode: 0o600 });
+    return join(tmp.dir, name);
+  };
+  /** The RSA key's PKCS#8 with these AlgorithmIdentifier parameters (none: absent) and optional fields. */
+  const rsaPkcs8 = (params: Buffer[], version = 0, ...optional: Buffer[]) => {
+    const [, , key] = children(readSingle(rsa.privateKey.export({ type: "pkcs8", format: "der" }), TAG.SEQUENCE));
+    return derSequence(derTlv(TAG.INTEGER, Buffer.from([version])), derSequence(RSA_OID, ...params), key!.raw, ...optional);
+  };
+  /** An RSAPublicKey SEQUENCE { n, e, … } as a `[1] publicKey`. */
+  const rsaPublicKeyField = (...fields: Buffer[]) => derTlv(0x81, Buffer.concat([Buffer.from([0]), derSequence(...fields)]));
+  const [n, e] = children(readSingle(rsa.publicKey.export({ type: "pkcs1", format: "der" }), TAG.SEQUENCE)).map((f) => f.raw) as [Buffer, Buffer];
+  beforeAll(() => (tmp = makeTempDir("raa-pkcs8-m39-")));
+  afterAll(() => tmp.cleanup());
+
+  it("an RSA key without AlgorithmIdentifier parameters is read and signs, as OpenSSL reads it", async () => {
+    const { key } = await loadKeyFile(write("no-params.der", rsaPkcs8([])), {});
+    expect(verify("sha256", Buffer.from("m"), rsa.publicKey, key.sign(Buffer.from("m"), "SHA256"))).toBe(true);
+  });
+
+  it.each([
+    ["an empty SEQUENCE (OpenSSL reads it)", derTlv(TAG.SEQUENCE, Buffer.alloc(0)), "RSA parameters are not NULL"],
+    ["NULL with content (OpenSSL refuses it; the DER reading before checkPkcs8 too)", derTlv(TAG.NULL, Buffer.from([0])), "a NULL with content"],
+  ])("RSA parameters that are %s: refused", async (name, params, reason) => {
+    const file = write("params.der", rsaPkcs8([params]));
+    const error = await expectAgentError(loadKeyFile(file, {}), "PRIVATE_KEY_INVALID");
+    expect(error.message).toBe(`unable to parse private key: ${file} holds a malformed PKCS#8 key (${reason})`);
+  });
+
+  it("a stored RSA public key with its modulus but another exponent is not the key's; one with a third field is malformed", async () => {
+    const otherE = write("other-e.der", rsaPkcs8([derTlv(TAG.NULL, Buffer.alloc(0))], 1, rsaPublicKeyField(n, derTlv(TAG.INTEGER, Buffer.from([3])))));
+    const mismatch = await expectAgentError(loadKeyFile(otherE, {}), "PRIVATE_KEY_INVALID");
+    expect(mismatch.message).toBe(`unusable private key in ${otherE}: the public key stored with it is not the public half of its RSA private key`);
+    const third = write("third.der", rsaPkcs8([derTlv(TAG.NULL, Buffer.alloc(0))], 1, rsaPublicKeyField(n, e, derTlv(TAG.INTEGER, Buffer.from([1])))));
+    const malformed = await expectAgentError(loadKeyFile(third, {}), "PRIVATE_KEY_INVALID");
+    expect(malformed.message).toBe(`unable to parse private key: ${third} holds a malformed PKCS#8 key (trailing data in the RSA public key)`);
+    const own = write("own.der", rsaPkcs8([derTlv(TAG.NULL, Buffer.alloc(0))], 1, rsaPublicKeyField(n, e)));
+    expect((await loadKeyFile(own, {})).key.publicKey!.equals(rsa.publicKey)).toBe(true);
+  });
+
+  it("a stored public key BIT STRING of no byte but its count is malformed; of one byte, not the key's", async () => {
+    const empty = write("empty.der", pkcs8(ec.privateKey, 1, derTlv(0x81, Buffer.from([0]))));
+    const e1 = await expectAgentError(loadKeyFile(empty, {}), "PRIVATE_KEY_INVALID");
+    expect(e1.message).toBe(`unable to parse private key: ${empty} holds a malformed PKCS#8 key (PKCS#8 public key BIT STRING has unused bits)`);
+    const oneByte = write("one-byte.der", pkcs8(ec.privateKey, 1, derTlv(0x81, Buffer.from([0, 4]))));
+    const e2 = await expectAgentError(loadKeyFile(oneByte, {}), "PRIVATE_KEY_INVALID");
+    expect(e2.message).toBe(`unusable private key in ${oneByte}: the public key stored with it is not the public half of its P-256 private scalar`);
+  });
+
+  it("checkKey hands node:crypto a version 1 key without optional fields in place of a v2 key, even one without them", () => {
+    const v1 = pkcs8(ec.privateKey, 0);
+    for (const v2 of [pkcs8(ec.privateKey, 1), pkcs8(ec.privateKey, 1, ATTRIBUTES, publicKeyField(ec.publicKey)), pkcs8(ec.privateKey, 0, ATTRIBUTES)]) {
+      expect(checkKey(v2, "pkcs8", "k").der).toEqual(v1);
+    }
+    expect(checkKey(v1, "pkcs8", "k")).toEqual({ kind: "EC", curve: "P-256", der: v1 });
+    expect(checkKey(rsaPkcs8([]), "pkcs8", "k")).toEqual({ kind: "RSA", bits: 2048, der: rsaPkcs8([]) });
+  });
+
+  it("checkKey: a PKCS#8 key of another algorithm (Ed25519; loadKeyFile never hands it one) is no RSA or EC key", () => {
+    const ed = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "der" });
+    expect(() => checkKey(ed, "pkcs8", "k")).toThrow(expect.objectContaining({
+      code: "PRIVATE_KEY_INVALID", message: "unable to parse private key: k holds a malformed PKCS#8 key (algorithm 1.3.101.112 is neither RSA nor EC)",
+    }));
   });
 });
