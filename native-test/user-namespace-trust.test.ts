@@ -18,11 +18,12 @@
  * shows 65534 there too, and now counts as another user's.
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCa, issueLeaf, type IssuedCertificate } from "../test/helpers/pki.js";
+import { SOFTHSM_MODULE } from "./helpers/softhsm-fixture.js";
 import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
 import { DIST_CLI, runCli } from "./helpers/run-cli.js";
 
@@ -229,6 +230,37 @@ describe.runIf(canCreateUsers() && canUnshare)("the local-trust rules in a user 
       expect(r.stderr, name).toContain(`directory ${alicesDir} belongs to uid 65534, ${OUTSIDE}, not to this user (`);
       expect(r.code, name).toBe(3);
     }
+  });
+
+  it("host root not mapped: what still counts as root's (decided in round 34): root's module through root's links, root's config, root's file in the user's own directory", async () => {
+    const inside = ["runuser", "-u", bob.name, "--", "unshare", "--user", "--map-current-user"];
+    const pkcs11Config = (module: string) => JSON.stringify({
+      version: 1,
+      profiles: { p: { ...JSON.parse(configFor("unused")).profiles.p, "private-key": undefined, certificate: "pkcs11:token=raa-none;object=x", "pkcs11-lib": module } },
+    });
+    // The host root's link (/usr/lib/softhsm/libsofthsm2.so -> ../x86_64-linux-gnu/softhsm/…) and directories, all 65534.
+    const roots = join(dir, "roots");
+    mkdirSync(roots, { mode: 0o755 });
+    writeFileSync(join(roots, "config.json"), pkcs11Config(SOFTHSM_MODULE), { mode: 0o644 }); // root's, as in /etc
+    let r = await credentials(join(roots, "config.json"), inside, bob.home);
+    expect(r.stderr).toContain(`C_Initialize of the PKCS#11 module ${SOFTHSM_MODULE}`); // loaded: past every check
+    // A file root left in the user's directory (a `sudo` that kept HOME): root's outside, so inside too; refusing it
+    // would stop only what mal cannot do (she cannot put a file in bob's 0700 directory).
+    const leftover = join(bob.home, "roots-config.json");
+    writeFileSync(leftover, configFor(keyAt(join(bob.home, "key.pem"), bob)), { mode: 0o644 });
+    r = await credentials(leftover, inside, bob.home);
+    expect(r.stderr).toContain(USED);
+    expect(r.code).toBe(7);
+    // The same module in mal's directory in /tmp: hers (was: dlopen()ed as bob).
+    const malsTmp = mal.mkdir(join(tmpdir(), `${mal.name}-module`), 0o755);
+    inTmp.push(malsTmp);
+    copyFileSync(realpathSync(SOFTHSM_MODULE), join(malsTmp, "module.so"));
+    chownSync(join(malsTmp, "module.so"), mal.uid, mal.gid);
+    writeFileSync(join(roots, "mals-module.json"), pkcs11Config(join(malsTmp, "module.so")), { mode: 0o644 });
+    r = await credentials(join(roots, "mals-module.json"), inside, bob.home);
+    expect(r.stderr).toContain(`directory ${malsTmp} belongs to uid 65534, ${OUTSIDE}, not to this user (${bob.uid}) or root`);
+    expect(r.stderr).toContain("it was not loaded");
+    expect(r.code).toBe(3);
   });
 
   it("outside any namespace nothing changes: 65534 is nobody, another user", async () => {
