@@ -15,7 +15,10 @@
  *   1001: -r, then --map-current-user --pid --mount-proc   0 0 1     65534   not mapped (/proc/1/uid_map reads 0 0 1 too)
  * uid_map's outside column (the parent's ids) was read before and got the rows with "0 0 1" or "5 5 1" wrong.
  */
+import { chmodSync, lchownSync, mkdirSync, symlinkSync, writeFileSync, chownSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
+import { makeTempDir } from "./helpers/pki.js";
 
 const proc = new Map<string, string>();
 const reads: string[] = [];
@@ -157,5 +160,55 @@ describe("rootsOwner, unmappedOwner, ownerText from the namespace's uid_map", ()
     // Not sticky (the directory rule refuses a writable one itself), or sticky and writable by its owner alone: as before.
     for (const mode of [0o777, 0o755, 0o1755, 0o1700]) expect(ns.rootsOwner(65534, dir(mode)), mode.toString(8)).toBe(true);
     expect([ns.rootsOwner(65534), ns.rootsOwner(0, dir(0o1777)), ns.rootsOwner(1001, dir(0o755))]).toEqual([true, true, false]);
+  });
+});
+
+describe.runIf(process.getuid?.() === 0)("io/trusted-path asks with the directory each entry is in (real files, made 65534's by root)", () => {
+  /** Under `--map-current-user` as 1001: each name in `sticky` (1777) and `plain` (0755) is a directory and a link of 65534. */
+  async function setUp() {
+    const { dir, cleanup } = makeTempDir("raa-userns-wiring-");
+    for (const [name, mode] of [["sticky", 0o1777], ["plain", 0o755]] as const) {
+      mkdirSync(join(dir, name));
+      chmodSync(join(dir, name), mode);
+      mkdirSync(join(dir, name, "theirs"), { mode: 0o755 });
+      chownSync(join(dir, name, "theirs"), 65534, 65534);
+      writeFileSync(join(dir, name, "theirs", "f"), "");
+      symlinkSync(join(dir, name, "theirs", "f"), join(dir, name, "link"));
+      lchownSync(join(dir, name, "link"), 65534, 65534);
+    }
+    await inNamespace(line(1001, 1001, 1), "65534\n", 65534);
+    return { dir, cleanup, trusted: await import("../src/io/trusted-path.js") };
+  }
+  const why = (path: string, kind = "directory") => `${kind} ${path} belongs to uid 65534, ${OUTSIDE}, not to this user (1001) or root`;
+
+  it("a directory or a link of 65534 on the way, or last: root's in a 0755 directory, another user's in a sticky one", async () => {
+    const { dir, cleanup, trusted } = await setUp();
+    try {
+      for (const path of [join(dir, "plain", "theirs", "f"), join(dir, "plain", "link")]) {
+        trusted.walkToEntry(path, { uid: 1001 }).directory.close();
+      }
+      expect(() => trusted.walkToEntry(join(dir, "sticky", "theirs", "f"), { uid: 1001 })).toThrow(why(join(dir, "sticky", "theirs")));
+      expect(() => trusted.walkToEntry(join(dir, "sticky", "link"), { uid: 1001 })).toThrow(why(join(dir, "sticky", "link"), "symbolic link"));
+      expect(() => trusted.walkToEntry(join(dir, "sticky", "link"), { uid: 1001, linksOnly: true })).toThrow(why(join(dir, "sticky", "link"), "symbolic link"));
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("openCheckedDirectory's directory carries the one it is in, for checkDirectoryRule (the ECS token and code cache directories)", async () => {
+    const { dir, cleanup, trusted } = await setUp();
+    try {
+      const plain = trusted.openCheckedDirectory(join(dir, "plain", "theirs"), { uid: 1001 });
+      trusted.checkDirectoryRule(plain, 1001);
+      plain.close();
+      const sticky = trusted.openCheckedDirectory(join(dir, "sticky", "theirs"), { uid: 1001 });
+      try {
+        expect(() => trusted.checkDirectoryRule(sticky, 1001)).toThrow(why(join(dir, "sticky", "theirs")));
+      } finally {
+        sticky.close();
+      }
+    } finally {
+      cleanup();
+    }
   });
 });
