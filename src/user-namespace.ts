@@ -35,20 +35,21 @@ let ids: { overflow: number; unmapped: boolean; rootMapped: boolean } | undefine
  * Whether the host's root is mapped: the owner shown for a sysctl file, which is always the host's root (the overflow uid
  * where it is not mapped). Not uid_map's outside column: it holds the parent namespace's ids, so in a namespace made inside
  * another (`unshare -r unshare -U --map-current-user`) "0 0 1" is the parent's root, an ordinary host user, and where
- * the parent maps the host's root as 5, "5 5 1" maps it without a 0 there.
+ * the parent maps the host's root as 5, "5 5 1" maps it without a 0 there. Without that file, that column: right one deep.
  */
 function idMap(): NonNullable<typeof ids> {
   if (ids) return ids;
-  const read = (path: string) => {
+  const attempt = <T>(get: () => T): T | undefined => {
     try {
-      return readFileSync(path, "utf8");
+      return get();
     } catch {
       return undefined;
     }
   };
+  const read = (path: string) => attempt(() => readFileSync(path, "utf8"));
   const ranges = (read("/proc/self/uid_map") ?? "0 0 4294967295").trim().split("\n").map((line) => line.trim().split(/\s+/).map(Number));
   const maps = (side: 0 | 1, id: number) => ranges.some((r) => id >= r[side]! && id < r[side]! + r[2]!);
   const overflow = Number(read("/proc/sys/kernel/overflowuid") ?? 65534);
-  const sysctlOwner = statSync("/proc/sys/kernel/overflowuid", { throwIfNoEntry: false })?.uid;
+  const sysctlOwner = attempt(() => statSync("/proc/sys/kernel/overflowuid").uid);
   return (ids = { overflow, unmapped: !maps(0, overflow), rootMapped: sysctlOwner === undefined ? maps(1, 0) : sysctlOwner !== overflow });
 }
