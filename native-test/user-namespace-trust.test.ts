@@ -7,18 +7,32 @@
  * - Host root mapped (`--map-root-user` run by root): 65534 is another host user's. The lines said "uid 65534" (which
  *   reads as nobody), told to `chown` (EPERM there) or `setfacl -x u:4294967295` (EINVAL beside another such entry);
  *   an ACL entry for an unmapped group was not seen at all.
+ * Round 34 (S27):
+ * - Host root not mapped: every other host user's path shows 65534 too, so a symbolic link another user planted in /tmp
+ *   to her own config was followed as root's, and her config used (its PKCS#11 module would be dlopen()ed). An entry
+ *   of 65534 in a sticky directory others can write to is never root's now.
+ * - A namespace made inside another: uid_map's outside column is the parent's ids, so `-r` then `--map-current-user`
+ *   read "0 0 1" as the host's root mapped and refused `/`; `--map-user=5` then `--map-current-user` ("5 5 1") read
+ *   it as unmapped and took another user's directory for root's.
+ * The accounts' directories are under the worktree's tmp/ (root's, 0755, not sticky): a directory of root's in /tmp
+ * shows 65534 there too, and now counts as another user's.
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCa, issueLeaf, makeTempDir, type IssuedCertificate } from "../test/helpers/pki.js";
+import { createCa, issueLeaf, type IssuedCertificate } from "../test/helpers/pki.js";
+import { SOFTHSM_MODULE } from "./helpers/softhsm-fixture.js";
 import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
 import { DIST_CLI, runCli } from "./helpers/run-cli.js";
 
-const { dir, cleanup } = makeTempDir("raa-userns-");
+mkdirSync(join(process.cwd(), "tmp"), { recursive: true, mode: 0o755 });
+const dir = mkdtempSync(join(process.cwd(), "tmp", "raa-userns-"));
+const inTmp: string[] = []; // made in /tmp, removed after
 let alice: LocalUser;
 let bob: LocalUser;
+let mal: LocalUser;
 let leaf: IssuedCertificate;
 
 const canUnshare = (() => {
@@ -34,13 +48,16 @@ beforeAll(() => {
   chmodSync(dir, 0o755);
   alice = createLocalUser("raa20a", dir);
   bob = createLocalUser("raa20b", dir);
+  mal = createLocalUser("raa21m", dir);
   leaf = issueLeaf(createCa(join(dir, "ca"), { name: "Userns CA" }), join(dir, "leaf"), { name: "userns-device" });
   chmodSync(leaf.certPath, 0o644);
 });
 afterAll(() => {
   alice?.remove();
   bob?.remove();
-  cleanup();
+  mal?.remove();
+  rmSync(dir, { recursive: true, force: true });
+  for (const path of inTmp) rmSync(path, { recursive: true, force: true });
 });
 
 const WARNING = "roles-anywhere-agent: warning: ";
@@ -66,6 +83,17 @@ const keyAt = (path: string, owner: LocalUser | undefined, mode = 0o600) => {
   if (owner) chownSync(path, owner.uid, owner.gid);
   return path;
 };
+
+/** bob's key and config (endpoint 127.0.0.1:1: a config that is used ends in "cannot connect", exit 7), in his home. */
+const bobsConfig = () => {
+  const config = join(bob.home, "config.json");
+  writeFileSync(config, configFor(keyAt(join(bob.home, "key.pem"), bob)), { mode: 0o600 });
+  chownSync(config, bob.uid, bob.gid);
+  return config;
+};
+const credentials = (config: string, launcher: string[], HOME = dir) =>
+  runCli(DIST_CLI, ["credential-process", "--config", config, "--profile", "p"], { PATH: process.env["PATH"], HOME }, 90_000, launcher);
+const USED = "cannot connect to endpoint http://127.0.0.1:1";
 
 describe.runIf(canCreateUsers() && canUnshare)("the local-trust rules in a user namespace (real unshare, real accounts)", () => {
   it("host root not mapped (--map-current-user): bob's own key and config in his home are used without a word", async () => {
@@ -129,6 +157,110 @@ describe.runIf(canCreateUsers() && canUnshare)("the local-trust rules in a user 
       r = await sign(key, asRootMapped);
       expect(r.stderr).toBe(""); // 0775 root:root, a group no other account is in
     }
+  });
+
+  it("host root not mapped: another user's link in /tmp, or her directory there, is not root's (S27)", async () => {
+    const asBob = ["runuser", "-u", bob.name, "--"];
+    const inside = [...asBob, "unshare", "--user", "--map-current-user"];
+    const evil = mal.mkdir(join(dir, "mal-evil"), 0o755);
+    const malsConfig = join(evil, "config.json");
+    writeFileSync(malsConfig, configFor(keyAt(join(evil, "key.pem"), mal, 0o644)), { mode: 0o644 });
+    chownSync(malsConfig, mal.uid, mal.gid);
+    const planted = join(tmpdir(), `${mal.name}-config.json`);
+    inTmp.push(planted);
+    expect((await mal.run("ln", ["-s", malsConfig, planted])).code).toBe(0);
+
+    let r = await credentials(planted, asBob, bob.home);
+    expect(r.stderr).toContain(`symbolic link ${planted} belongs to uid ${mal.uid}, not to this user (${bob.uid}) or root`);
+    expect(r.code).toBe(3);
+    r = await credentials(planted, inside, bob.home);
+    // Was: exit 7, "cannot connect to endpoint …": mal's config used (its pkcs11-lib would be dlopen()ed as bob).
+    expect(r.stderr).toContain(`symbolic link ${planted} belongs to uid 65534, ${OUTSIDE}, not to this user (${bob.uid}) or root`);
+    expect(r.code).toBe(3);
+
+    const malsTmp = mal.mkdir(join(tmpdir(), `${mal.name}-dir`), 0o755);
+    inTmp.push(malsTmp);
+    writeFileSync(join(malsTmp, "config.json"), readFileSync(malsConfig), { mode: 0o644 });
+    chownSync(join(malsTmp, "config.json"), mal.uid, mal.gid);
+    r = await credentials(join(malsTmp, "config.json"), inside, bob.home);
+    expect(r.stderr).toContain(`directory ${malsTmp} belongs to uid 65534, ${OUTSIDE}, not to this user (${bob.uid}) or root`); // was: used
+    expect(r.code).toBe(3);
+
+    // bob's own link in /tmp: his id is mapped, used as before.
+    const own = join(tmpdir(), `${bob.name}-config.json`);
+    inTmp.push(own);
+    expect((await bob.run("ln", ["-s", bobsConfig(), own])).code).toBe(0);
+    r = await credentials(own, inside, bob.home);
+    expect(r.stderr).toContain(USED);
+    expect(r.code).toBe(7);
+    // What it costs: a directory of the host's root in /tmp looks the same as mal's in there, and is refused too.
+    const rootsTmp = mkdtempSync(join(tmpdir(), "raa-userns-"));
+    inTmp.push(rootsTmp);
+    chmodSync(rootsTmp, 0o755);
+    symlinkSync(join(bob.home, "config.json"), join(rootsTmp, "config.json"));
+    r = await credentials(join(rootsTmp, "config.json"), inside, bob.home);
+    expect(r.stderr).toContain(`directory ${rootsTmp} belongs to uid 65534, ${OUTSIDE}, not to this user (${bob.uid}) or root`);
+  });
+
+  it("whether the host's root is mapped, one or two namespaces deep: bob's own config is used where it is not, alice's directory refused where it is", async () => {
+    const U = ["unshare", "--user"];
+    const notMapped: [string, string[]][] = [
+      ["--map-current-user", [...U, "--map-current-user"]],
+      ["--map-root-user", [...U, "--map-root-user"]],
+      ["-r, then --map-current-user (uid_map 0 0 1)", [...U, "--map-root-user", ...U, "--map-current-user"]], // was: refused at /
+      ["-r, then -r (uid_map 0 0 1)", [...U, "--map-root-user", ...U, "--map-root-user"]], // was: refused at /
+      ["--map-current-user, then -r", [...U, "--map-current-user", ...U, "--map-root-user"]],
+      ["-r, then --map-current-user with its own pid namespace and /proc", [...U, "--map-root-user", ...U, "--map-current-user", "--pid", "--fork", "--mount-proc"]], // was: refused at /
+    ];
+    const config = bobsConfig();
+    for (const [name, launcher] of notMapped) {
+      const r = await credentials(config, ["runuser", "-u", bob.name, "--", ...launcher], bob.home);
+      expect(r.stderr, name).toContain(USED);
+      expect(r.code, name).toBe(7);
+    }
+    const alicesDir = alice.mkdir(join(dir, "alice-config"), 0o755);
+    writeFileSync(join(alicesDir, "config.json"), configFor(join(dir, "k.pem")), { mode: 0o644 });
+    const mapped: [string, string[]][] = [
+      ["root's -r", [...U, "--map-root-user"]],
+      ["root's -r, then --map-current-user", [...U, "--map-root-user", ...U, "--map-current-user"]],
+      ["root as 5, then --map-current-user (uid_map 5 5 1)", [...U, "--map-user=5", "--map-group=5", ...U, "--map-current-user"]], // was: used
+    ];
+    for (const [name, launcher] of mapped) {
+      const r = await credentials(join(alicesDir, "config.json"), launcher);
+      expect(r.stderr, name).toContain(`directory ${alicesDir} belongs to uid 65534, ${OUTSIDE}, not to this user (`);
+      expect(r.code, name).toBe(3);
+    }
+  });
+
+  it("host root not mapped: what still counts as root's (decided in round 34): root's module through root's links, root's config, root's file in the user's own directory", async () => {
+    const inside = ["runuser", "-u", bob.name, "--", "unshare", "--user", "--map-current-user"];
+    const pkcs11Config = (module: string) => JSON.stringify({
+      version: 1,
+      profiles: { p: { ...JSON.parse(configFor("unused")).profiles.p, "private-key": undefined, certificate: "pkcs11:token=raa-none;object=x", "pkcs11-lib": module } },
+    });
+    // The host root's link (/usr/lib/softhsm/libsofthsm2.so -> ../x86_64-linux-gnu/softhsm/…) and directories, all 65534.
+    const roots = join(dir, "roots");
+    mkdirSync(roots, { mode: 0o755 });
+    writeFileSync(join(roots, "config.json"), pkcs11Config(SOFTHSM_MODULE), { mode: 0o644 }); // root's, as in /etc
+    let r = await credentials(join(roots, "config.json"), inside, bob.home);
+    expect(r.stderr).toContain(`C_Initialize of the PKCS#11 module ${SOFTHSM_MODULE}`); // loaded: past every check
+    // A file root left in the user's directory (a `sudo` that kept HOME): root's outside, so inside too; refusing it
+    // would stop only what mal cannot do (she cannot put a file in bob's 0700 directory).
+    const leftover = join(bob.home, "roots-config.json");
+    writeFileSync(leftover, configFor(keyAt(join(bob.home, "key.pem"), bob)), { mode: 0o644 });
+    r = await credentials(leftover, inside, bob.home);
+    expect(r.stderr).toContain(USED);
+    expect(r.code).toBe(7);
+    // The same module in mal's directory in /tmp: hers (was: dlopen()ed as bob).
+    const malsTmp = mal.mkdir(join(tmpdir(), `${mal.name}-module`), 0o755);
+    inTmp.push(malsTmp);
+    copyFileSync(realpathSync(SOFTHSM_MODULE), join(malsTmp, "module.so"));
+    chownSync(join(malsTmp, "module.so"), mal.uid, mal.gid);
+    writeFileSync(join(roots, "mals-module.json"), pkcs11Config(join(malsTmp, "module.so")), { mode: 0o644 });
+    r = await credentials(join(roots, "mals-module.json"), inside, bob.home);
+    expect(r.stderr).toContain(`directory ${malsTmp} belongs to uid 65534, ${OUTSIDE}, not to this user (${bob.uid}) or root`);
+    expect(r.stderr).toContain("it was not loaded");
+    expect(r.code).toBe(3);
   });
 
   it("outside any namespace nothing changes: 65534 is nobody, another user", async () => {

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 
 /**
  * Who owns a file, as this process's user namespace shows it (a rootless container, Kubernetes pods with user
@@ -9,12 +9,14 @@ import { readFileSync } from "node:fs";
 /**
  * Whether an owner counts as root: root, and in a user namespace that does not map the host's root (`unshare -U
  * --map-current-user`, bwrap, flatpak, a rootless container), the id the kernel shows for every owner it does not map
- * (unmappedOwner): root's /, /usr and /etc show so there, and so would another host user's directory mounted in. The
- * two cannot be told apart inside; refused, nothing could be fixed there (SECURITY.md). Where the host's root is mapped,
- * that id is another host user's.
+ * (unmappedOwner): root's /, /usr and /etc show so there, and so does every other host user's path visible in there.
+ * The two cannot be told apart inside; refused, nothing could be fixed there (SECURITY.md). But not an entry in a
+ * sticky directory others can write to (`within`, e.g. /tmp): another user made it there, root plants nothing in /tmp.
+ * Where the host's root is mapped, that id is another host user's.
  */
-export function rootsOwner(uid: number): boolean {
-  return uid === 0 || (unmappedOwner(uid) && !idMap().rootMapped);
+export function rootsOwner(uid: number, within?: { readonly mode: number }): boolean {
+  const shared = within !== undefined && (within.mode & 0o1000) !== 0 && (within.mode & 0o022) !== 0;
+  return uid === 0 || (unmappedOwner(uid) && !idMap().rootMapped && !shared);
 }
 
 /** Whether `uid` is the kernel's overflow uid (65534) standing for an owner this user namespace does not map. */
@@ -28,18 +30,26 @@ export const ownerText = (uid: number): string => (unmappedOwner(uid) ? `uid ${u
 
 let ids: { overflow: number; unmapped: boolean; rootMapped: boolean } | undefined;
 
-/** This process's user namespace, once: /proc/self/uid_map (without it, as the initial namespace's: every id mapped). */
+/**
+ * This process's user namespace, once: /proc/self/uid_map (without it, as the initial namespace's: every id mapped).
+ * Whether the host's root is mapped: the owner shown for a sysctl file, which is always the host's root (the overflow uid
+ * where it is not mapped). Not uid_map's outside column: it holds the parent namespace's ids, so in a namespace made inside
+ * another (`unshare -r unshare -U --map-current-user`) "0 0 1" is the parent's root, an ordinary host user, and where
+ * the parent maps the host's root as 5, "5 5 1" maps it without a 0 there. Without that file, that column: right one deep.
+ */
 function idMap(): NonNullable<typeof ids> {
   if (ids) return ids;
-  const read = (path: string) => {
+  const attempt = <T>(get: () => T): T | undefined => {
     try {
-      return readFileSync(path, "utf8");
+      return get();
     } catch {
       return undefined;
     }
   };
+  const read = (path: string) => attempt(() => readFileSync(path, "utf8"));
   const ranges = (read("/proc/self/uid_map") ?? "0 0 4294967295").trim().split("\n").map((line) => line.trim().split(/\s+/).map(Number));
   const maps = (side: 0 | 1, id: number) => ranges.some((r) => id >= r[side]! && id < r[side]! + r[2]!);
   const overflow = Number(read("/proc/sys/kernel/overflowuid") ?? 65534);
-  return (ids = { overflow, unmapped: !maps(0, overflow), rootMapped: maps(1, 0) });
+  const sysctlOwner = attempt(() => statSync("/proc/sys/kernel/overflowuid").uid);
+  return (ids = { overflow, unmapped: !maps(0, overflow), rootMapped: sysctlOwner === undefined ? maps(1, 0) : sysctlOwner !== overflow });
 }

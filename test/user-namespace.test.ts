@@ -2,14 +2,29 @@
  * src/user-namespace.ts fed /proc/self/uid_map and /proc/sys/kernel/overflowuid as the kernel writes them (the module
  * reads /proc itself, once per process: each case imports a fresh copy). native-test/user-namespace-trust.test.ts runs
  * the same rules in real `unshare` namespaces; this file pins the parsing's edges it cannot reach (round 33 mutation).
+ * Whether the host's root is mapped comes from the owner shown for /proc/sys/kernel/overflowuid (always the host's
+ * root), as measured in real namespaces (round 34; host user 1001, uid_map as read inside, that file's owner):
+ *   initial namespace                               0 0 4294967295   0       mapped
+ *   root: -r; root: --map-current-user              0 0 1            0       mapped
+ *   root: -r, then -r or --map-current-user         0 0 1            0       mapped
+ *   root: --map-user=5, then --map-current-user     5 5 1            5       mapped (as 5; no 0 on the outside)
+ *   1001: -r                                        0 1001 1         65534   not mapped
+ *   1001: --map-current-user                        1001 1001 1      65534   not mapped
+ *   1001: -r, then --map-current-user or -r         0 0 1            65534   not mapped (0 is the parent's root)
+ *   1001: --map-current-user, then -r               0 1001 1         65534   not mapped
+ *   1001: -r, then --map-current-user --pid --mount-proc   0 0 1     65534   not mapped (/proc/1/uid_map reads 0 0 1 too)
+ * uid_map's outside column (the parent's ids) was read before and got the rows with "0 0 1" or "5 5 1" wrong.
  */
-import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
+import { makeTempDir } from "./helpers/pki.js";
 
 const proc = new Map<string, string>();
 const reads: string[] = [];
+let sysctlOwner: number | undefined;
+const SYSCTL = "/proc/sys/kernel/overflowuid";
 
 vi.mock("node:fs", async (importOriginal) => {
   const fs = await importOriginal<typeof import("node:fs")>();
@@ -22,13 +37,24 @@ vi.mock("node:fs", async (importOriginal) => {
     }
     return (fs.readFileSync as (...a: unknown[]) => unknown)(path, ...rest);
   }) as typeof fs.readFileSync;
-  return { ...fs, readFileSync, default: { ...fs, readFileSync } };
+  const statSync = ((path: unknown, ...rest: unknown[]) => {
+    if (path !== SYSCTL) return (fs.statSync as (...a: unknown[]) => unknown)(path, ...rest);
+    reads.push(`stat ${path}`);
+    if (sysctlOwner === undefined && (rest[0] as { throwIfNoEntry?: boolean } | undefined)?.throwIfNoEntry === false) return undefined;
+    if (sysctlOwner === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: "ENOENT" });
+    return { uid: sysctlOwner };
+  }) as typeof fs.statSync;
+  return { ...fs, readFileSync, statSync, default: { ...fs, readFileSync, statSync } };
 });
 
-/** The module as a process in a namespace with this uid_map (undefined: no such file) would see it. */
-async function inNamespace(uidMap: string | undefined, overflowuid: string | undefined = "65534\n") {
+/**
+ * The module as a process in a namespace with this uid_map (undefined: no such file) would see it; `owner`: the owner
+ * shown for the sysctl file (undefined: no such file, as the earlier cases, which then read uid_map's outside column).
+ */
+async function inNamespace(uidMap: string | undefined, overflowuid: string | undefined = "65534\n", owner?: number) {
   proc.clear();
   reads.length = 0;
+  sysctlOwner = owner;
   if (uidMap !== undefined) proc.set("/proc/self/uid_map", uidMap);
   if (overflowuid !== undefined) proc.set("/proc/sys/kernel/overflowuid", overflowuid);
   vi.resetModules();
@@ -106,7 +132,85 @@ describe("rootsOwner, unmappedOwner, ownerText from the namespace's uid_map", ()
     ns.rootsOwner(65534);
     ns.unmappedOwner(65534);
     ns.ownerText(7);
-    expect(reads.sort()).toEqual(["/proc/self/uid_map", "/proc/sys/kernel/overflowuid"]);
+    expect(reads.sort()).toEqual(["/proc/self/uid_map", "/proc/sys/kernel/overflowuid", "stat /proc/sys/kernel/overflowuid"]);
+  });
+
+  it("the host's root is mapped where the sysctl file's owner shows it, not by uid_map's outside column (the parent's ids)", async () => {
+    // 1001: -r, then --map-current-user: "0 0 1" is the parent's root, host user 1001 (was: taken for the host's root).
+    let ns = await inNamespace(line(0, 0, 1), "65534\n", 65534);
+    expect([ns.unmappedOwner(65534), ns.rootsOwner(65534)]).toEqual([true, true]);
+    // root: --map-user=5, then --map-current-user: "5 5 1" has no 0, yet the host's root is 5 here (was: not mapped).
+    ns = await inNamespace(line(5, 5, 1), "65534\n", 5);
+    expect([ns.unmappedOwner(65534), ns.rootsOwner(65534)]).toEqual([true, false]);
+    // root: -r (0 0 1, owner 0) and 1001: --map-current-user (owner 65534): as the outside column says.
+    ns = await inNamespace(line(0, 0, 1), "65534\n", 0);
+    expect(ns.rootsOwner(65534)).toBe(false);
+    ns = await inNamespace(line(1001, 1001, 1), "65534\n", 65534);
+    expect(ns.rootsOwner(65534)).toBe(true);
+    // The overflow uid the kernel is set to, not 65534, is what an unmapped root shows as.
+    ns = await inNamespace(line(0, 0, 1), "4000\n", 4000);
+    expect(ns.rootsOwner(4000)).toBe(true);
+    ns = await inNamespace(line(0, 0, 1), "4000\n", 65534);
+    expect(ns.rootsOwner(4000)).toBe(false);
+  });
+
+  it("an unmapped owner's entry in a sticky directory others can write to (/tmp) is never root's; root's own is", async () => {
+    const ns = await inNamespace(line(1001, 1001, 1), "65534\n", 65534);
+    const dir = (mode: number) => ({ mode: 0o40000 | mode });
+    for (const mode of [0o1777, 0o1770, 0o1757, 0o1773]) expect(ns.rootsOwner(65534, dir(mode)), mode.toString(8)).toBe(false);
+    // Not sticky (the directory rule refuses a writable one itself), or sticky and writable by its owner alone: as before.
+    for (const mode of [0o777, 0o755, 0o1755, 0o1700]) expect(ns.rootsOwner(65534, dir(mode)), mode.toString(8)).toBe(true);
+    expect([ns.rootsOwner(65534), ns.rootsOwner(0, dir(0o1777)), ns.rootsOwner(1001, dir(0o755))]).toEqual([true, true, false]);
+  });
+});
+
+describe.runIf(process.getuid?.() === 0)("io/trusted-path asks with the directory each entry is in (real files, made 65534's by root)", () => {
+  /** Under `--map-current-user` as 1001: each name in `sticky` (1777) and `plain` (0755) is a directory and a link of 65534. */
+  async function setUp() {
+    const { dir, cleanup } = makeTempDir("raa-userns-wiring-");
+    for (const [name, mode] of [["sticky", 0o1777], ["plain", 0o755]] as const) {
+      mkdirSync(join(dir, name));
+      chmodSync(join(dir, name), mode);
+      mkdirSync(join(dir, name, "theirs"), { mode: 0o755 });
+      chownSync(join(dir, name, "theirs"), 65534, 65534);
+      writeFileSync(join(dir, name, "theirs", "f"), "");
+      symlinkSync(join(dir, name, "theirs", "f"), join(dir, name, "link"));
+      lchownSync(join(dir, name, "link"), 65534, 65534);
+    }
+    await inNamespace(line(1001, 1001, 1), "65534\n", 65534);
+    return { dir, cleanup, trusted: await import("../src/io/trusted-path.js") };
+  }
+  const why = (path: string, kind = "directory") => `${kind} ${path} belongs to uid 65534, ${OUTSIDE}, not to this user (1001) or root`;
+
+  it("a directory or a link of 65534 on the way, or last: root's in a 0755 directory, another user's in a sticky one", async () => {
+    const { dir, cleanup, trusted } = await setUp();
+    try {
+      for (const path of [join(dir, "plain", "theirs", "f"), join(dir, "plain", "link")]) {
+        trusted.walkToEntry(path, { uid: 1001 }).directory.close();
+      }
+      expect(() => trusted.walkToEntry(join(dir, "sticky", "theirs", "f"), { uid: 1001 })).toThrow(why(join(dir, "sticky", "theirs")));
+      expect(() => trusted.walkToEntry(join(dir, "sticky", "link"), { uid: 1001 })).toThrow(why(join(dir, "sticky", "link"), "symbolic link"));
+      expect(() => trusted.walkToEntry(join(dir, "sticky", "link"), { uid: 1001, linksOnly: true })).toThrow(why(join(dir, "sticky", "link"), "symbolic link"));
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("openCheckedDirectory's directory carries the one it is in, for checkDirectoryRule (the ECS token and code cache directories)", async () => {
+    const { dir, cleanup, trusted } = await setUp();
+    try {
+      const plain = trusted.openCheckedDirectory(join(dir, "plain", "theirs"), { uid: 1001 });
+      trusted.checkDirectoryRule(plain, 1001);
+      plain.close();
+      const sticky = trusted.openCheckedDirectory(join(dir, "sticky", "theirs"), { uid: 1001 });
+      try {
+        expect(() => trusted.checkDirectoryRule(sticky, 1001)).toThrow(why(join(dir, "sticky", "theirs")));
+      } finally {
+        sticky.close();
+      }
+    } finally {
+      cleanup();
+    }
   });
 });
 

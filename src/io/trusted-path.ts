@@ -24,6 +24,8 @@ const S_ISVTX = 0o1000;
 export interface CheckedDirectory {
   readonly path: string;
   readonly stats: Stats;
+  /** The directory holding it (none for /): whose owner counts as root depends on it (rootsOwner). */
+  readonly within: Stats | undefined;
   entry(name: string): string;
   close(): void;
 }
@@ -78,7 +80,7 @@ export function walkToEntry(path: string, options: WalkOptions): CheckedEntry {
       if (found?.stats.isSymbolicLink()) {
         closeFd(found.fd);
         if (++links > MAX_LINKS) throw osError("ELOOP", `too many symbolic links in ${path}`);
-        checkOwner(found.stats, `symbolic link ${join(current.path, name)}`, options.uid);
+        checkOwner(found.stats, `symbolic link ${join(current.path, name)}`, options.uid, current.stats);
         // Its owner put it at one name; another user may have hard-linked it here (where fs.protected_hardlinks=0).
         // Not in a directory only the user or root can write: Nix's store hard-links its identical symbolic links.
         const closed = (current.stats.uid === options.uid || rootsOwner(current.stats.uid)) && (current.stats.mode & 0o022) === 0;
@@ -99,7 +101,7 @@ export function walkToEntry(path: string, options: WalkOptions): CheckedEntry {
         for (const d of stack) d.close();
         return { directory: current, name, path: join(current.path, name), stats: found?.stats };
       }
-      const next = openFound(found, join(current.path, name));
+      const next = openFound(found, join(current.path, name), current.stats);
       stack.push(next);
       if (!options.linksOnly) checkDirectoryRule(next, options.uid);
     }
@@ -117,7 +119,7 @@ export function walkToEntry(path: string, options: WalkOptions): CheckedEntry {
 export function openCheckedDirectory(path: string, options: WalkOptions): CheckedDirectory {
   const entry = walkToEntry(path, options); // stops at the parent, with the directory as its entry
   try {
-    return openFound((entry.directory as Directory).lookOrMake(entry.name, options.createMode), entry.path);
+    return openFound((entry.directory as Directory).lookOrMake(entry.name, options.createMode), entry.path, entry.directory.stats);
   } finally {
     entry.directory.close();
   }
@@ -210,15 +212,15 @@ export function checkTrustedFile(path: string, what: string, uid: number): void 
 
 /** The rule for a directory on the way: owned by the user or root, not writable by group or others unless sticky. */
 export function checkDirectoryRule(dir: CheckedDirectory, uid: number): void {
-  checkOwner(dir.stats, `directory ${dir.path}`, uid);
+  checkOwner(dir.stats, `directory ${dir.path}`, uid, dir.within);
   if ((dir.stats.mode & 0o022) !== 0 && (dir.stats.mode & S_ISVTX) === 0) {
     throw new UntrustedPathError(`directory ${dir.path} can be written by other users (mode ${modeText(dir.stats)})`);
   }
 }
 
-/** Owned by `uid` or root (rootsOwner). `what` reads as the subject of "belongs to uid N". */
-export function checkOwner(stats: Stats, what: string, uid: number): void {
-  if (stats.uid !== uid && !rootsOwner(stats.uid)) throw new UntrustedPathError(`${what} belongs to ${ownerText(stats.uid)}, not to this user (${uid}) or root`);
+/** Owned by `uid` or root (rootsOwner; `within`: the directory it is in). `what` reads as the subject of "belongs to uid N". */
+export function checkOwner(stats: Stats, what: string, uid: number, within?: Stats): void {
+  if (stats.uid !== uid && !rootsOwner(stats.uid, within)) throw new UntrustedPathError(`${what} belongs to ${ownerText(stats.uid)}, not to this user (${uid}) or root`);
 }
 
 /** Not writable by group or others, sticky bit or not. */
@@ -236,13 +238,13 @@ export function osError(code: string, message: string): NodeJS.ErrnoException {
 }
 
 /** A directory found on the way, opened as the next step (ENOENT or ENOTDIR otherwise). */
-function openFound(found: Found | undefined, path: string): Directory {
+function openFound(found: Found | undefined, path: string, within: Stats): Directory {
   if (!found) throw osError("ENOENT", `${path} does not exist`);
   if (!found.stats.isDirectory()) {
     closeFd(found.fd);
     throw osError("ENOTDIR", `${path} is not a directory`);
   }
-  return new Directory(path, found.stats, found.fd);
+  return new Directory(path, found.stats, found.fd, within);
 }
 
 /** A checked walk's OS error for a directory the user named, in words ("does not exist"), else its code. */
@@ -301,12 +303,13 @@ class Directory implements CheckedDirectory {
     readonly path: string,
     readonly stats: Stats,
     private fd: number | undefined,
+    readonly within: Stats | undefined,
   ) {}
 
   static root(byFd: boolean): Directory {
-    if (!byFd) return new Directory("/", lstatSync("/"), undefined);
+    if (!byFd) return new Directory("/", lstatSync("/"), undefined, undefined);
     const fd = openSync("/", O_PATH | constants.O_DIRECTORY);
-    return new Directory("/", fstatSync(fd), fd);
+    return new Directory("/", fstatSync(fd), fd, undefined);
   }
 
   entry(name: string): string {
