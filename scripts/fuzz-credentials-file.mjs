@@ -260,9 +260,10 @@ function body(features) {
       used.add("s3");
       features.add("subsection");
       lines.push(utf8(indent + "s3 =" + pick(["", " "])), utf8(indent + "  signature_version = s3v4"), utf8(indent + "  " + anyCase(pick(KEYS)) + " = SUB"));
+      if (!clean && chance(0.2)) lines.push(utf8(indent + "  " + pick(["addressing_style", "a : b", "x\u2028y = 1"]))); // no "=": botocore's ValueError
     } else if (kind === 16 && chance(0.3) && !clean) {
       features.add("garbage");
-      lines.push(utf8(indent + pick(["garbage", "=novalue", "aws_session_token"])));
+      lines.push(utf8(indent + pick(["garbage", "=novalue", "aws_session_token", "[unclosed", "[]", ": x", "=x"])));
     } else if (kind === 17) {
       features.add("long");
       lines.push(utf8(indent + "long = ") + "y".repeat(5000 + int(60000)));
@@ -355,6 +356,19 @@ function judge(c, boto, jsBefore, jsAfter) {
   const target = c.profile;
   // (a) botocore
   const [b, a] = [boto.before, boto.after];
+  // (f) warned exactly when botocore reads no profile of the written file, once, naming a line of it; where it reads
+  // the file, the target's keys are the new ones (whether or not it read the file before)
+  if (a.ok && c.warned.length > 0) problems.push("warned, though botocore reads the file");
+  if (!a.ok && c.warned.length !== 1) problems.push(`botocore refuses the file (${a.error}), ${c.warned.length} warnings`);
+  for (const line of c.warned) {
+    const numbers = [...line.matchAll(/\bline(?:s)? (\d+)(?: and (\d+))?/g)].flatMap((m) => [m[1], m[2]]).filter(Boolean).map(Number);
+    if (numbers.length === 0 || numbers.some((n) => n < 1 || n > lineStarts(c.after).length) || /[\r\n]/.test(line)) problems.push("a warning names no line of the file");
+    // "two [x] sections, lines N and M": both are header lines of the written file
+    const starts = lineStarts(c.after);
+    const lineAt = (n) => c.after.subarray(starts[n - 1], starts[n] ?? c.after.length).toString("latin1");
+    if (/^two \[/.test(line.replace(/^the credentials file has /, "")) && numbers.some((n) => !lineAt(n).includes("["))) problems.push("a warning names another line of the file");
+  }
+  if (a.ok && !b.ok) for (const k of KEYS) if (a.ok[target]?.[k] !== values[k]) problems.push(`boto: target ${k} not the new value`);
   if (b.ok) {
     if (!a.ok) problems.push(`boto: unreadable after (${a.error.split(":")[0]})`);
     else {
@@ -362,7 +376,7 @@ function judge(c, boto, jsBefore, jsAfter) {
       for (const s of new Set([...Object.keys(b.ok), ...Object.keys(a.ok)])) {
         if (s !== target && !isDeepStrictEqual(b.ok[s], a.ok[s])) problems.push("boto: another profile changed");
       }
-      if (!isDeepStrictEqual(withoutKeys(a.ok[target]), withoutKeys(b.ok[target] ?? b.defaults))) problems.push("boto: target's other keys changed");
+      if (!isDeepStrictEqual(withoutKeys(a.ok[target]), withoutKeys(Object.hasOwn(b.ok, target) ? b.ok[target] : b.defaults) /* not Object.prototype's: --profile toString */)) problems.push("boto: target's other keys changed");
     }
   }
   // (b) the JS SDK
@@ -494,13 +508,16 @@ const cliCases = [];
 const readBefore = { botocore: 0, js: 0 };
 const byReason = new Map(); // cases that are not agreements, by why
 const verdicts = { agree: 0, refused: 0, defect: 0, "documented?": 0, documented: 0, quirk: 0 };
+const told = new Map(); // botocore's verdict on the written file, by whether update warned (oracle f)
+const toldAgree = { yes: 0, no: 0 };
 const BATCH = 250;
 for (let first = 0; first < CASES; first += BATCH) {
   const batch = [];
   for (let i = first; i < Math.min(CASES, first + BATCH); i++) {
     const c = makeCase(i);
+    c.warned = [];
     try {
-      c.after = upsertProfileCredentials(c.before, c.profile, c.credentials);
+      c.after = upsertProfileCredentials(c.before, c.profile, c.credentials, (line) => c.warned.push(line));
     } catch (error) {
       c.error = { code: error.code ?? "INTERNAL", message: String(error.message) };
     }
@@ -518,6 +535,11 @@ for (let first = 0; first < CASES; first += BATCH) {
     const jsBefore = jsRead(c.before);
     const jsAfter = c.after ? jsRead(c.after) : undefined;
     const problems = judge(c, boto, jsBefore, jsAfter);
+    if (c.after) {
+      const key = `${boto.after.ok ? "botocore parses it" : boto.after.error}, ${c.warned.length ? "warned" : "not warned"}`;
+      told.set(key, (told.get(key) ?? 0) + 1);
+      toldAgree[!boto.after.ok === (c.warned.length === 1) && (boto.after.ok || c.warned.length === 1) ? "yes" : "no"]++;
+    }
     if (boto.before.ok) readBefore.botocore++;
     if (jsBefore.ok) readBefore.js++;
     if (problems.length === 0) {
@@ -563,6 +585,8 @@ const summary = [
   `credentials-file fuzz: ${CASES} cases, seed ${SEED}; botocore ${version}`,
   `  read before the rewrite: ${readBefore.botocore} by botocore, ${readBefore.js} by the JS SDK`,
   `  per case: ${verdicts.agree} agree, ${verdicts.refused} refused as documented, ${verdicts.documented} documented differences, ${verdicts.quirk} readers' quirks, ${verdicts.defect} defects`,
+  `  warnings (written files): ${toldAgree.yes} agree with botocore's verdict, ${toldAgree.no} do not; by verdict:`,
+  ...[...told].sort(([a], [b]) => a.localeCompare(b)).map(([why, count]) => `  ${String(count).padStart(6)}  ${why}`),
   `  the AWS CLI (${cliVersion}) on ${cliCases.length} rewritten files: ${cli.agree} read the new value${cli.differ.length ? `, cases ${cli.differ.join(", ")} did not` : ""}`,
   "  cases by why (a case can show several):",
   ...[...byReason].sort(([a], [b]) => a.localeCompare(b)).map(([why, count]) => `  ${String(count).padStart(6)}  ${why}`),

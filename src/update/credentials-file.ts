@@ -191,6 +191,7 @@ function unreadableByBotocore(lines: string[]): [string, string] | undefined {
   const setAt = new Map<string, number>();
   let section: string | undefined;
   let nested: string | undefined; // the "name =" whose indented lines botocore reads as "key = value"
+  const byDefault: [string, [string, string]][] = []; // a [DEFAULT] one's, parsed only for a section that sets no such name
   for (const [i, role] of roles.entries()) {
     const line = `line ${i + 1}`;
     try {
@@ -207,7 +208,9 @@ function unreadableByBotocore(lines: string[]): [string, string] | undefined {
     if (role === "continuation") {
       const text = Buffer.from(lines[i]!, "latin1").toString("utf8");
       if (nested !== undefined && text.split(PY_LINE_BREAK).some((part) => !BLANK.test(part) && !part.includes("="))) {
-        return [`an indented line under "${printed(nested)} =" that is no "key = value" (${line})`, "make it one or delete it"];
+        const problem: [string, string] = [`an indented line under "${printed(nested)} =" that is no "key = value" (${line})`, "make it one or delete it"];
+        if (section !== "DEFAULT") return problem;
+        byDefault.push([nested, problem]);
       }
       continue;
     }
@@ -225,5 +228,6 @@ function unreadableByBotocore(lines: string[]): [string, string] | undefined {
     if (at !== undefined) return [`${printed(role.name)} twice in [${printed(section!)}], lines ${at + 1} and ${i + 1}`, "delete one of them"];
     setAt.set(`${section}]${role.name}`, i);
   }
-  return undefined;
+  const named = [...sections.keys()].filter((name) => name !== "DEFAULT");
+  return byDefault.find(([option]) => named.some((name) => !setAt.has(`${name}]${option}`)))?.[1];
 }
