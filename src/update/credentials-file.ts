@@ -216,7 +216,6 @@ function unreadableByBotocore(lines: string[]): [string, string] | undefined {
     }
     if ("header" in role) {
       section = role.header;
-      nested = undefined;
       const at = sections.get(section);
       if (at !== undefined && section !== "DEFAULT") return [`two [${printed(section)}] sections, lines ${at + 1} and ${i + 1}`, "delete one of them (keep the other's settings)"];
       sections.set(section, i);

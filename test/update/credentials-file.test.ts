@@ -302,6 +302,7 @@ json.dump(out, sys.stdout)
       ["[other]\nk = caf\xe9\n", `bytes that are not UTF-8 (line 2)${tail}save the file as UTF-8`, "UnicodeDecodeError"],
       ["[other]\ns3 =\n  signature_version = s3v4\n  addressing_style\n", `an indented line under "s3 =" that is no "key = value" (line 4)${tail}make it one or delete it`, "ValueError"],
       ["[DEFAULT]\ns3 =\n  a : b\n[other]\ns3 = x\n", `an indented line under "s3 =" that is no "key = value" (line 3)${tail}make it one or delete it`, "ValueError"], // [gw] inherits it
+      ["[other]\ns3 =\n  a = b\u2028c\n", `an indented line under "s3 =" that is no "key = value" (line 3)${tail}make it one or delete it`, "ValueError"], // Python's splitlines
       ["[other]\ns3 =\n  a = b\n  c : d\n", `an indented line under "s3 =" that is no "key = value" (line 4)${tail}make it one or delete it`, "ValueError"],
     ];
     const dir = mkdtempSync(join(tmpdir(), "raa-unparsed-"));
@@ -318,7 +319,7 @@ json.dump(out, sys.stdout)
       // line with no "=" that every section sets itself (botocore parses only the values it gives a section). Before:
       // the fuzz (round 34, seed 34, case 1870) found that last warned of, though botocore read the file.
       const control = join(dir, "control");
-      const fine = "[other]\n  k = 1\ns3 =\n  a = b\n\n  # c\n[DEFAULT]\ns3 =\n  no equals sign\n[gw]\ns3 = x\n[a]\nS3: y\n";
+      const fine = "[other]\n  k = 1\ns3 =\n  a = b\n\n  # c\n  c = d\u2028 \u2028e = f\n[DEFAULT]\ns3 =\n  no equals sign\n[gw]\ns3 = x\n[a]\nS3: y\n";
       writeFileSync(control, upsertProfileCredentials(Buffer.from(fine), "gw", c, (line) => expect.fail(line)));
       const verdicts = execFileSync("python3", ["-c", `
 import json, sys
