@@ -115,11 +115,8 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
     if (last !== undefined && content(last) !== "") prefix += eol; // a blank line before the new section
     return told(`${prefix}[${section}]${eol}${KEYS.map(lineFor).join("")}`, profile, warn);
   }
-  // The JavaScript SDKs take a line (read as UTF-8) for a header only if it is "[…]" once a comment (" ;", " #") is
-  // cut off and it is trimmed (String#trim keeps \x1c-\x1f and U+0085, which botocore strips).
-  const header = Buffer.from(content(lines[start]!), "latin1").toString("utf8").trim();
-  const cut = header.split(/(?:^|\s)[;#]/)[0]!.trim();
-  if (!cut.startsWith("[") || !cut.endsWith("]")) {
+  const [header, cut] = jsHeader(lines[start]!);
+  if (!isJsHeader(cut)) {
     const what = `is section [${profile}] to botocore (the AWS CLI) but no section to the AWS SDK for JavaScript`;
     throw new InputError("INPUT_INVALID", `the credentials file's line ${JSON.stringify(boundedLine(header, 60))} ${what}`, {
       hint: cut.startsWith("[") ? `make what follows "]" a comment ("[${profile}] ; …"), then run again` : "indent the header with spaces or tabs, or not at all, then run again",
@@ -134,6 +131,15 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
   }
   const next = roles.findIndex((_, i) => i > start && headerOf(i) !== undefined);
   const end = next < 0 ? lines.length : next;
+  // "[]" is no line to botocore, a section ("", which files nothing) to the JS SDKs: below it they read no key of [profile]
+  const hiding = roles.findIndex((role, i) => i > start && i < end && role === "unparsed" && isJsHeader(jsHeader(lines[i]!)[1]));
+  if (hiding >= 0) {
+    const line = `line ${hiding + 1} (${JSON.stringify(boundedLine(jsHeader(lines[hiding]!)[0], 60))})`;
+    const what = `in [${profile}] is no setting to botocore (the AWS CLI) but a section to the AWS SDK for JavaScript, which reads no key of [${profile}] below it`;
+    throw new InputError("INPUT_INVALID", `the credentials file's ${line} ${what}`, {
+      hint: "delete it, then run again",
+    });
+  }
 
   const out = lines.slice(0, start + 1);
   const written = new Set<Key>();
@@ -165,6 +171,16 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
   }
   return told(out.join("") + lines.slice(end).join(""), profile, warn);
 }
+
+/**
+ * A line (bytes) as the JavaScript SDKs read it, trimmed (String#trim keeps \x1c-\x1f and U+0085, which botocore
+ * strips), and with a comment (" ;", " #") cut off: a header is "[…]" once cut (isJsHeader).
+ */
+function jsHeader(line: string): [string, string] {
+  const trimmed = Buffer.from(content(line), "latin1").toString("utf8").trim();
+  return [trimmed, trimmed.split(/(?:^|\s)[;#]/)[0]!.trim()];
+}
+const isJsHeader = (cut: string) => cut.startsWith("[") && cut.endsWith("]");
 
 /** The written file's bytes, once `warn` is told the first line for which botocore (the AWS CLI) reads none of it. */
 function told(written: string, profile: string, warn?: (line: string) => void): Buffer {

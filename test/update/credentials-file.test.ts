@@ -354,6 +354,25 @@ json.dump(out, sys.stdout)
     }
   });
 
+  it("refuses a line of [gw] that botocore reads as no line (ParsingError) and the AWS SDK for JavaScript as a section: \"[]\" would hide the new keys from both", async () => {
+    // Before: written in place below "[]" (and missing keys after it), with the warning of botocore's ParsingError; the
+    // JS SDK (parseIni) takes "[]" for a section named "", files nothing under it and read no key of [gw] after it:
+    // neither reader had the new credentials. Elsewhere in the file (below [other]) it is a warning only.
+    const { parseIni } = await import("../../node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/parseIni.js" as string);
+    for (const text of ["[gw]\n[]\naws_access_key_id = OLD\n", "[gw]\nregion = x\n[] ; c\n"]) {
+      expect(parseIni(text).gw?.aws_access_key_id, text).toBeUndefined(); // the JS SDK's reading, before
+      expect(thrown(() => upsert(text, "gw", c)), JSON.stringify(text)).toMatchObject({
+        code: "INPUT_INVALID",
+        message: expect.stringMatching(/^the credentials file's line \d \("\[\]( ; c)?"\) in \[gw\] is no setting to botocore \(the AWS CLI\) but a section to the AWS SDK for JavaScript, which reads no key of \[gw\] below it$/),
+        hint: "delete it, then run again",
+      });
+    }
+    const told: string[] = [];
+    const out = upsertProfileCredentials(Buffer.from("[gw]\n[other]\n[]\n"), "gw", c, (line) => told.push(line)).toString();
+    expect(parseIni(out).gw).toMatchObject({ aws_access_key_id: "ASIANEW" });
+    expect(told).toEqual([expect.stringContaining("(line 6): botocore (the AWS CLI) reads no profile of it")]);
+  });
+
   it("refuses a [gw] header indented with \\x1c-\\x1f or U+0085, which botocore strips and String#trim keeps: no section to the AWS SDK for JavaScript", () => {
     // Before: written, and the JS SDK read gw's new credentials as those of [a] above (its line is not "[…]" trimmed).
     for (const indent of ["\x1c", "\x1f", " \u0085"]) {
