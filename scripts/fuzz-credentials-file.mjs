@@ -18,16 +18,22 @@
 //    after, every other profile exactly as before (raw_config_parse's dict, DEFAULT-inherited values included) and
 //    the target's other keys as before; (b) the same for the JS SDK, when it read the file before; (c) a refusal is
 //    one of the documented ones (an invalid profile name; a header with text after "]" the JS SDK does not read,
-//    which botocore must read as the target's where it reads the file); upsertProfileCredentials only returns
+//    which botocore must read as the target's where it reads the file; two target sections; a "[]" in the target); upsertProfileCredentials only returns
 //    bytes, so a refused file is unchanged by construction; (d) bytes outside the target section (its lines as
 //    botocore finds them: the parser's own state, watched line by line) are unchanged; (e) a second write of the same
-//    credentials changes nothing and is not refused. Each disagreement is classified: `defect` (ours), `documented`
+//    credentials changes nothing and is not refused; (f) `update` warns (once, naming a line of the written file; the
+//    header lines of "two [x] sections") exactly when botocore refuses the written file (ParsingError,
+//    MissingSectionHeaderError, DuplicateSectionError, DuplicateOptionError, UnicodeDecodeError, or the ValueError of
+//    a nested value), and where botocore reads it, it reads the target's new keys. Each disagreement is classified: `defect` (ours), `documented`
 //    (listed in docs/long-running.md's `update` section), `documented?` (a change to the target's other keys with no
 //    rule for it yet: to look at), or `quirk` (the two readers read the file differently before it is touched, and
 //    the failure is that difference carried over: the reason names the line or feature). Kinds and reasons are
 //    counted, the first case of each kind kept in fuzz-out/credentials-file/ (CREDFILE_FUZZ_MORE=n keeps n).
 // 3. The AWS CLI (`aws configure get KEY --profile P`, --cli N files, default 20) on some rewritten files that agree.
-//   Round 31, 6,000 cases (seed 31, about 2 minutes here): 0 defects; the figures are in docs/long-running.md. Earlier
+//   Round 34, 2,000 cases (seed 34, about a minute here): 0 defects, 1,783 of 1,783 warnings as botocore's verdict;
+//   6,000 (seed 31): 0 defects, 5,353 of 5,353 (round 33's credentials-file.ts, seed 34: 118 defects of 500, the
+//   lines botocore refuses unwarned; it found this round's [DEFAULT] warning told where botocore read the file); figures in
+//   docs/long-running.md. Round 31, 6,000 cases (seed 31, about 2 minutes here): 0 defects. Earlier
 //   runs found round 31's five CHANGELOG lines (a value ended where configparser does not end it, and went on where it
 //   ends; --profile __proto__; \x1c/U+0085 indentation; --profile "a ;b"). Run on older credentials-file.ts (before
 //   983d9fb0, a6ac3654) it finds their hand-found defects too (138 and 349 cases of 1,500; 17 before round 31).
@@ -158,7 +164,14 @@ def read(path):
         parsed = raw_config_parse(path)
     except Exception as e:
         inner = getattr(e, "kwargs", {}).get("error")
-        return {"error": type(inner or e).__name__}
+        r = {"error": type(inner or e).__name__}
+        try:  # a nested value's ValueError: configparser read it, raw_config_parse then refused it
+            cp = configparser.RawConfigParser()
+            cp.read([path])
+            r["raw"] = {s: dict(cp.items(s)) for s in cp.sections()}
+        except Exception:
+            pass
+        return r
     cp = configparser.RawConfigParser()
     cp.read([path])
     defaults = {}
@@ -260,9 +273,10 @@ function body(features) {
       used.add("s3");
       features.add("subsection");
       lines.push(utf8(indent + "s3 =" + pick(["", " "])), utf8(indent + "  signature_version = s3v4"), utf8(indent + "  " + anyCase(pick(KEYS)) + " = SUB"));
+      if (!clean && chance(0.2)) lines.push(utf8(indent + "  " + pick(["addressing_style", "a : b", "x\u2028y = 1"]))); // no "=": botocore's ValueError
     } else if (kind === 16 && chance(0.3) && !clean) {
       features.add("garbage");
-      lines.push(utf8(indent + pick(["garbage", "=novalue", "aws_session_token"])));
+      lines.push(utf8(indent + pick(["garbage", "=novalue", "aws_session_token", "[unclosed", "[]", ": x", "=x"])));
     } else if (kind === 17) {
       features.add("long");
       lines.push(utf8(indent + "long = ") + "y".repeat(5000 + int(60000)));
@@ -318,6 +332,7 @@ function makeCase(i) {
 
 // --- the oracle --------------------------------------------------------------------------------------------------------
 const TWO_SECTIONS = /^the credentials file has two \[[^]*\] sections, lines \d+ and \d+: botocore \(the AWS CLI\) reads no profile of the file/;
+const HIDING = /^the credentials file's line \d+ \(".*"\) in \[[^]*\] is no setting to botocore \(the AWS CLI\) but a section to the AWS SDK for JavaScript, which reads no key of \[[^]*\] below it$/;
 const SECTION_MISMATCH = /^the credentials file's line ".*" is section \[[^]*\] to botocore \(the AWS CLI\) but no section to the AWS SDK for JavaScript$/;
 const withoutKeys = (section, exact = false) =>
   Object.fromEntries(Object.entries(section ?? {}).filter(([k]) => !KEYS.includes(exact ? k : k.toLowerCase())));
@@ -334,7 +349,7 @@ function judge(c, boto, jsBefore, jsAfter) {
   const problems = [];
   const values = { aws_access_key_id: c.credentials.accessKeyId, aws_secret_access_key: c.credentials.secretAccessKey, aws_session_token: c.credentials.sessionToken };
   if (c.error) {
-    const documented = (c.error.code === "INPUT_INVALID" && (SECTION_MISMATCH.test(c.error.message) || TWO_SECTIONS.test(c.error.message)))
+    const documented = (c.error.code === "INPUT_INVALID" && (SECTION_MISMATCH.test(c.error.message) || TWO_SECTIONS.test(c.error.message) || HIDING.test(c.error.message)))
       || (c.error.code === "FILE_WRITE_FAILED" && /^invalid profile name /.test(c.error.message) && !isProfileName(c.profile))
       || (c.error.code === "FILE_WRITE_FAILED" && c.profile === "DEFAULT");
     if (!documented) problems.push(`refused: ${c.error.code} ${c.error.message.replace(/".*"/, '"…"')}`);
@@ -355,6 +370,19 @@ function judge(c, boto, jsBefore, jsAfter) {
   const target = c.profile;
   // (a) botocore
   const [b, a] = [boto.before, boto.after];
+  // (f) warned exactly when botocore reads no profile of the written file, once, naming a line of it; where it reads
+  // the file, the target's keys are the new ones (whether or not it read the file before)
+  if (a.ok && c.warned.length > 0) problems.push("warned, though botocore reads the file");
+  if (!a.ok && c.warned.length !== 1) problems.push(`botocore refuses the file (${a.error}), ${c.warned.length} warnings`);
+  for (const line of c.warned) {
+    const numbers = [...line.matchAll(/\bline(?:s)? (\d+)(?: and (\d+))?/g)].flatMap((m) => [m[1], m[2]]).filter(Boolean).map(Number);
+    if (numbers.length === 0 || numbers.some((n) => n < 1 || n > lineStarts(c.after).length) || /[\r\n]/.test(line)) problems.push("a warning names no line of the file");
+    // "two [x] sections, lines N and M": both are header lines of the written file
+    const starts = lineStarts(c.after);
+    const lineAt = (n) => c.after.subarray(starts[n - 1], starts[n] ?? c.after.length).toString("latin1");
+    if (/^two \[/.test(line.replace(/^the credentials file has /, "")) && numbers.some((n) => !lineAt(n).includes("["))) problems.push("a warning names another line of the file");
+  }
+  if (a.ok && !b.ok) for (const k of KEYS) if (a.ok[target]?.[k] !== values[k]) problems.push(`boto: target ${k} not the new value`);
   if (b.ok) {
     if (!a.ok) problems.push(`boto: unreadable after (${a.error.split(":")[0]})`);
     else {
@@ -362,7 +390,7 @@ function judge(c, boto, jsBefore, jsAfter) {
       for (const s of new Set([...Object.keys(b.ok), ...Object.keys(a.ok)])) {
         if (s !== target && !isDeepStrictEqual(b.ok[s], a.ok[s])) problems.push("boto: another profile changed");
       }
-      if (!isDeepStrictEqual(withoutKeys(a.ok[target]), withoutKeys(b.ok[target] ?? b.defaults))) problems.push("boto: target's other keys changed");
+      if (!isDeepStrictEqual(withoutKeys(a.ok[target]), withoutKeys(Object.hasOwn(b.ok, target) ? b.ok[target] : b.defaults) /* not Object.prototype's: --profile toString */)) problems.push("boto: target's other keys changed");
     }
   }
   // (b) the JS SDK
@@ -403,9 +431,11 @@ function judge(c, boto, jsBefore, jsAfter) {
  * two readers reading the file differently before it is touched (`quirk`).
  */
 function explain(problem, c, boto, jsBefore, jsAfter) {
-  if (problem === "boto: unreadable after (ValueError)" && Object.keys(boto.before.ok).length === 0) {
-    // raw_config_parse parses a value that starts with a line break as "key = value" lines only in a section
-    return ["quirk", "a [DEFAULT] value botocore cannot read as nested keys: it reads the file only while no other section exists"];
+  const unnested = Object.values(boto.before.defaults ?? {}).some((v) => typeof v === "string" && v.startsWith("\n"));
+  if (problem === "boto: unreadable after (ValueError)" && unnested && c.warned.length === 1) {
+    // raw_config_parse parses a value that starts with a line break as "key = value" lines only in a section that
+    // inherits it; the new [profile] does (update warns)
+    return ["quirk", "a [DEFAULT] value botocore cannot read as nested keys: it reads the file only while every section sets that name itself"];
   }
   if (!problem.startsWith("js:")) return ["defect", ""];
   const text = c.before.toString("latin1");
@@ -445,7 +475,7 @@ function explain(problem, c, boto, jsBefore, jsAfter) {
     return ["quirk", "an indented line after \"name =\" with no value: the JS SDK files it as name.key, botocore as a key or name's value"];
   }
   // A line that is more of another value to botocore and a credential key to the JS SDK: the rewrite leaves it
-  const botoTargetKeys = boto.before.ok?.[c.profile];
+  const botoTargetKeys = (boto.before.ok ?? boto.before.raw)?.[c.profile];
   const key = KEYS.find((k) => problem === `js: target ${k} not the new value`);
   if (key && botoTargetKeys && jsTarget[key] !== undefined && jsTarget[key] !== botoTargetKeys[key]) {
     return ["quirk", "a line that is more of another value to botocore and a credential key to the JS SDK"];
@@ -494,13 +524,16 @@ const cliCases = [];
 const readBefore = { botocore: 0, js: 0 };
 const byReason = new Map(); // cases that are not agreements, by why
 const verdicts = { agree: 0, refused: 0, defect: 0, "documented?": 0, documented: 0, quirk: 0 };
+const told = new Map(); // botocore's verdict on the written file, by whether update warned (oracle f)
+const toldAgree = { yes: 0, no: 0 };
 const BATCH = 250;
 for (let first = 0; first < CASES; first += BATCH) {
   const batch = [];
   for (let i = first; i < Math.min(CASES, first + BATCH); i++) {
     const c = makeCase(i);
+    c.warned = [];
     try {
-      c.after = upsertProfileCredentials(c.before, c.profile, c.credentials);
+      c.after = upsertProfileCredentials(c.before, c.profile, c.credentials, (line) => c.warned.push(line));
     } catch (error) {
       c.error = { code: error.code ?? "INTERNAL", message: String(error.message) };
     }
@@ -518,6 +551,11 @@ for (let first = 0; first < CASES; first += BATCH) {
     const jsBefore = jsRead(c.before);
     const jsAfter = c.after ? jsRead(c.after) : undefined;
     const problems = judge(c, boto, jsBefore, jsAfter);
+    if (c.after) {
+      const key = `${boto.after.ok ? "botocore parses it" : boto.after.error}, ${c.warned.length ? "warned" : "not warned"}`;
+      told.set(key, (told.get(key) ?? 0) + 1);
+      toldAgree[!boto.after.ok === (c.warned.length === 1) && (boto.after.ok || c.warned.length === 1) ? "yes" : "no"]++;
+    }
     if (boto.before.ok) readBefore.botocore++;
     if (jsBefore.ok) readBefore.js++;
     if (problems.length === 0) {
@@ -563,6 +601,8 @@ const summary = [
   `credentials-file fuzz: ${CASES} cases, seed ${SEED}; botocore ${version}`,
   `  read before the rewrite: ${readBefore.botocore} by botocore, ${readBefore.js} by the JS SDK`,
   `  per case: ${verdicts.agree} agree, ${verdicts.refused} refused as documented, ${verdicts.documented} documented differences, ${verdicts.quirk} readers' quirks, ${verdicts.defect} defects`,
+  `  warnings (written files): ${toldAgree.yes} agree with botocore's verdict, ${toldAgree.no} do not; by verdict:`,
+  ...[...told].sort(([a], [b]) => a.localeCompare(b)).map(([why, count]) => `  ${String(count).padStart(6)}  ${why}`),
   `  the AWS CLI (${cliVersion}) on ${cliCases.length} rewritten files: ${cli.agree} read the new value${cli.differ.length ? `, cases ${cli.differ.join(", ")} did not` : ""}`,
   "  cases by why (a case can show several):",
   ...[...byReason].sort(([a], [b]) => a.localeCompare(b)).map(([why, count]) => `  ${String(count).padStart(6)}  ${why}`),

@@ -11,14 +11,17 @@ type Key = (typeof KEYS)[number];
 const SPACE = "[\\t-\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
 const BLANK_OR_COMMENT = new RegExp(`^${SPACE}*(?:[#;][^]*)?$`);
 const INDENT = new RegExp(`^${SPACE}*`);
+const BLANK = new RegExp(`^${SPACE}*$`);
 const HEADER = new RegExp(`^${SPACE}*\\[([^]+)\\]`);
 
+const linesOf = (text: string): string[] => text.match(/[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$/g) ?? [];
+const content = (line: string) => line.replace(/(?:\r\n|\r|\n)$/, "");
 const byteString = (text: string): string => Buffer.from(text, "utf8").toString("latin1");
 // Indentation for a line we write: spaces for \x1c-\x1f and U+0085 (C2 85), which botocore strips and the AWS SDK for
 // JavaScript (String#trim) keeps in the key's name; as many characters, so botocore's indentation levels stay.
 const indentForBoth = (indent: string): string => indent.replace(/[\x1c-\x1f]|\xc2\x85/g, " ");
 
-type Role = { header: string } | { key: Key | undefined; indent: string; name: string } | "continuation" | "unparsed" | "other";
+type Role = { header: string } | { key: Key | undefined; indent: string; name: string; nested: boolean } | "continuation" | "unparsed" | "other";
 
 /**
  * What each line (without its line break) is to botocore (configparser): a line indented deeper than the setting
@@ -45,7 +48,8 @@ function rolesOf(lines: readonly string[]): Role[] {
     inSetting = delimiter > 0;
     // As configparser's optionxform (str.lower): "aws_access_\u212aey_id" (Kelvin sign) is aws_access_key_id too.
     const name = byteString(text.slice(indent.length, indent.length + delimiter).replace(new RegExp(`${SPACE}+$`), "").toLowerCase());
-    return { key: (KEYS as readonly string[]).includes(name) ? (name as Key) : undefined, indent: byteString(indent), name };
+    const nested = BLANK.test(text.slice(indent.length + delimiter + 1)); // "name =": botocore reads its lines as keys
+    return { key: (KEYS as readonly string[]).includes(name) ? (name as Key) : undefined, indent: byteString(indent), name, nested };
   });
 }
 
@@ -62,9 +66,9 @@ export const isProfileName = (profile: string): boolean => /^[^\[\]\r\n]+$/.test
  * credential lines of that section is kept (other profiles, comments, unknown keys, non-UTF-8 bytes, CRLF, a
  * missing final newline). Keys match case-insensitively, as botocore reads them; a second line for the same key
  * is dropped (botocore refuses duplicates); missing keys go after the section's last setting, a missing section
- * at the end. A file with two `[profile]` sections is refused (aws_signing_helper writes the first); two of another
- * section, or a name set twice in a section, are told to `warn` (botocore reads no profile of such a file, the JS SDK
- * reads it: the write still counts).
+ * at the end. A file with two `[profile]` sections is refused (aws_signing_helper writes the first); a written file
+ * botocore reads no profile of (unreadableByBotocore, [profile]'s own lines included) is told to `warn`, naming its
+ * line: the JS SDK reads it, so the write still counts.
  */
 export function upsertProfileCredentials(file: Uint8Array, profile: string, credentials: Credentials, warn?: (line: string) => void): Buffer {
   const values: Record<Key, string> = {
@@ -85,8 +89,7 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
   const section = byteString(profile);
   // Lines end at CRLF, LF or a lone CR, as Python reads them (botocore): a file of CR-only lines is not one line.
   const eol = /\r\n|\r|\n/.exec(text)?.[0] ?? "\n";
-  const lines = text.match(/[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$/g) ?? [];
-  const content = (line: string) => line.replace(/(?:\r\n|\r|\n)$/, "");
+  const lines = linesOf(text);
   const ending = (line: string) => line.slice(content(line).length);
   const lineFor = (key: Key) => `${key} = ${values[key]}${eol}`;
 
@@ -103,24 +106,6 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
     else if (!twice.has(name)) twice.set(name, i);
   });
   const both = (name: string) => `${first.get(name)! + 1} and ${twice.get(name)! + 1}`;
-  // A name set twice in one section (DuplicateOptionError) too, but the credential keys of [profile], written once.
-  const setAt = new Map<string, number>();
-  let inSection: string | undefined;
-  let option: [string, string, number, number] | undefined;
-  roles.forEach((r, i) => {
-    if (typeof r !== "object") return;
-    if ("header" in r) inSection = r.header;
-    else if (inSection !== undefined && r.name !== "" && !(inSection === section && r.key) && !option) {
-      const at = setAt.get(`${inSection}]${r.name}`);
-      if (at === undefined) setAt.set(`${inSection}]${r.name}`, i);
-      else option = [inSection, r.name, at, i];
-    }
-  });
-  const printed = (bytes: string) => boundedLine(Buffer.from(bytes, "latin1").toString("utf8"), 100);
-  const other = [...twice.keys()].find((name) => name !== section);
-  const [what, fix] = other !== undefined ? [`two [${printed(other)}] sections, lines ${both(other)}`, " (keep the other's settings)"]
-    : option ? [`${printed(option[1])} twice in [${printed(option[0])}], lines ${option[2] + 1} and ${option[3] + 1}`, ""] : [];
-  if (what) warn?.(`the credentials file has ${what}: botocore (the AWS CLI) reads no profile of it, [${profile}] included; delete one of them${fix}`);
   // "[ gw ]" is profile " gw " to botocore and the JS SDK, not gw
   const start = first.get(section) ?? -1;
   if (start < 0) {
@@ -128,13 +113,10 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
     const last = lines.at(-1);
     if (last !== undefined && ending(last) === "") prefix += eol;
     if (last !== undefined && content(last) !== "") prefix += eol; // a blank line before the new section
-    return Buffer.from(`${prefix}[${section}]${eol}${KEYS.map(lineFor).join("")}`, "latin1");
+    return told(`${prefix}[${section}]${eol}${KEYS.map(lineFor).join("")}`, profile, warn);
   }
-  // The JavaScript SDKs take a line (read as UTF-8) for a header only if it is "[…]" once a comment (" ;", " #") is
-  // cut off and it is trimmed (String#trim keeps \x1c-\x1f and U+0085, which botocore strips).
-  const header = Buffer.from(content(lines[start]!), "latin1").toString("utf8").trim();
-  const cut = header.split(/(?:^|\s)[;#]/)[0]!.trim();
-  if (!cut.startsWith("[") || !cut.endsWith("]")) {
+  const [header, cut] = jsHeader(lines[start]!);
+  if (!isJsHeader(cut)) {
     const what = `is section [${profile}] to botocore (the AWS CLI) but no section to the AWS SDK for JavaScript`;
     throw new InputError("INPUT_INVALID", `the credentials file's line ${JSON.stringify(boundedLine(header, 60))} ${what}`, {
       hint: cut.startsWith("[") ? `make what follows "]" a comment ("[${profile}] ; …"), then run again` : "indent the header with spaces or tabs, or not at all, then run again",
@@ -149,6 +131,15 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
   }
   const next = roles.findIndex((_, i) => i > start && headerOf(i) !== undefined);
   const end = next < 0 ? lines.length : next;
+  // "[]" is no line to botocore, a section ("", which files nothing) to the JS SDKs: below it they read no key of [profile]
+  const hiding = roles.findIndex((role, i) => i > start && i < end && role === "unparsed" && isJsHeader(jsHeader(lines[i]!)[1]));
+  if (hiding >= 0) {
+    const line = `line ${hiding + 1} (${JSON.stringify(boundedLine(jsHeader(lines[hiding]!)[0], 60))})`;
+    const what = `in [${profile}] is no setting to botocore (the AWS CLI) but a section to the AWS SDK for JavaScript, which reads no key of [${profile}] below it`;
+    throw new InputError("INPUT_INVALID", `the credentials file's ${line} ${what}`, {
+      hint: "delete it, then run again",
+    });
+  }
 
   const out = lines.slice(0, start + 1);
   const written = new Set<Key>();
@@ -178,5 +169,80 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
     const indent = next < 0 ? "" : indentForBoth(byteString(INDENT.exec(Buffer.from(lines[next]!, "latin1").toString("utf8"))![0]));
     out.splice(lastSetting + 1, 0, ...missing.map((key) => indent + lineFor(key)));
   }
-  return Buffer.from(out.join("") + lines.slice(end).join(""), "latin1");
+  return told(out.join("") + lines.slice(end).join(""), profile, warn);
+}
+
+/**
+ * A line (bytes) as the JavaScript SDKs read it, trimmed (String#trim keeps \x1c-\x1f and U+0085, which botocore
+ * strips), and with a comment (" ;", " #") cut off: a header is "[…]" once cut (isJsHeader).
+ */
+function jsHeader(line: string): [string, string] {
+  const trimmed = Buffer.from(content(line), "latin1").toString("utf8").trim();
+  return [trimmed, trimmed.split(/(?:^|\s)[;#]/)[0]!.trim()];
+}
+const isJsHeader = (cut: string) => cut.startsWith("[") && cut.endsWith("]");
+
+/** The written file's bytes, once `warn` is told the first line for which botocore (the AWS CLI) reads none of it. */
+function told(written: string, profile: string, warn?: (line: string) => void): Buffer {
+  const problem = warn && unreadableByBotocore(linesOf(written).map(content));
+  if (problem) warn!(`the credentials file has ${problem[0]}: botocore (the AWS CLI) reads no profile of it, [${profile}] included; ${problem[1]}`);
+  return Buffer.from(written, "latin1");
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+const printed = (bytes: string) => boundedLine(Buffer.from(bytes, "latin1").toString("utf8"), 100);
+// Python's str.splitlines, which botocore splits a "name =" value's indented lines with
+const PY_LINE_BREAK = /[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]/;
+
+/**
+ * What makes botocore (raw_config_parse) refuse the file these lines make, and what to do, or undefined: bytes that are
+ * not UTF-8 (UnicodeDecodeError), a line before any header (MissingSectionHeaderError), a line with no "=" or ":" or
+ * nothing before it (ParsingError), a section given twice but DEFAULT (DuplicateSectionError), a name set twice in a
+ * section (DuplicateOptionError), an indented line with no "=" under "name =" (a ValueError of its nested keys).
+ * The JS SDK reads such a file (it skips such lines, and merges sections given twice): the first one is told.
+ */
+function unreadableByBotocore(lines: string[]): [string, string] | undefined {
+  const roles = rolesOf(lines);
+  const sections = new Map<string, number>();
+  const setAt = new Map<string, number>();
+  let section: string | undefined;
+  let nested: string | undefined; // the "name =" whose indented lines botocore reads as "key = value"
+  const byDefault: [string, [string, string]][] = []; // a [DEFAULT] one's, parsed only for a section that sets no such name
+  for (const [i, role] of roles.entries()) {
+    const line = `line ${i + 1}`;
+    try {
+      UTF8.decode(Buffer.from(lines[i]!, "latin1"));
+    } catch {
+      return [`bytes that are not UTF-8 (${line})`, "save the file as UTF-8"];
+    }
+    if (role === "other") continue;
+    if (section === undefined && !(typeof role === "object" && "header" in role)) {
+      return lines[i]!.startsWith("\xef\xbb\xbf") ? ["a byte-order mark (line 1)", "save the file without it"]
+        : [`a line before any [section] header (${line})`, "delete it or move it under one"];
+    }
+    if (role === "unparsed") return [`a line that is no "name = value", [section] or comment (${line})`, "delete it or make it a comment (# …)"];
+    if (role === "continuation") {
+      const text = Buffer.from(lines[i]!, "latin1").toString("utf8");
+      if (nested !== undefined && text.split(PY_LINE_BREAK).some((part) => !BLANK.test(part) && !part.includes("="))) {
+        const problem: [string, string] = [`an indented line under "${printed(nested)} =" that is no "key = value" (${line})`, "make it one or delete it"];
+        if (section !== "DEFAULT") return problem;
+        byDefault.push([nested, problem]);
+      }
+      continue;
+    }
+    if ("header" in role) {
+      section = role.header;
+      const at = sections.get(section);
+      if (at !== undefined && section !== "DEFAULT") return [`two [${printed(section)}] sections, lines ${at + 1} and ${i + 1}`, "delete one of them (keep the other's settings)"];
+      sections.set(section, i);
+      continue;
+    }
+    if (role.name === "") return [`a line with no name before its "=" or ":" (${line})`, "give it one or delete it"];
+    nested = role.nested ? role.name : undefined;
+    const at = setAt.get(`${section}]${role.name}`);
+    if (at !== undefined) return [`${printed(role.name)} twice in [${printed(section!)}], lines ${at + 1} and ${i + 1}`, "delete one of them"];
+    setAt.set(`${section}]${role.name}`, i);
+  }
+  const named = [...sections.keys()].filter((name) => name !== "DEFAULT");
+  return byDefault.find(([option]) => named.some((name) => !setAt.has(`${name}]${option}`)))?.[1];
 }

@@ -199,15 +199,17 @@ json.dump(out, sys.stdout)
     expect(outputs[4]).toBe(`[gw]\naws_session_token = newtoken==\nno delimiter\n${NEW.split("\n").slice(0, 2).join("\n")}\n[other]\nk = v\n`);
   });
 
-  it("writes [gw] into a file with two [other] sections and warns once, naming them and their lines: botocore reads none of it", () => {
+  it("writes [gw] into a file with two [other] sections and warns once, naming them and their lines in the file as written: botocore reads none of it", () => {
     // Before: written without a word, though the AWS CLI (botocore 1.43.11: ConfigParseError, configparser's
     // DuplicateSectionError) reads no profile of the file, the [gw] just written included. The JS SDK reads it.
+    // Round 34: the lines were the file's before the write ("lines 1 and 6": the written file's line 6 is a key of
+    // [gw], the two keys added above pushed [other] to line 8).
     const text = "[other]\nx = 1\n[gw]\naws_access_key_id = OLD\n\n[other]\ny = 2\n[a]\n[a]\n";
     const told: string[] = [];
     const out = upsertProfileCredentials(Buffer.from(text), "gw", c, (line) => told.push(line)).toString();
     expect(out).toBe(`[other]\nx = 1\n[gw]\n${NEW}\n[other]\ny = 2\n[a]\n[a]\n`);
     expect(told).toEqual([
-      "the credentials file has two [other] sections, lines 1 and 6: botocore (the AWS CLI) reads no profile of it, [gw] included; delete one of them (keep the other's settings)",
+      "the credentials file has two [other] sections, lines 1 and 8: botocore (the AWS CLI) reads no profile of it, [gw] included; delete one of them (keep the other's settings)",
     ]);
     // A [gw] appended to such a file is told alike; the name is one printable line; [DEFAULT] twice botocore reads (merged).
     const appended: string[] = [];
@@ -252,18 +254,15 @@ json.dump(out, sys.stdout)
     const tail = ": botocore (the AWS CLI) reads no profile of it, [gw] included; delete one of them";
     expect(told.map(([, lines]) => lines)).toEqual([
       [`the credentials file has region twice in [other], lines 2 and 4${tail}`],
-      [`the credentials file has k twice in [DEFAULT], lines 2 and 5${tail}`],
+      [`the credentials file has k twice in [DEFAULT], lines 2 and 8${tail}`], // as written: [gw]'s three keys above
       [`the credentials file has region twice in [gw], lines 2 and 4${tail}`],
       [`the credentials file has r\u00e9gion twice in [r\u00e9gion], lines 2 and 3${tail}`],
       [`the credentials file has aws_access_key_id twice in [other], lines 2 and 3${tail}`],
     ]);
-    // Not told: [gw]'s own duplicate credential line (dropped), a name in two sections, an indented continuation, "=x".
-    const fine = "[gw]\naws_session_token = a\nAWS_SESSION_TOKEN = b\nk = 1\n  k = 2\n[other]\nk = 3\n=x\n=y\n";
+    // Not told: [gw]'s own duplicate credential line (dropped), a name in two sections, an indented continuation.
+    const fine = "[gw]\naws_session_token = a\nAWS_SESSION_TOKEN = b\nk = 1\n  k = 2\n[other]\nk = 3\n";
     const quiet: string[] = [];
     const written = upsertProfileCredentials(Buffer.from(fine), "gw", c, (line) => quiet.push(line)).toString();
-    expect(quiet).toEqual([]);
-    // Lines before any header are in no section (botocore: MissingSectionHeaderError), not a name set twice.
-    upsertProfileCredentials(Buffer.from("k = 1\nk = 2\n[gw]\n"), "gw", c, (line) => quiet.push(line));
     expect(quiet).toEqual([]);
     const read = execFileSync("python3", ["-c", `
 import configparser, json, sys
@@ -275,8 +274,72 @@ for text in json.load(sys.stdin):
     except configparser.DuplicateOptionError:
         out.append("refused")
 json.dump(out, sys.stdout)
-`], { input: JSON.stringify([...told.map(([out]) => out), written.replace(/=x\n=y\n/, "")]), encoding: "utf8" });
+`], { input: JSON.stringify([...told.map(([out]) => out), written]), encoding: "utf8" });
     expect(JSON.parse(read)).toEqual(["refused", "refused", "refused", "refused", "refused", "read"]);
+  });
+
+  it("warns of each line botocore refuses the whole file for (not UTF-8, before any header, no delimiter, no name, a nested line with no \"=\"), [gw]'s own too; the JS SDK reads the new keys", async () => {
+    // Before (round 33): written without a word. botocore 1.43.11's raw_config_parse (configparser) raised ConfigParseError
+    // for each, so the AWS CLI read no profile of the file; the AWS SDK for JavaScript skips such lines and reads [gw].
+    // [gw]'s own line is warned of, not refused: refusing would leave both readers with the old keys, warning leaves
+    // the JS SDK reading the new ones and says what botocore needs.
+    const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const { loadSharedConfigFiles } = await import("@smithy/core/config");
+    const tail = ": botocore (the AWS CLI) reads no profile of it, [gw] included; ";
+    const cases: [string, string, string][] = [
+      ["[other]\n=x\n[gw]\n", `a line with no name before its "=" or ":" (line 2)${tail}give it one or delete it`, "ParsingError"],
+      ["[other]\n : x\n", `a line with no name before its "=" or ":" (line 2)${tail}give it one or delete it`, "ParsingError"],
+      ["[other]\n[unclosed\n", `a line that is no "name = value", [section] or comment (line 2)${tail}delete it or make it a comment (# …)`, "ParsingError"],
+      ["[other]\n[]\n", `a line that is no "name = value", [section] or comment (line 2)${tail}delete it or make it a comment (# …)`, "ParsingError"],
+      ["[gw]\n  indented\naws_access_key_id = OLD\n", `a line that is no "name = value", [section] or comment (line 2)${tail}delete it or make it a comment (# …)`, "ParsingError"],
+      ["[gw]\naws_session_token\n", `a line that is no "name = value", [section] or comment (line 2)${tail}delete it or make it a comment (# …)`, "ParsingError"],
+      ["[gw]\n=x\n  more\n", `a line with no name before its "=" or ":" (line 2)${tail}give it one or delete it`, "ParsingError"],
+      ["# c\nregion = x\n[gw]\n", `a line before any [section] header (line 2)${tail}delete it or move it under one`, "MissingSectionHeaderError"],
+      ["  indented\n[gw]\n", `a line before any [section] header (line 1)${tail}delete it or move it under one`, "MissingSectionHeaderError"],
+      ["\ufeff[gw]\naws_access_key_id = OLD\n", `a byte-order mark (line 1)${tail}save the file without it`, "MissingSectionHeaderError"],
+      ["[other]\nk = caf\xe9\n", `bytes that are not UTF-8 (line 2)${tail}save the file as UTF-8`, "UnicodeDecodeError"],
+      ["[other]\ns3 =\n  signature_version = s3v4\n  addressing_style\n", `an indented line under "s3 =" that is no "key = value" (line 4)${tail}make it one or delete it`, "ValueError"],
+      ["[DEFAULT]\ns3 =\n  a : b\n[other]\ns3 = x\n", `an indented line under "s3 =" that is no "key = value" (line 3)${tail}make it one or delete it`, "ValueError"], // [gw] inherits it
+      ["[other]\ns3 =\n  a = b\u2028c\n", `an indented line under "s3 =" that is no "key = value" (line 3)${tail}make it one or delete it`, "ValueError"], // Python's splitlines
+      ["[other]\ns3 =\n  a = b\n  c : d\n", `an indented line under "s3 =" that is no "key = value" (line 4)${tail}make it one or delete it`, "ValueError"],
+    ];
+    const dir = mkdtempSync(join(tmpdir(), "raa-unparsed-"));
+    try {
+      const files = cases.map(([text], i) => {
+        const told: string[] = [];
+        const bytes = Buffer.from(text, /\xe9/.test(text) ? "latin1" : "utf8");
+        const file = join(dir, `case-${i}`);
+        writeFileSync(file, upsertProfileCredentials(bytes, "gw", c, (line) => told.push(line)));
+        expect(told, JSON.stringify(text)).toEqual([`the credentials file has ${cases[i]![1]}`]);
+        return file;
+      });
+      // Not told: indented settings under a header, "name =" over "key = value" lines, and a [DEFAULT] "name =" over a
+      // line with no "=" that every section sets itself (botocore parses only the values it gives a section). Before:
+      // the fuzz (round 34, seed 34, case 1870) found that last warned of, though botocore read the file.
+      const control = join(dir, "control");
+      const fine = "[other]\n  k = 1\ns3 =\n  a = b\n\n  # c\n  c = d\u2028 \u2028e = f\n[DEFAULT]\ns3 =\n  no equals sign\n[gw]\ns3 = x\n[a]\nS3: y\n";
+      writeFileSync(control, upsertProfileCredentials(Buffer.from(fine), "gw", c, (line) => expect.fail(line)));
+      const verdicts = execFileSync("python3", ["-c", `
+import json, sys
+from botocore.configloader import raw_config_parse
+out = []
+for path in sys.argv[1:]:
+    try:
+        out.append(raw_config_parse(path)["gw"]["aws_access_key_id"])
+    except Exception as e:
+        out.append(type(getattr(e, "kwargs", {}).get("error") or e).__name__)
+json.dump(out, sys.stdout)
+`, ...files, control], { encoding: "utf8" });
+      expect(JSON.parse(verdicts)).toEqual([...cases.map(([, , error]) => error), "ASIANEW"]);
+      for (const file of files) {
+        const sdk = await loadSharedConfigFiles({ filepath: file, configFilepath: join(dir, "none"), ignoreCache: true });
+        expect(sdk.credentialsFile.gw, file).toMatchObject({ aws_access_key_id: "ASIANEW", aws_session_token: "newtoken==" });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("refuses a [gw] header that botocore reads as [gw] and the AWS SDK for JavaScript as no section (text after ']')", () => {
@@ -289,6 +352,25 @@ json.dump(out, sys.stdout)
         hint: 'make what follows "]" a comment ("[gw] ; …"), then run again',
       });
     }
+  });
+
+  it("refuses a line of [gw] that botocore reads as no line (ParsingError) and the AWS SDK for JavaScript as a section: \"[]\" would hide the new keys from both", async () => {
+    // Before: written in place below "[]" (and missing keys after it), with the warning of botocore's ParsingError; the
+    // JS SDK (parseIni) takes "[]" for a section named "", files nothing under it and read no key of [gw] after it:
+    // neither reader had the new credentials. Elsewhere in the file (below [other]) it is a warning only.
+    const { parseIni } = await import("../../node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/parseIni.js" as string);
+    for (const text of ["[gw]\n[]\naws_access_key_id = OLD\n", "[gw]\nregion = x\n[] ; c\n"]) {
+      expect(parseIni(text).gw?.aws_access_key_id, text).toBeUndefined(); // the JS SDK's reading, before
+      expect(thrown(() => upsert(text, "gw", c)), JSON.stringify(text)).toMatchObject({
+        code: "INPUT_INVALID",
+        message: expect.stringMatching(/^the credentials file's line \d \("\[\]( ; c)?"\) in \[gw\] is no setting to botocore \(the AWS CLI\) but a section to the AWS SDK for JavaScript, which reads no key of \[gw\] below it$/),
+        hint: "delete it, then run again",
+      });
+    }
+    const told: string[] = [];
+    const out = upsertProfileCredentials(Buffer.from("[gw]\n[other]\n[]\n"), "gw", c, (line) => told.push(line)).toString();
+    expect(parseIni(out).gw).toMatchObject({ aws_access_key_id: "ASIANEW" });
+    expect(told).toEqual([expect.stringContaining("(line 6): botocore (the AWS CLI) reads no profile of it")]);
   });
 
   it("refuses a [gw] header indented with \\x1c-\\x1f or U+0085, which botocore strips and String#trim keeps: no section to the AWS SDK for JavaScript", () => {
