@@ -46,6 +46,10 @@ export function exposedFileWarnings(file: FileFacts, path: string, what: string)
     const { problem, fix } = aclReaderText(path, reader);
     warnings.push(`${what} ${problem}: run ${fix}`);
   }
+  // The helper failed to read this file's ACL (EIO on FUSE): its mode alone shows no reader, but an entry may. No
+  // helper at all (its platform) is doctor's row only: a root:service 0640 file is the setup the docs give.
+  const acl = file.acl && "unknown" in file.acl && aclUnreadable() === undefined ? uncheckedFileAcl(file, path) : undefined;
+  if (acl) warnings.push(`${what} ${path} can be read by its group (mode ${((mode ?? 0) & 0o777).toString(8)}); its ACL was not checked (${acl.why}): ${acl.hint}`);
   const aclAsked: string[] = [];
   const directory = mode === undefined ? undefined : changeableDirectory(path, aclAsked);
   const unchecked = directory ? undefined : uncheckedDirectoryAcl(aclAsked[0]);
@@ -66,6 +70,16 @@ export function exposedFileWarnings(file: FileFacts, path: string, what: string)
 export function uncheckedDirectoryAcl(directory: string | undefined): { why: string; hint: string } | undefined {
   const why = directory === undefined ? undefined : aclUnreadable();
   return why === undefined ? undefined : { why, hint: `check that it names no other writer: getfacl ${directory}` };
+}
+
+/**
+ * A secret file its group may read (with a POSIX ACL, the mask its named entries get through) whose ACL was not read:
+ * the read's failure (secretFileAcl), or no helper to read one. aclReader finds no reader there, which is not a ✔.
+ */
+export function uncheckedFileAcl(file: FileFacts, path: string): { why: string; hint: string } | undefined {
+  if (isExposed(file) || ((file.mode ?? 0) & 0o040) === 0) return undefined; // aclReader's rule: none asked then
+  const why = file.acl ? ("unknown" in file.acl ? file.acl.unknown : undefined) : aclUnreadable();
+  return why === undefined ? undefined : { why, hint: `check that it names no other reader: getfacl ${path}` };
 }
 
 /**
@@ -138,14 +152,14 @@ export function aclOther(path: string, { mode, owner, acl }: FileFacts, perm: 4 
 /**
  * The ACL of a secret file open as `fd` (readOpenedFile's onOpen), read with its bytes, where {@link aclReader} asks one:
  * its group may read it and its mode exposes it to nobody (a 0600 or 0644 file loads no helper). One that cannot be
- * read gives none, as aclGrants takes it.
+ * read is `unknown`, with the file system's reason (uncheckedFileAcl).
  */
 export function secretFileAcl(fd: number, { mode, uid, gid }: { mode: number; uid: number; gid: number }): AccessAcl | undefined {
   if ((mode & 0o040) === 0 || isExposed({ mode, owner: uid, gid })) return undefined;
   try {
     return readAccessAcl(fd);
   } catch (cause) {
-    return { unknown: (cause as Error).message };
+    return { unknown: (((cause as Error).cause ?? cause) as Error).message }; // the errno's words, not "descriptor 7"
   }
 }
 
