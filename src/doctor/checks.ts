@@ -7,7 +7,7 @@ import { signatureVerifies } from "../encoding/signature-encoding.js";
 import { AgentError, isAgentError } from "../errors.js";
 import {
   aclReader, aclReaderText, changeableDirectory, changeableDirectoryText, exposedModeText, foreignOwnerText, isExposed,
-  uncheckedDirectoryAcl, uncheckedFileAcl, type FileFacts,
+  uncheckedDirectoryAcl, uncheckedFileAcl, type AclAsked, type FileFacts,
 } from "../os/exposed-file.js";
 import { isFileInput, readInputFile, type InputBytes } from "../io/input-file.js";
 import { fileKind } from "../io/trusted-path.js";
@@ -219,7 +219,7 @@ async function fileRows(
       continue;
     }
     if (ahead) secretsRead.set(name, ahead);
-    const aclAsked: string[] = []; // directories only their ACL could make changeable by others
+    const aclAsked: AclAsked[] = []; // directories only their ACL could make changeable by others
     const directory = info && changeableDirectory(ref, aclAsked); // the signer's rule for a secret file's directory (exposed-file.ts)
     const reader = info && aclReader(judged(name, info), ref); // and for its ACL
     const foreign = info && foreignOwnerText(judged(name, info), ref); // and for its owner
@@ -236,7 +236,7 @@ async function fileRows(
     } else if (directory || foreign) {
       const { problem, hint } = directory ? changeableDirectoryText(ref, directory) : foreign!;
       rows.push(failText(name, problem, hint.replace(/^run /, "run: "))); // doctor's hints say `run: command`
-    } else rows.push(aclUnchecked(name, ref, judged(name, info)) ?? directoryAclUnchecked(name, aclAsked[0]) ?? pass(name, `${ref} (mode ${(judged(name, info).mode! & 0o777).toString(8)})`)); // as the warnings write it
+    } else rows.push(aclUnchecked(name, ref, judged(name, info)) ?? directoryAclUnchecked(name, aclAsked) ?? pass(name, `${ref} (mode ${(judged(name, info).mode! & 0o777).toString(8)})`)); // as the warnings write it
   }
   return rows;
 }
@@ -265,9 +265,9 @@ function aclUnchecked(name: string, ref: string, file: FileFacts): CheckRow | un
 }
 
 /** The same for a directory on the way whose group may write to it (nobody else in that group): its ACL could let others. */
-function directoryAclUnchecked(name: string, directory: string | undefined): CheckRow | undefined {
-  const unchecked = uncheckedDirectoryAcl(directory);
-  return unchecked && skip(name, `ACL not checked: ${unchecked.why} (directory ${directory})`, unchecked.hint);
+function directoryAclUnchecked(name: string, aclAsked: readonly AclAsked[]): CheckRow | undefined {
+  const unchecked = uncheckedDirectoryAcl(aclAsked);
+  return unchecked && skip(name, `ACL not checked: ${unchecked.why} (directory ${unchecked.path})`, unchecked.hint);
 }
 
 /** A secret file others can read or change, in the signer's warning's words (src/os/exposed-file.ts). */

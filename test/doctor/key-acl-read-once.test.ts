@@ -5,7 +5,7 @@
  * renamed over it in between gave the row and the warning about another file's ACL. And an ACL the helper fails to
  * read (EIO on FUSE) is not taken for none: a "–" row, and one warning line, where the mode's group bit leaves it open.
  */
-import { chownSync, fstatSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, fstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
@@ -166,5 +166,20 @@ describe.runIf(process.getuid?.() === 0)("an ACL the helper fails to read is not
     await createSigner({ privateKey: noHelper }).then((s) => s.close(), () => undefined);
     const unchecked = (what: string, path: string) => `${what} ${path} can be read by its group (mode 640); its ACL was not checked (${why}): check that it names no other reader: getfacl ${path}`;
     expect(warnings).toEqual([unchecked("private key file", key), unchecked("key password: file", password)]);
+  });
+
+  it("a directory on the way its group may write to (nobody else in it) whose ACL fails to read: the – row and one line", async () => {
+    native.failing = true;
+    const sub = join(dir, `d775-${n++}`);
+    mkdirSync(sub);
+    chmodSync(sub, 0o775);
+    chownSync(sub, uid, gid); // this user's directory of its own group (umask 002's ~/.config)
+    const pin = join(sub, "pin");
+    writeFileSync(pin, "1234\n", { mode: 0o600 });
+    chownSync(pin, uid, gid);
+    const rows = await signerChecks(dir, { privateKey: `pkcs11:token=t;object=k?module-path=${join(dir, "no-module.so")}`, pkcs11: { pin: { kind: "file", path: pin } } });
+    expect(rows.find((r) => r.name === "PIN file")).toMatchObject({ outcome: "skip", detail: `ACL not checked: ${why} (directory ${sub})`, hint: `check that it names no other writer: getfacl ${sub}` });
+    (await readSecret({ kind: "file", path: pin }, "PIN")).wipe();
+    expect(warnings).toEqual([`PIN: file ${pin} is in ${sub}, which its group may write to; its ACL was not checked (${why}): check that it names no other writer: getfacl ${sub}`]);
   });
 });
