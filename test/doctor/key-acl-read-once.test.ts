@@ -19,13 +19,13 @@ import { TPMT_PUBLIC } from "../../src/tpm/wire/structures.js";
 import { eccSigningPublic } from "../helpers/tpm-public.js";
 
 // The native helper's ACL read, by the inode of the descriptor it is given: which file it is, whatever its name now.
-// `failing`: the file system fails the call (a FUSE server's EIO).
-const native = vi.hoisted(() => ({ acls: new Map<number, Buffer>(), failing: false, none: false }));
+// `failing`: the file system fails the call (a FUSE server's EIO), for every file or for the one of that inode.
+const native = vi.hoisted(() => ({ acls: new Map<number, Buffer>(), failing: false as boolean | number, none: false, loads: 0 }));
 vi.mock("../../src/os/native-helper.js", () => ({
-  loadNativeHelper: () => native.none ? { reason: "none here (test)" } : {
+  loadNativeHelper: () => (native.loads++, native.none) ? { reason: "none here (test)" } : {
     helper: {
       accessAcl: (fd: number) => {
-        if (native.failing) throw new Error("fgetxattr(system.posix_acl_access): Input/output error");
+        if (native.failing === true || native.failing === fstatSync(fd).ino) throw new Error("fgetxattr(system.posix_acl_access): Input/output error");
         return native.acls.get(fstatSync(fd).ino) ?? null;
       },
     },
@@ -54,6 +54,7 @@ beforeEach(() => {
   native.acls.clear();
   native.failing = false;
   native.none = false;
+  native.loads = 0;
   afterRead.clear();
   const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
   const spies = [
@@ -181,5 +182,34 @@ describe.runIf(process.getuid?.() === 0)("an ACL the helper fails to read is not
     expect(rows.find((r) => r.name === "PIN file")).toMatchObject({ outcome: "skip", detail: `ACL not checked: ${why} (directory ${sub})`, hint: `check that it names no other writer: getfacl ${sub}` });
     (await readSecret({ kind: "file", path: pin }, "PIN")).wipe();
     expect(warnings).toEqual([`PIN: file ${pin} is in ${sub}, which its group may write to; its ACL was not checked (${why}): check that it names no other writer: getfacl ${sub}`]);
+  });
+
+  it("the first directory whose ACL was not read is the one told, not the first asked (read, no other writer)", async () => {
+    const outer = join(dir, `outer-${n++}`);
+    const inner = join(outer, "inner");
+    for (const d of [outer, inner]) {
+      mkdirSync(d);
+      chmodSync(d, 0o775);
+      chownSync(d, uid, gid);
+    }
+    native.failing = statSync(outer).ino;
+    const pin = join(inner, "pin");
+    writeFileSync(pin, "1234\n", { mode: 0o600 });
+    chownSync(pin, uid, gid);
+    (await readSecret({ kind: "file", path: pin }, "PIN")).wipe();
+    expect(warnings).toEqual([`PIN: file ${pin} is in ${outer}, which its group may write to; its ACL was not checked (${why}): check that it names no other writer: getfacl ${outer}`]);
+  });
+});
+
+describe.runIf(process.getuid?.() === 0)("only the key's file has its ACL read", () => {
+  it("root's 0640 certificate beside a separate 0600 key: no ACL read, no helper loaded", async () => {
+    const certificate = join(dir, `cert-${n++}.pem`);
+    writeFileSync(certificate, selfSigned.replace(pemKey, ""), { mode: 0o640 });
+    chownSync(certificate, 0, gid);
+    const key = join(dir, `key-${n++}.pem`);
+    writeFileSync(key, pemKey, { mode: 0o600 });
+    chownSync(key, uid, gid);
+    await (await createSigner({ certificate, privateKey: key })).close();
+    expect([warnings, native.loads]).toEqual([[], 0]);
   });
 });
