@@ -19,8 +19,10 @@ export const SERVER_OPTIONS = {
   connectionsCheckingInterval: 1_000,
 } as const;
 
-const MAX_HEADERS = 64;
-type ParsedSocket = Socket & { parser?: { onIncoming?: unknown } };
+/** The most header lines a request may have. */
+const MAX_HEADERS = 63;
+const TOO_MANY_HEADERS = "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n";
+type ParsedSocket = Socket & { parser?: { onIncoming?: unknown }; _httpMessage?: { _headerSent?: boolean } | null };
 
 /**
  * Stops reading a connection at the headers of a request that makes Node work for many requests' worth while other
@@ -30,12 +32,14 @@ type ParsedSocket = Socket & { parser?: { onIncoming?: unknown } };
  *   owner's requests wait over a second;
  * - one with a body (serve's requests have none): Node calls into JavaScript for each chunk of a chunked body, ~10,000
  *   per read of 1-byte chunks for 10 s (requestTimeout); 32 such connections had the same effect;
- * - one with MAX_HEADERS headers or more (SDKs send about ten): Node took 2,000 (16 KiB) one by one in JavaScript,
- *   and 250 connections of such requests made half the owner's time out. Node keeps no more than MAX_HEADERS.
+ * - one with more than MAX_HEADERS header lines (SDKs send about ten): Node took 2,000 (16 KiB) one by one in
+ *   JavaScript, and 250 connections of such requests made half the owner's time out. Node 22 and later refuse them
+ *   in their parser (`maxHeadersCount`: 431, HPE_HEADER_OVERFLOW); Node 20 keeps MAX_HEADERS in `req.headers` but
+ *   all in `rawHeaders` (at least MAX_HEADERS + 1 when there were more), and gets the same 431 here.
  * Closing is not enough: Node would still parse the rest of the read. Its parser's `onIncoming` (not a public API;
  * native-test/serve-costly-requests.test.ts runs under Node 20, 22 and 24) answering -1 stops it: a parse error,
- * answered 400 when nothing was answered on the connection yet, then closed. Without that hook such requests are
- * served as before.
+ * answered 400 (431 written here first) unless an answer on the connection has begun, then closed. Without that
+ * hook such requests are served as before.
  */
 export function stopCostlyRequests(server: Server & { maxHeadersCount: number | null }, event: "connection" | "secureConnection"): void {
   server.maxHeadersCount = MAX_HEADERS;
@@ -46,8 +50,12 @@ export function stopCostlyRequests(server: Server & { maxHeadersCount: number | 
     let readAt = -1;
     parser!.onIncoming = (req: IncomingMessage, ...rest: unknown[]) => {
       const { "transfer-encoding": chunked, "content-length": length = "0" } = req.headers;
-      const many = req.rawHeaders.length >= 2 * MAX_HEADERS;
-      if (socket.bytesRead === readAt || chunked !== undefined || length !== "0" || many) return -1;
+      if (req.rawHeaders.length > 2 * MAX_HEADERS) {
+        // Node's own condition for its parse-error answer, which then finds the socket ended and writes none.
+        if (socket.writable && !socket._httpMessage?._headerSent) socket.end(TOO_MANY_HEADERS);
+        return -1;
+      }
+      if (socket.bytesRead === readAt || chunked !== undefined || length !== "0") return -1;
       readAt = socket.bytesRead;
       return incoming(req, ...rest);
     };
