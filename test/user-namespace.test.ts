@@ -81,7 +81,9 @@ describe("rootsOwner, unmappedOwner, ownerText from the namespace's uid_map", ()
     expect([ns.rootsOwner(65534), ns.unmappedOwner(65534), ns.rootsOwner(0)]).toEqual([true, true, true]);
     expect([ns.rootsOwner(1000), ns.unmappedOwner(1000), ns.rootsOwner(65533), ns.rootsOwner(65535)]).toEqual([false, false, false, false]);
     expect(ns.ownerText(65534)).toBe(`uid 65534, ${OUTSIDE}`);
-    expect(ns.ownerText(1000)).toBe("uid 1000");
+    expect(ns.ownerText(1000)).toBe("uid 1000");    // In another user's directory (one of that id in /tmp, or below one): hers, whatever its own mode; root's stays root's.
+    const theirs = { mode: 0o40755, theirs: true };
+    expect([ns.rootsOwner(65534, theirs), ns.rootsOwner(65534, { ...theirs, theirs: false }), ns.rootsOwner(0, theirs)]).toEqual([false, true, true]);
   });
 
   it("--map-root-user run by root (host root mapped): the overflow uid is another host user's, told as outside", async () => {
@@ -176,6 +178,13 @@ describe.runIf(process.getuid?.() === 0)("io/trusted-path asks with the director
       writeFileSync(join(dir, name, "theirs", "f"), "");
       symlinkSync(join(dir, name, "theirs", "f"), join(dir, name, "link"));
       lchownSync(join(dir, name, "link"), 65534, 65534);
+      // Links of 65534 inside that directory, and inside one of 65534 below it.
+      mkdirSync(join(dir, name, "theirs", "sub"), { mode: 0o755 });
+      chownSync(join(dir, name, "theirs", "sub"), 65534, 65534);
+      for (const at of [join(dir, name, "theirs", "inner"), join(dir, name, "theirs", "sub", "inner")]) {
+        symlinkSync(join(dir, name, "theirs", "f"), at);
+        lchownSync(at, 65534, 65534);
+      }
     }
     await inNamespace(line(1001, 1001, 1), "65534\n", 65534);
     return { dir, cleanup, trusted: await import("../src/io/trusted-path.js") };
@@ -191,6 +200,22 @@ describe.runIf(process.getuid?.() === 0)("io/trusted-path asks with the director
       expect(() => trusted.walkToEntry(join(dir, "sticky", "theirs", "f"), { uid: 1001 })).toThrow(why(join(dir, "sticky", "theirs")));
       expect(() => trusted.walkToEntry(join(dir, "sticky", "link"), { uid: 1001 })).toThrow(why(join(dir, "sticky", "link"), "symbolic link"));
       expect(() => trusted.walkToEntry(join(dir, "sticky", "link"), { uid: 1001, linksOnly: true })).toThrow(why(join(dir, "sticky", "link"), "symbolic link"));
+    } finally {
+      cleanup();
+    }
+  });
+
+  // Round 34 (R22): update's walk checks links only (linksOnly), so her directory in /tmp was never judged, and her link in
+  // it was followed as root's (root's own directories show 65534 too): the user's update rewrote the file it named.
+  it("linksOnly: a link of 65534 in such a directory of 65534 in a sticky one, or below it, is hers; in a 0755 one root's", async () => {
+    const { dir, cleanup, trusted } = await setUp();
+    try {
+      for (const path of [join(dir, "sticky", "theirs", "inner"), join(dir, "sticky", "theirs", "sub", "inner")]) {
+        expect(() => trusted.walkToEntry(path, { uid: 1001, linksOnly: true })).toThrow(why(path, "symbolic link"));
+      }
+      for (const path of [join(dir, "plain", "theirs", "inner"), join(dir, "plain", "theirs", "sub", "inner")]) {
+        trusted.walkToEntry(path, { uid: 1001, linksOnly: true }).directory.close();
+      }
     } finally {
       cleanup();
     }

@@ -9,15 +9,19 @@
  *   password's HMAC and every command went to her relay. With the helper the peer (SO_PEERCRED: 65534) is refused.
  * - The agent socket (checked here, no change): its directory may not be writable, so /tmp is refused, and another
  *   user's directory there by the walk; with the helper the peer is.
+ * - `update --credentials-file` walks checking links only: her directory in /tmp was never judged, so her link in it
+ *   was followed as root's, and the user's update rewrote (and chmodded) the file of his it named. A directory of 65534
+ *   in /tmp, and one of 65534 below it, now count as hers (trusted-path's `theirs`), and so do the links in them.
  * The accounts' directories are under the worktree's tmp/ (root's, 0755, not sticky).
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCa, issueLeaf, type IssuedCertificate } from "../test/helpers/pki.js";
+import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
 import { distCopy, startFakeAgent, type FakeAgent } from "./helpers/local-trust.js";
 import { DIST_CLI, runCli } from "./helpers/run-cli.js";
@@ -25,12 +29,13 @@ import { startSwtpm, type Swtpm } from "./helpers/swtpm.js";
 import { genpkey } from "./helpers/tpm-keys.js";
 
 mkdirSync(join(process.cwd(), "tmp"), { recursive: true, mode: 0o755 });
-const dir = mkdtempSync(join(process.cwd(), "tmp", "raa-userns-sockets-"));
+const dir = mkdtempSync(join(process.cwd(), "tmp", "raa-userns-within-"));
 const inTmp: string[] = []; // made in /tmp, removed after
 let bob: LocalUser;
 let mal: LocalUser;
 let leaf: IssuedCertificate;
 let cliWithoutNative: string;
+let endpoint: LocalEndpoint;
 
 const canUnshare = (() => {
   try {
@@ -43,25 +48,28 @@ const canUnshare = (() => {
 
 const OUTSIDE = "a user outside this user namespace";
 const ARN_FLAGS = [
-  "--trust-anchor-arn", "arn:aws:rolesanywhere:eu-west-1:123456789012:trust-anchor/1f6ab2c3-0000-4000-8000-000000000001",
-  "--profile-arn", "arn:aws:rolesanywhere:eu-west-1:123456789012:profile/5d2e8f10-0000-4000-8000-000000000002",
-  "--role-arn", "arn:aws:iam::123456789012:role/R",
+  "--trust-anchor-arn", "arn:aws:rolesanywhere:us-east-1:000000000000:trust-anchor/userns",
+  "--profile-arn", "arn:aws:rolesanywhere:us-east-1:000000000000:profile/userns",
+  "--role-arn", "arn:aws:iam::000000000000:role/R",
 ];
 /** bob, in a user namespace that maps only him: the host's root, and mal, show as 65534. */
 const inside = () => ["runuser", "-u", bob.name, "--", "unshare", "--user", "--map-current-user"];
 const ENV = () => ({ PATH: process.env["PATH"], HOME: bob.home });
 
-beforeAll(() => {
+beforeAll(async () => {
   chmodSync(dir, 0o755);
   bob = createLocalUser("raa22b", dir);
   mal = createLocalUser("raa22m", dir);
-  leaf = issueLeaf(createCa(join(dir, "ca"), { name: "Userns Sockets CA" }), join(dir, "leaf"), { name: "userns-sockets" });
+  const ca = createCa(join(dir, "ca"), { name: "Userns Sockets CA" });
+  leaf = issueLeaf(ca, join(dir, "leaf"), { name: "userns-sockets" });
+  endpoint = await startLocalEndpoint({ trustAnchors: [ca.certPath], port: 0, region: "us-east-1" });
   chmodSync(leaf.certPath, 0o644);
   copyFileSync(leaf.keyPath, join(bob.home, "key.pem"));
   chownSync(join(bob.home, "key.pem"), bob.uid, bob.gid);
   cliWithoutNative = distCopy(process.cwd(), join(dir, "without-native"), { withoutNativeHelper: true });
 }, 120_000);
-afterAll(() => {
+afterAll(async () => {
+  await endpoint?.close();
   bob?.remove();
   mal?.remove();
   rmSync(dir, { recursive: true, force: true });
@@ -191,4 +199,34 @@ describe.runIf(canCreateUsers() && canUnshare)("owner checks of sockets and dire
       for (const fake of fakes) fake.stop();
     }
   });
+  it("update --credentials-file through mal's link in her directory in /tmp, or one below it: refused, bob's file untouched (was: rewritten)", async () => {
+    const victim = join(bob.home, "victim");
+    const malsDir = mal.mkdir(malsTmpName("aws"), 0o755);
+    mal.mkdir(join(malsDir, "sub"), 0o755);
+    const update = (file: string, launcher: string[]) => runCli(DIST_CLI, [
+      "update", "--once", "--certificate", leaf.certPath, "--private-key", join(bob.home, "key.pem"), ...ARN_FLAGS,
+      "--endpoint", endpoint.url, "--credentials-file", file, "--profile", "p",
+    ], { ...ENV(), NODE_EXTRA_CA_CERTS: "" }, 90_000, launcher);
+    for (const link of [join(malsDir, "credentials"), join(malsDir, "sub", "credentials")]) {
+      writeFileSync(victim, "[keep]\nx = 1\n", { mode: 0o644 });
+      chownSync(victim, bob.uid, bob.gid);
+      expect((await mal.run("ln", ["-s", victim, link])).code).toBe(0);
+      const why = `not writing ${link}: symbolic link ${link} belongs to uid`;
+      let r = await update(link, ["runuser", "-u", bob.name, "--"]); // outside: refused as mal's, as before
+      expect(r.stderr).toContain(`${why} ${mal.uid}, not to this user (${bob.uid}) or root`);
+      r = await update(link, inside());
+      // Was: exit 0, "wrote profile [p] to …", bob's file rewritten with the credentials and made 0640.
+      expect(r.stderr).toContain(`${why} 65534, ${OUTSIDE}, not to this user (${bob.uid}) or root`);
+      expect(r.code).toBe(3);
+      expect({ text: readFileSync(victim, "utf8"), mode: statSync(victim).mode & 0o777 }).toEqual({ text: "[keep]\nx = 1\n", mode: 0o644 });
+    }
+    // Control: bob's own link in /tmp is followed in there (his id is mapped).
+    const own = join(tmpdir(), `${bob.name}-credentials`);
+    inTmp.push(own);
+    expect((await bob.run("ln", ["-s", victim, own])).code).toBe(0);
+    const r = await update(own, inside());
+    expect(r.stderr).toContain(`wrote profile [p] to ${own}`);
+    expect(r.code).toBe(0);
+    expect(readFileSync(victim, "utf8")).toContain("[p]\naws_access_key_id = ASIA");
+  }, 120_000);
 });
