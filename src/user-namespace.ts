@@ -11,11 +11,12 @@ import { readFileSync, statSync } from "node:fs";
  * --map-current-user`, bwrap, flatpak, a rootless container), the id the kernel shows for every owner it does not map
  * (unmappedOwner): root's /, /usr and /etc show so there, and so does every other host user's path visible in there.
  * The two cannot be told apart inside; refused, nothing could be fixed there (SECURITY.md). But not an entry in a
- * sticky directory others can write to (`within`, e.g. /tmp): another user made it there, root plants nothing in /tmp.
- * Where the host's root is mapped, that id is another host user's.
+ * sticky directory others can write to (`within`, e.g. /tmp): another user made it there, root plants nothing in /tmp;
+ * nor one in a directory of such a user's, or below one (`within.theirs`: /tmp/hers/link). Where the host's root is
+ * mapped, that id is another host user's.
  */
-export function rootsOwner(uid: number, within?: { readonly mode: number }): boolean {
-  const shared = within !== undefined && (within.mode & 0o1000) !== 0 && (within.mode & 0o022) !== 0;
+export function rootsOwner(uid: number, within?: { readonly mode: number; readonly theirs?: boolean }): boolean {
+  const shared = within !== undefined && (within.theirs === true || ((within.mode & 0o1000) !== 0 && (within.mode & 0o022) !== 0));
   return uid === 0 || (unmappedOwner(uid) && !idMap().rootMapped && !shared);
 }
 

@@ -16,6 +16,7 @@
  * uid_map's outside column (the parent's ids) was read before and got the rows with "0 0 1" or "5 5 1" wrong.
  */
 import { chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
@@ -81,7 +82,9 @@ describe("rootsOwner, unmappedOwner, ownerText from the namespace's uid_map", ()
     expect([ns.rootsOwner(65534), ns.unmappedOwner(65534), ns.rootsOwner(0)]).toEqual([true, true, true]);
     expect([ns.rootsOwner(1000), ns.unmappedOwner(1000), ns.rootsOwner(65533), ns.rootsOwner(65535)]).toEqual([false, false, false, false]);
     expect(ns.ownerText(65534)).toBe(`uid 65534, ${OUTSIDE}`);
-    expect(ns.ownerText(1000)).toBe("uid 1000");
+    expect(ns.ownerText(1000)).toBe("uid 1000");    // In another user's directory (one of that id in /tmp, or below one): hers, whatever its own mode; root's stays root's.
+    const theirs = { mode: 0o40755, theirs: true };
+    expect([ns.rootsOwner(65534, theirs), ns.rootsOwner(65534, { ...theirs, theirs: false }), ns.rootsOwner(0, theirs)]).toEqual([false, true, true]);
   });
 
   it("--map-root-user run by root (host root mapped): the overflow uid is another host user's, told as outside", async () => {
@@ -176,6 +179,13 @@ describe.runIf(process.getuid?.() === 0)("io/trusted-path asks with the director
       writeFileSync(join(dir, name, "theirs", "f"), "");
       symlinkSync(join(dir, name, "theirs", "f"), join(dir, name, "link"));
       lchownSync(join(dir, name, "link"), 65534, 65534);
+      // Links of 65534 inside that directory, and inside one of 65534 below it.
+      mkdirSync(join(dir, name, "theirs", "sub"), { mode: 0o755 });
+      chownSync(join(dir, name, "theirs", "sub"), 65534, 65534);
+      for (const at of [join(dir, name, "theirs", "inner"), join(dir, name, "theirs", "sub", "inner")]) {
+        symlinkSync(join(dir, name, "theirs", "f"), at);
+        lchownSync(at, 65534, 65534);
+      }
     }
     await inNamespace(line(1001, 1001, 1), "65534\n", 65534);
     return { dir, cleanup, trusted: await import("../src/io/trusted-path.js") };
@@ -192,6 +202,66 @@ describe.runIf(process.getuid?.() === 0)("io/trusted-path asks with the director
       expect(() => trusted.walkToEntry(join(dir, "sticky", "link"), { uid: 1001 })).toThrow(why(join(dir, "sticky", "link"), "symbolic link"));
       expect(() => trusted.walkToEntry(join(dir, "sticky", "link"), { uid: 1001, linksOnly: true })).toThrow(why(join(dir, "sticky", "link"), "symbolic link"));
     } finally {
+      cleanup();
+    }
+  });
+
+  // Round 34 (R22): update's walk checks links only (linksOnly), so her directory in /tmp was never judged, and her link in
+  // it was followed as root's (root's own directories show 65534 too): the user's update rewrote the file it named.
+  it("linksOnly: a link of 65534 in such a directory of 65534 in a sticky one, or below it, is hers; in a 0755 one root's", async () => {
+    const { dir, cleanup, trusted } = await setUp();
+    try {
+      for (const path of [join(dir, "sticky", "theirs", "inner"), join(dir, "sticky", "theirs", "sub", "inner")]) {
+        expect(() => trusted.walkToEntry(path, { uid: 1001, linksOnly: true })).toThrow(why(path, "symbolic link"));
+      }
+      for (const path of [join(dir, "plain", "theirs", "inner"), join(dir, "plain", "theirs", "sub", "inner")]) {
+        trusted.walkToEntry(path, { uid: 1001, linksOnly: true }).directory.close();
+      }
+      // The user's own directory there is not hers: a link of 65534 in it (root's, as one root left in his home) is followed.
+      const own = join(dir, "sticky", "theirs", "own");
+      mkdirSync(own, { mode: 0o755 });
+      chownSync(own, 1001, 1001);
+      symlinkSync(join(dir, "sticky", "theirs", "f"), join(own, "link"));
+      lchownSync(join(own, "link"), 65534, 65534);
+      trusted.walkToEntry(join(own, "link"), { uid: 1001, linksOnly: true }).directory.close();
+    } finally {
+      cleanup();
+    }
+  });
+
+  // Round 34 (R22): serve's check of --ecs-env-dir itself asked without the directory it is in.
+  it("serve --ecs-env-dir: a directory of 65534 in a sticky one is another user's; in a 0755 one root's", async () => {
+    const { dir, cleanup } = await setUp();
+    try {
+      const { writeEcsEnvFiles } = await import("../src/serve/ecs-env.js");
+      await expect(writeEcsEnvFiles(join(dir, "plain", "theirs"), [], "http://127.0.0.1:1/", 1001)).resolves.toEqual([]);
+      const theirs = join(dir, "sticky", "theirs");
+      await expect(writeEcsEnvFiles(theirs, [], "http://127.0.0.1:1/", 1001)).rejects.toThrow(`--ecs-env-dir ${theirs} was not used: ${why(theirs)}`);
+    } finally {
+      cleanup();
+    }
+  });
+
+  // Round 34 (R22): without the native helper a TPM simulator's socket was judged without the directory it is in.
+  it("a TPM simulator socket of 65534 in a sticky directory, without the native helper: another user's, not a byte sent", async () => {
+    const { dir, cleanup } = await setUp();
+    const getuid = vi.spyOn(process, "getuid").mockReturnValue(1001);
+    const path = join(dir, "sticky", "tpm.sock");
+    let received = 0;
+    const server = createServer((socket) => socket.on("data", (d) => (received += d.length)));
+    try {
+      await new Promise<void>((resolve) => server.listen(path, resolve));
+      lchownSync(path, 65534, 65534);
+      const { SocketTransport } = await import("../src/tpm/transport/socket-transport.js");
+      const t = new SocketTransport({ kind: "unix", path }, { native: { reason: "none in this test" } });
+      await expect(t.transmit(Buffer.from("8001000000000000000000", "hex"))).rejects.toMatchObject({
+        code: "SOCKET_UNSAFE", message: `refusing the TPM at unix:${path}: the socket belongs to uid 65534, ${OUTSIDE}, not to this user (1001) or root`,
+      });
+      await t.close();
+      expect(received).toBe(0);
+    } finally {
+      getuid.mockRestore();
+      server.close();
       cleanup();
     }
   });

@@ -20,12 +20,20 @@ export const O_PATH = 0o10000000;
 const MAX_LINKS = 40;
 const S_ISVTX = 0o1000;
 
+/** What a directory tells of its entries' owners (rootsOwner): its mode, and whether it is, or is below, another user's. */
+export interface OwnerRule {
+  readonly mode: number;
+  readonly theirs: boolean;
+}
+
 /** A directory reached by a checked walk (`path`: links resolved, for messages); `entry(name)` reaches `name` in it. */
 export interface CheckedDirectory {
   readonly path: string;
   readonly stats: Stats;
   /** The directory holding it (none for /): whose owner counts as root depends on it (rootsOwner). */
-  readonly within: Stats | undefined;
+  readonly within: OwnerRule | undefined;
+  /** Its own, for its entries' owners. */
+  readonly rule: OwnerRule;
   entry(name: string): string;
   close(): void;
 }
@@ -62,7 +70,7 @@ export function walkToEntry(path: string, options: WalkOptions): CheckedEntry {
   const byFd = process.platform === "linux" && existsSync("/proc/self/fd");
   // Not path.resolve(): '..' after a symbolic link means the parent of where the link leads, as for the kernel.
   const pending = components(isAbsolute(path) ? path : `${process.cwd()}/${path}`);
-  const stack: Directory[] = [Directory.root(byFd)];
+  const stack: Directory[] = [Directory.root(byFd, options.uid)];
   let links = 0;
   try {
     if (!options.linksOnly) checkDirectoryRule(stack[0]!, options.uid);
@@ -80,10 +88,10 @@ export function walkToEntry(path: string, options: WalkOptions): CheckedEntry {
       if (found?.stats.isSymbolicLink()) {
         closeFd(found.fd);
         if (++links > MAX_LINKS) throw osError("ELOOP", `too many symbolic links in ${path}`);
-        checkOwner(found.stats, `symbolic link ${join(current.path, name)}`, options.uid, current.stats);
+        checkOwner(found.stats, `symbolic link ${join(current.path, name)}`, options.uid, current.rule);
         // Its owner put it at one name; another user may have hard-linked it here (where fs.protected_hardlinks=0).
         // Not in a directory only the user or root can write: Nix's store hard-links its identical symbolic links.
-        const closed = (current.stats.uid === options.uid || rootsOwner(current.stats.uid)) && (current.stats.mode & 0o022) === 0;
+        const closed = !current.rule.theirs && (current.stats.mode & 0o022) === 0;
         if (found.stats.nlink > 1 && !closed) {
           const why = "in a directory others can write to: another user may have made this one";
           throw new UntrustedPathError(`symbolic link ${join(current.path, name)} has ${found.stats.nlink} names (hard links), ${why}`);
@@ -101,7 +109,7 @@ export function walkToEntry(path: string, options: WalkOptions): CheckedEntry {
         for (const d of stack) d.close();
         return { directory: current, name, path: join(current.path, name), stats: found?.stats };
       }
-      const next = openFound(found, join(current.path, name), current.stats);
+      const next = openFound(found, join(current.path, name), current, options.uid);
       stack.push(next);
       if (!options.linksOnly) checkDirectoryRule(next, options.uid);
     }
@@ -119,7 +127,8 @@ export function walkToEntry(path: string, options: WalkOptions): CheckedEntry {
 export function openCheckedDirectory(path: string, options: WalkOptions): CheckedDirectory {
   const entry = walkToEntry(path, options); // stops at the parent, with the directory as its entry
   try {
-    return openFound((entry.directory as Directory).lookOrMake(entry.name, options.createMode), entry.path, entry.directory.stats);
+    const directory = entry.directory as Directory;
+    return openFound(directory.lookOrMake(entry.name, options.createMode), entry.path, directory, options.uid);
   } finally {
     entry.directory.close();
   }
@@ -219,7 +228,7 @@ export function checkDirectoryRule(dir: CheckedDirectory, uid: number): void {
 }
 
 /** Owned by `uid` or root (rootsOwner; `within`: the directory it is in). `what` reads as the subject of "belongs to uid N". */
-export function checkOwner(stats: Stats, what: string, uid: number, within?: Stats): void {
+export function checkOwner(stats: Stats, what: string, uid: number, within?: OwnerRule): void {
   if (stats.uid !== uid && !rootsOwner(stats.uid, within)) throw new UntrustedPathError(`${what} belongs to ${ownerText(stats.uid)}, not to this user (${uid}) or root`);
 }
 
@@ -238,13 +247,13 @@ export function osError(code: string, message: string): NodeJS.ErrnoException {
 }
 
 /** A directory found on the way, opened as the next step (ENOENT or ENOTDIR otherwise). */
-function openFound(found: Found | undefined, path: string, within: Stats): Directory {
+function openFound(found: Found | undefined, path: string, within: Directory, uid: number): Directory {
   if (!found) throw osError("ENOENT", `${path} does not exist`);
   if (!found.stats.isDirectory()) {
     closeFd(found.fd);
     throw osError("ENOTDIR", `${path} is not a directory`);
   }
-  return new Directory(path, found.stats, found.fd, within);
+  return new Directory(path, found.stats, found.fd, within, uid);
 }
 
 /** A checked walk's OS error for a directory the user named, in words ("does not exist"), else its code. */
@@ -299,17 +308,28 @@ function closeFd(fd: number | undefined): void {
 }
 
 class Directory implements CheckedDirectory {
+  readonly within: OwnerRule | undefined;
+  /**
+   * `theirs` when it is neither this user's nor root's by rootsOwner (in a user namespace, one of the unmapped owner in
+   * /tmp, or in such a directory): her entries in it show the same id as root's, and are hers too.
+   */
+  readonly rule: OwnerRule;
+
   constructor(
     readonly path: string,
     readonly stats: Stats,
     private fd: number | undefined,
-    readonly within: Stats | undefined,
-  ) {}
+    parent: Directory | undefined,
+    uid: number,
+  ) {
+    this.within = parent?.rule;
+    this.rule = { mode: stats.mode, theirs: stats.uid !== uid && !rootsOwner(stats.uid, parent?.rule) };
+  }
 
-  static root(byFd: boolean): Directory {
-    if (!byFd) return new Directory("/", lstatSync("/"), undefined, undefined);
+  static root(byFd: boolean, uid: number): Directory {
+    if (!byFd) return new Directory("/", lstatSync("/"), undefined, undefined, uid);
     const fd = openSync("/", O_PATH | constants.O_DIRECTORY);
-    return new Directory("/", fstatSync(fd), fd, undefined);
+    return new Directory("/", fstatSync(fd), fd, undefined, uid);
   }
 
   entry(name: string): string {

@@ -57,7 +57,7 @@ function openEcsEnvDir(dir: string, uid: number): CheckedDirectory {
   try {
     checked = openCheckedDirectory(dir, { uid, createMode: 0o700 });
     // Not even sticky (/tmp): another user could plant the names written here before serve (what consumers read).
-    checkOwner(checked.stats, `directory ${checked.path}`, uid);
+    checkOwner(checked.stats, `directory ${checked.path}`, uid, checked.within);
     checkNotWritable(checked.stats, `directory ${checked.path}`);
     return checked;
   } catch (cause) {

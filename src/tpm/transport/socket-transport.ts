@@ -87,7 +87,7 @@ function checkSocketPath(path: string, description: string): CheckedEntry | unde
   }
   try {
     // Anything else cannot be connected to: the connection's own error says what it is.
-    if (entry.stats?.isSocket()) checkOwner(entry.stats, "the socket", uid);
+    if (entry.stats?.isSocket()) checkOwner(entry.stats, "the socket", uid, entry.directory.rule);
   } catch (error) {
     entry.directory.close();
     throw error instanceof UntrustedPathError ? refuse(description, error.reason) : error;
