@@ -170,6 +170,9 @@ export interface UnreadableCertificate {
   readonly reason: string;
 }
 
+/** What to do about an {@link UnreadableCertificate}. */
+export const REWRITE_CERTIFICATE = "write the certificate to the token again in DER (roles-anywhere-agent install-certificate)";
+
 /** `unreadable`: told the certificate objects skipped because their value could not be used. */
 export function findCertificates(
   context: TokenContext,

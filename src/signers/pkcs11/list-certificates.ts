@@ -12,7 +12,7 @@ import { goSubjectAndIssuer } from "../../x509/names/go-name.js";
 import { acquireModule, type ModuleLease } from "../../pkcs11/module-loader.js";
 import { chooseModule } from "../../pkcs11/module-path.js";
 import { optionName, refuseWrongOptions } from "../options.js";
-import { closeSession, findCertificates, openSession, type CertificateObject, type TokenContext } from "../../pkcs11/objects.js";
+import { closeSession, findCertificates, openSession, type CertificateObject, type TokenContext, type UnreadableCertificate } from "../../pkcs11/objects.js";
 import { givenUserPin, loginUser } from "../../pkcs11/pin.js";
 import { listTokenSlots, slotMatches } from "../../pkcs11/slots.js";
 import { formatPkcs11Uri, parsePkcs11Uri, wipeUriPin, withoutQuery } from "../../pkcs11/uri.js";
@@ -20,6 +20,8 @@ import { secretsAlreadyHeld } from "../../secrets/secret-source.js";
 
 export interface ListPkcs11Options extends TokenSessionOptions {
   readonly uri: string;
+  /** Told each certificate object the URI matches that is left out because its CKA_VALUE is no usable certificate. */
+  readonly skipped?: ((object: UnreadableCertificate) => void) | undefined;
 }
 
 export interface Pkcs11CertificateEntry {
@@ -36,7 +38,7 @@ export interface Pkcs11CertificateEntry {
 }
 
 export async function listPkcs11Certificates(given: ListPkcs11Options): Promise<Pkcs11CertificateEntry[]> {
-  refuseWrongOptions("listPkcs11Certificates", given, { ...TOKEN_SESSION_KINDS, uri: "string" }, ["uri"]);
+  refuseWrongOptions("listPkcs11Certificates", given, { ...TOKEN_SESSION_KINDS, uri: "string", skipped: "function" }, ["uri"]);
   const opts = { ...given, debug: dropFailures(given.debug) };
   const uri = parsePkcs11Uri(opts.uri);
   const pin = givenUserPin(uri.pin, opts.pin, "the token's user PIN", process.env); // a pin-source refused: no module loaded
@@ -51,7 +53,8 @@ export async function listPkcs11Certificates(given: ListPkcs11Options): Promise<
     const { module } = (lease = await acquireModule(chooseModule(opts.library, [uri], optionName(opts.names, "library")), opts.debug));
     const listed = await listTokenSlots(module, opts.debug);
     const slots = listed.filter((s) => slotMatches(uri, s, module.info));
-    const search = (context: TokenContext) => withoutAttestation(findCertificates(context, { id: uri.id, label: uri.object }), uri);
+    let unreadable: UnreadableCertificate[] = [];
+    const search = (context: TokenContext) => withoutAttestation(findCertificates(context, { id: uri.id, label: uri.object }, unreadable), uri);
     let found: CertificateObject[] = [];
     for (const slot of slots) {
       const context = openSession(module, slot, opts.debug);
@@ -61,8 +64,10 @@ export async function listPkcs11Certificates(given: ListPkcs11Options): Promise<
     if (found.length === 0 && sessions.length === 1 && pin !== undefined) {
       const [context] = sessions as [TokenContext];
       await loginUser(context, pin);
+      unreadable = [];
       found = search(context);
     }
+    for (const object of unreadable) opts.skipped?.(object);
     const entries = await Promise.all(
       found.map(async (c) => ({
         certificate: c.certificate,

@@ -28,6 +28,7 @@ import {
   type PrivateKeyObject,
   type TokenContext,
   type UnreadableCertificate,
+  REWRITE_CERTIFICATE,
   type UsableKey,
 } from "../../pkcs11/objects.js";
 import { Pkcs11AmbiguousError } from "../../pkcs11/pkcs11-errors.js";
@@ -195,9 +196,7 @@ class SignerBuild {
     if (found.length === 0 && bad) {
       const what = `the certificate object ${formatPkcs11Uri(bad.uri)}`;
       throw new InputError("CERTIFICATE_INVALID", `${what} cannot be used: ${bad.reason}`, {
-        hint:
-          "write the certificate to the token again in DER (roles-anywhere-agent install-certificate)," +
-          ` or give the certificate file with ${this.name("certificate")}`,
+        hint: `${REWRITE_CERTIFICATE}, or give the certificate file with ${this.name("certificate")}`,
       });
     }
     if (found.length === 0) {

@@ -1,0 +1,162 @@
+/**
+ * A freshly provisioned token whose certificate objects' CKA_VALUE is no usable certificate (random bytes, PEM text,
+ * truncated or padded DER): read-certificate-data left each out without a word, and the operator read
+ * `No matching identities` on a token that holds certificates (round 34). Each one left out is now told on stderr;
+ * stdout and the exit code are as before. What it can read (expired, ML-DSA, Ed25519, no CKA_ID) it lists, as Go does.
+ */
+import { execFileSync } from "node:child_process";
+import { X509Certificate } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import * as pkcs11js from "pkcs11js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createCa, issueLeaf, makeTempDir } from "../test/helpers/pki.js";
+import { createMlDsaCa, issueMlDsaLeaf } from "../test/helpers/mldsa-pki.js";
+import { bundleCli } from "./agent-support.js";
+import { SOFTHSM_MODULE } from "./helpers/softhsm-fixture.js";
+import { runCli } from "./helpers/run-cli.js";
+
+const tmp = makeTempDir("raa-unusable-certs-");
+const conf = join(tmp.dir, "softhsm2.conf");
+const env = { ...process.env, SOFTHSM2_CONF: conf };
+const previousConf = process.env.SOFTHSM2_CONF;
+process.env.SOFTHSM2_CONF = conf; // the binding in this process (writeObjects) reads it
+/** A hostile token: hundreds of broken certificate objects (3,000 by hand: 1.2 s, 95 MB), one of 16 MiB. */
+const HOSTILE_OBJECTS = 500;
+const HUGE_VALUE = 16 * 1024 * 1024;
+let cli: { cli: string; cleanup: () => void };
+
+/**
+ * A certificate object written over the raw binding: pkcs11-tool --write-object parses the file first and would not
+ * store what a broken provisioning script or another tool does.
+ */
+interface CertificateObjectSpec {
+  readonly value: Uint8Array;
+  readonly label: string;
+  readonly id?: string;
+  readonly certificateType?: number;
+}
+
+function writeObjects(token: string, objects: readonly CertificateObjectSpec[]): void {
+  const lib = new pkcs11js.PKCS11();
+  lib.load(SOFTHSM_MODULE);
+  lib.C_Initialize();
+  try {
+    const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === token)!;
+    const session = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+    lib.C_Login(session, pkcs11js.CKU_USER, "1234");
+    for (const { value, label, id, certificateType = pkcs11js.CKC_X_509 } of objects) {
+      lib.C_CreateObject(session, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE },
+        { type: pkcs11js.CKA_CERTIFICATE_TYPE, value: certificateType },
+        { type: pkcs11js.CKA_TOKEN, value: true },
+        { type: pkcs11js.CKA_LABEL, value: label },
+        ...(id ? [{ type: pkcs11js.CKA_ID, value: Buffer.from(id, "hex") }] : []),
+        { type: pkcs11js.CKA_VALUE, value: Buffer.from(value) },
+        { type: pkcs11js.CKA_SUBJECT, value: Buffer.from([0x30, 0]) },
+      ]);
+    }
+  } finally {
+    lib.C_Finalize();
+  }
+}
+
+const writeObject = (token: string, value: Uint8Array, label: string, id?: string, certificateType?: number) =>
+  writeObjects(token, [{ value, label, id, certificateType }]);
+
+const initToken = (label: string) =>
+  execFileSync("softhsm2-util", ["--init-token", "--free", "--label", label, "--so-pin", "12345678", "--pin", "1234"], { env, stdio: "ignore" });
+
+beforeAll(async () => {
+  mkdirSync(join(tmp.dir, "tokens"));
+  writeFileSync(conf, `directories.tokendir = ${join(tmp.dir, "tokens")}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
+  const ca = createCa(join(tmp.dir, "ca"), { name: "Unusable Certs CA" });
+  const derOf = (pem: string) => new X509Certificate(readFileSync(pem)).raw;
+    const good = derOf(issueLeaf(ca, join(tmp.dir, "leaf"), { name: "good" }).certPath);
+
+  initToken("unusable");
+  writeObject("unusable", Buffer.from("this is not a certificate"), "garbage", "01");
+  writeObject("unusable", readFileSync(issueLeaf(ca, join(tmp.dir, "leaf"), { name: "pem" }).certPath), "pem-text", "02");
+  writeObject("unusable", good.subarray(0, good.length - 10), "truncated", "03");
+  writeObject("unusable", Buffer.concat([good, Buffer.alloc(4)]), "padded", "04");
+
+
+  initToken("listed");
+  writeObject("listed", good, "openpgp", "05", 0x80504750 /* SoftHSM's CKC_OPENPGP: the one other type it stores */);
+  writeObject("listed", derOf(issueLeaf(ca, join(tmp.dir, "leaf"), { name: "expired", expired: true }).certPath), "expired", "11");
+  writeObject("listed", good, "no-id");
+  writeObject("listed", issueMlDsaLeaf(createMlDsaCa(join(tmp.dir, "mlca"), { name: "ML CA", keyType: "ML-DSA-65" }).issuer, join(tmp.dir, "leaf"), { name: "mldsa", keyType: "ML-DSA-65" }).certDer, "mldsa", "12");
+  writeObject("listed", derOf(issueEd25519(ca)), "ed25519", "13");
+
+  initToken("mixed");
+  writeObject("mixed", good, "good", "21");
+  writeObject("mixed", good.subarray(0, 100), "broken", "22");
+
+  initToken("hostile");
+  const broken = Array.from({ length: HOSTILE_OBJECTS }, (_, i) => ({ value: good.subarray(0, 100), label: `broken-${i}`, id: i.toString(16).padStart(4, "0") }));
+  writeObjects("hostile", [...broken, { value: Buffer.alloc(HUGE_VALUE, 0x30), label: "huge", id: "ffff" }]);
+  cli = await bundleCli();
+}, 120_000);
+
+afterAll(() => {
+  if (previousConf === undefined) delete process.env.SOFTHSM2_CONF;
+  else process.env.SOFTHSM2_CONF = previousConf;
+  cli?.cleanup();
+  tmp.cleanup();
+});
+
+function issueEd25519(ca: ReturnType<typeof createCa>): string {
+  const key = join(tmp.dir, "ed.key");
+  execFileSync("openssl", ["genpkey", "-algorithm", "ed25519", "-out", key]);
+  return issueLeaf(ca, join(tmp.dir, "leaf"), { name: "ed25519", keyPath: key }).certPath;
+}
+
+const list = (uri: string) => runCli(cli.cli, ["read-certificate-data", "--certificate", uri, "--pkcs11-lib", SOFTHSM_MODULE], env);
+
+const warnings = (stderr: string) => stderr.split("\n").filter(Boolean);
+
+describe("read-certificate-data on a token whose certificate objects cannot be used", () => {
+  it("lists none, as before, and tells each one left out on stderr: which object, why, what to do", async () => {
+    const { code, stdout, stderr } = await list("pkcs11:token=unusable");
+    expect([code, stdout]).toEqual([0, "No matching identities\n"]);
+    const lines = warnings(stderr);
+    expect(lines).toHaveLength(4);
+    for (const [label, id] of [["garbage", "01"], ["pem-text", "02"], ["truncated", "03"], ["padded", "04"]]) {
+      const line = lines.find((l) => l.includes(`;object=${label};`));
+      expect(line, label).toMatch(new RegExp(`^roles-anywhere-agent: warning: the certificate object pkcs11:id=%${id};.*;token=unusable;type=cert is not listed: .+; write the certificate to the token again in DER \\(roles-anywhere-agent install-certificate\\)$`));
+    }
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("tells each once when the listing logs in (the same objects seen before and after)", async () => {
+    const { code, stdout, stderr } = await list("pkcs11:token=unusable?pin-value=1234");
+    expect([code, stdout]).toEqual([0, "No matching identities\n"]);
+    expect(warnings(stderr)).toHaveLength(4);
+    expect(stderr).not.toContain("1234");
+  });
+
+  it("lists what it can read and says nothing of it: expired, ML-DSA, Ed25519, no CKA_ID, an OpenPGP-typed object holding X.509", async () => {
+    const { code, stdout, stderr } = await list("pkcs11:token=listed");
+    expect([code, stderr]).toEqual([0, ""]);
+    expect([...stdout.matchAll(/;object=([^;]+);/g)].map((m) => m[1]).sort()).toEqual(["ed25519", "expired", "mldsa", "no-id", "openpgp"]);
+  });
+
+  it("beside a usable certificate: that one listed, the broken one told", async () => {
+    const { code, stdout, stderr } = await list("pkcs11:token=mixed");
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Matching identities\n1\) .*\nURI: pkcs11:id=%21;.*object=good;.*\n\n$/s);
+    expect(warnings(stderr)).toEqual([expect.stringMatching(/the certificate object pkcs11:id=%22;.*object=broken;.* is not listed: /)]);
+  });
+
+  it("on a hostile token (hundreds of broken objects, one of 16 MiB) stays bounded: a few lines and a count", async () => {
+    const started = performance.now();
+    const { code, stdout, stderr } = await list("pkcs11:token=hostile");
+    const seconds = (performance.now() - started) / 1000;
+    expect([code, stdout]).toEqual([0, "No matching identities\n"]);
+    const lines = warnings(stderr);
+    expect(lines).toHaveLength(6);
+    expect(lines.at(-1)).toBe(`roles-anywhere-agent: warning: ${HOSTILE_OBJECTS + 1 - 5} more certificate objects are not listed either (--debug names each)`);
+    expect(stderr.length).toBeLessThan(5_000);
+    expect(seconds).toBeLessThan(30); // 0.5 s here
+  }, 120_000);
+});
