@@ -6,13 +6,13 @@ import { stat } from "node:fs/promises";
 import { signatureVerifies } from "../encoding/signature-encoding.js";
 import { AgentError, isAgentError } from "../errors.js";
 import {
-  aclReader, aclReaderText, changeableDirectory, changeableDirectoryText, exposedModeText, foreignOwnerText, isExposed, uncheckedDirectoryAcl, type FileFacts,
+  aclReader, aclReaderText, changeableDirectory, changeableDirectoryText, exposedModeText, foreignOwnerText, isExposed,
+  uncheckedDirectoryAcl, uncheckedFileAcl, type AclAsked, type FileFacts,
 } from "../os/exposed-file.js";
 import { isFileInput, readInputFile, type InputBytes } from "../io/input-file.js";
-import { aclUnreadable } from "../os/access-acl.js";
 import { fileKind } from "../io/trusted-path.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
-import { dropReadAhead, readSecretFileAhead, secretFileSource, secretsAlreadyHeld, type SecretFileRead, type SecretSource } from "../secrets/secret-source.js";
+import { dropReadAhead, readSecretFileAhead, readSecretInput, secretFileSource, secretsAlreadyHeld, type SecretFileRead, type SecretSource } from "../secrets/secret-source.js";
 import type { Signer } from "../signers/signer.js";
 import type { CertificateFile } from "../x509/read-certificates.js";
 import { isTpmHandleRef, mismatchHint, optionName, type ReadAlready, type SignerOptions } from "../signers/options.js";
@@ -143,13 +143,13 @@ type Intermediates = (CertificateFile | { error: unknown }) & { mode?: number | 
 
 /**
  * The key file read once, as the signer reads it (by descriptor, size cap): its row, the TPM-key check and the signer
- * judge these bytes and this fstat, so a file swapped meanwhile cannot give a row about one version and a signer built
+ * judge these bytes, this fstat and the ACL read from this descriptor, so a file swapped meanwhile cannot give a row about one version and a signer built
  * from another. Only a regular file: a FIFO or pipe (`<(…)`) gives its bytes once, and they are the signer's.
  */
 async function readKeyFile(o: SignerOptions): Promise<KeyFile | CheckRow | undefined> {
   const keyRef = await regularFile(o.privateKey ?? o.certificate);
   if (keyRef === undefined) return undefined;
-  return readInputFile(keyRef, o.privateKey ? "private key file" : "certificate file").catch((error: unknown) => fail("key and certificate", error));
+  return readSecretInput(keyRef, o.privateKey ? "private key file" : "certificate file").catch((error: unknown) => fail("key and certificate", error));
 }
 
 /**
@@ -219,7 +219,7 @@ async function fileRows(
       continue;
     }
     if (ahead) secretsRead.set(name, ahead);
-    const aclAsked: string[] = []; // directories only their ACL could make changeable by others
+    const aclAsked: AclAsked[] = []; // directories only their ACL could make changeable by others
     const directory = info && changeableDirectory(ref, aclAsked); // the signer's rule for a secret file's directory (exposed-file.ts)
     const reader = info && aclReader(judged(name, info), ref); // and for its ACL
     const foreign = info && foreignOwnerText(judged(name, info), ref); // and for its owner
@@ -236,7 +236,7 @@ async function fileRows(
     } else if (directory || foreign) {
       const { problem, hint } = directory ? changeableDirectoryText(ref, directory) : foreign!;
       rows.push(failText(name, problem, hint.replace(/^run /, "run: "))); // doctor's hints say `run: command`
-    } else rows.push(aclUnchecked(name, ref, judged(name, info)) ?? directoryAclUnchecked(name, aclAsked[0]) ?? pass(name, `${ref} (mode ${(judged(name, info).mode! & 0o777).toString(8)})`)); // as the warnings write it
+    } else rows.push(aclUnchecked(name, ref, judged(name, info)) ?? directoryAclUnchecked(name, aclAsked) ?? pass(name, `${ref} (mode ${(judged(name, info).mode! & 0o777).toString(8)})`)); // as the warnings write it
   }
   return rows;
 }
@@ -258,20 +258,16 @@ function aclRow(name: string, ref: string, entry: string): CheckRow {
   return failText(name, problem, `run: ${fix}`);
 }
 
-/**
- * A secret file whose group may read it (with a POSIX ACL, that is the mask its named entries get through) where no ACL
- * can be read: aclReader finds no reader there, which is not a ✔.
- */
+/** A secret file whose group may read it and whose ACL was not read (uncheckedFileAcl): not a ✔. */
 function aclUnchecked(name: string, ref: string, file: FileFacts): CheckRow | undefined {
-  if (isExposed(file) || ((file.mode ?? 0) & 0o040) === 0) return undefined; // aclReader's rule: none read then
-  const why = aclUnreadable();
-  return why === undefined ? undefined : skip(name, `ACL not checked: ${why} (${ref}, mode ${((file.mode ?? 0) & 0o777).toString(8)})`, `check that it names no other reader: getfacl ${ref}`);
+  const unchecked = uncheckedFileAcl(file, ref);
+  return unchecked && skip(name, `ACL not checked: ${unchecked.why} (${ref}, mode ${((file.mode ?? 0) & 0o777).toString(8)})`, unchecked.hint);
 }
 
 /** The same for a directory on the way whose group may write to it (nobody else in that group): its ACL could let others. */
-function directoryAclUnchecked(name: string, directory: string | undefined): CheckRow | undefined {
-  const unchecked = uncheckedDirectoryAcl(directory);
-  return unchecked && skip(name, `ACL not checked: ${unchecked.why} (directory ${directory})`, unchecked.hint);
+function directoryAclUnchecked(name: string, aclAsked: readonly AclAsked[]): CheckRow | undefined {
+  const unchecked = uncheckedDirectoryAcl(aclAsked);
+  return unchecked && skip(name, `ACL not checked: ${unchecked.why} (directory ${unchecked.path})`, unchecked.hint);
 }
 
 /** A secret file others can read or change, in the signer's warning's words (src/os/exposed-file.ts). */

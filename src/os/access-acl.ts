@@ -58,18 +58,22 @@ const entries = (acl: Buffer) => Array.from({ length: Math.max(0, (acl.length - 
  * bits, the caller's to check) may take away: none when it has no ACL, or it cannot be read (no native helper).
  */
 export function aclGrants(path: string, perm: 4 | 2): { users: number[]; groups: number[] } {
-  let acl: AccessAcl = { unknown: "not opened" };
+  const acl = aclByName(path);
+  return aclNamed("bytes" in acl ? acl.bytes : null, perm);
+}
+
+/** The access ACL of `path`, opened by its name (a directory on the way); one that cannot be read is `unknown`, why. */
+export function aclByName(path: string): AccessAcl {
   try {
     const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY); // a FIFO or a tty: no wait
     try {
-      acl = readAccessAcl(fd);
+      return readAccessAcl(fd);
     } finally {
       closeSync(fd);
     }
-  } catch {
-    // unreadable: as without the helper
+  } catch (cause) {
+    return { unknown: (((cause as Error).cause ?? cause) as Error).message }; // the errno's words, not "descriptor 7"
   }
-  return aclNamed("bytes" in acl ? acl.bytes : null, perm);
 }
 
 /** The named users and groups the ACL `acl` (null: none) gives `perm` (4 read, 2 write), its mask not applied. */

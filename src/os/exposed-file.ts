@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { ownerText, rootsOwner, unmappedOwner } from "../user-namespace.js";
-import { aclGrants, aclNamed, aclUnreadable, readAccessAcl, UNMAPPED_ID, type AccessAcl } from "./access-acl.js";
+import { aclByName, aclGrants, aclNamed, aclUnreadable, readAccessAcl, UNMAPPED_ID, type AccessAcl } from "./access-acl.js";
 
 /**
  * A secret file (PIN, password, private key) that other users can read or change is warned about, not refused:
@@ -46,26 +46,43 @@ export function exposedFileWarnings(file: FileFacts, path: string, what: string)
     const { problem, fix } = aclReaderText(path, reader);
     warnings.push(`${what} ${problem}: run ${fix}`);
   }
-  const aclAsked: string[] = [];
+  // The helper failed to read this file's ACL (EIO on FUSE): its mode alone shows no reader, but an entry may. No
+  // helper at all (its platform) is doctor's row only: a root:service 0640 file is the setup the docs give.
+  const acl = file.acl && "unknown" in file.acl && aclUnreadable() === undefined ? uncheckedFileAcl(file, path) : undefined;
+  if (acl) warnings.push(`${what} ${path} can be read by its group (mode ${((mode ?? 0) & 0o777).toString(8)}); its ACL was not checked (${acl.why}): ${acl.hint}`);
+  const aclAsked: AclAsked[] = [];
   const directory = mode === undefined ? undefined : changeableDirectory(path, aclAsked);
-  const unchecked = directory ? undefined : uncheckedDirectoryAcl(aclAsked[0]);
+  const unchecked = directory ? undefined : uncheckedDirectoryAcl(aclAsked);
   if (directory) {
     const { problem, hint } = changeableDirectoryText(path, directory);
     warnings.push(`${what} ${problem}: ${hint}`);
   } else if (unchecked) {
-    warnings.push(`${what} ${path} is in ${aclAsked[0]}, which its group may write to; its ACL was not checked (${unchecked.why}): ${unchecked.hint}`);
+    warnings.push(`${what} ${path} is in ${unchecked.path}, which its group may write to; its ACL was not checked (${unchecked.why}): ${unchecked.hint}`);
   }
   return warnings;
 }
 
 /**
- * A directory on the way that only its ACL could let others change (changeableDirectory's `aclAsked`: its group, which
- * nobody else is in, may write to it), where no ACL can be read: why not, and what to check. For this warning and
- * doctor's row: silence, or a ✔, would say that it was checked.
+ * The first directory on the way that only its ACL could let others change (changeableDirectory's `aclAsked`: its
+ * group, which nobody else is in, may write to it) whose ACL was not read (no helper, or its read failed): why not, and
+ * what to check. For this warning and doctor's row: silence, or a ✔, would say that it was checked.
  */
-export function uncheckedDirectoryAcl(directory: string | undefined): { why: string; hint: string } | undefined {
-  const why = directory === undefined ? undefined : aclUnreadable();
-  return why === undefined ? undefined : { why, hint: `check that it names no other writer: getfacl ${directory}` };
+export function uncheckedDirectoryAcl(aclAsked: readonly AclAsked[]): { path: string; why: string; hint: string } | undefined {
+  const { path, why } = aclAsked.find((asked) => asked.why !== undefined) ?? {};
+  return path === undefined || why === undefined ? undefined : { path, why, hint: `check that it names no other writer: getfacl ${path}` };
+}
+
+/** A directory whose ACL changeableDirectory asked, and why it could not be read (absent: read, no other writer in it). */
+export type AclAsked = { path: string; why?: string | undefined };
+
+/**
+ * A secret file its group may read (with a POSIX ACL, the mask its named entries get through) whose ACL was not read:
+ * the read's failure (secretFileAcl), or no helper to read one. aclReader finds no reader there, which is not a ✔.
+ */
+export function uncheckedFileAcl(file: FileFacts, path: string): { why: string; hint: string } | undefined {
+  if (isExposed(file) || ((file.mode ?? 0) & 0o040) === 0) return undefined; // aclReader's rule: none asked then
+  const why = file.acl ? ("unknown" in file.acl ? file.acl.unknown : undefined) : aclUnreadable();
+  return why === undefined ? undefined : { why, hint: `check that it names no other reader: getfacl ${path}` };
 }
 
 /**
@@ -138,14 +155,14 @@ export function aclOther(path: string, { mode, owner, acl }: FileFacts, perm: 4 
 /**
  * The ACL of a secret file open as `fd` (readOpenedFile's onOpen), read with its bytes, where {@link aclReader} asks one:
  * its group may read it and its mode exposes it to nobody (a 0600 or 0644 file loads no helper). One that cannot be
- * read gives none, as aclGrants takes it.
+ * read is `unknown`, with the file system's reason (uncheckedFileAcl).
  */
 export function secretFileAcl(fd: number, { mode, uid, gid }: { mode: number; uid: number; gid: number }): AccessAcl | undefined {
   if ((mode & 0o040) === 0 || isExposed({ mode, owner: uid, gid })) return undefined;
   try {
     return readAccessAcl(fd);
   } catch (cause) {
-    return { unknown: (cause as Error).message };
+    return { unknown: (((cause as Error).cause ?? cause) as Error).message }; // the errno's words, not "descriptor 7"
   }
 }
 
@@ -176,7 +193,7 @@ export function isExposed(file: FileFacts): boolean {
  * A directory's owner other than root and this process's user (for root too: any user) renames what is in it, whatever
  * its mode, sticky or not (trusted-path.ts's rule for the config file, told here instead of refused).
  */
-export function changeableDirectory(path: string, aclAsked?: string[]): ChangeableDirectory | undefined {
+export function changeableDirectory(path: string, aclAsked?: AclAsked[]): ChangeableDirectory | undefined {
   const seen = new Set<string>();
   const uid = process.getuid?.();
   for (const start of lookedUpIn(path).reverse()) {
@@ -186,9 +203,10 @@ export function changeableDirectory(path: string, aclAsked?: string[]): Changeab
       if (info && info.uid !== uid && !rootsOwner(info.uid)) return { path: at, mode: info.mode, owner: info.uid };
       if (!info || (info.mode & 0o022) === 0 || (info.mode & 0o1000) !== 0) continue;
       if ((info.mode & 0o002) !== 0 || groupShared(info.gid, uid ?? 0)) return { path: at, mode: info.mode };
-      const acl = aclOther(at, { mode: info.mode, owner: info.uid }, 2);
+      const read = aclByName(at);
+      const acl = aclOther(at, { mode: info.mode, owner: info.uid, acl: read }, 2);
       if (acl) return { path: at, mode: info.mode, acl };
-      aclAsked?.push(at); // doctor's: where no ACL can be read, this one was never checked
+      aclAsked?.push({ path: at, why: "unknown" in read ? read.unknown : undefined }); // unread: never checked
     }
   }
   return undefined;

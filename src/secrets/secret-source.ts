@@ -149,9 +149,14 @@ export function secretsAlreadyHeld(...sources: readonly (SecretSource | undefine
 export type SecretFileRead = InputBytes & FileFacts;
 
 /** Always a file: `file:-` is ./-, not standard input. The reader's errors say what is wrong (too big, no writer). */
-async function readSecretFile({ path }: SecretSource & { kind: "file" }, what: string): Promise<SecretFileRead> {
+function readSecretFile({ path }: SecretSource & { kind: "file" }, what: string): Promise<SecretFileRead> {
+  return readSecretInput(isFileInput(path) ? path : `./${path}`, `${what}: file`);
+}
+
+/** A secret file (a key, PIN or password) by readInputFile, with its ACL read from that descriptor (secretFileAcl). */
+export async function readSecretInput(path: string, what: string): Promise<SecretFileRead> {
   let acl: FileFacts["acl"];
-  const input = await readInputFile(isFileInput(path) ? path : `./${path}`, `${what}: file`, (fd, stats) => (acl = secretFileAcl(fd, stats)));
+  const input = await readInputFile(path, what, (fd, stats) => (acl = secretFileAcl(fd, stats)));
   return Object.assign(input, { acl });
 }
 

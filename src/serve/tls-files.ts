@@ -4,6 +4,7 @@ import type { RequestListener } from "node:http";
 import { oneLine } from "../daemon/signals.js";
 import { InputError } from "../errors.js";
 import { warnIfExposed } from "../os/exposed-file.js";
+import { readSecretInput } from "../secrets/secret-source.js";
 import { readInputFile, sameStamp, stampOf, type FileStamp } from "../io/input-file.js";
 import { repeatWithoutOverlap } from "../daemon/repeat.js";
 import { SERVER_OPTIONS } from "./connection-caps.js";
@@ -20,7 +21,7 @@ export interface TlsFilePaths {
  */
 async function loadTlsFiles(paths: TlsFilePaths) {
   const cert = await readInputFile(paths.certificate, "TLS certificate file");
-  const key = await readInputFile(paths.key, "TLS private key file");
+  const key = await readSecretInput(paths.key, "TLS private key file"); // its ACL from that descriptor, for the warning
   warnIfExposed(key, paths.key, "TLS private key file");
   let leaf: X509Certificate;
   try {

@@ -4,7 +4,7 @@ import { isPkcs11Uri } from "../pkcs11/uri.js";
 import { warnIfExposed } from "../os/exposed-file.js";
 import { readInputFile, STDIN_INPUT, type InputBytes } from "../io/input-file.js";
 import { ENVIRONMENT, wrongOption, type Kind, type Kinds } from "../own-value.js";
-import { SECRET_SOURCE as SECRET } from "../secrets/secret-source.js";
+import { readSecretInput, SECRET_SOURCE as SECRET } from "../secrets/secret-source.js";
 import { classifyDer } from "../x509/der-kind.js";
 import { decodePemBlocks, looksLikePem, wipeKeyBlocks } from "../encoding/pem.js";
 import {
@@ -90,8 +90,9 @@ export function withTypedSignErrors(signer: Signer): Signer {
 async function openSigner(options: SignerOptions, readAlready: ReadAlready, signal: AbortSignal | undefined, device: OpenDevice): Promise<Signer> {
   const { certificate: certRef, keyPassword, signOffThread, prompt, names } = options;
   const keyRef = options.privateKey ?? certRef;
+  // The key's file (the certificate's, without --private-key) with its ACL, read from its descriptor: the warning's.
   const read = async (ref: string, what: string): Promise<InputBytes> =>
-    (ref === keyRef && readAlready.keyFile) || (ref === certRef && readAlready.certificateFile) || readInputFile(ref, what);
+    (ref === keyRef && readAlready.keyFile) || (ref === certRef && readAlready.certificateFile) || (ref === keyRef ? readSecretInput : readInputFile)(ref, what);
   const [cert, key, chain] = (["certificate", "privateKey", "intermediates"] as const).map((o) => optionName(names, o));
   if (keyRef === undefined) throw new UsageError("USAGE", "no private key given", { hint: noKeyHint(names) });
   const fromStdin = [options.certificate, options.privateKey, options.intermediates].filter((ref) => ref === STDIN_INPUT);

@@ -248,9 +248,9 @@ describe("changeableDirectory: each directory judged once", () => {
     chmodSync(g, 0o775);
     writeFileSync(join(g, "a", "pin"), "1234\n", { mode: 0o600 });
     symlinkSync(join(g, "a", "pin"), join(g, "b", "link"));
-    const asked: string[] = [];
+    const asked: { path: string }[] = [];
     expect(changeableDirectory(join(g, "b", "link"), asked)).toBeUndefined();
-    expect(asked).toEqual([g]);
+    expect(asked.map(({ path }) => path)).toEqual([g]);
   });
 });
 
