@@ -41,11 +41,12 @@ export function loadNativeHelper(): NativeHelperLoad {
   const path = join(dist, NATIVE_HELPER_FILE);
   if (!existsSync(path)) return (loaded = { reason: `${NATIVE_HELPER_FILE} is not part of this installation` });
   try {
-    if (othersCouldPlant(realpathSync(path), dist, statSync(thisModuleFile()).uid)) {
+    const real = realpathSync(path); // loaded by this name, not `path`: a link on the way, not judged, may be re-pointed
+    if (othersCouldPlant(real, dist, statSync(thisModuleFile()).uid)) {
       return (loaded = { reason: `${path} is not loaded: another user could have put it there (not root's or this code's owner's, or writable by others)` });
     }
     const module = { exports: {} as NativeHelper };
-    process.dlopen(module, path);
+    process.dlopen(module, real);
     loaded = { helper: module.exports };
   } catch (error) {
     loaded = { reason: `${path} cannot be loaded: ${(error as Error).message.split("\n")[0]}` };

@@ -10,6 +10,7 @@
 import { existsSync, realpathSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join, sep } from "node:path";
+import { InputError } from "../errors.js";
 import { thisModuleFile } from "./module-file.js";
 import { othersCouldPlant } from "./native-helper.js";
 
@@ -22,22 +23,26 @@ import { othersCouldPlant } from "./native-helper.js";
  * package (a copy of dist/ alone).
  */
 export function packageNodeModules(from: string): string[] {
+  return nodeModulesChain(from).found;
+}
+
+/** packageNodeModules, and the node_modules it stopped at because another user could have put things there. */
+function nodeModulesChain(from: string): { found: string[]; refused?: string } {
   const owner = ownerOf(from);
   let dir = packageRoot(from);
-  if (dir === undefined) return [];
+  if (dir === undefined) return { found: [] };
   const found: string[] = [];
   for (let modules = join(dir, "node_modules"); ; ) {
     if (existsSync(modules)) {
-      if (othersCouldPlant(modules, modules, owner)) break;
+      if (othersCouldPlant(modules, modules, owner)) return { found, refused: modules };
       found.push(modules);
     }
     // <modules>/<name> or <modules>/@scope/<name>: the package is itself a dependency of the directory above.
     const parent = basename(dirname(dir)).startsWith("@") ? dirname(dirname(dir)) : dirname(dir);
-    if (basename(parent) !== "node_modules" || isGlobalLib(dirname(parent))) return found;
+    if (basename(parent) !== "node_modules" || isGlobalLib(dirname(parent))) return { found };
     dir = dirname(parent);
     modules = parent;
   }
-  return found;
 }
 
 /** The package `from` is in: the nearest directory above it with a named package.json; undefined in none. */
@@ -51,7 +56,8 @@ export function packageRoot(from: string): string | undefined {
 /** The module `id` ("name" or "name/sub/path") as require() loads it, but only from `packageNodeModules(from)`. */
 export function requireFromPackage(id: string, from: string = thisModuleFile()): unknown {
   const name = id.split("/").slice(0, id.startsWith("@") ? 2 : 1).join("/");
-  for (const modules of packageNodeModules(from)) {
+  const { found, refused } = nodeModulesChain(from);
+  for (const modules of found) {
     let packageDir: string;
     try {
       packageDir = realpathSync(join(modules, name));
@@ -62,10 +68,19 @@ export function requireFromPackage(id: string, from: string = thisModuleFile()):
     // there would go on to the home folders, hence the check that the file is in the package found.
     const load = createRequire(join(modules, "_"));
     const file = realpathSync(load.resolve(id));
-    if (!file.startsWith(packageDir + sep) || othersCouldPlant(file, dirname(packageDir), ownerOf(from))) break;
+    if (!file.startsWith(packageDir + sep)) break;
+    if (othersCouldPlant(file, dirname(packageDir), ownerOf(from))) throw planted(name, packageDir);
     return load(file);
   }
+  if (refused !== undefined && existsSync(join(refused, name))) throw planted(name, refused);
   throw Object.assign(new Error(`Cannot find module '${id}' in this package's node_modules`), { code: "MODULE_NOT_FOUND" });
+}
+
+/** A dependency there but not loaded: not "missing" (a reinstall changes nothing), and what to make of `where`. */
+function planted(name: string, where: string): InputError {
+  const why = "another user could have put it there: owned by neither root nor this code's owner, or writable by others";
+  const hint = `check ${where} and the directories in it, then chown them to root or to this code's owner and chmod o-w them`;
+  return new InputError("FILE_UNSAFE", `${name} in ${where} is not loaded: ${why}`, { hint });
 }
 
 /** Whether `dir` is a global prefix's lib/ (<prefix>/lib/node_modules/<package>: a lib/ that is no project). */

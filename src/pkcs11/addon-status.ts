@@ -13,7 +13,7 @@
 import type { PKCS11 } from "pkcs11js";
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { DeviceError } from "../errors.js";
+import { DeviceError, isAgentError } from "../errors.js";
 import { thisModuleFile } from "../os/module-file.js";
 import { isGlobalLib, packageNodeModules, packageRoot, requireFromPackage } from "../os/own-package.js";
 import { pkcs11Class, type Pkcs11Addon } from "./binding.js";
@@ -41,6 +41,7 @@ export function requirePkcs11js(from: string = thisModuleFile()): { readonly PKC
     try {
       return requireFromPackage("pkcs11js", from) as { readonly PKCS11: new () => PKCS11 };
     } catch (cause) {
+      if (isAgentError(cause)) throw cause; // there, but not loaded (requireFromPackage's FILE_UNSAFE): not missing
       throw addonMissingError(cause, from);
     }
   }

@@ -188,13 +188,34 @@ describe("requireFromPackage", () => {
     const from = join(root, "node_modules/raa/x.js");
     chmodSync(join(root, "node_modules"), 0o1777);
     expect(requireFromPackage("dep", from)).toBe("dep");
+    // Round 34 (S28): refused as not loaded, naming where (was MODULE_NOT_FOUND: "dep is missing", "reinstall").
+    const refused = expect.objectContaining({ code: "FILE_UNSAFE", message: `dep in ${join(root, "node_modules/dep")} is not loaded: another user could have put it there: owned by neither root nor this code's owner, or writable by others` });
     chownSync(join(root, "node_modules/dep"), 4242, 4242);
-    expect(() => requireFromPackage("dep", from)).toThrow(expect.objectContaining({ code: "MODULE_NOT_FOUND" }));
+    expect(() => requireFromPackage("dep", from)).toThrow(refused);
     chownSync(join(root, "node_modules/dep"), 0, 0);
     chmodSync(join(root, "node_modules/dep/index.js"), 0o666);
-    expect(() => requireFromPackage("dep", from)).toThrow(expect.objectContaining({ code: "MODULE_NOT_FOUND" }));
+    expect(() => requireFromPackage("dep", from)).toThrow(refused);
     chmodSync(join(root, "node_modules/dep/index.js"), 0o1666); // the sticky bit says nothing on a file
-    expect(() => requireFromPackage("dep", from)).toThrow(expect.objectContaining({ code: "MODULE_NOT_FOUND" }));
+    expect(() => requireFromPackage("dep", from)).toThrow(refused);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("a dependency in a node_modules others can write (0777, not sticky): refused as such, not MODULE_NOT_FOUND (round 34, S28)", () => {
+    const root = layout({
+      "package.json": named("app"),
+      "node_modules/dep/package.json": named("dep"),
+      "node_modules/dep/index.js": module("dep"),
+      "node_modules/raa/package.json": named("raa"),
+      "node_modules/raa/x.js": "",
+    });
+    const from = join(root, "node_modules/raa/x.js");
+    chmodSync(join(root, "node_modules"), 0o777);
+    // Was: MODULE_NOT_FOUND, which the CLI tells as "dep is missing … reinstall": a reinstall keeps the mode.
+    expect(() => requireFromPackage("dep", from)).toThrow(expect.objectContaining({
+      code: "FILE_UNSAFE", message: expect.stringContaining(`dep in ${join(root, "node_modules")} is not loaded: another user could have put it there`),
+    }));
+    expect(() => requireFromPackage("absent", from)).toThrow(expect.objectContaining({ code: "MODULE_NOT_FOUND" })); // not there at all: missing
+    chmodSync(join(root, "node_modules"), 0o755);
+    expect(requireFromPackage("dep", from)).toBe("dep");
   });
 
   it("this module's file is the source file under test (import.meta.url before __filename)", () => {

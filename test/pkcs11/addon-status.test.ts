@@ -2,7 +2,7 @@
  * Why PKCS#11 support is missing, read from a package tree laid out as npm leaves it in each case (the native
  * packaging test installs the real tarball for the global, --omit=optional and --ignore-scripts cases).
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -217,5 +217,13 @@ describe("requirePkcs11js", () => {
 
   it("reports PKCS11_NOT_INSTALLED when neither loads", () => {
     expect(() => requirePkcs11js(layout([]))).toThrow(expect.objectContaining({ code: "PKCS11_NOT_INSTALLED" }));
+  });
+
+  it.runIf(process.getuid?.() === 0)("pkcs11js there but in a node_modules others can write (0777): FILE_UNSAFE naming it, not \"missing\" (round 34, S28)", () => {
+    const caller = layout(["build/Release/pkcs11.node", "index.js"]);
+    const modules = join(caller, "..", "node_modules");
+    chmodSync(modules, 0o777);
+    // Was: PKCS11_NOT_INSTALLED, "the optional package pkcs11js is missing", "reinstall without --omit=optional".
+    expect(() => requirePkcs11js(caller)).toThrow(expect.objectContaining({ code: "FILE_UNSAFE", message: expect.stringContaining(`pkcs11js in ${modules} is not loaded`) }));
   });
 });

@@ -1,6 +1,7 @@
 import { InputError, UsageError } from "../../errors.js";
 import { warnIfExposed } from "../../os/exposed-file.js";
 import { sameStamp, stampOf, type FileStamp, type InputBytes } from "../../io/input-file.js";
+import { readSecretInput } from "../../secrets/secret-source.js";
 import { chainOf, readCertificateBundle, readCertificateFile, type CertificateFile } from "../../x509/read-certificates.js";
 import { optionName, type DebugLog, type PromptSignal, type SignerOptions } from "../options.js";
 import type { Signer } from "../signer.js";
@@ -45,7 +46,9 @@ export async function createFileSigner(options: FileSignerOptions): Promise<Sign
       } else {
         debug?.(`${keyPath} changed: reloading the key`);
         // A prompt now would hold every request until someone answers it: a key that became encrypted is refused.
-        key = await loadKeyFile(keyPath, options, undefined, wouldPrompt ? () => refusePrompt(options) : undefined);
+        const read = await readSecretInput(keyPath, "private key file"); // its ACL from this descriptor
+        key = await loadKeyFile(keyPath, options, read, wouldPrompt ? () => refusePrompt(options) : undefined);
+        warnIfExposed(read, keyPath, "private key file"); // as the factory's first read: a file holding no key is refused instead
       }
     }
     const [certName, chainName] = (["certificate", "intermediates"] as const).map((o) => optionName(options.names, o));

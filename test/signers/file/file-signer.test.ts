@@ -1,5 +1,5 @@
 import { verify, X509Certificate } from "node:crypto";
-import { copyFileSync, readFileSync, renameSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, readFileSync, renameSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createFileSigner as createWithFiles, type FileSignerOptions } from "../../../src/signers/file/file-signer.js";
@@ -200,6 +200,34 @@ describe("file signer", () => {
     run(["pkey", "-in", next.keyPath, "-pubout", "-out", pub]);
     expect(opensslVerifies(pub, message, await signer.sign(message), "sha256", tmp.dir)).toBe(true);
     expect(serialOf(cert)).toBe(next.serialDecimal);
+  });
+
+  it("a key replaced by one other users can read is warned about at its reload, once (before: never; only the factory's first read warned)", async () => {
+    const key = path("exposed.key");
+    writeFileSync(key, readFileSync(ec.keyPath), { mode: 0o600 });
+    const signer = await startedSigner({ keyPath: key, certificate: ec.certPath });
+    const warnings: string[] = [];
+    const onWarning = (w: Error & { code?: string }) => void (w.code === "RAA_EXPOSED_FILE" && w.message.includes(key) && warnings.push(w.message)); // not the rotation test's 0644 key
+    process.on("warning", onWarning);
+    try {
+      const settle = () => new Promise((r) => setImmediate(r));
+      await signer.certificate();
+      await settle();
+      expect(warnings).toEqual([]);
+      replaceFile(key, readFileSync(ec.keyPath));
+      chmodSync(key, 0o644);
+      for (let i = 0; i < 3; i++) await signer.certificate(); // one reload, then unchanged refreshes
+      await settle();
+      const told = `private key file ${key} can be read or changed by other users (mode 644): run chmod 600 ${key}`;
+      expect(warnings).toEqual([told]);
+      replaceFile(key, readFileSync(ec.keyPath)); // replaced again, still 0644: not told twice
+      chmodSync(key, 0o644);
+      await signer.certificate();
+      await settle();
+      expect(warnings).toEqual([told]);
+    } finally {
+      process.off("warning", onWarning);
+    }
   });
 
   it("decrypts an encrypted key once, however often it is used", async () => {
