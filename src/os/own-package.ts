@@ -78,9 +78,8 @@ export function requireFromPackage(id: string, from: string = thisModuleFile()):
 
 /** A dependency there but not loaded: not "missing" (a reinstall changes nothing), and what to make of `where`. */
 function planted(name: string, where: string): InputError {
-  const why = "another user could have put it there: owned by neither root nor this code's owner, or writable by others";
   const hint = `check ${where} and the directories in it, then chown them to root or to this code's owner and chmod o-w them`;
-  return new InputError("FILE_UNSAFE", `${name} in ${where} is not loaded: ${why}`, { hint });
+  return new InputError("FILE_UNSAFE", `${name} in ${where} is not loaded: another user could have put it there: owned by neither root nor this code's owner, or writable by others`, { hint });
 }
 
 /** Whether `dir` is a global prefix's lib/ (<prefix>/lib/node_modules/<package>: a lib/ that is no project). */
