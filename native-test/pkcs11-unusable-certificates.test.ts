@@ -92,6 +92,11 @@ beforeAll(async () => {
   writeObject("mixed", good, "good", "21");
   writeObject("mixed", good.subarray(0, 100), "broken", "22");
 
+  for (const count of [5, 6]) {
+    initToken(`broken-${count}`);
+    writeObjects(`broken-${count}`, Array.from({ length: count }, (_, i) => ({ value: good.subarray(0, 100), label: `broken-${i}`, id: `3${i}` })));
+  }
+
   initToken("hostile");
   const broken = Array.from({ length: HOSTILE_OBJECTS }, (_, i) => ({ value: good.subarray(0, 100), label: `broken-${i}`, id: i.toString(16).padStart(4, "0") }));
   writeObjects("hostile", [...broken, { value: Buffer.alloc(HUGE_VALUE, 0x30), label: "huge", id: "ffff" }]);
@@ -126,6 +131,8 @@ describe("read-certificate-data on a token whose certificate objects cannot be u
       expect(line, label).toMatch(new RegExp(`^roles-anywhere-agent: warning: the certificate object pkcs11:id=%${id};.*;token=unusable;type=cert is not listed: .+; write the certificate to the token again in DER \\(roles-anywhere-agent install-certificate\\)$`));
     }
     expect(stderr).not.toMatch(/\n\s+at /);
+    // PEM text's "-----" read as a DER element gave "its CKA_VALUE is followed by 576 bytes that are not part of it".
+    expect(lines.find((l) => l.includes(";object=pem-text;"))).toContain(" is not listed: its CKA_VALUE holds PEM text, not DER; ");
   });
 
   it("tells each once when the listing logs in (the same objects seen before and after)", async () => {
@@ -148,6 +155,16 @@ describe("read-certificate-data on a token whose certificate objects cannot be u
     expect(warnings(stderr)).toEqual([expect.stringMatching(/the certificate object pkcs11:id=%22;.*object=broken;.* is not listed: /)]);
   });
 
+  it("tells five, and of six the first five and a count of one", async () => {
+    const five = warnings((await list("pkcs11:token=broken-5")).stderr);
+    expect(five).toHaveLength(5);
+    expect(five.join("\n")).not.toContain("more certificate object");
+    const six = warnings((await list("pkcs11:token=broken-6")).stderr);
+    const token = (line: string) => line.replace(/;serial=\w+;token=broken-\d;/, ";");
+    expect(six.slice(0, 5).map(token)).toEqual(five.map(token)); // the first five by URI: ids 30 to 34
+    expect(six.slice(5)).toEqual(["roles-anywhere-agent: warning: 1 more certificate object is not listed either (--debug names each)"]);
+  });
+
   it("on a hostile token (hundreds of broken objects, one of 16 MiB) stays bounded: a few lines and a count", async () => {
     const started = performance.now();
     const { code, stdout, stderr } = await list("pkcs11:token=hostile");
@@ -159,4 +176,23 @@ describe("read-certificate-data on a token whose certificate objects cannot be u
     expect(stderr.length).toBeLessThan(5_000);
     expect(seconds).toBeLessThan(30); // 0.5 s here
   }, 120_000);
+});
+
+describe("principal-tags on a token whose certificate objects cannot be used", () => {
+  const tags = (uri: string) => runCli(cli.cli, ["principal-tags", "--certificate", uri, "--pkcs11-lib", SOFTHSM_MODULE], env);
+
+  it("tells each one left out on stderr, as read-certificate-data does, then that no certificate matches", async () => {
+    const { code, stderr } = await tags("pkcs11:token=unusable");
+    expect(code).not.toBe(0);
+    const told = warnings((await list("pkcs11:token=unusable")).stderr);
+    expect(warnings(stderr).slice(0, 4)).toEqual(told);
+    expect(warnings(stderr).slice(4).join("\n")).toContain("no certificate matches pkcs11:token=unusable");
+  });
+
+  it("beside a usable certificate: its tags printed, the broken one told", async () => {
+    const { code, stdout, stderr } = await tags("pkcs11:token=mixed");
+    expect(code).toBe(0);
+    expect(stdout).toContain("x509Subject/CN");
+    expect(warnings(stderr)).toEqual([expect.stringMatching(/^roles-anywhere-agent: warning: the certificate object pkcs11:id=%22;.*object=broken;.* is not listed: /)]);
+  });
 });

@@ -1,5 +1,6 @@
 import { X509Certificate, createHash, type KeyObject } from "node:crypto";
 import { assertDerForm, assertMinimalLength, children, decodeOid, decodeSignedInteger, DerError, expectTag, leadingChildren, readElement, readSingle, TAG, unlessMalformed, type DerElement } from "../encoding/der.js";
+import { looksLikePem } from "../encoding/pem.js";
 import { readExtensions, readTbsFields, type TbsFields } from "./tbs-fields.js";
 import { curveFromEcParams } from "../encoding/signature-encoding.js";
 import { goDomain, goIp, goMailbox, goString, goUri, v4Mapped } from "./go-syntax.js";
@@ -353,6 +354,10 @@ export class Certificate {
   constructor(der: Uint8Array, readonly what = "the certificate") {
     if (!(der instanceof Uint8Array)) throw new UsageError("USAGE", "new Certificate: der must be bytes (a Buffer)");
     this.der = Buffer.from(der);
+    // Node reads PEM here too, whose "-----" the DER checks then take for an element followed by other bytes.
+    if (this.der[0] !== TAG.SEQUENCE && looksLikePem(this.der)) {
+      throw new InputError("CERTIFICATE_INVALID", `${what} holds PEM text, not DER`, { hint: "write it in DER: openssl x509 -in CERT -outform DER -out CERT.der" });
+    }
     try {
       this.x509 = new X509Certificate(this.der);
     } catch (cause) {

@@ -13,14 +13,22 @@ const validity = derSequence(derTlv(0x17, Buffer.from("260101000000Z")), derTlv(
 
 /** A self-signed certificate with this serial's content bytes (a negative one when the top bit is set). */
 const ecSpki = publicKey.export({ type: "spki", format: "der" });
-function certificate(serial: number[], spki: Buffer = ecSpki, times = validity): Buffer {
+function certificate(serial: number[], spki: Buffer = ecSpki, times = validity, subject = name): Buffer {
   const version = derTlv(0xa0, derTlv(0x02, Buffer.from([2])));
-  const tbs = derSequence(version, derTlv(0x02, Buffer.from(serial)), ecdsaSha256, name, times, name, spki);
+  const tbs = derSequence(version, derTlv(0x02, Buffer.from(serial)), ecdsaSha256, name, times, subject, spki);
   const signature = createSign("sha256").update(tbs).sign(privateKey);
   return derSequence(tbs, ecdsaSha256, derBitString(signature));
 }
 
 describe("Certificate", () => {
+  it("names PEM text as such (its '-----' read as DER gave 'followed by N bytes'), and reads DER whose subject holds a PEM line", () => {
+    const der = certificate([1]);
+    const pem = Buffer.from(new X509Certificate(der).toString());
+    expect(() => new Certificate(pem, "its CKA_VALUE")).toThrow(expect.objectContaining({ code: "CERTIFICATE_INVALID", message: "its CKA_VALUE holds PEM text, not DER" }));
+    const cn = derTlv(0x30, derTlv(0x31, derSequence(derOid("2.5.4.3"), derTlv(0x0c, Buffer.from("-----BEGIN CERTIFICATE-----")))));
+    expect(new Certificate(certificate([1], ecSpki, validity, cn)).subject).toBe("CN=-----BEGIN CERTIFICATE-----");
+  });
+
   it("gives the serial in decimal and upper-case hex, a negative one with its sign", () => {
     const positive = new Certificate(certificate([0x00, 0xab]));
     expect([positive.serialDecimal, positive.serialHex]).toEqual(["171", "AB"]);

@@ -51,8 +51,13 @@ async function loadCertificate(args: ParsedArgs, io: CliIo): Promise<Certificate
     const { readCertificateFile } = await import("../../x509/read-certificates.js");
     return (await readCertificateFile(ref)).certificates[0];
   }
-  const { listPkcs11Certificates } = await import("../../signers/pkcs11/index.js");
-  const entries = await listPkcs11Certificates({ uri: ref, ...tokenAccessFromArgs(args, io) });
+  const [{ listPkcs11Certificates }, { skippedCertificates }] = await Promise.all([
+    import("../../signers/pkcs11/index.js"),
+    import("./skipped-certificates.js"),
+  ]);
+  const { skipped, tell } = skippedCertificates(io.stderr);
+  const entries = await listPkcs11Certificates({ uri: ref, ...tokenAccessFromArgs(args, io), skipped });
+  tell();
   const [first, second] = entries;
   if (!first) throw new InputError("PKCS11_OBJECT_NOT_FOUND", `no certificate matches ${ref}`);
   if (second) {

@@ -1,7 +1,6 @@
-import { cutAt, MAX_ERROR_TEXT, printableLine, UsageError } from "../../errors.js";
+import { UsageError } from "../../errors.js";
 import { isPkcs11Uri } from "../../pkcs11/uri.js";
-import { stringArg, type CliIo, type CommandSpec } from "../command.js";
-import { PROGRAM } from "../report-error.js";
+import { stringArg, type CommandSpec } from "../command.js";
 import { DEBUG_OPTION, signerOptionsNamed } from "../shared-options.js";
 import { rejectOsStoreFlags, tokenAccessFromArgs } from "../settings-args.js";
 
@@ -26,14 +25,13 @@ const command: CommandSpec = {
       throw new UsageError("USAGE", "--certificate is required on Linux (a file or a pkcs11: URI)");
     }
     if (isPkcs11Uri(certificate)) {
-      const { listPkcs11Certificates, formatPkcs11Uri, REWRITE_CERTIFICATE } = await import("../../signers/pkcs11/index.js");
-      const skipped: string[] = [];
-      const entries = await listPkcs11Certificates({
-        uri: certificate,
-        ...tokenAccessFromArgs(args, io),
-        skipped: ({ uri, reason }) => skipped.push(`the certificate object ${formatPkcs11Uri(uri)} is not listed: ${reason}; ${REWRITE_CERTIFICATE}`),
-      });
-      tellSkipped(skipped.sort(), io.stderr);
+      const [{ listPkcs11Certificates }, { skippedCertificates }] = await Promise.all([
+        import("../../signers/pkcs11/index.js"),
+        import("./skipped-certificates.js"),
+      ]);
+      const { skipped, tell } = skippedCertificates(io.stderr);
+      const entries = await listPkcs11Certificates({ uri: certificate, ...tokenAccessFromArgs(args, io), skipped });
+      tell();
       const list = entries.map((e, i) =>
         `${i + 1}) Hex Fingerprint: ${e.sha1Fingerprint}\nSubject: ${e.subject}\nIssuer: ${e.issuer}\nSerial Number: ${e.serialHex}\nURI: ${e.uri}\n\n`,
       );
@@ -50,15 +48,3 @@ const command: CommandSpec = {
   },
 };
 export default command;
-
-/** A token of thousands of broken objects must not turn the warning into a page: the first few, then a count. */
-const MAX_SKIPPED_LINES = 5;
-
-/** Each certificate object left out of the listing, on stderr: the operator must learn why theirs is not listed. */
-function tellSkipped(skipped: readonly string[], stderr: CliIo["stderr"]): void {
-  for (const line of skipped.slice(0, MAX_SKIPPED_LINES)) {
-    stderr.write(`${PROGRAM}: warning: ${printableLine(cutAt(line, MAX_ERROR_TEXT))}\n`);
-  }
-  const more = skipped.length - MAX_SKIPPED_LINES;
-  if (more > 0) stderr.write(`${PROGRAM}: warning: ${more} more certificate objects are not listed either (--debug names each)\n`);
-}
