@@ -258,6 +258,14 @@ describe("a dependency refused because another user could have put it there", ()
     expect(() => requireDependency("cliui", from)).toThrow(expect.objectContaining({ code: "MODULE_NOT_FOUND" }));
   });
 
+  it("the package's own node_modules without pkcs11js: the hoisted copy in the project's node_modules is the one blamed", () => {
+    const from = tree({ pkcs11js: "built" });
+    mkdirSync(join(from, "..", "..", "node_modules", "other"), { recursive: true });
+    const modules = modulesOf(from);
+    chmodSync(modules, 0o777);
+    expect(refusedCopy("pkcs11js", from)).toEqual({ id: "pkcs11js", dir: modules });
+  });
+
   it("a safe copy is not blamed: refusedCopy answers undefined", () => {
     const from = tree({ pkcs11js: "built" });
     expect(refusedCopy("pkcs11js", from)).toBeUndefined();
