@@ -1,9 +1,11 @@
 /**
- * A dependency that own-package.ts refuses because another user could have put it there (round 34): a node_modules
- * writable by all, or a package directory owned by another account (`r34h5-…`, created with useradd and removed
- * afterwards). The copies are good ones (the checkout's own pkcs11js, yargs and @noble/post-quantum); before the fix
- * the runs said "PKCS#11 support is not installed … reinstall" / "the installation changed … reinstall" (--help), which sends
- * the operator to reinstall into the same directory. Now each names the directory and how to make it safe; an ML-DSA key (@noble/post-quantum) not yet (below).
+ * A dependency that own-package.ts refuses because another user could have put it there (round 34), built with a
+ * real second account (`r34h5-…`, created with useradd and removed afterwards): a node_modules writable by all
+ * holding good copies (the checkout's own pkcs11js, yargs and @noble/post-quantum), and package directories owned by
+ * that account. Before main's 7625d49a the runs said "PKCS#11 support is not installed … reinstall" (pkcs11js: exit 5)
+ * and "the installation changed … yargs is missing … reinstall" (exit 1), which sends the operator to reinstall into
+ * the same directory; now each says which copy in which directory is not loaded and why (FILE_UNSAFE, exit 3), worded
+ * in one place, next to the rule (own-package.ts).
  */
 import { chmodSync, chownSync, copyFileSync, cpSync, mkdirSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
@@ -15,7 +17,7 @@ import { runCli } from "./helpers/run-cli.js";
 
 const REPO = process.cwd();
 const SOFTHSM = "/usr/lib/softhsm/libsofthsm2.so";
-const DEPENDENCIES = ["pkcs11js", "yargs"];
+const DEPENDENCIES = ["pkcs11js", "yargs", "@noble/post-quantum"];
 
 const { dir, cleanup } = makeTempDir("raa-own-package-refused-");
 let other: LocalUser;
@@ -62,48 +64,36 @@ afterAll(() => {
   cleanup();
 });
 
-describe.skipIf(!canCreateUsers())("a dependency refused because another user could have put it there: the run says which directory and what to do", () => {
-  it("a node_modules writable by all (root's, 0777): each dependency names it", async () => {
+describe.skipIf(!canCreateUsers())("a dependency refused because another user could have put it there: the run says where, not 'reinstall'", () => {
+  const refused = (name: string, where: string) =>
+    `roles-anywhere-agent: ${name} in ${where} is not loaded: another user could have put it there: owned by neither root nor this code's owner, or writable by others (check ${where} and the directories in it, then chown them to root or to this code's owner and chmod o-w them)\n`;
+
+  it("a node_modules writable by all (root's, 0777): a pkcs11: key, --help and an ML-DSA key each name it", async () => {
     const { modules, cli } = installation("world-writable");
     chmodSync(modules, 0o777);
-    const fix = `chown -R root: ${modules} and chmod go-w ${modules}`;
-    const pkcs11 = await signPkcs11(cli);
-    expect(pkcs11.stderr).toBe(`roles-anywhere-agent: PKCS#11 support (pkcs11js) is not loaded: ${modules} can be written by other users (${fix})\n`);
-    expect(pkcs11.code).toBe(5);
-    const usage = await help(cli);
-    expect(usage.stderr).toBe(`roles-anywhere-agent: yargs is not loaded: ${modules} can be written by other users (${fix})\n`);
-    expect(usage.code).toBe(3);
+    expect(await signPkcs11(cli)).toMatchObject({ code: 3, stderr: refused("pkcs11js", modules) });
+    expect(await help(cli)).toMatchObject({ code: 3, stderr: refused("yargs", modules) });
+    expect(await signMlDsa(cli)).toMatchObject({ code: 3, stderr: refused("@noble/post-quantum", modules) });
   });
 
-  // Not fixed (round 34): the refusal's wording lives in src/pkcs11/addon-status.ts, which the credential-process
-  // bundle for file keys may not hold (scripts/build.mjs); an ML-DSA key needs it from src/os/, next to the rule.
-  it.fails("an ML-DSA key with @noble/post-quantum in that node_modules: says the same (today: 'the installation changed … reinstall')", async () => {
-    const { modules, cli } = installation("world-writable-mldsa");
-    chmodSync(modules, 0o777);
-    const fix = `chown -R root: ${modules} and chmod go-w ${modules}`;
-    const mldsa = await signMlDsa(cli);
-    expect(mldsa.stderr).toBe(`roles-anywhere-agent: @noble/post-quantum/ml-dsa.js is not loaded: ${modules} can be written by other users (${fix})\n`);
-  });
-
-  it("pkcs11js and yargs owned by another account: the run names the directory and its owner's uid", async () => {
+  it("each package directory owned by another account: the run names that directory", async () => {
     const { modules, cli } = installation("other-owner");
     for (const name of DEPENDENCIES) {
       const target = join(modules, name);
-      const source = join(REPO, "node_modules", name);
-      // A real copy (not the link) the other account owns; yargs's own dependencies stay links to the checkout's.
       rmSync(target);
-      cpSync(source, target, { recursive: true, dereference: true });
+      // A real copy (not the link) the other account owns; yargs's own dependencies stay links to the checkout's.
+      cpSync(join(REPO, "node_modules", name), target, { recursive: true, dereference: true });
       chownTree(target, other);
     }
-    const owned = (name: string) => `${join(modules, name)} belongs to uid ${other.uid} (chown -R root: ${join(modules, name)} and chmod go-w ${join(modules, name)})`;
-    expect((await signPkcs11(cli)).stderr).toBe(`roles-anywhere-agent: PKCS#11 support (pkcs11js) is not loaded: ${owned("pkcs11js")}\n`);
-    expect((await help(cli)).stderr).toBe(`roles-anywhere-agent: yargs is not loaded: ${owned("yargs")}\n`);
+    expect(await signPkcs11(cli)).toMatchObject({ code: 3, stderr: refused("pkcs11js", join(modules, "pkcs11js")) });
+    expect(await help(cli)).toMatchObject({ code: 3, stderr: refused("yargs", join(modules, "yargs")) });
+    expect(await signMlDsa(cli)).toMatchObject({ code: 3, stderr: refused("@noble/post-quantum", join(modules, "@noble", "post-quantum")) });
   });
 
-  it("the same installation made safe again (chown, chmod go-w): --help and the ML-DSA key work", async () => {
+  it("the same installation made safe again (chmod go-w): --help and the ML-DSA key work", async () => {
     const { modules, cli } = installation("made-safe");
     chmodSync(modules, 0o777);
-    expect((await help(cli)).code).not.toBe(0);
+    expect((await help(cli)).code).toBe(3);
     chmodSync(modules, 0o755);
     expect(await help(cli)).toMatchObject({ code: 0, stdout: expect.stringContaining("Commands:") });
     expect((await signMlDsa(cli)).stderr).not.toMatch(/not loaded/);

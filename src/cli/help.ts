@@ -7,9 +7,9 @@ import { PROGRAM } from "./report-error.js";
 export async function renderHelp(argv: readonly string[], io: CliIo): Promise<number> {
   // yargs stays in node_modules (an ES module, which require() loads on every Node the package supports), and is
   // taken from the package's own: import() would look in every node_modules up to `/`.
-  const [{ requireDependency }, specs] = await Promise.all([import("../pkcs11/addon-status.js"), Promise.all(Object.values(COMMANDS).map((load) => load()))]);
+  const [{ requireFromPackage }, specs] = await Promise.all([import("../os/own-package.js"), Promise.all(Object.values(COMMANDS).map((load) => load()))]);
   // yargs names its default export "module.exports": require() returns it, where a Node honours that, or the namespace.
-  const loaded = requireDependency("yargs") as typeof import("yargs") | typeof import("yargs").default;
+  const loaded = requireFromPackage("yargs") as typeof import("yargs") | typeof import("yargs").default;
   const yargs = "default" in loaded ? loaded.default : loaded;
   let output = "";
   const exitCodes = Object.entries(EXIT_CODES).map(([name, code]) => `${code} ${name}`);

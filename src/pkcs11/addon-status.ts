@@ -9,15 +9,12 @@
  * The package tree says which, except for the first two: both leave no trace in node_modules. The project's
  * package-lock.json tells them apart (npm records `hasInstallScript` for a package it fetched, not for one it
  * omitted); a global install has no lockfile, and npm installs optional dependencies there regardless of --omit.
- * - present, but where another user could have put it (own-package.ts refuses it): make that directory safe.
  */
 import type { PKCS11 } from "pkcs11js";
-import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
+import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { DeviceError, InputError } from "../errors.js";
+import { DeviceError } from "../errors.js";
 import { thisModuleFile } from "../os/module-file.js";
-import { othersCouldPlant } from "../os/native-helper.js";
 import { isGlobalLib, packageNodeModules, packageRoot, requireFromPackage } from "../os/own-package.js";
 import { pkcs11Class, type Pkcs11Addon } from "./binding.js";
 
@@ -31,15 +28,7 @@ type AddonProblem =
   | { readonly kind: "build-failed" }
   | { readonly kind: "missing" }
   | { readonly kind: "not-built"; readonly packageDir: string }
-  | { readonly kind: "unloadable"; readonly reason: string }
-  | { readonly kind: "refused"; readonly refusal: Refusal };
-
-/** A copy of a dependency that own-package.ts does not load: `dir` can be written by other users, or belongs to `uid`. */
-export interface Refusal {
-  readonly id: string;
-  readonly dir: string;
-  readonly uid?: number;
-}
+  | { readonly kind: "unloadable"; readonly reason: string };
 
 /** pkcs11js's native addon as the PKCS11 class, without pkcs11js's index.js (binding.ts says why). */
 export function requirePkcs11js(from: string = thisModuleFile()): { readonly PKCS11: new () => PKCS11 } {
@@ -62,95 +51,12 @@ export function requirePkcs11js(from: string = thisModuleFile()): { readonly PKC
 export function addonMissingError(cause: unknown, from: string = thisModuleFile()): DeviceError {
   const text = cause instanceof Error ? cause.message : String(cause);
   const reason = text.split("\n")[0]!.replace(/ imported from .*/, "");
-  const problem = diagnoseAddon(from, reason);
-  if (problem.kind === "refused") return new DeviceError("PKCS11_NOT_INSTALLED", refusalText(problem.refusal), { cause, hint: refusalHint(problem.refusal) });
-  const [message, hint] = explain(problem);
+  const [message, hint] = explain(diagnoseAddon(from, reason));
   return new DeviceError("PKCS11_NOT_INSTALLED", `PKCS#11 support is not installed: ${message}`, { cause, hint });
-}
-
-/**
- * A dependency (yargs) as requireFromPackage loads it; where a copy is there but refused (another
- * user could have put it there), FILE_UNSAFE saying which directory and how to make it safe: reinstalling into the
- * same directory would not help.
- */
-export function requireDependency(id: string, from: string = thisModuleFile()): unknown {
-  try {
-    return requireFromPackage(id, from);
-  } catch (cause) {
-    const refusal = refusedCopy(id, from);
-    if (refusal === undefined) throw cause;
-    throw new InputError("FILE_UNSAFE", refusalText(refusal), { cause, hint: refusalHint(refusal) });
-  }
-}
-
-/** The one wording of a refused dependency: what is not loaded and why (refusalHint: what to do). */
-function refusalText({ id, dir, uid }: Refusal): string {
-  return `${id} is not loaded: ${dir} ${uid === undefined ? "can be written by other users" : `belongs to uid ${uid}`}`;
-}
-
-function refusalHint({ dir }: Refusal): string {
-  return `chown -R root: ${dir} and chmod go-w ${dir}`;
-}
-
-/**
- * Where the nearest copy of `id` that requireFromPackage would look at is refused by its rule (othersCouldPlant, applied
- * here one directory at a time to find which): the node_modules in the chain packageNodeModules stops at, or a directory
- * from the package's file up to that node_modules. Undefined when no copy is there, or the nearest is not refused.
- */
-export function refusedCopy(id: string, from: string): Refusal | undefined {
-  const name = id.split("/").slice(0, id.startsWith("@") ? 2 : 1).join("/");
-  const owner = ownerOf(from);
-  // The highest refused directory: `chown -R` there covers what is below it.
-  const blame = (path: string, top: string): Refusal | undefined => {
-    let refused: Refusal | undefined;
-    for (let at = path; ; at = dirname(at)) {
-      if (othersCouldPlant(at, at, owner)) {
-        const uid = ownerOf(at);
-        refused = uid === 0 || uid === owner ? { id, dir: at } : { id, dir: at, uid };
-      }
-      if (at === top || at === dirname(at)) return refused;
-    }
-  };
-  for (const modules of nodeModulesChain(from)) {
-    if (!existsSync(join(modules, name))) continue;
-    const refusedModules = blame(modules, modules);
-    if (refusedModules) return refusedModules;
-    let file: string;
-    try {
-      file = realpathSync(createRequire(join(modules, "_")).resolve(id));
-    } catch {
-      file = realpathSync(join(modules, name));
-    }
-    return blame(file, dirname(realpathSync(join(modules, name))));
-  }
-  return undefined;
-}
-
-/** The node_modules packageNodeModules walks (its rule for where the walk ends), before any is refused. */
-function nodeModulesChain(from: string): string[] {
-  const chain: string[] = [];
-  for (let dir = packageRoot(from); dir !== undefined; ) {
-    chain.push(join(dir, "node_modules"));
-    const parent = basename(dirname(dir)).startsWith("@") ? dirname(dirname(dir)) : dirname(dir);
-    if (basename(parent) !== "node_modules" || isGlobalLib(dirname(parent))) break;
-    dir = dirname(parent);
-  }
-  return chain.filter((modules) => existsSync(modules));
-}
-
-/** A path's owner; -1 (no one) when it cannot be read. */
-function ownerOf(path: string): number {
-  try {
-    return statSync(path).uid;
-  } catch {
-    return -1;
-  }
 }
 
 /** `from`: the file that loads pkcs11js (this module, or the CLI bundle); pkcs11js is looked for where it may be loaded from. */
 export function diagnoseAddon(from: string, reason: string): AddonProblem {
-  const refusal = refusedCopy(ADDON, from) ?? refusedCopy("pkcs11js", from);
-  if (refusal !== undefined) return { kind: "refused", refusal: { ...refusal, id: "PKCS#11 support (pkcs11js)" } };
   const found = packageNodeModules(from).find((dir) => existsSync(join(dir, "pkcs11js", "package.json")));
   if (found === undefined) return whyAbsent(from);
   const pkcs11js = join(found, "pkcs11js");
@@ -158,7 +64,7 @@ export function diagnoseAddon(from: string, reason: string): AddonProblem {
   return { kind: "unloadable", reason };
 }
 
-function explain(problem: Exclude<AddonProblem, { kind: "refused" }>): [message: string, hint: string] {
+function explain(problem: AddonProblem): [message: string, hint: string] {
   switch (problem.kind) {
     case "omitted":
       return [

@@ -2,11 +2,11 @@
  * Why PKCS#11 support is missing, read from a package tree laid out as npm leaves it in each case (the native
  * packaging test installs the real tarball for the global, --omit=optional and --ignore-scripts cases).
  */
-import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { addonMissingError, diagnoseAddon, refusedCopy, requireDependency, requirePkcs11js } from "../../src/pkcs11/addon-status.js";
+import { addonMissingError, diagnoseAddon, requirePkcs11js } from "../../src/pkcs11/addon-status.js";
 
 const require = createRequire(import.meta.url);
 
@@ -217,58 +217,5 @@ describe("requirePkcs11js", () => {
 
   it("reports PKCS11_NOT_INSTALLED when neither loads", () => {
     expect(() => requirePkcs11js(layout([]))).toThrow(expect.objectContaining({ code: "PKCS11_NOT_INSTALLED" }));
-  });
-});
-
-// Round 34: own-package.ts refuses a copy another user could have put there; the reason is that, not "reinstall".
-describe("a dependency refused because another user could have put it there", () => {
-  const modulesOf = (from: string) => join(from, "..", "..", "..");
-  const isRoot = process.getuid?.() === 0;
-
-  it("a node_modules writable by all holding a built pkcs11js: that directory and what to do, not 'reinstall'", () => {
-    const from = tree({ pkcs11js: "built" });
-    const modules = modulesOf(from);
-    chmodSync(modules, 0o777);
-    expect(diagnose(from, "x")).toEqual({ kind: "refused", refusal: { id: "PKCS#11 support (pkcs11js)", dir: modules } });
-    const error = addonMissingError(new Error("Cannot find module 'pkcs11js'"), from);
-    expect(error.code).toBe("PKCS11_NOT_INSTALLED");
-    expect(error.message).toBe(`PKCS#11 support (pkcs11js) is not loaded: ${modules} can be written by other users`);
-    expect(error.hint).toBe(`chown -R root: ${modules} and chmod go-w ${modules}`);
-  });
-
-  it.skipIf(!isRoot)("pkcs11js owned by another uid: its directory (the highest refused one) and that uid", () => {
-    const from = tree({ pkcs11js: "built" });
-    const pkcs11js = join(modulesOf(from), "pkcs11js");
-    for (const path of [pkcs11js, join(pkcs11js, "build"), join(pkcs11js, "build", "Release"), join(pkcs11js, "build", "Release", "pkcs11.node")]) chownSync(path, 54321, 54321);
-    expect(diagnose(from, "x")).toEqual({ kind: "refused", refusal: { id: "PKCS#11 support (pkcs11js)", dir: pkcs11js, uid: 54321 } });
-    expect(refusedCopy("pkcs11js/build/Release/pkcs11.node", from)?.dir).toBe(pkcs11js);
-  });
-
-  it("yargs in a node_modules writable by all: FILE_UNSAFE naming it; with no copy there, the loader's own error", () => {
-    const from = tree({});
-    const modules = modulesOf(from);
-    mkdirSync(join(modules, "yargs"));
-    writeFileSync(join(modules, "yargs", "package.json"), JSON.stringify({ name: "yargs", main: "index.js" }));
-    writeFileSync(join(modules, "yargs", "index.js"), "module.exports = { loaded: true };");
-    expect(requireDependency("yargs", from)).toEqual({ loaded: true });
-    chmodSync(modules, 0o777);
-    expect(() => requireDependency("yargs", from)).toThrow(
-      expect.objectContaining({ code: "FILE_UNSAFE", message: `yargs is not loaded: ${modules} can be written by other users`, hint: `chown -R root: ${modules} and chmod go-w ${modules}` }),
-    );
-    expect(() => requireDependency("cliui", from)).toThrow(expect.objectContaining({ code: "MODULE_NOT_FOUND" }));
-  });
-
-  it("the package's own node_modules without pkcs11js: the hoisted copy in the project's node_modules is the one blamed", () => {
-    const from = tree({ pkcs11js: "built" });
-    mkdirSync(join(from, "..", "..", "node_modules", "other"), { recursive: true });
-    const modules = modulesOf(from);
-    chmodSync(modules, 0o777);
-    expect(refusedCopy("pkcs11js", from)).toEqual({ id: "pkcs11js", dir: modules });
-  });
-
-  it("a safe copy is not blamed: refusedCopy answers undefined", () => {
-    const from = tree({ pkcs11js: "built" });
-    expect(refusedCopy("pkcs11js", from)).toBeUndefined();
-    expect(diagnose(from, "x")).toEqual({ kind: "unloadable", reason: "x" });
   });
 });
