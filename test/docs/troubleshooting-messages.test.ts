@@ -91,6 +91,7 @@ const COMPOSED: Record<string, readonly string[]> = {
   "CKA_DECRYPT=true": ["`\u0000 (CKA_\u0000=\u0000)`", 'decrypt: { cka: "DECRYPT", wanted: false'],
   "SoftHSM hangs reading its config from a FIFO or device": ["`\u0000 hangs reading its config from a FIFO or device`", '"SoftHSM", "SOFTHSM2_CONF"'],
   "the certificate object pkcs11": ["`the certificate object \u0000`", "`pkcs11:\u0000"],
+  "type=cert cannot be used: its CKA_VALUE holds PEM text, not DER": ['objectUri(context.slot, id, label, "cert")', "`\u0000 cannot be used: \u0000`", '"its CKA_VALUE"', "`\u0000 holds PEM text, not DER`"],
   "type=cert cannot be used: its CKA_VALUE is followed by": ['objectUri(context.slot, id, label, "cert")', "`\u0000 cannot be used: \u0000`", '"its CKA_VALUE"', "`\u0000 is followed by \u0000 bytes that are not part of it`"],
   // docs/tpm.md, its Errors table
   "the TPM device ./fifo is a FIFO, not a TPM character device or a TPM simulator": ["`the TPM device \u0000 is \u0000, not \u0000`", "a TPM character device or a TPM simulator's socket", '"a FIFO"'],
