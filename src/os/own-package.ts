@@ -12,7 +12,7 @@ import { createRequire } from "node:module";
 import { basename, dirname, join, sep } from "node:path";
 import { InputError } from "../errors.js";
 import { thisModuleFile } from "./module-file.js";
-import { othersCouldPlant } from "./native-helper.js";
+import { othersCouldPlant } from "./planted-code.js";
 
 /**
  * The node_modules directories npm installs this package's dependencies in, nearest first: its own, then, while it
