@@ -1,4 +1,4 @@
-import { loadNativeHelper, refuseInspector } from "../os/native-helper.js";
+import { DUMPABLE_RISK, loadNativeHelper, refuseInspector } from "../os/native-helper.js";
 import type { TextOutput } from "./command.js";
 import { LONG_RUNNING_COMMANDS } from "./launcher/long-running-commands.js";
 import { PROGRAM } from "./report-error.js";
@@ -21,6 +21,6 @@ export function protectLongRunningProcess(command: string | undefined, stderr: T
   }
   if (problem === undefined) return;
   stderr.write(
-    `${PROGRAM}: warning: the process stays dumpable: ${problem}; a core dump, or another process of this user, could read PINs, passwords and credentials from its memory (see SECURITY.md)\n`,
+    `${PROGRAM}: warning: the process stays dumpable: ${problem}; ${DUMPABLE_RISK} (see SECURITY.md)\n`,
   );
 }

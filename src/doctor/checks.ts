@@ -9,6 +9,8 @@ import {
   aclReader, aclReaderText, changeableDirectory, changeableDirectoryText, exposedModeText, foreignOwnerText, isExposed,
   uncheckedDirectoryAcl, uncheckedFileAcl, type AclAsked, type FileFacts,
 } from "../os/exposed-file.js";
+import { DUMPABLE_RISK, loadNativeHelper, nativeHelperPath } from "../os/native-helper.js";
+import { distDirectory } from "../os/module-file.js";
 import { isFileInput, readInputFile, type InputBytes } from "../io/input-file.js";
 import { fileKind } from "../io/trusted-path.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
@@ -72,6 +74,7 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
     const hint = "to check a service's setup, run doctor as its user: sudo -u roles-anywhere roles-anywhere-agent doctor …";
     add(skip("checked as", "root, which can read files the service's user cannot", hint));
   }
+  add(nativeHelperRow());
   const config = input.configPath;
   // A pin-value in it makes it a secret file (load-config.ts warns as for a PIN file).
   const configInfo = typeof config === "string" ? input.configPinFile : undefined;
@@ -132,6 +135,15 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
     secrets.forEach(dropReadAhead); // what the signer did not read
   }
   return rows;
+}
+
+function nativeHelperRow(): CheckRow {
+  const { helper, reason, planted } = loadNativeHelper();
+  if (helper) return pass("native helper", `loaded (${nativeHelperPath()})`);
+  const cost = `; without it secret files' POSIX ACLs are not read, the agent judges its clients by its socket's directories, not their uid, Type=notify units cannot report readiness, and the daemons stay dumpable: ${DUMPABLE_RISK}`;
+  if (!planted) return skip("native helper", `not loaded: ${reason}${cost}`, "build the package where a C compiler is available (npm run build)");
+  const hint = `make it and each directory above it up to ${distDirectory()} root's (or this program's owner's) and not writable by others: chown root FILE; chmod go-w FILE`;
+  return failText("native helper", `${reason}${cost}`, hint);
 }
 
 /** What the exposed-file rule reads of a stat. */

@@ -28,23 +28,28 @@ export interface NativeHelper {
 }
 
 export type NativeHelperLoad =
-  | { readonly helper: NativeHelper; readonly reason?: undefined }
-  | { readonly helper?: undefined; readonly reason: string };
+  | { readonly helper: NativeHelper; readonly reason?: undefined; readonly planted?: undefined }
+  | { readonly helper?: undefined; readonly reason: string; readonly planted?: true };
+
+/** What a process without the helper risks (cli/long-running.ts warns with it, doctor's row says it). */
+export const DUMPABLE_RISK = "a core dump, or another process of this user, could read PINs, passwords and credentials from its memory";
 
 const NATIVE_HELPER_FILE = join("native", `${process.platform}-${process.arch}`, "raa_native.node");
 
 let loaded: NativeHelperLoad | undefined;
 
+export const nativeHelperPath = (): string => join(distDirectory(), NATIVE_HELPER_FILE);
+
 /** The native helper, or why it is not available. Costs one dlopen (~0.3 ms) the first time. */
 export function loadNativeHelper(): NativeHelperLoad {
   if (loaded) return loaded;
   const dist = distDirectory();
-  const path = join(dist, NATIVE_HELPER_FILE);
+  const path = nativeHelperPath();
   if (!existsSync(path)) return (loaded = { reason: `${NATIVE_HELPER_FILE} is not part of this installation` });
   try {
     const real = realpathSync(path); // loaded by this name, not `path`: a link on the way, not judged, may be re-pointed
     if (othersCouldPlant(real, dist, statSync(thisModuleFile()).uid)) {
-      return (loaded = { reason: `${path} is not loaded: another user could have put it there (not root's or this code's owner's, or writable by others)` });
+      return (loaded = { reason: `${path} is not loaded: another user could have put it there (not root's or this code's owner's, or writable by others)`, planted: true });
     }
     const module = { exports: {} as NativeHelper };
     process.dlopen(module, real);
