@@ -21,7 +21,8 @@ import { eccSigningPublic } from "../helpers/tpm-public.js";
 // The native helper's ACL read, by the inode of the descriptor it is given: which file it is, whatever its name now.
 // `failing`: the file system fails the call (a FUSE server's EIO), for every file or for the one of that inode.
 const native = vi.hoisted(() => ({ acls: new Map<number, Buffer>(), failing: false as boolean | number, none: false, loads: 0 }));
-vi.mock("../../src/os/native-helper.js", () => ({
+vi.mock("../../src/os/native-helper.js", async (actual) => ({
+  ...(await actual<object>()),
   loadNativeHelper: () => (native.loads++, native.none) ? { reason: "none here (test)" } : {
     helper: {
       accessAcl: (fd: number) => {

@@ -14,7 +14,8 @@ import { aclBytes } from "../helpers/acl-bytes.js";
 
 // The native helper's ACL read, by the inode of the descriptor it is given: which file it is, whatever its name now.
 const { acls, loads } = vi.hoisted(() => ({ acls: new Map<number, Buffer>(), loads: { count: 0 } }));
-vi.mock("../../src/os/native-helper.js", () => ({
+vi.mock("../../src/os/native-helper.js", async (actual) => ({
+  ...(await actual<object>()),
   loadNativeHelper: () => (loads.count++, { helper: { accessAcl: (fd: number) => acls.get(fstatSync(fd).ino) ?? null } }),
 }));
 const afterRead = vi.hoisted(() => new Map<string, () => void>());
