@@ -12,7 +12,8 @@ import { aclBytes as acl } from "../helpers/acl-bytes.js";
 
 const acls = new Map<string, Buffer>(); // by path: what the helper's accessAcl gives for a descriptor of it
 const loads = vi.fn();
-vi.mock("../../src/os/native-helper.js", () => ({
+vi.mock("../../src/os/native-helper.js", async (actual) => ({
+  ...(await actual<object>()),
   loadNativeHelper: () => {
     loads();
     return { helper: { accessAcl: (fd: number) => acls.get(readlinkSync(`/proc/self/fd/${fd}`)) ?? null } };
