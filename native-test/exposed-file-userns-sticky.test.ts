@@ -6,13 +6,13 @@
  * (src/os/exposed-file.ts) did not, so another user's key in /tmp, or a key in her directory in /tmp, got no word
  * about its owner in there, though the same user is told outside.
  */
-import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCa, issueLeaf, type IssuedCertificate } from "../test/helpers/pki.js";
 import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
+import { canUnshare as canUnshareWith } from "./helpers/user-namespace.js";
 import { DIST_CLI, runCli } from "./helpers/run-cli.js";
 
 mkdirSync(join(process.cwd(), "tmp"), { recursive: true, mode: 0o755 });
@@ -22,14 +22,7 @@ let bob: LocalUser;
 let mal: LocalUser;
 let leaf: IssuedCertificate;
 
-const canUnshare = (() => {
-  try {
-    execFileSync("unshare", ["--user", "--map-root-user", "true"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const canUnshare = canUnshareWith();
 
 beforeAll(() => {
   chmodSync(dir, 0o755);

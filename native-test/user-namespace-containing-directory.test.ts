@@ -14,7 +14,6 @@
  *   in /tmp, and one of 65534 below it, now count as hers (trusted-path's `theirs`), and so do the links in them.
  * The accounts' directories are under the worktree's tmp/ (root's, 0755, not sticky).
  */
-import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,6 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCa, issueLeaf, type IssuedCertificate } from "../test/helpers/pki.js";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
+import { canUnshare as canUnshareWith } from "./helpers/user-namespace.js";
 import { distCopy, startFakeAgent, type FakeAgent } from "./helpers/local-trust.js";
 import { DIST_CLI, runCli } from "./helpers/run-cli.js";
 import { startSwtpm, type Swtpm } from "./helpers/swtpm.js";
@@ -37,14 +37,7 @@ let leaf: IssuedCertificate;
 let cliWithoutNative: string;
 let endpoint: LocalEndpoint;
 
-const canUnshare = (() => {
-  try {
-    execFileSync("unshare", ["--user", "--map-current-user", "true"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const canUnshare = canUnshareWith("--map-current-user");
 
 const OUTSIDE = "a user outside this user namespace";
 const ARN_FLAGS = [

@@ -25,6 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCa, issueLeaf, type IssuedCertificate } from "../test/helpers/pki.js";
 import { SOFTHSM_MODULE } from "./helpers/softhsm-fixture.js";
 import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
+import { canUnshare as canUnshareWith } from "./helpers/user-namespace.js";
 import { DIST_CLI, runCli } from "./helpers/run-cli.js";
 
 mkdirSync(join(process.cwd(), "tmp"), { recursive: true, mode: 0o755 });
@@ -35,14 +36,7 @@ let bob: LocalUser;
 let mal: LocalUser;
 let leaf: IssuedCertificate;
 
-const canUnshare = (() => {
-  try {
-    execFileSync("unshare", ["--user", "--map-root-user", "true"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const canUnshare = canUnshareWith();
 
 beforeAll(() => {
   chmodSync(dir, 0o755);
