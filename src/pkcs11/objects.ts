@@ -9,6 +9,7 @@ import type { Pkcs11Module } from "./module-loader.js";
 import { ckrName, describeCkr, isSessionLost, pkcs11Failure, quietly } from "./pkcs11-errors.js";
 import { curveFromEcParams } from "../encoding/signature-encoding.js";
 import { describeToken, tokenUri, type TokenSlot } from "./slots.js";
+import type { UnreadableCertificate } from "./unreadable-certificate.js";
 import { withAttributes, type Pkcs11Uri } from "./uri.js";
 import { ckUlong } from "./binding.js";
 import { CKA, CKF, CKK, CKO } from "./constants.js";
@@ -164,14 +165,6 @@ export interface PrivateKeyObject extends PublicAttributes {
 /** A private key of a type Roles Anywhere can use. */
 export type UsableKey = PrivateKeyObject & { readonly keyType: TokenKeyType };
 
-/** A certificate object whose CKA_VALUE is no certificate that can be used (PEM text, truncated or padded DER). */
-export interface UnreadableCertificate {
-  readonly uri: Pkcs11Uri;
-  readonly reason: string;
-}
-
-/** What to do about an {@link UnreadableCertificate}. */
-export const REWRITE_CERTIFICATE = "write the certificate to the token again in DER (roles-anywhere-agent install-certificate)";
 
 /** `unreadable`: told the certificate objects skipped because their value could not be used. */
 export function findCertificates(

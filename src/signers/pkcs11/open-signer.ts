@@ -27,10 +27,9 @@ import {
   type ObjectFilter,
   type PrivateKeyObject,
   type TokenContext,
-  type UnreadableCertificate,
-  REWRITE_CERTIFICATE,
   type UsableKey,
 } from "../../pkcs11/objects.js";
+import { REWRITE_CERTIFICATE, type UnreadableCertificate } from "../../pkcs11/unreadable-certificate.js";
 import { Pkcs11AmbiguousError } from "../../pkcs11/pkcs11-errors.js";
 import { readTbsFields } from "../../x509/tbs-fields.js";
 import { Pkcs11Signer } from "./pkcs11-signer.js";
