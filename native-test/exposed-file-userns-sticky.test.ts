@@ -6,17 +6,16 @@
  * (src/os/exposed-file.ts) did not, so another user's key in /tmp, or a key in her directory in /tmp, got no word
  * about its owner in there, though the same user is told outside.
  */
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCa, issueLeaf, type IssuedCertificate } from "../test/helpers/pki.js";
 import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
-import { canUnshare as canUnshareWith } from "./helpers/user-namespace.js";
+import { canUnshare as canUnshareWith, rootsTestDirectory } from "./helpers/user-namespace.js";
 import { DIST_CLI, runCli } from "./helpers/run-cli.js";
 
-mkdirSync(join(process.cwd(), "tmp"), { recursive: true, mode: 0o755 });
-const dir = mkdtempSync(join(process.cwd(), "tmp", "raa-userns-sticky-")); // root's, 0755, not in /tmp
+const dir = rootsTestDirectory("raa-userns-sticky-"); // root's, 0755, not in /tmp
 const inTmp: string[] = [];
 let bob: LocalUser;
 let mal: LocalUser;

@@ -14,7 +14,7 @@
  *   in /tmp, and one of 65534 below it, now count as hers (trusted-path's `theirs`), and so do the links in them.
  * The accounts' directories are under the worktree's tmp/ (root's, 0755, not sticky).
  */
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -22,14 +22,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCa, issueLeaf, type IssuedCertificate } from "../test/helpers/pki.js";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
-import { canUnshare as canUnshareWith } from "./helpers/user-namespace.js";
+import { canUnshare as canUnshareWith, rootsTestDirectory } from "./helpers/user-namespace.js";
 import { distCopy, startFakeAgent, type FakeAgent } from "./helpers/local-trust.js";
 import { DIST_CLI, runCli } from "./helpers/run-cli.js";
 import { startSwtpm, type Swtpm } from "./helpers/swtpm.js";
 import { genpkey } from "./helpers/tpm-keys.js";
 
-mkdirSync(join(process.cwd(), "tmp"), { recursive: true, mode: 0o755 });
-const dir = mkdtempSync(join(process.cwd(), "tmp", "raa-userns-within-"));
+const dir = rootsTestDirectory("raa-userns-within-"); // root's, 0755, not in /tmp
 const inTmp: string[] = []; // made in /tmp, removed after
 let bob: LocalUser;
 let mal: LocalUser;

@@ -25,11 +25,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCa, issueLeaf, type IssuedCertificate } from "../test/helpers/pki.js";
 import { SOFTHSM_MODULE } from "./helpers/softhsm-fixture.js";
 import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
-import { canUnshare as canUnshareWith } from "./helpers/user-namespace.js";
+import { canUnshare as canUnshareWith, rootsTestDirectory } from "./helpers/user-namespace.js";
 import { DIST_CLI, runCli } from "./helpers/run-cli.js";
 
-mkdirSync(join(process.cwd(), "tmp"), { recursive: true, mode: 0o755 });
-const dir = mkdtempSync(join(process.cwd(), "tmp", "raa-userns-"));
+const dir = rootsTestDirectory("raa-userns-"); // root's, 0755, not in /tmp
 const inTmp: string[] = []; // made in /tmp, removed after
 let alice: LocalUser;
 let bob: LocalUser;
