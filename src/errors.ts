@@ -122,7 +122,9 @@ export class AgentError extends Error {
 
 /** C0/C1 controls, line separators, bidi and invisible format characters: what no message may carry raw. */
 const UNPRINTABLE = String.raw`[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]`;
-const UNPRINTABLE_RUNS = new RegExp(String.raw`\s*(?:${UNPRINTABLE}\s*)+`, "g");
+// Tried only where white space starts (the lookbehind): from each space of a run, a run not followed by one of them
+// was read to its end again, a Host header of 16,000 spaces cost 0.6 s of serve's time.
+const UNPRINTABLE_RUNS = new RegExp(String.raw`(?<!\s)\s*(?:${UNPRINTABLE}\s*)+`, "g");
 const UNPRINTABLE_EACH = new RegExp(UNPRINTABLE, "g");
 
 /**

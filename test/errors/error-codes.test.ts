@@ -117,6 +117,14 @@ describe("the text helpers every message and log line goes through", () => {
     expect(printableLine("\n\ta b\u2028")).toBe(" a b ");
   });
 
+  it("printableLine takes linear time on a long run of white space that no control follows (it was quadratic: 40,000 spaces took 5 s)", () => {
+    const run = " ".repeat(40_000);
+    const started = performance.now();
+    expect(printableLine(`a${run}b${run}\u001b${run}c`)).toBe(`a${run}b c`);
+    expect(boundedLine(`a${run}b`, 10)).toBe("a         …");
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
   it("codePointName names a character by its code point, four hex digits at least, upper case", () => {
     expect(codePointName("\n")).toBe("U+000A");
     expect(codePointName("\u202e")).toBe("U+202E");

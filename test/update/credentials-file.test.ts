@@ -278,6 +278,15 @@ json.dump(out, sys.stdout)
     expect(JSON.parse(read)).toEqual(["refused", "refused", "refused", "refused", "refused", "read"]);
   });
 
+  it("reads a name with a long run of spaces inside it in linear time (its trailing spaces were cut by a regex that backtracked over every run: 40,000 took 25 s)", () => {
+    const text = `[other]\na${" ".repeat(40_000)}b = 1\na${" ".repeat(40_000)}b = 2\n[gw]\n`;
+    const lines: string[] = [];
+    const started = performance.now();
+    upsertProfileCredentials(Buffer.from(text), "gw", c, (line) => lines.push(line));
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(lines).toEqual([expect.stringMatching(/^the credentials file has a +…? twice in \[other\], lines 2 and 3: /)]);
+  });
+
   it("warns of each line botocore refuses the whole file for (not UTF-8, before any header, no delimiter, no name, a nested line with no \"=\"), [gw]'s own too; the JS SDK reads the new keys", async () => {
     // Before (round 33): written without a word. botocore 1.43.11's raw_config_parse (configparser) raised ConfigParseError
     // for each, so the AWS CLI read no profile of the file; the AWS SDK for JavaScript skips such lines and reads [gw].
