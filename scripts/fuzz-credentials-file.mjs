@@ -18,7 +18,7 @@
 //    after, every other profile exactly as before (raw_config_parse's dict, DEFAULT-inherited values included) and
 //    the target's other keys as before; (b) the same for the JS SDK, when it read the file before; (c) a refusal is
 //    one of the documented ones (an invalid profile name; a header with text after "]" the JS SDK does not read,
-//    which botocore must read as the target's where it reads the file; two target sections; a "[]" in the target); upsertProfileCredentials only returns
+//    which botocore must read as the target's where it reads the file; two target sections; a "[]", or an indented "[x]" continuing a value, in the target); upsertProfileCredentials only returns
 //    bytes, so a refused file is unchanged by construction; (d) bytes outside the target section (its lines as
 //    botocore finds them: the parser's own state, watched line by line) are unchanged; (e) a second write of the same
 //    credentials changes nothing and is not refused; (f) `update` warns (once, naming a line of the written file; the

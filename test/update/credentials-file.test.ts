@@ -170,7 +170,6 @@ describe("upsertProfileCredentials", () => {
       "[gw]\naws_access_key_id = OLD\n=x\n [default]\naws_access_key_id = AKIADEFAULT\n",
       "[a]\nk = v\n=x\n [gw]\naws_access_key_id = OLD\n",
       "[gw]\n aws_access_key_id = OLD\n =x\n  [default]\n aws_access_key_id = AKIADEFAULT\n", // indented alike: " =x" is no value's
-      "[gw]\nregion = x\nno delimiter\n [other]\nk = v\n", // " [other]" still region's value
       // Before: the old token's continuation past such a line was kept: more of the new token to botocore, and to the
       // JS SDK (which reads the file) a second aws_session_token, the old one, read after the new.
       "[gw]\naws_session_token = OLD\nno delimiter\n  aws_session_token = C\n[other]\nk = v\n",
@@ -193,10 +192,9 @@ json.dump(out, sys.stdout)
       { gw: { "": "x", ...gw }, default: { aws_access_key_id: "AKIADEFAULT" } },
       { a: { "": "x", k: "v" }, gw },
       { gw: { "": "x", ...gw }, default: { aws_access_key_id: "AKIADEFAULT" } },
-      { gw: { region: "x\n[other]", k: "v", ...gw } },
       { gw, other: { k: "v" } },
     ]);
-    expect(outputs[4]).toBe(`[gw]\naws_session_token = newtoken==\nno delimiter\n${NEW.split("\n").slice(0, 2).join("\n")}\n[other]\nk = v\n`);
+    expect(outputs[3]).toBe(`[gw]\naws_session_token = newtoken==\nno delimiter\n${NEW.split("\n").slice(0, 2).join("\n")}\n[other]\nk = v\n`);
   });
 
   it("writes [gw] into a file with two [other] sections and warns once, naming them and their lines in the file as written: botocore reads none of it", () => {
@@ -382,6 +380,30 @@ json.dump(out, sys.stdout)
     expect(told).toEqual([expect.stringContaining("(line 6): botocore (the AWS CLI) reads no profile of it")]);
   });
 
+  it("refuses an indented \"[other]\" or \"[]\" that continues a value of [gw]: more of the value to botocore, a section to the AWS SDK for JavaScript, which filed gw's new keys as other's", async () => {
+    // Before: written below it without a word; the JS SDK (parseIni) read no key of [gw], and [other]'s keys were gw's.
+    const { parseIni } = await import("../../node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/parseIni.js" as string);
+    const cases = [
+      ["[gw]\nregion = x\n  [other]\naws_access_key_id = OLD\n", 3, "[other]"],
+      ["[gw]\nregion = x\n\t[] ; c\n", 3, "[] ; c"],
+      ["[gw]\nregion = x\nno delimiter\n [other]\nk = v\n", 4, "[other]"], // " [other]" still region's value past it
+      ["[gw]\nregion = x\n\u00a0[other]\nk = v\n", 3, "[other]"], // keys added below k: [other]'s to the JS SDK
+    ] as const;
+    for (const [text, at, shown] of cases) {
+      expect(parseIni(text).gw?.aws_access_key_id, text).toBeUndefined(); // the JS SDK's reading, before
+      expect(thrown(() => upsert(text, "gw", c)), JSON.stringify(text)).toMatchObject({
+        code: "INPUT_INVALID",
+        message: `the credentials file's line ${at} (${JSON.stringify(shown)}) in [gw] is no setting to botocore (the AWS CLI) but a section to the AWS SDK for JavaScript, which reads no key of [gw] below it`,
+        hint: "delete it, then run again",
+      });
+    }
+    // Control: a continuation that is no "[…]" to the JS SDK (text after "]"), one it reads as [gw] itself, a value of
+    // [other] below [gw]: written.
+    expect(upsert("[gw]\nregion = x\n  [gw]\n", "gw", c)).toBe(`[gw]\nregion = x\n  [gw]\n${NEW}`);
+    expect(upsert("[gw]\nregion = x\n  [a] b\n", "gw", c)).toBe(`[gw]\nregion = x\n  [a] b\n${NEW}`);
+    expect(upsert("[gw]\n[other]\nk = v\n  [z]\n", "gw", c)).toBe(`[gw]\n${NEW}[other]\nk = v\n  [z]\n`);
+  });
+
   it("refuses a [gw] header indented with \\x1c-\\x1f or U+0085, which botocore strips and String#trim keeps: no section to the AWS SDK for JavaScript", () => {
     // Before: written, and the JS SDK read gw's new credentials as those of [a] above (its line is not "[…]" trimmed).
     for (const indent of ["\x1c", "\x1f", " \u0085"]) {
@@ -435,7 +457,8 @@ json.dump(dict(cp.items("gw")), sys.stdout)
       `[gw]\n${x}aws_access_key_id = OLD\n${x}${x}aws_session_token = OLD\n`,
       `[gw]\n\taws_access_key_id = OLD\n${x}\taws_session_token = OLD\n`,
       `[gw]\naws_access_key_id${x}= OLD\naws_session_token =${x}OLD\n[other]\nk = v\n`,
-      `[gw]\nregion = x\n${x}[other]\nk = v\n`,
+      // Where String#trim strips it too, refused: a section to the JS SDK ("continues a value of [gw]" below).
+      ...(x.trim() === "" ? [] : [`[gw]\nregion = x\n${x}[other]\nk = v\n`]),
       `[gw]\n${x}region = x\n${x}[other]\nk = v\n`, // keys added indented as [other], not deeper or less
     ]);
     // Not whitespace to Python (a byte-order mark, a zero-width space): part of the line's text.
