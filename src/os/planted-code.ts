@@ -42,5 +42,6 @@ export function othersCouldPlant(path: string, top: string, owner: number): Plan
 function ownerFault(path: string, { uid }: Stats, owner: number, within?: Stats): PlantedPath | undefined {
   if (rootsOwner(uid, within) || (uid === owner && !(unmappedOwner(uid) && othersMadeIt(within)))) return undefined;
   const where = uid === owner ? ", in a sticky directory others can write to" : ", neither root nor this code's owner";
-  return { path, why: `owned by ${ownerText(uid)}${where}`, fix: `chown -R ${owner === 0 ? "root" : owner} ${path}` };
+  const chown = `chown -R ${owner === 0 || unmappedOwner(owner) ? "root" : owner} ${path}`;
+  return { path, why: `owned by ${ownerText(uid)}${where}`, fix: unmappedOwner(owner) ? `outside this user namespace: ${chown} (or to the code's owner)` : chown };
 }
