@@ -65,15 +65,19 @@ afterAll(() => {
 });
 
 describe.skipIf(!canCreateUsers())("a dependency refused because another user could have put it there: the run says where, not 'reinstall'", () => {
-  const refused = (name: string, where: string) =>
-    `roles-anywhere-agent: ${name} in ${where} is not loaded: another user could have put it there: owned by neither root nor this code's owner, or writable by others (check ${where} and the directories in it, then chown them to root or to this code's owner and chmod o-w them)\n`;
+  // Round 35 (P10): the path at fault, why, and its one fix (was: "owned by neither root nor this code's owner, or
+  // writable by others (check DIR and the directories in it, then chown them … and chmod o-w them)").
+  const refused = (name: string, where: string, fault: string, why: string, fix: string) =>
+    `roles-anywhere-agent: ${name} in ${where} is not loaded: another user could have put it there: ${fault} is ${why} (check what is in ${fault}, then: ${fix})\n`;
+  const worldWritable = (name: string, modules: string) => refused(name, modules, modules, "writable by others (mode 777; group-writable alone is allowed)", `chmod o-w ${modules}`);
+  const others = (name: string, at: string) => refused(name, at, at, `owned by uid ${other.uid}, neither root nor this code's owner`, `chown -R root ${at}`);
 
   it("a node_modules writable by all (root's, 0777): a pkcs11: key, --help and an ML-DSA key each name it", async () => {
     const { modules, cli } = installation("world-writable");
     chmodSync(modules, 0o777);
-    expect(await signPkcs11(cli)).toMatchObject({ code: 3, stderr: refused("pkcs11js", modules) });
-    expect(await help(cli)).toMatchObject({ code: 3, stderr: refused("yargs", modules) });
-    expect(await signMlDsa(cli)).toMatchObject({ code: 3, stderr: refused("@noble/post-quantum", modules) });
+    expect(await signPkcs11(cli)).toMatchObject({ code: 3, stderr: worldWritable("pkcs11js", modules) });
+    expect(await help(cli)).toMatchObject({ code: 3, stderr: worldWritable("yargs", modules) });
+    expect(await signMlDsa(cli)).toMatchObject({ code: 3, stderr: worldWritable("@noble/post-quantum", modules) });
   });
 
   it("each package directory owned by another account: the run names that directory", async () => {
@@ -85,9 +89,9 @@ describe.skipIf(!canCreateUsers())("a dependency refused because another user co
       cpSync(join(REPO, "node_modules", name), target, { recursive: true, dereference: true });
       chownTree(target, other);
     }
-    expect(await signPkcs11(cli)).toMatchObject({ code: 3, stderr: refused("pkcs11js", join(modules, "pkcs11js")) });
-    expect(await help(cli)).toMatchObject({ code: 3, stderr: refused("yargs", join(modules, "yargs")) });
-    expect(await signMlDsa(cli)).toMatchObject({ code: 3, stderr: refused("@noble/post-quantum", join(modules, "@noble", "post-quantum")) });
+    expect(await signPkcs11(cli)).toMatchObject({ code: 3, stderr: others("pkcs11js", join(modules, "pkcs11js")) });
+    expect(await help(cli)).toMatchObject({ code: 3, stderr: others("yargs", join(modules, "yargs")) });
+    expect(await signMlDsa(cli)).toMatchObject({ code: 3, stderr: others("@noble/post-quantum", join(modules, "@noble", "post-quantum")) });
   });
 
   it("the same installation made safe again (chmod go-w): --help and the ML-DSA key work", async () => {
@@ -107,6 +111,7 @@ describe.skipIf(!canCreateUsers())("dist/native owned by another account: the lo
     const { pkg, cli } = installation("native-owner");
     chownTree(join(pkg, "dist", "native"), other);
     const run = await runCli(cli, ["update"], env());
-    expect(run.stderr).toMatch(/the native helper is not available \(\S+\/raa_native\.node is not loaded: another user could have put it there/);
+    const native = join(pkg, "dist", "native");
+    expect(run.stderr).toContain(`/raa_native.node is not loaded: another user could have put it there: ${native} is owned by uid ${other.uid}, neither root nor this code's owner (check what is in it, then: chown -R root ${native})`);
   });
 });

@@ -15,10 +15,15 @@ import { readFileSync, statSync } from "node:fs";
  * nor one in a directory of such a user's, or below one (`within.theirs`: /tmp/hers/link). Where the host's root is
  * mapped, that id is another host user's.
  */
-export function rootsOwner(uid: number, within?: { readonly mode: number; readonly theirs?: boolean }): boolean {
-  const shared = within !== undefined && (within.theirs === true || ((within.mode & 0o1000) !== 0 && (within.mode & 0o022) !== 0));
-  return uid === 0 || (unmappedOwner(uid) && !idMap().rootMapped && !shared);
+export function rootsOwner(uid: number, within?: Within): boolean {
+  return uid === 0 || (unmappedOwner(uid) && !idMap().rootMapped && !othersMadeIt(within));
 }
+
+type Within = { readonly mode: number; readonly theirs?: boolean } | undefined;
+
+/** Whether an entry of `within` (rootsOwner) shown with the unmapped owner is another user's, who made it there. */
+export const othersMadeIt = (within: Within): boolean =>
+  within !== undefined && (within.theirs === true || ((within.mode & 0o1000) !== 0 && (within.mode & 0o022) !== 0));
 
 /** Whether `uid` is the kernel's overflow uid (65534) standing for an owner this user namespace does not map. */
 export function unmappedOwner(uid: number): boolean {

@@ -266,6 +266,38 @@ describe.runIf(process.getuid?.() === 0)("io/trusted-path asks with the director
     }
   });
 
+  // Round 35 (P10): the token files were judged by uid 0 alone, a second rule for who is root: root's token file (a
+  // Secret volume's, shown as 65534) in root's directory was refused in there, though the directory, and a config file
+  // of root's beside it, passed rootsOwner. Now the same rule: root's in a 0755 directory; another user's in a sticky one.
+  it("serve --ecs-token-dir: a token file of 65534 in root's directory is root's; in a sticky one another user's", async () => {
+    const { dir, cleanup } = await setUp();
+    const uid = vi.spyOn(process, "getuid").mockReturnValue(1001);
+    try {
+      const { openEcsTokenFiles } = await import("../src/serve/ecs-token-files.js");
+      const token = "t".repeat(40);
+      const tokenFile = (at: string) => {
+        writeFileSync(join(at, "a"), token, { mode: 0o644 });
+        chownSync(join(at, "a"), 65534, 65534);
+      };
+      const bindings = [{ name: "a", role: "arn:aws:iam::000000000000:role/R" }];
+      const plain = join(dir, "plain", "theirs");
+      tokenFile(plain);
+      const consumers = await openEcsTokenFiles(plain, bindings, () => {}, 3_600_000);
+      consumers.stop();
+      expect(consumers.find(token)?.name).toBe("a");
+      const sticky = join(dir, "plain", "tokens");
+      mkdirSync(sticky);
+      chmodSync(sticky, 0o1777);
+      tokenFile(sticky);
+      await expect(openEcsTokenFiles(sticky, bindings, () => {}, 3_600_000)).rejects.toThrow(
+        `token file ${join(sticky, "a")} of ECS consumer a was not used: it must be a regular file of root or uid 1001 that no one else can write (it is uid 65534, ${OUTSIDE}, mode 644)`,
+      );
+    } finally {
+      uid.mockRestore();
+      cleanup();
+    }
+  });
+
   it("openCheckedDirectory's directory carries the one it is in, for checkDirectoryRule (the ECS token and code cache directories)", async () => {
     const { dir, cleanup, trusted } = await setUp();
     try {

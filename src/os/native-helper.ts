@@ -48,8 +48,9 @@ export function loadNativeHelper(): NativeHelperLoad {
   if (!existsSync(path)) return (loaded = { reason: `${NATIVE_HELPER_FILE} is not part of this installation` });
   try {
     const real = realpathSync(path); // loaded by this name, not `path`: a link on the way, not judged, may be re-pointed
-    if (othersCouldPlant(real, dist, statSync(thisModuleFile()).uid)) {
-      return (loaded = { reason: `${path} is not loaded: another user could have put it there (not root's or this code's owner's, or writable by others)`, planted: true });
+    const fault = othersCouldPlant(real, dist, statSync(thisModuleFile()).uid);
+    if (fault) {
+      return (loaded = { reason: `${path} is not loaded: another user could have put it there: ${fault.path} is ${fault.why} (check what is in it, then: ${fault.fix})`, planted: true });
     }
     const module = { exports: {} as NativeHelper };
     process.dlopen(module, real);

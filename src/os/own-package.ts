@@ -12,7 +12,7 @@ import { createRequire } from "node:module";
 import { basename, dirname, join, sep } from "node:path";
 import { InputError } from "../errors.js";
 import { thisModuleFile } from "./module-file.js";
-import { othersCouldPlant } from "./planted-code.js";
+import { othersCouldPlant, type PlantedPath } from "./planted-code.js";
 
 /**
  * The node_modules directories npm installs this package's dependencies in, nearest first: its own, then, while it
@@ -27,14 +27,15 @@ export function packageNodeModules(from: string): string[] {
 }
 
 /** packageNodeModules, and the node_modules it stopped at because another user could have put things there. */
-function nodeModulesChain(from: string): { found: string[]; refused?: string } {
+function nodeModulesChain(from: string): { found: string[]; refused?: { modules: string; fault: PlantedPath } } {
   const owner = ownerOf(from);
   let dir = packageRoot(from);
   if (dir === undefined) return { found: [] };
   const found: string[] = [];
   for (let modules = join(dir, "node_modules"); ; ) {
     if (existsSync(modules)) {
-      if (othersCouldPlant(modules, modules, owner)) return { found, refused: modules };
+      const fault = othersCouldPlant(modules, modules, owner);
+      if (fault) return { found, refused: { modules, fault } };
       found.push(modules);
     }
     // <modules>/<name> or <modules>/@scope/<name>: the package is itself a dependency of the directory above.
@@ -69,17 +70,19 @@ export function requireFromPackage(id: string, from: string = thisModuleFile()):
     const load = createRequire(join(modules, "_"));
     const file = realpathSync(load.resolve(id));
     if (!file.startsWith(packageDir + sep)) break;
-    if (othersCouldPlant(file, dirname(packageDir), ownerOf(from))) throw planted(name, packageDir);
+    const fault = othersCouldPlant(file, dirname(packageDir), ownerOf(from));
+    if (fault) throw planted(name, packageDir, fault);
     return load(file);
   }
-  if (refused !== undefined && existsSync(join(refused, name))) throw planted(name, refused);
+  if (refused !== undefined && existsSync(join(refused.modules, name))) throw planted(name, refused.modules, refused.fault);
   throw Object.assign(new Error(`Cannot find module '${id}' in this package's node_modules`), { code: "MODULE_NOT_FOUND" });
 }
 
 /** A dependency there but not loaded: not "missing" (a reinstall changes nothing), and what to make of `where`. */
-function planted(name: string, where: string): InputError {
-  const hint = `check ${where} and the directories in it, then chown them to root or to this code's owner and chmod o-w them`;
-  return new InputError("FILE_UNSAFE", `${name} in ${where} is not loaded: another user could have put it there: owned by neither root nor this code's owner, or writable by others`, { hint });
+function planted(name: string, where: string, fault: PlantedPath): InputError {
+  return new InputError("FILE_UNSAFE", `${name} in ${where} is not loaded: another user could have put it there: ${fault.path} is ${fault.why}`, {
+    hint: `check what is in ${fault.path}, then: ${fault.fix}`,
+  });
 }
 
 /** Whether `dir` is a global prefix's lib/ (<prefix>/lib/node_modules/<package>: a lib/ that is no project). */

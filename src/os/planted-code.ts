@@ -1,5 +1,13 @@
-import { statSync } from "node:fs";
+import { statSync, type Stats } from "node:fs";
 import { dirname } from "node:path";
+import { othersMadeIt, ownerText, rootsOwner, unmappedOwner } from "../user-namespace.js";
+
+/** Why another user could have put code there: the highest path on the way at fault, what is wrong with it, its fix. */
+export interface PlantedPath {
+  readonly path: string;
+  readonly why: string;
+  readonly fix: string;
+}
 
 /**
  * Whether another user could have put the code at `path` there: the one rule for code loaded from disk at run time
@@ -7,18 +15,33 @@ import { dirname } from "node:path";
  * `top`, is owned by neither root nor `owner` (the owner of the code that loads it), or is writable by others — a
  * directory with the sticky bit excepted (/tmp's shape: others cannot rename or replace what they do not own, and the
  * entry below is judged by its owner in turn). Group-writable is not refused: npm under umask 002 (a group of the
- * user's own) makes every node_modules so. Anything that cannot be read counts as planted.
+ * user's own) makes every node_modules so. Anything that cannot be read counts as planted. In a user namespace owners
+ * are judged as the trusted paths' (rootsOwner): one the namespace does not map (65534) is root's, or the code owner's
+ * when it shows so too, except in a sticky directory others can write to, where anyone could have made it.
  */
-export function othersCouldPlant(path: string, top: string, owner: number): boolean {
+export function othersCouldPlant(path: string, top: string, owner: number): PlantedPath | undefined {
+  let fault: PlantedPath | undefined;
+  let below: { path: string; stats: Stats } | undefined;
   for (let at = path; ; at = dirname(at)) {
-    let stats;
+    let stats: Stats;
     try {
       stats = statSync(at);
-    } catch {
-      return true;
+    } catch (error) {
+      return { path: at, why: `not readable here (${(error as NodeJS.ErrnoException).code})`, fix: `ls -ld ${at}` };
     }
-    if (stats.uid !== 0 && stats.uid !== owner) return true;
-    if ((stats.mode & 0o002) !== 0 && !(stats.isDirectory() && (stats.mode & 0o1000) !== 0)) return true;
-    if (at === top || at === dirname(at)) return false;
+    if (below) fault = ownerFault(below.path, below.stats, owner, stats) ?? fault;
+    if ((stats.mode & 0o002) !== 0 && !(stats.isDirectory() && (stats.mode & 0o1000) !== 0)) {
+      const group = (stats.mode & 0o020) !== 0 ? "; group-writable alone is allowed" : "";
+      fault = { path: at, why: `writable by others (mode ${(stats.mode & 0o7777).toString(8)}${group})`, fix: `chmod o-w ${at}` };
+    }
+    below = { path: at, stats };
+    if (at === top || at === dirname(at)) return ownerFault(at, stats, owner) ?? fault;
   }
+}
+
+function ownerFault(path: string, { uid }: Stats, owner: number, within?: Stats): PlantedPath | undefined {
+  if (rootsOwner(uid, within) || (uid === owner && !(unmappedOwner(uid) && othersMadeIt(within)))) return undefined;
+  const where = uid === owner ? ", in a sticky directory others can write to" : ", neither root nor this code's owner";
+  const chown = `chown -R ${owner === 0 || unmappedOwner(owner) ? "root" : owner} ${path}`;
+  return { path, why: `owned by ${ownerText(uid)}${where}`, fix: unmappedOwner(owner) ? `outside this user namespace: ${chown} (or to the code's owner)` : chown };
 }

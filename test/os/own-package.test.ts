@@ -188,15 +188,26 @@ describe("requireFromPackage", () => {
     const from = join(root, "node_modules/raa/x.js");
     chmodSync(join(root, "node_modules"), 0o1777);
     expect(requireFromPackage("dep", from)).toBe("dep");
-    // Round 34 (S28): refused as not loaded, naming where (was MODULE_NOT_FOUND: "dep is missing", "reinstall").
-    const refused = expect.objectContaining({ code: "FILE_UNSAFE", message: `dep in ${join(root, "node_modules/dep")} is not loaded: another user could have put it there: owned by neither root nor this code's owner, or writable by others` });
-    chownSync(join(root, "node_modules/dep"), 4242, 4242);
-    expect(() => requireFromPackage("dep", from)).toThrow(refused);
-    chownSync(join(root, "node_modules/dep"), 0, 0);
-    chmodSync(join(root, "node_modules/dep/index.js"), 0o666);
-    expect(() => requireFromPackage("dep", from)).toThrow(refused);
-    chmodSync(join(root, "node_modules/dep/index.js"), 0o1666); // the sticky bit says nothing on a file
-    expect(() => requireFromPackage("dep", from)).toThrow(refused);
+    // Round 34 (S28): refused as not loaded, naming where (was MODULE_NOT_FOUND: "dep is missing", "reinstall"). Round 35
+    // (P10): naming the path at fault, why, and its one fix (was: "owned by neither root nor this code's owner, or
+    // writable by others" and "check DIR and the directories in it").
+    const dep = join(root, "node_modules/dep");
+    const refused = (path: string, why: string, fix: string) => expect.objectContaining({
+      code: "FILE_UNSAFE", message: `dep in ${dep} is not loaded: another user could have put it there: ${path} is ${why}`, hint: `check what is in ${path}, then: ${fix}`,
+    });
+    chownSync(dep, 4242, 4242);
+    chownSync(join(dep, "index.js"), 4242, 4242);
+    // The highest path at fault: the package directory, not its file.
+    expect(() => requireFromPackage("dep", from)).toThrow(refused(dep, "owned by uid 4242, neither root nor this code's owner", `chown -R root ${dep}`));
+    chownSync(dep, 0, 0);
+    chownSync(join(dep, "index.js"), 0, 0);
+    const file = join(dep, "index.js");
+    chmodSync(file, 0o666);
+    expect(() => requireFromPackage("dep", from)).toThrow(refused(file, "writable by others (mode 666; group-writable alone is allowed)", `chmod o-w ${file}`));
+    chmodSync(file, 0o1646); // the sticky bit says nothing on a file
+    expect(() => requireFromPackage("dep", from)).toThrow(refused(file, "writable by others (mode 1646)", `chmod o-w ${file}`));
+    chmodSync(file, 0o664); // group-writable: npm under umask 002
+    expect(requireFromPackage("dep", from)).toBe("dep");
   });
 
   it.skipIf(process.getuid?.() !== 0)("a dependency in a node_modules others can write (0777, not sticky): refused as such, not MODULE_NOT_FOUND (round 34, S28)", () => {

@@ -1,0 +1,83 @@
+/**
+ * Round 35 (P10): code loaded by name (own-package.ts, othersCouldPlant) inside a user namespace that does not map the
+ * host's root (`unshare --user --map-current-user`, run by a real account, bob): root's installation shows as the
+ * overflow uid 65534 there, and so does every other host user's directory (mal's, a second real account), so "root's or
+ * the code's owner's" let mal's yargs through where, outside, it is refused. Where the directory tells them apart it
+ * now decides, as for the trusted paths (rootsOwner): in a node_modules with the sticky bit that others can write
+ * (whose packages are judged by their owner alone), an entry of 65534 is another user's, who made it there. Elsewhere
+ * in root's tree the two cannot be told apart in there: the limit SECURITY.md names, pinned here as it is.
+ */
+import { chmodSync, chownSync, copyFileSync, cpSync, mkdirSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
+import { runCli } from "./helpers/run-cli.js";
+import { canUnshare as canUnshareWith, rootsTestDirectory } from "./helpers/user-namespace.js";
+
+const REPO = process.cwd();
+const dir = rootsTestDirectory("raa-userns-planted-"); // root's, 0755, on no sticky shared path
+let bob: LocalUser;
+let mal: LocalUser;
+const usable = canCreateUsers() && canUnshareWith("--map-current-user");
+
+/** dir/<name>: root's package (dist, package.json) with a node_modules of links to the checkout's, and mal's real yargs. */
+function installation(name: string, modulesMode: number): { modules: string; cli: string } {
+  const pkg = join(dir, name);
+  const modules = join(pkg, "node_modules");
+  mkdirSync(modules, { recursive: true });
+  copyFileSync(join(REPO, "package.json"), join(pkg, "package.json"));
+  cpSync(join(REPO, "dist"), join(pkg, "dist"), { recursive: true });
+  for (const entry of readdirSync(join(REPO, "node_modules"))) {
+    if (!entry.startsWith(".") && entry !== "yargs") symlinkSync(join(REPO, "node_modules", entry), join(modules, entry));
+  }
+  const yargs = join(modules, "yargs");
+  cpSync(join(REPO, "node_modules", "yargs"), yargs, { recursive: true, dereference: true });
+  chownTree(yargs, mal);
+  chmodSync(modules, modulesMode);
+  return { modules, cli: join(pkg, "dist", "cli.js") };
+}
+
+function chownTree(path: string, user: LocalUser): void {
+  chownSync(path, user.uid, user.gid);
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    if (entry.isDirectory()) chownTree(join(path, entry.name), user);
+    else chownSync(join(path, entry.name), user.uid, user.gid);
+  }
+}
+
+const asBob = () => ["runuser", "-u", bob.name, "--"];
+const inside = () => [...asBob(), "unshare", "--user", "--map-current-user"];
+const help = (cli: string, launcher: string[]) => runCli(cli, ["--help"], { PATH: process.env["PATH"], HOME: bob.home }, 90_000, launcher);
+
+beforeAll(() => {
+  if (!usable) return;
+  chmodSync(dir, 0o755);
+  bob = createLocalUser("r35p10b", dir);
+  mal = createLocalUser("r35p10m", dir);
+}, 60_000);
+
+afterAll(() => {
+  bob?.remove();
+  mal?.remove();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(!usable)("another host user's yargs in root's installation, run inside --map-current-user", () => {
+  it("in a node_modules with the sticky bit others can write (1777): refused inside as outside (was: loaded inside)", async () => {
+    const { modules, cli } = installation("sticky", 0o1777);
+    const yargs = join(modules, "yargs");
+    // Before: exit 0 and the commands listed — mal's yargs ran in bob's process.
+    expect(await help(cli, inside())).toMatchObject({
+      code: 3,
+      stdout: "",
+      stderr: `roles-anywhere-agent: yargs in ${yargs} is not loaded: another user could have put it there: ${yargs} is owned by uid 65534, a user outside this user namespace, in a sticky directory others can write to (check what is in ${yargs}, then: outside this user namespace: chown -R root ${yargs} (or to the code's owner))\n`,
+    });
+    expect(await help(cli, asBob())).toMatchObject({ code: 3, stderr: expect.stringContaining(`${yargs} is owned by uid ${mal.uid}, neither root nor this code's owner`) });
+  });
+
+  it("in root's 0755 node_modules: refused outside, loaded inside (the limit: root and mal both show as 65534 there)", async () => {
+    const { cli } = installation("closed", 0o755);
+    expect((await help(cli, asBob())).code).toBe(3);
+    expect(await help(cli, inside())).toMatchObject({ code: 0, stdout: expect.stringContaining("Commands:") });
+  });
+});
