@@ -9,10 +9,11 @@ import type { Pkcs11Module } from "./module-loader.js";
 import { ckrName, describeCkr, isSessionLost, pkcs11Failure, quietly } from "./pkcs11-errors.js";
 import { curveFromEcParams } from "../encoding/signature-encoding.js";
 import { describeToken, tokenUri, type TokenSlot } from "./slots.js";
-import type { UnreadableCertificate } from "./unreadable-certificate.js";
+import { REWRITE_CERTIFICATE, REWRITE_PEM_CERTIFICATE, type UnreadableCertificate } from "./unreadable-certificate.js";
+import { looksLikePem } from "../encoding/pem.js";
 import { withAttributes, type Pkcs11Uri } from "./uri.js";
 import { ckUlong } from "./binding.js";
-import { CKA, CKF, CKK, CKO } from "./constants.js";
+import { CKA, CKC_X_509, CKF, CKK, CKO } from "./constants.js";
 import { ecPublicKey, rsaPublicKey } from "../encoding/public-key.js";
 
 export type { Template } from "pkcs11js";
@@ -95,23 +96,38 @@ export function findObjects(context: TokenContext, filter: ObjectFilter): Buffer
  * Several attributes in one C_GetAttributeValue, each undefined when the token does not know it or will not show
  * it. One such attribute fails the whole call (CKR_ATTRIBUTE_TYPE_INVALID, _SENSITIVE): then they are asked one by one.
  * So does an object gone meanwhile (CKR_OBJECT_HANDLE_INVALID); a token or session gone is a PKCS11_ERROR.
+ * `tooLarge`: the attributes of {@link MAX_ATTRIBUTE_BYTES} are read only up to their bound; those larger are added
+ * to it (and undefined).
  */
-export function readAttributes(context: TokenContext, handle: Buffer, types: readonly number[]): (Buffer | undefined)[] {
+export function readAttributes(context: TokenContext, handle: Buffer, types: readonly number[], tooLarge?: Set<number>): (Buffer | undefined)[] {
   // That expected failure (every SoftHSM credential-process has one) gets no stack trace, which nothing would read.
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    const values = context.module.lib.C_GetAttributeValue(context.session, handle, types.map((type) => ({ type })));
+    const bounded = (type: number) => (tooLarge && MAX_ATTRIBUTE_BYTES[type] ? { value: Buffer.alloc(MAX_ATTRIBUTE_BYTES[type]) } : {});
+    const values = context.module.lib.C_GetAttributeValue(context.session, handle, types.map((type) => ({ type, ...bounded(type) })));
     return types.map((_, i) => (values[i]?.value instanceof Buffer ? values[i].value : undefined));
   } catch (error) {
     if (isSessionLost(error) && !/(OBJECT|KEY)_HANDLE_INVALID|NOT_LOGGED_IN/.test(ckrName(error)!)) {
       throw pkcs11Failure(`reading ${describeToken(context.slot.token)}`, error);
     }
-    return types.length === 1 ? [undefined] : types.map((type) => readAttributes(context, handle, [type])[0]);
+    if (types.length > 1) return types.map((type) => readAttributes(context, handle, [type], tooLarge)[0]);
+    if (ckrName(error) === "CKR_BUFFER_TOO_SMALL") tooLarge?.add(types[0]!);
+    return [undefined];
   } finally {
     Error.stackTraceLimit = limit;
   }
 }
+
+/**
+ * The most bytes of these attributes {@link readAttributes} reads of a certificate object. pkcs11js reads any value
+ * whole, and keeps two copies of its own: a 128 MiB CKA_VALUE took 631 MiB of RSS. It has no call that asks the length
+ * alone, but a value given in the template is the buffer the module writes into, and one too small fails with
+ * CKR_BUFFER_TOO_SMALL before anything is copied. The largest certificates in use (ML-DSA-87's ~10 KiB, whole chains)
+ * stay below 64 KiB; no real label or id comes near 1 KiB. The cost: pkcs11js 2.1.7 does not free that buffer
+ * when the value fits (it reads it again into one of its size), so each object read leaks about 66 KiB.
+ */
+const MAX_ATTRIBUTE_BYTES: Readonly<Record<number, number>> = { [CKA.VALUE]: 65_536, [CKA.ID]: 1024, [CKA.LABEL]: 1024 };
 
 export function readFlag(context: TokenContext, handle: Buffer, type: number): boolean | undefined {
   return flag(readAttributes(context, handle, [type])[0]);
@@ -166,7 +182,7 @@ export interface PrivateKeyObject extends PublicAttributes {
 export type UsableKey = PrivateKeyObject & { readonly keyType: TokenKeyType };
 
 
-/** `unreadable`: told the certificate objects skipped because their value could not be used. */
+/** `unreadable`: told the certificate objects skipped because they could not be used. */
 export function findCertificates(
   context: TokenContext,
   filter: ObjectFilter,
@@ -174,19 +190,40 @@ export function findCertificates(
 ): CertificateObject[] {
   const found: CertificateObject[] = [];
   for (const handle of findObjects(context, { ...filter, class: CKO.CERTIFICATE })) {
-    const types = [CKA.CLASS, CKA.LABEL, CKA.ID, CKA.VALUE];
-    const [cls, labelBytes, idBytes, value] = readAttributes(context, handle, types);
-    if (value === undefined || !ofClass(context, cls, CKO.CERTIFICATE)) continue;
+    const types = [CKA.CLASS, CKA.CERTIFICATE_TYPE, CKA.LABEL, CKA.ID, CKA.VALUE];
+    const tooLarge = new Set<number>();
+    const [cls, certificateType, labelBytes, idBytes, value] = readAttributes(context, handle, types, tooLarge);
+    if ((value === undefined && tooLarge.size === 0) || !ofClass(context, cls, CKO.CERTIFICATE)) continue;
     const { id, label } = names(labelBytes, idBytes);
     const uri = objectUri(context.slot, id, label, "cert");
-    try {
-      found.push({ id, label, certificate: new Certificate(value, "its CKA_VALUE"), uri, slot: context.slot });
-    } catch (error) {
-      context.debug?.(`pkcs11: skipping certificate object "${label}": ${(error as Error).message}`);
-      unreadable?.push({ uri, reason: (error as Error).message });
+    let reason = refusal(tooLarge, number(certificateType));
+    let hint = REWRITE_CERTIFICATE;
+    if (reason === undefined) {
+      try {
+        found.push({ id, label, certificate: new Certificate(value!, "its CKA_VALUE"), uri, slot: context.slot });
+        continue;
+      } catch (error) {
+        reason = (error as Error).message;
+        if (looksLikePem(value!)) hint = REWRITE_PEM_CERTIFICATE;
+      }
     }
+    context.debug?.(`pkcs11: skipping certificate object "${label}": ${reason}`);
+    unreadable?.push({ uri, reason, hint });
   }
   return found;
+}
+
+/** Why a certificate object is not read as a certificate at all. */
+function refusal(tooLarge: ReadonlySet<number>, certificateType: number | undefined): string | undefined {
+  const [large] = tooLarge;
+  if (large !== undefined) {
+    const name = large === CKA.VALUE ? "CKA_VALUE" : large === CKA.ID ? "CKA_ID" : "CKA_LABEL";
+    return `its ${name} is larger than ${MAX_ATTRIBUTE_BYTES[large]} bytes, which no certificate the agent can use is`;
+  }
+  if (certificateType !== undefined && certificateType !== CKC_X_509) {
+    return `its CKA_CERTIFICATE_TYPE is 0x${certificateType.toString(16)}, not CKC_X_509: the agent reads X.509 certificates only`;
+  }
+  return undefined;
 }
 
 export function findPrivateKeys(context: TokenContext, filter: ObjectFilter): PrivateKeyObject[] {

@@ -1,5 +1,5 @@
 import { cutAt, MAX_ERROR_TEXT, printableLine } from "../../errors.js";
-import { formatPkcs11Uri, REWRITE_CERTIFICATE, type UnreadableCertificate } from "../../signers/pkcs11/index.js";
+import { formatPkcs11Uri, type UnreadableCertificate } from "../../signers/pkcs11/index.js";
 import type { CliIo } from "../command.js";
 import { PROGRAM } from "../report-error.js";
 
@@ -12,8 +12,8 @@ const MAX_SKIPPED_LINES = 5;
  */
 export function skippedCertificates(stderr: CliIo["stderr"]): { skipped: (object: UnreadableCertificate) => void; tell: () => void } {
   const lines: string[] = [];
-  const skipped = ({ uri, reason }: UnreadableCertificate) =>
-    void lines.push(`the certificate object ${formatPkcs11Uri(uri)} is not listed: ${reason}; ${REWRITE_CERTIFICATE}`);
+  const skipped = ({ uri, reason, hint }: UnreadableCertificate) =>
+    void lines.push(`the certificate object ${formatPkcs11Uri(uri)} is not listed: ${reason}; ${hint}`);
   const tell = () => {
     for (const line of lines.sort().slice(0, MAX_SKIPPED_LINES)) {
       stderr.write(`${PROGRAM}: warning: ${printableLine(cutAt(line, MAX_ERROR_TEXT))}\n`);

@@ -2,5 +2,5 @@
 export { createPkcs11Signer } from "./open-signer.js";
 export { listPkcs11Certificates, type ListPkcs11Options, type Pkcs11CertificateEntry } from "./list-certificates.js";
 export { formatPkcs11Uri, isPkcs11Uri, parsePkcs11Uri, type Pkcs11Uri } from "../../pkcs11/uri.js";
-export { REWRITE_CERTIFICATE, type UnreadableCertificate } from "../../pkcs11/unreadable-certificate.js";
+export type { UnreadableCertificate } from "../../pkcs11/unreadable-certificate.js";
 export { Pkcs11AmbiguousError } from "../../pkcs11/pkcs11-errors.js";

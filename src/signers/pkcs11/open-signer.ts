@@ -29,7 +29,7 @@ import {
   type TokenContext,
   type UsableKey,
 } from "../../pkcs11/objects.js";
-import { REWRITE_CERTIFICATE, type UnreadableCertificate } from "../../pkcs11/unreadable-certificate.js";
+import type { UnreadableCertificate } from "../../pkcs11/unreadable-certificate.js";
 import { Pkcs11AmbiguousError } from "../../pkcs11/pkcs11-errors.js";
 import { readTbsFields } from "../../x509/tbs-fields.js";
 import { Pkcs11Signer } from "./pkcs11-signer.js";
@@ -195,7 +195,7 @@ class SignerBuild {
     if (found.length === 0 && bad) {
       const what = `the certificate object ${formatPkcs11Uri(bad.uri)}`;
       throw new InputError("CERTIFICATE_INVALID", `${what} cannot be used: ${bad.reason}`, {
-        hint: `${REWRITE_CERTIFICATE}, or give the certificate file with ${this.name("certificate")}`,
+        hint: `${bad.hint}; or give the certificate file with ${this.name("certificate")}`,
       });
     }
     if (found.length === 0) {
@@ -234,7 +234,10 @@ class SignerBuild {
       : [uriFilter];
     const certType = certificate ? await certificate.keyType() : undefined;
     if (certificate && certType !== "RSA" && certType !== "EC") {
-      throw new InputError("PRIVATE_KEY_UNSUPPORTED", `the certificate's key type (${certType ?? "unknown"}) cannot be used on a PKCS#11 token`, {
+      // Node's name of the key types Go's certificate parser (Certificate) lets through besides RSA, EC and ML-DSA.
+      const nodeType = certificate.publicKey?.asymmetricKeyType;
+      const named = certType ?? ({ ed25519: "Ed25519", x25519: "X25519" } as Record<string, string>)[nodeType ?? ""] ?? nodeType ?? "unknown";
+      throw new InputError("PRIVATE_KEY_UNSUPPORTED", `the certificate's key type (${named}) cannot be used on a PKCS#11 token`, {
         hint: "tokens sign with RSA or EC keys",
       });
     }
