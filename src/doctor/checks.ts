@@ -1,20 +1,20 @@
 import { lookup } from "node:dns/promises";
 import { pinSourcePath } from "../pkcs11/pin.js";
 import { isPkcs11Uri, uriGivesPin, uriPinForm } from "../pkcs11/uri.js";
-import { existsSync, type Stats } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, openSync, type Stats } from "node:fs";
 import { stat } from "node:fs/promises";
 import { signatureVerifies } from "../encoding/signature-encoding.js";
 import { AgentError, isAgentError } from "../errors.js";
 import {
   aclReader, aclReaderText, changeableDirectory, changeableDirectoryText, exposedModeText, foreignOwnerText, isExposed,
-  uncheckedDirectoryAcl, uncheckedFileAcl, type AclAsked, type FileFacts,
+  secretFileAcl, uncheckedDirectoryAcl, uncheckedFileAcl, type AclAsked, type FileFacts,
 } from "../os/exposed-file.js";
 import { DUMPABLE_RISK, loadNativeHelper, nativeHelperPath } from "../os/native-helper.js";
 import { distDirectory } from "../os/module-file.js";
 import { isFileInput, readInputFile, type InputBytes } from "../io/input-file.js";
-import { fileKind } from "../io/trusted-path.js";
+import { fileKind, O_PATH } from "../io/trusted-path.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
-import { dropReadAhead, readSecretFileAhead, readSecretInput, secretFileSource, secretsAlreadyHeld, type SecretFileRead, type SecretSource } from "../secrets/secret-source.js";
+import { dropReadAhead, readSecretFileAhead, readSecretInput, secretFileSource, secretsAlreadyHeld, type SecretSource } from "../secrets/secret-source.js";
 import type { Signer } from "../signers/signer.js";
 import type { CertificateFile } from "../x509/read-certificates.js";
 import { isTpmHandleRef, mismatchHint, optionName, type ReadAlready, type SignerOptions } from "../signers/options.js";
@@ -218,8 +218,7 @@ async function fileRows(
     ["TPM key password file", secret(o.tpm?.keyPassword, "TPM key password file")],
     ["TPM parent password file", secret(o.tpm?.parentPassword, "TPM parent password file")]] as const;
   const read = (name: string) => (name === "private key file" && key && "bytes" in key ? key : undefined);
-  const secretsRead = new Map<string, SecretFileRead>(); // a PIN or password file as the signer will take it (readSecretFileAhead), its ACL too
-  const judged = (name: string, info: Stats): FileFacts => read(name) ?? secretsRead.get(name) ?? facts(info); // mode and owner as read
+  const secretsRead = new Map<string, FileFacts>(); // a PIN or password file as the signer will take it (readSecretFileAhead), its ACL too
   for (const [name, ref] of files) {
     // `env:` and `-` are no file: nothing to stat (they read as "does not exist"); the signer's rows say how they read.
     if (!isFileRef(ref) || !isFileInput(ref) || (name === "certificate file" && ref === keyRef && o.privateKey === undefined)) continue;
@@ -231,10 +230,6 @@ async function fileRows(
       continue;
     }
     if (ahead) secretsRead.set(name, ahead);
-    const aclAsked: AclAsked[] = []; // directories only their ACL could make changeable by others
-    const directory = info && changeableDirectory(ref, aclAsked); // the signer's rule for a secret file's directory (exposed-file.ts)
-    const reader = info && aclReader(judged(name, info), ref); // and for its ACL
-    const foreign = info && foreignOwnerText(judged(name, info), ref); // and for its owner
     if (!info) rows.push(failText(name, `${ref} does not exist`, "check the path", "FILE_NOT_FOUND"));
     else if (name === "certificate file" || name === "intermediates file") {
       const bundle = name === "intermediates file" ? intermediates : undefined; // its mode as read
@@ -243,14 +238,61 @@ async function fileRows(
       else if (bundle && "error" in bundle) rows.push(fail(name, bundle.error));
       else if (!bundle && !info.isFile()) rows.push(skip(name, `${ref} is ${fileKind(info)}, not a regular file: what comes through it is read with the key`));
       else rows.push(pass(name, ref));
-    } else if ((isExposed(judged(name, info)) || reader) && !(read(name) && (await isTpmKeyWithPassword(read(name)!, ref, o)))) {
-      rows.push(reader ? aclRow(name, ref, reader) : exposedRow(name, ref, judged(name, info)));
-    } else if (directory || foreign) {
-      const { problem, hint } = directory ? changeableDirectoryText(ref, directory) : foreign!;
-      rows.push(failText(name, problem, hint.replace(/^run /, "run: "))); // doctor's hints say `run: command`
-    } else rows.push(aclUnchecked(name, ref, judged(name, info)) ?? directoryAclUnchecked(name, aclAsked) ?? pass(name, `${ref} (mode ${(judged(name, info).mode! & 0o777).toString(8)})`)); // as the warnings write it
+    } else rows.push(await secretFileRow(name, ref, read(name) ?? secretsRead.get(name) ?? unreadFileFacts(ref, info), o, read(name)));
   }
   return rows;
+}
+
+/**
+ * A key, PIN or password file's row, judged by `file` (its mode, owner and ACL as read) by the signer's rules
+ * (exposed-file.ts): who may read it, its owner, the directories on the way.
+ */
+async function secretFileRow(name: string, ref: string, file: FileFacts, o: SignerOptions, key: KeyFile | undefined): Promise<CheckRow> {
+  const reader = aclReader(file, ref);
+  if ((isExposed(file) || reader) && !(key && (await isTpmKeyWithPassword(key, ref, o)))) {
+    return reader ? aclRow(name, ref, reader) : exposedRow(name, ref, file);
+  }
+  const aclAsked: AclAsked[] = []; // directories only their ACL could make changeable by others
+  const directory = changeableDirectory(ref, aclAsked);
+  const foreign = foreignOwnerText(file, ref);
+  if (directory || foreign) {
+    const { problem, hint } = directory ? changeableDirectoryText(ref, directory) : foreign!;
+    return failText(name, problem, hint.replace(/^run /, "run: ")); // doctor's hints say `run: command`
+  }
+  return aclUnchecked(name, ref, file) ?? directoryAclUnchecked(name, aclAsked) ?? pass(name, `${ref} (mode ${(file.mode! & 0o777).toString(8)})`); // as the warnings write it
+}
+
+/**
+ * A key or secret file that is not read ahead (a FIFO, a device: its bytes are the signer's), as one file: its owner
+ * and mode from the fstat of an O_PATH descriptor, which opens no reader (a writer waiting on a FIFO stays waiting),
+ * and, only where the rule asks one (secretFileAcl's), its ACL from that same file, reopened through that descriptor.
+ * A regular file not read (no PIN source for it): its stat.
+ */
+function unreadFileFacts(ref: string, info: Stats): FileFacts {
+  if (info.isFile() || process.platform !== "linux") return facts(info);
+  let fd: number;
+  try {
+    fd = openSync(ref, O_PATH);
+  } catch {
+    return facts(info);
+  }
+  try {
+    const stats = fstatSync(fd);
+    if ((stats.mode & 0o040) === 0 || isExposed(facts(stats))) return facts(stats);
+    let opened: number;
+    try {
+      opened = openSync(`/proc/self/fd/${fd}`, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    } catch (cause) {
+      return { ...facts(stats), acl: { unknown: `it cannot be opened (${(cause as NodeJS.ErrnoException).code ?? cause})` } };
+    }
+    try {
+      return { ...facts(stats), acl: secretFileAcl(opened, stats) };
+    } finally {
+      closeSync(opened);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The file a pkcs11: URI's pin-source names, "" for a pin-value; undefined without either, or for a URI the signer refuses. */
