@@ -14,7 +14,7 @@ import { distDirectory } from "../os/module-file.js";
 import { isFileInput, readInputFile, type InputBytes } from "../io/input-file.js";
 import { fileKind, O_PATH } from "../io/trusted-path.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
-import { dropReadAhead, readSecretFileAhead, readSecretInput, secretFileSource, secretsAlreadyHeld, type SecretSource } from "../secrets/secret-source.js";
+import { dropReadAhead, readSecretFileAhead, readSecretInput, secretsAlreadyHeld, type SecretSource } from "../secrets/secret-source.js";
 import type { Signer } from "../signers/signer.js";
 import type { CertificateFile } from "../x509/read-certificates.js";
 import { isTpmHandleRef, mismatchHint, optionName, type ReadAlready, type SignerOptions } from "../signers/options.js";
@@ -212,7 +212,7 @@ async function fileRows(
   // A URI's PIN wins over --pkcs11-pin-file (open-signer.ts); "" for a pin-value (taken out of the URI: uriPin).
   const uriPin = uriPinFile(keyRef) ?? (o.pkcs11?.uriPin && "") ?? uriPinFile(o.certificate);
   const files = [["private key file", keyRef], ["certificate file", o.certificate], ["intermediates file", o.intermediates],
-    ["pin-source file", uriPin ? secret(secretFileSource(uriPin), "pin-source file") : undefined],
+    ["pin-source file", uriPin ? secret({ kind: "file", path: uriPin }, "pin-source file") : undefined],
     ["PIN file", uriPin === undefined ? secret(o.pkcs11?.pin, "PIN file") : undefined],
     ["context PIN file", secret(o.pkcs11?.contextPin, "context PIN file")], ["key password file", secret(o.keyPassword, "key password file")],
     ["TPM key password file", secret(o.tpm?.keyPassword, "TPM key password file")],
