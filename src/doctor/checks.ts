@@ -1,18 +1,18 @@
 import { lookup } from "node:dns/promises";
 import { pinSourcePath } from "../pkcs11/pin.js";
 import { isPkcs11Uri, uriGivesPin, uriPinForm } from "../pkcs11/uri.js";
-import { closeSync, constants, existsSync, fstatSync, openSync, type Stats } from "node:fs";
+import { existsSync, type Stats } from "node:fs";
 import { stat } from "node:fs/promises";
 import { signatureVerifies } from "../encoding/signature-encoding.js";
 import { AgentError, isAgentError } from "../errors.js";
 import {
   aclReader, aclReaderText, changeableDirectory, changeableDirectoryText, exposedModeText, foreignOwnerText, isExposed,
-  secretFileAcl, uncheckedDirectoryAcl, uncheckedFileAcl, type AclAsked, type FileFacts,
+  uncheckedDirectoryAcl, uncheckedFileAcl, type AclAsked, type FileFacts,
 } from "../os/exposed-file.js";
 import { DUMPABLE_RISK, loadNativeHelper, nativeHelperPath } from "../os/native-helper.js";
 import { distDirectory } from "../os/module-file.js";
 import { isFileInput, readInputFile, type InputBytes } from "../io/input-file.js";
-import { fileKind, O_PATH } from "../io/trusted-path.js";
+import { fileKind } from "../io/trusted-path.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
 import { dropReadAhead, readSecretFileAhead, readSecretInput, secretsAlreadyHeld, type SecretSource } from "../secrets/secret-source.js";
 import type { Signer } from "../signers/signer.js";
@@ -148,6 +148,13 @@ function nativeHelperRow(): CheckRow {
 
 /** What the exposed-file rule reads of a stat. */
 const facts = ({ mode, uid, gid }: { mode: number; uid: number; gid: number }) => ({ mode, owner: uid, gid });
+/**
+ * A key or secret file not read ahead: its stat. A FIFO's or device's ACL is not read (its bytes are the signer's): only
+ * a reader's descriptor gives it (fgetxattr refuses O_PATH), and a reader opened before the signer's wakes a FIFO's
+ * waiting writer, whose bytes are then lost (the signer's read times out). The signer's read judges it; the row says so.
+ */
+const unreadFileFacts = (info: Stats): FileFacts =>
+  info.isFile() ? facts(info) : { ...facts(info), acl: { unknown: `${fileKind(info)} is not opened before the signer reads it` } };
 const isFileRef = (ref: string | undefined): ref is string => ref !== undefined && !isPkcs11Uri(ref) && !isTpmHandleRef(ref);
 
 type KeyFile = NonNullable<ReadAlready["keyFile"]>;
@@ -238,7 +245,7 @@ async function fileRows(
       else if (bundle && "error" in bundle) rows.push(fail(name, bundle.error));
       else if (!bundle && !info.isFile()) rows.push(skip(name, `${ref} is ${fileKind(info)}, not a regular file: what comes through it is read with the key`));
       else rows.push(pass(name, ref));
-    } else rows.push(await secretFileRow(name, ref, read(name) ?? secretsRead.get(name) ?? unreadFileFacts(ref, info), o, read(name)));
+    } else rows.push(await secretFileRow(name, ref, read(name) ?? secretsRead.get(name) ?? unreadFileFacts(info), o, read(name)));
   }
   return rows;
 }
@@ -262,38 +269,6 @@ async function secretFileRow(name: string, ref: string, file: FileFacts, o: Sign
   return aclUnchecked(name, ref, file) ?? directoryAclUnchecked(name, aclAsked) ?? pass(name, `${ref} (mode ${(file.mode! & 0o777).toString(8)})`); // as the warnings write it
 }
 
-/**
- * A key or secret file that is not read ahead (a FIFO, a device: its bytes are the signer's), as one file: its owner
- * and mode from the fstat of an O_PATH descriptor, which opens no reader (a writer waiting on a FIFO stays waiting),
- * and, only where the rule asks one (secretFileAcl's), its ACL from that same file, reopened through that descriptor.
- * A regular file not read (no PIN source for it): its stat.
- */
-function unreadFileFacts(ref: string, info: Stats): FileFacts {
-  if (info.isFile() || process.platform !== "linux") return facts(info);
-  let fd: number;
-  try {
-    fd = openSync(ref, O_PATH);
-  } catch {
-    return facts(info);
-  }
-  try {
-    const stats = fstatSync(fd);
-    if ((stats.mode & 0o040) === 0 || isExposed(facts(stats))) return facts(stats);
-    let opened: number;
-    try {
-      opened = openSync(`/proc/self/fd/${fd}`, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
-    } catch (cause) {
-      return { ...facts(stats), acl: { unknown: `it cannot be opened (${(cause as NodeJS.ErrnoException).code ?? cause})` } };
-    }
-    try {
-      return { ...facts(stats), acl: secretFileAcl(opened, stats) };
-    } finally {
-      closeSync(opened);
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** The file a pkcs11: URI's pin-source names, "" for a pin-value; undefined without either, or for a URI the signer refuses. */
 function uriPinFile(ref: string | undefined): string | undefined {
