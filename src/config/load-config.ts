@@ -27,18 +27,22 @@ const UNSAFE_HINT = "whoever can change it can make this program load their code
  */
 export async function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv = process.env, uid: number = process.getuid?.() ?? 0): Promise<LoadedConfig> {
   const path = resolve(explicitPath ?? defaultConfigPath(env));
-  let text: string;
+  let config!: AgentConfig; // parsed while the file is open (readCheckedFile's onRead)
   let file: ConfigFile;
   try {
-    let acl: FileFacts["acl"]; // a pin-value in it makes it a secret file: the ACL of the file read, not of its name later
-    const { bytes, ...facts } = readCheckedFile(path, "config", uid, (fd, stats) => (acl = secretFileAcl(fd, stats)));
+    // A pin-value in it makes it a secret file: the ACL of the file read (not of its name later), asked only then. Its
+    // ACL cannot let others change it: a named entry's write bit needs the mask's, the mode's group bit, refused above.
+    let acl: FileFacts["acl"];
+    const { bytes, ...facts } = readCheckedFile(path, "config", uid, (fd, stats, bytes) => {
+      try {
+        refuseUtf16(bytes, path, "config file");
+        config = parseConfig(bytes.toString("utf8"), path);
+        if (holdsPinValue(config)) acl = secretFileAcl(fd, stats);
+      } finally {
+        bytes.fill(0); // a URI in it may give a pin-value
+      }
+    });
     file = { ...facts, acl };
-    try {
-      refuseUtf16(bytes, path, "config file");
-      text = bytes.toString("utf8");
-    } finally {
-      bytes.fill(0); // a URI in it may give a pin-value
-    }
   } catch (cause) {
     if (cause instanceof UntrustedPathError) {
       throw new InputError("FILE_UNSAFE", `config ${path} was not used: ${cause.reason}`, {
@@ -56,7 +60,6 @@ export async function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv =
     }
     throw new InputError("FILE_UNREADABLE", `cannot read config file ${path}: ${code ?? "error"}`, { cause });
   }
-  const config = parseConfig(text, path);
   checkModulePaths(config, uid);
   // A PIN in it makes it a secret file: others may read it (not change it, refused above), as a PIN file's rule says.
   if (holdsPinValue(config)) warnIfExposed(file, path, "pin-value in config file");

@@ -14,7 +14,7 @@ import { distDirectory } from "../os/module-file.js";
 import { isFileInput, readInputFile, type InputBytes } from "../io/input-file.js";
 import { fileKind } from "../io/trusted-path.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
-import { dropReadAhead, readSecretFileAhead, readSecretInput, secretFileSource, secretsAlreadyHeld, type SecretFileRead, type SecretSource } from "../secrets/secret-source.js";
+import { dropReadAhead, readSecretFileAhead, readSecretInput, secretsAlreadyHeld, type SecretSource } from "../secrets/secret-source.js";
 import type { Signer } from "../signers/signer.js";
 import type { CertificateFile } from "../x509/read-certificates.js";
 import { isTpmHandleRef, mismatchHint, optionName, type ReadAlready, type SignerOptions } from "../signers/options.js";
@@ -148,6 +148,13 @@ function nativeHelperRow(): CheckRow {
 
 /** What the exposed-file rule reads of a stat. */
 const facts = ({ mode, uid, gid }: { mode: number; uid: number; gid: number }) => ({ mode, owner: uid, gid });
+/**
+ * A key or secret file not read ahead: its stat. A FIFO's or device's ACL is not read (its bytes are the signer's): only
+ * a reader's descriptor gives it (fgetxattr refuses O_PATH), and a reader opened before the signer's wakes a FIFO's
+ * waiting writer, whose bytes are then lost (the signer's read times out). The signer's read judges it; the row says so.
+ */
+const unreadFileFacts = (info: Stats): FileFacts =>
+  info.isFile() ? facts(info) : { ...facts(info), acl: { unknown: `${fileKind(info)} is not opened before the signer reads it` } };
 const isFileRef = (ref: string | undefined): ref is string => ref !== undefined && !isPkcs11Uri(ref) && !isTpmHandleRef(ref);
 
 type KeyFile = NonNullable<ReadAlready["keyFile"]>;
@@ -212,14 +219,13 @@ async function fileRows(
   // A URI's PIN wins over --pkcs11-pin-file (open-signer.ts); "" for a pin-value (taken out of the URI: uriPin).
   const uriPin = uriPinFile(keyRef) ?? (o.pkcs11?.uriPin && "") ?? uriPinFile(o.certificate);
   const files = [["private key file", keyRef], ["certificate file", o.certificate], ["intermediates file", o.intermediates],
-    ["pin-source file", uriPin ? secret(secretFileSource(uriPin), "pin-source file") : undefined],
+    ["pin-source file", uriPin ? secret({ kind: "file", path: uriPin }, "pin-source file") : undefined],
     ["PIN file", uriPin === undefined ? secret(o.pkcs11?.pin, "PIN file") : undefined],
     ["context PIN file", secret(o.pkcs11?.contextPin, "context PIN file")], ["key password file", secret(o.keyPassword, "key password file")],
     ["TPM key password file", secret(o.tpm?.keyPassword, "TPM key password file")],
     ["TPM parent password file", secret(o.tpm?.parentPassword, "TPM parent password file")]] as const;
   const read = (name: string) => (name === "private key file" && key && "bytes" in key ? key : undefined);
-  const secretsRead = new Map<string, SecretFileRead>(); // a PIN or password file as the signer will take it (readSecretFileAhead), its ACL too
-  const judged = (name: string, info: Stats): FileFacts => read(name) ?? secretsRead.get(name) ?? facts(info); // mode and owner as read
+  const secretsRead = new Map<string, FileFacts>(); // a PIN or password file as the signer will take it (readSecretFileAhead), its ACL too
   for (const [name, ref] of files) {
     // `env:` and `-` are no file: nothing to stat (they read as "does not exist"); the signer's rows say how they read.
     if (!isFileRef(ref) || !isFileInput(ref) || (name === "certificate file" && ref === keyRef && o.privateKey === undefined)) continue;
@@ -231,10 +237,6 @@ async function fileRows(
       continue;
     }
     if (ahead) secretsRead.set(name, ahead);
-    const aclAsked: AclAsked[] = []; // directories only their ACL could make changeable by others
-    const directory = info && changeableDirectory(ref, aclAsked); // the signer's rule for a secret file's directory (exposed-file.ts)
-    const reader = info && aclReader(judged(name, info), ref); // and for its ACL
-    const foreign = info && foreignOwnerText(judged(name, info), ref); // and for its owner
     if (!info) rows.push(failText(name, `${ref} does not exist`, "check the path", "FILE_NOT_FOUND"));
     else if (name === "certificate file" || name === "intermediates file") {
       const bundle = name === "intermediates file" ? intermediates : undefined; // its mode as read
@@ -243,15 +245,30 @@ async function fileRows(
       else if (bundle && "error" in bundle) rows.push(fail(name, bundle.error));
       else if (!bundle && !info.isFile()) rows.push(skip(name, `${ref} is ${fileKind(info)}, not a regular file: what comes through it is read with the key`));
       else rows.push(pass(name, ref));
-    } else if ((isExposed(judged(name, info)) || reader) && !(read(name) && (await isTpmKeyWithPassword(read(name)!, ref, o)))) {
-      rows.push(reader ? aclRow(name, ref, reader) : exposedRow(name, ref, judged(name, info)));
-    } else if (directory || foreign) {
-      const { problem, hint } = directory ? changeableDirectoryText(ref, directory) : foreign!;
-      rows.push(failText(name, problem, hint.replace(/^run /, "run: "))); // doctor's hints say `run: command`
-    } else rows.push(aclUnchecked(name, ref, judged(name, info)) ?? directoryAclUnchecked(name, aclAsked) ?? pass(name, `${ref} (mode ${(judged(name, info).mode! & 0o777).toString(8)})`)); // as the warnings write it
+    } else rows.push(await secretFileRow(name, ref, read(name) ?? secretsRead.get(name) ?? unreadFileFacts(info), o, read(name)));
   }
   return rows;
 }
+
+/**
+ * A key, PIN or password file's row, judged by `file` (its mode, owner and ACL as read) by the signer's rules
+ * (exposed-file.ts): who may read it, its owner, the directories on the way.
+ */
+async function secretFileRow(name: string, ref: string, file: FileFacts, o: SignerOptions, key: KeyFile | undefined): Promise<CheckRow> {
+  const reader = aclReader(file, ref);
+  if ((isExposed(file) || reader) && !(key && (await isTpmKeyWithPassword(key, ref, o)))) {
+    return reader ? aclRow(name, ref, reader) : exposedRow(name, ref, file);
+  }
+  const aclAsked: AclAsked[] = []; // directories only their ACL could make changeable by others
+  const directory = changeableDirectory(ref, aclAsked);
+  const foreign = foreignOwnerText(file, ref);
+  if (directory || foreign) {
+    const { problem, hint } = directory ? changeableDirectoryText(ref, directory) : foreign!;
+    return failText(name, problem, hint.replace(/^run /, "run: ")); // doctor's hints say `run: command`
+  }
+  return aclUnchecked(name, ref, file) ?? directoryAclUnchecked(name, aclAsked) ?? pass(name, `${ref} (mode ${(file.mode! & 0o777).toString(8)})`); // as the warnings write it
+}
+
 
 /** The file a pkcs11: URI's pin-source names, "" for a pin-value; undefined without either, or for a URI the signer refuses. */
 function uriPinFile(ref: string | undefined): string | undefined {

@@ -1,4 +1,4 @@
-import { closeSync, readFileSync, statSync } from "node:fs";
+import { closeSync, readFileSync, statSync, type Stats } from "node:fs";
 import { MAX_INPUT_BYTES, readOpenedFile, type OnOpen } from "./read-opened-file.js";
 import { openCheckedFile, osError } from "./trusted-path.js";
 import { InputError } from "../errors.js";
@@ -66,14 +66,18 @@ export async function readInputFile(path: string, what: string, onOpen?: OnOpen)
 /**
  * The bytes of the regular file `path` under openCheckedFile's rule (the user's or root's, writable by nobody else),
  * read from the descriptor that was checked, with that descriptor's mode, owner and group. More than MAX_INPUT_BYTES: an
- * EFBIG error.
+ * EFBIG error. `onRead` is given the descriptor, still open, with its fstat and the bytes: what they hold may ask more of
+ * that same file (a config's ACL, only when it holds a PIN).
  */
-export function readCheckedFile(path: string, what: string, uid: number, onOpen?: OnOpen): { bytes: Buffer; mode: number; owner: number; gid: number } {
+export function readCheckedFile(
+  path: string, what: string, uid: number, onRead?: (fd: number, stats: Stats, bytes: Buffer) => void,
+): { bytes: Buffer; mode: number; owner: number; gid: number } {
   const file = openCheckedFile(path, what, uid);
   try {
     if (file.stats.size > MAX_INPUT_BYTES) throw osError("EFBIG", `holds more than ${MAX_INPUT_BYTES / 2 ** 20} MiB`);
-    onOpen?.(file.fd, file.stats);
-    return { bytes: readFileSync(file.fd), mode: file.stats.mode, owner: file.stats.uid, gid: file.stats.gid };
+    const bytes = readFileSync(file.fd);
+    onRead?.(file.fd, file.stats, bytes);
+    return { bytes, mode: file.stats.mode, owner: file.stats.uid, gid: file.stats.gid };
   } finally {
     closeSync(file.fd);
   }

@@ -4,7 +4,7 @@
  */
 import { AuthError, DeviceError, InputError, type AgentError } from "../errors.js";
 import {
-  aboutToUseSecret, describeSecretSource, localPathOfFileUri, promptFor, readSecret, secretFileSource, type SecretSource,
+  aboutToUseSecret, describeSecretSource, localPathOfFileUri, promptFor, readSecret, type SecretSource,
 } from "../secrets/secret-source.js";
 import { Secret } from "../secrets/secret.js";
 import { rememberRejected, secretDigest, wasRejected } from "../secrets/rejected-secrets.js";
@@ -31,7 +31,7 @@ export function pinFromUri(pin: Pkcs11UriPin): PinSupply {
     return { description: "pin-value in the URI", read };
   }
   const path = pinSourcePath(pin.source);
-  return { description: `pin-source file ${path}`, read: () => readSecret(secretFileSource(path), "the URI's pin-source") };
+  return { description: `pin-source file ${path}`, read: () => readSecret({ kind: "file", path }, "the URI's pin-source") };
 }
 
 /** RFC 7512 leaves pin-source's form to the application: a file path or a file: URI here. */

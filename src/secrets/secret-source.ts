@@ -160,31 +160,24 @@ export async function readSecretInput(path: string, what: string): Promise<Secre
   return Object.assign(input, { acl });
 }
 
-/** Secret files read ahead (doctor's, whose row judges that read): the next readSecret of the source takes those bytes. */
-const readAhead = new WeakMap<object, SecretFileRead>();
+/**
+ * Secret files read ahead, by path: doctor reads each for its row, and the next readSecret of a file source of that path
+ * (the signer's, a pkcs11: URI's pin-source that pin.ts makes from the URI itself) takes those bytes. Filled and emptied
+ * within doctor's run (taken, or dropReadAhead): no entry outlives it.
+ */
+const readAhead = new Map<string, SecretFileRead>();
 
-/** Reads a `file` source's file now, for the next {@link readSecret} of `source` to take; {@link dropReadAhead} wipes what none took. */
+/** Reads a `file` source's file now (once per path), for the next {@link readSecret} of it to take; {@link dropReadAhead} wipes what none took. */
 export async function readSecretFileAhead(source: SecretSource & { kind: "file" }, what: string): Promise<SecretFileRead> {
   aboutToUseSecret();
-  const input = await readSecretFile(source, what);
-  readAhead.set(source, input);
+  const input = readAhead.get(source.path) ?? (await readSecretFile(source, what));
+  readAhead.set(source.path, input);
   return input;
 }
 
-/**
- * The source of the secret file `path` a pkcs11: URI's pin-source names: one per path, so that the signer, which
- * parses the URI itself, takes the read doctor's row judged (readSecretFileAhead).
- */
-const fileSources = new Map<string, SecretSource & { kind: "file" }>();
-export function secretFileSource(path: string): SecretSource & { kind: "file" } {
-  const source = fileSources.get(path) ?? { kind: "file", path };
-  fileSources.set(path, source);
-  return source;
-}
-
-export function dropReadAhead(source: SecretSource): void {
-  readAhead.get(source)?.bytes.fill(0);
-  readAhead.delete(source);
+export function dropReadAhead(source: SecretSource & { kind: "file" }): void {
+  readAhead.get(source.path)?.bytes.fill(0);
+  readAhead.delete(source.path);
 }
 
 /**
@@ -215,8 +208,8 @@ export async function readSecret(
       return Secret.fromUtf8(source.kind === "env" ? value.replace(/\r?\n?$/, "") : value);
     }
     case "file": {
-      const input = readAhead.get(source) ?? (await readSecretFile(source, what));
-      readAhead.delete(source); // taken once: a later read (a re-open) reads the file again
+      const input = readAhead.get(source.path) ?? (await readSecretFile(source, what));
+      readAhead.delete(source.path); // taken once: a later read (a re-open) reads the file again
       warnIfExposed(input, source.path, `${what}: file`);
       const { bytes } = input;
       // A Windows editor's mark (UTF-16 is refused by the reader): presented with the secret, it makes it a wrong one
