@@ -17,7 +17,8 @@ export interface PlantedPath {
  * entry below is judged by its owner in turn). Group-writable is not refused: npm under umask 002 (a group of the
  * user's own) makes every node_modules so. Anything that cannot be read counts as planted. In a user namespace owners
  * are judged as the trusted paths' (rootsOwner): one the namespace does not map (65534) is root's, or the code owner's
- * when it shows so too, except in a sticky directory others can write to, where anyone could have made it.
+ * when it shows so too, except in a directory others can write to (sticky or not: othersMadeIt), where anyone could
+ * have made it.
  */
 export function othersCouldPlant(path: string, top: string, owner: number): PlantedPath | undefined {
   let fault: PlantedPath | undefined;
