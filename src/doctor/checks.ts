@@ -87,29 +87,32 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
 
   const signerOptions = input.signer instanceof AgentError ? undefined : input.signer;
   const secrets = new Map<string, SecretSource & { kind: "file" }>(); // the files read ahead for their rows, by row
-  const key = signerOptions && (await readKeyFile(signerOptions));
-  const intermediates = signerOptions && (await readIntermediates(signerOptions));
-  const cert = signerOptions && (await readCertificate(signerOptions));
-  if (!signerOptions) add(fail("signer settings", input.signer));
-  else add(...(await fileRows(signerOptions, key, intermediates, cert?.mode, secrets)));
-  // Intermediates that failed their row are left out: the key's rows (the module's, the TPM's) are then about the key.
-  const badChain = rows.some((r) => r.name === "intermediates file" && r.outcome === "fail");
-  const intermediatesFile = intermediates && "certificates" in intermediates ? intermediates : undefined;
-  const opened = signerOptions
-    ? await openSigner(badChain ? { ...signerOptions, intermediates: undefined } : signerOptions, input.env, key, badChain ? undefined : intermediatesFile, cert)
-    : { rows: [], chain: [] };
-  add(...opened.rows);
-  const { signer } = opened;
-  let { certificate, chain } = opened;
-  // The key could not be used: the certificate file (and --intermediates) can still be checked on their own.
-  const certFile = signerOptions?.certificate;
-  if (!certificate && isFileRef(certFile)) {
-    const { readCertificateFile, chainOf } = await import("../x509/read-certificates.js");
-    const file = cert ? cert.certificates : await readCertificateFile(certFile).catch(() => undefined);
-    certificate = file?.certificates[0];
-    chain = chainOf(file, intermediatesFile);
-  }
+  let signer: Signer | undefined;
+  let key: KeyFile | CheckRow | undefined, cert: Awaited<ReturnType<typeof readCertificate>>; // the signer's to wipe once made
+  // From the first read ahead: a row's report, a module or a hostile file that throws must not leave a secret behind.
   try {
+    key = signerOptions && (await readKeyFile(signerOptions));
+    const intermediates = signerOptions && (await readIntermediates(signerOptions));
+    cert = signerOptions && (await readCertificate(signerOptions));
+    if (!signerOptions) add(fail("signer settings", input.signer));
+    else add(...(await fileRows(signerOptions, key, intermediates, cert?.mode, secrets)));
+    // Intermediates that failed their row are left out: the key's rows (the module's, the TPM's) are then about the key.
+    const badChain = rows.some((r) => r.name === "intermediates file" && r.outcome === "fail");
+    const intermediatesFile = intermediates && "certificates" in intermediates ? intermediates : undefined;
+    const opened = signerOptions
+      ? await openSigner(badChain ? { ...signerOptions, intermediates: undefined } : signerOptions, input.env, key, badChain ? undefined : intermediatesFile, cert)
+      : { rows: [], chain: [] };
+    add(...opened.rows);
+    signer = opened.signer;
+    let { certificate, chain } = opened;
+    // The key could not be used: the certificate file (and --intermediates) can still be checked on their own.
+    const certFile = signerOptions?.certificate;
+    if (!certificate && isFileRef(certFile)) {
+      const { readCertificateFile, chainOf } = await import("../x509/read-certificates.js");
+      const file = cert ? cert.certificates : await readCertificateFile(certFile).catch(() => undefined);
+      certificate = file?.certificates[0];
+      chain = chainOf(file, intermediatesFile);
+    }
     if (certificate) {
       add(validityRow(certificate, new Date(), input.warningDays));
       add(await chainRow(certificate, chain, input.trustAnchors, new Date()));
@@ -131,8 +134,9 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
       }
     }
   } finally {
-    await signer?.close();
     secrets.forEach(dropReadAhead); // what the signer did not read
+    if (!signer) [key && "bytes" in key ? key : undefined, cert].forEach((read) => read?.bytes.fill(0));
+    await signer?.close();
   }
   return rows;
 }
