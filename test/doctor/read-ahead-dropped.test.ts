@@ -14,7 +14,17 @@ import { AgentError } from "../../src/errors.js";
 import { readSecret } from "../../src/secrets/secret-source.js";
 import { createCa, issueLeaf } from "../helpers/pki.js";
 
-const { reads } = vi.hoisted(() => ({ reads: new Map<string, Buffer>() }));
+const { reads, closeFails } = vi.hoisted(() => ({ reads: new Map<string, Buffer>(), closeFails: { now: false } }));
+// The real signer, whose close throws where a test asks (a module's C_Finalize failing, a TPM gone).
+vi.mock("../../src/signers/factory.js", async (actual) => {
+  const real = await actual<typeof import("../../src/signers/factory.js")>();
+  const createSignerWith: typeof real.createSignerWith = async (...a) => {
+    const signer = await real.createSignerWith(...a);
+    if (!closeFails.now) return signer;
+    return Object.assign(Object.create(signer) as typeof signer, { close: async () => Promise.reject(new Error("close failed")) });
+  };
+  return { ...real, createSignerWith };
+});
 vi.mock("../../src/io/read-opened-file.js", async (actual) => {
   const real = await actual<typeof import("../../src/io/read-opened-file.js")>();
   const readOpenedFile = async (path: string, ...rest: []) => {
@@ -28,9 +38,12 @@ vi.mock("../../src/io/read-opened-file.js", async (actual) => {
 const dir = mkdtempSync(join(tmpdir(), "raa-doctor-drop-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const leaf = issueLeaf(createCa(join(dir, "ca"), { name: "Drop CA" }), dir, { name: "drop" });
-beforeEach(() => reads.clear());
+beforeEach(() => {
+  reads.clear();
+  closeFails.now = false;
+});
 
-/** doctor's checks of a key file with a password file, `report` throwing on the first row named `at`. */
+/** doctor's checks of a key file with a password file, `report` throwing on the first row named `at` */
 function checksThrowingAt(at: string, password: string) {
   const input = {
     signer: { privateKey: leaf.keyPath, certificate: leaf.certPath, keyPassword: { kind: "file" as const, path: password } },
@@ -43,10 +56,11 @@ function checksThrowingAt(at: string, password: string) {
 }
 
 describe("doctor drops what it read ahead on every way out", () => {
-  it.each(["private key file", "key password file", "key opens"])("a throw at the %s row: the password and the key are wiped, the next read reads the file", async (at) => {
+  it.each(["private key file", "key password file", "key opens", "close"])("a throw at the %s row: the password and the key are wiped, the next read reads the file", async (at) => {
     const password = join(dir, `pw-${at.replace(/ /g, "-")}.txt`);
     writeFileSync(password, "read-by-doctor\n", { mode: 0o600 });
-    await expect(checksThrowingAt(at, password)).rejects.toThrow(`the report of ${at} failed`);
+    closeFails.now = at === "close"; // the signer's close threw past the drop, which came after it
+    await expect(checksThrowingAt(at, password)).rejects.toThrow(at === "close" ? "close failed" : `the report of ${at} failed`);
     expect(reads.get(password)?.every((b) => b === 0)).toBe(true);
     expect(reads.get(leaf.keyPath)?.every((b) => b === 0)).toBe(true);
     writeFileSync(password, "written-after\n", { mode: 0o600 });
