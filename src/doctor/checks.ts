@@ -1,7 +1,7 @@
 import { lookup } from "node:dns/promises";
 import { pinSourcePath } from "../pkcs11/pin.js";
 import { isPkcs11Uri, uriGivesPin, uriPinForm } from "../pkcs11/uri.js";
-import { existsSync, type Stats } from "node:fs";
+import { existsSync, realpathSync, statSync, type Stats } from "node:fs";
 import { stat } from "node:fs/promises";
 import { signatureVerifies } from "../encoding/signature-encoding.js";
 import { AgentError, isAgentError } from "../errors.js";
@@ -10,7 +10,8 @@ import {
   uncheckedDirectoryAcl, uncheckedFileAcl, type AclAsked, type FileFacts,
 } from "../os/exposed-file.js";
 import { DUMPABLE_RISK, loadNativeHelper, nativeHelperPath } from "../os/native-helper.js";
-import { distDirectory } from "../os/module-file.js";
+import { distDirectory, thisModuleFile } from "../os/module-file.js";
+import { othersCouldPlant } from "../os/planted-code.js";
 import { isFileInput, readInputFile, type InputBytes } from "../io/input-file.js";
 import { fileKind } from "../io/trusted-path.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
@@ -87,29 +88,32 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
 
   const signerOptions = input.signer instanceof AgentError ? undefined : input.signer;
   const secrets = new Map<string, SecretSource & { kind: "file" }>(); // the files read ahead for their rows, by row
-  const key = signerOptions && (await readKeyFile(signerOptions));
-  const intermediates = signerOptions && (await readIntermediates(signerOptions));
-  const cert = signerOptions && (await readCertificate(signerOptions));
-  if (!signerOptions) add(fail("signer settings", input.signer));
-  else add(...(await fileRows(signerOptions, key, intermediates, cert?.mode, secrets)));
-  // Intermediates that failed their row are left out: the key's rows (the module's, the TPM's) are then about the key.
-  const badChain = rows.some((r) => r.name === "intermediates file" && r.outcome === "fail");
-  const intermediatesFile = intermediates && "certificates" in intermediates ? intermediates : undefined;
-  const opened = signerOptions
-    ? await openSigner(badChain ? { ...signerOptions, intermediates: undefined } : signerOptions, input.env, key, badChain ? undefined : intermediatesFile, cert)
-    : { rows: [], chain: [] };
-  add(...opened.rows);
-  const { signer } = opened;
-  let { certificate, chain } = opened;
-  // The key could not be used: the certificate file (and --intermediates) can still be checked on their own.
-  const certFile = signerOptions?.certificate;
-  if (!certificate && isFileRef(certFile)) {
-    const { readCertificateFile, chainOf } = await import("../x509/read-certificates.js");
-    const file = cert ? cert.certificates : await readCertificateFile(certFile).catch(() => undefined);
-    certificate = file?.certificates[0];
-    chain = chainOf(file, intermediatesFile);
-  }
+  let signer: Signer | undefined;
+  let key: KeyFile | CheckRow | undefined, cert: Awaited<ReturnType<typeof readCertificate>>; // the signer's to wipe once made
+  // From the first read ahead: a row's report, a module or a hostile file that throws must not leave a secret behind.
   try {
+    key = signerOptions && (await readKeyFile(signerOptions));
+    const intermediates = signerOptions && (await readIntermediates(signerOptions));
+    cert = signerOptions && (await readCertificate(signerOptions));
+    if (!signerOptions) add(fail("signer settings", input.signer));
+    else add(...(await fileRows(signerOptions, key, intermediates, cert?.mode, secrets)));
+    // Intermediates that failed their row are left out: the key's rows (the module's, the TPM's) are then about the key.
+    const badChain = rows.some((r) => r.name === "intermediates file" && r.outcome === "fail");
+    const intermediatesFile = intermediates && "certificates" in intermediates ? intermediates : undefined;
+    const opened = signerOptions
+      ? await openSigner(badChain ? { ...signerOptions, intermediates: undefined } : signerOptions, input.env, key, badChain ? undefined : intermediatesFile, cert)
+      : { rows: [], chain: [] };
+    add(...opened.rows);
+    signer = opened.signer;
+    let { certificate, chain } = opened;
+    // The key could not be used: the certificate file (and --intermediates) can still be checked on their own.
+    const certFile = signerOptions?.certificate;
+    if (!certificate && isFileRef(certFile)) {
+      const { readCertificateFile, chainOf } = await import("../x509/read-certificates.js");
+      const file = cert ? cert.certificates : await readCertificateFile(certFile).catch(() => undefined);
+      certificate = file?.certificates[0];
+      chain = chainOf(file, intermediatesFile);
+    }
     if (certificate) {
       add(validityRow(certificate, new Date(), input.warningDays));
       add(await chainRow(certificate, chain, input.trustAnchors, new Date()));
@@ -131,8 +135,9 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
       }
     }
   } finally {
-    await signer?.close();
     secrets.forEach(dropReadAhead); // what the signer did not read
+    if (!signer) [key && "bytes" in key ? key : undefined, cert].forEach((read) => read?.bytes.fill(0));
+    await signer?.close();
   }
   return rows;
 }
@@ -142,8 +147,17 @@ function nativeHelperRow(): CheckRow {
   if (helper) return pass("native helper", `loaded (${nativeHelperPath()})`);
   const cost = `; without it secret files' POSIX ACLs are not read, the agent judges its clients by its socket's directories, not their uid, Type=notify units cannot report readiness, and the daemons stay dumpable: ${DUMPABLE_RISK}`;
   if (!planted) return skip("native helper", `not loaded: ${reason}${cost}`, "build the package where a C compiler is available (npm run build)");
-  const hint = `make it and each directory above it up to ${distDirectory()} root's (or this program's owner's) and not writable by others: chown root FILE; chmod go-w FILE`;
-  return failText("native helper", `${reason}${cost}`, hint);
+  const fix = plantedFix();
+  return failText("native helper", `${reason}${cost}`, fix ? `check what is in it, then run: ${fix}` : "it has changed since it was refused: run doctor again");
+}
+
+/** The fix othersCouldPlant gives for the native helper, judged as loadNativeHelper judged it; undefined if it is gone. */
+function plantedFix(): string | undefined {
+  try {
+    return othersCouldPlant(realpathSync(nativeHelperPath()), distDirectory(), statSync(thisModuleFile()).uid)?.fix;
+  } catch {
+    return undefined;
+  }
 }
 
 /** What the exposed-file rule reads of a stat. */

@@ -3,7 +3,7 @@
  * peer check and readiness fall back and the daemons stay dumpable; since round 34 it is also refused when another
  * user could have put it there. The row says which, why, what it costs and what to do.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
@@ -19,13 +19,14 @@ const COST = "without it secret files' POSIX ACLs are not read";
 const RISK = "a core dump, or another process of this user, could read PINs, passwords and credentials from its memory";
 
 /** doctor's row for the helper of a dist/ named `name`, holding `helper` (a file's text, or the built helper) at `mode`. */
-async function helperRow(name: string, helper?: { from?: string; text?: string; mode: number }) {
+async function helperRow(name: string, helper?: { from?: string; text?: string; mode: number; uid?: number }) {
   state.dist = join(dir, name);
   mkdirSync(join(state.dist, "native", `${process.platform}-${process.arch}`), { recursive: true, mode: 0o755 });
   writeFileSync(join(state.dist, "cli.js"), "");
   if (helper?.from) copyFileSync(helper.from, join(state.dist, FILE));
   else if (helper) writeFileSync(join(state.dist, FILE), helper.text ?? "");
   if (helper) chmodSync(join(state.dist, FILE), helper.mode);
+  if (helper?.uid !== undefined) chownSync(join(state.dist, FILE), helper.uid, 0);
   const { runChecks } = await import("../../src/doctor/checks.js");
   const { AgentError } = await import("../../src/errors.js"); // the fresh modules' class: runChecks tells settings from errors by it
   const input = { signer: new AgentError("INPUT_MISSING", "none"), session: new AgentError("INPUT_MISSING", "none"), endpoint: {}, agentSocket: join(dir, "no.sock"), createSession: false, warningDays: 30, env: {} };
@@ -49,7 +50,23 @@ describe("doctor's native helper row", () => {
     const path = join(dir, "planted", FILE);
     expect(rows).toMatchObject([{ outcome: "fail", detail: expect.stringContaining(`${path} is not loaded: another user could have put it there`) }]);
     expect(rows[0]!.detail).toContain(RISK);
-    expect(rows[0]!.hint).toBe(`make it and each directory above it up to ${join(dir, "planted")} root's (or this program's owner's) and not writable by others: chown root FILE; chmod go-w FILE`);
+    expect(rows[0]!.hint).toBe(`check what is in it, then run: chmod o-w ${path}`); // round 35: was "chown root FILE; chmod go-w FILE"
+  });
+
+  // Round 35 (D12): the hint was one generic text (chown root FILE; chmod go-w FILE) whatever was at fault; it is now
+  // othersCouldPlant's fix for the path at fault, as the refusal's own message gives it: a directory above the helper,
+  // its owner, and no `go-w` (group-writable is allowed).
+  it.runIf(process.platform !== "win32")("refused for a directory above it: the hint's fix names that directory", async () => {
+    const platform = join(dir, "dir-planted", "native", `${process.platform}-${process.arch}`);
+    mkdirSync(platform, { recursive: true });
+    chmodSync(platform, 0o777);
+    const rows = await helperRow("dir-planted", { text: "not the helper\n", mode: 0o644 });
+    expect(rows).toMatchObject([{ outcome: "fail", hint: `check what is in it, then run: chmod o-w ${platform}` }]);
+  });
+
+  it.runIf(process.getuid?.() === 0)("refused for its owner (another user's file): the hint's fix is its chown", async () => {
+    const rows = await helperRow("owned", { text: "not the helper\n", mode: 0o644, uid: 4242 });
+    expect(rows).toMatchObject([{ outcome: "fail", hint: `check what is in it, then run: chown -R root ${join(dir, "owned", FILE)}` }]);
   });
 
   it.runIf(existsSync(BUILT))("loaded: a ✔ row with its path", async () => {
