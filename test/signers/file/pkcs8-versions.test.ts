@@ -9,6 +9,7 @@ import { TAG, children, readSingle } from "../../../src/encoding/der.js";
 import { makeTempDir } from "../../helpers/pki.js";
 import { copiesHolding } from "../../helpers/copies-made.js";
 import { expectAgentError } from "./fixtures.js";
+import { DAMAGED_KEY_HINT } from "../../../src/signers/file/signing-key.js";
 import { generateMlDsaKeyPair, mlDsaPkcs8Der } from "../../helpers/mldsa-pki.js";
 
 // RFC 5958 OneAsymmetricKey: version 0 (v1) or 1 (v2), privateKeyAlgorithm, privateKey, [0] attributes, [1] publicKey.
@@ -199,13 +200,17 @@ describe(`PKCS#8 parameters, stored public keys and the DER handed to node:crypt
     expect(verify("sha256", Buffer.from("m"), rsa.publicKey, key.sign(Buffer.from("m"), "SHA256"))).toBe(true);
   });
 
+  // Round 35: openssl genpkey, Java's KeyPairGenerator (keytool), Go's MarshalPKCS8PrivateKey write NULL; no writer of
+  // another form was found. OpenSSL 3.0 reads any parameters of rsaEncryption and writes NULL back: so the hint.
+  const convert = "OpenSSL reads it: convert it with `openssl pkey -in KEY -out NEW` and give NEW";
   it.each([
-    ["an empty SEQUENCE (OpenSSL reads it)", derTlv(TAG.SEQUENCE, Buffer.alloc(0)), "RSA parameters are not NULL"],
-    ["NULL with content (OpenSSL refuses it; the DER reading before checkPkcs8 too)", derTlv(TAG.NULL, Buffer.from([0])), "a NULL with content"],
-  ])("RSA parameters that are %s: refused", async (name, params, reason) => {
+    ["an empty SEQUENCE (OpenSSL reads it)", derTlv(TAG.SEQUENCE, Buffer.alloc(0)), "RSA parameters are not NULL, as RFC 8017 wants", convert],
+    ["an OID (OpenSSL reads it)", derOid("1.2"), "RSA parameters are not NULL, as RFC 8017 wants", convert],
+    ["NULL with content (OpenSSL refuses it; the DER reading before checkPkcs8 too)", derTlv(TAG.NULL, Buffer.from([0])), "a NULL with content", DAMAGED_KEY_HINT],
+  ])("RSA parameters that are %s: refused, with how to convert the key when OpenSSL can (before: no hint)", async (name, params, reason, hint) => {
     const file = write("params.der", rsaPkcs8([params]));
     const error = await expectAgentError(loadKeyFile(file, {}), "PRIVATE_KEY_INVALID");
-    expect(error.message).toBe(`unable to parse private key: ${file} holds a malformed PKCS#8 key (${reason})`);
+    expect([error.message, error.hint]).toEqual([`unable to parse private key: ${file} holds a malformed PKCS#8 key (${reason})`, hint]);
   });
 
   it("a stored RSA public key with its modulus but another exponent is not the key's; one with a third field is malformed", async () => {
