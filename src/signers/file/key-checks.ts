@@ -132,12 +132,30 @@ export function readPkcs8(der: Buffer): Pkcs8Fields {
   const [version, alg, key, ...optional] = children(readSingle(der, TAG.SEQUENCE));
   const v = decodeSmallInteger(version);
   if (v > 1) throw new DerError(`its version is ${v}; RFC 5958 defines only 0 and 1`);
-  const [, publicKey, surplus] = optional[0]?.tag === TAG.CONTEXT_0 ? optional : [undefined, ...optional];
+  const [attributes, publicKey, surplus] = optional[0]?.tag === TAG.CONTEXT_0 ? optional : [undefined, ...optional];
   if (surplus !== undefined || (publicKey !== undefined && publicKey.tag !== PUBLIC_KEY_TAG)) {
     throw new DerError("unexpected element in PKCS#8 key");
   }
+  if (attributes) checkAttributes(attributes);
   const stored = publicKey && bitStringBytes(publicKey.content, "PKCS#8 public key");
   return { version: v, algorithmId: expectTag(alg, TAG.SEQUENCE), privateKey: expectTag(key, TAG.OCTET_STRING), publicKey: stored, optional };
+}
+
+/**
+ * `[0] attributes`: SET OF Attribute { type OID, values SET }, as OpenSSL refuses any other (Go reads anything). Never
+ * used nor handed to node:crypto; the values are not read, and more than 10,000 attributes are refused ({@link children}).
+ */
+function checkAttributes(attributes: DerElement): void {
+  try {
+    for (const attribute of children(attributes)) {
+      const [type, values] = children(expectTag(attribute, TAG.SEQUENCE), 2);
+      decodeOid(type);
+      expectTag(values, TAG.SET);
+    }
+  } catch (cause) {
+    if (cause instanceof DerError) throw new DerError(`its [0] attributes are not a SET OF Attribute: ${cause.message}`, cause.kind);
+    throw cause;
+  }
 }
 
 /** A BIT STRING's bytes (its content after the unused-bits count, which must be 0). */
