@@ -17,21 +17,31 @@ export interface TlsFilePaths {
 
 /**
  * Reads and checks the pair: the certificate parses, the key parses, and the key belongs to the certificate
- * (a half-finished rotation — new certificate, old key — fails here instead of at the first handshake).
+ * (a half-finished rotation — new certificate, old key — fails here instead of at the first handshake). `use` gets
+ * the pair; the key's bytes are wiped once it returns, or once the pair is refused (the TLS context keeps its own copy).
  */
-async function loadTlsFiles(paths: TlsFilePaths) {
+async function loadTlsFiles<T>(paths: TlsFilePaths, use: (cert: Buffer, key: Buffer) => T) {
   const cert = await readInputFile(paths.certificate, "TLS certificate file");
   const key = await readSecretInput(paths.key, "TLS private key file"); // its ACL from that descriptor, for the warning
-  warnIfExposed(key, paths.key, "TLS private key file");
+  try {
+    warnIfExposed(key, paths.key, "TLS private key file");
+    const { validTo } = checkPair(paths, cert.bytes, key.bytes);
+    return { validTo, stamps: [cert.stamp, key.stamp], used: use(cert.bytes, key.bytes) };
+  } finally {
+    key.bytes.fill(0);
+  }
+}
+
+function checkPair(paths: TlsFilePaths, cert: Buffer, key: Buffer) {
   let leaf: X509Certificate;
   try {
-    leaf = new X509Certificate(cert.bytes);
+    leaf = new X509Certificate(cert);
   } catch (cause) {
     throw new InputError("CERTIFICATE_INVALID", `TLS certificate file ${paths.certificate} holds no PEM or DER certificate`, { cause });
   }
   let privateKey;
   try {
-    privateKey = createPrivateKey(key.bytes);
+    privateKey = createPrivateKey(key);
   } catch (cause) {
     throw new InputError("PRIVATE_KEY_INVALID", `TLS private key file ${paths.key} holds no unencrypted PEM or DER private key`, { cause });
   }
@@ -40,7 +50,7 @@ async function loadTlsFiles(paths: TlsFilePaths) {
       hint: "give the key and the certificate of the same pair (tls.key and tls.crt of one Secret)",
     });
   }
-  return { cert: cert.bytes, key: key.bytes, stamps: [cert.stamp, key.stamp], validTo: leaf.validTo };
+  return { validTo: leaf.validTo };
 }
 
 /**
@@ -50,16 +60,11 @@ async function loadTlsFiles(paths: TlsFilePaths) {
  * logged once and the previous certificate kept until the files change again.
  */
 export async function startTlsServer(paths: TlsFilePaths, handler: RequestListener, log: (line: string) => void, intervalMs = 5_000) {
-  let current = await loadTlsFiles(paths);
+  const options = { ...SERVER_OPTIONS, handshakeTimeout: SERVER_OPTIONS.headersTimeout /* Node's default: 120 s */, minVersion: "TLSv1.2" } as const;
+  const first = await loadTlsFiles(paths, (cert, key) => createServer({ ...options, cert, key }, handler));
+  const server = first.used;
+  let inUse = first.stamps;
   let failedStamps: readonly FileStamp[] | undefined;
-  const options = {
-    ...SERVER_OPTIONS,
-    handshakeTimeout: SERVER_OPTIONS.headersTimeout, // Node's default: 120 s
-    cert: current.cert,
-    key: current.key,
-    minVersion: "TLSv1.2",
-  } as const;
-  const server = createServer(options, handler);
   const stampFiles = () => Promise.all([stampOf(paths.certificate, "TLS certificate file"), stampOf(paths.key, "TLS private key file")]);
 
   async function check(): Promise<void> {
@@ -71,15 +76,14 @@ export async function startTlsServer(paths: TlsFilePaths, handler: RequestListen
       failedStamps = [];
       return;
     }
-    if (stamps.every((s, i) => sameStamp(s, current.stamps[i]!))) {
+    if (stamps.every((s, i) => sameStamp(s, inUse[i]!))) {
       failedStamps = undefined; // back to the files in use: a later failure is news again
       return;
     }
     if (failedStamps?.length && stamps.every((s, i) => sameStamp(s, failedStamps![i]!))) return;
     try {
-      const next = await loadTlsFiles(paths);
-      server.setSecureContext({ cert: next.cert, key: next.key, minVersion: "TLSv1.2" });
-      current = next;
+      const next = await loadTlsFiles(paths, (cert, key) => server.setSecureContext({ cert, key, minVersion: "TLSv1.2" }));
+      inUse = next.stamps;
       failedStamps = undefined;
       log(`TLS certificate reloaded from ${paths.certificate} (valid until ${next.validTo})`);
     } catch (error) {

@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { startTlsServer } from "../../src/serve/tls-files.js";
 import { secretVolume, servedSerial } from "../helpers/secret-volume.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
+import { copiesHolding } from "../helpers/copies-made.js";
 
 // The real reader, with a hook run before the key file is read: where a ..data swap can fall between the two reads.
 const hook = vi.hoisted(() => ({ beforeKeyRead: undefined as (() => void) | undefined }));
@@ -99,6 +100,71 @@ describe("the TLS files' checks and failures", () => {
       expect(said()).toHaveLength(2);
     } finally {
       stop();
+    }
+  });
+});
+
+describe("the TLS key's bytes, wiped once the TLS context holds its own copy (round 35; before: kept)", () => {
+  // A line of the key's PEM body: every buffer made while reading it (the file's read) must hold it no more.
+  const secretOf = (keyPem: string) => Buffer.from(keyPem.split("\n")[1]!);
+  const start = (paths: { certificate: string; key: string }, intervalMs?: number) =>
+    startTlsServer(paths, (_req, res) => res.end(), () => {}, intervalMs);
+
+  it("accepted: the server serves the pair, and no buffer made reading it holds the key", async () => {
+    const one = pair("wiped-one");
+    const { result, left } = await copiesHolding(secretOf(one.files["tls.key"]), () => start({ certificate: one.certPath, key: one.keyPath }));
+    const { server, stop } = result;
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      expect(await servedSerial((server.address() as AddressInfo).port, ca.certPem)).toBe(one.serialDecimal);
+      expect(left).toBe(0);
+    } finally {
+      stop();
+      server.close();
+    }
+  });
+
+  it("refused: a key of another pair, a key that does not parse, a certificate that does not parse", async () => {
+    const [one, two] = [pair("wiped-mine"), pair("wiped-other")];
+    const torn = join(dir, "torn.key");
+    writeFileSync(torn, one.files["tls.key"].replace(/\n-----END/, "!\n-----END"), { mode: 0o600 });
+    const junk = join(dir, "not-a-cert.pem");
+    writeFileSync(junk, "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n");
+    for (const [paths, code] of [
+      [{ certificate: two.certPath, key: one.keyPath }, "KEY_CERTIFICATE_MISMATCH"],
+      [{ certificate: one.certPath, key: torn }, "PRIVATE_KEY_INVALID"],
+      [{ certificate: junk, key: one.keyPath }, "CERTIFICATE_INVALID"],
+    ] as const) {
+      const { result, left } = await copiesHolding(secretOf(one.files["tls.key"]), () => start(paths).then(() => undefined, (e: unknown) => e));
+      expect([(result as { code?: string }).code, left]).toEqual([code, 0]);
+    }
+  });
+
+  it("replaced: the new key read on a reload, and one refused on a reload", async () => {
+    const [one, two, three] = [pair("reload-one"), pair("reload-two"), pair("reload-three")];
+    const vol = join(dir, "wiped-tls");
+    secretVolume(vol, one.files, 1);
+    const lines: string[] = [];
+    const paths = { certificate: join(vol, "tls.crt"), key: join(vol, "tls.key") };
+    const { server, stop } = await startTlsServer(paths, (_req, res) => res.end(), (l) => lines.push(l), 20);
+    const saidAgain = async (line: RegExp) => {
+      const before = lines.filter((l) => line.test(l)).length;
+      for (let i = 0; i < 100 && lines.filter((l) => line.test(l)).length === before; i++) await new Promise((r) => setTimeout(r, 20));
+    };
+    try {
+      const reloaded = await copiesHolding(secretOf(two.files["tls.key"]), () => {
+        secretVolume(vol, two.files, 2);
+        return saidAgain(/reloaded from/);
+      });
+      const refused = await copiesHolding(secretOf(three.files["tls.key"]), () => {
+        secretVolume(vol, { "tls.crt": one.files["tls.crt"], "tls.key": three.files["tls.key"] }, 3);
+        return saidAgain(/not reloaded.*does not belong/);
+      });
+      expect(lines.map((l) => l.replace(/ from .*| \/.*/, ""))).toEqual(["TLS certificate reloaded", "TLS certificate not reloaded, the previous one is kept: TLS private key"]);
+      expect([reloaded.left, refused.left]).toEqual([0, 0]);
+    } finally {
+      stop();
+      server.close();
     }
   });
 });

@@ -61,6 +61,10 @@ class KeyCheckError extends Error {
   }
 }
 
+/** A form no key writer uses but OpenSSL reads, writing it back as the RFC wants: OpenSSL converts it. */
+class ConvertibleKeyError extends DerError {}
+const CONVERT_HINT = "OpenSSL reads it: convert it with `openssl pkey -in KEY -out NEW` and give NEW";
+
 /** The DER formats of RSA and EC keys, named for messages. */
 export const FORMAT_NAMES = { pkcs8: "PKCS#8 key", sec1: "EC PRIVATE KEY", pkcs1: "RSA PRIVATE KEY" } as const;
 export type RsaEcKeyFormat = keyof typeof FORMAT_NAMES;
@@ -71,7 +75,8 @@ export function checkKey(der: Buffer, format: RsaEcKeyFormat, source: string): C
     return format === "pkcs8" ? checkPkcs8(der) : { ...(format === "sec1" ? checkEc(der, undefined) : checkRsa(der)), der };
   } catch (cause) {
     if (cause instanceof DerError) {
-      throw unparsableKeyError(`${source} holds a malformed ${FORMAT_NAMES[format]} (${cause.message})`, cause);
+      const hint = cause instanceof ConvertibleKeyError ? CONVERT_HINT : undefined;
+      throw unparsableKeyError(`${source} holds a malformed ${FORMAT_NAMES[format]} (${cause.message})`, cause, hint);
     }
     if (!(cause instanceof KeyCheckError)) throw cause;
     if (cause.unsupported) throw unsupportedKeyError(cause.message, source);
@@ -92,7 +97,7 @@ function checkPkcs8(der: Buffer): CheckedDer {
   const inner = privateKey.content;
   let checked: CheckedKey;
   if (algorithm === RSA_ENCRYPTION) {
-    if (params !== undefined && params.tag !== TAG.NULL) throw new DerError("RSA parameters are not NULL"); // a NULL with content: readElement refuses it
+    if (params !== undefined && params.tag !== TAG.NULL) throw new ConvertibleKeyError("RSA parameters are not NULL, as RFC 8017 wants"); // a NULL with content: readElement refuses it
     checked = checkRsa(inner, stored);
   } else if (algorithm === EC_PUBLIC_KEY) {
     checked = checkEc(inner, curveOf(params), stored);
@@ -127,12 +132,30 @@ export function readPkcs8(der: Buffer): Pkcs8Fields {
   const [version, alg, key, ...optional] = children(readSingle(der, TAG.SEQUENCE));
   const v = decodeSmallInteger(version);
   if (v > 1) throw new DerError(`its version is ${v}; RFC 5958 defines only 0 and 1`);
-  const [, publicKey, surplus] = optional[0]?.tag === TAG.CONTEXT_0 ? optional : [undefined, ...optional];
+  const [attributes, publicKey, surplus] = optional[0]?.tag === TAG.CONTEXT_0 ? optional : [undefined, ...optional];
   if (surplus !== undefined || (publicKey !== undefined && publicKey.tag !== PUBLIC_KEY_TAG)) {
     throw new DerError("unexpected element in PKCS#8 key");
   }
+  if (attributes) checkAttributes(attributes);
   const stored = publicKey && bitStringBytes(publicKey.content, "PKCS#8 public key");
   return { version: v, algorithmId: expectTag(alg, TAG.SEQUENCE), privateKey: expectTag(key, TAG.OCTET_STRING), publicKey: stored, optional };
+}
+
+/**
+ * `[0] attributes`: SET OF Attribute { type OID, values SET }, as OpenSSL refuses any other (Go reads anything). Never
+ * used nor handed to node:crypto; the values are not read, and more than 10,000 attributes are refused ({@link children}).
+ */
+function checkAttributes(attributes: DerElement): void {
+  try {
+    for (const attribute of children(attributes)) {
+      const [type, values] = children(expectTag(attribute, TAG.SEQUENCE), 2);
+      decodeOid(type);
+      expectTag(values, TAG.SET);
+    }
+  } catch (cause) {
+    if (cause instanceof DerError) throw new DerError(`its [0] attributes are not a SET OF Attribute: ${cause.message}`, cause.kind);
+    throw cause;
+  }
 }
 
 /** A BIT STRING's bytes (its content after the unused-bits count, which must be 0). */

@@ -1,4 +1,5 @@
 import { writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { createPublicKey, generateKeyPairSync, verify, type KeyObject } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,6 +10,7 @@ import { TAG, children, readSingle } from "../../../src/encoding/der.js";
 import { makeTempDir } from "../../helpers/pki.js";
 import { copiesHolding } from "../../helpers/copies-made.js";
 import { expectAgentError } from "./fixtures.js";
+import { DAMAGED_KEY_HINT } from "../../../src/signers/file/signing-key.js";
 import { generateMlDsaKeyPair, mlDsaPkcs8Der } from "../../helpers/mldsa-pki.js";
 
 // RFC 5958 OneAsymmetricKey: version 0 (v1) or 1 (v2), privateKeyAlgorithm, privateKey, [0] attributes, [1] publicKey.
@@ -199,13 +201,17 @@ describe(`PKCS#8 parameters, stored public keys and the DER handed to node:crypt
     expect(verify("sha256", Buffer.from("m"), rsa.publicKey, key.sign(Buffer.from("m"), "SHA256"))).toBe(true);
   });
 
+  // Round 35: openssl genpkey, Java's KeyPairGenerator (keytool), Go's MarshalPKCS8PrivateKey write NULL; no writer of
+  // another form was found. OpenSSL 3.0 reads any parameters of rsaEncryption and writes NULL back: so the hint.
+  const convert = "OpenSSL reads it: convert it with `openssl pkey -in KEY -out NEW` and give NEW";
   it.each([
-    ["an empty SEQUENCE (OpenSSL reads it)", derTlv(TAG.SEQUENCE, Buffer.alloc(0)), "RSA parameters are not NULL"],
-    ["NULL with content (OpenSSL refuses it; the DER reading before checkPkcs8 too)", derTlv(TAG.NULL, Buffer.from([0])), "a NULL with content"],
-  ])("RSA parameters that are %s: refused", async (name, params, reason) => {
+    ["an empty SEQUENCE (OpenSSL reads it)", derTlv(TAG.SEQUENCE, Buffer.alloc(0)), "RSA parameters are not NULL, as RFC 8017 wants", convert],
+    ["an OID (OpenSSL reads it)", derOid("1.2"), "RSA parameters are not NULL, as RFC 8017 wants", convert],
+    ["NULL with content (OpenSSL refuses it; the DER reading before checkPkcs8 too)", derTlv(TAG.NULL, Buffer.from([0])), "a NULL with content", DAMAGED_KEY_HINT],
+  ])("RSA parameters that are %s: refused, with how to convert the key when OpenSSL can (before: no hint)", async (name, params, reason, hint) => {
     const file = write("params.der", rsaPkcs8([params]));
     const error = await expectAgentError(loadKeyFile(file, {}), "PRIVATE_KEY_INVALID");
-    expect(error.message).toBe(`unable to parse private key: ${file} holds a malformed PKCS#8 key (${reason})`);
+    expect([error.message, error.hint]).toEqual([`unable to parse private key: ${file} holds a malformed PKCS#8 key (${reason})`, hint]);
   });
 
   it("a stored RSA public key with its modulus but another exponent is not the key's; one with a third field is malformed", async () => {
@@ -242,5 +248,67 @@ describe(`PKCS#8 parameters, stored public keys and the DER handed to node:crypt
     expect(() => checkKey(ed, "pkcs8", "k")).toThrow(expect.objectContaining({
       code: "PRIVATE_KEY_INVALID", message: "unable to parse private key: k holds a malformed PKCS#8 key (algorithm 1.3.101.112 is neither RSA nor EC)",
     }));
+  });
+});
+
+// Round 35: `[0] attributes` were not looked into (Go's parser does not either). They never reach node:crypto, so they
+// cannot change the key used; a list OpenSSL refuses is now refused too, and reading them stays cheap whatever they hold.
+describe("PKCS#8 [0] attributes: a SET OF Attribute, checked as openssl pkey checks it", () => {
+  let tmp: ReturnType<typeof makeTempDir>;
+  beforeAll(() => (tmp = makeTempDir("raa-pkcs8-attributes-")));
+  afterAll(() => tmp.cleanup());
+  const pair = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const friendlyName = derOid("1.2.840.113549.1.9.20");
+  const attributes = (...list: Buffer[]) => derTlv(0xa0, Buffer.concat(list));
+  const write = (name: string, der: Buffer) => {
+    writeFileSync(join(tmp.dir, name), der, { mode: 0o600 });
+    return join(tmp.dir, name);
+  };
+  const opensslReads = (file: string) => {
+    try {
+      execFileSync("openssl", ["pkey", "-inform", "DER", "-in", file, "-noout"], { stdio: "ignore" });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it.each([
+    ["an INTEGER for an Attribute", attributes(derTlv(TAG.INTEGER, Buffer.from([1]))), "expected DER tag 0x30, found 0x2"],
+    ["an Attribute whose values are no SET", attributes(derSequence(friendlyName, derTlv(TAG.OCTET_STRING, Buffer.from("k")))), "expected DER tag 0x31, found 0x4"],
+    ["an Attribute without values", attributes(derSequence(friendlyName)), "missing DER element (tag 0x31)"],
+    ["an Attribute with a third field", attributes(derSequence(friendlyName, derTlv(TAG.SET, Buffer.alloc(0)), derTlv(TAG.NULL, Buffer.alloc(0)))), "3 elements where at most 2 belong"],
+    ["an Attribute type that is no OID", attributes(derSequence(derTlv(TAG.OID, Buffer.from([0x80])), derTlv(TAG.SET, Buffer.alloc(0)))), "an OID arc with a leading 0x80 (not minimal)"],
+  ])("%s: refused, as openssl refuses it (before: read)", (name, list, reason) => {
+    const file = write(`${name}.der`, pkcs8(pair.privateKey, 0, list));
+    expect(opensslReads(file)).toBe(false);
+    return expectAgentError(loadKeyFile(file, {}), "PRIVATE_KEY_INVALID").then((e) =>
+      expect(e.message).toBe(`unable to parse private key: ${file} holds a malformed PKCS#8 key (its [0] attributes are not a SET OF Attribute: ${reason})`),
+    );
+  });
+
+  it("none, an Attribute with no value, a value 8 MiB long or nested 200,000 deep: read, as openssl reads them, in well under a second", async () => {
+    let deep = derTlv(TAG.NULL, Buffer.alloc(0));
+    const heads: Buffer[] = [];
+    /** A SEQUENCE's header for `size` bytes of content (DER's minimal length). */
+    const header = (size: number) => {
+      const octets = size < 0x80 ? [] : [...Buffer.from(size.toString(16).padStart(size.toString(16).length + (size.toString(16).length % 2), "0"), "hex")];
+      return Buffer.from([TAG.SEQUENCE, ...(octets.length ? [0x80 | octets.length, ...octets] : [size])]);
+    };
+    for (let size = deep.length; heads.length < 200_000; size += heads.at(-1)!.length) heads.push(header(size));
+    deep = Buffer.concat([...heads.reverse(), deep]);
+    const lists = {
+      none: attributes(),
+      "no value": attributes(derSequence(friendlyName, derTlv(TAG.SET, Buffer.alloc(0)))),
+      long: attributes(derSequence(friendlyName, derTlv(TAG.SET, derTlv(TAG.OCTET_STRING, Buffer.alloc(8 * 2 ** 20, 0x41))))),
+      deep: attributes(derSequence(friendlyName, derTlv(TAG.SET, deep))),
+    };
+    for (const [name, list] of Object.entries(lists)) {
+      const file = write(`${name}.der`, pkcs8(pair.privateKey, 0, list));
+      expect(opensslReads(file), name).toBe(true);
+      const started = performance.now();
+      const { key } = await loadKeyFile(file, {});
+      expect([name, key.publicKey!.equals(pair.publicKey), performance.now() - started < 500]).toEqual([name, true, true]);
+    }
   });
 });
