@@ -27,6 +27,7 @@ import {
   type ObjectFilter,
   type PrivateKeyObject,
   type TokenContext,
+  type SkippedObject,
   type UsableKey,
 } from "../../pkcs11/objects.js";
 import type { UnreadableCertificate } from "../../pkcs11/unreadable-certificate.js";
@@ -243,12 +244,13 @@ class SignerBuild {
     }
     const tried = new Set<string>();
     const mismatched: UsableKey[] = [];
+    const skipped: SkippedObject[] = [];
     for (const filter of attempts) {
       const signature = `${filter.id?.toString("hex") ?? "*"}/${filter.label ?? "*"}`;
       if (tried.has(signature)) continue;
       tried.add(signature);
       // A key an earlier search found and checked already is neither checked (signed with) nor listed again.
-      const candidates = withoutAttestation(findPrivateKeys(context, filter), this.keyUri).filter(
+      const candidates = withoutAttestation(findPrivateKeys(context, filter, skipped), this.keyUri).filter(
         (k): k is UsableKey =>
           k.keyType !== undefined &&
           (certType === undefined || k.keyType === certType) &&
@@ -285,7 +287,9 @@ class SignerBuild {
     }
     const records = objectRecords(context);
     const query = { label: this.keyUri.object, id: this.keyUri.id };
-    throw new InputError("PKCS11_OBJECT_NOT_FOUND", `no ${certType ? `${certType} ` : ""}private key matches ${formatPkcs11Uri(withoutQuery(this.keyUri))} on ${token}`, {
+    const left = skipped[0];
+    const leftOut = left ? `; the private key object ${formatPkcs11Uri(left.uri)} is left out: ${left.reason}` : "";
+    throw new InputError("PKCS11_OBJECT_NOT_FOUND", `no ${certType ? `${certType} ` : ""}private key matches ${formatPkcs11Uri(withoutQuery(this.keyUri))} on ${token}${leftOut}`, {
       hint:
         records.some((r) => r.class === "private")
           ? objectNotFoundHint(query, records, "private", this.name("certificate"))
