@@ -75,8 +75,6 @@ beforeAll(async () => {
   const ca = createCa(join(tmp.dir, "ca"), { name: "Bounded Reads CA" });
   const issued = issueLeaf(ca, join(tmp.dir, "leaf"), { name: "device" });
   leaf = { certPath: issued.certPath, der: Buffer.from(execFileSync("openssl", ["x509", "-in", issued.certPath, "-outform", "DER"])) };
-  const keyDer = join(tmp.dir, "device.key.der");
-  execFileSync("openssl", ["pkcs8", "-topk8", "-nocrypt", "-in", issued.keyPath, "-outform", "DER", "-out", keyDer]);
 
   writeFileSync(join(tmp.dir, "pin"), "1234\n", { mode: 0o600 });
   initToken("leak");
@@ -84,15 +82,29 @@ beforeAll(async () => {
   initToken("keys");
   withSession("keys", (lib, session) => lib.C_CreateObject(session, keyTemplate(Buffer.alloc(HUGE_LABEL, 0x41), "02")));
   initToken("install");
-  const publicDer = join(tmp.dir, "device.pub.der");
-  execFileSync("openssl", ["pkey", "-in", issued.keyPath, "-pubout", "-outform", "DER", "-out", publicDer]);
-  for (const [file, type] of [[keyDer, "privkey"], [publicDer, "pubkey"]]) {
-    const write = ["--write-object", file!, "--type", type!, "--id", "01", "--label", "device"];
-    execFileSync("pkcs11-tool", ["--module", SOFTHSM_MODULE, "--token-label", "install", "--login", "--pin", "1234", ...write], { env, stdio: "ignore" });
-  }
+  importKey("install", issued.keyPath, "01", "device");
   withSession("install", (lib, session) => lib.C_CreateObject(session, certificateTemplate(Buffer.alloc(MEMORY_VALUE, 0x30), "huge", "01")));
+  initToken("p224");
+  const p224Key = join(tmp.dir, "p224.key");
+  execFileSync("openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-224", "-out", p224Key]);
+  const p224 = issueLeaf(ca, join(tmp.dir, "p224"), { name: "p224", keyPath: p224Key });
+  importKey("p224", p224Key, "07", "p224");
+  const p224Der = Buffer.from(execFileSync("openssl", ["x509", "-in", p224.certPath, "-outform", "DER"]));
+  withSession("p224", (lib, session) => lib.C_CreateObject(session, certificateTemplate(p224Der, "p224", "07")));
   cli = await bundleCli();
 }, 180_000);
+
+/** The key of a PEM file as a private and a public key object with `id` and `label`, as pkcs11-tool writes them. */
+function importKey(token: string, keyPem: string, id: string, label: string): void {
+  const privateDer = `${keyPem}.p8.der`;
+  const publicDer = `${keyPem}.pub.der`;
+  execFileSync("openssl", ["pkcs8", "-topk8", "-nocrypt", "-in", keyPem, "-outform", "DER", "-out", privateDer]);
+  execFileSync("openssl", ["pkey", "-in", keyPem, "-pubout", "-outform", "DER", "-out", publicDer]);
+  for (const [file, type] of [[privateDer, "privkey"], [publicDer, "pubkey"]]) {
+    const write = ["--write-object", file!, "--type", type!, "--id", id, "--label", label];
+    execFileSync("pkcs11-tool", ["--module", SOFTHSM_MODULE, "--token-label", token, "--login", "--pin", "1234", ...write], { env, stdio: "ignore" });
+  }
+}
 
 afterAll(() => {
   if (previousConf === undefined) delete process.env.SOFTHSM2_CONF;
@@ -135,4 +147,16 @@ describe("install-certificate next to a certificate object of 128 MiB with the k
     // SoftHSM itself holds about two copies of the object: those are the module's.
     expect(kib * 1024).toBeLessThan(3 * MEMORY_VALUE);
   }, 150_000);
+});
+
+describe("a certificate for a P-224 key, with its key on the token", () => {
+  it("is refused at the certificate check with one line naming the curve and those the agent signs with", async () => {
+    const uri = "pkcs11:token=p224;object=p224";
+    const error = await failure(createPkcs11Signer({ keyUri: uri, certificateUri: uri, library: SOFTHSM_MODULE, pin: { kind: "value", value: "1234" } }));
+    expect([error.code, error.message, error.hint]).toEqual([
+      "PRIVATE_KEY_UNSUPPORTED",
+      "the certificate's key is on secp224r1, which the agent does not sign with",
+      "have the CA issue a certificate for an RSA key or an ECDSA key on P-256, P-384, P-521",
+    ]);
+  }, 60_000);
 });

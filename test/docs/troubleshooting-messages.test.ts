@@ -60,6 +60,7 @@ const COMPOSED: Record<string, readonly string[]> = {
   "bytes, which no certificate the agent can use is": ["is larger than \u0000 bytes, which no \u0000`", '"certificate the agent can use is"'],
   "bytes, which no key the agent can use has": ["is larger than \u0000 bytes, which no \u0000`", '"key the agent can use has"'],
   "is left out: its CKA_LABEL is larger than": ["is left out: \u0000", "`its CKA_\u0000 is larger than"],
+  "s key is on secp224r1, which the agent does not sign with": ["s key is on \u0000, which the agent does not sign with`", "namedCurve"],
   "the private key object pkcs11": ["`; the private key object \u0000 is left out"],
   "names data objects, never a certificate": ["`\u0000 names \u0000 objects, never a certificate`"],
   "warning: credentials file": ["`credentials file \u0000 was \u0000 (mode \u0000); written \u0000`"],

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { DeviceError, InputError, UsageError, isAgentError } from "../../errors.js";
+import { NAMED_CURVES } from "../../encoding/signature-encoding.js";
 import { CERTIFICATE, CERTIFICATES, oneLineName, type Certificate } from "../../x509/certificate.js";
 import { ENVIRONMENT, type Kinds } from "../../own-value.js";
 import { heldSecret, promptFor, SECRET_SOURCE, secretsAlreadyHeld } from "../../secrets/secret-source.js";
@@ -240,6 +241,13 @@ class SignerBuild {
       const named = certType ?? ({ ed25519: "Ed25519", x25519: "X25519" } as Record<string, string>)[nodeType ?? ""] ?? nodeType ?? "unknown";
       throw new InputError("PRIVATE_KEY_UNSUPPORTED", `the certificate's key type (${named}) cannot be used on a PKCS#11 token`, {
         hint: "tokens sign with RSA or EC keys",
+      });
+    }
+    // Go's parser reads P-224 too; the agent signs on the curves of NAMED_CURVES only (as the file signer's keys).
+    const curve = certificate?.publicKey?.asymmetricKeyDetails?.namedCurve;
+    if (certType === "EC" && !Object.values(NAMED_CURVES).some((c) => c.ecdhName === curve)) {
+      throw new InputError("PRIVATE_KEY_UNSUPPORTED", `the certificate's key is on ${curve ?? "a curve it does not name"}, which the agent does not sign with`, {
+        hint: `have the CA issue a certificate for an RSA key or an ECDSA key on ${Object.keys(NAMED_CURVES).join(", ")}`,
       });
     }
     const tried = new Set<string>();
