@@ -100,19 +100,28 @@ export function findObjects(context: TokenContext, filter: ObjectFilter): Buffer
  * to it (and undefined).
  */
 export function readAttributes(context: TokenContext, handle: Buffer, types: readonly number[], tooLarge?: Set<number>): (Buffer | undefined)[] {
+  return readUpTo(context, handle, types, tooLarge, FIRST_READ_BYTES);
+}
+
+/** {@link readAttributes} with the bounded attributes read into buffers of `bytes` (or their bound, if less). */
+function readUpTo(context: TokenContext, handle: Buffer, types: readonly number[], tooLarge: Set<number> | undefined, bytes: number): (Buffer | undefined)[] {
   // That expected failure (every SoftHSM credential-process has one) gets no stack trace, which nothing would read.
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
+  const bound = (type: number) => (tooLarge ? MAX_ATTRIBUTE_BYTES[type] : undefined);
   try {
-    const bounded = (type: number) => (tooLarge && MAX_ATTRIBUTE_BYTES[type] ? { value: Buffer.alloc(MAX_ATTRIBUTE_BYTES[type]) } : {});
-    const values = context.module.lib.C_GetAttributeValue(context.session, handle, types.map((type) => ({ type, ...bounded(type) })));
+    const preset = (type: number) => (bound(type) ? { value: Buffer.alloc(Math.min(bound(type)!, bytes)) } : {});
+    const values = context.module.lib.C_GetAttributeValue(context.session, handle, types.map((type) => ({ type, ...preset(type) })));
     return types.map((_, i) => (values[i]?.value instanceof Buffer ? values[i].value : undefined));
   } catch (error) {
     if (isSessionLost(error) && !/(OBJECT|KEY)_HANDLE_INVALID|NOT_LOGGED_IN/.test(ckrName(error)!)) {
       throw pkcs11Failure(`reading ${describeToken(context.slot.token)}`, error);
     }
-    if (types.length > 1) return types.map((type) => readAttributes(context, handle, [type], tooLarge)[0]);
-    if (ckrName(error) === "CKR_BUFFER_TOO_SMALL") tooLarge?.add(types[0]!);
+    if (types.length > 1) return types.map((type) => readUpTo(context, handle, [type], tooLarge, bytes)[0]);
+    if (ckrName(error) === "CKR_BUFFER_TOO_SMALL" && bound(types[0]!)) {
+      if (bytes < bound(types[0]!)!) return readUpTo(context, handle, types, tooLarge, bytes * 4);
+      tooLarge!.add(types[0]!);
+    }
     return [undefined];
   } finally {
     Error.stackTraceLimit = limit;
@@ -120,14 +129,33 @@ export function readAttributes(context: TokenContext, handle: Buffer, types: rea
 }
 
 /**
- * The most bytes of these attributes {@link readAttributes} reads of a certificate object. pkcs11js reads any value
- * whole, and keeps two copies of its own: a 128 MiB CKA_VALUE took 631 MiB of RSS. It has no call that asks the length
- * alone, but a value given in the template is the buffer the module writes into, and one too small fails with
+ * The most bytes of these attributes {@link readAttributes} reads of an object. pkcs11js reads any value whole, and
+ * keeps two copies of its own: a 128 MiB CKA_VALUE took 631 MiB of RSS. It has no call that asks the length alone, but
+ * a value given in the template is the buffer the module writes into, and one too small fails with
  * CKR_BUFFER_TOO_SMALL before anything is copied. The largest certificates in use (ML-DSA-87's ~10 KiB, whole chains)
- * stay below 64 KiB; no real label or id comes near 1 KiB. The cost: pkcs11js 2.1.7 does not free that buffer
- * when the value fits (it reads it again into one of its size), so each object read leaks about 66 KiB.
+ * stay below 64 KiB; no real label or id comes near 1 KiB; an RSA-8192 modulus is 1 KiB, a P-521 point 136 bytes, a
+ * named curve's parameters a dozen; an SPKI is below 1.1 KiB for RSA-8192 and 2.6 KiB for ML-DSA-87 (which a token
+ * may hold: it is then left out as a key type it does not sign with, not as a hostile object).
  */
-const MAX_ATTRIBUTE_BYTES: Readonly<Record<number, number>> = { [CKA.VALUE]: 65_536, [CKA.ID]: 1024, [CKA.LABEL]: 1024 };
+const MAX_ATTRIBUTE_BYTES: Readonly<Record<number, number>> = {
+  [CKA.VALUE]: 65_536,
+  [CKA.ID]: 1024,
+  [CKA.LABEL]: 1024,
+  [CKA.MODULUS]: 1024,
+  [CKA.PUBLIC_EXPONENT]: 1024,
+  [CKA.EC_PARAMS]: 1024,
+  [CKA.EC_POINT]: 1024,
+  [CKA.PUBLIC_KEY_INFO]: 4096,
+};
+
+/**
+ * The buffer a bounded attribute is first read into; each CKR_BUFFER_TOO_SMALL tries one 4 times larger, up to the
+ * bound. pkcs11js 2.1.7 never frees the copy it makes of that buffer when the value fits (it reads the value again
+ * into one of its size): starting small keeps that loss near the value's own size (2,000 reads of a 1.2 KiB
+ * certificate object: +147 MiB RSS with one 64 KiB buffer). No call of pkcs11js reads a length alone or bounded
+ * without that copy.
+ */
+const FIRST_READ_BYTES = 256;
 
 export function readFlag(context: TokenContext, handle: Buffer, type: number): boolean | undefined {
   return flag(readAttributes(context, handle, [type])[0]);
@@ -196,7 +224,7 @@ export function findCertificates(
     if ((value === undefined && tooLarge.size === 0) || !ofClass(context, cls, CKO.CERTIFICATE)) continue;
     const { id, label } = names(labelBytes, idBytes);
     const uri = objectUri(context.slot, id, label, "cert");
-    let reason = refusal(tooLarge, number(certificateType));
+    let reason = tooLargeReason(tooLarge, "certificate the agent can use is") ?? typeRefusal(number(certificateType));
     let hint = REWRITE_CERTIFICATE;
     if (reason === undefined) {
       try {
@@ -213,26 +241,45 @@ export function findCertificates(
   return found;
 }
 
-/** Why a certificate object is not read as a certificate at all. */
-function refusal(tooLarge: ReadonlySet<number>, certificateType: number | undefined): string | undefined {
+/** Why an object is left out when {@link readAttributes} found an attribute larger than its bound; `none`: what has none. */
+function tooLargeReason(tooLarge: ReadonlySet<number>, none: string): string | undefined {
   const [large] = tooLarge;
-  if (large !== undefined) {
-    const name = large === CKA.VALUE ? "CKA_VALUE" : large === CKA.ID ? "CKA_ID" : "CKA_LABEL";
-    return `its ${name} is larger than ${MAX_ATTRIBUTE_BYTES[large]} bytes, which no certificate the agent can use is`;
-  }
+  if (large === undefined) return undefined;
+  const name = Object.entries(CKA).find(([, type]) => type === large)![0];
+  return `its CKA_${name} is larger than ${MAX_ATTRIBUTE_BYTES[large]} bytes, which no ${none}`;
+}
+
+/** Why a certificate object is not read as a certificate at all. */
+function typeRefusal(certificateType: number | undefined): string | undefined {
   if (certificateType !== undefined && certificateType !== CKC_X_509) {
     return `its CKA_CERTIFICATE_TYPE is 0x${certificateType.toString(16)}, not CKC_X_509: the agent reads X.509 certificates only`;
   }
   return undefined;
 }
 
-export function findPrivateKeys(context: TokenContext, filter: ObjectFilter): PrivateKeyObject[] {
+/** An object left out, and why. */
+export interface SkippedObject {
+  readonly uri: Pkcs11Uri;
+  readonly reason: string;
+}
+
+/** `skipped`: told the private key objects left out because an attribute is larger than any real key's. */
+export function findPrivateKeys(context: TokenContext, filter: ObjectFilter, skipped?: SkippedObject[]): PrivateKeyObject[] {
   return findObjects(context, { ...filter, class: CKO.PRIVATE_KEY }).flatMap((handle) => {
     const types = [CKA.CLASS, CKA.LABEL, CKA.ID, CKA.KEY_TYPE, CKA.SIGN, CKA.ALWAYS_AUTHENTICATE, CKA.PUBLIC_KEY_INFO];
-    const [cls, labelBytes, idBytes, ckk, sign, always, publicKeyInfo] = readAttributes(context, handle, types);
+    const tooLarge = new Set<number>();
+    const [cls, labelBytes, idBytes, ckk, sign, always, publicKeyInfo] = readAttributes(context, handle, types, tooLarge);
     if (!ofClass(context, cls, CKO.PRIVATE_KEY)) return [];
     const { id, label } = names(labelBytes, idBytes);
     const keyType = keyTypeOf(ckk);
+    const uri = objectUri(context.slot, id, label, "private");
+    const publicHalf = publicAttributes(context, handle, keyType, publicKeyInfo, tooLarge);
+    const reason = tooLargeReason(tooLarge, "key the agent can use has");
+    if (reason !== undefined) {
+      context.debug?.(`pkcs11: skipping private key object "${label}": ${reason}`);
+      skipped?.push({ uri, reason });
+      return [];
+    }
     return {
       handle,
       id,
@@ -241,8 +288,8 @@ export function findPrivateKeys(context: TokenContext, filter: ObjectFilter): Pr
       // An unreadable CKA_SIGN is treated as "allowed": the token will say so at C_SignInit if not.
       canSign: flag(sign) ?? true,
       alwaysAuthenticate: flag(always) ?? false,
-      uri: objectUri(context.slot, id, label, "private"),
-      ...publicAttributes(context, handle, keyType, publicKeyInfo),
+      uri,
+      ...publicHalf,
     };
   });
 }
@@ -277,9 +324,14 @@ export function publicKeyObjects(context: TokenContext, key: PrivateKeyObject): 
   }
   const found: KeyObject[] = [];
   for (const handle of handles) {
-    const [ckk, publicKeyInfo] = readAttributes(context, handle, [CKA.KEY_TYPE, CKA.PUBLIC_KEY_INFO]);
+    const tooLarge = new Set<number>();
+    const [ckk, publicKeyInfo] = readAttributes(context, handle, [CKA.KEY_TYPE, CKA.PUBLIC_KEY_INFO], tooLarge);
     const keyType = number(ckk) === undefined || keyTypeOf(ckk) === key.keyType ? key.keyType : undefined;
-    const attributes = publicAttributes(context, handle, keyType, publicKeyInfo);
+    const attributes = publicAttributes(context, handle, keyType, publicKeyInfo, tooLarge);
+    if (tooLarge.size > 0) {
+      context.debug?.(`pkcs11: skipping a public-key object with the id of ${key.label}: ${tooLargeReason(tooLarge, "key has")}`);
+      continue;
+    }
     try {
       const publicKey = publicKeyFrom(keyType, { ...attributes, ecParams: key.ecParams ?? attributes.ecParams });
       if (publicKey) found.push(publicKey);
@@ -321,10 +373,16 @@ function keyTypeOf(ckk: Buffer | undefined): TokenKeyType | undefined {
   return n === CKK.RSA ? "RSA" : n === CKK.EC ? "EC" : undefined;
 }
 
-/** `publicKeyInfo`: CKA_PUBLIC_KEY_INFO, read with the object's other attributes. */
-function publicAttributes(context: TokenContext, handle: Buffer, keyType: TokenKeyType | undefined, publicKeyInfo: Buffer | undefined): PublicAttributes {
-  const [modulus, publicExponent] = keyType === "RSA" ? readAttributes(context, handle, [CKA.MODULUS, CKA.PUBLIC_EXPONENT]) : [];
-  const [ecParams, ecPoint] = keyType === "EC" ? readAttributes(context, handle, [CKA.EC_PARAMS, CKA.EC_POINT]) : [];
+/** `publicKeyInfo`: CKA_PUBLIC_KEY_INFO, read with the object's other attributes; `tooLarge` as readAttributes's. */
+function publicAttributes(
+  context: TokenContext,
+  handle: Buffer,
+  keyType: TokenKeyType | undefined,
+  publicKeyInfo: Buffer | undefined,
+  tooLarge: Set<number>,
+): PublicAttributes {
+  const [modulus, publicExponent] = keyType === "RSA" ? readAttributes(context, handle, [CKA.MODULUS, CKA.PUBLIC_EXPONENT], tooLarge) : [];
+  const [ecParams, ecPoint] = keyType === "EC" ? readAttributes(context, handle, [CKA.EC_PARAMS, CKA.EC_POINT], tooLarge) : [];
   return { modulus, publicExponent, ecParams, ecPoint, publicKeyInfo: publicKeyInfo !== undefined && publicKeyInfo.length > 0 ? publicKeyInfo : undefined };
 }
 

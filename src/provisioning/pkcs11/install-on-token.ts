@@ -66,7 +66,7 @@ async function install(
   // other is there once it is made, so that the key never ends up with two (then unusable: "matches 3 certificates").
   for (let attempt = 1; ; attempt++) {
     const existing = findObjects(context, { class: CKO.CERTIFICATE, id: key.id });
-    const same = existing.find((h) => readAttributes(context, h, [CKA.VALUE])[0]?.equals(request.certificate.der));
+    const same = existing.find((h) => readAttributes(context, h, [CKA.VALUE], new Set())[0]?.equals(request.certificate.der));
     if (same) {
       // Next to another (a --replace that could not remove it, another tool's): the key is unusable until one goes.
       const others = existing.filter((h) => !h.equals(same));

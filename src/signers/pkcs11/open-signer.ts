@@ -4,6 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { DeviceError, InputError, UsageError, isAgentError } from "../../errors.js";
+import { NAMED_CURVES } from "../../encoding/signature-encoding.js";
 import { CERTIFICATE, CERTIFICATES, oneLineName, type Certificate } from "../../x509/certificate.js";
 import { ENVIRONMENT, type Kinds } from "../../own-value.js";
 import { heldSecret, promptFor, SECRET_SOURCE, secretsAlreadyHeld } from "../../secrets/secret-source.js";
@@ -27,6 +28,7 @@ import {
   type ObjectFilter,
   type PrivateKeyObject,
   type TokenContext,
+  type SkippedObject,
   type UsableKey,
 } from "../../pkcs11/objects.js";
 import type { UnreadableCertificate } from "../../pkcs11/unreadable-certificate.js";
@@ -241,14 +243,22 @@ class SignerBuild {
         hint: "tokens sign with RSA or EC keys",
       });
     }
+    // Go's parser reads P-224 too; the agent signs on the curves of NAMED_CURVES only (as the file signer's keys).
+    const curve = certificate?.publicKey?.asymmetricKeyDetails?.namedCurve;
+    if (certType === "EC" && !Object.values(NAMED_CURVES).some((c) => c.ecdhName === curve)) {
+      throw new InputError("PRIVATE_KEY_UNSUPPORTED", `the certificate's key is on ${curve ?? "a curve it does not name"}, which the agent does not sign with`, {
+        hint: `have the CA issue a certificate for an RSA key or an ECDSA key on ${Object.keys(NAMED_CURVES).join(", ")}`,
+      });
+    }
     const tried = new Set<string>();
     const mismatched: UsableKey[] = [];
+    const skipped: SkippedObject[] = [];
     for (const filter of attempts) {
       const signature = `${filter.id?.toString("hex") ?? "*"}/${filter.label ?? "*"}`;
       if (tried.has(signature)) continue;
       tried.add(signature);
       // A key an earlier search found and checked already is neither checked (signed with) nor listed again.
-      const candidates = withoutAttestation(findPrivateKeys(context, filter), this.keyUri).filter(
+      const candidates = withoutAttestation(findPrivateKeys(context, filter, skipped), this.keyUri).filter(
         (k): k is UsableKey =>
           k.keyType !== undefined &&
           (certType === undefined || k.keyType === certType) &&
@@ -285,7 +295,9 @@ class SignerBuild {
     }
     const records = objectRecords(context);
     const query = { label: this.keyUri.object, id: this.keyUri.id };
-    throw new InputError("PKCS11_OBJECT_NOT_FOUND", `no ${certType ? `${certType} ` : ""}private key matches ${formatPkcs11Uri(withoutQuery(this.keyUri))} on ${token}`, {
+    const left = skipped[0];
+    const leftOut = left ? `; the private key object ${formatPkcs11Uri(left.uri)} is left out: ${left.reason}` : "";
+    throw new InputError("PKCS11_OBJECT_NOT_FOUND", `no ${certType ? `${certType} ` : ""}private key matches ${formatPkcs11Uri(withoutQuery(this.keyUri))} on ${token}${leftOut}`, {
       hint:
         records.some((r) => r.class === "private")
           ? objectNotFoundHint(query, records, "private", this.name("certificate"))

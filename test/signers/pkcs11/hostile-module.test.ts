@@ -1002,7 +1002,7 @@ describe("what to change, named as the caller knows it: fromRolesAnywhere's opti
   it.each([
     ["the key without its certificate", () => (token.objects = [token.objects[1]!]), /no certificate on the token: .*, or give the certificate file with /],
     ["no certificate at all", () => (token.objects = []), /the token shows no certificates; give the certificate as a file with /],
-    ["a certificate in PEM", () => token.objects[0]!.set(CKA.VALUE, Buffer.from(leaf.certPem)), /, or give the certificate file with /],
+    ["a certificate in PEM", () => token.objects[0]!.set(CKA.VALUE, Buffer.from(leaf.certPem)), /install-certificate write it; or give the certificate file with /],
   ])("%s: give the certificate file with certificate, --certificate", async (_, setUp, text) => {
     setUp();
     const line = await sdkLine({ certificate: URI });
@@ -1228,19 +1228,22 @@ describe("C_Sign's CKR_BUFFER_TOO_SMALL", () => {
   }, 20_000);
 });
 
+/** The hints of an unusable certificate object, as regular expression source. */
+const DER_HINT = "write the certificate to the token again in DER \\(roles-anywhere-agent install-certificate\\)";
+const PEM_HINT = "write it in DER: openssl x509 -in CERT -outform DER -out CERT\\.der, or let roles-anywhere-agent install-certificate write it";
+
 describe("a certificate object whose CKA_VALUE is no usable certificate (written by another tool)", () => {
   it.each([
-    ["PEM text", () => Buffer.from(leaf.certPem), /its CKA_VALUE holds PEM text, not DER/],
-    ["truncated DER", () => leafDer.subarray(0, 300), /could not parse certificate: not a valid X.509 DER structure/],
-    ["DER with bytes after it", () => Buffer.concat([leafDer, Buffer.alloc(5)]), /its CKA_VALUE is followed by 5 bytes that are not part of it/],
-  ])("%s: that object is named with what is wrong, not 'the key has no certificate: install one'", async (_, value, reason) => {
+    ["PEM text", () => Buffer.from(leaf.certPem), /its CKA_VALUE holds PEM text, not DER/, PEM_HINT],
+    ["truncated DER", () => leafDer.subarray(0, 300), /could not parse certificate: not a valid X.509 DER structure/, DER_HINT],
+    ["DER with bytes after it", () => Buffer.concat([leafDer, Buffer.alloc(5)]), /its CKA_VALUE is followed by 5 bytes that are not part of it/, DER_HINT],
+  ])("%s: that object is named with what is wrong, not 'the key has no certificate: install one'", async (_, value, reason, hint) => {
     token.objects[0]!.set(CKA.VALUE, value());
     const { code, stdout, stderr } = await signString();
     expect(stderr).toMatch(
       new RegExp(
         "^roles-anywhere-agent: the certificate object pkcs11:id=%31;manufacturer=Fake;model=F1;object=device;serial=0001;token=fake;type=cert" +
-          ` cannot be used: ${reason.source} \\(write the certificate to the token again in DER \\(roles-anywhere-agent install-certificate\\),` +
-          " or give the certificate file with --certificate\\)\\n$",
+          ` cannot be used: ${reason.source} \\(${hint}; or give the certificate file with --certificate\\)\\n$`,
       ),
     );
     expect(code).toBe(3);
@@ -1279,7 +1282,7 @@ describe("a certificate object OpenSSL 3.0 reads but @peculiar/asn1-x509 does no
     expect(signed.stderr).toBe(
       "roles-anywhere-agent: the certificate object pkcs11:id=%31;manufacturer=Fake;model=F1;object=device;serial=0001;token=fake;type=cert" +
         " cannot be used: its CKA_VALUE has a time as the parameters of its public key algorithm, which no algorithm has" +
-        " (write the certificate to the token again in DER (roles-anywhere-agent install-certificate), or give the certificate file with --certificate)\n",
+        " (write the certificate to the token again in DER (roles-anywhere-agent install-certificate); or give the certificate file with --certificate)\n",
     );
     expect(signed.code).toBe(3);
   });

@@ -1,0 +1,162 @@
+/**
+ * Objects another user with the token's PIN writes to hurt the agent, past the certificates round 35 bounded first:
+ * a private key object's CKA_LABEL of 32 MiB was read whole at every signer start (and so by every reopen of the
+ * long-running agent); install-certificate read each existing certificate's CKA_VALUE whole; and the bound itself
+ * lost 64 KiB of memory per certificate object read (pkcs11js never frees its copy of a buffer the value fits in).
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import * as pkcs11js from "pkcs11js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createCa, issueLeaf, makeTempDir } from "../test/helpers/pki.js";
+import { bundleCli } from "./agent-support.js";
+import { SOFTHSM_MODULE } from "./helpers/softhsm-fixture.js";
+import { runCli } from "./helpers/run-cli.js";
+import { failure } from "../test/helpers/agent-error.js";
+import { createPkcs11Signer } from "../src/signers/pkcs11/index.js";
+import { findCertificates, type TokenContext } from "../src/pkcs11/objects.js";
+import type { Pkcs11Module } from "../src/pkcs11/module-loader.js";
+
+const tmp = makeTempDir("raa-bounded-reads-");
+const conf = join(tmp.dir, "softhsm2.conf");
+const env = { ...process.env, SOFTHSM2_CONF: conf };
+const previousConf = process.env.SOFTHSM2_CONF;
+process.env.SOFTHSM2_CONF = conf; // the binding in this process reads it
+const HUGE_LABEL = 32 * 1024 * 1024;
+const MEMORY_VALUE = 128 * 1024 * 1024;
+let cli: { cli: string; cleanup: () => void };
+let leaf: { certPath: string; der: Buffer };
+
+const initToken = (label: string) =>
+  execFileSync("softhsm2-util", ["--init-token", "--free", "--label", label, "--so-pin", "12345678", "--pin", "1234"], { env, stdio: "ignore" });
+
+/** Runs `use` in a logged-in read-write session on `token`, over the raw binding. */
+function withSession<T>(token: string, use: (lib: pkcs11js.PKCS11, session: Buffer, slot: Buffer) => T): T {
+  const lib = new pkcs11js.PKCS11();
+  lib.load(SOFTHSM_MODULE);
+  lib.C_Initialize();
+  try {
+    const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === token)!;
+    const session = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+    lib.C_Login(session, pkcs11js.CKU_USER, "1234");
+    return use(lib, session, slot);
+  } finally {
+    lib.C_Finalize();
+  }
+}
+
+const certificateTemplate = (value: Buffer, label: string, id: string) => [
+  { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE },
+  { type: pkcs11js.CKA_CERTIFICATE_TYPE, value: pkcs11js.CKC_X_509 },
+  { type: pkcs11js.CKA_TOKEN, value: true },
+  { type: pkcs11js.CKA_LABEL, value: label },
+  { type: pkcs11js.CKA_ID, value: Buffer.from(id, "hex") },
+  { type: pkcs11js.CKA_VALUE, value },
+  { type: pkcs11js.CKA_SUBJECT, value: Buffer.from([0x30, 0]) },
+];
+
+/** An EC P-256 private key object with `label` (any bytes), as another user's C_CreateObject stores it. */
+const keyTemplate = (label: Buffer, id: string) => [
+  { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
+  { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
+  { type: pkcs11js.CKA_TOKEN, value: true },
+  { type: pkcs11js.CKA_PRIVATE, value: true },
+  { type: pkcs11js.CKA_SIGN, value: true },
+  { type: pkcs11js.CKA_LABEL, value: label },
+  { type: pkcs11js.CKA_ID, value: Buffer.from(id, "hex") },
+  { type: pkcs11js.CKA_EC_PARAMS, value: Buffer.from("06082a8648ce3d030107", "hex") },
+  { type: pkcs11js.CKA_VALUE, value: Buffer.alloc(32, 7) },
+];
+
+beforeAll(async () => {
+  mkdirSync(join(tmp.dir, "tokens"));
+  writeFileSync(conf, `directories.tokendir = ${join(tmp.dir, "tokens")}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
+  const ca = createCa(join(tmp.dir, "ca"), { name: "Bounded Reads CA" });
+  const issued = issueLeaf(ca, join(tmp.dir, "leaf"), { name: "device" });
+  leaf = { certPath: issued.certPath, der: Buffer.from(execFileSync("openssl", ["x509", "-in", issued.certPath, "-outform", "DER"])) };
+
+  writeFileSync(join(tmp.dir, "pin"), "1234\n", { mode: 0o600 });
+  initToken("leak");
+  withSession("leak", (lib, session) => lib.C_CreateObject(session, certificateTemplate(leaf.der, "device", "01")));
+  initToken("keys");
+  withSession("keys", (lib, session) => lib.C_CreateObject(session, keyTemplate(Buffer.alloc(HUGE_LABEL, 0x41), "02")));
+  initToken("install");
+  importKey("install", issued.keyPath, "01", "device");
+  withSession("install", (lib, session) => lib.C_CreateObject(session, certificateTemplate(Buffer.alloc(MEMORY_VALUE, 0x30), "huge", "01")));
+  initToken("p224");
+  const p224Key = join(tmp.dir, "p224.key");
+  execFileSync("openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-224", "-out", p224Key]);
+  const p224 = issueLeaf(ca, join(tmp.dir, "p224"), { name: "p224", keyPath: p224Key });
+  importKey("p224", p224Key, "07", "p224");
+  const p224Der = Buffer.from(execFileSync("openssl", ["x509", "-in", p224.certPath, "-outform", "DER"]));
+  withSession("p224", (lib, session) => lib.C_CreateObject(session, certificateTemplate(p224Der, "p224", "07")));
+  cli = await bundleCli();
+}, 180_000);
+
+/** The key of a PEM file as a private and a public key object with `id` and `label`, as pkcs11-tool writes them. */
+function importKey(token: string, keyPem: string, id: string, label: string): void {
+  const privateDer = `${keyPem}.p8.der`;
+  const publicDer = `${keyPem}.pub.der`;
+  execFileSync("openssl", ["pkcs8", "-topk8", "-nocrypt", "-in", keyPem, "-outform", "DER", "-out", privateDer]);
+  execFileSync("openssl", ["pkey", "-in", keyPem, "-pubout", "-outform", "DER", "-out", publicDer]);
+  for (const [file, type] of [[privateDer, "privkey"], [publicDer, "pubkey"]]) {
+    const write = ["--write-object", file!, "--type", type!, "--id", id, "--label", label];
+    execFileSync("pkcs11-tool", ["--module", SOFTHSM_MODULE, "--token-label", token, "--login", "--pin", "1234", ...write], { env, stdio: "ignore" });
+  }
+}
+
+afterAll(() => {
+  if (previousConf === undefined) delete process.env.SOFTHSM2_CONF;
+  else process.env.SOFTHSM2_CONF = previousConf;
+  cli?.cleanup();
+  tmp.cleanup();
+});
+
+describe("reading a certificate object within its bound", () => {
+  it("2,000 reads of a real certificate object keep memory near flat (pkcs11js's copy of a 64 KiB buffer: +147 MiB)", () => {
+    withSession("leak", (lib, session, slot) => {
+      const context = { module: { lib } as unknown as Pkcs11Module, session, slot: { handle: slot, token: { label: "leak", manufacturer: "", model: "", serial: "" } }, generation: 0 } as unknown as TokenContext;
+      expect(findCertificates(context, {}).map((c) => c.certificate.der.equals(leaf.der))).toEqual([true]);
+      const before = process.memoryUsage().rss;
+      for (let i = 0; i < 2000; i++) findCertificates(context, {});
+      const grown = (process.memoryUsage().rss - before) / 1024 / 1024;
+      console.log(`2,000 certificate object reads: RSS +${grown.toFixed(1)} MiB`);
+      expect(grown).toBeLessThan(32);
+    });
+  }, 60_000);
+});
+
+describe("a private key object with a CKA_LABEL of 32 MiB", () => {
+  it("is left out unread, and the signer's not-found error says which object and why", async () => {
+    const error = await failure(createPkcs11Signer({ keyUri: "pkcs11:token=keys", library: SOFTHSM_MODULE, pin: { kind: "value", value: "1234" } }));
+    expect(error.code).toBe("PKCS11_OBJECT_NOT_FOUND");
+    expect(error.message).toMatch(
+      /^no private key matches pkcs11:token=keys on .*; the private key object pkcs11:id=%02;.*type=private is left out: its CKA_LABEL is larger than 1024 bytes, which no key the agent can use has$/,
+    );
+  }, 60_000);
+});
+
+describe("install-certificate next to a certificate object of 128 MiB with the key's id", () => {
+  it("reads no more of it than its bound: peak memory stays far below the object's size", async () => {
+    const args = ["install-certificate", "--private-key", "pkcs11:token=install;object=device", "--certificate", leaf.certPath, "--pkcs11-lib", SOFTHSM_MODULE, "--pkcs11-pin-file", join(tmp.dir, "pin")];
+    const { code, stderr } = await runCli(cli.cli, args, env, 120_000, ["/usr/bin/time", "-f", "max-rss-kib=%M"]);
+    console.log(`install-certificate, 128 MiB certificate object: exit ${code}, ${stderr.trim()}`);
+    expect(stderr).toContain("already holds another certificate with the key's id 01");
+    const kib = Number(/max-rss-kib=(\d+)/.exec(stderr)![1]);
+    // SoftHSM itself holds about two copies of the object: those are the module's.
+    expect(kib * 1024).toBeLessThan(3 * MEMORY_VALUE);
+  }, 150_000);
+});
+
+describe("a certificate for a P-224 key, with its key on the token", () => {
+  it("is refused at the certificate check with one line naming the curve and those the agent signs with", async () => {
+    const uri = "pkcs11:token=p224;object=p224";
+    const error = await failure(createPkcs11Signer({ keyUri: uri, certificateUri: uri, library: SOFTHSM_MODULE, pin: { kind: "value", value: "1234" } }));
+    expect([error.code, error.message, error.hint]).toEqual([
+      "PRIVATE_KEY_UNSUPPORTED",
+      "the certificate's key is on secp224r1, which the agent does not sign with",
+      "have the CA issue a certificate for an RSA key or an ECDSA key on P-256, P-384, P-521",
+    ]);
+  }, 60_000);
+});
