@@ -9,7 +9,8 @@ import {
   aclReader, aclReaderText, changeableDirectory, changeableDirectoryText, exposedModeText, foreignOwnerText, isExposed,
   uncheckedDirectoryAcl, uncheckedFileAcl, type AclAsked, type FileFacts,
 } from "../os/exposed-file.js";
-import { DUMPABLE_RISK, loadNativeHelper, nativeHelperPath, plantedRefusal } from "../os/native-helper.js";
+import { DUMPABLE_RISK, loadNativeHelper, nativeHelperPath } from "../os/native-helper.js";
+import { plantedRefusal } from "../os/planted-code.js";
 import { isFileInput, readInputFile, type InputBytes } from "../io/input-file.js";
 import { fileKind } from "../io/trusted-path.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";

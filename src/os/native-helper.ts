@@ -3,7 +3,7 @@ import type { Socket } from "node:net";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
 import { distDirectory, thisModuleFile } from "./module-file.js";
-import { othersCouldPlant, type PlantedPath } from "./planted-code.js";
+import { othersCouldPlant, plantedRefusal, type PlantedPath } from "./planted-code.js";
 
 // The native helper (below) and the protections of a process that holds secrets: no core file, no inspector.
 
@@ -39,10 +39,6 @@ const NATIVE_HELPER_FILE = join("native", `${process.platform}-${process.arch}`,
 let loaded: NativeHelperLoad | undefined;
 
 export const nativeHelperPath = (): string => join(distDirectory(), NATIVE_HELPER_FILE);
-
-/** Why the helper at `path` is refused, without the fix (doctor's row gives that as its hint). */
-export const plantedRefusal = (path: string, fault: PlantedPath): string =>
-  `${path} is not loaded: another user could have put it there: ${fault.path} is ${fault.why}`;
 
 /** The native helper, or why it is not available. Costs one dlopen (~0.3 ms) the first time. */
 export function loadNativeHelper(): NativeHelperLoad {
