@@ -121,6 +121,7 @@ describe("upsertProfileCredentials", () => {
     for (const [text, lines] of [
       ["[gw]\naws_access_key_id = A1\n\n[other]\nx = 1\n[gw]\naws_access_key_id = A2\n", "1 and 6"],
       ["# c\r\n[gw] ; first\r\n  [gw]\r\n", "2 and 3"],
+      ["[gw]\n[gw]\n[gw]\n", "1 and 2"], // the first two of three
     ] as const) {
       const told: string[] = [];
       expect(thrown(() => upsertProfileCredentials(Buffer.from(text), "gw", c, (line) => told.push(line))), text).toMatchObject({
@@ -324,6 +325,8 @@ json.dump(out, sys.stdout)
       ["[DEFAULT]\ns3 =\n  a : b\n[other]\ns3 = x\n", `an indented line under "s3 =" that is no "key = value" (line 3)${tail}make it one or delete it`, "ValueError"], // [gw] inherits it
       ["[other]\ns3 =\n  a = b\u2028c\n", `an indented line under "s3 =" that is no "key = value" (line 3)${tail}make it one or delete it`, "ValueError"], // Python's splitlines
       ["[other]\ns3 =\n  a = b\n  c : d\n", `an indented line under "s3 =" that is no "key = value" (line 4)${tail}make it one or delete it`, "ValueError"],
+      ["[other]\ns3 =\n  a = b\vc\n", `an indented line under "s3 =" that is no "key = value" (line 3)${tail}make it one or delete it`, "ValueError"], // \v too
+      ["[gw]\ns3 =\n  no equals sign\n", `an indented line under "s3 =" that is no "key = value" (line 3)${tail}make it one or delete it`, "ValueError"], // outside [DEFAULT], even where every section sets s3
     ];
     const dir = mkdtempSync(join(tmpdir(), "raa-unparsed-"));
     try {
@@ -391,6 +394,11 @@ json.dump(out, sys.stdout)
     const out = upsertProfileCredentials(Buffer.from("[gw]\n[other]\n[]\n"), "gw", c, (line) => told.push(line)).toString();
     expect(parseIni(out).gw).toMatchObject({ aws_access_key_id: "ASIANEW" });
     expect(told).toEqual([expect.stringContaining("(line 6): botocore (the AWS CLI) reads no profile of it")]);
+    // Above [gw] (under [other]) too: the JS SDK files it under "" and reads [gw] after it.
+    const above: string[] = [];
+    const written = upsertProfileCredentials(Buffer.from("[other]\n[]\n[gw]\n"), "gw", c, (line) => above.push(line)).toString();
+    expect(parseIni(written).gw).toMatchObject({ aws_access_key_id: "ASIANEW" });
+    expect(above).toEqual([expect.stringContaining("(line 2): botocore (the AWS CLI) reads no profile of it")]);
   });
 
   it("refuses an indented \"[other]\" or \"[]\" that continues a value of [gw]: more of the value to botocore, a section to the AWS SDK for JavaScript, which filed gw's new keys as other's", async () => {
