@@ -386,7 +386,7 @@ json.dump(out, sys.stdout)
       expect(parseIni(text).gw?.aws_access_key_id, text).toBeUndefined(); // the JS SDK's reading, before
       expect(thrown(() => upsert(text, "gw", c)), JSON.stringify(text)).toMatchObject({
         code: "INPUT_INVALID",
-        message: expect.stringMatching(/^the credentials file's line \d \("\[\]( ; c)?"\) in \[gw\] is no setting to botocore \(the AWS CLI\) but a section to the AWS SDK for JavaScript, which reads no key of \[gw\] below it$/),
+        message: expect.stringMatching(/^the credentials file's line \d \("\[\]( ; c)?"\) in \[gw\] is no section to botocore \(the AWS CLI\) but one to the AWS SDK for JavaScript, which reads no key of \[gw\] below it$/),
         hint: "delete it, then run again",
       });
     }
@@ -399,6 +399,21 @@ json.dump(out, sys.stdout)
     const written = upsertProfileCredentials(Buffer.from("[other]\n[]\n[gw]\n"), "gw", c, (line) => above.push(line)).toString();
     expect(parseIni(written).gw).toMatchObject({ aws_access_key_id: "ASIANEW" });
     expect(above).toEqual([expect.stringContaining("(line 2): botocore (the AWS CLI) reads no profile of it")]);
+  });
+
+  it("refuses a setting of [gw] that the AWS SDK for JavaScript reads as a section: \"\\ufeff[x=]\" is option \"\\ufeff[x\" to botocore, [x=] to the JS SDK", async () => {
+    // Before (round 35, found by a mutant of the "[]" check that survived): written below it without a word; the JS SDK
+    // (parseIni, whose trim drops U+FEFF, which Python's strip keeps) filed gw's new keys under "x=" and read none of [gw].
+    const { parseIni } = await import("../../node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/parseIni.js" as string);
+    const text = "[gw]\n\ufeff[x=]\naws_access_key_id = OLD\n";
+    expect(parseIni(text).gw?.aws_access_key_id).toBeUndefined(); // the JS SDK's reading, before
+    const verdict = execFileSync("python3", ["-c", "import sys, configparser; p = configparser.RawConfigParser(); p.read_string(sys.stdin.read()); print(sorted(p['gw']) == ['aws_access_key_id', '\\ufeff[x'])"], { input: text, encoding: "utf8" });
+    expect(verdict.trim()).toBe("True"); // a setting to botocore (configparser)
+    expect(thrown(() => upsert(text, "gw", c))).toMatchObject({
+      code: "INPUT_INVALID",
+      message: `the credentials file's line 2 ("[x=]") in [gw] is no section to botocore (the AWS CLI) but one to the AWS SDK for JavaScript, which reads no key of [gw] below it`,
+      hint: "delete it, then run again",
+    });
   });
 
   it("refuses an indented \"[other]\" or \"[]\" that continues a value of [gw]: more of the value to botocore, a section to the AWS SDK for JavaScript, which filed gw's new keys as other's", async () => {
@@ -414,7 +429,7 @@ json.dump(out, sys.stdout)
       expect(parseIni(text).gw?.aws_access_key_id, text).toBeUndefined(); // the JS SDK's reading, before
       expect(thrown(() => upsert(text, "gw", c)), JSON.stringify(text)).toMatchObject({
         code: "INPUT_INVALID",
-        message: `the credentials file's line ${at} (${JSON.stringify(shown)}) in [gw] is no setting to botocore (the AWS CLI) but a section to the AWS SDK for JavaScript, which reads no key of [gw] below it`,
+        message: `the credentials file's line ${at} (${JSON.stringify(shown)}) in [gw] is no section to botocore (the AWS CLI) but one to the AWS SDK for JavaScript, which reads no key of [gw] below it`,
         hint: "delete it, then run again",
       });
     }
