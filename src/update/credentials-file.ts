@@ -133,13 +133,13 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
   }
   const next = roles.findIndex((_, i) => i > start && headerOf(i) !== undefined);
   const end = next < 0 ? lines.length : next;
-  // "[]" is no line to botocore, nor is an indented "[other]" under a setting (more of its value); both are sections to
-  // the JS SDKs ("" files nothing): below them they read no key of [profile], or another profile's (gw's keys as other's)
-  const hiding = roles.findIndex((role, i) => i > start && i < end && (role === "unparsed" || role === "continuation")
-    && isJsHeader(jsHeader(lines[i]!)[1]) && jsHeader(lines[i]!)[1] !== `[${profile}]`);
+  // "[]" is no line to botocore, an indented "[other]" under a setting more of its value, "\ufeff[x=]" option "\ufeff[x"
+  // (Python's strip keeps U+FEFF); all are sections to the JS SDKs ("" files nothing): below them they read no key of
+  // [profile], or another profile's (gw's keys as other's)
+  const hiding = roles.findIndex((_, i) => i > start && i < end && isJsHeader(jsHeader(lines[i]!)[1]) && jsHeader(lines[i]!)[1] !== `[${profile}]`);
   if (hiding >= 0) {
     const line = `line ${hiding + 1} (${JSON.stringify(boundedLine(jsHeader(lines[hiding]!)[0], 60))})`;
-    const what = `in [${profile}] is no setting to botocore (the AWS CLI) but a section to the AWS SDK for JavaScript, which reads no key of [${profile}] below it`;
+    const what = `in [${profile}] is no section to botocore (the AWS CLI) but one to the AWS SDK for JavaScript, which reads no key of [${profile}] below it`;
     throw new InputError("INPUT_INVALID", `the credentials file's ${line} ${what}`, {
       hint: "delete it, then run again",
     });

@@ -451,6 +451,15 @@ describe("loadConfig", () => {
     }
   });
 
+  it("gives the owner, group and mode of the file read: the user's own config read by root for that user", async () => {
+    const path = join(dir, "theirs.json");
+    writeFileSync(path, configText({ gateway }));
+    chmodSync(path, 0o640);
+    chownSync(path, 4321, 4322);
+    await expect(loadConfig(path, {}, 4321)).resolves.toMatchObject({ file: { owner: 4321, gid: 4322, mode: expect.any(Number) } });
+    expect((await loadConfig(path, {}, 4321)).file.mode & 0o777).toBe(0o640);
+  });
+
   it("refuses a config file that other users can modify, or whose directory they can write (OpenSSH's rule)", async () => {
     const path = join(dir, "open.json");
     writeFileSync(path, configText({ gateway }));

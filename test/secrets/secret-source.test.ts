@@ -2,7 +2,9 @@ import { chownSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { heldValue, parseSecretSource, readSecret } from "../../src/secrets/secret-source.js";
+import {
+  aboutToUseSecret, beforeFirstSecretRead, dropReadAhead, heldValue, parseSecretSource, readSecret, readSecretFileAhead,
+} from "../../src/secrets/secret-source.js";
 import { InputError, UsageError } from "../../src/errors.js";
 import { MAX_INPUT_BYTES } from "../../src/io/read-opened-file.js";
 
@@ -188,5 +190,42 @@ describe("readSecret from a file", () => {
     } finally {
       process.chdir(cwd);
     }
+  });
+});
+
+describe("doctor's read-ahead of a secret file (readSecretFileAhead, by path)", () => {
+  it("runs the before-first-secret hook first: one that refuses (an open inspector) refuses the read-ahead", async () => {
+    const path = join(dir, "ahead-hook");
+    writeFileSync(path, "1234");
+    beforeFirstSecretRead(() => {
+      throw new Error("inspector open");
+    });
+    try {
+      await expect(readSecretFileAhead({ kind: "file", path }, "PKCS#11 PIN")).rejects.toThrow("inspector open");
+    } finally {
+      beforeFirstSecretRead(() => {});
+      aboutToUseSecret();
+    }
+  });
+
+  it("reads a path once: a second read-ahead of it is the first's, which the next readSecret takes, and a later one reads the file again", async () => {
+    const path = join(dir, "ahead-once");
+    writeFileSync(path, "1111\n");
+    const first = await readSecretFileAhead({ kind: "file", path }, "PKCS#11 PIN");
+    writeFileSync(path, "2222\n");
+    expect(await readSecretFileAhead({ kind: "file", path }, "PKCS#11 PIN")).toBe(first);
+    expect((await readSecret({ kind: "file", path }, "PKCS#11 PIN")).reveal()).toBe("1111"); // the read's, not the name's
+    expect(first.bytes.every((b) => b === 0)).toBe(true);
+    expect((await readSecret({ kind: "file", path }, "PKCS#11 PIN")).reveal()).toBe("2222"); // taken once
+  });
+
+  it("dropReadAhead wipes what no readSecret took, and the next readSecret reads the file", async () => {
+    const path = join(dir, "ahead-drop");
+    writeFileSync(path, "3333");
+    const read = await readSecretFileAhead({ kind: "file", path }, "PKCS#11 PIN");
+    dropReadAhead({ kind: "file", path });
+    expect(read.bytes.every((b) => b === 0)).toBe(true);
+    writeFileSync(path, "4444");
+    expect((await readSecret({ kind: "file", path }, "PKCS#11 PIN")).reveal()).toBe("4444");
   });
 });

@@ -121,6 +121,7 @@ describe("upsertProfileCredentials", () => {
     for (const [text, lines] of [
       ["[gw]\naws_access_key_id = A1\n\n[other]\nx = 1\n[gw]\naws_access_key_id = A2\n", "1 and 6"],
       ["# c\r\n[gw] ; first\r\n  [gw]\r\n", "2 and 3"],
+      ["[gw]\n[gw]\n[gw]\n", "1 and 2"], // the first two of three
     ] as const) {
       const told: string[] = [];
       expect(thrown(() => upsertProfileCredentials(Buffer.from(text), "gw", c, (line) => told.push(line))), text).toMatchObject({
@@ -324,6 +325,8 @@ json.dump(out, sys.stdout)
       ["[DEFAULT]\ns3 =\n  a : b\n[other]\ns3 = x\n", `an indented line under "s3 =" that is no "key = value" (line 3)${tail}make it one or delete it`, "ValueError"], // [gw] inherits it
       ["[other]\ns3 =\n  a = b\u2028c\n", `an indented line under "s3 =" that is no "key = value" (line 3)${tail}make it one or delete it`, "ValueError"], // Python's splitlines
       ["[other]\ns3 =\n  a = b\n  c : d\n", `an indented line under "s3 =" that is no "key = value" (line 4)${tail}make it one or delete it`, "ValueError"],
+      ["[other]\ns3 =\n  a = b\vc\n", `an indented line under "s3 =" that is no "key = value" (line 3)${tail}make it one or delete it`, "ValueError"], // \v too
+      ["[gw]\ns3 =\n  no equals sign\n", `an indented line under "s3 =" that is no "key = value" (line 3)${tail}make it one or delete it`, "ValueError"], // outside [DEFAULT], even where every section sets s3
     ];
     const dir = mkdtempSync(join(tmpdir(), "raa-unparsed-"));
     try {
@@ -383,7 +386,7 @@ json.dump(out, sys.stdout)
       expect(parseIni(text).gw?.aws_access_key_id, text).toBeUndefined(); // the JS SDK's reading, before
       expect(thrown(() => upsert(text, "gw", c)), JSON.stringify(text)).toMatchObject({
         code: "INPUT_INVALID",
-        message: expect.stringMatching(/^the credentials file's line \d \("\[\]( ; c)?"\) in \[gw\] is no setting to botocore \(the AWS CLI\) but a section to the AWS SDK for JavaScript, which reads no key of \[gw\] below it$/),
+        message: expect.stringMatching(/^the credentials file's line \d \("\[\]( ; c)?"\) in \[gw\] is no section to botocore \(the AWS CLI\) but one to the AWS SDK for JavaScript, which reads no key of \[gw\] below it$/),
         hint: "delete it, then run again",
       });
     }
@@ -391,6 +394,26 @@ json.dump(out, sys.stdout)
     const out = upsertProfileCredentials(Buffer.from("[gw]\n[other]\n[]\n"), "gw", c, (line) => told.push(line)).toString();
     expect(parseIni(out).gw).toMatchObject({ aws_access_key_id: "ASIANEW" });
     expect(told).toEqual([expect.stringContaining("(line 6): botocore (the AWS CLI) reads no profile of it")]);
+    // Above [gw] (under [other]) too: the JS SDK files it under "" and reads [gw] after it.
+    const above: string[] = [];
+    const written = upsertProfileCredentials(Buffer.from("[other]\n[]\n[gw]\n"), "gw", c, (line) => above.push(line)).toString();
+    expect(parseIni(written).gw).toMatchObject({ aws_access_key_id: "ASIANEW" });
+    expect(above).toEqual([expect.stringContaining("(line 2): botocore (the AWS CLI) reads no profile of it")]);
+  });
+
+  it("refuses a setting of [gw] that the AWS SDK for JavaScript reads as a section: \"\\ufeff[x=]\" is option \"\\ufeff[x\" to botocore, [x=] to the JS SDK", async () => {
+    // Before (round 35, found by a mutant of the "[]" check that survived): written below it without a word; the JS SDK
+    // (parseIni, whose trim drops U+FEFF, which Python's strip keeps) filed gw's new keys under "x=" and read none of [gw].
+    const { parseIni } = await import("../../node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/parseIni.js" as string);
+    const text = "[gw]\n\ufeff[x=]\naws_access_key_id = OLD\n";
+    expect(parseIni(text).gw?.aws_access_key_id).toBeUndefined(); // the JS SDK's reading, before
+    const verdict = execFileSync("python3", ["-c", "import sys, configparser; p = configparser.RawConfigParser(); p.read_string(sys.stdin.read()); print(sorted(p['gw']) == ['aws_access_key_id', '\\ufeff[x'])"], { input: text, encoding: "utf8" });
+    expect(verdict.trim()).toBe("True"); // a setting to botocore (configparser)
+    expect(thrown(() => upsert(text, "gw", c))).toMatchObject({
+      code: "INPUT_INVALID",
+      message: `the credentials file's line 2 ("[x=]") in [gw] is no section to botocore (the AWS CLI) but one to the AWS SDK for JavaScript, which reads no key of [gw] below it`,
+      hint: "delete it, then run again",
+    });
   });
 
   it("refuses an indented \"[other]\" or \"[]\" that continues a value of [gw]: more of the value to botocore, a section to the AWS SDK for JavaScript, which filed gw's new keys as other's", async () => {
@@ -406,7 +429,7 @@ json.dump(out, sys.stdout)
       expect(parseIni(text).gw?.aws_access_key_id, text).toBeUndefined(); // the JS SDK's reading, before
       expect(thrown(() => upsert(text, "gw", c)), JSON.stringify(text)).toMatchObject({
         code: "INPUT_INVALID",
-        message: `the credentials file's line ${at} (${JSON.stringify(shown)}) in [gw] is no setting to botocore (the AWS CLI) but a section to the AWS SDK for JavaScript, which reads no key of [gw] below it`,
+        message: `the credentials file's line ${at} (${JSON.stringify(shown)}) in [gw] is no section to botocore (the AWS CLI) but one to the AWS SDK for JavaScript, which reads no key of [gw] below it`,
         hint: "delete it, then run again",
       });
     }
