@@ -118,12 +118,24 @@ describe("the TLS key's bytes, wiped once the TLS context holds its own copy (ro
 
   it("accepted: the server serves the pair, and no buffer made reading it holds the key", async () => {
     const one = pair("wiped-one");
-    const { result, left } = await copiesHolding(secretOf(one.files["tls.key"]), () => start({ certificate: one.certPath, key: one.keyPath }));
+    // The key node:crypto exports for the TLS context: a Buffer made in C++, which copiesHolding does not see.
+    const privateKeys = Object.getPrototypeOf(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey) as KeyObject;
+    const exported: Buffer[] = [];
+    const exportOf = privateKeys.export;
+    const spy = vi.spyOn(privateKeys, "export").mockImplementation(function (this: KeyObject, ...a: unknown[]) {
+      const out = (exportOf as (...a: unknown[]) => unknown).apply(this, a);
+      if (Buffer.isBuffer(out)) exported.push(out);
+      return out;
+    } as never);
+    const { result, left } = await copiesHolding(secretOf(one.files["tls.key"]), () => start({ certificate: one.certPath, key: one.keyPath })).finally(() =>
+      spy.mockRestore(),
+    );
     const { server, stop } = result;
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     try {
       expect(await servedSerial((server.address() as AddressInfo).port, ca.certPem)).toBe(one.serialDecimal);
       expect(left).toBe(0);
+      expect([exported.length > 0, exported.every((b) => b.every((x) => x === 0))]).toEqual([true, true]);
     } finally {
       stop();
       server.close();
