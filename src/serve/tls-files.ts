@@ -70,8 +70,8 @@ async function privateKeyOf(path: string, file: InputBytes): Promise<KeyObject> 
   return key.privateKey;
 }
 
-/** A PEM block in a Buffer, so that it can be wiped (a base64 string of a key could not). */
-function pemBuffer(label: string, der: Buffer): Buffer {
+/** A PEM block in a Buffer, so that it can be wiped (a base64 string of a key could not): encodePem's text. */
+export function pemBuffer(label: string, der: Buffer): Buffer {
   const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const head = `-----BEGIN ${label}-----\n`;
   const body = Math.ceil(der.length / 3) * 4;

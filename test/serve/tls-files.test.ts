@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it, vi } from "vitest";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
-import { startTlsServer } from "../../src/serve/tls-files.js";
+import { pemBuffer, startTlsServer } from "../../src/serve/tls-files.js";
 import { secretVolume, servedSerial } from "../helpers/secret-volume.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 import { copiesHolding } from "../helpers/copies-made.js";
@@ -12,6 +12,7 @@ import type { InputError } from "../../src/errors.js";
 import { encodePem } from "../../src/encoding/pem.js";
 import { derSequence, derTlv } from "../../src/encoding/der-writer.js";
 import { TAG, children, readSingle } from "../../src/encoding/der.js";
+import { generateMlDsaKeyPair, mlDsaPkcs8Der } from "../helpers/mldsa-pki.js";
 
 // The real reader, with a hook run before the key file is read: where a ..data swap can fall between the two reads.
 const hook = vi.hoisted(() => ({ beforeKeyRead: undefined as (() => void) | undefined }));
@@ -231,5 +232,21 @@ describe(`the TLS key, read by the file signer's reader (round 35), Node ${proce
       message: `${path} holds an encrypted private key and no password was given`,
       hint: expect.stringMatching(/^serve takes no password/),
     });
+  });
+
+  it("refuses an ML-DSA key, which Node's TLS cannot take, naming it", async () => {
+    const one = pair("ml-dsa");
+    const path = write("ml-dsa.key", encodePem("PRIVATE KEY", mlDsaPkcs8Der(generateMlDsaKeyPair("ML-DSA-65"), "seed")));
+    await expect(startTlsServer({ certificate: one.certPath, key: path }, () => {}, () => {})).rejects.toMatchObject({
+      code: "PRIVATE_KEY_UNSUPPORTED",
+      message: `TLS private key file ${path} holds an ML-DSA-65 key, which serve's TLS does not take`,
+    });
+  });
+
+  it("gives the TLS context the key as encodePem writes it (padding, 64-character lines), in a Buffer", () => {
+    for (let n = 1; n < 200; n++) {
+      const der = Buffer.from(Array.from({ length: n }, (_, i) => (i * 37 + n) & 255));
+      expect(pemBuffer("PRIVATE KEY", der).toString("latin1")).toBe(encodePem("PRIVATE KEY", der));
+    }
   });
 });
