@@ -1,11 +1,12 @@
-import { createPrivateKey, X509Certificate } from "node:crypto";
+import { X509Certificate, type KeyObject } from "node:crypto";
 import { createServer } from "node:https";
 import type { RequestListener } from "node:http";
 import { oneLine } from "../daemon/signals.js";
 import { InputError } from "../errors.js";
 import { warnIfExposed } from "../os/exposed-file.js";
 import { readSecretInput } from "../secrets/secret-source.js";
-import { readInputFile, sameStamp, stampOf, type FileStamp } from "../io/input-file.js";
+import { readInputFile, sameStamp, stampOf, type FileStamp, type InputBytes } from "../io/input-file.js";
+import { loadKeyFile } from "../signers/file/key-material.js";
 import { repeatWithoutOverlap } from "../daemon/repeat.js";
 import { SERVER_OPTIONS } from "./connection-caps.js";
 
@@ -16,41 +17,73 @@ export interface TlsFilePaths {
 }
 
 /**
- * Reads and checks the pair: the certificate parses, the key parses, and the key belongs to the certificate
- * (a half-finished rotation — new certificate, old key — fails here instead of at the first handshake). `use` gets
- * the pair; the key's bytes are wiped once it returns, or once the pair is refused (the TLS context keeps its own copy).
+ * Reads and checks the pair: the certificate parses, the key is read by the file signer's reader (the same rules and
+ * messages as a --private-key file, on every Node), and the key belongs to the certificate (a half-finished rotation —
+ * new certificate, old key — fails here instead of at the first handshake). `use` gets the certificate and the key as
+ * PKCS#8 version 1 PEM (what every Node's TLS reads); every copy of the key made here is wiped once it returns, or once
+ * the pair is refused (the TLS context keeps its own copy).
  */
 async function loadTlsFiles<T>(paths: TlsFilePaths, use: (cert: Buffer, key: Buffer) => T) {
   const cert = await readInputFile(paths.certificate, "TLS certificate file");
-  const key = await readSecretInput(paths.key, "TLS private key file"); // its ACL from that descriptor, for the warning
+  const file = await readSecretInput(paths.key, "TLS private key file"); // its ACL from that descriptor, for the warning
+  let der: Buffer | undefined;
+  let pem: Buffer | undefined;
   try {
-    warnIfExposed(key, paths.key, "TLS private key file");
-    const { validTo } = checkPair(paths, cert.bytes, key.bytes);
-    return { validTo, stamps: [cert.stamp, key.stamp], used: use(cert.bytes, key.bytes) };
+    warnIfExposed(file, paths.key, "TLS private key file");
+    const leaf = certificateOf(paths.certificate, cert.bytes);
+    const privateKey = await privateKeyOf(paths.key, file);
+    if (!leaf.checkPrivateKey(privateKey)) {
+      throw new InputError("KEY_CERTIFICATE_MISMATCH", `TLS private key ${paths.key} does not belong to the certificate in ${paths.certificate}`, {
+        hint: "give the key and the certificate of the same pair (tls.key and tls.crt of one Secret)",
+      });
+    }
+    der = privateKey.export({ type: "pkcs8", format: "der" });
+    pem = pemBuffer("PRIVATE KEY", der);
+    return { validTo: leaf.validTo, stamps: [cert.stamp, file.stamp], used: use(cert.bytes, pem) };
   } finally {
-    key.bytes.fill(0);
+    file.bytes.fill(0);
+    der?.fill(0);
+    pem?.fill(0);
   }
 }
 
-function checkPair(paths: TlsFilePaths, cert: Buffer, key: Buffer) {
-  let leaf: X509Certificate;
+function certificateOf(path: string, bytes: Buffer): X509Certificate {
   try {
-    leaf = new X509Certificate(cert);
+    return new X509Certificate(bytes);
   } catch (cause) {
-    throw new InputError("CERTIFICATE_INVALID", `TLS certificate file ${paths.certificate} holds no PEM or DER certificate`, { cause });
+    throw new InputError("CERTIFICATE_INVALID", `TLS certificate file ${path} holds no PEM or DER certificate`, { cause });
   }
-  let privateKey;
-  try {
-    privateKey = createPrivateKey(key);
-  } catch (cause) {
-    throw new InputError("PRIVATE_KEY_INVALID", `TLS private key file ${paths.key} holds no unencrypted PEM or DER private key`, { cause });
-  }
-  if (!leaf.checkPrivateKey(privateKey)) {
-    throw new InputError("KEY_CERTIFICATE_MISMATCH", `TLS private key ${paths.key} does not belong to the certificate in ${paths.certificate}`, {
-      hint: "give the key and the certificate of the same pair (tls.key and tls.crt of one Secret)",
+}
+
+/** The key by loadKeyFile, which wipes the file's bytes; an encrypted key is refused (serve takes no password). */
+async function privateKeyOf(path: string, file: InputBytes): Promise<KeyObject> {
+  const encrypted = () =>
+    Promise.reject(new InputError("PASSWORD_REQUIRED", `${path} holds an encrypted private key and no password was given`, {
+      hint: "serve takes no password for its TLS key: give it unencrypted (`openssl pkey -in KEY -out NEW`), readable by the agent's user only",
+    }));
+  const { key } = await loadKeyFile(path, {}, file, encrypted);
+  if (key.privateKey === undefined) {
+    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `TLS private key file ${path} holds an ${key.description} key, which serve's TLS does not take`, {
+      hint: "give an RSA or ECDSA key and its certificate",
     });
   }
-  return { validTo: leaf.validTo };
+  return key.privateKey;
+}
+
+/** A PEM block in a Buffer, so that it can be wiped (a base64 string of a key could not): encodePem's text. */
+export function pemBuffer(label: string, der: Buffer): Buffer {
+  const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const head = `-----BEGIN ${label}-----\n`;
+  const body = Math.ceil(der.length / 3) * 4;
+  const out = Buffer.alloc(head.length + body + Math.ceil(body / 64) + `-----END ${label}-----\n`.length);
+  let at = out.write(head, "latin1");
+  for (let i = 0; i < der.length; i += 3) {
+    const n = (der[i]! << 16) | ((der[i + 1] ?? 0) << 8) | (der[i + 2] ?? 0);
+    for (let j = 0; j < 4; j++) out[at++] = i + j - 1 < der.length ? ALPHABET.charCodeAt((n >> (18 - 6 * j)) & 63) : 0x3d; // "="
+    if ((i / 3 + 1) % 16 === 0 || i + 3 >= der.length) out[at++] = 0x0a;
+  }
+  out.write(`-----END ${label}-----\n`, at, "latin1");
+  return out;
 }
 
 /**

@@ -2,10 +2,17 @@ import { afterAll, describe, expect, it, vi } from "vitest";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
-import { startTlsServer } from "../../src/serve/tls-files.js";
+import { pemBuffer, startTlsServer } from "../../src/serve/tls-files.js";
 import { secretVolume, servedSerial } from "../helpers/secret-volume.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 import { copiesHolding } from "../helpers/copies-made.js";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { loadKeyFile } from "../../src/signers/file/key-material.js";
+import type { InputError } from "../../src/errors.js";
+import { encodePem } from "../../src/encoding/pem.js";
+import { derSequence, derTlv } from "../../src/encoding/der-writer.js";
+import { TAG, children, readSingle } from "../../src/encoding/der.js";
+import { generateMlDsaKeyPair, mlDsaPkcs8Der } from "../helpers/mldsa-pki.js";
 
 // The real reader, with a hook run before the key file is read: where a ..data swap can fall between the two reads.
 const hook = vi.hoisted(() => ({ beforeKeyRead: undefined as (() => void) | undefined }));
@@ -27,8 +34,8 @@ vi.mock("../../src/io/input-file.js", async (importOriginal) => {
 const { dir, cleanup } = makeTempDir("raa-tls-files-");
 afterAll(cleanup);
 const ca = createCa(join(dir, "ca"), { name: "Endpoint CA" });
-const pair = (name: string) => {
-  const leaf = issueLeaf(ca, join(dir, "certs"), { name, extensions: ["basicConstraints=critical,CA:FALSE", "subjectAltName=IP:127.0.0.1"] });
+const pair = (name: string, keyType?: "rsa2048" | "p384") => {
+  const leaf = issueLeaf(ca, join(dir, "certs"), { name, keyType, extensions: ["basicConstraints=critical,CA:FALSE", "subjectAltName=IP:127.0.0.1"] });
   return { ...leaf, files: { "tls.crt": readFileSync(leaf.certPath, "utf8"), "tls.key": readFileSync(leaf.keyPath, "utf8") } };
 };
 
@@ -69,10 +76,10 @@ describe("the TLS files' checks and failures", () => {
       code: "CERTIFICATE_INVALID",
       message: `TLS certificate file ${junk} holds no PEM or DER certificate`,
     });
-    await expect(start({ certificate: certPath, key: junk })).rejects.toMatchObject({
-      code: "PRIVATE_KEY_INVALID",
-      message: `TLS private key file ${junk} holds no unencrypted PEM or DER private key`,
-    });
+    // The file signer's words for the same file (before: serve's own, "holds no unencrypted PEM or DER private key").
+    const signers = (await loadKeyFile(junk, {}).catch((e: unknown) => e)) as InputError;
+    expect(signers).toMatchObject({ code: "PRIVATE_KEY_INVALID", message: `unable to parse private key: ${junk} holds no private key` });
+    await expect(start({ certificate: certPath, key: junk })).rejects.toMatchObject({ code: signers.code, message: signers.message });
   });
 
   it("keeps the certificate when its files cannot be found, says so once, and again after they came back", async () => {
@@ -112,12 +119,24 @@ describe("the TLS key's bytes, wiped once the TLS context holds its own copy (ro
 
   it("accepted: the server serves the pair, and no buffer made reading it holds the key", async () => {
     const one = pair("wiped-one");
-    const { result, left } = await copiesHolding(secretOf(one.files["tls.key"]), () => start({ certificate: one.certPath, key: one.keyPath }));
+    // The key node:crypto exports for the TLS context: a Buffer made in C++, which copiesHolding does not see.
+    const privateKeys = Object.getPrototypeOf(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey) as KeyObject;
+    const exported: Buffer[] = [];
+    const exportOf = privateKeys.export;
+    const spy = vi.spyOn(privateKeys, "export").mockImplementation(function (this: KeyObject, ...a: unknown[]) {
+      const out = (exportOf as (...a: unknown[]) => unknown).apply(this, a);
+      if (Buffer.isBuffer(out)) exported.push(out);
+      return out;
+    } as never);
+    const { result, left } = await copiesHolding(secretOf(one.files["tls.key"]), () => start({ certificate: one.certPath, key: one.keyPath })).finally(() =>
+      spy.mockRestore(),
+    );
     const { server, stop } = result;
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     try {
       expect(await servedSerial((server.address() as AddressInfo).port, ca.certPem)).toBe(one.serialDecimal);
       expect(left).toBe(0);
+      expect([exported.length > 0, exported.every((b) => b.every((x) => x === 0))]).toEqual([true, true]);
     } finally {
       stop();
       server.close();
@@ -132,7 +151,7 @@ describe("the TLS key's bytes, wiped once the TLS context holds its own copy (ro
     writeFileSync(junk, "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n");
     for (const [paths, code] of [
       [{ certificate: two.certPath, key: one.keyPath }, "KEY_CERTIFICATE_MISMATCH"],
-      [{ certificate: one.certPath, key: torn }, "PRIVATE_KEY_INVALID"],
+      [{ certificate: one.certPath, key: torn }, "PEM_INVALID"],
       [{ certificate: junk, key: one.keyPath }, "CERTIFICATE_INVALID"],
     ] as const) {
       const { result, left } = await copiesHolding(secretOf(one.files["tls.key"]), () => start(paths).then(() => undefined, (e: unknown) => e));
@@ -165,6 +184,69 @@ describe("the TLS key's bytes, wiped once the TLS context holds its own copy (ro
     } finally {
       stop();
       server.close();
+    }
+  });
+});
+
+describe(`the TLS key, read by the file signer's reader (round 35), Node ${process.versions.node}`, () => {
+  /** The public key's BIT STRING content (unused-bits byte, then the key). */
+  const publicBits = (key: KeyObject) => children(readSingle(createPublicKey(key).export({ type: "spki", format: "der" }), TAG.SEQUENCE))[1]!.content;
+  const write = (name: string, pem: string) => {
+    writeFileSync(join(dir, name), pem, { mode: 0o600 });
+    return join(dir, name);
+  };
+
+  // RSA and P-384: a PKCS#8 DER whose length is not a multiple of 3 (the PEM given to TLS ends in padding).
+  it.each(["rsa2048", "p384"] as const)("takes a PKCS#8 version 2 %s key with its [1] publicKey under every Node (before: refused under Node 20)", async (type) => {
+    const one = pair(`v2-${type}`, type);
+    const key = createPrivateKey(one.files["tls.key"]);
+    const [, algorithm, privateKey] = children(readSingle(key.export({ type: "pkcs8", format: "der" }), TAG.SEQUENCE));
+    const v2 = derSequence(derTlv(TAG.INTEGER, Buffer.from([1])), algorithm!.raw, privateKey!.raw, derTlv(0x81, publicBits(key)));
+    const paths = { certificate: one.certPath, key: write("v2.key", encodePem("PRIVATE KEY", v2)) };
+    const { server, stop } = await startTlsServer(paths, (_req, res) => res.end(), () => {});
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      expect(await servedSerial((server.address() as AddressInfo).port, ca.certPem)).toBe(one.serialDecimal);
+    } finally {
+      stop();
+      server.close();
+    }
+  });
+
+  it("refuses what the signer refuses: an EC key storing the certificate's public point beside another scalar (before: served, every handshake failing)", async () => {
+    const one = pair("stolen-point");
+    const [version, scalar, params] = children(readSingle(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "sec1", format: "der" }), TAG.SEQUENCE));
+    const certPoint = derTlv(0xa1, derTlv(TAG.BIT_STRING, publicBits(createPrivateKey(one.files["tls.key"]))));
+    const path = write("stolen-point.key", encodePem("EC PRIVATE KEY", derSequence(version!.raw, scalar!.raw, params!.raw, certPoint)));
+    const signers = (await loadKeyFile(path, {}).catch((e: unknown) => e)) as InputError;
+    expect(signers).toMatchObject({ code: "PRIVATE_KEY_INVALID", message: expect.stringMatching(/not the public half of its P-256 private scalar/) });
+    await expect(startTlsServer({ certificate: one.certPath, key: path }, () => {}, () => {})).rejects.toMatchObject({ code: signers.code, message: signers.message });
+  });
+
+  it("refuses an encrypted key in the signer's words, with a hint for serve", async () => {
+    const one = pair("encrypted");
+    const pem = createPrivateKey(one.files["tls.key"]).export({ type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase: "pw" }) as string;
+    const path = write("encrypted.key", pem);
+    await expect(startTlsServer({ certificate: one.certPath, key: path }, () => {}, () => {})).rejects.toMatchObject({
+      code: "PASSWORD_REQUIRED",
+      message: `${path} holds an encrypted private key and no password was given`,
+      hint: expect.stringMatching(/^serve takes no password/),
+    });
+  });
+
+  it("refuses an ML-DSA key, which Node's TLS cannot take, naming it", async () => {
+    const one = pair("ml-dsa");
+    const path = write("ml-dsa.key", encodePem("PRIVATE KEY", mlDsaPkcs8Der(generateMlDsaKeyPair("ML-DSA-65"), "seed")));
+    await expect(startTlsServer({ certificate: one.certPath, key: path }, () => {}, () => {})).rejects.toMatchObject({
+      code: "PRIVATE_KEY_UNSUPPORTED",
+      message: `TLS private key file ${path} holds an ML-DSA-65 key, which serve's TLS does not take`,
+    });
+  });
+
+  it("gives the TLS context the key as encodePem writes it (padding, 64-character lines), in a Buffer", () => {
+    for (let n = 1; n < 200; n++) {
+      const der = Buffer.from(Array.from({ length: n }, (_, i) => (i * 37 + n) & 255));
+      expect(pemBuffer("PRIVATE KEY", der).toString("latin1")).toBe(encodePem("PRIVATE KEY", der));
     }
   });
 });

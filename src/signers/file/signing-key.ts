@@ -17,6 +17,8 @@ export interface SigningKey {
   readonly description: string;
   /** The public half, when node:crypto can represent it. */
   readonly publicKey: KeyObject | undefined;
+  /** node:crypto's private key (RSA, EC), for serve's TLS context: the one key reader's answer, on every Node. */
+  readonly privateKey?: KeyObject;
   /** DER SubjectPublicKeyInfo of the public half, to match it against a certificate. */
   readonly spki: Buffer;
   /** RSA PKCS#1 v1.5 or ECDSA (DER) over digest(message); ML-DSA signs the message itself. */
@@ -67,6 +69,7 @@ export function rsaEcSigningKey(der: Buffer, format: RsaEcKeyFormat, source: str
     keyType: checked.kind,
     description: isRsa ? `RSA ${checked.bits}` : `EC ${checked.curve}`,
     publicKey,
+    privateKey,
     // Read only for messages (the key matches its certificate by publicKey): OpenSSL's first export costs ~1 ms.
     get spki() {
       return (spki ??= publicKey.export({ type: "spki", format: "der" }));
