@@ -1,7 +1,7 @@
 import { lookup } from "node:dns/promises";
 import { pinSourcePath } from "../pkcs11/pin.js";
 import { isPkcs11Uri, uriGivesPin, uriPinForm } from "../pkcs11/uri.js";
-import { existsSync, realpathSync, statSync, type Stats } from "node:fs";
+import { existsSync, type Stats } from "node:fs";
 import { stat } from "node:fs/promises";
 import { signatureVerifies } from "../encoding/signature-encoding.js";
 import { AgentError, isAgentError } from "../errors.js";
@@ -10,8 +10,7 @@ import {
   uncheckedDirectoryAcl, uncheckedFileAcl, type AclAsked, type FileFacts,
 } from "../os/exposed-file.js";
 import { DUMPABLE_RISK, loadNativeHelper, nativeHelperPath } from "../os/native-helper.js";
-import { distDirectory, thisModuleFile } from "../os/module-file.js";
-import { othersCouldPlant } from "../os/planted-code.js";
+import { plantedRefusal } from "../os/planted-code.js";
 import { isFileInput, readInputFile, type InputBytes } from "../io/input-file.js";
 import { fileKind } from "../io/trusted-path.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
@@ -147,17 +146,7 @@ function nativeHelperRow(): CheckRow {
   if (helper) return pass("native helper", `loaded (${nativeHelperPath()})`);
   const cost = `; without it secret files' POSIX ACLs are not read, the agent judges its clients by its socket's directories, not their uid, Type=notify units cannot report readiness, and the daemons stay dumpable: ${DUMPABLE_RISK}`;
   if (!planted) return skip("native helper", `not loaded: ${reason}${cost}`, "build the package where a C compiler is available (npm run build)");
-  const fix = plantedFix();
-  return failText("native helper", `${reason}${cost}`, fix ? `check what is in it, then run: ${fix}` : "it has changed since it was refused: run doctor again");
-}
-
-/** The fix othersCouldPlant gives for the native helper, judged as loadNativeHelper judged it; undefined if it is gone. */
-function plantedFix(): string | undefined {
-  try {
-    return othersCouldPlant(realpathSync(nativeHelperPath()), distDirectory(), statSync(thisModuleFile()).uid)?.fix;
-  } catch {
-    return undefined;
-  }
+  return failText("native helper", `${plantedRefusal(nativeHelperPath(), planted)}${cost}`, `check what is in it, then run: ${planted.fix}`);
 }
 
 /** What the exposed-file rule reads of a stat. */

@@ -3,7 +3,7 @@ import type { Socket } from "node:net";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
 import { distDirectory, thisModuleFile } from "./module-file.js";
-import { othersCouldPlant } from "./planted-code.js";
+import { othersCouldPlant, plantedRefusal, type PlantedPath } from "./planted-code.js";
 
 // The native helper (below) and the protections of a process that holds secrets: no core file, no inspector.
 
@@ -29,7 +29,7 @@ export interface NativeHelper {
 
 export type NativeHelperLoad =
   | { readonly helper: NativeHelper; readonly reason?: undefined; readonly planted?: undefined }
-  | { readonly helper?: undefined; readonly reason: string; readonly planted?: true };
+  | { readonly helper?: undefined; readonly reason: string; readonly planted?: PlantedPath };
 
 /** What a process without the helper risks (cli/long-running.ts warns with it, doctor's row says it). */
 export const DUMPABLE_RISK = "a core dump, or another process of this user, could read PINs, passwords and credentials from its memory";
@@ -50,7 +50,7 @@ export function loadNativeHelper(): NativeHelperLoad {
     const real = realpathSync(path); // loaded by this name, not `path`: a link on the way, not judged, may be re-pointed
     const fault = othersCouldPlant(real, dist, statSync(thisModuleFile()).uid);
     if (fault) {
-      return (loaded = { reason: `${path} is not loaded: another user could have put it there: ${fault.path} is ${fault.why} (check what is in it, then: ${fault.fix})`, planted: true });
+      return (loaded = { reason: `${plantedRefusal(path, fault)} (check what is in it, then: ${fault.fix})`, planted: fault });
     }
     const module = { exports: {} as NativeHelper };
     process.dlopen(module, real);

@@ -12,7 +12,7 @@ import { createRequire } from "node:module";
 import { basename, dirname, join, sep } from "node:path";
 import { InputError } from "../errors.js";
 import { thisModuleFile } from "./module-file.js";
-import { othersCouldPlant, type PlantedPath } from "./planted-code.js";
+import { othersCouldPlant, plantedRefusal, type PlantedPath } from "./planted-code.js";
 
 /**
  * The node_modules directories npm installs this package's dependencies in, nearest first: its own, then, while it
@@ -80,7 +80,7 @@ export function requireFromPackage(id: string, from: string = thisModuleFile()):
 
 /** A dependency there but not loaded: not "missing" (a reinstall changes nothing), and what to make of `where`. */
 function planted(name: string, where: string, fault: PlantedPath): InputError {
-  return new InputError("FILE_UNSAFE", `${name} in ${where} is not loaded: another user could have put it there: ${fault.path} is ${fault.why}`, {
+  return new InputError("FILE_UNSAFE", plantedRefusal(`${name} in ${where}`, fault), {
     hint: `check what is in ${fault.path}, then: ${fault.fix}`,
   });
 }

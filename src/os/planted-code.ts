@@ -9,6 +9,10 @@ export interface PlantedPath {
   readonly fix: string;
 }
 
+/** Why the code `what` names is refused, without the fix (a hint gives it). */
+export const plantedRefusal = (what: string, fault: PlantedPath): string =>
+  `${what} is not loaded: another user could have put it there: ${fault.path} is ${fault.why}`;
+
 /**
  * Whether another user could have put the code at `path` there: the one rule for code loaded from disk at run time
  * (the native helper: native-helper.ts; dependencies by name: own-package.ts). It, or a directory above it up to

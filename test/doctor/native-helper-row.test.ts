@@ -51,6 +51,8 @@ describe("doctor's native helper row", () => {
     expect(rows).toMatchObject([{ outcome: "fail", detail: expect.stringContaining(`${path} is not loaded: another user could have put it there`) }]);
     expect(rows[0]!.detail).toContain(RISK);
     expect(rows[0]!.hint).toBe(`check what is in it, then run: chmod o-w ${path}`); // round 35: was "chown root FILE; chmod go-w FILE"
+    expect(rows[0]!.detail).toContain(`${path} is writable by others (mode 666`);
+    expect(rows[0]!.detail).not.toContain("chmod"); // round 35 (S30): the detail gave the fix too, in the loader's words
   });
 
   // Round 35 (D12): the hint was one generic text (chown root FILE; chmod go-w FILE) whatever was at fault; it is now
