@@ -19,6 +19,9 @@ export function rootsOwner(uid: number, within?: Within): boolean {
   return uid === 0 || (unmappedOwner(uid) && !idMap().rootMapped && !othersMadeIt(within));
 }
 
+/** The local-trust rule for an owner: `self` (this process's user, or whom the caller stands for) or root (rootsOwner). */
+export const ownedByOrRoot = (uid: number, self: number | undefined, within?: Within): boolean => uid === self || rootsOwner(uid, within);
+
 type Within = { readonly mode: number; readonly theirs?: boolean } | undefined;
 
 /** Whether an entry of `within` (rootsOwner) shown with the unmapped owner is another user's, who made it there. */

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
-import { ownerText, rootsOwner, unmappedOwner } from "../user-namespace.js";
+import { ownedByOrRoot, ownerText, unmappedOwner } from "../user-namespace.js";
 import { aclByName, aclGrants, aclNamed, aclUnreadable, readAccessAcl, UNMAPPED_ID, type AccessAcl } from "./access-acl.js";
 
 /**
@@ -91,7 +91,7 @@ export function uncheckedFileAcl(file: FileFacts, path: string): { why: string; 
  */
 export function foreignOwnerText({ owner }: FileFacts, path: string): { problem: string; hint: string } | undefined {
   const uid = process.getuid?.();
-  if (owner === undefined || uid === undefined || owner === uid || rootsOwner(owner, statOf(() => dirname(realpathSync(path))))) return undefined;
+  if (owner === undefined || uid === undefined || ownedByOrRoot(owner, uid, statOf(() => dirname(realpathSync(path))))) return undefined;
   // An owner outside this user namespace: chown cannot give it back here (EPERM), a copy is ours.
   const hint = unmappedOwner(owner) ? "copy it to a file of your own" : `run chown ${uid} ${path}`;
   return { problem: `${path} belongs to another user (${ownerText(owner)}), who can change it`, hint };
@@ -200,7 +200,7 @@ export function changeableDirectory(path: string, aclAsked?: AclAsked[]): Change
     for (let at: string | undefined = start; at !== undefined && !seen.has(at); at = at === "/" ? undefined : dirname(at)) {
       seen.add(at);
       const info = statSync(at, { throwIfNoEntry: false });
-      if (info && info.uid !== uid && !rootsOwner(info.uid, at === "/" ? undefined : statOf(() => dirname(at)))) return { path: at, mode: info.mode, owner: info.uid };
+      if (info && !ownedByOrRoot(info.uid, uid, at === "/" ? undefined : statOf(() => dirname(at)))) return { path: at, mode: info.mode, owner: info.uid };
       if (!info || (info.mode & 0o022) === 0 || (info.mode & 0o1000) !== 0) continue;
       if ((info.mode & 0o002) !== 0 || groupShared(info.gid, uid ?? 0)) return { path: at, mode: info.mode };
       const read = aclByName(at);
