@@ -126,6 +126,7 @@ const UNPRINTABLE = String.raw`[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2
 // was read to its end again, a Host header of 16,000 spaces cost 0.6 s of serve's time.
 const UNPRINTABLE_RUNS = new RegExp(String.raw`(?<!\s)\s*(?:${UNPRINTABLE}\s*)+`, "g");
 const UNPRINTABLE_EACH = new RegExp(UNPRINTABLE, "g");
+const UNPRINTABLE_ONE = new RegExp(UNPRINTABLE);
 
 /**
  * `text` on one printable line: each run of C0/C1 controls (line breaks, terminal escapes), line separators and
@@ -134,6 +135,19 @@ const UNPRINTABLE_EACH = new RegExp(UNPRINTABLE, "g");
  */
 export function printableLine(text: string): string {
   return text.replace(UNPRINTABLE_RUNS, " ");
+}
+
+/**
+ * `text` as one word of a POSIX shell command in a hint, which an operator may paste into a root shell: a path another
+ * user named (`/tmp/x; touch y`, `$(…)`) stays one argument. Plain when nothing in it is special (today's hints
+ * unchanged); else single-quoted, `'\''` for a quote; one holding a character printableLine would turn into a space (a
+ * newline) as `$'…'` (bash, zsh, ksh, POSIX 2024 sh) with it escaped, so the printed word still names that path.
+ */
+export function shellWord(text: string): string {
+  if (/^[\w@%+:,./-]+$/.test(text)) return text; // not `=`: zsh reads a leading one as a command's path
+  if (!UNPRINTABLE_ONE.test(text)) return `'${text.replace(/'/g, "'\\''")}'`;
+  const code = (c: string) => (c < "\x80" ? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return `$'${escapeUnprintable(text.replace(/[\\']/g, "\\$&"), code)}'`;
 }
 
 /** How a message names a character it must not quote: `U+000A`. */

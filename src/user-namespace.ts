@@ -3,7 +3,7 @@ import { readFileSync, statSync } from "node:fs";
 /**
  * Who owns a file, as this process's user namespace shows it (a rootless container, Kubernetes pods with user
  * namespaces, bwrap and flatpak, `unshare -U`): an owner the namespace does not map shows as the kernel's overflow
- * uid (65534; 4294967295 in a POSIX ACL's bytes). The local-trust rules (io/trusted-path.ts, os/exposed-file.ts) ask here.
+ * uid (65534; 4294967295 in a POSIX ACL's bytes). The local-trust rules ask here: ownedByOrRoot, this user's or root's.
  */
 
 /**
@@ -18,6 +18,8 @@ import { readFileSync, statSync } from "node:fs";
 export function rootsOwner(uid: number, within?: Within): boolean {
   return uid === 0 || (unmappedOwner(uid) && !idMap().rootMapped && !othersMadeIt(within));
 }
+
+export const ownedByOrRoot = (uid: number, self: number | undefined, within?: Within): boolean => uid === self || rootsOwner(uid, within);
 
 type Within = { readonly mode: number; readonly theirs?: boolean } | undefined;
 

@@ -4,7 +4,7 @@ import {
 } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { InputError, type ErrorCode } from "../errors.js";
-import { ownerText, rootsOwner } from "../user-namespace.js";
+import { ownedByOrRoot, ownerText, rootsOwner } from "../user-namespace.js";
 
 /**
  * Paths that steer the process (the config file, a PKCS#11 module it names, the agent socket, the ECS env
@@ -229,7 +229,7 @@ export function checkDirectoryRule(dir: CheckedDirectory, uid: number): void {
 
 /** Owned by `uid` or root (rootsOwner; `within`: the directory it is in). `what` reads as the subject of "belongs to uid N". */
 export function checkOwner(stats: Stats, what: string, uid: number, within?: OwnerRule): void {
-  if (stats.uid !== uid && !rootsOwner(stats.uid, within)) throw new UntrustedPathError(`${what} belongs to ${ownerText(stats.uid)}, not to this user (${uid}) or root`);
+  if (!ownedByOrRoot(stats.uid, uid, within)) throw new UntrustedPathError(`${what} belongs to ${ownerText(stats.uid)}, not to this user (${uid}) or root`);
 }
 
 /** Not writable by group or others, sticky bit or not. */
@@ -323,7 +323,7 @@ class Directory implements CheckedDirectory {
     uid: number,
   ) {
     this.within = parent?.rule;
-    this.rule = { mode: stats.mode, theirs: stats.uid !== uid && !rootsOwner(stats.uid, parent?.rule) };
+    this.rule = { mode: stats.mode, theirs: !ownedByOrRoot(stats.uid, uid, parent?.rule) };
   }
 
   static root(byFd: boolean, uid: number): Directory {

@@ -1,7 +1,8 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
-import { ownerText, rootsOwner, unmappedOwner } from "../user-namespace.js";
+import { shellWord } from "../errors.js";
+import { ownedByOrRoot, ownerText, unmappedOwner } from "../user-namespace.js";
 import { aclByName, aclGrants, aclNamed, aclUnreadable, readAccessAcl, UNMAPPED_ID, type AccessAcl } from "./access-acl.js";
 
 /**
@@ -69,7 +70,7 @@ export function exposedFileWarnings(file: FileFacts, path: string, what: string)
  */
 export function uncheckedDirectoryAcl(aclAsked: readonly AclAsked[]): { path: string; why: string; hint: string } | undefined {
   const { path, why } = aclAsked.find((asked) => asked.why !== undefined) ?? {};
-  return path === undefined || why === undefined ? undefined : { path, why, hint: `check that it names no other writer: getfacl ${path}` };
+  return path === undefined || why === undefined ? undefined : { path, why, hint: `check that it names no other writer: getfacl ${shellWord(path)}` };
 }
 
 /** A directory whose ACL changeableDirectory asked, and why it could not be read (absent: read, no other writer in it). */
@@ -82,7 +83,7 @@ export type AclAsked = { path: string; why?: string | undefined };
 export function uncheckedFileAcl(file: FileFacts, path: string): { why: string; hint: string } | undefined {
   if (isExposed(file) || ((file.mode ?? 0) & 0o040) === 0) return undefined; // aclReader's rule: none asked then
   const why = file.acl ? ("unknown" in file.acl ? file.acl.unknown : undefined) : aclUnreadable();
-  return why === undefined ? undefined : { why, hint: `check that it names no other reader: getfacl ${path}` };
+  return why === undefined ? undefined : { why, hint: `check that it names no other reader: getfacl ${shellWord(path)}` };
 }
 
 /**
@@ -91,15 +92,15 @@ export function uncheckedFileAcl(file: FileFacts, path: string): { why: string; 
  */
 export function foreignOwnerText({ owner }: FileFacts, path: string): { problem: string; hint: string } | undefined {
   const uid = process.getuid?.();
-  if (owner === undefined || uid === undefined || owner === uid || rootsOwner(owner, statOf(() => dirname(realpathSync(path))))) return undefined;
+  if (owner === undefined || uid === undefined || ownedByOrRoot(owner, uid, statOf(() => dirname(realpathSync(path))))) return undefined;
   // An owner outside this user namespace: chown cannot give it back here (EPERM), a copy is ours.
-  const hint = unmappedOwner(owner) ? "copy it to a file of your own" : `run chown ${uid} ${path}`;
+  const hint = unmappedOwner(owner) ? "copy it to a file of your own" : `run chown ${uid} ${shellWord(path)}`;
   return { problem: `${path} belongs to another user (${ownerText(owner)}), who can change it`, hint };
 }
 
 /** The exposed-mode finding in words, for this warning and doctor's row: what is wrong, and the command that fixes it. */
 export function exposedModeText(file: FileFacts, path: string): { problem: string; fix: string } {
-  return { problem: `${path} can be read or changed by other users (mode ${((file.mode ?? 0) & 0o777).toString(8)})`, fix: modeFix(file, path) };
+  return { problem: `${path} can be read or changed by other users (mode ${((file.mode ?? 0) & 0o777).toString(8)})`, fix: modeFix(file, shellWord(path)) };
 }
 
 /**
@@ -113,7 +114,7 @@ export function changeableDirectoryText(path: string, directory: ChangeableDirec
     return { problem, hint: "move it to a directory of your own" };
   }
   const where = `${directory.path}, mode ${(directory.mode & 0o7777).toString(8)}${acl ? `, ACL entry ${aclEntryText(acl)}` : ""}`;
-  const fix = acl ? aclFix(acl, directory.path) : `chmod go-w ${directory.path}`;
+  const fix = acl ? aclFix(acl, directory.path) : `chmod go-w ${shellWord(directory.path)}`;
   return { problem: `${path} is in a directory other users can change (${where})`, hint: `run ${fix}` };
 }
 
@@ -126,7 +127,7 @@ const aclEntryText = (entry: string) => {
   if (!unmappedEntry(entry)) return entry;
   return entry.startsWith("u:") ? `${entry}, a user outside this user namespace` : `${entry}, a group outside this user namespace`;
 };
-const aclFix = (entry: string, path: string) => (unmappedEntry(entry) ? `setfacl -b ${path}` : `setfacl -x ${entry} ${path}`);
+const aclFix = (entry: string, path: string) => (unmappedEntry(entry) ? `setfacl -b ${shellWord(path)}` : `setfacl -x ${entry} ${shellWord(path)}`);
 
 /** A directory on the way to a secret file that someone else can change: by its mode, its ACL entry `acl`, or as its `owner`. */
 export type ChangeableDirectory = { path: string; mode: number; acl?: string; owner?: number };
@@ -200,7 +201,7 @@ export function changeableDirectory(path: string, aclAsked?: AclAsked[]): Change
     for (let at: string | undefined = start; at !== undefined && !seen.has(at); at = at === "/" ? undefined : dirname(at)) {
       seen.add(at);
       const info = statSync(at, { throwIfNoEntry: false });
-      if (info && info.uid !== uid && !rootsOwner(info.uid, at === "/" ? undefined : statOf(() => dirname(at)))) return { path: at, mode: info.mode, owner: info.uid };
+      if (info && !ownedByOrRoot(info.uid, uid, at === "/" ? undefined : statOf(() => dirname(at)))) return { path: at, mode: info.mode, owner: info.uid };
       if (!info || (info.mode & 0o022) === 0 || (info.mode & 0o1000) !== 0) continue;
       if ((info.mode & 0o002) !== 0 || groupShared(info.gid, uid ?? 0)) return { path: at, mode: info.mode };
       const read = aclByName(at);
@@ -297,7 +298,7 @@ export function groupShared(gid: number, uid: number): boolean {
 /** Where distributions put `getent` (glibc's; Alpine's musl-utils); without either, the name service is not asked (ENOENT). */
 const GETENT = ["/usr/bin/getent", "/bin/getent"];
 
-/** The command that narrows the mode: chmod 600 on root's file would lock this process (not root) out, which reads it through the group. */
+/** The command that narrows the mode of `path` (a shell word): chmod 600 on root's file would lock this process (not root) out, which reads it through the group. */
 export function modeFix(file: FileFacts, path: string): string {
   const uid = process.getuid?.();
   if (file.owner !== 0 || uid === undefined || uid === 0) return `chmod 600 ${path}`;

@@ -1,5 +1,6 @@
 import { statSync, type Stats } from "node:fs";
 import { dirname } from "node:path";
+import { shellWord } from "../errors.js";
 import { othersMadeIt, ownerText, rootsOwner, unmappedOwner } from "../user-namespace.js";
 
 /** Why another user could have put code there: the highest path on the way at fault, what is wrong with it, its fix. */
@@ -32,12 +33,12 @@ export function othersCouldPlant(path: string, top: string, owner: number): Plan
     try {
       stats = statSync(at);
     } catch (error) {
-      return { path: at, why: `not readable here (${(error as NodeJS.ErrnoException).code})`, fix: `ls -ld ${at}` };
+      return { path: at, why: `not readable here (${(error as NodeJS.ErrnoException).code})`, fix: `ls -ld ${shellWord(at)}` };
     }
     if (below) fault = ownerFault(below.path, below.stats, owner, stats) ?? fault;
     if ((stats.mode & 0o002) !== 0 && !(stats.isDirectory() && (stats.mode & 0o1000) !== 0)) {
       const group = (stats.mode & 0o020) !== 0 ? "; group-writable alone is allowed" : "";
-      fault = { path: at, why: `writable by others (mode ${(stats.mode & 0o7777).toString(8)}${group})`, fix: `chmod o-w ${at}` };
+      fault = { path: at, why: `writable by others (mode ${(stats.mode & 0o7777).toString(8)}${group})`, fix: `chmod o-w ${shellWord(at)}` };
     }
     below = { path: at, stats };
     if (at === top || at === dirname(at)) return ownerFault(at, stats, owner) ?? fault;
@@ -47,6 +48,6 @@ export function othersCouldPlant(path: string, top: string, owner: number): Plan
 function ownerFault(path: string, { uid }: Stats, owner: number, within?: Stats): PlantedPath | undefined {
   if (rootsOwner(uid, within) || (uid === owner && !(unmappedOwner(uid) && othersMadeIt(within)))) return undefined;
   const where = uid === owner ? ", in a sticky directory others can write to" : ", neither root nor this code's owner";
-  const chown = `chown -R ${owner === 0 || unmappedOwner(owner) ? "root" : owner} ${path}`;
+  const chown = `chown -R ${owner === 0 || unmappedOwner(owner) ? "root" : owner} ${shellWord(path)}`;
   return { path, why: `owned by ${ownerText(uid)}${where}`, fix: unmappedOwner(owner) ? `outside this user namespace: ${chown} (or to the code's owner)` : chown };
 }

@@ -5,7 +5,7 @@ import { InputError } from "../errors.js";
 import { readOpenedFile } from "../io/read-opened-file.js";
 import { repeatWithoutOverlap } from "../daemon/repeat.js";
 import { checkDirectoryRule, directoryErrorText, openCheckedDirectory, UntrustedPathError, walkToEntry, type CheckedDirectory, type CheckedEntry } from "../io/trusted-path.js";
-import { ownerText, rootsOwner } from "../user-namespace.js";
+import { ownedByOrRoot, ownerText } from "../user-namespace.js";
 import { ecsConsumers, type EcsConsumer, type EcsConsumerLookup, type ReloadingConsumers } from "./ecs-consumers.js";
 
 /** A token this short is guessable or a mistake (an empty Secret key, a placeholder). */
@@ -92,7 +92,7 @@ async function readToken(dir: string, name: string, uid: number): Promise<string
     throw unreadable(cause as NodeJS.ErrnoException);
   }
   // Root's as the walk's (rootsOwner): in a user namespace root's Secret volume shows as 65534, in a sticky directory so does another user's.
-  const refused = (stats: Stats) => !stats.isFile() || (stats.mode & 0o022) !== 0 || (stats.uid !== uid && !rootsOwner(stats.uid, entry.directory.rule));
+  const refused = (stats: Stats) => !stats.isFile() || (stats.mode & 0o022) !== 0 || !ownedByOrRoot(stats.uid, uid, entry.directory.rule);
   const unsafe = (stats: Stats) =>
     new InputError("FILE_UNSAFE", `token file ${path} of ECS consumer ${name} was not used: it must be a regular file of root or uid ${uid} that no one else can write (it is ${ownerText(stats.uid)}, mode ${(stats.mode & 0o777).toString(8)})`);
   // Not even opened when it fails: another user's FIFO would be read for 30 s.

@@ -1,0 +1,61 @@
+/**
+ * A fix hint names a path another user may have chosen (a directory of theirs in /tmp or a shared directory holding
+ * the key file, a dependency's path), and an operator pastes its command into a root shell. Pasted, it must act on
+ * that path alone: before, `run chmod 600 /tmp/x$(touch pwned)/key.pem` ran `touch pwned` as whoever pasted it.
+ */
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { printableLine } from "../../src/errors.js";
+import { exposedFileWarnings } from "../../src/os/exposed-file.js";
+import { othersCouldPlant } from "../../src/os/planted-code.js";
+
+/** A scratch directory with another user's directory named `name` in it (0777: its hint is `chmod go-w` too). */
+function theirDirectory(name: string) {
+  const top = mkdtempSync(join(tmpdir(), "raa-hint-words-"));
+  onTestFinished(() => rmSync(top, { recursive: true, force: true }));
+  const dir = join(top, name);
+  mkdirSync(dir);
+  chmodSync(dir, 0o777);
+  const key = join(dir, "key.pem");
+  writeFileSync(key, "k");
+  chmodSync(key, 0o644);
+  return { top, dir, key };
+}
+
+/** Each warning's command, as printed (printableLine) and pasted into `shell` in `cwd` (it may fail: what did it do?). */
+function paste(lines: string[], shell: string, cwd: string) {
+  for (const line of lines) spawnSync(shell, ["-c", printableLine(line).replace(/^.*: run /, "")], { cwd, stdio: "ignore" });
+}
+
+describe("fix hints pasted into a shell", () => {
+  it("a key file in a directory named `x$(touch pwned); touch pwned2`: chmod 600 and chmod go-w act on it, nothing runs", () => {
+    const { top, dir, key } = theirDirectory("x$(touch pwned); touch pwned2 'q'");
+    const lines = exposedFileWarnings({ mode: statSync(key).mode, owner: statSync(key).uid, gid: statSync(key).gid }, key, "private key file");
+    expect(lines).toHaveLength(2); // the file's mode, and its directory's
+    paste(lines, "sh", top);
+    expect(existsSync(join(top, "pwned")) || existsSync(join(top, "pwned2"))).toBe(false);
+    expect(statSync(key).mode & 0o777).toBe(0o600);
+    expect(statSync(dir).mode & 0o777).toBe(0o755);
+  });
+
+  it("a newline in the directory's name: the printed line's command still names that directory (bash)", () => {
+    const { top, dir, key } = theirDirectory("a\nb");
+    mkdirSync(join(top, "a b"), { mode: 0o777 }); // what the printed line named before: a space where the newline was
+    chmodSync(join(top, "a b"), 0o777);
+    const lines = exposedFileWarnings({ mode: statSync(key).mode, owner: statSync(key).uid, gid: statSync(key).gid }, key, "private key file");
+    paste(lines, "bash", top);
+    expect([statSync(key).mode & 0o777, statSync(dir).mode & 0o777, statSync(join(top, "a b")).mode & 0o777]).toEqual([0o600, 0o755, 0o777]);
+  });
+
+  it("planted code's fix (chmod o-w) for a dependency path named `m$(touch pwned)`", () => {
+    const { top, dir } = theirDirectory("m$(touch pwned)");
+    const fault = othersCouldPlant(join(dir, "key.pem"), top, process.getuid!());
+    expect(fault?.fix).toMatch(/^chmod o-w /);
+    paste([fault!.fix], "sh", top);
+    expect(existsSync(join(top, "pwned"))).toBe(false);
+    expect(statSync(dir).mode & 0o777).toBe(0o775);
+  });
+});
