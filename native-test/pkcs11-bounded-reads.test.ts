@@ -11,7 +11,7 @@ import * as pkcs11js from "pkcs11js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCa, issueLeaf, makeTempDir } from "../test/helpers/pki.js";
 import { bundleCli } from "./agent-support.js";
-import { SOFTHSM_MODULE } from "./helpers/softhsm-fixture.js";
+import { SOFTHSM_MODULE, withSoftHsmSession } from "./helpers/softhsm-fixture.js";
 import { runCli } from "./helpers/run-cli.js";
 import { failure } from "../test/helpers/agent-error.js";
 import { createPkcs11Signer } from "../src/signers/pkcs11/index.js";
@@ -31,20 +31,8 @@ let leaf: { certPath: string; der: Buffer };
 const initToken = (label: string) =>
   execFileSync("softhsm2-util", ["--init-token", "--free", "--label", label, "--so-pin", "12345678", "--pin", "1234"], { env, stdio: "ignore" });
 
-/** Runs `use` in a logged-in read-write session on `token`, over the raw binding. */
-function withSession<T>(token: string, use: (lib: pkcs11js.PKCS11, session: Buffer, slot: Buffer) => T): T {
-  const lib = new pkcs11js.PKCS11();
-  lib.load(SOFTHSM_MODULE);
-  lib.C_Initialize();
-  try {
-    const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === token)!;
-    const session = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
-    lib.C_Login(session, pkcs11js.CKU_USER, "1234");
-    return use(lib, session, slot);
-  } finally {
-    lib.C_Finalize();
-  }
-}
+const withSession = <T>(token: string, use: (lib: pkcs11js.PKCS11, session: Buffer, slot: Buffer) => T): T =>
+  withSoftHsmSession(token, "1234", use);
 
 const certificateTemplate = (value: Buffer, label: string, id: string) => [
   { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE },

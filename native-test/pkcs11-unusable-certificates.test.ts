@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCa, issueLeaf, makeTempDir } from "../test/helpers/pki.js";
 import { createMlDsaCa, issueMlDsaLeaf } from "../test/helpers/mldsa-pki.js";
 import { bundleCli } from "./agent-support.js";
-import { SOFTHSM_MODULE } from "./helpers/softhsm-fixture.js";
+import { SOFTHSM_MODULE, withSoftHsmSession } from "./helpers/softhsm-fixture.js";
 import { runCli } from "./helpers/run-cli.js";
 import { failure } from "../test/helpers/agent-error.js";
 import { createPkcs11Signer } from "../src/signers/pkcs11/index.js";
@@ -43,13 +43,7 @@ interface CertificateObjectSpec {
 }
 
 function writeObjects(token: string, objects: readonly CertificateObjectSpec[]): void {
-  const lib = new pkcs11js.PKCS11();
-  lib.load(SOFTHSM_MODULE);
-  lib.C_Initialize();
-  try {
-    const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === token)!;
-    const session = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
-    lib.C_Login(session, pkcs11js.CKU_USER, "1234");
+  withSoftHsmSession(token, "1234", (lib, session) => {
     for (const { value, label, id, certificateType = pkcs11js.CKC_X_509 } of objects) {
       lib.C_CreateObject(session, [
         { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE },
@@ -61,9 +55,7 @@ function writeObjects(token: string, objects: readonly CertificateObjectSpec[]):
         { type: pkcs11js.CKA_SUBJECT, value: Buffer.from([0x30, 0]) },
       ]);
     }
-  } finally {
-    lib.C_Finalize();
-  }
+  });
 }
 
 const writeObject = (token: string, value: Uint8Array, label: string, id?: string, certificateType?: number) =>

@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import * as pkcs11js from "pkcs11js";
 import { Certificate } from "../../src/x509/certificate.js";
 
 export const SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so";
@@ -15,6 +16,24 @@ export const PKCS11_SPY_MODULE = "/usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so
  * (SoftHSM's are 16 random hex digits) and temp names can contain by chance: "9999" failed CI that way.
  */
 export const WRONG_PIN = "wrong-PIN-kq";
+/**
+ * Runs `use` in a logged-in read-write session on the SoftHSM token labelled `token`, over the raw binding: for
+ * objects no tool would write (pkcs11-tool parses a file first). SoftHSM reads this process's SOFTHSM2_CONF.
+ */
+export function withSoftHsmSession<T>(token: string, pin: string, use: (lib: pkcs11js.PKCS11, session: Buffer, slot: Buffer) => T): T {
+  const lib = new pkcs11js.PKCS11();
+  lib.load(SOFTHSM_MODULE);
+  lib.C_Initialize();
+  try {
+    const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === token)!;
+    const session = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+    lib.C_Login(session, pkcs11js.CKU_USER, pin);
+    return use(lib, session, slot);
+  } finally {
+    lib.C_Finalize();
+  }
+}
+
 const SCRIPT = resolve(import.meta.dirname, "../../softhsm/create-test-token.sh");
 
 export interface SoftHsmFixture {
