@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import { aclBytes } from "../helpers/acl-bytes.js";
+import { seemToRunAs } from "../helpers/run-as.js";
 
 const native = vi.hoisted(() => ({ acls: new Map<number, Buffer>(), loads: 0 }));
 vi.mock("../../src/os/native-helper.js", async (actual) => ({
@@ -26,14 +27,9 @@ beforeEach(() => {
   native.acls.clear();
   native.loads = 0;
   warnings = [];
-  const spies = [
-    vi.spyOn(process, "getuid").mockReturnValue(uid),
-    vi.spyOn(process, "geteuid").mockReturnValue(uid),
-    vi.spyOn(process, "getgid").mockReturnValue(gid),
-    vi.spyOn(process, "getgroups").mockReturnValue([gid]),
-    vi.spyOn(process, "emitWarning").mockImplementation(((message: string) => void warnings.push(message)) as never),
-  ];
-  onTestFinished(() => spies.forEach((spy) => spy.mockRestore()));
+  seemToRunAs(uid, gid);
+  const warn = vi.spyOn(process, "emitWarning").mockImplementation(((message: string) => void warnings.push(message)) as never);
+  onTestFinished(() => warn.mockRestore());
 });
 const readByBob = aclBytes([0x01, 6], [0x02, 4, bob], [0x04, 4], [0x10, 4], [0x20, 0]);
 // Root's 0640 config of the service's group, whose ACL also lets bob read it.

@@ -7,7 +7,7 @@
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
+import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { AgentError } from "../../src/errors.js";
 import { decodePublicArea } from "../../src/tpm/keys/public-area.js";
 import { encodeTss2KeyFile } from "../../src/tpm/keys/tss2-key-file.js";
@@ -15,6 +15,7 @@ import { encode } from "../../src/tpm/wire/codec.js";
 import { TPM_RH } from "../../src/tpm/wire/constants.js";
 import { TPMT_PUBLIC } from "../../src/tpm/wire/structures.js";
 import { eccSigningPublic } from "../helpers/tpm-public.js";
+import { seemToRunAs } from "../helpers/run-as.js";
 
 const native = vi.hoisted(() => ({ load: { reason: "none here (test)" } as object, loads: 0 }));
 vi.mock("../../src/os/native-helper.js", async (actual) => ({ ...(await actual<object>()), loadNativeHelper: () => (native.loads++, native.load) }));
@@ -28,13 +29,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 beforeEach(() => {
   native.load = { reason: "none here (test)" };
   native.loads = 0;
-  const spies = [
-    vi.spyOn(process, "getuid").mockReturnValue(uid),
-    vi.spyOn(process, "geteuid").mockReturnValue(uid),
-    vi.spyOn(process, "getgid").mockReturnValue(gid),
-    vi.spyOn(process, "getgroups").mockReturnValue([gid]),
-  ];
-  onTestFinished(() => spies.forEach((spy) => spy.mockRestore()));
+  seemToRunAs(uid, gid);
 });
 const rootsFile = (name: string, mode: number, text = "not read") => {
   const path = join(dir, name);

@@ -17,6 +17,7 @@ import { encode } from "../../src/tpm/wire/codec.js";
 import { TPM_RH } from "../../src/tpm/wire/constants.js";
 import { TPMT_PUBLIC } from "../../src/tpm/wire/structures.js";
 import { eccSigningPublic } from "../helpers/tpm-public.js";
+import { seemToRunAs } from "../helpers/run-as.js";
 
 // The native helper's ACL read, by the inode of the descriptor it is given: which file it is, whatever its name now.
 // `failing`: the file system fails the call (a FUSE server's EIO), for every file or for the one of that inode.
@@ -58,16 +59,10 @@ beforeEach(() => {
   native.loads = 0;
   afterRead.clear();
   const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
-  const spies = [
-    vi.spyOn(process, "getuid").mockReturnValue(uid),
-    vi.spyOn(process, "geteuid").mockReturnValue(uid),
-    vi.spyOn(process, "getgid").mockReturnValue(gid),
-    vi.spyOn(process, "getgroups").mockReturnValue([gid]),
-    warn,
-  ];
+  seemToRunAs(uid, gid);
   warnings = [];
   warn.mockImplementation(((message: string) => void warnings.push(message)) as never);
-  onTestFinished(() => spies.forEach((spy) => spy.mockRestore()));
+  onTestFinished(() => warn.mockRestore());
 });
 
 const selfSigned = openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=key-acl", "-days", "2", "-keyout", "-", "-out", "-"]);

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import { AgentError } from "../../src/errors.js";
 import { aclBytes } from "../helpers/acl-bytes.js";
+import { seemToRunAs } from "../helpers/run-as.js";
 
 // The native helper's ACL read, by the inode of the descriptor it is given: which file it is, whatever its name now.
 const { acls, loads } = vi.hoisted(() => ({ acls: new Map<number, Buffer>(), loads: { count: 0 } }));
@@ -41,13 +42,7 @@ beforeEach(() => {
   acls.clear();
   afterRead.clear();
   loads.count = 0;
-  const spies = [
-    vi.spyOn(process, "getuid").mockReturnValue(uid),
-    vi.spyOn(process, "geteuid").mockReturnValue(uid),
-    vi.spyOn(process, "getgid").mockReturnValue(gid),
-    vi.spyOn(process, "getgroups").mockReturnValue([gid]),
-  ];
-  onTestFinished(() => spies.forEach((spy) => spy.mockRestore()));
+  seemToRunAs(uid, gid);
 });
 const readByBob = aclBytes([0x01, 6], [0x02, 4, bob], [0x04, 4], [0x10, 4], [0x20, 0]);
 // Root's 0640 file of the service's group whose ACL also lets bob read it.

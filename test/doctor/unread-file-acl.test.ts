@@ -11,9 +11,10 @@ import { chmodSync, chownSync, fstatSync, mkdtempSync, rmSync, statSync, writeFi
 import { execFileSync, spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
+import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { aclBytes } from "../helpers/acl-bytes.js";
 import { createCa, issueLeaf } from "../helpers/pki.js";
+import { seemToRunAs } from "../helpers/run-as.js";
 
 // The native helper's ACL read, by the inode of the descriptor it is given; `asked` counts the reads by inode.
 const native = vi.hoisted(() => ({ acls: new Map<number, Buffer>(), asked: new Map<number, number>() }));
@@ -38,13 +39,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 beforeEach(() => {
   native.acls.clear();
   native.asked.clear();
-  const spies = [
-    vi.spyOn(process, "getuid").mockReturnValue(uid),
-    vi.spyOn(process, "geteuid").mockReturnValue(uid),
-    vi.spyOn(process, "getgid").mockReturnValue(gid),
-    vi.spyOn(process, "getgroups").mockReturnValue([gid]),
-  ];
-  onTestFinished(() => spies.forEach((spy) => spy.mockRestore()));
+  seemToRunAs(uid, gid);
 });
 const readByBob = aclBytes([0x01, 6], [0x02, 4, bob], [0x04, 4], [0x10, 4], [0x20, 0]);
 const rootsGroupFile = (path: string, mode = 0o640) => {
