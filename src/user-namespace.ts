@@ -19,12 +19,17 @@ export function rootsOwner(uid: number, within?: Within): boolean {
   return uid === 0 || (unmappedOwner(uid) && !idMap().rootMapped && !othersMadeIt(within));
 }
 
-export const ownedByOrRoot = (uid: number, self: number | undefined, within?: Within): boolean => uid === self || rootsOwner(uid, within);
+/**
+ * This user's or root's. Where this process's own uid is unmapped (`unshare --user` without a map: it runs as 65534, and
+ * so shows every host file), 65534 is not known to be ours: it is judged as root's is, refused where others made it.
+ */
+export const ownedByOrRoot = (uid: number, self: number | undefined, within?: Within): boolean =>
+  rootsOwner(uid, within) || (uid === self && !(unmappedOwner(uid) && othersMadeIt(within)));
 
 type Within = { readonly mode: number; readonly theirs?: boolean } | undefined;
 
 /** Whether an entry of `within` (rootsOwner) shown with the unmapped owner is another user's, who made it there. */
-export const othersMadeIt = (within: Within): boolean =>
+const othersMadeIt = (within: Within): boolean =>
   within !== undefined && (within.theirs === true || (within.mode & 0o002) !== 0 || (within.mode & 0o1020) === 0o1020);
 
 /** Whether `uid` is the kernel's overflow uid (65534) standing for an owner this user namespace does not map. */

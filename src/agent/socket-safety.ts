@@ -1,6 +1,6 @@
 import { lstat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
-import { InputError, UsageError } from "../errors.js";
+import { InputError, shellWord, UsageError } from "../errors.js";
 import { modeText, openCheckedDirectory, UntrustedPathError } from "../io/trusted-path.js";
 import { checkSocketPathLength, checkSocketPathName } from "./socket-path.js";
 import { connect } from "./socket-trust.js";
@@ -42,7 +42,7 @@ export async function prepareSocketPath(socketPath: string, uid: number = proces
   }
   if ((info.mode & 0o077) !== 0) {
     throw new InputError("SOCKET_UNSAFE", `socket directory ${dir} is accessible to other users (mode ${modeText(info)})`, {
-      hint: `run: chmod 700 ${dir}   (or choose a private directory with --socket)`,
+      hint: `run: chmod 700 ${shellWord(dir)}   (or choose a private directory with --socket)`,
     });
   }
   const existing = await lstat(socketPath).catch(() => undefined);

@@ -4,7 +4,7 @@ import { isPkcs11Uri, uriGivesPin, uriPinForm } from "../pkcs11/uri.js";
 import { existsSync, type Stats } from "node:fs";
 import { stat } from "node:fs/promises";
 import { signatureVerifies } from "../encoding/signature-encoding.js";
-import { AgentError, isAgentError } from "../errors.js";
+import { AgentError, isAgentError, shellWord } from "../errors.js";
 import {
   aclReader, aclReaderText, changeableDirectory, changeableDirectoryText, exposedModeText, foreignOwnerText, isExposed,
   uncheckedDirectoryAcl, uncheckedFileAcl, type AclAsked, type FileFacts,
@@ -244,7 +244,7 @@ async function fileRows(
     else if (name === "certificate file" || name === "intermediates file") {
       const bundle = name === "intermediates file" ? intermediates : undefined; // its mode as read
       const writable = ((bundle?.mode ?? (name === "certificate file" ? certMode : undefined) ?? info.mode) & 0o022) !== 0;
-      if (writable) rows.push(failText(name, `${ref} is writable by other users`, `run: chmod go-w ${ref}`));
+      if (writable) rows.push(failText(name, `${ref} is writable by other users`, `run: chmod go-w ${shellWord(ref)}`));
       else if (bundle && "error" in bundle) rows.push(fail(name, bundle.error));
       else if (!bundle && !info.isFile()) rows.push(skip(name, `${ref} is ${fileKind(info)}, not a regular file: what comes through it is read with the key`));
       else rows.push(pass(name, ref));

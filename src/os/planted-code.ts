@@ -1,7 +1,7 @@
 import { statSync, type Stats } from "node:fs";
 import { dirname } from "node:path";
 import { shellWord } from "../errors.js";
-import { othersMadeIt, ownerText, rootsOwner, unmappedOwner } from "../user-namespace.js";
+import { ownedByOrRoot, ownerText, unmappedOwner } from "../user-namespace.js";
 
 /** Why another user could have put code there: the highest path on the way at fault, what is wrong with it, its fix. */
 export interface PlantedPath {
@@ -21,9 +21,8 @@ export const plantedRefusal = (what: string, fault: PlantedPath): string =>
  * directory with the sticky bit excepted (/tmp's shape: others cannot rename or replace what they do not own, and the
  * entry below is judged by its owner in turn). Group-writable is not refused: npm under umask 002 (a group of the
  * user's own) makes every node_modules so. Anything that cannot be read counts as planted. In a user namespace owners
- * are judged as the trusted paths' (rootsOwner): one the namespace does not map (65534) is root's, or the code owner's
- * when it shows so too, except in a directory others can write to (sticky or not: othersMadeIt), where anyone could
- * have made it.
+ * are judged as the trusted paths' (ownedByOrRoot, with the code's owner): one the namespace does not map (65534) is
+ * root's, or the code owner's when it shows so too, except in a directory others can write to, where anyone could have made it.
  */
 export function othersCouldPlant(path: string, top: string, owner: number): PlantedPath | undefined {
   let fault: PlantedPath | undefined;
@@ -46,7 +45,7 @@ export function othersCouldPlant(path: string, top: string, owner: number): Plan
 }
 
 function ownerFault(path: string, { uid }: Stats, owner: number, within?: Stats): PlantedPath | undefined {
-  if (rootsOwner(uid, within) || (uid === owner && !(unmappedOwner(uid) && othersMadeIt(within)))) return undefined;
+  if (ownedByOrRoot(uid, owner, within)) return undefined;
   const where = uid === owner ? ", in a sticky directory others can write to" : ", neither root nor this code's owner";
   const chown = `chown -R ${owner === 0 || unmappedOwner(owner) ? "root" : owner} ${shellWord(path)}`;
   return { path, why: `owned by ${ownerText(uid)}${where}`, fix: unmappedOwner(owner) ? `outside this user namespace: ${chown} (or to the code's owner)` : chown };

@@ -2,7 +2,7 @@ import { constants, type Stats } from "node:fs";
 import { lstat, open, stat, unlink, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { writeFileAtomic } from "../io/atomic-write.js";
-import { InputError } from "../errors.js";
+import { InputError, shellWord } from "../errors.js";
 import { fileKind } from "../io/trusted-path.js";
 
 export interface OutputFileOptions {
@@ -70,7 +70,7 @@ export async function checkOutputFile(what: string, path: string, overwrite: boo
   const parent = dirname(path);
   if (await stat(parent).then(() => false, (cause: NodeJS.ErrnoException) => cause.code === "ENOENT")) {
     const message = `cannot write ${what} ${path}: the directory ${parent} does not exist`;
-    throw new InputError("FILE_WRITE_FAILED", message, { hint: `create it first: mkdir -p -m 700 ${parent}` });
+    throw new InputError("FILE_WRITE_FAILED", message, { hint: `create it first: mkdir -p -m 700 ${shellWord(parent)}` });
   }
   const info = await stat(path).catch(() => undefined);
   if (info && !info.isFile()) throw notRegular(what, path, fileKind(info));

@@ -2,6 +2,7 @@
  * A fix hint names a path another user may have chosen (a directory of theirs in /tmp or a shared directory holding
  * the key file, a dependency's path), and an operator pastes its command into a root shell. Pasted, it must act on
  * that path alone: before, `run chmod 600 /tmp/x$(touch pwned)/key.pem` ran `touch pwned` as whoever pasted it.
+ * The same for the other hints that name a path (an output file's missing directory, a socket directory, doctor's chmod go-w).
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -11,6 +12,7 @@ import { describe, expect, it, onTestFinished } from "vitest";
 import { printableLine } from "../../src/errors.js";
 import { exposedFileWarnings } from "../../src/os/exposed-file.js";
 import { othersCouldPlant } from "../../src/os/planted-code.js";
+import { checkOutputFile } from "../../src/provisioning/output-file.js";
 
 /** A scratch directory with another user's directory named `name` in it (0777: its hint is `chmod go-w` too). */
 function theirDirectory(name: string) {
@@ -57,5 +59,16 @@ describe("fix hints pasted into a shell", () => {
     paste([fault!.fix], "sh", top);
     expect(existsSync(join(top, "pwned"))).toBe(false);
     expect(statSync(dir).mode & 0o777).toBe(0o775);
+  });
+
+  it("an output file's missing directory named `d$(touch pwned)`: the hint's mkdir makes that directory, nothing runs", async () => {
+    const top = mkdtempSync(join(tmpdir(), "raa-hint-words-"));
+    onTestFinished(() => rmSync(top, { recursive: true, force: true }));
+    const parent = join(top, "d$(touch pwned)");
+    const hint = await checkOutputFile("TPM key file", join(parent, "key.pem"), false).then(() => "", (error: { hint?: string }) => error.hint ?? "");
+    expect(hint).toMatch(/^create it first: mkdir -p -m 700 /);
+    spawnSync("sh", ["-c", printableLine(hint).replace(/^.*: /, "")], { cwd: top, stdio: "ignore" });
+    expect(existsSync(join(top, "pwned"))).toBe(false);
+    expect(statSync(parent).mode & 0o777).toBe(0o700);
   });
 });
