@@ -60,12 +60,14 @@ ran "$main_report" "$rc"
 # and serve's hook into Node's HTTP parser and its answers to raw requests (~15 s) run again under Node 22 and 24 (vitest itself and every CLI process it starts), with the official binaries
 # from the npm packages node-linux-<arch>@22/@24, cached outside the repository (scripts/node-release.sh). So do the
 # unit tests of key files and certificates that each Node's OpenSSL reads differently (PKCS#8 versions; validity times
-# and a time as an algorithm's parameters, which OpenSSL 3.5 refuses up front: ~15 s).
+# and a time as an algorithm's parameters, which OpenSSL 3.5 refuses up front: ~15 s), and of the TLS pairs serve and
+# the local endpoint hand to each Node's TLS (tls-files, tls-key: the same answer on every Node).
 # Skipped when the test command was given a selection of tests.
 OTHER_NODE_TESTS=(native-test/cli-credential-process.test.ts native-test/cli-inputs.test.ts native-test/pkcs11-credential-process.test.ts native-test/agent.test.ts native-test/serve-costly-requests.test.ts
   test/signers/file/pkcs8-versions.test.ts test/signers/file/key-errors.test.ts
   test/x509/validity.test.ts test/x509/certificate.test.ts test/x509/names/go-name.test.ts test/x509/read-certificates.test.ts
-  test/hardening/serve.fuzz.test.ts test/serve/credential-server.test.ts test/serve/tls-endpoint.test.ts)
+  test/hardening/serve.fuzz.test.ts test/serve/credential-server.test.ts test/serve/tls-endpoint.test.ts
+  test/serve/tls-files.test.ts test/local-endpoint/tls-key.test.ts)
 if [ "$#" -eq 0 ]; then
   for major in 22 24; do
     if ! bin="$(bash scripts/node-release.sh "$major")"; then

@@ -9,11 +9,26 @@ export interface PemBlock {
 }
 
 const BEGIN = "-----BEGIN ";
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"; // RFC 4648 §4
 
 /** One PEM block, base64 in 64-character lines (RFC 7468). */
 export function encodePem(label: string, der: Uint8Array): string {
-  const lines = Buffer.from(der).toString("base64").match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
+  return pemBuffer(label, der).toString("latin1");
+}
+
+/** {@link encodePem}'s text in a Buffer, so that a key's PEM can be wiped (a base64 string of it could not). */
+export function pemBuffer(label: string, der: Uint8Array): Buffer {
+  const [head, tail] = [`-----BEGIN ${label}-----\n`, `\n-----END ${label}-----\n`];
+  const body = Math.ceil(der.length / 3) * 4;
+  const out = Buffer.alloc(head.length + body + Math.max(0, Math.ceil(body / 64) - 1) + tail.length);
+  let at = out.write(head, "latin1");
+  for (let i = 0; i < der.length; i += 3) {
+    if (i > 0 && i % 48 === 0) out[at++] = 0x0a; // 48 bytes: a 64-character line
+    const n = (der[i]! << 16) | ((der[i + 1] ?? 0) << 8) | (der[i + 2] ?? 0);
+    for (let j = 0; j < 4; j++) out[at++] = i + j - 1 < der.length ? ALPHABET.charCodeAt((n >> (18 - 6 * j)) & 63) : 0x3d; // "="
+  }
+  out.write(tail, at, "latin1");
+  return out;
 }
 
 export function looksLikePem(bytes: Buffer): boolean {
@@ -121,7 +136,7 @@ function isHeaderLine(bytes: Buffer, p: number, to: number): boolean {
 /** Each byte's value as a base64 digit (RFC 4648 §4); SPACE for JavaScript's `\s` in latin1, PAD for `=`, else -1. */
 const [SPACE, PAD] = [64, 65];
 const DIGITS = new Int8Array(256).fill(-1);
-for (let i = 0; i < 64; i++) DIGITS["ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".charCodeAt(i)] = i;
+for (let i = 0; i < 64; i++) DIGITS[ALPHABET.charCodeAt(i)] = i;
 for (const c of [0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0xa0]) DIGITS[c] = SPACE;
 DIGITS[0x3d] = PAD;
 

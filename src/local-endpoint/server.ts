@@ -4,7 +4,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { dropFailures } from "../debug-log.js";
-import { cutAt, escapeControls, InputError, isAgentError, MAX_ERROR_TEXT, MAX_LOG_LINE, ServiceError, UsageError } from "../errors.js";
+import { cutAt, escapeControls, isAgentError, MAX_ERROR_TEXT, MAX_LOG_LINE, ServiceError, UsageError } from "../errors.js";
 import { isPlainObject, wrongOption, type Kinds } from "../own-value.js";
 import { Certificate } from "../x509/certificate.js";
 import { loadLocalEndpointConfig, parseLocalEndpointConfig, type LocalEndpointConfig, type LocalEndpointConfigInput } from "./config.js";
@@ -19,6 +19,7 @@ import { loadTrustAnchors, type TrustAnchorSource } from "./trust-anchors.js";
 import { verifyCreateSessionRequest, type CreateSessionPolicy } from "./verify-request.js";
 import type { SignatureVerifiers } from "./verify-signature.js";
 import { wireRequest } from "./wire-request.js";
+import { useTlsPair } from "../serve/tls-files.js";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_LOG_ENTRIES = 1000;
@@ -214,17 +215,13 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
       record({ method, path, operation: "Unknown", status: 500, errorType, reason: message });
     });
   };
-  let server: Server;
-  try {
-    const { tls } = options;
-    server = tls
-      ? createHttpsServer({ cert: tls.cert, key: tls.key, maxHeaderSize: MAX_HEADER_BYTES }, listener)
-      : createHttpServer({ maxHeaderSize: MAX_HEADER_BYTES }, listener);
-  } catch (cause) {
-    const hint = "give a PEM certificate and the unencrypted PEM private key of the same pair (--tls-cert, --tls-key)";
-    const message = `the TLS certificate and key are not usable: ${(cause as Error).message}`;
-    throw new InputError("CERTIFICATE_INVALID", message, { hint, cause });
-  }
+  const { tls } = options;
+  // serve's reader of a TLS pair: the file signer's rules on every Node, the key's copies wiped (not the caller's).
+  const https = (cert: Buffer, key: Buffer): Server => createHttpsServer({ cert, key, maxHeaderSize: MAX_HEADER_BYTES }, listener);
+  const notAFile = { mtimeMs: 0, size: 0, ino: 0 };
+  const server = tls
+    ? (await useTlsPair({ certificate: "tls.cert", key: "tls.key" }, Buffer.from(tls.cert), { bytes: Buffer.from(tls.key), stamp: notAFile }, https)).used
+    : createHttpServer({ maxHeaderSize: MAX_HEADER_BYTES }, listener);
   await listenTcp(server, options.host ?? "127.0.0.1", options.port ?? 0);
   const address = server.address() as AddressInfo;
   return {

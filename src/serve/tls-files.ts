@@ -3,6 +3,7 @@ import { createServer } from "node:https";
 import type { RequestListener } from "node:http";
 import { oneLine } from "../daemon/signals.js";
 import { InputError } from "../errors.js";
+import { pemBuffer } from "../encoding/pem.js";
 import { warnIfExposed } from "../os/exposed-file.js";
 import { readSecretInput } from "../secrets/secret-source.js";
 import { readInputFile, sameStamp, stampOf, type FileStamp, type InputBytes } from "../io/input-file.js";
@@ -16,34 +17,56 @@ export interface TlsFilePaths {
   readonly key: string;
 }
 
-/**
- * Reads and checks the pair: the certificate parses, the key is read by the file signer's reader (the same rules and
- * messages as a --private-key file, on every Node), and the key belongs to the certificate (a half-finished rotation —
- * new certificate, old key — fails here instead of at the first handshake). `use` gets the certificate and the key as
- * PKCS#8 version 1 PEM (what every Node's TLS reads); every copy of the key made here is wiped once it returns, or once
- * the pair is refused (the TLS context keeps its own copy).
- */
+/** Reads the pair's files and hands them to {@link useTlsPair}, warning first about a key file others can read. */
 async function loadTlsFiles<T>(paths: TlsFilePaths, use: (cert: Buffer, key: Buffer) => T) {
   const cert = await readInputFile(paths.certificate, "TLS certificate file");
   const file = await readSecretInput(paths.key, "TLS private key file"); // its ACL from that descriptor, for the warning
+  try {
+    warnIfExposed(file, paths.key, "TLS private key file");
+  } catch (error) {
+    file.bytes.fill(0);
+    throw error;
+  }
+  return { ...(await useTlsPair(paths, cert.bytes, file, use)), stamps: [cert.stamp, file.stamp] };
+}
+
+/**
+ * Checks a TLS pair (`names` name its parts in messages): the certificate parses, the key is read by the file signer's
+ * reader (the same rules and messages as a --private-key file, on every Node), and the key belongs to the certificate
+ * (a half-finished rotation — new certificate, old key — fails here instead of at the first handshake). `use` gets the
+ * certificate and the key as PKCS#8 version 1 PEM (what every Node's TLS reads); `key.bytes`, and every copy of the
+ * key made here, are wiped once it returns, or once the pair is refused (the TLS context keeps its own copy).
+ */
+export async function useTlsPair<T>(names: TlsFilePaths, cert: Buffer, key: InputBytes, use: (cert: Buffer, key: Buffer) => T) {
   let der: Buffer | undefined;
   let pem: Buffer | undefined;
   try {
-    warnIfExposed(file, paths.key, "TLS private key file");
-    const leaf = certificateOf(paths.certificate, cert.bytes);
-    const privateKey = await privateKeyOf(paths.key, file);
+    const leaf = certificateOf(names.certificate, cert);
+    const privateKey = await privateKeyOf(names.key, key);
     if (!leaf.checkPrivateKey(privateKey)) {
-      throw new InputError("KEY_CERTIFICATE_MISMATCH", `TLS private key ${paths.key} does not belong to the certificate in ${paths.certificate}`, {
+      throw new InputError("KEY_CERTIFICATE_MISMATCH", `TLS private key ${names.key} does not belong to the certificate in ${names.certificate}`, {
         hint: "give the key and the certificate of the same pair (tls.key and tls.crt of one Secret)",
       });
     }
     der = privateKey.export({ type: "pkcs8", format: "der" });
     pem = pemBuffer("PRIVATE KEY", der);
-    return { validTo: leaf.validTo, stamps: [cert.stamp, file.stamp], used: use(cert.bytes, pem) };
+    return { validTo: leaf.validTo, used: usedBy(names, use, cert, pem) };
   } finally {
-    file.bytes.fill(0);
+    key.bytes.fill(0);
     der?.fill(0);
     pem?.fill(0);
+  }
+}
+
+/** What `use` made of the pair; what Node's TLS refuses after the checks (a chain's other blocks) is an input error. */
+function usedBy<T>(names: TlsFilePaths, use: (cert: Buffer, key: Buffer) => T, cert: Buffer, key: Buffer): T {
+  try {
+    return use(cert, key);
+  } catch (cause) {
+    throw new InputError("CERTIFICATE_INVALID", `TLS certificate file ${names.certificate} is not usable: ${(cause as Error).message}`, {
+      hint: "give the certificate first, then its intermediate CA certificates, each a PEM CERTIFICATE block",
+      cause,
+    });
   }
 }
 
@@ -55,35 +78,19 @@ function certificateOf(path: string, bytes: Buffer): X509Certificate {
   }
 }
 
-/** The key by loadKeyFile, which wipes the file's bytes; an encrypted key is refused (serve takes no password). */
+/** The key by loadKeyFile, which wipes the file's bytes; an encrypted key is refused (no password is asked for). */
 async function privateKeyOf(path: string, file: InputBytes): Promise<KeyObject> {
   const encrypted = () =>
     Promise.reject(new InputError("PASSWORD_REQUIRED", `${path} holds an encrypted private key and no password was given`, {
-      hint: "serve takes no password for its TLS key: give it unencrypted (`openssl pkey -in KEY -out NEW`), readable by the agent's user only",
+      hint: "a TLS key is read without a password: give it unencrypted (`openssl pkey -in KEY -out NEW`), readable by the serving user only",
     }));
   const { key } = await loadKeyFile(path, {}, file, encrypted);
   if (key.privateKey === undefined) {
-    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `TLS private key file ${path} holds an ${key.description} key, which serve's TLS does not take`, {
+    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `TLS private key file ${path} holds an ${key.description} key, which Node's TLS does not take`, {
       hint: "give an RSA or ECDSA key and its certificate",
     });
   }
   return key.privateKey;
-}
-
-/** A PEM block in a Buffer, so that it can be wiped (a base64 string of a key could not): encodePem's text. */
-export function pemBuffer(label: string, der: Buffer): Buffer {
-  const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  const head = `-----BEGIN ${label}-----\n`;
-  const body = Math.ceil(der.length / 3) * 4;
-  const out = Buffer.alloc(head.length + body + Math.ceil(body / 64) + `-----END ${label}-----\n`.length);
-  let at = out.write(head, "latin1");
-  for (let i = 0; i < der.length; i += 3) {
-    const n = (der[i]! << 16) | ((der[i + 1] ?? 0) << 8) | (der[i + 2] ?? 0);
-    for (let j = 0; j < 4; j++) out[at++] = i + j - 1 < der.length ? ALPHABET.charCodeAt((n >> (18 - 6 * j)) & 63) : 0x3d; // "="
-    if ((i / 3 + 1) % 16 === 0 || i + 3 >= der.length) out[at++] = 0x0a;
-  }
-  out.write(`-----END ${label}-----\n`, at, "latin1");
-  return out;
 }
 
 /**

@@ -1,7 +1,7 @@
 /** PEM reading and writing, boundary by boundary (found by mutation testing: these lines had no unit test). */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodePemBlocks, encodePem, indexOfText, looksLikePem, namePemBlock } from "../../src/encoding/pem.js";
+import { decodePemBlocks, encodePem, indexOfText, looksLikePem, namePemBlock, pemBuffer } from "../../src/encoding/pem.js";
 
 const block = (label: string, body: string) => `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
 const encrypted = "Proc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\nAAAA";
@@ -12,6 +12,15 @@ describe("encodePem", () => {
     expect(pem).toBe(`-----BEGIN X-----\n${"A".repeat(64)}\nAA==\n-----END X-----\n`);
     expect(encodePem("X", Buffer.alloc(0))).toBe("-----BEGIN X-----\n\n-----END X-----\n");
     expect(decodePemBlocks(pem, "x")[0]!.der).toEqual(Buffer.alloc(49));
+  });
+
+  it("pemBuffer (encodePem's writer: a key's PEM in a Buffer, to be wiped) writes Node's base64 in 64-character lines", () => {
+    // Padding and line breaks at every length: the PEM handed to TLS (serve, the local endpoint) is read by OpenSSL.
+    for (let n = 0; n < 200; n++) {
+      const der = Buffer.from(Array.from({ length: n }, (_, i) => (i * 37 + n) & 255));
+      const lines = der.toString("base64").match(/.{1,64}/g) ?? [];
+      expect(pemBuffer("PRIVATE KEY", der).toString("latin1")).toBe(`-----BEGIN PRIVATE KEY-----\n${lines.join("\n")}\n-----END PRIVATE KEY-----\n`);
+    }
   });
 });
 

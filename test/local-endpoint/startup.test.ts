@@ -178,13 +178,14 @@ describe("startLocalEndpoint options from plain JavaScript", () => {
     }
   });
 
-  it("a TLS certificate or key that is not usable is CERTIFICATE_INVALID (exit 3), not an internal error", async () => {
+  it("a TLS certificate or key that is not usable is an input error (exit 3), not an internal error", async () => {
     const tls = { cert: ca.certPem, key: "not a key" };
-    await expect(startLocalEndpoint({ trustAnchors: ca.certPath, tls })).rejects.toMatchObject({ code: "CERTIFICATE_INVALID" });
+    await expect(startLocalEndpoint({ trustAnchors: ca.certPath, tls })).rejects.toMatchObject({ code: "PRIVATE_KEY_INVALID" });
+    await expect(startLocalEndpoint({ trustAnchors: ca.certPath, tls: { ...tls, cert: "not a certificate" } })).rejects.toMatchObject({ code: "CERTIFICATE_INVALID" });
     const stray = issueLeaf(ca, join(dir, "stray"), { name: "stray", keyType: "p256" });
     const mismatch = { cert: ca.certPem, key: readFileSync(stray.keyPath) };
     const error = await startLocalEndpoint({ trustAnchors: ca.certPath, tls: mismatch }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: "CERTIFICATE_INVALID", message: expect.stringContaining("TLS certificate and key") });
+    expect(error).toMatchObject({ code: "KEY_CERTIFICATE_MISMATCH", message: expect.stringContaining("does not belong to the certificate") });
     const stderr = new PassThrough();
     let err = "";
     stderr.on("data", (d: Buffer) => (err += d.toString()));

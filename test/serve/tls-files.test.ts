@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it, vi } from "vitest";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
-import { pemBuffer, startTlsServer } from "../../src/serve/tls-files.js";
+import { startTlsServer } from "../../src/serve/tls-files.js";
 import { secretVolume, servedSerial } from "../helpers/secret-volume.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 import { copiesHolding } from "../helpers/copies-made.js";
@@ -13,6 +13,7 @@ import { encodePem } from "../../src/encoding/pem.js";
 import { derSequence, derTlv } from "../../src/encoding/der-writer.js";
 import { TAG, children, readSingle } from "../../src/encoding/der.js";
 import { generateMlDsaKeyPair, mlDsaPkcs8Der } from "../helpers/mldsa-pki.js";
+import { pkcs8V2Pem } from "../helpers/pkcs8-v2.js";
 
 // The real reader, with a hook run before the key file is read: where a ..data swap can fall between the two reads.
 const hook = vi.hoisted(() => ({ beforeKeyRead: undefined as (() => void) | undefined }));
@@ -143,16 +144,20 @@ describe("the TLS key's bytes, wiped once the TLS context holds its own copy (ro
     }
   });
 
-  it("refused: a key of another pair, a key that does not parse, a certificate that does not parse", async () => {
+  it("refused: a key of another pair, a key that does not parse, a certificate that does not parse, a chain Node's TLS refuses", async () => {
     const [one, two] = [pair("wiped-mine"), pair("wiped-other")];
     const torn = join(dir, "torn.key");
     writeFileSync(torn, one.files["tls.key"].replace(/\n-----END/, "!\n-----END"), { mode: 0o600 });
     const junk = join(dir, "not-a-cert.pem");
     writeFileSync(junk, "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n");
+    // A chain whose second block is no certificate: X509Certificate reads the first only, Node's TLS all (before: its Error).
+    const badChain = join(dir, "bad-chain.pem");
+    writeFileSync(badChain, `${one.files["tls.crt"]}-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n`);
     for (const [paths, code] of [
       [{ certificate: two.certPath, key: one.keyPath }, "KEY_CERTIFICATE_MISMATCH"],
       [{ certificate: one.certPath, key: torn }, "PEM_INVALID"],
       [{ certificate: junk, key: one.keyPath }, "CERTIFICATE_INVALID"],
+      [{ certificate: badChain, key: one.keyPath }, "CERTIFICATE_INVALID"],
     ] as const) {
       const { result, left } = await copiesHolding(secretOf(one.files["tls.key"]), () => start(paths).then(() => undefined, (e: unknown) => e));
       expect([(result as { code?: string }).code, left]).toEqual([code, 0]);
@@ -199,10 +204,7 @@ describe(`the TLS key, read by the file signer's reader (round 35), Node ${proce
   // RSA and P-384: a PKCS#8 DER whose length is not a multiple of 3 (the PEM given to TLS ends in padding).
   it.each(["rsa2048", "p384"] as const)("takes a PKCS#8 version 2 %s key with its [1] publicKey under every Node (before: refused under Node 20)", async (type) => {
     const one = pair(`v2-${type}`, type);
-    const key = createPrivateKey(one.files["tls.key"]);
-    const [, algorithm, privateKey] = children(readSingle(key.export({ type: "pkcs8", format: "der" }), TAG.SEQUENCE));
-    const v2 = derSequence(derTlv(TAG.INTEGER, Buffer.from([1])), algorithm!.raw, privateKey!.raw, derTlv(0x81, publicBits(key)));
-    const paths = { certificate: one.certPath, key: write("v2.key", encodePem("PRIVATE KEY", v2)) };
+    const paths = { certificate: one.certPath, key: write("v2.key", pkcs8V2Pem(one.files["tls.key"])) };
     const { server, stop } = await startTlsServer(paths, (_req, res) => res.end(), () => {});
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     try {
@@ -230,7 +232,7 @@ describe(`the TLS key, read by the file signer's reader (round 35), Node ${proce
     await expect(startTlsServer({ certificate: one.certPath, key: path }, () => {}, () => {})).rejects.toMatchObject({
       code: "PASSWORD_REQUIRED",
       message: `${path} holds an encrypted private key and no password was given`,
-      hint: expect.stringMatching(/^serve takes no password/),
+      hint: expect.stringMatching(/^a TLS key is read without a password/),
     });
   });
 
@@ -239,14 +241,7 @@ describe(`the TLS key, read by the file signer's reader (round 35), Node ${proce
     const path = write("ml-dsa.key", encodePem("PRIVATE KEY", mlDsaPkcs8Der(generateMlDsaKeyPair("ML-DSA-65"), "seed")));
     await expect(startTlsServer({ certificate: one.certPath, key: path }, () => {}, () => {})).rejects.toMatchObject({
       code: "PRIVATE_KEY_UNSUPPORTED",
-      message: `TLS private key file ${path} holds an ML-DSA-65 key, which serve's TLS does not take`,
+      message: `TLS private key file ${path} holds an ML-DSA-65 key, which Node's TLS does not take`,
     });
-  });
-
-  it("gives the TLS context the key as encodePem writes it (padding, 64-character lines), in a Buffer", () => {
-    for (let n = 1; n < 200; n++) {
-      const der = Buffer.from(Array.from({ length: n }, (_, i) => (i * 37 + n) & 255));
-      expect(pemBuffer("PRIVATE KEY", der).toString("latin1")).toBe(encodePem("PRIVATE KEY", der));
-    }
   });
 });
