@@ -25,7 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCa, issueLeaf, type IssuedCertificate } from "../test/helpers/pki.js";
 import { SOFTHSM_MODULE } from "./helpers/softhsm-fixture.js";
 import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
-import { canUnshare as canUnshareWith, rootsTestDirectory } from "./helpers/user-namespace.js";
+import { canUnshare as canUnshareWith, rootsTestDirectory, unreachableConfig } from "./helpers/user-namespace.js";
 import { DIST_CLI, runCli } from "./helpers/run-cli.js";
 
 const dir = rootsTestDirectory("raa-userns-"); // root's, 0755, not in /tmp
@@ -58,19 +58,7 @@ const OUTSIDE = "a user outside this user namespace";
 const asRootMapped = ["unshare", "--user", "--map-root-user"];
 const sign = (key: string, launcher: string[], HOME = dir) =>
   runCli(DIST_CLI, ["sign-string", "--certificate", leaf.certPath, "--private-key", key, "abc"], { PATH: process.env["PATH"], HOME }, 90_000, launcher);
-const configFor = (key: string) => JSON.stringify({
-  version: 1,
-  profiles: {
-    p: {
-      certificate: leaf.certPath,
-      "private-key": key,
-      "trust-anchor-arn": "arn:aws:rolesanywhere:eu-west-1:123456789012:trust-anchor/1f6ab2c3-0000-4000-8000-000000000001",
-      "profile-arn": "arn:aws:rolesanywhere:eu-west-1:123456789012:profile/5d2e8f10-0000-4000-8000-000000000002",
-      "role-arn": "arn:aws:iam::123456789012:role/R",
-      endpoint: "http://127.0.0.1:1",
-    },
-  },
-});
+const configFor = (key: string) => unreachableConfig(leaf.certPath, key);
 const keyAt = (path: string, owner: LocalUser | undefined, mode = 0o600) => {
   writeFileSync(path, readFileSync(leaf.keyPath), { mode });
   if (owner) chownSync(path, owner.uid, owner.gid);

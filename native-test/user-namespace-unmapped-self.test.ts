@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCa, issueLeaf, type IssuedCertificate } from "../test/helpers/pki.js";
 import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
-import { rootsTestDirectory } from "./helpers/user-namespace.js";
+import { canUnshare, rootsTestDirectory, unreachableConfig } from "./helpers/user-namespace.js";
 import { DIST_CLI, runCli } from "./helpers/run-cli.js";
 
 const dir = rootsTestDirectory("raa-userns-self-"); // root's, 0755, not in /tmp
@@ -22,14 +22,7 @@ let bob: LocalUser;
 let mal: LocalUser;
 let leaf: IssuedCertificate;
 
-const canUnshareUnmapped = (() => {
-  try {
-    execFileSync("unshare", ["--user", "true"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const canUnshareUnmapped = canUnshare("no map");
 
 beforeAll(() => {
   bob = createLocalUser("r35r24b", dir);
@@ -44,19 +37,7 @@ afterAll(() => {
   for (const path of inTmp) rmSync(path, { recursive: true, force: true });
 });
 
-const configFor = (key: string) => JSON.stringify({
-  version: 1,
-  profiles: {
-    p: {
-      certificate: leaf.certPath,
-      "private-key": key,
-      "trust-anchor-arn": "arn:aws:rolesanywhere:eu-west-1:123456789012:trust-anchor/1f6ab2c3-0000-4000-8000-000000000001",
-      "profile-arn": "arn:aws:rolesanywhere:eu-west-1:123456789012:profile/5d2e8f10-0000-4000-8000-000000000002",
-      "role-arn": "arn:aws:iam::123456789012:role/R",
-      endpoint: "http://127.0.0.1:1",
-    },
-  },
-});
+const configFor = (key: string) => unreachableConfig(leaf.certPath, key);
 /** `user`'s key and config (endpoint 127.0.0.1:1: a config that is used ends in "cannot connect", exit 7) in `where`. */
 const configIn = (where: string, user: LocalUser, mode: number) => {
   const key = join(where, "key.pem");

@@ -2,10 +2,13 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 
-/** Whether this machine lets a process make a user namespace with `unshare --user MAP` (MAP: how ids are mapped). */
-export function canUnshare(map: "--map-root-user" | "--map-current-user" = "--map-root-user"): boolean {
+/**
+ * Whether this machine lets a process make a user namespace with `unshare --user MAP` (MAP: how ids are mapped; "no map":
+ * `unshare --user` alone, where the process runs as the overflow uid).
+ */
+export function canUnshare(map: "--map-root-user" | "--map-current-user" | "no map" = "--map-root-user"): boolean {
   try {
-    execFileSync("unshare", ["--user", map, "true"], { stdio: "ignore" });
+    execFileSync("unshare", ["--user", ...(map === "no map" ? [] : [map]), "true"], { stdio: "ignore" });
     return true;
   } catch {
     return false;
@@ -30,3 +33,18 @@ export function rootsTestDirectory(prefix: string): string {
   chmodSync(dir, 0o755);
   return dir;
 }
+
+/** A config whose profile `p` signs with `certificate` and `key`; its endpoint (127.0.0.1:1) refuses, so a config that is used ends in "cannot connect", exit 7. */
+export const unreachableConfig = (certificate: string, key: string): string => JSON.stringify({
+  version: 1,
+  profiles: {
+    p: {
+      certificate,
+      "private-key": key,
+      "trust-anchor-arn": "arn:aws:rolesanywhere:eu-west-1:123456789012:trust-anchor/1f6ab2c3-0000-4000-8000-000000000001",
+      "profile-arn": "arn:aws:rolesanywhere:eu-west-1:123456789012:profile/5d2e8f10-0000-4000-8000-000000000002",
+      "role-arn": "arn:aws:iam::123456789012:role/R",
+      endpoint: "http://127.0.0.1:1",
+    },
+  },
+});
