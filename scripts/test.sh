@@ -90,6 +90,13 @@ node -e '
   for (const file of fs.readdirSync(process.argv[1])) {
     const r = JSON.parse(fs.readFileSync(path.join(process.argv[1], file), "utf8"));
     if (r.numTotalTests === 0) { failed++; console.error(`${file}: no test ran`); }
+    // Named here, next to the counts, so that the tail of a CI log says which test failed and why.
+    for (const suite of r.testResults ?? []) {
+      const where = path.relative(process.cwd(), suite.name);
+      const failures = (suite.assertionResults ?? []).filter((a) => a.status === "failed");
+      for (const a of failures) console.error(`FAILED (${file.replace(".json", "")}) ${where} > ${a.fullName ?? a.title}: ${String(a.failureMessages?.[0] ?? "").split("\n")[0].slice(0, 300)}`);
+      if (suite.status === "failed" && failures.length === 0) console.error(`FAILED (${file.replace(".json", "")}) ${where}: ${String(suite.message ?? "").split("\n")[0].slice(0, 300)}`);
+    }
     passed += r.numPassedTests; failed += r.numFailedTests; total += r.numTotalTests;
     console.error(`${file.replace(".json", "")}: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
   }
