@@ -138,17 +138,34 @@ export function printableLine(text: string): string {
 }
 
 /**
- * `text` as one word of a POSIX shell command in a hint, which an operator may paste into a root shell: a path another
+ * `path` as one word of a POSIX shell command in a hint, which an operator may paste into a root shell: a path another
  * user named (`/tmp/x; touch y`, `$(…)`) stays one argument. Plain when nothing in it is special (today's hints
  * unchanged); else single-quoted, `'\''` for a quote; one holding a character printableLine would turn into a space (a
- * newline) as `$'…'` (bash, zsh, ksh, POSIX 2024 sh) with it escaped, so the printed word still names that path.
+ * newline) as `$'…'` (bash, zsh, ksh, POSIX 2024 sh) with it escaped, so the printed word still names that path. One
+ * starting with `-` as `./-…`: chmod, chown, chgrp, setfacl, getfacl, ls and mkdir would read it as options. One whose
+ * word is longer than {@link MAX_SHELL_WORD} as {@link PATH_TOO_LONG}: the hint it is in is then never cut (at
+ * {@link MAX_ERROR_TEXT}) inside an open quote, which would make the pasted line wait for more and take what is typed next.
  */
-export function shellWord(text: string): string {
+export function shellWord(path: string): string {
+  const word = quotedWord(path.startsWith("-") ? `./${path}` : path);
+  return word.length > MAX_SHELL_WORD ? PATH_TOO_LONG : word;
+}
+
+function quotedWord(text: string): string {
   if (/^[\w@%+:,./-]+$/.test(text)) return text; // not `=`: zsh reads a leading one as a command's path
   if (!UNPRINTABLE_ONE.test(text)) return `'${text.replace(/'/g, "'\\''")}'`;
   const code = (c: string) => (c < "\x80" ? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
   return `$'${escapeUnprintable(text.replace(/[\\']/g, "\\$&"), code)}'`;
 }
+
+/**
+ * The longest path word {@link shellWord} puts into a command: two of them (`chown 0 P && chmod 600 P`) and our longest
+ * hint's own words stay under {@link MAX_ERROR_TEXT}. A path may be 4,095 bytes (PATH_MAX).
+ */
+export const MAX_SHELL_WORD = 800;
+
+/** What {@link shellWord} writes for a longer path: one word that names no file, so pasted as it is it changes nothing. */
+export const PATH_TOO_LONG = "'<path too long to quote here>'";
 
 /** How a message names a character it must not quote: `U+000A`. */
 export function codePointName(c: string): string {

@@ -19,15 +19,24 @@ export interface TlsFilePaths {
 
 /** Reads the pair's files and hands them to {@link useTlsPair}, warning first about a key file others can read. */
 async function loadTlsFiles<T>(paths: TlsFilePaths, use: (cert: Buffer, key: Buffer) => T) {
+  const { cert, key } = await readTlsFiles(paths);
+  return { ...(await useTlsPair(paths, cert.bytes, key, use)), stamps: [cert.stamp, key.stamp] };
+}
+
+/**
+ * The pair's files as read for {@link useTlsPair} (serve's and local-endpoint's one rule): the key as a secret file, its
+ * ACL from the descriptor its bytes came from, with the RAA_EXPOSED_FILE warning when others can read or change it.
+ */
+export async function readTlsFiles(paths: TlsFilePaths): Promise<{ cert: InputBytes; key: InputBytes }> {
   const cert = await readInputFile(paths.certificate, "TLS certificate file");
-  const file = await readSecretInput(paths.key, "TLS private key file"); // its ACL from that descriptor, for the warning
+  const key = await readSecretInput(paths.key, "TLS private key file");
   try {
-    warnIfExposed(file, paths.key, "TLS private key file");
+    warnIfExposed(key, paths.key, "TLS private key file");
   } catch (error) {
-    file.bytes.fill(0);
+    key.bytes.fill(0);
     throw error;
   }
-  return { ...(await useTlsPair(paths, cert.bytes, file, use)), stamps: [cert.stamp, file.stamp] };
+  return { cert, key };
 }
 
 /**

@@ -29,16 +29,15 @@ const command: CommandSpec = {
     const perSecond = `must be a whole number of requests per second from 1 to ${MAX_RATE_LIMIT}`;
     const rateLimit = integerArg(args, "rate-limit", 1, MAX_RATE_LIMIT, perSecond);
 
-    const [{ startLocalEndpoint }, { readInputFile }, { logTo, runDaemon }, { isLoopbackAddress }] = await Promise.all([
+    const [{ startLocalEndpoint }, { readTlsFiles }, { logTo, runDaemon }, { isLoopbackAddress }] = await Promise.all([
       import("../../local-endpoint/server.js"),
-      import("../../io/input-file.js"),
+      import("../../serve/tls-files.js"),
       import("../../daemon/signals.js"),
       import("../../serve/loopback.js"),
     ]);
-    const tls =
-      tlsCert && tlsKey
-        ? { cert: (await readInputFile(tlsCert, "TLS certificate file")).bytes, key: (await readInputFile(tlsKey, "TLS key file")).bytes }
-        : undefined;
+    // serve's rule for the key file: a key others can read or change is warned about (RAA_EXPOSED_FILE)
+    const files = tlsCert && tlsKey ? await readTlsFiles({ certificate: tlsCert, key: tlsKey }) : undefined;
+    const tls = files && { cert: files.cert.bytes, key: files.key.bytes };
     const log = logTo(io.stderr); // a request's target may be 128 KiB long
     const endpoint = await startLocalEndpoint({
       trustAnchors,
