@@ -34,8 +34,9 @@ async function loadTlsFiles<T>(paths: TlsFilePaths, use: (cert: Buffer, key: Buf
  * Checks a TLS pair (`names` name its parts in messages): the certificate parses, the key is read by the file signer's
  * reader (the same rules and messages as a --private-key file, on every Node), and the key belongs to the certificate
  * (a half-finished rotation — new certificate, old key — fails here instead of at the first handshake). `use` gets the
- * certificate and the key as PKCS#8 version 1 PEM (what every Node's TLS reads); `key.bytes`, and every copy of the
- * key made here, are wiped once it returns, or once the pair is refused (the TLS context keeps its own copy).
+ * certificate and the key as PKCS#8 version 1 PEM (what every Node's TLS reads); `key.bytes`, `cert` (which may hold
+ * the key too), and every copy of the key made here, are wiped once it returns, or once the pair is refused (the TLS
+ * context keeps its own copy).
  */
 export async function useTlsPair<T>(names: TlsFilePaths, cert: Buffer, key: InputBytes, use: (cert: Buffer, key: Buffer) => T) {
   let der: Buffer | undefined;
@@ -53,6 +54,7 @@ export async function useTlsPair<T>(names: TlsFilePaths, cert: Buffer, key: Inpu
     return { validTo: leaf.validTo, used: usedBy(names, use, cert, pem) };
   } finally {
     key.bytes.fill(0);
+    cert.fill(0); // a certificate file may hold the key too (`cat key crt`): Node's TLS keeps this Buffer as the server's `cert`
     der?.fill(0);
     pem?.fill(0);
   }

@@ -144,6 +144,25 @@ describe("the TLS key's bytes, wiped once the TLS context holds its own copy (ro
     }
   });
 
+  it("accepted: a certificate file holding the key too (`cat key crt`, given to both flags or to --tls-certificate alone): no buffer made reading it holds the key", async () => {
+    // Round 36 (S31): before, the certificate file's bytes were kept whole (the server's `cert`), its key block with them.
+    const one = pair("wiped-combined");
+    const combined = join(dir, "combined.pem");
+    writeFileSync(combined, `${one.files["tls.key"]}${one.files["tls.crt"]}`, { mode: 0o600 });
+    for (const paths of [{ certificate: combined, key: combined }, { certificate: combined, key: one.keyPath }]) {
+      const { result, left } = await copiesHolding(secretOf(one.files["tls.key"]), () => start(paths));
+      const { server, stop } = result;
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      try {
+        expect(await servedSerial((server.address() as AddressInfo).port, ca.certPem)).toBe(one.serialDecimal);
+        expect(left).toBe(0);
+      } finally {
+        stop();
+        server.close();
+      }
+    }
+  });
+
   it("refused: a key of another pair, a key that does not parse, a certificate that does not parse, a chain Node's TLS refuses", async () => {
     const [one, two] = [pair("wiped-mine"), pair("wiped-other")];
     const torn = join(dir, "torn.key");
