@@ -234,6 +234,20 @@ describe(`the TLS key, read by the file signer's reader (round 35), Node ${proce
     }
   });
 
+  it("an Ed25519 or RSA-PSS key: refused with the keys a TLS key may be, not IAM Roles Anywhere's (round 36, S31; before: that hint)", async () => {
+    const one = pair("not-rsa-ec");
+    for (const type of ["ed25519", "rsa-pss"] as const) {
+      const { privateKey } = type === "ed25519" ? generateKeyPairSync("ed25519") : generateKeyPairSync("rsa-pss", { modulusLength: 2048 });
+      const pem = privateKey.export({ type: "pkcs8", format: "pem" }) as string;
+      const key = write(`${type}.key`, pem);
+      await expect(startTlsServer({ certificate: one.certPath, key }, (_req, res) => res.end(), () => {})).rejects.toMatchObject({
+        code: "PRIVATE_KEY_UNSUPPORTED",
+        message: expect.stringMatching(new RegExp(`^private key type (Ed25519|RSA-PSS) in ${key} is not supported$`)),
+        hint: "a TLS key is an RSA or ECDSA key (P-256, P-384, P-521): give one and its certificate",
+      });
+    }
+  });
+
   it("refuses what the signer refuses: an EC key storing the certificate's public point beside another scalar (before: served, every handshake failing)", async () => {
     const one = pair("stolen-point");
     const [version, scalar, params] = children(readSingle(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "sec1", format: "der" }), TAG.SEQUENCE));
