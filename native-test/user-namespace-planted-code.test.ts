@@ -75,6 +75,15 @@ describe.skipIf(!usable)("another host user's yargs in root's installation, run 
     expect(await help(cli, asBob())).toMatchObject({ code: 3, stderr: expect.stringContaining(`${yargs} is owned by uid ${mal.uid}, neither root nor this code's owner`) });
   });
 
+  it("in root's node_modules its group can write (0775, mal's group), no sticky bit: refused inside as outside (was: loaded inside)", async () => {
+    const { modules, cli } = installation("group", 0o775);
+    chownSync(modules, 0, mal.gid); // mal may add, rename or replace any entry there: more than in a sticky one
+    const yargs = join(modules, "yargs");
+    expect((await help(cli, asBob())).stderr).toContain(`${yargs} is owned by uid ${mal.uid}, neither root nor this code's owner`);
+    // Before: exit 0 and the commands listed, as with the sticky bit before round 35.
+    expect(await help(cli, inside())).toMatchObject({ code: 3, stdout: "", stderr: expect.stringContaining(`${yargs} is owned by uid 65534, a user outside this user namespace, in a directory its group can write to`) });
+  });
+
   it("in root's 0755 node_modules: refused outside, loaded inside (the limit: root and mal both show as 65534 there)", async () => {
     const { cli } = installation("closed", 0o755);
     expect((await help(cli, asBob())).code).toBe(3);

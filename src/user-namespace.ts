@@ -11,8 +11,8 @@ import { readFileSync, statSync } from "node:fs";
  * --map-current-user`, bwrap, flatpak, a rootless container), the id the kernel shows for every owner it does not map
  * (unmappedOwner): root's /, /usr and /etc show so there, and so does every other host user's path visible in there.
  * The two cannot be told apart inside; refused, nothing could be fixed there (SECURITY.md). But not an entry in a
- * directory others can write to, sticky or not, or a sticky one its group can (`within`, e.g. /tmp): another user may
- * have made it there, root plants nothing in /tmp; nor one in a directory of such a user's, or below one
+ * directory others or its group can write to, sticky or not (`within`, e.g. /tmp; a group's members outside cannot be
+ * told in here): another user may have made it there, root plants nothing in /tmp; nor one in a directory of such a user's, or below one
  * (`within.theirs`: /tmp/hers/link). Where the host's root is mapped, that id is another host user's.
  */
 export function rootsOwner(uid: number, within?: Within): boolean {
@@ -30,7 +30,7 @@ type Within = { readonly mode: number; readonly theirs?: boolean } | undefined;
 
 /** Whether an entry of `within` (rootsOwner) shown with the unmapped owner is another user's, who made it there. */
 const othersMadeIt = (within: Within): boolean =>
-  within !== undefined && (within.theirs === true || (within.mode & 0o002) !== 0 || (within.mode & 0o1020) === 0o1020);
+  within !== undefined && (within.theirs === true || (within.mode & 0o022) !== 0);
 
 /** Whether `uid` is the kernel's overflow uid (65534) standing for an owner this user namespace does not map. */
 export function unmappedOwner(uid: number): boolean {

@@ -157,13 +157,15 @@ describe("rootsOwner, unmappedOwner, ownerText from the namespace's uid_map", ()
     expect(ns.rootsOwner(4000)).toBe(false);
   });
 
-  it("an unmapped owner's entry in a directory others can write to (/tmp, or not sticky), or a sticky one its group can, is never root's; root's own is", async () => {
+  it("an unmapped owner's entry in a directory others or its group can write to (/tmp, sticky or not) is never root's; root's own is", async () => {
     const ns = await inNamespace(line(1001, 1001, 1), "65534\n", 65534);
     const dir = (mode: number) => ({ mode: 0o40000 | mode });
     // Round 35 (R23): 777 and 757 were root's (S29: another user's link in root's 0777 directory passed inside).
-    for (const mode of [0o1777, 0o1770, 0o1757, 0o1773, 0o777, 0o757, 0o703]) expect(ns.rootsOwner(65534, dir(mode)), mode.toString(8)).toBe(false);
-    // Writable by its owner alone, or by its group without the sticky bit (npm's 0775 under umask 002): as before.
-    for (const mode of [0o755, 0o1755, 0o1700, 0o775, 0o2775]) expect(ns.rootsOwner(65534, dir(mode)), mode.toString(8)).toBe(true);
+    // Round 36 (S31): 775 and 2775 were root's, though its group may replace any entry there (more than under 1770):
+    // another host user's yargs in root's 0775 node_modules of her group was loaded inside, refused outside.
+    for (const mode of [0o1777, 0o1770, 0o1757, 0o1773, 0o777, 0o757, 0o703, 0o775, 0o2775, 0o770, 0o730]) expect(ns.rootsOwner(65534, dir(mode)), mode.toString(8)).toBe(false);
+    // Writable by its owner alone: as before.
+    for (const mode of [0o755, 0o1755, 0o1700, 0o700, 0o2755]) expect(ns.rootsOwner(65534, dir(mode)), mode.toString(8)).toBe(true);
     expect([ns.rootsOwner(65534), ns.rootsOwner(0, dir(0o1777)), ns.rootsOwner(1001, dir(0o755))]).toEqual([true, true, false]);
   });
 });

@@ -46,7 +46,8 @@ export function othersCouldPlant(path: string, top: string, owner: number): Plan
 
 function ownerFault(path: string, { uid }: Stats, owner: number, within?: Stats): PlantedPath | undefined {
   if (ownedByOrRoot(uid, owner, within)) return undefined;
-  const where = uid === owner ? ", in a sticky directory others can write to" : ", neither root nor this code's owner";
+  const shared = within && within.mode & 0o002 ? ", in a sticky directory others can write to" : ", in a directory its group can write to";
+  const where = uid !== owner ? ", neither root nor this code's owner" : shared;
   const chown = `chown -R ${owner === 0 || unmappedOwner(owner) ? "root" : owner} ${shellWord(path)}`;
   return { path, why: `owned by ${ownerText(uid)}${where}`, fix: unmappedOwner(owner) ? `outside this user namespace: ${chown} (or to the code's owner)` : chown };
 }

@@ -8,6 +8,7 @@ import { warnIfExposed } from "../os/exposed-file.js";
 import { readSecretInput } from "../secrets/secret-source.js";
 import { readInputFile, sameStamp, stampOf, type FileStamp, type InputBytes } from "../io/input-file.js";
 import { loadKeyFile } from "../signers/file/key-material.js";
+import { SUPPORTED_KEYS_HINT } from "../signers/file/signing-key.js";
 import { repeatWithoutOverlap } from "../daemon/repeat.js";
 import { SERVER_OPTIONS } from "./connection-caps.js";
 
@@ -43,8 +44,9 @@ export async function readTlsFiles(paths: TlsFilePaths): Promise<{ cert: InputBy
  * Checks a TLS pair (`names` name its parts in messages): the certificate parses, the key is read by the file signer's
  * reader (the same rules and messages as a --private-key file, on every Node), and the key belongs to the certificate
  * (a half-finished rotation — new certificate, old key — fails here instead of at the first handshake). `use` gets the
- * certificate and the key as PKCS#8 version 1 PEM (what every Node's TLS reads); `key.bytes`, and every copy of the
- * key made here, are wiped once it returns, or once the pair is refused (the TLS context keeps its own copy).
+ * certificate and the key as PKCS#8 version 1 PEM (what every Node's TLS reads); `key.bytes`, `cert` (which may hold
+ * the key too), and every copy of the key made here, are wiped once it returns, or once the pair is refused (the TLS
+ * context keeps its own copy).
  */
 export async function useTlsPair<T>(names: TlsFilePaths, cert: Buffer, key: InputBytes, use: (cert: Buffer, key: Buffer) => T) {
   let der: Buffer | undefined;
@@ -62,6 +64,7 @@ export async function useTlsPair<T>(names: TlsFilePaths, cert: Buffer, key: Inpu
     return { validTo: leaf.validTo, used: usedBy(names, use, cert, pem) };
   } finally {
     key.bytes.fill(0);
+    cert.fill(0); // a certificate file may hold the key too (`cat key crt`): Node's TLS keeps this Buffer as the server's `cert`
     der?.fill(0);
     pem?.fill(0);
   }
@@ -87,13 +90,19 @@ function certificateOf(path: string, bytes: Buffer): X509Certificate {
   }
 }
 
+const TLS_KEYS_HINT = "a TLS key is an RSA or ECDSA key (P-256, P-384, P-521): give one and its certificate";
+
 /** The key by loadKeyFile, which wipes the file's bytes; an encrypted key is refused (no password is asked for). */
 async function privateKeyOf(path: string, file: InputBytes): Promise<KeyObject> {
   const encrypted = () =>
     Promise.reject(new InputError("PASSWORD_REQUIRED", `${path} holds an encrypted private key and no password was given`, {
       hint: "a TLS key is read without a password: give it unencrypted (`openssl pkey -in KEY -out NEW`), readable by the serving user only",
     }));
-  const { key } = await loadKeyFile(path, {}, file, encrypted);
+  const { key } = await loadKeyFile(path, {}, file, encrypted).catch((error: unknown) => {
+    // A key type the signer refuses: its hint names what IAM Roles Anywhere accepts, no answer for a TLS key.
+    if (error instanceof InputError && error.hint === SUPPORTED_KEYS_HINT) throw new InputError(error.code, error.message, { hint: TLS_KEYS_HINT, cause: error });
+    throw error;
+  });
   if (key.privateKey === undefined) {
     throw new InputError("PRIVATE_KEY_UNSUPPORTED", `TLS private key file ${path} holds an ${key.description} key, which Node's TLS does not take`, {
       hint: "give an RSA or ECDSA key and its certificate",

@@ -144,6 +144,25 @@ describe("the TLS key's bytes, wiped once the TLS context holds its own copy (ro
     }
   });
 
+  it("accepted: a certificate file holding the key too (`cat key crt`, given to both flags or to --tls-certificate alone): no buffer made reading it holds the key", async () => {
+    // Round 36 (S31): before, the certificate file's bytes were kept whole (the server's `cert`), its key block with them.
+    const one = pair("wiped-combined");
+    const combined = join(dir, "combined.pem");
+    writeFileSync(combined, `${one.files["tls.key"]}${one.files["tls.crt"]}`, { mode: 0o600 });
+    for (const paths of [{ certificate: combined, key: combined }, { certificate: combined, key: one.keyPath }]) {
+      const { result, left } = await copiesHolding(secretOf(one.files["tls.key"]), () => start(paths));
+      const { server, stop } = result;
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      try {
+        expect(await servedSerial((server.address() as AddressInfo).port, ca.certPem)).toBe(one.serialDecimal);
+        expect(left).toBe(0);
+      } finally {
+        stop();
+        server.close();
+      }
+    }
+  });
+
   it("refused: a key of another pair, a key that does not parse, a certificate that does not parse, a chain Node's TLS refuses", async () => {
     const [one, two] = [pair("wiped-mine"), pair("wiped-other")];
     const torn = join(dir, "torn.key");
@@ -212,6 +231,20 @@ describe(`the TLS key, read by the file signer's reader (round 35), Node ${proce
     } finally {
       stop();
       server.close();
+    }
+  });
+
+  it("an Ed25519 or RSA-PSS key: refused with the keys a TLS key may be, not IAM Roles Anywhere's (round 36, S31; before: that hint)", async () => {
+    const one = pair("not-rsa-ec");
+    for (const type of ["ed25519", "rsa-pss"] as const) {
+      const { privateKey } = type === "ed25519" ? generateKeyPairSync("ed25519") : generateKeyPairSync("rsa-pss", { modulusLength: 2048 });
+      const pem = privateKey.export({ type: "pkcs8", format: "pem" }) as string;
+      const key = write(`${type}.key`, pem);
+      await expect(startTlsServer({ certificate: one.certPath, key }, (_req, res) => res.end(), () => {})).rejects.toMatchObject({
+        code: "PRIVATE_KEY_UNSUPPORTED",
+        message: expect.stringMatching(new RegExp(`^private key type (Ed25519|RSA-PSS) in ${key} is not supported$`)),
+        hint: "a TLS key is an RSA or ECDSA key (P-256, P-384, P-521): give one and its certificate",
+      });
     }
   });
 

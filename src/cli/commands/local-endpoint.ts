@@ -48,7 +48,7 @@ const command: CommandSpec = {
       config: stringArg(args, "config"),
       rateLimit,
       onRequest: (e) => log(`${e.time.toISOString()} ${e.method} ${e.path} ${e.status}${e.errorType ? ` ${e.errorType}` : ""}: ${e.reason}`),
-    }).finally(() => tls?.key.fill(0)); // the key file's bytes: the endpoint keeps no copy of them
+    }).finally(() => [tls?.key, tls?.cert].forEach((bytes) => bytes?.fill(0))); // the files' bytes (a certificate file may hold the key too): the endpoint keeps no copy of them
     if (failNext > 0) endpoint.failNext(failNext, failStatus);
     io.stdout.write(`${endpoint.url}\n`);
     log(`local endpoint listening on ${endpoint.url} (region ${endpoint.region}): CreateSession at POST /sessions, STS at POST /${rateLimit !== undefined ? `; at most ${rateLimit} CreateSession requests per second` : ""}`);
