@@ -93,8 +93,9 @@ afterAll(() => {
   tmp.cleanup();
 });
 
-const signer = (uri: string, certificateUri: string | undefined = uri) =>
-  createPkcs11Signer({ keyUri: uri, certificateUri, library: shim, pin: { kind: "value", value: "1234" } });
+/** A signer for the key and certificate at `uri`, or (`keyOnly`) for the key alone. */
+const signer = (uri: string, keyOnly = false) =>
+  createPkcs11Signer({ keyUri: uri, certificateUri: keyOnly ? undefined : uri, library: shim, pin: { kind: "value", value: "1234" } });
 
 const CERT_OBJECT = /the certificate object pkcs11:id=%01;.*object=device;.*type=cert/;
 
@@ -133,7 +134,7 @@ describe("a module that fails C_GetAttributeValue with CKR_DEVICE_ERROR", () => 
 
   it("reading a private key object's CKA_KEY_TYPE: a PKCS11_ERROR naming the key (was: no private key matches)", async () => {
     answer("device-error", CKA_KEY_TYPE);
-    const error = await failure(signer("pkcs11:token=answers;object=device", undefined));
+    const error = await failure(signer("pkcs11:token=answers;object=device", true));
     expect(error.code).toBe("PKCS11_ERROR");
     expect(error.message).toMatch(/^reading the private key object pkcs11:id=%01;.*type=private failed: CKR_DEVICE_ERROR \(0x30\)$/);
   }, 60_000);
@@ -142,7 +143,7 @@ describe("a module that fails C_GetAttributeValue with CKR_DEVICE_ERROR", () => 
 describe("a private key whose CKA_KEY_TYPE the module withholds", () => {
   it("is named in the not-found error with the module's answer (was: no private key matches, nothing more)", async () => {
     answer("sensitive", CKA_KEY_TYPE);
-    const error = await failure(signer("pkcs11:token=answers;object=device", undefined));
+    const error = await failure(signer("pkcs11:token=answers;object=device", true));
     expect(error.code).toBe("PKCS11_OBJECT_NOT_FOUND");
     expect(error.message).toMatch(
       /; the private key object pkcs11:id=%01;.*type=private is left out: its PKCS#11 module does not give its CKA_KEY_TYPE: it answers CKR_ATTRIBUTE_SENSITIVE \(0x11\)$/,

@@ -3,7 +3,9 @@ import type { Template } from "pkcs11js";
 import { isUtf8 } from "node:buffer";
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { DeviceError } from "../errors.js";
-import { Certificate, assertRsaModulusSize } from "../x509/certificate.js";
+import { Certificate, EC_PUBLIC_KEY, assertRsaModulusSize } from "../x509/certificate.js";
+import { readSingle, TAG, unlessMalformed } from "../encoding/der.js";
+import { derBitString, derOid, derSequence } from "../encoding/der-writer.js";
 import type { DebugLog } from "../debug-log.js";
 import type { Pkcs11Module } from "./module-loader.js";
 import { ckrName, describeCkr, isSessionLost, pkcs11Failure, quietly } from "./pkcs11-errors.js";
@@ -467,9 +469,21 @@ const rsaSizeChecked = (key: KeyObject): KeyObject => assertRsaModulusSize(key, 
 
 function ecPointPublicKey(point: Buffer, ecParams: Buffer | undefined): KeyObject | undefined {
   const curve = curveFromEcParams(ecParams);
+  if (!curve && ecParams?.[0] === TAG.OID) return otherCurveKey(point, ecParams);
   const raw = curve && uncompressedPoint(point, curve.fieldBytes);
   if (!curve || !raw) return undefined;
   return ecPublicKey(curve.name, raw.subarray(1, 1 + curve.fieldBytes), raw.subarray(1 + curve.fieldBytes));
+}
+
+/**
+ * A key on a named curve the agent does not sign with (P-224): node:crypto, which checks the point, names its curve
+ * for the refusal. From the SPKI of its CKA_EC_PARAMS and point.
+ */
+function otherCurveKey(point: Buffer, ecParams: Buffer): KeyObject {
+  const wrapped = unlessMalformed(() => readSingle(point, TAG.OCTET_STRING).content);
+  const raw = wrapped !== undefined && wrapped.length % 2 === 1 && wrapped[0] === 0x04 ? wrapped : point;
+  const spki = derSequence(derSequence(derOid(EC_PUBLIC_KEY), ecParams), derBitString(raw));
+  return createPublicKey({ key: spki, format: "der", type: "spki" });
 }
 
 /** CKA_EC_POINT is a DER OCTET STRING around the point (spec) or, on some tokens, the bare point. */
