@@ -138,8 +138,8 @@ describe("install-certificate next to a certificate object of 128 MiB with the k
   }, 150_000);
 });
 
-describe("a certificate for a P-224 key, with its key on the token", () => {
-  it("is refused at the certificate check with one line naming the curve and those the agent signs with", async () => {
+describe("a P-224 key on the token", () => {
+  it("with its certificate: refused at the certificate check with one line naming the curve and those the agent signs with", async () => {
     const uri = "pkcs11:token=p224;object=p224";
     const error = await failure(createPkcs11Signer({ keyUri: uri, certificateUri: uri, library: SOFTHSM_MODULE, pin: { kind: "value", value: "1234" } }));
     expect([error.code, error.message, error.hint]).toEqual([
@@ -147,5 +147,12 @@ describe("a certificate for a P-224 key, with its key on the token", () => {
       "the certificate's key is on secp224r1, which the agent does not sign with",
       "have the CA issue a certificate for an RSA key or an ECDSA key on P-256, P-384, P-521",
     ]);
+  }, 60_000);
+
+  it("a key URI alone (no certificate) is refused the same way, before any signature (was: a signer whose every signature failed)", async () => {
+    const error = await failure(createPkcs11Signer({ keyUri: "pkcs11:token=p224;object=p224", library: SOFTHSM_MODULE, pin: { kind: "value", value: "1234" } }));
+    expect(error.code).toBe("PRIVATE_KEY_UNSUPPORTED");
+    expect(error.message).toMatch(/^the key pkcs11:id=%07;.*object=p224;.*type=private is on secp224r1, which the agent does not sign with$/);
+    expect(error.hint).toBe("use an RSA key or an ECDSA key on P-256, P-384, P-521");
   }, 60_000);
 });

@@ -3,15 +3,17 @@ import type { Template } from "pkcs11js";
 import { isUtf8 } from "node:buffer";
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { DeviceError } from "../errors.js";
-import { Certificate, assertRsaModulusSize } from "../x509/certificate.js";
+import { Certificate, EC_PUBLIC_KEY, assertRsaModulusSize } from "../x509/certificate.js";
+import { readSingle, TAG, unlessMalformed } from "../encoding/der.js";
+import { derBitString, derOid, derSequence } from "../encoding/der-writer.js";
 import type { DebugLog } from "../debug-log.js";
 import type { Pkcs11Module } from "./module-loader.js";
 import { ckrName, describeCkr, isSessionLost, pkcs11Failure, quietly } from "./pkcs11-errors.js";
 import { curveFromEcParams } from "../encoding/signature-encoding.js";
 import { describeToken, tokenUri, type TokenSlot } from "./slots.js";
-import { REWRITE_CERTIFICATE, REWRITE_PEM_CERTIFICATE, type UnreadableCertificate } from "./unreadable-certificate.js";
+import { MODULE_WITHHOLDS_CERTIFICATE, REWRITE_CERTIFICATE, REWRITE_PEM_CERTIFICATE, type UnreadableCertificate } from "./unreadable-certificate.js";
 import { looksLikePem } from "../encoding/pem.js";
-import { withAttributes, type Pkcs11Uri } from "./uri.js";
+import { formatPkcs11Uri, withAttributes, type Pkcs11Uri } from "./uri.js";
 import { ckUlong } from "./binding.js";
 import { CKA, CKC_X_509, CKF, CKK, CKO } from "./constants.js";
 import { ecPublicKey, rsaPublicKey } from "../encoding/public-key.js";
@@ -93,34 +95,79 @@ export function findObjects(context: TokenContext, filter: ObjectFilter): Buffer
 }
 
 /**
+ * Why attributes of one object came back undefined, for the caller to say which object and why. Those the object
+ * does not have, or an object gone meanwhile, leave nothing here.
+ */
+export interface UnreadAttributes {
+  /** Bounded attributes ({@link MAX_ATTRIBUTE_BYTES}) larger than their bound. */
+  readonly tooLarge: Set<number>;
+  /** Attributes the module would not give, with its answer: `CKR_ATTRIBUTE_SENSITIVE (0x11)`. */
+  readonly refused: Map<number, string>;
+  /** The first read that failed as a device or module failure (CKR_DEVICE_ERROR, CKR_GENERAL_ERROR, …). */
+  failure?: unknown;
+}
+
+export const unreadAttributes = (): UnreadAttributes => ({ tooLarge: new Set(), refused: new Map() });
+
+/**
+ * Answers about one attribute (PKCS#11 v2.40 §5.2 C_GetAttributeValue): the object will not show it, or does not
+ * have it. A module may also fail the whole call with one of these; the attributes are then asked one by one.
+ */
+const ATTRIBUTE_ANSWERS = new Set(["CKR_ATTRIBUTE_SENSITIVE", "CKR_ATTRIBUTE_TYPE_INVALID", "CKR_BUFFER_TOO_SMALL"]);
+
+/** The object is gone (deleted meanwhile), or shows this only after a login: it is left out without a word. */
+const NOT_SHOWN = /(OBJECT|KEY)_HANDLE_INVALID|NOT_LOGGED_IN/;
+
+/**
  * Several attributes in one C_GetAttributeValue, each undefined when the token does not know it or will not show
  * it. One such attribute fails the whole call (CKR_ATTRIBUTE_TYPE_INVALID, _SENSITIVE): then they are asked one by one.
  * So does an object gone meanwhile (CKR_OBJECT_HANDLE_INVALID); a token or session gone is a PKCS11_ERROR.
- * `tooLarge`: the attributes of {@link MAX_ATTRIBUTE_BYTES} are read only up to their bound; those larger are added
- * to it (and undefined).
+ * `unread`: the attributes of {@link MAX_ATTRIBUTE_BYTES} are read only up to their bound, and what was not read is
+ * told there (see {@link UnreadAttributes}).
  */
-export function readAttributes(context: TokenContext, handle: Buffer, types: readonly number[], tooLarge?: Set<number>): (Buffer | undefined)[] {
-  return readUpTo(context, handle, types, tooLarge, FIRST_READ_BYTES);
+export function readAttributes(context: TokenContext, handle: Buffer, types: readonly number[], unread?: UnreadAttributes): (Buffer | undefined)[] {
+  return readUpTo(context, handle, types, unread, FIRST_READ_BYTES);
 }
 
 /** {@link readAttributes} with the bounded attributes read into buffers of `bytes` (or their bound, if less). */
-function readUpTo(context: TokenContext, handle: Buffer, types: readonly number[], tooLarge: Set<number> | undefined, bytes: number): (Buffer | undefined)[] {
+function readUpTo(context: TokenContext, handle: Buffer, types: readonly number[], unread: UnreadAttributes | undefined, bytes: number): (Buffer | undefined)[] {
   // That expected failure (every SoftHSM credential-process has one) gets no stack trace, which nothing would read.
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
-  const bound = (type: number) => (tooLarge ? MAX_ATTRIBUTE_BYTES[type] : undefined);
+  const bound = (type: number) => (unread ? MAX_ATTRIBUTE_BYTES[type] : undefined);
   try {
     const preset = (type: number) => (bound(type) ? { value: Buffer.alloc(Math.min(bound(type)!, bytes)) } : {});
     const values = context.module.lib.C_GetAttributeValue(context.session, handle, types.map((type) => ({ type, ...preset(type) })));
-    return types.map((_, i) => (values[i]?.value instanceof Buffer ? values[i].value : undefined));
+    return types.map((type, i) => {
+      const value = values[i]?.value;
+      if (!(value instanceof Buffer)) {
+        // CKR_OK with CK_UNAVAILABLE_INFORMATION for it: a module that does not fail the call for one attribute.
+        unread?.refused.set(type, "CKR_OK without a value");
+        return undefined;
+      }
+      // A module that answers a short buffer with CKR_OK and the length it needs has had the value read whole by
+      // pkcs11js (into a buffer of that length): beyond the bound it is refused all the same, and never grown to.
+      if (bound(type) !== undefined && value.length > bound(type)!) {
+        unread!.tooLarge.add(type);
+        return undefined;
+      }
+      return value;
+    });
   } catch (error) {
-    if (isSessionLost(error) && !/(OBJECT|KEY)_HANDLE_INVALID|NOT_LOGGED_IN/.test(ckrName(error)!)) {
+    const name = ckrName(error);
+    if (isSessionLost(error) && !NOT_SHOWN.test(name!)) {
       throw pkcs11Failure(`reading ${describeToken(context.slot.token)}`, error);
     }
-    if (types.length > 1) return types.map((type) => readUpTo(context, handle, [type], tooLarge, bytes)[0]);
-    if (ckrName(error) === "CKR_BUFFER_TOO_SMALL" && bound(types[0]!)) {
-      if (bytes < bound(types[0]!)!) return readUpTo(context, handle, types, tooLarge, bytes * 4);
-      tooLarge!.add(types[0]!);
+    if (types.length > 1) return types.map((type) => readUpTo(context, handle, [type], unread, bytes)[0]);
+    const type = types[0]!;
+    if (name === "CKR_BUFFER_TOO_SMALL" && bound(type)) {
+      // 256, 1 KiB, 4 KiB, 16 KiB, 64 KiB: a module that answers it at every size stops at the bound.
+      if (bytes < bound(type)!) return readUpTo(context, handle, types, unread, bytes * 4);
+      unread!.tooLarge.add(type);
+    } else if (name !== undefined && ATTRIBUTE_ANSWERS.has(name)) {
+      unread?.refused.set(type, describeCkr(error));
+    } else if (name === undefined || !NOT_SHOWN.test(name)) {
+      if (unread) unread.failure ??= error;
     }
     return [undefined];
   } finally {
@@ -219,13 +266,15 @@ export function findCertificates(
   const found: CertificateObject[] = [];
   for (const handle of findObjects(context, { ...filter, class: CKO.CERTIFICATE })) {
     const types = [CKA.CLASS, CKA.CERTIFICATE_TYPE, CKA.LABEL, CKA.ID, CKA.VALUE];
-    const tooLarge = new Set<number>();
-    const [cls, certificateType, labelBytes, idBytes, value] = readAttributes(context, handle, types, tooLarge);
-    if ((value === undefined && tooLarge.size === 0) || !ofClass(context, cls, CKO.CERTIFICATE)) continue;
+    const unread = unreadAttributes();
+    const [cls, certificateType, labelBytes, idBytes, value] = readAttributes(context, handle, types, unread);
     const { id, label } = names(labelBytes, idBytes);
     const uri = objectUri(context.slot, id, label, "cert");
-    let reason = tooLargeReason(tooLarge, "certificate the agent can use is") ?? typeRefusal(number(certificateType));
-    let hint = REWRITE_CERTIFICATE;
+    failed(unread, "certificate", uri);
+    const withheld = refusedReason(unread, CKA.VALUE);
+    if ((value === undefined && unread.tooLarge.size === 0 && !withheld) || !ofClass(context, cls, CKO.CERTIFICATE)) continue;
+    let reason = tooLargeReason(unread.tooLarge, "certificate the agent can use is") ?? withheld ?? typeRefusal(number(certificateType));
+    let hint = withheld ? MODULE_WITHHOLDS_CERTIFICATE : REWRITE_CERTIFICATE;
     if (reason === undefined) {
       try {
         found.push({ id, label, certificate: new Certificate(value!, "its CKA_VALUE"), uri, slot: context.slot });
@@ -241,12 +290,24 @@ export function findCertificates(
   return found;
 }
 
+/** A device or module failure reading the object is the token's error, with its code: never "not found". */
+function failed(unread: UnreadAttributes, what: string, uri: Pkcs11Uri): void {
+  if (unread.failure !== undefined) throw pkcs11Failure(`reading the ${what} object ${formatPkcs11Uri(uri)}`, unread.failure);
+}
+
+/** Why an object is left out when the module would not give `type`, which the agent cannot do without. */
+function refusedReason(unread: UnreadAttributes, type: number): string | undefined {
+  const answer = unread.refused.get(type);
+  return answer === undefined ? undefined : `its PKCS#11 module does not give its CKA_${ckaName(type)}: it answers ${answer}`;
+}
+
+const ckaName = (type: number): string => Object.entries(CKA).find(([, t]) => t === type)?.[0] ?? `0x${type.toString(16)}`;
+
 /** Why an object is left out when {@link readAttributes} found an attribute larger than its bound; `none`: what has none. */
 function tooLargeReason(tooLarge: ReadonlySet<number>, none: string): string | undefined {
   const [large] = tooLarge;
   if (large === undefined) return undefined;
-  const name = Object.entries(CKA).find(([, type]) => type === large)![0];
-  return `its CKA_${name} is larger than ${MAX_ATTRIBUTE_BYTES[large]} bytes, which no ${none}`;
+  return `its CKA_${ckaName(large)} is larger than ${MAX_ATTRIBUTE_BYTES[large]} bytes, which no ${none}`;
 }
 
 /** Why a certificate object is not read as a certificate at all. */
@@ -263,18 +324,23 @@ export interface SkippedObject {
   readonly reason: string;
 }
 
-/** `skipped`: told the private key objects left out because an attribute is larger than any real key's. */
+/**
+ * `skipped`: told the private key objects left out because an attribute is larger than any real key's, or the module
+ * would not give their CKA_KEY_TYPE.
+ */
 export function findPrivateKeys(context: TokenContext, filter: ObjectFilter, skipped?: SkippedObject[]): PrivateKeyObject[] {
   return findObjects(context, { ...filter, class: CKO.PRIVATE_KEY }).flatMap((handle) => {
     const types = [CKA.CLASS, CKA.LABEL, CKA.ID, CKA.KEY_TYPE, CKA.SIGN, CKA.ALWAYS_AUTHENTICATE, CKA.PUBLIC_KEY_INFO];
-    const tooLarge = new Set<number>();
-    const [cls, labelBytes, idBytes, ckk, sign, always, publicKeyInfo] = readAttributes(context, handle, types, tooLarge);
-    if (!ofClass(context, cls, CKO.PRIVATE_KEY)) return [];
+    const unread = unreadAttributes();
+    const [cls, labelBytes, idBytes, ckk, sign, always, publicKeyInfo] = readAttributes(context, handle, types, unread);
     const { id, label } = names(labelBytes, idBytes);
-    const keyType = keyTypeOf(ckk);
     const uri = objectUri(context.slot, id, label, "private");
-    const publicHalf = publicAttributes(context, handle, keyType, publicKeyInfo, tooLarge);
-    const reason = tooLargeReason(tooLarge, "key the agent can use has");
+    failed(unread, "private key", uri);
+    if (!ofClass(context, cls, CKO.PRIVATE_KEY)) return [];
+    const keyType = keyTypeOf(ckk);
+    const publicHalf = publicAttributes(context, handle, keyType, publicKeyInfo, unread);
+    failed(unread, "private key", uri);
+    const reason = tooLargeReason(unread.tooLarge, "key the agent can use has") ?? refusedReason(unread, CKA.KEY_TYPE);
     if (reason !== undefined) {
       context.debug?.(`pkcs11: skipping private key object "${label}": ${reason}`);
       skipped?.push({ uri, reason });
@@ -324,12 +390,14 @@ export function publicKeyObjects(context: TokenContext, key: PrivateKeyObject): 
   }
   const found: KeyObject[] = [];
   for (const handle of handles) {
-    const tooLarge = new Set<number>();
-    const [ckk, publicKeyInfo] = readAttributes(context, handle, [CKA.KEY_TYPE, CKA.PUBLIC_KEY_INFO], tooLarge);
+    const unread = unreadAttributes();
+    const [ckk, publicKeyInfo] = readAttributes(context, handle, [CKA.KEY_TYPE, CKA.PUBLIC_KEY_INFO], unread);
     const keyType = number(ckk) === undefined || keyTypeOf(ckk) === key.keyType ? key.keyType : undefined;
-    const attributes = publicAttributes(context, handle, keyType, publicKeyInfo, tooLarge);
-    if (tooLarge.size > 0) {
-      context.debug?.(`pkcs11: skipping a public-key object with the id of ${key.label}: ${tooLargeReason(tooLarge, "key has")}`);
+    const attributes = publicAttributes(context, handle, keyType, publicKeyInfo, unread);
+    const reason = tooLargeReason(unread.tooLarge, "key has") ?? (unread.failure === undefined ? undefined : describeCkr(unread.failure));
+    if (reason !== undefined) {
+      // A fallback for the proof only: the key's own signature tells what the token does.
+      context.debug?.(`pkcs11: skipping a public-key object with the id of ${key.label}: ${reason}`);
       continue;
     }
     try {
@@ -373,16 +441,16 @@ function keyTypeOf(ckk: Buffer | undefined): TokenKeyType | undefined {
   return n === CKK.RSA ? "RSA" : n === CKK.EC ? "EC" : undefined;
 }
 
-/** `publicKeyInfo`: CKA_PUBLIC_KEY_INFO, read with the object's other attributes; `tooLarge` as readAttributes's. */
+/** `publicKeyInfo`: CKA_PUBLIC_KEY_INFO, read with the object's other attributes; `unread` as readAttributes's. */
 function publicAttributes(
   context: TokenContext,
   handle: Buffer,
   keyType: TokenKeyType | undefined,
   publicKeyInfo: Buffer | undefined,
-  tooLarge: Set<number>,
+  unread: UnreadAttributes,
 ): PublicAttributes {
-  const [modulus, publicExponent] = keyType === "RSA" ? readAttributes(context, handle, [CKA.MODULUS, CKA.PUBLIC_EXPONENT], tooLarge) : [];
-  const [ecParams, ecPoint] = keyType === "EC" ? readAttributes(context, handle, [CKA.EC_PARAMS, CKA.EC_POINT], tooLarge) : [];
+  const [modulus, publicExponent] = keyType === "RSA" ? readAttributes(context, handle, [CKA.MODULUS, CKA.PUBLIC_EXPONENT], unread) : [];
+  const [ecParams, ecPoint] = keyType === "EC" ? readAttributes(context, handle, [CKA.EC_PARAMS, CKA.EC_POINT], unread) : [];
   return { modulus, publicExponent, ecParams, ecPoint, publicKeyInfo: publicKeyInfo !== undefined && publicKeyInfo.length > 0 ? publicKeyInfo : undefined };
 }
 
@@ -401,9 +469,21 @@ const rsaSizeChecked = (key: KeyObject): KeyObject => assertRsaModulusSize(key, 
 
 function ecPointPublicKey(point: Buffer, ecParams: Buffer | undefined): KeyObject | undefined {
   const curve = curveFromEcParams(ecParams);
+  if (!curve && ecParams?.[0] === TAG.OID) return otherCurveKey(point, ecParams);
   const raw = curve && uncompressedPoint(point, curve.fieldBytes);
   if (!curve || !raw) return undefined;
   return ecPublicKey(curve.name, raw.subarray(1, 1 + curve.fieldBytes), raw.subarray(1 + curve.fieldBytes));
+}
+
+/**
+ * A key on a named curve the agent does not sign with (P-224): node:crypto, which checks the point, names its curve
+ * for the refusal. From the SPKI of its CKA_EC_PARAMS and point.
+ */
+function otherCurveKey(point: Buffer, ecParams: Buffer): KeyObject {
+  const wrapped = unlessMalformed(() => readSingle(point, TAG.OCTET_STRING).content);
+  const raw = wrapped !== undefined && wrapped.length % 2 === 1 && wrapped[0] === 0x04 ? wrapped : point;
+  const spki = derSequence(derSequence(derOid(EC_PUBLIC_KEY), ecParams), derBitString(raw));
+  return createPublicKey({ key: spki, format: "der", type: "spki" });
 }
 
 /** CKA_EC_POINT is a DER OCTET STRING around the point (spec) or, on some tokens, the bare point. */

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import { InputError } from "../../errors.js";
-import { createObject, destroyObject, findObjects, findPrivateKeys, publicKeyOf, readAttributes } from "../../pkcs11/objects.js";
+import { createObject, destroyObject, findObjects, findPrivateKeys, publicKeyOf, readAttributes, unreadAttributes } from "../../pkcs11/objects.js";
 import type { Template, TokenContext } from "../../pkcs11/objects.js";
 import { ckrName, Pkcs11AmbiguousError, pkcs11Failure } from "../../pkcs11/pkcs11-errors.js";
 import { describeToken } from "../../pkcs11/slots.js";
@@ -66,7 +66,7 @@ async function install(
   // other is there once it is made, so that the key never ends up with two (then unusable: "matches 3 certificates").
   for (let attempt = 1; ; attempt++) {
     const existing = findObjects(context, { class: CKO.CERTIFICATE, id: key.id });
-    const same = existing.find((h) => readAttributes(context, h, [CKA.VALUE], new Set())[0]?.equals(request.certificate.der));
+    const same = existing.find((h) => readAttributes(context, h, [CKA.VALUE], unreadAttributes())[0]?.equals(request.certificate.der));
     if (same) {
       // Next to another (a --replace that could not remove it, another tool's): the key is unusable until one goes.
       const others = existing.filter((h) => !h.equals(same));

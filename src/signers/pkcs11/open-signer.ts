@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { DeviceError, InputError, UsageError, isAgentError } from "../../errors.js";
-import { NAMED_CURVES } from "../../encoding/signature-encoding.js";
+import { curveFromEcParams, NAMED_CURVES } from "../../encoding/signature-encoding.js";
 import { CERTIFICATE, CERTIFICATES, oneLineName, type Certificate } from "../../x509/certificate.js";
 import { ENVIRONMENT, type Kinds } from "../../own-value.js";
 import { heldSecret, promptFor, SECRET_SOURCE, secretsAlreadyHeld } from "../../secrets/secret-source.js";
@@ -34,6 +34,7 @@ import {
 import type { UnreadableCertificate } from "../../pkcs11/unreadable-certificate.js";
 import { Pkcs11AmbiguousError } from "../../pkcs11/pkcs11-errors.js";
 import { readTbsFields } from "../../x509/tbs-fields.js";
+import { TAG } from "../../encoding/der.js";
 import { Pkcs11Signer } from "./pkcs11-signer.js";
 import { RememberedPin, givenUserPin, loginUser, pinFromSource, userPinPrompt, type PinSupply } from "../../pkcs11/pin.js";
 import { describeToken, listTokenSlots, onlyMatchingSlot, slotMatches, tokenNotFound, type TokenSlot } from "../../pkcs11/slots.js";
@@ -243,13 +244,8 @@ class SignerBuild {
         hint: "tokens sign with RSA or EC keys",
       });
     }
-    // Go's parser reads P-224 too; the agent signs on the curves of NAMED_CURVES only (as the file signer's keys).
     const curve = certificate?.publicKey?.asymmetricKeyDetails?.namedCurve;
-    if (certType === "EC" && !Object.values(NAMED_CURVES).some((c) => c.ecdhName === curve)) {
-      throw new InputError("PRIVATE_KEY_UNSUPPORTED", `the certificate's key is on ${curve ?? "a curve it does not name"}, which the agent does not sign with`, {
-        hint: `have the CA issue a certificate for an RSA key or an ECDSA key on ${Object.keys(NAMED_CURVES).join(", ")}`,
-      });
-    }
+    if (certType === "EC" && !signsOn(curve)) throw curveRefused(curve, "the certificate's key", "have the CA issue a certificate for");
     const tried = new Set<string>();
     const mismatched: UsableKey[] = [];
     const skipped: SkippedObject[] = [];
@@ -279,7 +275,15 @@ class SignerBuild {
             `add the id= or object= of the key to use, or give its certificate with ${this.name("certificate")}`,
           );
         }
-        return { key: signable[0]!, proven: true };
+        const [key] = signable as [UsableKey];
+        if (key.keyType === "EC" && curveFromEcParams(key.ecParams) === undefined) {
+          // Its CKA_EC_PARAMS names another curve (an OID), or none (not shown, explicit parameters): the public half
+          // names it, if the token shows one.
+          const shown = publicKeyOf(context, key)?.asymmetricKeyDetails?.namedCurve;
+          const namesOther = shown === undefined ? key.ecParams?.[0] === TAG.OID : !signsOn(shown);
+          if (namesOther) throw curveRefused(shown, `the key ${formatPkcs11Uri(key.uri)}`, "use");
+        }
+        return { key, proven: true };
       }
       const chosen = await this.proveAgainst(context, signable, certificate, mismatched);
       if (chosen) return chosen;
@@ -414,6 +418,16 @@ class SignerBuild {
     (await this.contextPin.read()).wipe();
     return this.contextPin;
   }
+}
+
+/** Go's parser reads P-224 too; the agent signs on the curves of NAMED_CURVES only (as the file signer's keys). */
+const signsOn = (curve: string | undefined): boolean => Object.values(NAMED_CURVES).some((c) => c.ecdhName === curve);
+
+/** The refusal of a key on another curve, the certificate's or (a key URI alone) the token key's; `instead`: the fix. */
+function curveRefused(curve: string | undefined, whose: string, instead: string): InputError {
+  return new InputError("PRIVATE_KEY_UNSUPPORTED", `${whose} is on ${curve ?? "a curve it does not name"}, which the agent does not sign with`, {
+    hint: `${instead} an RSA key or an ECDSA key on ${Object.keys(NAMED_CURVES).join(", ")}`,
+  });
 }
 
 /**

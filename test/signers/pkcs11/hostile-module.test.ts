@@ -246,16 +246,28 @@ const run = (argv: readonly string[]) => runMain(argv, { CI: "true", XDG_RUNTIME
 const signString = (extra: string[] = []) => run(["sign-string", "--certificate", URI, "--pkcs11-lib", "/fake/module.so", ...extra]);
 
 describe("doctor's rows: what the token wrote is bounded", () => {
-  it("two certificates of one CKA_ID with 1 MiB CKA_LABELs: the ambiguous row is cut as an error line is (2,000 characters)", async () => {
-    // Before: doctor printed the row's detail whole (printableLine, no bound): a line of over 2 MB on stdout, where
-    // the same error on stderr (toOneLine) is cut at MAX_ERROR_TEXT.
-    const { cert, key } = keyObjects("1", `device-${"L".repeat(1 << 20)}`);
-    const twin = new Map(cert).set(CKA.LABEL, Buffer.from(`twin-${"L".repeat(1 << 20)}`)).set(CKA.VALUE, otherDer);
+  it("two certificates of one CKA_ID with 1,000-byte CKA_LABELs: the ambiguous row is cut as an error line is (2,000 characters)", async () => {
+    // Before: doctor printed the row's detail whole (printableLine, no bound): a line of over 2 MB on stdout (1 MiB
+    // labels, which this fake module handed over whole; one above the 1 KiB bound is now left out), where the same
+    // error on stderr (toOneLine) is cut at MAX_ERROR_TEXT.
+    const { cert, key } = keyObjects("1", `device-${"L".repeat(1000)}`);
+    const twin = new Map(cert).set(CKA.LABEL, Buffer.from(`twin-${"L".repeat(1000)}`)).set(CKA.VALUE, otherDer);
     token.objects = [cert, key, twin];
     const { stdout } = await run(["doctor", "--certificate", "pkcs11:token=fake;id=%31?pin-value=1234", "--pkcs11-lib", "/fake/module.so"]);
     const lines = stdout.split("\n");
     expect(lines.find((line) => line.includes("LLLL"))).toBeDefined();
     expect(Math.max(...lines.map((line) => line.length))).toBeLessThan(2_100);
+  });
+});
+
+describe("a module that answers CKR_OK with a value longer than the buffer given (this fake module does)", () => {
+  it("a certificate object with a 1 MiB CKA_ID is left out as larger than its bound, not used whole", async () => {
+    // Before: pkcs11js read such a value whole into a buffer of the length the module asked for, and it was used.
+    const { cert, key } = keyObjects("1", "device");
+    token.objects = [new Map(cert).set(CKA.ID, Buffer.alloc(1 << 20, 0x31)), key];
+    const { code, stderr } = await signString();
+    expect(code).toBe(3);
+    expect(stderr).toMatch(/cannot be used: its CKA_ID is larger than 1024 bytes, which no certificate the agent can use is/);
   });
 });
 

@@ -1,0 +1,182 @@
+/**
+ * Modules that answer C_GetAttributeValue as SoftHSM never does (PKCS#11 v2.40 §5.2 lets them): an attribute withheld
+ * (CKR_ATTRIBUTE_SENSITIVE, _TYPE_INVALID, or CKR_OK with CK_UNAVAILABLE_INFORMATION), the call failed
+ * (CKR_DEVICE_ERROR), a short buffer answered with CKR_BUFFER_TOO_SMALL at every size, or with CKR_OK and the length
+ * needed. Before round 36 each left the object out without a word: the certificate was "not found". The module is
+ * SoftHSM itself behind a shim that changes those answers only (helpers/attribute-shim).
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import * as pkcs11js from "pkcs11js";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createCa, issueLeaf, makeTempDir } from "../test/helpers/pki.js";
+import { bundleCli } from "./agent-support.js";
+import { SOFTHSM_MODULE, withSoftHsmSession } from "./helpers/softhsm-fixture.js";
+import { buildAttributeShim } from "./helpers/attribute-shim.js";
+import { runCli } from "./helpers/run-cli.js";
+import { failure } from "../test/helpers/agent-error.js";
+import { createPkcs11Signer } from "../src/signers/pkcs11/index.js";
+
+const tmp = makeTempDir("raa-module-answers-");
+const conf = join(tmp.dir, "softhsm2.conf");
+const log = join(tmp.dir, "sizes.log");
+const SHIM_VARIABLES = ["RAA_SHIM_TARGET", "RAA_SHIM_ATTRIBUTE", "RAA_SHIM_ANSWER", "RAA_SHIM_LOG"] as const;
+const previous = Object.fromEntries(["SOFTHSM2_CONF", ...SHIM_VARIABLES].map((name) => [name, process.env[name]]));
+process.env.SOFTHSM2_CONF = conf; // the binding in this process reads it
+process.env.RAA_SHIM_TARGET = SOFTHSM_MODULE;
+let shim: string;
+let cli: { cli: string; cleanup: () => void };
+const CKA_KEY_TYPE = "0x100";
+
+/** The shim's answer for `attribute` in this process (the CLI gets its own environment). */
+function answer(kind: string | undefined, attribute = "0x11"): void {
+  if (kind === undefined) delete process.env.RAA_SHIM_ANSWER;
+  else process.env.RAA_SHIM_ANSWER = kind;
+  process.env.RAA_SHIM_ATTRIBUTE = attribute;
+}
+
+const certificateTemplate = (value: Buffer, label: string, id: string) => [
+  { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE },
+  { type: pkcs11js.CKA_CERTIFICATE_TYPE, value: pkcs11js.CKC_X_509 },
+  { type: pkcs11js.CKA_TOKEN, value: true },
+  { type: pkcs11js.CKA_LABEL, value: label },
+  { type: pkcs11js.CKA_ID, value: Buffer.from(id, "hex") },
+  { type: pkcs11js.CKA_VALUE, value },
+  { type: pkcs11js.CKA_SUBJECT, value: Buffer.from([0x30, 0]) },
+];
+
+const initToken = (label: string) =>
+  execFileSync("softhsm2-util", ["--init-token", "--free", "--label", label, "--so-pin", "12345678", "--pin", "1234"], { env: { ...process.env }, stdio: "ignore" });
+
+/** The key of a PEM file as a private and a public key object with `id` and `label`, as pkcs11-tool writes them. */
+function importKey(token: string, keyPem: string, id: string, label: string): void {
+  const privateDer = `${keyPem}.p8.der`;
+  const publicDer = `${keyPem}.pub.der`;
+  execFileSync("openssl", ["pkcs8", "-topk8", "-nocrypt", "-in", keyPem, "-outform", "DER", "-out", privateDer]);
+  execFileSync("openssl", ["pkey", "-in", keyPem, "-pubout", "-outform", "DER", "-out", publicDer]);
+  for (const [file, type] of [[privateDer, "privkey"], [publicDer, "pubkey"]]) {
+    const write = ["--write-object", file!, "--type", type!, "--id", id, "--label", label];
+    execFileSync("pkcs11-tool", ["--module", SOFTHSM_MODULE, "--token-label", token, "--login", "--pin", "1234", ...write], { env: { ...process.env }, stdio: "ignore" });
+  }
+}
+
+beforeAll(async () => {
+  mkdirSync(join(tmp.dir, "tokens"));
+  writeFileSync(conf, `directories.tokendir = ${join(tmp.dir, "tokens")}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
+  shim = buildAttributeShim(tmp.dir);
+  const ca = createCa(join(tmp.dir, "ca"), { name: "Module Answers CA" });
+  const issued = issueLeaf(ca, join(tmp.dir, "leaf"), { name: "device" });
+  const der = Buffer.from(execFileSync("openssl", ["x509", "-in", issued.certPath, "-outform", "DER"]));
+  initToken("answers");
+  importKey("answers", issued.keyPath, "01", "device");
+  withSoftHsmSession("answers", "1234", (lib, session) => lib.C_CreateObject(session, certificateTemplate(der, "device", "01")));
+  // A certificate's DER with 100 KiB after it: above the 64 KiB bound.
+  initToken("padded");
+  importKey("padded", issued.keyPath, "01", "device");
+  const padded = Buffer.concat([der, Buffer.alloc(100 * 1024)]);
+  withSoftHsmSession("padded", "1234", (lib, session) => lib.C_CreateObject(session, certificateTemplate(padded, "device", "01")));
+  cli = await bundleCli();
+}, 180_000);
+
+afterEach(() => {
+  answer(undefined);
+  delete process.env.RAA_SHIM_LOG;
+});
+
+afterAll(() => {
+  for (const [name, value] of Object.entries(previous)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  cli?.cleanup();
+  tmp.cleanup();
+});
+
+/** A signer for the key and certificate at `uri`, or (`keyOnly`) for the key alone. */
+const signer = (uri: string, keyOnly = false) =>
+  createPkcs11Signer({ keyUri: uri, certificateUri: keyOnly ? undefined : uri, library: shim, pin: { kind: "value", value: "1234" } });
+
+const CERT_OBJECT = /the certificate object pkcs11:id=%01;.*object=device;.*type=cert/;
+
+describe("a certificate object whose CKA_VALUE the module withholds", () => {
+  it.each([
+    ["sensitive", "CKR_ATTRIBUTE_SENSITIVE (0x11)"],
+    ["type-invalid", "CKR_ATTRIBUTE_TYPE_INVALID (0x12)"],
+    ["ok-unavailable", "CKR_OK without a value"],
+  ])("%s: the signer names the object and the module's answer (was: not found)", async (kind, said) => {
+    answer(kind);
+    const error = await failure(signer("pkcs11:token=answers;object=device"));
+    expect(error.code).toBe("CERTIFICATE_INVALID");
+    expect(error.message).toMatch(CERT_OBJECT);
+    expect(error.message).toContain(`cannot be used: its PKCS#11 module does not give its CKA_VALUE: it answers ${said}`);
+    expect(error.hint).toContain("keeps the certificate's value to itself");
+  }, 60_000);
+
+  it("read-certificate-data says so once on stderr, and lists nothing", async () => {
+    const env = { ...process.env, RAA_SHIM_ANSWER: "sensitive", RAA_SHIM_ATTRIBUTE: "0x11" };
+    const { code, stdout, stderr } = await runCli(cli.cli, ["read-certificate-data", "--certificate", "pkcs11:token=answers", "--pkcs11-lib", shim], env);
+    expect([code, stdout]).toEqual([0, "No matching identities\n"]);
+    const lines = stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(CERT_OBJECT);
+    expect(lines[0]).toContain("is not listed: its PKCS#11 module does not give its CKA_VALUE: it answers CKR_ATTRIBUTE_SENSITIVE (0x11)");
+  }, 60_000);
+});
+
+describe("a module that fails C_GetAttributeValue with CKR_DEVICE_ERROR", () => {
+  it("reading a certificate object: a PKCS11_ERROR naming the object and the code (was: not found)", async () => {
+    answer("device-error");
+    const error = await failure(signer("pkcs11:token=answers;object=device"));
+    expect(error.code).toBe("PKCS11_ERROR");
+    expect(error.message).toMatch(/^reading the certificate object pkcs11:id=%01;.*type=cert failed: CKR_DEVICE_ERROR \(0x30\)$/);
+  }, 60_000);
+
+  it("reading a private key object's CKA_KEY_TYPE: a PKCS11_ERROR naming the key (was: no private key matches)", async () => {
+    answer("device-error", CKA_KEY_TYPE);
+    const error = await failure(signer("pkcs11:token=answers;object=device", true));
+    expect(error.code).toBe("PKCS11_ERROR");
+    expect(error.message).toMatch(/^reading the private key object pkcs11:id=%01;.*type=private failed: CKR_DEVICE_ERROR \(0x30\)$/);
+  }, 60_000);
+});
+
+describe("a private key whose CKA_KEY_TYPE the module withholds", () => {
+  it("is named in the not-found error with the module's answer (was: no private key matches, nothing more)", async () => {
+    answer("sensitive", CKA_KEY_TYPE);
+    const error = await failure(signer("pkcs11:token=answers;object=device", true));
+    expect(error.code).toBe("PKCS11_OBJECT_NOT_FOUND");
+    expect(error.message).toMatch(
+      /; the private key object pkcs11:id=%01;.*type=private is left out: its PKCS#11 module does not give its CKA_KEY_TYPE: it answers CKR_ATTRIBUTE_SENSITIVE \(0x11\)$/,
+    );
+  }, 60_000);
+});
+
+describe("short buffers", () => {
+  it("a module that answers CKR_BUFFER_TOO_SMALL at every size is asked up to the 64 KiB bound, then the object is left out", async () => {
+    answer("too-small");
+    process.env.RAA_SHIM_LOG = log;
+    writeFileSync(log, "");
+    const error = await failure(signer("pkcs11:token=answers;object=device"));
+    expect(error.code).toBe("CERTIFICATE_INVALID");
+    expect(error.message).toContain("its CKA_VALUE is larger than 65536 bytes");
+    const sizes = readFileSync(log, "utf8").trim().split("\n").map(Number);
+    // Each read of the object: the attributes together at 256 bytes, then CKA_VALUE alone, growing 4 times.
+    expect(Math.max(...sizes)).toBe(65_536);
+    expect(sizes.length).toBeLessThanOrEqual(6 * 4);
+    expect(new Set(sizes)).toEqual(new Set([256, 1024, 4096, 16_384, 65_536]));
+  }, 60_000);
+
+  it("a module that answers CKR_OK with the length it needs: a certificate within the bound is used", async () => {
+    answer("ok-length");
+    const used = await signer("pkcs11:token=answers;object=device");
+    await used.close();
+  }, 60_000);
+
+  it("…and one beyond the bound (pkcs11js then read it whole) is left out as larger than it, never used", async () => {
+    answer("ok-length");
+    const error = await failure(signer("pkcs11:token=padded;object=device"));
+    expect(error.code).toBe("CERTIFICATE_INVALID");
+    expect(error.message).toMatch(CERT_OBJECT);
+    expect(error.message).toContain("cannot be used: its CKA_VALUE is larger than 65536 bytes");
+  }, 60_000);
+});
