@@ -258,7 +258,7 @@ describe("requireFromPackage", () => {
     };
     const long = error(project);
     expect(long.hint).toBe(`check what is in it, then: chmod o-w ${PATH_TOO_LONG}`);
-    expect(long.toOneLine()).toMatch(/\(check what is in it, then: chmod o-w '<path too long to quote here>'\)$/);
+    expect(long.toOneLine()).toMatch(/\(check what is in it, then: chmod o-w <path too long to quote here>\)$/);
     const strange = error(odd);
     expect(strange.message).toContain(`: ${modules(odd)} is writable by others`);
     expect(strange.hint).toBe(`check what is in it, then: chmod o-w ${shellWord(modules(odd))}`);
