@@ -68,7 +68,7 @@ describe.skipIf(!canCreateUsers())("a dependency refused because another user co
   // Round 35 (P10): the path at fault, why, and its one fix (was: "owned by neither root nor this code's owner, or
   // writable by others (check DIR and the directories in it, then chown them … and chmod o-w them)").
   const refused = (name: string, where: string, fault: string, why: string, fix: string) =>
-    `roles-anywhere-agent: ${name} in ${where} is not loaded: another user could have put it there: ${fault} is ${why} (check what is in ${fault}, then: ${fix})\n`;
+    `roles-anywhere-agent: ${name} in ${where} is not loaded: another user could have put it there: ${fault} is ${why} (check what is in it, then: ${fix})\n`;
   const worldWritable = (name: string, modules: string) => refused(name, modules, modules, "writable by others (mode 777; group-writable alone is allowed)", `chmod o-w ${modules}`);
   const others = (name: string, at: string) => refused(name, at, at, `owned by uid ${other.uid}, neither root nor this code's owner`, `chown -R root ${at}`);
 

@@ -70,7 +70,7 @@ describe.skipIf(!usable)("another host user's yargs in root's installation, run 
     expect(await help(cli, inside())).toMatchObject({
       code: 3,
       stdout: "",
-      stderr: `roles-anywhere-agent: yargs in ${yargs} is not loaded: another user could have put it there: ${yargs} is owned by uid 65534, a user outside this user namespace, in a sticky directory others can write to (check what is in ${yargs}, then: outside this user namespace: chown -R root ${yargs} (or to the code's owner))\n`,
+      stderr: `roles-anywhere-agent: yargs in ${yargs} is not loaded: another user could have put it there: ${yargs} is owned by uid 65534, a user outside this user namespace, in a sticky directory others can write to (check what is in it, then: outside this user namespace: chown -R root ${yargs} (or to the code's owner))\n`,
     });
     expect(await help(cli, asBob())).toMatchObject({ code: 3, stderr: expect.stringContaining(`${yargs} is owned by uid ${mal.uid}, neither root nor this code's owner`) });
   });

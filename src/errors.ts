@@ -164,8 +164,11 @@ function quotedWord(text: string): string {
  */
 export const MAX_SHELL_WORD = 800;
 
-/** What {@link shellWord} writes for a longer path: one word that names no file, so pasted as it is it changes nothing. */
-export const PATH_TOO_LONG = "'<path too long to quote here>'";
+/**
+ * What {@link shellWord} writes for a longer path: no word but a syntax error (its `>` takes no file), so the shell
+ * refuses the command it is pasted in. Quoted, it was a name: `mkdir -p -m 700 '<…>'` made a directory of it.
+ */
+export const PATH_TOO_LONG = "<path too long to quote here>";
 
 /** How a message names a character it must not quote: `U+000A`. */
 export function codePointName(c: string): string {

@@ -36,8 +36,11 @@ export interface LocalEndpointOptions {
   host?: string;
   /** The region requests must be scoped to; default us-east-1. */
   region?: string;
-  /** Serve HTTPS with this PEM certificate (chain) and key. */
-  tls?: { cert: string | Buffer; key: string | Buffer };
+  /**
+   * Serve HTTPS with this PEM certificate (chain) and key. `names`: how errors name them, e.g. the files they were read
+   * from (default `tls.cert` and `tls.key`).
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer; names?: { readonly cert: string; readonly key: string } };
   /** Allowed profiles and roles: the JSON object, a parsed config, or a path to a JSON file. */
   config?: LocalEndpointConfigInput | LocalEndpointConfig | string;
   /** The endpoint's clock (tests move it). */
@@ -90,13 +93,14 @@ export interface LocalEndpoint {
 const isPem = (v: unknown) => typeof v === "string" || Buffer.isBuffer(v);
 const isAnchor = (v: unknown) => typeof v === "string" || v instanceof Certificate;
 const isAnchors = (v: unknown) => (Array.isArray(v) ? v.every(isAnchor) : isAnchor(v));
+const areNames = (v: unknown) => isPlainObject(v) && typeof v["cert"] === "string" && typeof v["key"] === "string";
 const areFunctions = (v: unknown) => isPlainObject(v) && Object.values(v).every((f) => typeof f === "function");
 /** {@link LocalEndpointOptions}' types, for callers in plain JavaScript. */
 const OPTION_KINDS: Kinds = {
   trustAnchors: [isAnchors, "a CA certificate (path or PEM text), or an array of them"],
   port: [(v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535, "a port number from 0 to 65535"],
   host: [(v) => typeof v === "string" && v !== "", "a host name or address (\"\" would be every interface)"],
-  tls: [(v) => isPlainObject(v) && isPem(v["cert"]) && isPem(v["key"]), "{ cert, key }: PEM strings or Buffers"],
+  tls: [(v) => isPlainObject(v) && isPem(v["cert"]) && isPem(v["key"]) && (v["names"] === undefined || areNames(v["names"])), "{ cert, key }: PEM strings or Buffers (names: { cert, key } strings)"],
   config: [(v) => typeof v === "string" || isPlainObject(v), "a path or an object"],
   verifiers: [areFunctions, "an object of functions"],
   region: "string", clock: "function", onRequest: "function", rateLimit: "number",
@@ -220,7 +224,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
   const https = (cert: Buffer, key: Buffer): Server => createHttpsServer({ cert, key, maxHeaderSize: MAX_HEADER_BYTES }, listener);
   const notAFile = { mtimeMs: 0, size: 0, ino: 0 };
   const server = tls
-    ? (await useTlsPair({ certificate: "tls.cert", key: "tls.key" }, Buffer.from(tls.cert), { bytes: Buffer.from(tls.key), stamp: notAFile }, https)).used
+    ? (await useTlsPair({ certificate: tls.names?.cert ?? "tls.cert", key: tls.names?.key ?? "tls.key" }, Buffer.from(tls.cert), { bytes: Buffer.from(tls.key), stamp: notAFile }, https)).used
     : createHttpServer({ maxHeaderSize: MAX_HEADER_BYTES }, listener);
   await listenTcp(server, options.host ?? "127.0.0.1", options.port ?? 0);
   const address = server.address() as AddressInfo;

@@ -1,7 +1,7 @@
 import { existsSync, realpathSync, statSync } from "node:fs";
 import type { Socket } from "node:net";
 import { join } from "node:path";
-import { UsageError } from "../errors.js";
+import { MAX_ERROR_TEXT, UsageError } from "../errors.js";
 import { distDirectory, thisModuleFile } from "./module-file.js";
 import { othersCouldPlant, plantedRefusal, type PlantedPath } from "./planted-code.js";
 
@@ -49,9 +49,7 @@ export function loadNativeHelper(): NativeHelperLoad {
   try {
     const real = realpathSync(path); // loaded by this name, not `path`: a link on the way, not judged, may be re-pointed
     const fault = othersCouldPlant(real, dist, statSync(thisModuleFile()).uid);
-    if (fault) {
-      return (loaded = { reason: `${plantedRefusal(path, fault)} (check what is in it, then: ${fault.fix})`, planted: fault });
-    }
+    if (fault) return (loaded = { reason: plantedReason(path, fault), planted: fault });
     const module = { exports: {} as NativeHelper };
     process.dlopen(module, real);
     loaded = { helper: module.exports };
@@ -60,6 +58,21 @@ export function loadNativeHelper(): NativeHelperLoad {
   }
   return loaded;
 }
+
+/**
+ * Why the helper at `path` is refused, with the fix when the whole stays within {@link MAX_PLANTED_REASON}: callers put
+ * it into messages of their own (cut at MAX_ERROR_TEXT), with their words and paths around it; naming the install path
+ * twice, a longer one (~600 characters) would have the cut fall inside the fix's quoted path. doctor's row gives the fix
+ * on its own in its hint.
+ */
+function plantedReason(path: string, fault: PlantedPath): string {
+  const refusal = plantedRefusal(path, fault);
+  const withFix = `${refusal} (check what is in it, then: ${fault.fix})`;
+  return withFix.length <= MAX_PLANTED_REASON ? withFix : `${refusal} (check what is in it; roles-anywhere-agent doctor gives the command that fixes it)`;
+}
+
+/** The longest refusal {@link loadNativeHelper} gives with its fix: half a message, the other half its callers'. */
+export const MAX_PLANTED_REASON = MAX_ERROR_TEXT / 2;
 
 /**
  * No Node.js inspector: whoever connects to its TCP port (any local user) runs code in the process and takes its

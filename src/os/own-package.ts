@@ -78,10 +78,13 @@ export function requireFromPackage(id: string, from: string = thisModuleFile()):
   throw Object.assign(new Error(`Cannot find module '${id}' in this package's node_modules`), { code: "MODULE_NOT_FOUND" });
 }
 
-/** A dependency there but not loaded: not "missing" (a reinstall changes nothing), and what to make of `where`. */
+/**
+ * A dependency there but not loaded: not "missing" (a reinstall changes nothing), and what to make of `where`. The
+ * hint's only path is the fix's own (shellWord): the message names the path at fault last, as doctor's row does.
+ */
 function planted(name: string, where: string, fault: PlantedPath): InputError {
   return new InputError("FILE_UNSAFE", plantedRefusal(`${name} in ${where}`, fault), {
-    hint: `check what is in ${fault.path}, then: ${fault.fix}`,
+    hint: `check what is in it, then: ${fault.fix}`,
   });
 }
 

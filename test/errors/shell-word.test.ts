@@ -46,6 +46,8 @@ const modeOf = (path: string) => (statSync(path).mode & 0o777).toString(8);
 
 /** `line` pasted into sh in `cwd` (root's shell: a relative path the user gave is relative to where they are), then `touch typed-next`. */
 const paste = (line: string, cwd: string) => spawnSync("sh", [], { cwd, input: `${line}\ntouch typed-next\n`, encoding: "utf8" });
+/** The same into an interactive shell, as an operator pastes: one line it refuses does not end it. */
+const pasteInteractive = (line: string, cwd: string) => spawnSync("bash", ["--norc", "-i"], { cwd, input: `${line}\ntouch typed-next\n`, encoding: "utf8" });
 
 describe("shellWord: a path that starts with -", () => {
   const names = ["-x.pem", "--reference=bystander", "-R", "-"];
@@ -118,11 +120,27 @@ describe("shellWord: a path too long for a hint", () => {
       const command = hint.slice(hint.lastIndexOf("(run ") + 5, -1);
       expect(command).toBe(`chown 0 ${PATH_TOO_LONG} && chmod 600 ${PATH_TOO_LONG}`);
       const dir = mkdtempSync(join(scratch, "p-"));
-      const ran = paste(command, dir);
-      expect(ran.stderr).toContain("<path too long to quote here>");
+      const ran = pasteInteractive(command, dir);
+      expect(ran.stderr).toMatch(/syntax error/i);
       expect(existsSync(join(dir, "typed-next"))).toBe(true); // not read into an open quote
       expect(readdirSync(dir)).toEqual(["typed-next"]);
       expect(modeOf(path)).toBe("644");
+    }
+  });
+
+  // Round 36 (H2): the placeholder was a quoted word, '<path too long to quote here>': a name like any other, so the
+  // output file's `create it first: mkdir -p -m 700 '<…>'`, pasted, made a directory of that name where it ran. It is
+  // now a syntax error: the shell refuses the line (zsh, where a parenthesis follows: a glob that matches nothing).
+  it("pasted into sh, bash or zsh, no hint's command with the placeholder runs", () => {
+    const commands = [`mkdir -p -m 700 ${PATH_TOO_LONG}`, `chown 0 ${PATH_TOO_LONG} && chmod 600 ${PATH_TOO_LONG}`, `chmod o-w ${PATH_TOO_LONG}`,
+      `ls -ld ${PATH_TOO_LONG}`, `chown -R root ${PATH_TOO_LONG} (or to the code's owner)`, `chmod 700 ${PATH_TOO_LONG}   (or choose a private directory with --socket)`];
+    for (const shell of ["sh", "bash", "zsh"].filter((name) => spawnSync(name, ["-c", "true"]).status === 0)) {
+      for (const command of commands) {
+        const dir = mkdtempSync(join(scratch, "q-"));
+        writeFileSync(join(dir, "path"), ""); // `<path` alone would read it
+        const ran = spawnSync(shell, ["-c", command], { cwd: dir, encoding: "utf8" });
+        expect({ shell, command, ran: ran.status !== 0, files: readdirSync(dir) }).toEqual({ shell, command, ran: true, files: ["path"] });
+      }
     }
   });
 

@@ -59,6 +59,25 @@ describe(`the local endpoint's TLS key, read by the file signer's reader, Node $
     const secret = Buffer.from(readFileSync(other.keyPath, "utf8").split("\n")[1]!);
     const { result, left } = await copiesHolding(secret, () => main(argv, { stdout: new PassThrough(), stderr, env: {} }));
     expect([result, left]).toEqual([3, 0]);
-    expect(err.trim().split("\n")).toEqual([expect.stringMatching(/does not belong to the certificate/)]);
+    // Round 36 (H2): naming the files given (was: "TLS private key tls.key does not belong to the certificate in tls.cert").
+    expect(err.trim().split("\n")).toEqual([
+      `roles-anywhere-agent: TLS private key ${other.keyPath} does not belong to the certificate in ${pair.certPath} (give the key and the certificate of the same pair (tls.key and tls.crt of one Secret))`,
+    ]);
+  });
+
+  it("names the pair as the caller says (tls.names), else tls.key and tls.cert (round 36)", async () => {
+    const [pair, other] = [server("named", "p256"), server("named-other", "p256")];
+    const names = { cert: "/etc/ci/server.pem", key: "/etc/ci/server-key.pem" };
+    for (const [key, code, message] of [
+      [readFileSync(other.keyPath), "KEY_CERTIFICATE_MISMATCH", `TLS private key ${names.key} does not belong to the certificate in ${names.cert}`],
+      ["not a key", "PRIVATE_KEY_INVALID", `unable to parse private key: ${names.key} holds no private key`],
+    ] as const) {
+      await expect(startLocalEndpoint({ trustAnchors: ca.certPath, tls: { cert: pair.certPem, key, names } })).rejects.toMatchObject({ code, message });
+    }
+    await expect(startLocalEndpoint({ trustAnchors: ca.certPath, tls: { cert: "no certificate", key: readFileSync(pair.keyPath), names } })).rejects.toMatchObject({
+      code: "CERTIFICATE_INVALID", message: `TLS certificate file ${names.cert} holds no PEM or DER certificate`,
+    });
+    const wrong = { cert: pair.certPem, key: readFileSync(pair.keyPath), names: { cert: 1 } } as unknown as { cert: string; key: Buffer };
+    await expect(startLocalEndpoint({ trustAnchors: ca.certPath, tls: wrong })).rejects.toMatchObject({ code: "USAGE" });
   });
 });

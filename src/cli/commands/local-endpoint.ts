@@ -36,8 +36,9 @@ const command: CommandSpec = {
       import("../../serve/loopback.js"),
     ]);
     // serve's rule for the key file: a key others can read or change is warned about (RAA_EXPOSED_FILE)
-    const files = tlsCert && tlsKey ? await readTlsFiles({ certificate: tlsCert, key: tlsKey }) : undefined;
-    const tls = files && { cert: files.cert.bytes, key: files.key.bytes };
+    const names = tlsCert && tlsKey ? { cert: tlsCert, key: tlsKey } : undefined; // errors name the files given
+    const files = names && (await readTlsFiles({ certificate: names.cert, key: names.key }));
+    const tls = names && files && { cert: files.cert.bytes, key: files.key.bytes, names };
     const log = logTo(io.stderr); // a request's target may be 128 KiB long
     const endpoint = await startLocalEndpoint({
       trustAnchors,
