@@ -151,7 +151,8 @@ export function shellWord(path: string): string {
   return word.length > MAX_SHELL_WORD ? PATH_TOO_LONG : word;
 }
 
-function quotedWord(text: string): string {
+/** Any text (a token's label) as one shell word that runs nothing when pasted; a path goes through {@link shellWord}. */
+export function quotedWord(text: string): string {
   if (/^[\w@%+:,./-]+$/.test(text)) return text; // not `=`: zsh reads a leading one as a command's path
   if (!UNPRINTABLE_ONE.test(text)) return `'${text.replace(/'/g, "'\\''")}'`;
   const code = (c: string) => (c < "\x80" ? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);

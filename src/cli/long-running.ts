@@ -1,3 +1,4 @@
+import { printableLine } from "../errors.js";
 import { DUMPABLE_RISK, loadNativeHelper, refuseInspector } from "../os/native-helper.js";
 import type { TextOutput } from "./command.js";
 import { LONG_RUNNING_COMMANDS } from "./launcher/long-running-commands.js";
@@ -9,10 +10,10 @@ import { PROGRAM } from "./report-error.js";
  * ssh-agent does, through the native helper). Where that is not possible, one warning line says so. Nor a Node.js
  * inspector (refuseInspector).
  */
-export function protectLongRunningProcess(command: string | undefined, stderr: TextOutput): void {
+export function protectLongRunningProcess(command: string | undefined, stderr: TextOutput, load = loadNativeHelper): void {
   if (command === undefined || !LONG_RUNNING_COMMANDS.has(command)) return;
   refuseInspector();
-  const { helper, reason } = loadNativeHelper();
+  const { helper, reason } = load();
   let problem = helper ? undefined : `the native helper is not available (${reason})`;
   try {
     if (helper && !helper.disableCoreDumps()) problem = `${process.platform} has no non-dumpable flag; only core files are disabled`;
@@ -21,6 +22,6 @@ export function protectLongRunningProcess(command: string | undefined, stderr: T
   }
   if (problem === undefined) return;
   stderr.write(
-    `${PROGRAM}: warning: the process stays dumpable: ${problem}; ${DUMPABLE_RISK} (see SECURITY.md)\n`,
+    `${PROGRAM}: warning: the process stays dumpable: ${printableLine(problem)}; ${DUMPABLE_RISK} (see SECURITY.md)\n`, // the reason names the install path: any bytes
   );
 }

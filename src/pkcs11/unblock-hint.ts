@@ -2,6 +2,7 @@
  * How to unblock a user PIN, per token family: PIV cards with their PUK, SoftHSM and tpm2-pkcs11 by a new PIN set as the
  * security officer (`pkcs11-tool --unlock-pin` only works for cards OpenSC itself manages as PKCS#15).
  */
+import { quotedWord, shellWord } from "../errors.js";
 import type { LibraryInfo } from "./module-loader.js";
 import type { TokenSlot } from "./slots.js";
 
@@ -17,12 +18,9 @@ export function tokenFamily(slot: Pick<TokenSlot, "token" | "slotDescription">, 
   return "other";
 }
 
-/** The token's label as one shell word: it is the token's own text, and the commands here are meant to be pasted. */
-const quotedLabel = (label: string) => `'${label.replaceAll("'", String.raw`'\''`)}'`;
-
-/** The command that sets a new user PIN as the security officer, on a module that allows it (SoftHSM). */
+/** The command that sets a new user PIN (the label and the module's path are the token's and the user's text, quoted to be pasted) as the security officer, on a module that allows it (SoftHSM). */
 export function initPinCommand(token: { readonly label: string; readonly modulePath: string }): string {
-  return `pkcs11-tool --module ${token.modulePath} --token-label ${quotedLabel(token.label)} --login --login-type so --init-pin`;
+  return `pkcs11-tool --module ${shellWord(token.modulePath)} --token-label ${quotedWord(token.label)} --login --login-type so --init-pin`;
 }
 
 /** `token`: the token's label and the module's path, for commands that can be pasted. */
@@ -35,7 +33,7 @@ export function unblockHint(family: TokenFamily, token: { readonly label: string
     case "softhsm":
       return `set a new user PIN as the security officer: \`${initPinCommand(token)}\``;
     case "tpm2-pkcs11":
-      return `set a new user PIN with the SO PIN: \`tpm2_ptool initpin --label=${quotedLabel(token.label)} --sopin=… --userpin=…\`; if the TPM itself is in lockout, wait for its recovery time or clear it with tpm2_dictionarylockout`;
+      return `set a new user PIN with the SO PIN: \`tpm2_ptool initpin --label=${quotedWord(token.label)} --sopin=… --userpin=…\`; if the TPM itself is in lockout, wait for its recovery time or clear it with tpm2_dictionarylockout`;
     case "other":
       return "unblock it with the SO PIN or PUK using the token vendor's tool (on tokens that allow it: `pkcs11-tool --login --login-type so --init-pin`)";
   }

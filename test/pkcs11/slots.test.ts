@@ -104,6 +104,15 @@ describe("listTokenSlots while another process rewrites a SoftHSM token's file",
     }));
   });
 
+  it("quotes the module's path in the pkcs11-tool command to paste (before: `--module /tmp/d$(touch pwned)/…` ran it)", async () => {
+    const { module } = rewritten(Infinity);
+    Object.assign(module, { path: "/tmp/d$(touch pwned)/libsofthsm2.so" });
+    const slots = await listTokenSlots(module, undefined, [uri]);
+    expect(() => onlyMatchingSlot(uri, slots, module, "h")).toThrow(expect.objectContaining({
+      hint: expect.stringContaining("(`pkcs11-tool --module '/tmp/d$(touch pwned)/libsofthsm2.so' -L`)"),
+    }));
+  });
+
   it("lists a hardware token's module once: an absent card is absent (--wait-for-device waits for it)", async () => {
     const { module, listings } = rewritten(Infinity, { ...SOFTHSM, manufacturer: "Vendor" });
     expect([await listTokenSlots(module, undefined, [uri]), listings()]).toEqual([[], 1]);

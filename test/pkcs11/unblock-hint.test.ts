@@ -1,4 +1,7 @@
 import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tokenFamily, unblockHint, type TokenFamily } from "../../src/pkcs11/unblock-hint.js";
 
@@ -28,11 +31,11 @@ describe("unblockHint", () => {
   });
 
   it("SoftHSM: a new user PIN set by the SO, with the module and token filled in", () => {
-    expect(unblockHint("softhsm", at)).toContain("pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so --token-label 'device' --login --login-type so --init-pin");
+    expect(unblockHint("softhsm", at)).toContain("pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so --token-label device --login --login-type so --init-pin");
   });
 
   it("tpm2-pkcs11: tpm2_ptool initpin", () => {
-    expect(unblockHint("tpm2-pkcs11", at)).toContain("tpm2_ptool initpin --label='device'");
+    expect(unblockHint("tpm2-pkcs11", at)).toContain("tpm2_ptool initpin --label=device");
   });
 
   it.each<TokenFamily>(["yubikey", "piv", "softhsm", "tpm2-pkcs11", "other"])("%s: no hint suggests OpenSC's --unlock-pin", (family) => {
@@ -47,5 +50,24 @@ describe("unblockHint", () => {
     const label = "x'; echo ran; '";
     const word = where.exec(unblockHint(family, { ...at, label }))![1]!;
     expect(execFileSync("sh", ["-c", `printf '%s|' ${word}`], { encoding: "utf8" })).toBe(`${label}|`);
+  });
+
+  it.each(["softhsm" as const, "tpm2-pkcs11" as const])("%s: a label with a newline is one word that prints as that label (before: a newline in the pasted command)", (family) => {
+    const label = "a\nb";
+    const word = (family === "softhsm" ? /--token-label (.*) --login --login-type/ : /--label=(.*) --sopin/).exec(unblockHint(family, { ...at, label }))![1]!;
+    expect(word).not.toContain("\n");
+    expect(execFileSync("bash", ["-c", `printf '%s|' ${word}`], { encoding: "utf8" })).toBe(`${label}|`);
+  });
+
+  it("SoftHSM: the module's path is one word of the command too, running nothing (before: `--module /tmp/d$(touch pwned)/…` ran it)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "raa-unblock-"));
+    try {
+      const modulePath = `${dir}/d$(touch pwned)/lib.so`;
+      const word = /--module (.*) --token-label/.exec(unblockHint("softhsm", { ...at, modulePath }))![1]!;
+      expect(execFileSync("sh", ["-c", `printf '%s|' ${word}`], { cwd: dir, encoding: "utf8" })).toBe(`${modulePath}|`);
+      expect(existsSync(join(dir, "pwned"))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
