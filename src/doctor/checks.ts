@@ -14,7 +14,7 @@ import { plantedRefusal } from "../os/planted-code.js";
 import { isFileInput, readInputFile, type InputBytes } from "../io/input-file.js";
 import { fileKind } from "../io/trusted-path.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
-import { dropReadAhead, readSecretFileAhead, readSecretInput, secretsAlreadyHeld, type SecretSource } from "../secrets/secret-source.js";
+import { readSecretInput, SecretReadAhead, secretsAlreadyHeld, type SecretSource } from "../secrets/secret-source.js";
 import type { Signer } from "../signers/signer.js";
 import type { CertificateFile } from "../x509/read-certificates.js";
 import { isTpmHandleRef, mismatchHint, optionName, type ReadAlready, type SignerOptions } from "../signers/options.js";
@@ -86,7 +86,7 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
   else add((configInfo && aclUnchecked("config file", config, configInfo)) ?? pass("config file", `${config} (owner and mode checked)`));
 
   const signerOptions = input.signer instanceof AgentError ? undefined : input.signer;
-  const secrets = new Map<string, SecretSource & { kind: "file" }>(); // the files read ahead for their rows, by row
+  const ahead = new SecretReadAhead(); // the PIN and password files read for their rows: this run's signer's alone
   let signer: Signer | undefined;
   let key: KeyFile | CheckRow | undefined, cert: Awaited<ReturnType<typeof readCertificate>>; // the signer's to wipe once made
   // From the first read ahead: a row's report, a module or a hostile file that throws must not leave a secret behind.
@@ -95,12 +95,12 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
     const intermediates = signerOptions && (await readIntermediates(signerOptions));
     cert = signerOptions && (await readCertificate(signerOptions));
     if (!signerOptions) add(fail("signer settings", input.signer));
-    else add(...(await fileRows(signerOptions, key, intermediates, cert?.mode, secrets)));
+    else add(...(await fileRows(signerOptions, key, intermediates, cert?.mode, ahead)));
     // Intermediates that failed their row are left out: the key's rows (the module's, the TPM's) are then about the key.
     const badChain = rows.some((r) => r.name === "intermediates file" && r.outcome === "fail");
     const intermediatesFile = intermediates && "certificates" in intermediates ? intermediates : undefined;
     const opened = signerOptions
-      ? await openSigner(badChain ? { ...signerOptions, intermediates: undefined } : signerOptions, input.env, key, badChain ? undefined : intermediatesFile, cert)
+      ? await openSigner(badChain ? { ...signerOptions, intermediates: undefined } : signerOptions, input.env, ahead, key, badChain ? undefined : intermediatesFile, cert)
       : { rows: [], chain: [] };
     add(...opened.rows);
     signer = opened.signer;
@@ -134,7 +134,7 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
       }
     }
   } finally {
-    secrets.forEach(dropReadAhead); // what the signer did not read
+    ahead.wipe(); // what the signer did not read
     if (!signer) [key && "bytes" in key ? key : undefined, cert].forEach((read) => read?.bytes.fill(0));
     await signer?.close();
   }
@@ -213,9 +213,10 @@ async function regularFile(ref: string | undefined): Promise<string | undefined>
 
 async function fileRows(
   o: SignerOptions, key: KeyFile | CheckRow | undefined, intermediates: Intermediates | undefined, certMode: number | undefined,
-  secrets: Map<string, SecretSource & { kind: "file" }>,
+  ahead: SecretReadAhead,
 ): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
+  const secrets = new Map<string, SecretSource & { kind: "file" }>(); // the PIN and password files, by row
   const keyRef = o.privateKey ?? o.certificate;
   // PIN and password files are secrets as a key file is (the signer warns about the same modes).
   const secret = (source: SecretSource | undefined, name: string) => (source?.kind === "file" ? secrets.set(name, source) && source.path : undefined);
@@ -228,18 +229,18 @@ async function fileRows(
     ["TPM key password file", secret(o.tpm?.keyPassword, "TPM key password file")],
     ["TPM parent password file", secret(o.tpm?.parentPassword, "TPM parent password file")]] as const;
   const read = (name: string) => (name === "private key file" && key && "bytes" in key ? key : undefined);
-  const secretsRead = new Map<string, FileFacts>(); // a PIN or password file as the signer will take it (readSecretFileAhead), its ACL too
+  const secretsRead = new Map<string, FileFacts>(); // a PIN or password file as the signer will take it (`ahead`), its ACL too
   for (const [name, ref] of files) {
     // `env:` and `-` are no file: nothing to stat (they read as "does not exist"); the signer's rows say how they read.
     if (!isFileRef(ref) || !isFileInput(ref) || (name === "certificate file" && ref === keyRef && o.privateKey === undefined)) continue;
     const info = await stat(ref).catch(() => undefined);
     const source = info?.isFile() ? secrets.get(name) : undefined;
-    const ahead = source && (await readSecretFileAhead(source, name).catch((error: unknown) => fail(name, error)));
-    if (ahead && "outcome" in ahead) {
-      rows.push(ahead);
+    const secretRead = source && (await ahead.read(source, name).catch((error: unknown) => fail(name, error)));
+    if (secretRead && "outcome" in secretRead) {
+      rows.push(secretRead);
       continue;
     }
-    if (ahead) secretsRead.set(name, ahead);
+    if (secretRead) secretsRead.set(name, secretRead);
     if (!info) rows.push(failText(name, `${ref} does not exist`, "check the path", "FILE_NOT_FOUND"));
     else if (name === "certificate file" || name === "intermediates file") {
       const bundle = name === "intermediates file" ? intermediates : undefined; // its mode as read
@@ -319,7 +320,10 @@ async function isTpmKeyWithPassword(key: KeyFile, path: string, o: SignerOptions
 }
 
 /** Opens the signer once (one login at most), turning each stage's outcome into rows. */
-async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv, key: KeyFile | CheckRow | undefined, intermediatesFile?: CertificateFile, certificateFile?: InputBytes) {
+async function openSigner(
+  o: SignerOptions, env: NodeJS.ProcessEnv, ahead: SecretReadAhead, key: KeyFile | CheckRow | undefined, intermediatesFile?: CertificateFile,
+  certificateFile?: InputBytes,
+) {
   const keyRef = o.privateKey ?? o.certificate ?? "";
   const pkcs11Uri = [o.privateKey, o.certificate].find((r) => r !== undefined && isPkcs11Uri(r));
   const rows: CheckRow[] = [];
@@ -349,7 +353,8 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv, key: KeyFile
   };
   let signer: Signer;
   try {
-    signer = await createSignerWith({ ...o, env, debug }, { keyFile: key, intermediatesFile, certificateFile }); // which owns (and wipes) the bytes now
+    // It owns (and wipes) the key's bytes now, and takes the PIN and password files' reads (its alone: `ahead.lend`).
+    signer = await ahead.lend(() => createSignerWith({ ...o, env, debug }, { keyFile: key, intermediatesFile, certificateFile }));
   } catch (error) {
     key?.bytes.fill(0); // what the factory left unread (it stopped before the key)
     certificateFile?.bytes.fill(0);

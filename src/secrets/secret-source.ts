@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { fileURLToPath } from "node:url";
 import { InputError, UsageError } from "../errors.js";
 import { secretFileAcl, warnIfExposed, type FileFacts } from "../os/exposed-file.js";
@@ -161,24 +162,50 @@ export async function readSecretInput(path: string, what: string): Promise<Secre
 }
 
 /**
- * Secret files read ahead, by path: doctor reads each for its row, and the next readSecret of a file source of that path
- * (the signer's, a pkcs11: URI's pin-source that pin.ts makes from the URI itself) takes those bytes. Filled and emptied
- * within doctor's run (taken, or dropReadAhead): no entry outlives it.
+ * Secret files one run read ahead, by path (doctor: each for its row), for the signer that run opens: within
+ * {@link SecretReadAhead.lend}, the next readSecret of a file source of that path takes those bytes (once). Nothing
+ * outside that call sees them: not another signer or agent of the process, not another doctor run. {@link wipe} wipes
+ * what none took; the run calls it on its every way out.
  */
-const readAhead = new Map<string, SecretFileRead>();
+export class SecretReadAhead {
+  readonly #reads = new Map<string, SecretFileRead>();
+  #wiped = false;
 
-/** Reads a `file` source's file now (once per path), for the next {@link readSecret} of it to take; {@link dropReadAhead} wipes what none took. */
-export async function readSecretFileAhead(source: SecretSource & { kind: "file" }, what: string): Promise<SecretFileRead> {
-  aboutToUseSecret();
-  const input = readAhead.get(source.path) ?? (await readSecretFile(source, what));
-  readAhead.set(source.path, input);
-  return input;
+  /** Reads a `file` source's file now (once per path: a second read of it is the first's). */
+  async read(source: SecretSource & { kind: "file" }, what: string): Promise<SecretFileRead> {
+    aboutToUseSecret();
+    const known = this.#reads.get(source.path);
+    if (known) return known;
+    const input = await readSecretFile(source, what);
+    if (this.#wiped) {
+      input.bytes.fill(0); // read after the run ended: no signer of it can take it
+      throw new UsageError("USAGE", `${what}: read ahead after its run ended`);
+    }
+    this.#reads.set(source.path, input);
+    return input;
+  }
+
+  /** Runs `open` (the run's signer) with these reads for its readSecret calls, and only them (AsyncLocalStorage). */
+  lend<T>(open: () => Promise<T>): Promise<T> {
+    return lentReads.run(this, open);
+  }
+
+  /** The read of `path`, once: a later read (a re-open) reads the file again. */
+  take(path: string): SecretFileRead | undefined {
+    const input = this.#reads.get(path);
+    this.#reads.delete(path);
+    return input;
+  }
+
+  wipe(): void {
+    this.#wiped = true;
+    this.#reads.forEach((input) => input.bytes.fill(0));
+    this.#reads.clear();
+  }
 }
 
-export function dropReadAhead(source: SecretSource & { kind: "file" }): void {
-  readAhead.get(source.path)?.bytes.fill(0);
-  readAhead.delete(source.path);
-}
+// The async context of a SecretReadAhead.lend call, not a store: nothing is in it outside one.
+const lentReads = new AsyncLocalStorage<SecretReadAhead>();
 
 /**
  * Reads the secret. A file's or variable's single trailing newline (as `echo` writes) is dropped; a file other
@@ -208,8 +235,7 @@ export async function readSecret(
       return Secret.fromUtf8(source.kind === "env" ? value.replace(/\r?\n?$/, "") : value);
     }
     case "file": {
-      const input = readAhead.get(source.path) ?? (await readSecretFile(source, what));
-      readAhead.delete(source.path); // taken once: a later read (a re-open) reads the file again
+      const input = lentReads.getStore()?.take(source.path) ?? (await readSecretFile(source, what));
       warnIfExposed(input, source.path, `${what}: file`);
       const { bytes } = input;
       // A Windows editor's mark (UTF-16 is refused by the reader): presented with the secret, it makes it a wrong one

@@ -1,7 +1,8 @@
 /**
  * Round 34: a pkcs11: URI's pin-source file (`…?pin-source=file:/path`) is read once, for doctor's row
- * (readSecretFileAhead), and the signer's PIN is that read: readSecret of a file source of that path (pin.ts makes its
- * own from the URI) takes the read made ahead for that path (round 35; round 34 shared one source object per path). Before, its row was a stat of the name and pin.ts read the file again through a source of its
+ * (SecretReadAhead), and the signer's PIN is that read: readSecret of a file source of that path (pin.ts makes its
+ * own from the URI) within the run's lend of its reads takes the read made ahead for that path (round 36; round 35, any
+ * readSecret of the process; round 34 shared one source object per path). Before, its row was a stat of the name and pin.ts read the file again through a source of its
  * own, so a file renamed over it in between gave a ✔ row (mode 600) beside a login with another file's PIN (mode 644).
  * The signer here is pin.ts's supply as open-signer.ts builds it (givenUserPin), read as loginUser reads it: no token.
  */

@@ -1,5 +1,5 @@
 /**
- * doctor reads a PIN or password file once, for its row (readSecretFileAhead), and the signer's readSecret takes that
+ * doctor reads a PIN or password file once, for its row (SecretReadAhead), and the signer's readSecret takes that
  * read: the row judges the file whose secret is used. Before round 33 the row was a stat of the name and the signer read
  * the file later, so a file renamed over it in between gave a ✔ row (mode 600) beside a signer using another file's
  * password (mode 644).

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  aboutToUseSecret, beforeFirstSecretRead, dropReadAhead, heldValue, parseSecretSource, readSecret, readSecretFileAhead,
+  aboutToUseSecret, beforeFirstSecretRead, heldValue, parseSecretSource, readSecret, SecretReadAhead,
 } from "../../src/secrets/secret-source.js";
 import { InputError, UsageError } from "../../src/errors.js";
 import { MAX_INPUT_BYTES } from "../../src/io/read-opened-file.js";
@@ -193,7 +193,7 @@ describe("readSecret from a file", () => {
   });
 });
 
-describe("doctor's read-ahead of a secret file (readSecretFileAhead, by path)", () => {
+describe("a run's read-ahead of a secret file (SecretReadAhead, by path)", () => {
   it("runs the before-first-secret hook first: one that refuses (an open inspector) refuses the read-ahead", async () => {
     const path = join(dir, "ahead-hook");
     writeFileSync(path, "1234");
@@ -201,31 +201,49 @@ describe("doctor's read-ahead of a secret file (readSecretFileAhead, by path)", 
       throw new Error("inspector open");
     });
     try {
-      await expect(readSecretFileAhead({ kind: "file", path }, "PKCS#11 PIN")).rejects.toThrow("inspector open");
+      await expect(new SecretReadAhead().read({ kind: "file", path }, "PKCS#11 PIN")).rejects.toThrow("inspector open");
     } finally {
       beforeFirstSecretRead(() => {});
       aboutToUseSecret();
     }
   });
 
-  it("reads a path once: a second read-ahead of it is the first's, which the next readSecret takes, and a later one reads the file again", async () => {
+  it("reads a path once: a second read-ahead of it is the first's, which the next readSecret within lend takes, and a later one reads the file again", async () => {
     const path = join(dir, "ahead-once");
     writeFileSync(path, "1111\n");
-    const first = await readSecretFileAhead({ kind: "file", path }, "PKCS#11 PIN");
+    const ahead = new SecretReadAhead();
+    const first = await ahead.read({ kind: "file", path }, "PKCS#11 PIN");
     writeFileSync(path, "2222\n");
-    expect(await readSecretFileAhead({ kind: "file", path }, "PKCS#11 PIN")).toBe(first);
-    expect((await readSecret({ kind: "file", path }, "PKCS#11 PIN")).reveal()).toBe("1111"); // the read's, not the name's
+    expect(await ahead.read({ kind: "file", path }, "PKCS#11 PIN")).toBe(first);
+    const [taken, later] = await ahead.lend(async () => [
+      (await readSecret({ kind: "file", path }, "PKCS#11 PIN")).reveal(), (await readSecret({ kind: "file", path }, "PKCS#11 PIN")).reveal(),
+    ]);
+    expect(taken).toBe("1111"); // the read's, not the name's
     expect(first.bytes.every((b) => b === 0)).toBe(true);
-    expect((await readSecret({ kind: "file", path }, "PKCS#11 PIN")).reveal()).toBe("2222"); // taken once
+    expect(later).toBe("2222"); // taken once
   });
 
-  it("dropReadAhead wipes what no readSecret took, and the next readSecret reads the file", async () => {
+  it("is taken only within its lend: not by a readSecret outside it, nor within another store's", async () => {
+    const path = join(dir, "ahead-owned");
+    writeFileSync(path, "5555");
+    const ahead = new SecretReadAhead();
+    await ahead.read({ kind: "file", path }, "PKCS#11 PIN");
+    writeFileSync(path, "6666");
+    expect((await readSecret({ kind: "file", path }, "PKCS#11 PIN")).reveal()).toBe("6666");
+    const other = new SecretReadAhead();
+    expect(await other.lend(async () => (await readSecret({ kind: "file", path }, "PKCS#11 PIN")).reveal())).toBe("6666");
+    expect(await ahead.lend(async () => (await readSecret({ kind: "file", path }, "PKCS#11 PIN")).reveal())).toBe("5555");
+  });
+
+  it("wipe wipes what no readSecret took, and a readSecret within its lend then reads the file; a read after it is refused, wiped", async () => {
     const path = join(dir, "ahead-drop");
     writeFileSync(path, "3333");
-    const read = await readSecretFileAhead({ kind: "file", path }, "PKCS#11 PIN");
-    dropReadAhead({ kind: "file", path });
+    const ahead = new SecretReadAhead();
+    const read = await ahead.read({ kind: "file", path }, "PKCS#11 PIN");
+    ahead.wipe();
     expect(read.bytes.every((b) => b === 0)).toBe(true);
     writeFileSync(path, "4444");
-    expect((await readSecret({ kind: "file", path }, "PKCS#11 PIN")).reveal()).toBe("4444");
+    expect(await ahead.lend(async () => (await readSecret({ kind: "file", path }, "PKCS#11 PIN")).reveal())).toBe("4444");
+    await expect(ahead.read({ kind: "file", path }, "PKCS#11 PIN")).rejects.toThrow("read ahead after its run ended");
   });
 });
