@@ -166,6 +166,18 @@ describe("rootsOwner, unmappedOwner, ownerText from the namespace's uid_map", ()
     for (const mode of [0o755, 0o1755, 0o1700, 0o775, 0o2775]) expect(ns.rootsOwner(65534, dir(mode)), mode.toString(8)).toBe(true);
     expect([ns.rootsOwner(65534), ns.rootsOwner(0, dir(0o1777)), ns.rootsOwner(1001, dir(0o755))]).toEqual([true, true, false]);
   });
+
+  it("ownedByOrRoot: this process's own uid unmapped where root is mapped (a parent wrote `0 0 1`): 65534 is its own only where others could not have made it", async () => {
+    // Round 36 (M41): `!(unmappedOwner(uid) && othersMadeIt(within))` → `true` survived: no case had rootsOwner false
+    // for 65534 (root mapped) while the process itself shows as 65534, so "ours" let another host user's entry in /tmp pass.
+    const ns = await inNamespace(line(0, 0, 1), "65534\n", 0);
+    const dir = (mode: number) => ({ mode: 0o40000 | mode });
+    expect(ns.rootsOwner(65534, dir(0o755))).toBe(false); // root mapped: 65534 is another host user's
+    for (const mode of [0o1777, 0o777, 0o1770]) expect(ns.ownedByOrRoot(65534, 65534, dir(mode)), mode.toString(8)).toBe(false);
+    expect(ns.ownedByOrRoot(65534, 65534, { mode: 0o40755, theirs: true })).toBe(false);
+    for (const mode of [0o755, 0o775, 0o1755]) expect(ns.ownedByOrRoot(65534, 65534, dir(mode)), mode.toString(8)).toBe(true);
+    expect([ns.ownedByOrRoot(65534, 65534), ns.ownedByOrRoot(65534, 1001, dir(0o755)), ns.ownedByOrRoot(0, 1001, dir(0o1777))]).toEqual([true, false, true]);
+  });
 });
 
 describe.runIf(process.getuid?.() === 0)("io/trusted-path asks with the directory each entry is in (real files, made 65534's by root)", () => {
