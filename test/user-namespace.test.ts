@@ -168,6 +168,18 @@ describe("rootsOwner, unmappedOwner, ownerText from the namespace's uid_map", ()
     for (const mode of [0o755, 0o1755, 0o1700, 0o700, 0o2755]) expect(ns.rootsOwner(65534, dir(mode)), mode.toString(8)).toBe(true);
     expect([ns.rootsOwner(65534), ns.rootsOwner(0, dir(0o1777)), ns.rootsOwner(1001, dir(0o755))]).toEqual([true, true, false]);
   });
+
+  it("ownedByOrRoot: this process's own uid unmapped where root is mapped (a parent wrote `0 0 1`): 65534 is its own only where others could not have made it", async () => {
+    // Round 36 (M41): `!(unmappedOwner(uid) && othersMadeIt(within))` → `true` survived: no case had rootsOwner false
+    // for 65534 (root mapped) while the process itself shows as 65534, so "ours" let another host user's entry in /tmp pass.
+    const ns = await inNamespace(line(0, 0, 1), "65534\n", 0);
+    const dir = (mode: number) => ({ mode: 0o40000 | mode });
+    expect(ns.rootsOwner(65534, dir(0o755))).toBe(false); // root mapped: 65534 is another host user's
+    for (const mode of [0o1777, 0o777, 0o1770]) expect(ns.ownedByOrRoot(65534, 65534, dir(mode)), mode.toString(8)).toBe(false);
+    expect(ns.ownedByOrRoot(65534, 65534, { mode: 0o40755, theirs: true })).toBe(false);
+    for (const mode of [0o755, 0o775, 0o1755]) expect(ns.ownedByOrRoot(65534, 65534, dir(mode)), mode.toString(8)).toBe(true);
+    expect([ns.ownedByOrRoot(65534, 65534), ns.ownedByOrRoot(65534, 1001, dir(0o755)), ns.ownedByOrRoot(0, 1001, dir(0o1777))]).toEqual([true, false, true]);
+  });
 });
 
 describe.runIf(process.getuid?.() === 0)("io/trusted-path asks with the directory each entry is in (real files, made 65534's by root)", () => {
@@ -321,6 +333,31 @@ describe.runIf(process.getuid?.() === 0)("io/trusted-path asks with the director
 
 // Round 34 (M39): the warning's owner rule (foreignOwnerText) and the directory-owner rule with the namespace's owners;
 // only native-test/user-namespace-trust.test.ts told the copy hint before (dropping it survived the unit tests).
+describe.runIf(process.getuid?.() === 0)("os/planted-code with the namespace's owners (real files, made 65534's by root)", () => {
+  it("code of 65534 run as 65534: its own in a 0755 directory; in a sticky one others can write, anyone's, told so with the fix outside", async () => {
+    // Round 36 (M41): the ", in a sticky directory …" words, the fix for an unmapped owner and the choice between the
+    // two reasons survived: no case judged code whose owner is the unmapped one.
+    const { dir, cleanup } = makeTempDir("raa-userns-planted-");
+    onTestFinished(cleanup);
+    const [sticky, plain] = [join(dir, "sticky"), join(dir, "plain")];
+    for (const [at, mode] of [[sticky, 0o1777], [plain, 0o755]] as const) {
+      mkdirSync(join(at, "pkg"), { recursive: true });
+      chmodSync(at, mode);
+      writeFileSync(join(at, "pkg", "f.js"), "");
+      for (const path of [join(at, "pkg"), join(at, "pkg", "f.js")]) chownSync(path, 65534, 65534);
+    }
+    await inNamespace(line(1001, 1001, 1), "65534\n", 65534); // --map-current-user: root and 65534's owner unmapped
+    const { othersCouldPlant } = await import("../src/os/planted-code.js");
+    expect(othersCouldPlant(join(plain, "pkg", "f.js"), plain, 65534)).toBeUndefined();
+    const pkg = join(sticky, "pkg");
+    expect(othersCouldPlant(join(pkg, "f.js"), sticky, 65534)).toEqual({
+      path: pkg, why: `owned by uid 65534, ${OUTSIDE}, in a sticky directory others can write to`,
+      fix: `outside this user namespace: chown -R root ${pkg} (or to the code's owner)`,
+    });
+    expect(othersCouldPlant(join(pkg, "f.js"), sticky, 1001)).toMatchObject({ path: pkg, why: `owned by uid 65534, ${OUTSIDE}, neither root nor this code's owner`, fix: `chown -R 1001 ${pkg}` });
+  });
+});
+
 describe("exposedFileWarnings with the namespace's owners", () => {
   async function exposedFile(uidMap: string, uid: number) {
     await inNamespace(uidMap);

@@ -64,6 +64,8 @@ describe("doctor drops what it read ahead on every way out", () => {
     await expect(checksThrowingAt(at, password)).rejects.toThrow(at === "close" ? "close failed" : `the report of ${at} failed`);
     expect(reads.get(password)?.every((b) => b === 0)).toBe(true);
     expect(reads.get(leaf.keyPath)?.every((b) => b === 0)).toBe(true);
+    // Round 36 (M41): the certificate file read ahead (it may hold a key) is wiped as well; without the wipe it survived.
+    expect(reads.get(leaf.certPath)?.every((b) => b === 0)).toBe(true);
     writeFileSync(password, "written-after\n", { mode: 0o600 });
     const secret = await readSecret({ kind: "file", path: password }, "key password");
     expect(secret.reveal()).toBe("written-after"); // was "read-by-doctor": the read-ahead kept for the next read

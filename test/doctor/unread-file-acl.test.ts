@@ -7,7 +7,7 @@
  * - The certificate and intermediates rows computed an ACL reader nothing used: a by-name ACL read (and the native
  *   helper's load) for each root:service 0640 certificate. Their rows are unchanged; the read is gone.
  */
-import { chmodSync, chownSync, fstatSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, fstatSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { execFileSync, spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -86,5 +86,19 @@ describe.runIf(process.getuid?.() === 0 && process.platform === "linux")("doctor
     expect(rows.find((r) => r.name === "certificate file")).toMatchObject({ outcome: "pass", detail: certificate });
     expect(rows.find((r) => r.name === "intermediates file")).toMatchObject({ outcome: "pass", detail: intermediates });
     expect([certificate, intermediates].map((path) => native.asked.get(statSync(path).ino) ?? 0)).toEqual([0, 0]);
+  });
+
+  it("a regular key file its read ahead refused (over 16 MiB): judged by its stat, not told as a FIFO's or device's unopened ACL (round 36, M41)", async () => {
+    const ca = createCa(join(dir, "big-ca"), { name: "Big key CA" });
+    const leaf = issueLeaf(ca, join(dir, "big-leaf"), { name: "big-key", keyType: "p256" });
+    const key = join(dir, "big.key");
+    writeFileSync(key, "");
+    truncateSync(key, 17 * 2 ** 20);
+    rootsGroupFile(key);
+    const rows = await signerChecks(dir, { privateKey: key, certificate: leaf.certPath });
+    expect(rows.find((r) => r.name === "key and certificate")).toMatchObject({ outcome: "fail", detail: expect.stringContaining("16 MiB") });
+    const row = rows.find((r) => r.name === "private key file");
+    expect(row?.detail).not.toContain("is not opened before the signer reads it");
+    expect(row).toMatchObject({ outcome: "pass", detail: `${key} (mode 640)` });
   });
 });

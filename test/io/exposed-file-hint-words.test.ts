@@ -5,7 +5,7 @@
  * The same for the other hints that name a path (an output file's missing directory, a socket directory, doctor's chmod go-w).
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
@@ -13,6 +13,8 @@ import { printableLine } from "../../src/errors.js";
 import { exposedFileWarnings } from "../../src/os/exposed-file.js";
 import { othersCouldPlant } from "../../src/os/planted-code.js";
 import { checkOutputFile } from "../../src/provisioning/output-file.js";
+import { signerChecks } from "../helpers/doctor-checks.js";
+import { createCa, issueLeaf } from "../helpers/pki.js";
 
 /** A scratch directory with another user's directory named `name` in it (0777: its hint is `chmod go-w` too). */
 function theirDirectory(name: string) {
@@ -59,6 +61,24 @@ describe("fix hints pasted into a shell", () => {
     paste([fault!.fix], "sh", top);
     expect(existsSync(join(top, "pwned"))).toBe(false);
     expect(statSync(dir).mode & 0o777).toBe(0o775);
+  });
+
+  it("doctor's chmod go-w for a certificate file others can write, in a directory named `c$(touch pwned)` (round 36, M41)", async () => {
+    const top = mkdtempSync(join(tmpdir(), "raa-hint-words-"));
+    onTestFinished(() => rmSync(top, { recursive: true, force: true }));
+    const issued = issueLeaf(createCa(join(top, "ca"), { name: "Hint words CA" }), join(top, "leaf"), { name: "hint-words" });
+    const named = join(top, "c$(touch pwned) x");
+    mkdirSync(named);
+    const leaf = { certPath: join(named, "cert.pem"), keyPath: join(named, "key.pem") };
+    copyFileSync(issued.certPath, leaf.certPath);
+    copyFileSync(issued.keyPath, leaf.keyPath);
+    chmodSync(leaf.keyPath, 0o600);
+    chmodSync(leaf.certPath, 0o666);
+    const row = (await signerChecks(top, { privateKey: leaf.keyPath, certificate: leaf.certPath })).find((r) => r.name === "certificate file");
+    expect(row).toMatchObject({ outcome: "fail", hint: expect.stringMatching(/^run: chmod go-w /) });
+    spawnSync("sh", ["-c", printableLine(row!.hint!).replace(/^run: /, "")], { cwd: top, stdio: "ignore" });
+    expect(existsSync(join(top, "pwned"))).toBe(false);
+    expect(statSync(leaf.certPath).mode & 0o777).toBe(0o644);
   });
 
   it("an output file's missing directory named `d$(touch pwned)`: the hint's mkdir makes that directory, nothing runs", async () => {

@@ -140,6 +140,7 @@ describe("requireFromPackage", () => {
     const from = join(root, "node_modules/raa/x.js");
     expect(requireFromPackage("dep", from)).toBe("hoisted dep");
     expect(requireFromPackage("@s/sub/a.js", from)).toBe("scoped subpath");
+    expect(requireFromPackage("dep/main.js", from)).toBe("hoisted dep"); // an unscoped one's subpath: the package is `dep`
   });
 
   it("a dependency in no node_modules of the package: MODULE_NOT_FOUND, whatever NODE_PATH holds", () => {
@@ -208,6 +209,26 @@ describe("requireFromPackage", () => {
     chmodSync(file, 0o1646); // the sticky bit says nothing on a file
     expect(() => requireFromPackage("dep", from)).toThrow(refused(file, "writable by others (mode 1646)", `chmod o-w ${file}`));
     chmodSync(file, 0o664); // group-writable: npm under umask 002
+    expect(requireFromPackage("dep", from)).toBe("dep");
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("the owner's fix names the code's owner (not root) when the code is not root's (round 36, M41)", () => {
+    const root = layout({
+      "package.json": named("app"),
+      "node_modules/dep/package.json": named("dep"),
+      "node_modules/dep/index.js": module("dep"),
+      "node_modules/raa/package.json": named("raa"),
+      "node_modules/raa/x.js": "",
+    });
+    const from = join(root, "node_modules/raa/x.js");
+    const dep = join(root, "node_modules/dep");
+    chownSync(from, 4243, 4243); // the code's owner
+    chownSync(dep, 4242, 4242);
+    expect(() => requireFromPackage("dep", from)).toThrow(expect.objectContaining({
+      code: "FILE_UNSAFE", message: `dep in ${dep} is not loaded: another user could have put it there: ${dep} is owned by uid 4242, neither root nor this code's owner`,
+      hint: `check what is in ${dep}, then: chown -R 4243 ${dep}`,
+    }));
+    chownSync(dep, 4243, 4243);
     expect(requireFromPackage("dep", from)).toBe("dep");
   });
 

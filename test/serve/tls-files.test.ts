@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { startTlsServer } from "../../src/serve/tls-files.js";
@@ -276,5 +276,141 @@ describe(`the TLS key, read by the file signer's reader (round 35), Node ${proce
       code: "PRIVATE_KEY_UNSUPPORTED",
       message: `TLS private key file ${path} holds an ML-DSA-65 key, which Node's TLS does not take`,
     });
+  });
+});
+
+describe("round 36 mutation (M41): which changes reload, what a failure says and how often", () => {
+  const until = async (done: () => boolean) => {
+    for (let i = 0; i < 150 && !done(); i++) await new Promise((r) => setTimeout(r, 20));
+  };
+  /** A server on plain files (not a Secret volume: one file can change alone), logging into `lines`. */
+  async function serving(name: string, files: { "tls.crt": string; "tls.key": string }) {
+    const home = join(dir, name);
+    mkdirSync(home);
+    const paths = { certificate: join(home, "tls.crt"), key: join(home, "tls.key") };
+    writeFileSync(paths.certificate, files["tls.crt"]);
+    writeFileSync(paths.key, files["tls.key"], { mode: 0o600 });
+    const lines: string[] = [];
+    const { server, stop } = await startTlsServer(paths, (_req, res) => res.end(), (l) => lines.push(l), 20);
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const replace = (file: "certificate" | "key", text: string) => {
+      writeFileSync(`${paths[file]}.new`, text, { mode: 0o600 });
+      renameSync(`${paths[file]}.new`, paths[file]);
+    };
+    return { paths, lines, replace, port: (server.address() as AddressInfo).port, close: () => (stop(), server.close()) };
+  }
+
+  it("a renewed certificate for the same key (the key file unchanged) is reloaded (`every` → `some` survived)", async () => {
+    const one = pair("renew-one");
+    const renewed = issueLeaf(ca, join(dir, "certs"), { name: "renew-two", keyPath: one.keyPath, extensions: ["basicConstraints=critical,CA:FALSE", "subjectAltName=IP:127.0.0.1"] });
+    const s = await serving("renew", one.files);
+    try {
+      s.replace("certificate", renewed.certPem);
+      await until(() => s.lines.some((l) => /reloaded from/.test(l)));
+      expect(await servedSerial(s.port, ca.certPem)).toBe(renewed.serialDecimal);
+    } finally {
+      s.close();
+    }
+  });
+
+  it("a pair that fails is said once while it stays; fixing only the key then reloads it (the failed stamps' check survived)", async () => {
+    const [one, two, three] = [pair("once-one"), pair("once-two"), pair("once-three")];
+    const s = await serving("once", one.files);
+    const failed = () => s.lines.filter((l) => /not reloaded.*does not belong/.test(l));
+    try {
+      s.replace("certificate", two.files["tls.crt"]); // two's certificate, one's key
+      await until(() => failed().length > 0);
+      await new Promise((r) => setTimeout(r, 300)); // 15 more checks of the same files
+      expect(failed()).toHaveLength(1);
+      s.replace("key", two.files["tls.key"]);
+      await until(() => s.lines.some((l) => /reloaded from/.test(l)));
+      expect(await servedSerial(s.port, ca.certPem)).toBe(two.serialDecimal);
+      // A key swapped while the pair is read: the failure (of a pair no longer on disk) is not said for it; the pair on
+      // disk then is read at the next check and said once (before the mutant: twice, the first for the torn pair).
+      hook.beforeKeyRead = () => s.replace("key", three.files["tls.key"]);
+      s.replace("certificate", one.files["tls.crt"]);
+      await until(() => failed().length > 1);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(failed()).toHaveLength(2);
+    } finally {
+      hook.beforeKeyRead = undefined;
+      s.close();
+    }
+  });
+
+  it("files gone while a changed pair is read: the failure is said, the server keeps serving (a stat failing then was a TypeError)", async () => {
+    const [one, two] = [pair("gone-one"), pair("gone-two")];
+    const s = await serving("gone", one.files);
+    try {
+      hook.beforeKeyRead = () => {
+        rmSync(s.paths.certificate);
+        rmSync(s.paths.key);
+      };
+      s.replace("certificate", two.files["tls.crt"]);
+      await until(() => s.lines.length > 0);
+      expect(s.lines[0]).toMatch(new RegExp(`^TLS certificate not reloaded, the previous one is kept: .*TLS private key file.*${s.paths.key}`));
+      expect(await servedSerial(s.port, ca.certPem)).toBe(one.serialDecimal);
+    } finally {
+      hook.beforeKeyRead = undefined;
+      s.close();
+    }
+  });
+
+  it("names the file it cannot find or read: the certificate at the start, either at a check", async () => {
+    const one = pair("named");
+    const missing = join(dir, "no-such.crt");
+    await expect(startTlsServer({ certificate: missing, key: one.keyPath }, () => {}, () => {})).rejects.toThrow(/TLS certificate file/);
+    const s = await serving("named", one.files);
+    try {
+      rmSync(s.paths.key);
+      await until(() => s.lines.length > 0);
+      expect(s.lines[0]).toMatch(/TLS private key file/);
+      s.replace("key", one.files["tls.key"]);
+      await until(() => s.lines.length > 1); // reloaded: a later failure is news
+      rmSync(s.paths.certificate);
+      await until(() => s.lines.length > 2);
+      expect(s.lines.slice(1)).toEqual([expect.stringMatching(/^TLS certificate reloaded/), expect.stringMatching(/TLS certificate file/)]);
+    } finally {
+      s.close();
+    }
+  });
+
+  it("each refusal's hint and cause", async () => {
+    const [one, two] = [pair("words-one"), pair("words-two")];
+    const badChain = join(dir, "words-chain.pem");
+    writeFileSync(badChain, `${one.files["tls.crt"]}-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n`);
+    const junk = join(dir, "words-junk.pem");
+    writeFileSync(junk, "not a certificate\n");
+    const refusal = (certificate: string, key: string) => startTlsServer({ certificate, key }, () => {}, () => {}).then(() => undefined, (e: unknown) => e as InputError);
+    expect(await refusal(two.certPath, one.keyPath)).toMatchObject({
+      code: "KEY_CERTIFICATE_MISMATCH", hint: "give the key and the certificate of the same pair (tls.key and tls.crt of one Secret)",
+    });
+    const chain = await refusal(badChain, one.keyPath);
+    expect(chain).toMatchObject({
+      code: "CERTIFICATE_INVALID", message: expect.stringMatching(new RegExp(`^TLS certificate file ${badChain} is not usable: .+`)),
+      hint: "give the certificate first, then its intermediate CA certificates, each a PEM CERTIFICATE block",
+    });
+    expect((chain as InputError).cause).toBeInstanceOf(Error);
+    expect(((await refusal(junk, one.keyPath)) as InputError).cause).toBeInstanceOf(Error);
+    const mlDsa = join(dir, "words-ml-dsa.key");
+    writeFileSync(mlDsa, encodePem("PRIVATE KEY", mlDsaPkcs8Der(generateMlDsaKeyPair("ML-DSA-44"), "seed")), { mode: 0o600 });
+    expect(await refusal(one.certPath, mlDsa)).toMatchObject({ code: "PRIVATE_KEY_UNSUPPORTED", hint: "give an RSA or ECDSA key and its certificate" });
+  });
+
+  it("a key file whose warning throws (a --throw-deprecation-like hook, a full stderr) is wiped all the same", async () => {
+    const one = pair("warn-throws");
+    const exposed = join(dir, "warn-throws.key");
+    writeFileSync(exposed, one.files["tls.key"], { mode: 0o644 });
+    const spy = vi.spyOn(process, "emitWarning").mockImplementation(() => {
+      throw new Error("the warning could not be written");
+    });
+    try {
+      const { result, left } = await copiesHolding(Buffer.from(one.files["tls.key"].split("\n")[1]!), () =>
+        startTlsServer({ certificate: one.certPath, key: exposed }, () => {}, () => {}).then(() => undefined, (e: unknown) => e),
+      );
+      expect([(result as Error).message, left]).toEqual(["the warning could not be written", 0]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
