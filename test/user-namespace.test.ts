@@ -175,9 +175,9 @@ describe("rootsOwner, unmappedOwner, ownerText from the namespace's uid_map", ()
     const ns = await inNamespace(line(0, 0, 1), "65534\n", 0);
     const dir = (mode: number) => ({ mode: 0o40000 | mode });
     expect(ns.rootsOwner(65534, dir(0o755))).toBe(false); // root mapped: 65534 is another host user's
-    for (const mode of [0o1777, 0o777, 0o1770]) expect(ns.ownedByOrRoot(65534, 65534, dir(mode)), mode.toString(8)).toBe(false);
+    for (const mode of [0o1777, 0o777, 0o1770, 0o775, 0o2775]) expect(ns.ownedByOrRoot(65534, 65534, dir(mode)), mode.toString(8)).toBe(false);
     expect(ns.ownedByOrRoot(65534, 65534, { mode: 0o40755, theirs: true })).toBe(false);
-    for (const mode of [0o755, 0o775, 0o1755]) expect(ns.ownedByOrRoot(65534, 65534, dir(mode)), mode.toString(8)).toBe(true);
+    for (const mode of [0o755, 0o1755]) expect(ns.ownedByOrRoot(65534, 65534, dir(mode)), mode.toString(8)).toBe(true);
     expect([ns.ownedByOrRoot(65534, 65534), ns.ownedByOrRoot(65534, 1001, dir(0o755)), ns.ownedByOrRoot(0, 1001, dir(0o1777))]).toEqual([true, false, true]);
   });
 });

@@ -226,7 +226,7 @@ describe("requireFromPackage", () => {
     chownSync(dep, 4242, 4242);
     expect(() => requireFromPackage("dep", from)).toThrow(expect.objectContaining({
       code: "FILE_UNSAFE", message: `dep in ${dep} is not loaded: another user could have put it there: ${dep} is owned by uid 4242, neither root nor this code's owner`,
-      hint: `check what is in ${dep}, then: chown -R 4243 ${dep}`,
+      hint: `check what is in it, then: chown -R 4243 ${dep}`,
     }));
     chownSync(dep, 4243, 4243);
     expect(requireFromPackage("dep", from)).toBe("dep");
