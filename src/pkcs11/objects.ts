@@ -8,7 +8,8 @@ import { readSingle, TAG, unlessMalformed } from "../encoding/der.js";
 import { derBitString, derOid, derSequence } from "../encoding/der-writer.js";
 import type { DebugLog } from "../debug-log.js";
 import type { Pkcs11Module } from "./module-loader.js";
-import { ckrName, describeCkr, isSessionLost, pkcs11Failure, quietly } from "./pkcs11-errors.js";
+import { ckrName, describeCkr, isSessionLost, pkcs11Failure, quietly, returnCodeError } from "./pkcs11-errors.js";
+import { loadNativeHelper } from "../os/native-helper.js";
 import { curveFromEcParams } from "../encoding/signature-encoding.js";
 import { describeToken, tokenUri, type TokenSlot } from "./slots.js";
 import { MODULE_WITHHOLDS_CERTIFICATE, REWRITE_CERTIFICATE, REWRITE_PEM_CERTIFICATE, type UnreadableCertificate } from "./unreadable-certificate.js";
@@ -137,9 +138,14 @@ function readUpTo(context: TokenContext, handle: Buffer, types: readonly number[
   const bound = (type: number) => (unread ? MAX_ATTRIBUTE_BYTES[type] : undefined);
   try {
     const preset = (type: number) => (bound(type) ? { value: Buffer.alloc(Math.min(bound(type)!, bytes)) } : {});
-    const values = context.module.lib.C_GetAttributeValue(context.session, handle, types.map((type) => ({ type, ...preset(type) })));
+    const values = (unread && boundedRead(context, handle, types, bound)) ||
+      context.module.lib.C_GetAttributeValue(context.session, handle, types.map((type) => ({ type, ...preset(type) }))).map((a) => a.value);
     return types.map((type, i) => {
-      const value = values[i]?.value;
+      const value = values[i];
+      if (value === false) {
+        unread!.tooLarge.add(type);
+        return undefined;
+      }
       if (!(value instanceof Buffer)) {
         // CKR_OK with CK_UNAVAILABLE_INFORMATION for it: a module that does not fail the call for one attribute.
         unread?.refused.set(type, "CKR_OK without a value");
@@ -173,6 +179,26 @@ function readUpTo(context: TokenContext, handle: Buffer, types: readonly number[
   } finally {
     Error.stackTraceLimit = limit;
   }
+}
+
+/**
+ * The attributes read by raa_native (the project's addon) straight from the module pkcs11js loaded: the lengths
+ * first, then only the values within their bound, with nothing lost (pkcs11js's bounded read loses the buffer the
+ * value fits in: {@link FIRST_READ_BYTES}). Undefined without the addon, or when it finds no such module loaded:
+ * pkcs11js's read then. A failed call is
+ * thrown as pkcs11js throws it.
+ */
+function boundedRead(context: TokenContext, handle: Buffer, types: readonly number[], bound: (type: number) => number | undefined): (Buffer | null | false)[] | undefined {
+  const read = loadNativeHelper().helper?.pkcs11Attributes;
+  if (read === undefined) return undefined;
+  let answer: ReturnType<typeof read>;
+  try {
+    answer = read(context.module.path, context.session, handle, types, types.map((type) => bound(type) ?? -1));
+  } catch {
+    return undefined; // not the module pkcs11js loaded (unloaded meanwhile): pkcs11js reads it
+  }
+  if (typeof answer === "number") throw returnCodeError(answer);
+  return answer;
 }
 
 /**
