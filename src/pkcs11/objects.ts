@@ -197,6 +197,8 @@ function boundedRead(context: TokenContext, handle: Buffer, types: readonly numb
   } catch {
     return undefined; // not the module pkcs11js loaded (unloaded meanwhile): pkcs11js reads it
   }
+  // Too small at the length the module itself gave: the object grew meanwhile, or the module will not give it.
+  if (answer === CKR_BUFFER_TOO_SMALL && types.length === 1) return [false];
   if (typeof answer === "number") throw returnCodeError(answer);
   return answer;
 }
@@ -222,13 +224,15 @@ const MAX_ATTRIBUTE_BYTES: Readonly<Record<number, number>> = {
 };
 
 /**
- * The buffer a bounded attribute is first read into; each CKR_BUFFER_TOO_SMALL tries one 4 times larger, up to the
- * bound. pkcs11js 2.1.7 never frees the copy it makes of that buffer when the value fits (it reads the value again
+ * Without raa_native ({@link boundedRead}): the buffer a bounded attribute is first read into; each
+ * CKR_BUFFER_TOO_SMALL tries one 4 times larger, up to the bound. pkcs11js 2.1.7 never frees the copy it makes of that buffer when the value fits (it reads the value again
  * into one of its size): starting small keeps that loss near the value's own size (2,000 reads of a 1.2 KiB
  * certificate object: +147 MiB RSS with one 64 KiB buffer). No call of pkcs11js reads a length alone or bounded
  * without that copy.
  */
 const FIRST_READ_BYTES = 256;
+
+const CKR_BUFFER_TOO_SMALL = 0x150;
 
 export function readFlag(context: TokenContext, handle: Buffer, type: number): boolean | undefined {
   return flag(readAttributes(context, handle, [type])[0]);
