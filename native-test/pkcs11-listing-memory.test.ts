@@ -10,7 +10,9 @@ import { join } from "node:path";
 import * as pkcs11js from "pkcs11js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "../test/helpers/pki.js";
-import { SOFTHSM_MODULE, withSoftHsmSession } from "./helpers/softhsm-fixture.js";
+import { readFileSync } from "node:fs";
+import { PKCS11_SPY_MODULE, SOFTHSM_MODULE, withSoftHsmSession } from "./helpers/softhsm-fixture.js";
+import { loadNativeHelper } from "../src/os/native-helper.js";
 import { acquireModule, type ModuleLease } from "../src/pkcs11/module-loader.js";
 import { listTokenSlots } from "../src/pkcs11/slots.js";
 import { closeSession, findCertificates, openSession, type TokenContext } from "../src/pkcs11/objects.js";
@@ -107,4 +109,17 @@ describe("a certificate object of 256 MiB", () => {
       expect(grown).toBeLessThan(3 * 256);
     });
   }, 300_000);
+});
+
+describe("raa_native's read of a module's attributes", () => {
+  it("never loads a module: one this process has not loaded is refused, and stays unmapped", async () => {
+    const read = loadNativeHelper().helper!.pkcs11Attributes!;
+    const mapped = () => readFileSync("/proc/self/maps", "utf8").includes(PKCS11_SPY_MODULE);
+    expect(mapped()).toBe(false);
+    await withToken("full", (context) => {
+      const handle = Buffer.alloc(8);
+      expect(() => read(PKCS11_SPY_MODULE, context.session, handle, [0], [-1])).toThrow("pkcs11Attributes: the PKCS#11 module is not loaded in this process");
+    });
+    expect(mapped()).toBe(false);
+  });
 });
