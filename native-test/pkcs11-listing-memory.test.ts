@@ -13,6 +13,7 @@ import { makeTempDir } from "../test/helpers/pki.js";
 import { readFileSync } from "node:fs";
 import { PKCS11_SPY_MODULE, SOFTHSM_MODULE, withSoftHsmSession } from "./helpers/softhsm-fixture.js";
 import { loadNativeHelper } from "../src/os/native-helper.js";
+import { P11_KIT_PROXY } from "./helpers/nss-softokn.js";
 import { acquireModule, type ModuleLease } from "../src/pkcs11/module-loader.js";
 import { listTokenSlots } from "../src/pkcs11/slots.js";
 import { closeSession, findCertificates, openSession, type TokenContext } from "../src/pkcs11/objects.js";
@@ -62,9 +63,9 @@ afterAll(() => {
   tmp.cleanup();
 });
 
-async function withToken<T>(label: string, use: (context: TokenContext) => T): Promise<T> {
-  const slot = (await listTokenSlots(lease!.module)).find((s) => s.token.label === label)!;
-  const context = openSession(lease!.module, slot);
+async function withToken<T>(label: string, use: (context: TokenContext) => T, module = lease!.module): Promise<T> {
+  const slot = (await listTokenSlots(module)).find((s) => s.token.label === label)!;
+  const context = openSession(module, slot);
   try {
     return use(context);
   } finally {
@@ -122,4 +123,16 @@ describe("raa_native's read of a module's attributes", () => {
     });
     expect(mapped()).toBe(false);
   });
+
+  it("is not used through p11-kit-proxy, whose C_GetFunctionList makes a new uninitialised instance each time: pkcs11js reads", async () => {
+    const proxy = await acquireModule({ path: P11_KIT_PROXY, origin: "test", option: "--pkcs11-lib" });
+    try {
+      const skipped: UnreadableCertificate[] = [];
+      await withToken("full", (context) => findCertificates(context, {}, skipped), proxy.module);
+      expect([proxy.module.directReads, lease!.module.directReads]).toEqual([false, true]);
+      expect(skipped.length).toBe(OBJECTS); // each read, as without raa_native (not a PKCS11_ERROR for CKR_CRYPTOKI_NOT_INITIALIZED)
+    } finally {
+      proxy.release();
+    }
+  }, 120_000);
 });

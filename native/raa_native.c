@@ -20,6 +20,9 @@
  *                        such read: its bounded one loses the buffer the value fits in. Returns the module's CK_RV (a
  *                        number) when a call fails, else per type a Buffer, null (CK_UNAVAILABLE_INFORMATION) or false
  *                        (longer than its bound: not read). Throws when the module is not loaded.
+ *   pkcs11OneFunctionList(modulePath)
+ *                        whether that module's C_GetFunctionList gives the same list twice, so the one pkcs11js
+ *                        uses: p11-kit-proxy gives a new, uninitialised instance at each call.
  *
  * A failed system call throws an Error whose message names the call and strerror(errno).
  * Plain C, Node-API version 8: one build serves Node 20, 22 and 24.
@@ -299,15 +302,43 @@ static napi_value read_attributes(napi_env env, ck_get_attribute_value get, ck_u
   return result;
 }
 
+/* The module `path` names, only if this process has it loaded already (a name pkcs11js gave dlopen); else throws. */
+static void *loaded_module(napi_env env, napi_value value) {
+  char path[4096];
+  size_t length;
+  if (napi_get_value_string_utf8(env, value, path, sizeof path, &length) != napi_ok || length + 1 >= sizeof path) {
+    napi_throw_type_error(env, NULL, "the PKCS#11 module's path must be a string shorter than 4096 bytes");
+    return NULL;
+  }
+  void *module = dlopen(path, RTLD_LAZY | RTLD_NOLOAD);
+  if (module == NULL) napi_throw_error(env, NULL, "pkcs11Attributes: the PKCS#11 module is not loaded in this process");
+  return module;
+}
+
+static napi_value pkcs11_one_function_list(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) {
+    napi_throw_type_error(env, NULL, "pkcs11OneFunctionList(modulePath)");
+    return NULL;
+  }
+  void *module = loaded_module(env, argv[0]);
+  if (module == NULL) return NULL;
+  ck_get_function_list get_list = (ck_get_function_list)(uintptr_t)dlsym(module, "C_GetFunctionList");
+  ck_function_list *first = NULL, *second = NULL;
+  bool one = get_list != NULL && get_list(&first) == CKR_OK && get_list(&second) == CKR_OK && first != NULL && first == second;
+  dlclose(module);
+  CHECK(napi_get_boolean(env, one, &result));
+  return result;
+}
+
 static napi_value pkcs11_attributes(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  char path[4096];
-  size_t path_length;
   uint32_t count = 0, bounds_count = 0;
-  if (argc < 5 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &path_length) != napi_ok ||
-      path_length + 1 >= sizeof path || napi_get_array_length(env, argv[3], &count) != napi_ok ||
+  if (argc < 5 || napi_get_array_length(env, argv[3], &count) != napi_ok ||
       napi_get_array_length(env, argv[4], &bounds_count) != napi_ok || count == 0 || count > MAX_TYPES ||
       bounds_count != count) {
     napi_throw_type_error(env, NULL, "pkcs11Attributes(modulePath, session, object, types, bounds): 1 to 16 types, a bound each");
@@ -328,11 +359,8 @@ static napi_value pkcs11_attributes(napi_env env, napi_callback_info info) {
     }
     attributes[i] = (ck_attribute){(ck_ulong)t, NULL, 0};
   }
-  void *module = dlopen(path, RTLD_LAZY | RTLD_NOLOAD);
-  if (module == NULL) {
-    napi_throw_error(env, NULL, "pkcs11Attributes: the PKCS#11 module is not loaded in this process");
-    return NULL;
-  }
+  void *module = loaded_module(env, argv[0]);
+  if (module == NULL) return NULL;
   ck_get_function_list get_list = (ck_get_function_list)(uintptr_t)dlsym(module, "C_GetFunctionList");
   ck_function_list *list = NULL;
   napi_value result = NULL;
@@ -353,6 +381,7 @@ NAPI_MODULE_INIT() {
       {"peerCredentials", NULL, peer_credentials, NULL, NULL, NULL, napi_enumerable, NULL},
       {"notify", NULL, notify, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pkcs11Attributes", NULL, pkcs11_attributes, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pkcs11OneFunctionList", NULL, pkcs11_one_function_list, NULL, NULL, NULL, napi_enumerable, NULL},
 #ifdef __linux__
       {"accessAcl", NULL, access_acl, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setAccessAcl", NULL, set_access_acl, NULL, NULL, NULL, napi_enumerable, NULL},

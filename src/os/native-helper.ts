@@ -30,6 +30,8 @@ export interface NativeHelper {
    * their bound (-1: none), false for one longer, null for one not given; a number: the call's CK_RV.
    */
   pkcs11Attributes?(modulePath: string, session: Buffer, object: Buffer, types: readonly number[], bounds: readonly number[]): number | (Buffer | null | false)[];
+  /** Whether the loaded module's C_GetFunctionList gives one list (p11-kit-proxy: a new instance per call). */
+  pkcs11OneFunctionList?(modulePath: string): boolean;
 }
 
 export type NativeHelperLoad =

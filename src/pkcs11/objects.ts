@@ -8,14 +8,14 @@ import { readSingle, TAG, unlessMalformed } from "../encoding/der.js";
 import { derBitString, derOid, derSequence } from "../encoding/der-writer.js";
 import type { DebugLog } from "../debug-log.js";
 import type { Pkcs11Module } from "./module-loader.js";
-import { ckrName, describeCkr, isSessionLost, pkcs11Failure, quietly, returnCodeError } from "./pkcs11-errors.js";
+import { ckrName, describeCkr, isSessionLost, pkcs11Failure, quietly } from "./pkcs11-errors.js";
 import { loadNativeHelper } from "../os/native-helper.js";
 import { curveFromEcParams } from "../encoding/signature-encoding.js";
 import { describeToken, tokenUri, type TokenSlot } from "./slots.js";
 import { MODULE_WITHHOLDS_CERTIFICATE, REWRITE_CERTIFICATE, REWRITE_PEM_CERTIFICATE, type UnreadableCertificate } from "./unreadable-certificate.js";
 import { looksLikePem } from "../encoding/pem.js";
 import { formatPkcs11Uri, withAttributes, type Pkcs11Uri } from "./uri.js";
-import { ckUlong } from "./binding.js";
+import { ckUlong, pkcs11ErrorOf } from "./binding.js";
 import { CKA, CKC_X_509, CKF, CKK, CKO } from "./constants.js";
 import { ecPublicKey, rsaPublicKey } from "../encoding/public-key.js";
 
@@ -184,22 +184,26 @@ function readUpTo(context: TokenContext, handle: Buffer, types: readonly number[
 /**
  * The attributes read by raa_native (the project's addon) straight from the module pkcs11js loaded: the lengths
  * first, then only the values within their bound, with nothing lost (pkcs11js's bounded read loses the buffer the
- * value fits in: {@link FIRST_READ_BYTES}). Undefined without the addon, or when it finds no such module loaded:
- * pkcs11js's read then. A failed call is
- * thrown as pkcs11js throws it.
+ * value fits in: {@link FIRST_READ_BYTES}). Undefined without the addon, when it finds no such module loaded, or for a
+ * module whose C_GetFunctionList gives a new list each time (not the one pkcs11js initialised): pkcs11js's read
+ * then. A failed call is thrown as pkcs11js throws it.
  */
 function boundedRead(context: TokenContext, handle: Buffer, types: readonly number[], bound: (type: number) => number | undefined): (Buffer | null | false)[] | undefined {
-  const read = loadNativeHelper().helper?.pkcs11Attributes;
-  if (read === undefined) return undefined;
+  const { helper } = loadNativeHelper();
+  const read = helper?.pkcs11Attributes;
+  const { module } = context;
+  if (read === undefined || helper?.pkcs11OneFunctionList === undefined) return undefined;
   let answer: ReturnType<typeof read>;
   try {
-    answer = read(context.module.path, context.session, handle, types, types.map((type) => bound(type) ?? -1));
+    module.directReads ??= helper.pkcs11OneFunctionList(module.path);
+    if (!module.directReads) return undefined;
+    answer = read(module.path, context.session, handle, types, types.map((type) => bound(type) ?? -1));
   } catch {
-    return undefined; // not the module pkcs11js loaded (unloaded meanwhile): pkcs11js reads it
+    return undefined; // not loaded under the name pkcs11js gave: pkcs11js reads it
   }
   // Too small at the length the module itself gave: the object grew meanwhile, or the module will not give it.
   if (answer === CKR_BUFFER_TOO_SMALL && types.length === 1) return [false];
-  if (typeof answer === "number") throw returnCodeError(answer);
+  if (typeof answer === "number") throw pkcs11ErrorOf(answer);
   return answer;
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { AuthError } from "../../src/errors.js";
 import { Pkcs11Error } from "../../src/pkcs11/binding.js";
-import { ckrName, describeCkr, isSessionLost, pkcs11Failure, returnCodeError } from "../../src/pkcs11/pkcs11-errors.js";
+import { ckrName, describeCkr, isSessionLost, pkcs11Failure } from "../../src/pkcs11/pkcs11-errors.js";
 
 describe("isSessionLost: the return codes after which the signer opens a new session and logs in again", () => {
   it.each([
@@ -44,14 +44,5 @@ describe("pkcs11Failure", () => {
     const cause = new Pkcs11Error("CKR_DEVICE_ERROR", 0x30);
     expect(pkcs11Failure("C_Sign", cause)).toMatchObject({ code: "PKCS11_ERROR", message: "C_Sign failed: CKR_DEVICE_ERROR (0x30)", cause, hint: undefined });
     expect(pkcs11Failure("C_Sign", cause, "check it")).toMatchObject({ hint: "check it" });
-  });
-});
-
-describe("returnCodeError: a return code raa_native's read got, as pkcs11js would have thrown it", () => {
-  it("names the codes C_GetAttributeValue answers with, and keeps the code of any other", () => {
-    expect(describeCkr(returnCodeError(0x11))).toBe("CKR_ATTRIBUTE_SENSITIVE (0x11)");
-    expect(isSessionLost(returnCodeError(0xb3))).toBe(true);
-    expect(describeCkr(returnCodeError(0x80000001))).toBe("CKR_VENDOR_DEFINED (0x80000001)");
-    expect(describeCkr(returnCodeError(0x1234))).toBe("CKR_UNKNOWN (0x1234)");
   });
 });
