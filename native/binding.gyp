@@ -8,6 +8,7 @@
       "sources": ["raa_native.c"],
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2"],
+      "conditions": [["OS=='linux'", { "libraries": ["-ldl"] }]],
       "xcode_settings": { "OTHER_CFLAGS": ["-std=c11", "-Wall", "-Wextra"] }
     }
   ]

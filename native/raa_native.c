@@ -13,6 +13,16 @@
  *   accessAcl(fd)        the POSIX access ACL of an open file (xattr system.posix_acl_access, its bytes as the kernel
  *                        gives them), or null when it has none or its file system has no ACLs. Linux only.
  *   setAccessAcl(fd, acl)  sets that ACL on an open file; null removes it (none there: no error). Linux only.
+ *   pkcs11Attributes(modulePath, session, object, types, bounds)
+ *                        C_GetAttributeValue of the PKCS#11 module pkcs11js already loaded from `modulePath`
+ *                        (dlopen RTLD_NOLOAD: never a second module, never a load): first the lengths, then only the
+ *                        values within their bound (-1: none), into buffers this call frees. pkcs11js 2.1.7 has no
+ *                        such read: its bounded one loses the buffer the value fits in. Returns the module's CK_RV (a
+ *                        number) when a call fails, else per type a Buffer, null (CK_UNAVAILABLE_INFORMATION) or false
+ *                        (longer than its bound: not read). Throws when the module is not loaded.
+ *   pkcs11OneFunctionList(modulePath)
+ *                        whether that module's C_GetFunctionList gives the same list twice, so the one pkcs11js
+ *                        uses: p11-kit-proxy gives a new, uninitialised instance at each call.
  *
  * A failed system call throws an Error whose message names the call and strerror(errno).
  * Plain C, Node-API version 8: one build serves Node 20, 22 and 24.
@@ -33,6 +43,22 @@
 #include <sys/xattr.h>
 #endif
 #include <node_api.h>
+#include <dlfcn.h>
+#if defined(__linux__) && defined(__GLIBC__)
+/* glibc 2.34 moved these into libc under a new version: the old one keeps the prebuilt helper loading on older systems. */
+#if defined(__x86_64__)
+#define OLD_DL "GLIBC_2.2.5"
+#elif defined(__aarch64__)
+#define OLD_DL "GLIBC_2.17"
+#endif
+#ifdef OLD_DL
+__asm__(".symver dlopen,dlopen@" OLD_DL);
+__asm__(".symver dlsym,dlsym@" OLD_DL);
+__asm__(".symver dlclose,dlclose@" OLD_DL);
+#endif
+#endif
+#include <stdint.h>
+#include <stdlib.h>
 
 #ifndef SOCK_CLOEXEC
 #define SOCK_CLOEXEC 0
@@ -199,12 +225,163 @@ static napi_value set_access_acl(napi_env env, napi_callback_info info) {
 }
 #endif
 
+/* PKCS#11 v2.40's types, as its header declares them on Unix (default packing). */
+typedef unsigned long ck_ulong;
+typedef struct {
+  ck_ulong type;
+  void *value;
+  ck_ulong length;
+} ck_attribute;
+typedef ck_ulong (*ck_get_attribute_value)(ck_ulong session, ck_ulong object, ck_attribute *template, ck_ulong count);
+typedef struct {
+  unsigned char version[2];
+  void *before[24]; /* C_Initialize … C_GetObjectSize */
+  ck_get_attribute_value get_attribute_value;
+} ck_function_list;
+typedef ck_ulong (*ck_get_function_list)(ck_function_list **list);
+#define CKR_OK 0UL
+#define CK_UNAVAILABLE_INFORMATION (~0UL)
+#define MAX_TYPES 16
+
+static bool get_handle(napi_env env, napi_value value, ck_ulong *handle) {
+  void *data;
+  size_t size;
+  if (napi_get_buffer_info(env, value, &data, &size) == napi_ok && size == sizeof(ck_ulong)) {
+    memcpy(handle, data, sizeof(ck_ulong));
+    return true;
+  }
+  napi_throw_type_error(env, NULL, "a PKCS#11 handle must be a Buffer of sizeof(CK_ULONG) bytes");
+  return false;
+}
+
+static napi_value rv_value(napi_env env, ck_ulong rv) {
+  napi_value result;
+  CHECK(napi_create_double(env, (double)rv, &result));
+  return result;
+}
+
+/* The two C_GetAttributeValue calls, on a module already loaded; `values` are freed by the caller. */
+static napi_value read_attributes(napi_env env, ck_get_attribute_value get, ck_ulong session, ck_ulong object,
+                                  ck_attribute *attributes, const int64_t *bounds, uint32_t count) {
+  ck_ulong rv = get(session, object, attributes, count);
+  if (rv != CKR_OK) return rv_value(env, rv);
+  ck_attribute wanted[MAX_TYPES];
+  uint32_t read = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    ck_ulong length = attributes[i].length;
+    if (length == CK_UNAVAILABLE_INFORMATION || length == 0) continue;
+    if (bounds[i] >= 0 && length > (ck_ulong)bounds[i]) continue;
+    attributes[i].value = malloc(length);
+    if (attributes[i].value == NULL) return throw_errno(env, "malloc", ENOMEM);
+    wanted[read++] = attributes[i];
+  }
+  if (read > 0) {
+    rv = get(session, object, wanted, read);
+    if (rv != CKR_OK) return rv_value(env, rv); /* CKR_BUFFER_TOO_SMALL: the object changed meanwhile */
+  }
+  napi_value result;
+  CHECK(napi_create_array_with_length(env, count, &result));
+  for (uint32_t i = 0, w = 0; i < count; i++) {
+    napi_value element;
+    ck_ulong length = attributes[i].length;
+    if (length == CK_UNAVAILABLE_INFORMATION) {
+      CHECK(napi_get_null(env, &element));
+    } else if (attributes[i].value == NULL && length > 0) {
+      CHECK(napi_get_boolean(env, false, &element));
+    } else {
+      ck_ulong got = attributes[i].value == NULL ? 0 : wanted[w++].length;
+      if (got == CK_UNAVAILABLE_INFORMATION) {
+        CHECK(napi_get_null(env, &element));
+      } else {
+        if (got > length) got = length; /* a module may not claim more than it was given room for */
+        CHECK(napi_create_buffer_copy(env, got, got == 0 ? "" : attributes[i].value, NULL, &element));
+      }
+    }
+    CHECK(napi_set_element(env, result, i, element));
+  }
+  return result;
+}
+
+/* The module `path` names, only if this process has it loaded already (a name pkcs11js gave dlopen); else throws. */
+static void *loaded_module(napi_env env, napi_value value) {
+  char path[4096];
+  size_t length;
+  if (napi_get_value_string_utf8(env, value, path, sizeof path, &length) != napi_ok || length + 1 >= sizeof path) {
+    napi_throw_type_error(env, NULL, "the PKCS#11 module's path must be a string shorter than 4096 bytes");
+    return NULL;
+  }
+  void *module = dlopen(path, RTLD_LAZY | RTLD_NOLOAD);
+  if (module == NULL) napi_throw_error(env, NULL, "pkcs11Attributes: the PKCS#11 module is not loaded in this process");
+  return module;
+}
+
+static napi_value pkcs11_one_function_list(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) {
+    napi_throw_type_error(env, NULL, "pkcs11OneFunctionList(modulePath)");
+    return NULL;
+  }
+  void *module = loaded_module(env, argv[0]);
+  if (module == NULL) return NULL;
+  ck_get_function_list get_list = (ck_get_function_list)(uintptr_t)dlsym(module, "C_GetFunctionList");
+  ck_function_list *first = NULL, *second = NULL;
+  bool one = get_list != NULL && get_list(&first) == CKR_OK && get_list(&second) == CKR_OK && first != NULL && first == second;
+  dlclose(module);
+  CHECK(napi_get_boolean(env, one, &result));
+  return result;
+}
+
+static napi_value pkcs11_attributes(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint32_t count = 0, bounds_count = 0;
+  if (argc < 5 || napi_get_array_length(env, argv[3], &count) != napi_ok ||
+      napi_get_array_length(env, argv[4], &bounds_count) != napi_ok || count == 0 || count > MAX_TYPES ||
+      bounds_count != count) {
+    napi_throw_type_error(env, NULL, "pkcs11Attributes(modulePath, session, object, types, bounds): 1 to 16 types, a bound each");
+    return NULL;
+  }
+  ck_ulong session, object;
+  if (!get_handle(env, argv[1], &session) || !get_handle(env, argv[2], &object)) return NULL;
+  ck_attribute attributes[MAX_TYPES];
+  int64_t bounds[MAX_TYPES];
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value type, bound;
+    int64_t t;
+    CHECK(napi_get_element(env, argv[3], i, &type));
+    CHECK(napi_get_element(env, argv[4], i, &bound));
+    if (napi_get_value_int64(env, type, &t) != napi_ok || t < 0 || napi_get_value_int64(env, bound, &bounds[i]) != napi_ok) {
+      napi_throw_type_error(env, NULL, "pkcs11Attributes: types and bounds must be numbers");
+      return NULL;
+    }
+    attributes[i] = (ck_attribute){(ck_ulong)t, NULL, 0};
+  }
+  void *module = loaded_module(env, argv[0]);
+  if (module == NULL) return NULL;
+  ck_get_function_list get_list = (ck_get_function_list)(uintptr_t)dlsym(module, "C_GetFunctionList");
+  ck_function_list *list = NULL;
+  napi_value result = NULL;
+  if (get_list == NULL || get_list(&list) != CKR_OK || list == NULL || list->get_attribute_value == NULL) {
+    napi_throw_error(env, NULL, "pkcs11Attributes: the PKCS#11 module gives no C_GetAttributeValue");
+  } else {
+    result = read_attributes(env, list->get_attribute_value, session, object, attributes, bounds, count);
+  }
+  for (uint32_t i = 0; i < count; i++) free(attributes[i].value);
+  dlclose(module);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor properties[] = {
       {"disableCoreDumps", NULL, disable_core_dumps, NULL, NULL, NULL, napi_enumerable, NULL},
       {"isDumpable", NULL, is_dumpable, NULL, NULL, NULL, napi_enumerable, NULL},
       {"peerCredentials", NULL, peer_credentials, NULL, NULL, NULL, napi_enumerable, NULL},
       {"notify", NULL, notify, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pkcs11Attributes", NULL, pkcs11_attributes, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pkcs11OneFunctionList", NULL, pkcs11_one_function_list, NULL, NULL, NULL, napi_enumerable, NULL},
 #ifdef __linux__
       {"accessAcl", NULL, access_acl, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setAccessAcl", NULL, set_access_acl, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -35,6 +35,21 @@ export class Pkcs11Error extends Error {
   }
 }
 
+/** Names of the return codes a C_GetAttributeValue answers with (PKCS#11 v2.40 §5.1.5, §5.7), by code. */
+const CKR_NAMES: Readonly<Record<number, string>> = {
+  0x2: "CKR_HOST_MEMORY", 0x3: "CKR_SLOT_ID_INVALID", 0x5: "CKR_GENERAL_ERROR", 0x6: "CKR_FUNCTION_FAILED",
+  0x7: "CKR_ARGUMENTS_BAD", 0x11: "CKR_ATTRIBUTE_SENSITIVE", 0x12: "CKR_ATTRIBUTE_TYPE_INVALID",
+  0x30: "CKR_DEVICE_ERROR", 0x31: "CKR_DEVICE_MEMORY", 0x32: "CKR_DEVICE_REMOVED", 0x60: "CKR_KEY_HANDLE_INVALID",
+  0x82: "CKR_OBJECT_HANDLE_INVALID", 0xb0: "CKR_SESSION_CLOSED", 0xb3: "CKR_SESSION_HANDLE_INVALID",
+  0xe0: "CKR_TOKEN_NOT_PRESENT", 0xe1: "CKR_TOKEN_NOT_RECOGNIZED", 0x101: "CKR_USER_NOT_LOGGED_IN",
+  0x150: "CKR_BUFFER_TOO_SMALL", 0x190: "CKR_CRYPTOKI_NOT_INITIALIZED",
+};
+
+/** A return code a module gave outside pkcs11js (raa_native's pkcs11Attributes), as pkcs11js would have thrown it. */
+export function pkcs11ErrorOf(rv: number): Pkcs11Error {
+  return new Pkcs11Error(CKR_NAMES[rv] ?? (rv >= 0x80000000 ? "CKR_VENDOR_DEFINED" : "CKR_UNKNOWN"), rv);
+}
+
 /**
  * The functions that write into a caller's buffer and return the length written, with that buffer's argument
  * index: they return the written part of the buffer instead.

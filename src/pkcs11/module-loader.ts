@@ -20,6 +20,11 @@ export class Pkcs11Module {
   /** Incremented by each re-initialisation: sessions opened in an older generation are dead. */
   generation = 0;
   refs = 0;
+  /**
+   * Whether raa_native may read attributes from this module directly (objects.ts boundedRead): asked once, as
+   * p11-kit-proxy makes a new instance at each C_GetFunctionList.
+   */
+  directReads: boolean | undefined;
 
   constructor(
     readonly path: string,

@@ -9,12 +9,13 @@ import { derBitString, derOid, derSequence } from "../encoding/der-writer.js";
 import type { DebugLog } from "../debug-log.js";
 import type { Pkcs11Module } from "./module-loader.js";
 import { ckrName, describeCkr, isSessionLost, pkcs11Failure, quietly } from "./pkcs11-errors.js";
+import { loadNativeHelper } from "../os/native-helper.js";
 import { curveFromEcParams } from "../encoding/signature-encoding.js";
 import { describeToken, tokenUri, type TokenSlot } from "./slots.js";
 import { MODULE_WITHHOLDS_CERTIFICATE, REWRITE_CERTIFICATE, REWRITE_PEM_CERTIFICATE, type UnreadableCertificate } from "./unreadable-certificate.js";
 import { looksLikePem } from "../encoding/pem.js";
 import { formatPkcs11Uri, withAttributes, type Pkcs11Uri } from "./uri.js";
-import { ckUlong } from "./binding.js";
+import { ckUlong, pkcs11ErrorOf } from "./binding.js";
 import { CKA, CKC_X_509, CKF, CKK, CKO } from "./constants.js";
 import { ecPublicKey, rsaPublicKey } from "../encoding/public-key.js";
 
@@ -137,9 +138,14 @@ function readUpTo(context: TokenContext, handle: Buffer, types: readonly number[
   const bound = (type: number) => (unread ? MAX_ATTRIBUTE_BYTES[type] : undefined);
   try {
     const preset = (type: number) => (bound(type) ? { value: Buffer.alloc(Math.min(bound(type)!, bytes)) } : {});
-    const values = context.module.lib.C_GetAttributeValue(context.session, handle, types.map((type) => ({ type, ...preset(type) })));
+    const values = (unread && boundedRead(context, handle, types, bound)) ||
+      context.module.lib.C_GetAttributeValue(context.session, handle, types.map((type) => ({ type, ...preset(type) }))).map((a) => a.value);
     return types.map((type, i) => {
-      const value = values[i]?.value;
+      const value = values[i];
+      if (value === false) {
+        unread!.tooLarge.add(type);
+        return undefined;
+      }
       if (!(value instanceof Buffer)) {
         // CKR_OK with CK_UNAVAILABLE_INFORMATION for it: a module that does not fail the call for one attribute.
         unread?.refused.set(type, "CKR_OK without a value");
@@ -176,6 +182,32 @@ function readUpTo(context: TokenContext, handle: Buffer, types: readonly number[
 }
 
 /**
+ * The attributes read by raa_native (the project's addon) straight from the module pkcs11js loaded: the lengths
+ * first, then only the values within their bound, with nothing lost (pkcs11js's bounded read loses the buffer the
+ * value fits in: {@link FIRST_READ_BYTES}). Undefined without the addon, when it finds no such module loaded, or for a
+ * module whose C_GetFunctionList gives a new list each time (not the one pkcs11js initialised): pkcs11js's read
+ * then. A failed call is thrown as pkcs11js throws it.
+ */
+function boundedRead(context: TokenContext, handle: Buffer, types: readonly number[], bound: (type: number) => number | undefined): (Buffer | null | false)[] | undefined {
+  const { helper } = loadNativeHelper();
+  const read = helper?.pkcs11Attributes;
+  const { module } = context;
+  if (read === undefined || helper?.pkcs11OneFunctionList === undefined) return undefined;
+  let answer: ReturnType<typeof read>;
+  try {
+    module.directReads ??= helper.pkcs11OneFunctionList(module.path);
+    if (!module.directReads) return undefined;
+    answer = read(module.path, context.session, handle, types, types.map((type) => bound(type) ?? -1));
+  } catch {
+    return undefined; // not loaded under the name pkcs11js gave: pkcs11js reads it
+  }
+  // Too small at the length the module itself gave: the object grew meanwhile, or the module will not give it.
+  if (answer === CKR_BUFFER_TOO_SMALL && types.length === 1) return [false];
+  if (typeof answer === "number") throw pkcs11ErrorOf(answer);
+  return answer;
+}
+
+/**
  * The most bytes of these attributes {@link readAttributes} reads of an object. pkcs11js reads any value whole, and
  * keeps two copies of its own: a 128 MiB CKA_VALUE took 631 MiB of RSS. It has no call that asks the length alone, but
  * a value given in the template is the buffer the module writes into, and one too small fails with
@@ -196,13 +228,15 @@ const MAX_ATTRIBUTE_BYTES: Readonly<Record<number, number>> = {
 };
 
 /**
- * The buffer a bounded attribute is first read into; each CKR_BUFFER_TOO_SMALL tries one 4 times larger, up to the
- * bound. pkcs11js 2.1.7 never frees the copy it makes of that buffer when the value fits (it reads the value again
+ * Without raa_native ({@link boundedRead}): the buffer a bounded attribute is first read into; each
+ * CKR_BUFFER_TOO_SMALL tries one 4 times larger, up to the bound. pkcs11js 2.1.7 never frees the copy it makes of that buffer when the value fits (it reads the value again
  * into one of its size): starting small keeps that loss near the value's own size (2,000 reads of a 1.2 KiB
  * certificate object: +147 MiB RSS with one 64 KiB buffer). No call of pkcs11js reads a length alone or bounded
  * without that copy.
  */
 const FIRST_READ_BYTES = 256;
+
+const CKR_BUFFER_TOO_SMALL = 0x150;
 
 export function readFlag(context: TokenContext, handle: Buffer, type: number): boolean | undefined {
   return flag(readAttributes(context, handle, [type])[0]);

@@ -4,8 +4,8 @@
  * written. (native-test/pkcs11-*.test.ts run the real addon against SoftHSM.)
  */
 import { describe, expect, it } from "vitest";
-import { ckUlong, pkcs11Class, Pkcs11Error } from "../../src/pkcs11/binding.js";
-import { describeCkr, ckrName } from "../../src/pkcs11/pkcs11-errors.js";
+import { ckUlong, pkcs11Class, Pkcs11Error, pkcs11ErrorOf } from "../../src/pkcs11/binding.js";
+import { describeCkr, ckrName, isSessionLost } from "../../src/pkcs11/pkcs11-errors.js";
 
 class FakeNative {
   C_Login(_session: Buffer, _user: number, pin: string): void {
@@ -103,5 +103,14 @@ describe("a call that throws something other than an Error", () => {
   it("is an Error saying what was thrown, which every error path can print", () => {
     expect(() => throwing.C_Login(session, 1, "1234")).toThrow(new Error("the module threw a value of type object"));
     expect(() => throwing.C_Logout(session)).toThrow(new Error('the module threw "token gone"'));
+  });
+});
+
+describe("pkcs11ErrorOf: a return code raa_native's read got, as pkcs11js would have thrown it", () => {
+  it("names the codes C_GetAttributeValue answers with, and keeps the code of any other", () => {
+    expect(describeCkr(pkcs11ErrorOf(0x11))).toBe("CKR_ATTRIBUTE_SENSITIVE (0x11)");
+    expect(isSessionLost(pkcs11ErrorOf(0xb3))).toBe(true);
+    expect(describeCkr(pkcs11ErrorOf(0x80000001))).toBe("CKR_VENDOR_DEFINED (0x80000001)");
+    expect(describeCkr(pkcs11ErrorOf(0x1234))).toBe("CKR_UNKNOWN (0x1234)");
   });
 });

@@ -59,7 +59,8 @@ static CK_RV shim_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE 
   if (target == NULL || getenv("RAA_SHIM_ANSWER") == NULL) return real->C_GetAttributeValue(session, object, template, count);
   log_size(target);
   if (answer_is("device-error")) return CKR_DEVICE_ERROR;
-  if (answer_is("ok-length") && target->pValue != NULL) {
+  if (answer_is("ok-length") && target->pValue == NULL) return real->C_GetAttributeValue(session, object, template, count);
+  if (answer_is("ok-length")) {
     CK_ATTRIBUTE asked = {target->type, NULL, 0};
     CK_RV rv = real->C_GetAttributeValue(session, object, &asked, 1);
     if (rv == CKR_OK && asked.ulValueLen != CK_UNAVAILABLE_INFORMATION && asked.ulValueLen > target->ulValueLen) {
