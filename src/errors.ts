@@ -120,17 +120,23 @@ export class AgentError extends Error {
   }
 }
 
-/** C0/C1 controls, line separators, bidi and invisible format characters: what no message may carry raw. */
-const UNPRINTABLE = String.raw`[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]`;
+/**
+ * What no line may carry raw: C0/C1 controls, line and paragraph separators, format characters (bidi, zero-width,
+ * tags), the rest of Unicode's Default_Ignorable_Code_Point (soft hyphen, variation selectors, Hangul fillers: drawn
+ * as nothing), lone surrogates (written as U+FFFD), and the spaces other than U+0020 (drawn as one): each would make
+ * a name look like another one (`dev\u00adice` as `device`). Variation selectors too, U+FE0F after an emoji: after
+ * one drawn as an emoji already (🔑) it changes nothing on screen, so two labels would look the same.
+ */
+const UNPRINTABLE = String.raw`[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Default_Ignorable_Code_Point}\u00a0\u1680\u2000-\u200a\u202f\u205f\u2800\u3000]`;
 // Tried only where white space starts (the lookbehind): from each space of a run, a run not followed by one of them
 // was read to its end again, a Host header of 16,000 spaces cost 0.6 s of serve's time.
-const UNPRINTABLE_RUNS = new RegExp(String.raw`(?<!\s)\s*(?:${UNPRINTABLE}\s*)+`, "g");
-const UNPRINTABLE_EACH = new RegExp(UNPRINTABLE, "g");
-const UNPRINTABLE_ONE = new RegExp(UNPRINTABLE);
+const UNPRINTABLE_RUNS = new RegExp(String.raw`(?<!\s)\s*(?:${UNPRINTABLE}\s*)+`, "gu");
+const UNPRINTABLE_EACH = new RegExp(UNPRINTABLE, "gu");
+const UNPRINTABLE_ONE = new RegExp(UNPRINTABLE, "u");
 
 /**
- * `text` on one printable line: each run of C0/C1 controls (line breaks, terminal escapes), line separators and
- * bidi/invisible format characters, with the white space around it, becomes one space. Text from argv, the
+ * `text` on one printable line: each run of C0/C1 controls (line breaks, terminal escapes), line separators, bidi and
+ * invisible characters (the class above), with the white space around it, becomes one space. Text from argv, the
  * environment, files or the network can then never move the cursor, retitle the terminal or hide what follows.
  */
 export function printableLine(text: string): string {
@@ -155,8 +161,10 @@ export function shellWord(path: string): string {
 export function quotedWord(text: string): string {
   if (/^[\w@%+:,./-]+$/.test(text)) return text; // not `=`: zsh reads a leading one as a command's path
   if (!UNPRINTABLE_ONE.test(text)) return `'${text.replace(/'/g, "'\\''")}'`;
-  const code = (c: string) => (c < "\x80" ? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-  return `$'${escapeUnprintable(text.replace(/[\\']/g, "\\$&"), code)}'`;
+  // Its UTF-8 bytes as \xhh, not \uhhhh: bash in the C locale (a rescue shell, `env -i`) pastes \u00ad as those six
+  // characters, a name other than the one the hint is about.
+  const bytes = (c: string) => Buffer.from(c).toString("hex").replace(/../g, "\\x$&");
+  return `$'${escapeUnprintable(text.replace(/[\\']/g, "\\$&"), bytes)}'`;
 }
 
 /**
@@ -199,9 +207,9 @@ export function escapeUnprintable(text: string, escape: (c: string) => string): 
   return text.replace(UNPRINTABLE_EACH, escape);
 }
 
-/** Text quoted in a message, log line or listing with those characters as `\u001b`: it forges no line, hides nothing. */
+/** Text quoted in a message, log line or listing with those characters as `\u001b` (`\u{e0041}` past U+FFFF): it forges no line, hides nothing. */
 export function escapeControls(text: string): string {
-  return escapeUnprintable(text, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return escapeUnprintable(text, (c) => (c.length === 1 ? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}` : `\\u{${c.codePointAt(0)!.toString(16)}}`));
 }
 
 export class UsageError extends AgentError {}
