@@ -5,7 +5,7 @@ import { oneLine } from "../daemon/signals.js";
 import { InputError } from "../errors.js";
 import { pemBuffer } from "../encoding/pem.js";
 import { warnIfExposed } from "../os/exposed-file.js";
-import { readSecretInput } from "../secrets/secret-source.js";
+import { readSecretInput, type SecretFileRead } from "../secrets/secret-source.js";
 import { readInputFile, sameStamp, stampOf, type FileStamp, type InputBytes } from "../io/input-file.js";
 import { loadKeyFile } from "../signers/file/key-material.js";
 import { SUPPORTED_KEYS_HINT } from "../signers/file/signing-key.js";
@@ -30,11 +30,13 @@ async function loadTlsFiles<T>(paths: TlsFilePaths, use: (cert: Buffer, key: Buf
  */
 export async function readTlsFiles(paths: TlsFilePaths): Promise<{ cert: InputBytes; key: InputBytes }> {
   const cert = await readInputFile(paths.certificate, "TLS certificate file");
-  const key = await readSecretInput(paths.key, "TLS private key file");
+  let key: SecretFileRead | undefined;
   try {
+    key = await readSecretInput(paths.key, "TLS private key file");
     warnIfExposed(key, paths.key, "TLS private key file");
   } catch (error) {
-    key.bytes.fill(0);
+    key?.bytes.fill(0);
+    cert.bytes.fill(0); // it may hold the key too (`cat key crt`)
     throw error;
   }
   return { cert, key };
