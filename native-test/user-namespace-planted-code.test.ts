@@ -8,6 +8,7 @@
  * in root's tree the two cannot be told apart in there: the limit SECURITY.md names, pinned here as it is.
  */
 import { chmodSync, chownSync, copyFileSync, cpSync, mkdirSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
@@ -82,6 +83,19 @@ describe.skipIf(!usable)("another host user's yargs in root's installation, run 
     expect((await help(cli, asBob())).stderr).toContain(`${yargs} is owned by uid ${mal.uid}, neither root nor this code's owner`);
     // Before: exit 0 and the commands listed, as with the sticky bit before round 35.
     expect(await help(cli, inside())).toMatchObject({ code: 3, stdout: "", stderr: expect.stringContaining(`${yargs} is owned by uid 65534, a user outside this user namespace, in a directory its group can write to`) });
+  });
+
+  it("root's own yargs in root's node_modules its group can write (0775 root:root): the hint, run outside, ends the refusal inside (round 36, S32; before: chown -R root alone, which changed nothing)", async () => {
+    const { modules, cli } = installation("root-group", 0o775);
+    const yargs = join(modules, "yargs");
+    chownTree(yargs, { uid: 0, gid: 0 } as LocalUser);
+    expect((await help(cli, asBob())).code).toBe(0); // outside: root's, in a directory of root's group
+    const refused = await help(cli, inside()); // inside: root and a group member both show as 65534
+    expect(refused).toMatchObject({ code: 3, stdout: "", stderr: expect.stringContaining(`${yargs} is owned by uid 65534, a user outside this user namespace, in a directory its group can write to`) });
+    const fix = /then: outside this user namespace: (.*) \(or to the code's owner\)\)$/.exec(refused.stderr.trim())?.[1];
+    expect(fix).toBe(`chmod g-w ${modules} && chown -R root ${yargs}`);
+    execFileSync("sh", ["-c", fix!]); // pasted into root's shell, outside the namespace
+    expect(await help(cli, inside())).toMatchObject({ code: 0, stdout: expect.stringContaining("Commands:") });
   });
 
   it("in root's 0755 node_modules: refused outside, loaded inside (the limit: root and mal both show as 65534 there)", async () => {

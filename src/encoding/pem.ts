@@ -170,6 +170,9 @@ function wiped(buffer: Uint8Array): undefined {
   return undefined;
 }
 
+/** What a key under legacy PEM encryption becomes to be read with its password (serve's TLS key takes none). */
+export const LEGACY_PEM_ENCRYPTION_HINT = "convert it to encrypted PKCS#8: `openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW`";
+
 /**
  * Legacy OpenSSL PEM encryption (`Proc-Type: 4,ENCRYPTED`, `DEK-Info:`) is refused on every block, here once for
  * all readers: read as clear, its body was garbage. On a key (openssl decrypts it under any key label) as the Go
@@ -179,7 +182,7 @@ function encryptedError(label: string, source: string): InputError {
   if (label.endsWith("PRIVATE KEY") && label !== "TSS2 PRIVATE KEY") {
     const message = `${source} uses legacy OpenSSL PEM encryption, which is not supported`;
     return new InputError("PRIVATE_KEY_UNSUPPORTED", message, {
-      hint: "convert it to encrypted PKCS#8: `openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW`",
+      hint: LEGACY_PEM_ENCRYPTION_HINT,
     });
   }
   const what = label === "CERTIFICATE" ? "certificates are never encrypted" : "this block is never encrypted";

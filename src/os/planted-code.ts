@@ -34,7 +34,7 @@ export function othersCouldPlant(path: string, top: string, owner: number): Plan
     } catch (error) {
       return { path: at, why: `not readable here (${(error as NodeJS.ErrnoException).code})`, fix: `ls -ld ${shellWord(at)}` };
     }
-    if (below) fault = ownerFault(below.path, below.stats, owner, stats) ?? fault;
+    if (below) fault = ownerFault(below.path, below.stats, owner, { path: at, stats }) ?? fault;
     if ((stats.mode & 0o002) !== 0 && !(stats.isDirectory() && (stats.mode & 0o1000) !== 0)) {
       const group = (stats.mode & 0o020) !== 0 ? "; group-writable alone is allowed" : "";
       fault = { path: at, why: `writable by others (mode ${(stats.mode & 0o7777).toString(8)}${group})`, fix: `chmod o-w ${shellWord(at)}` };
@@ -44,10 +44,14 @@ export function othersCouldPlant(path: string, top: string, owner: number): Plan
   }
 }
 
-function ownerFault(path: string, { uid }: Stats, owner: number, within?: Stats): PlantedPath | undefined {
-  if (ownedByOrRoot(uid, owner, within)) return undefined;
-  const shared = within && within.mode & 0o002 ? ", in a sticky directory others can write to" : ", in a directory its group can write to";
+function ownerFault(path: string, { uid }: Stats, owner: number, within?: { path: string; stats: Stats }): PlantedPath | undefined {
+  if (ownedByOrRoot(uid, owner, within?.stats)) return undefined;
+  const othersWrite = within !== undefined && (within.stats.mode & 0o002) !== 0;
+  const shared = othersWrite ? ", in a sticky directory others can write to" : ", in a directory its group can write to";
   const where = uid !== owner ? ", neither root nor this code's owner" : shared;
   const chown = `chown -R ${owner === 0 || unmappedOwner(owner) ? "root" : owner} ${shellWord(path)}`;
-  return { path, why: `owned by ${ownerText(uid)}${where}`, fix: unmappedOwner(owner) ? `outside this user namespace: ${chown} (or to the code's owner)` : chown };
+  // In a directory its group can write to, the entry is refused in here whoever owns it (it may be root's already):
+  // the chown alone would change nothing.
+  const groupWrite = uid === owner && within && !othersWrite ? `chmod g-w ${shellWord(within.path)} && ` : "";
+  return { path, why: `owned by ${ownerText(uid)}${where}`, fix: unmappedOwner(owner) ? `outside this user namespace: ${groupWrite}${chown} (or to the code's owner)` : chown };
 }

@@ -3,9 +3,9 @@ import { createServer } from "node:https";
 import type { RequestListener } from "node:http";
 import { oneLine } from "../daemon/signals.js";
 import { InputError } from "../errors.js";
-import { pemBuffer } from "../encoding/pem.js";
+import { LEGACY_PEM_ENCRYPTION_HINT, pemBuffer } from "../encoding/pem.js";
 import { warnIfExposed } from "../os/exposed-file.js";
-import { readSecretInput } from "../secrets/secret-source.js";
+import { readSecretInput, type SecretFileRead } from "../secrets/secret-source.js";
 import { readInputFile, sameStamp, stampOf, type FileStamp, type InputBytes } from "../io/input-file.js";
 import { loadKeyFile } from "../signers/file/key-material.js";
 import { SUPPORTED_KEYS_HINT } from "../signers/file/signing-key.js";
@@ -30,11 +30,13 @@ async function loadTlsFiles<T>(paths: TlsFilePaths, use: (cert: Buffer, key: Buf
  */
 export async function readTlsFiles(paths: TlsFilePaths): Promise<{ cert: InputBytes; key: InputBytes }> {
   const cert = await readInputFile(paths.certificate, "TLS certificate file");
-  const key = await readSecretInput(paths.key, "TLS private key file");
+  let key: SecretFileRead | undefined;
   try {
+    key = await readSecretInput(paths.key, "TLS private key file");
     warnIfExposed(key, paths.key, "TLS private key file");
   } catch (error) {
-    key.bytes.fill(0);
+    key?.bytes.fill(0);
+    cert.bytes.fill(0); // it may hold the key too (`cat key crt`)
     throw error;
   }
   return { cert, key };
@@ -90,17 +92,25 @@ function certificateOf(path: string, bytes: Buffer): X509Certificate {
   }
 }
 
-const TLS_KEYS_HINT = "a TLS key is an RSA or ECDSA key (P-256, P-384, P-521): give one and its certificate";
+const TLS_KEYS = "a TLS key is an RSA or ECDSA key (P-256, P-384, P-521)";
+const UNENCRYPTED_HINT = "a TLS key is read without a password: give it unencrypted (`openssl pkey -in KEY -out NEW`), readable by the serving user only";
+
+/**
+ * The signer's hint for a TLS key: what IAM Roles Anywhere accepts (alone, or before the formats it reads) is no answer
+ * for one, nor an encrypted PKCS#8 (no password is asked for).
+ */
+function tlsKeyHint(hint: string | undefined): string | undefined {
+  if (hint?.startsWith(SUPPORTED_KEYS_HINT)) return `${TLS_KEYS}${hint.slice(SUPPORTED_KEYS_HINT.length)}: give one and its certificate`;
+  return hint === LEGACY_PEM_ENCRYPTION_HINT ? UNENCRYPTED_HINT : undefined;
+}
 
 /** The key by loadKeyFile, which wipes the file's bytes; an encrypted key is refused (no password is asked for). */
 async function privateKeyOf(path: string, file: InputBytes): Promise<KeyObject> {
   const encrypted = () =>
-    Promise.reject(new InputError("PASSWORD_REQUIRED", `${path} holds an encrypted private key and no password was given`, {
-      hint: "a TLS key is read without a password: give it unencrypted (`openssl pkey -in KEY -out NEW`), readable by the serving user only",
-    }));
+    Promise.reject(new InputError("PASSWORD_REQUIRED", `${path} holds an encrypted private key and no password was given`, { hint: UNENCRYPTED_HINT }));
   const { key } = await loadKeyFile(path, {}, file, encrypted).catch((error: unknown) => {
-    // A key type the signer refuses: its hint names what IAM Roles Anywhere accepts, no answer for a TLS key.
-    if (error instanceof InputError && error.hint === SUPPORTED_KEYS_HINT) throw new InputError(error.code, error.message, { hint: TLS_KEYS_HINT, cause: error });
+    const hint = error instanceof InputError ? tlsKeyHint(error.hint) : undefined;
+    if (hint !== undefined) throw new InputError((error as InputError).code, (error as InputError).message, { hint, cause: error });
     throw error;
   });
   if (key.privateKey === undefined) {

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
+import { readTlsFiles } from "../../src/serve/tls-files.js";
 import { copiesHolding } from "../helpers/copies-made.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 
@@ -28,5 +29,34 @@ describe("local-endpoint --tls-cert holding the key too", () => {
     const { result, left } = await copiesHolding(secret, () => main(argv, { stdout: new PassThrough(), stderr, env: {} }));
     expect([result, left]).toEqual([3, 0]);
     expect(err.trim().split("\n")).toEqual([expect.stringMatching(/does not belong to the certificate/)]);
+  });
+});
+
+describe("a TLS certificate file holding the key too, when the key file is not read (round 36, S32)", () => {
+  // readTlsFiles read the certificate file, then the key file: a key file that failed (missing, a directory, refused)
+  // left the certificate file's bytes, the key's PEM in them, unwiped.
+  const combinedFile = (name: string) => {
+    const pair = server(name);
+    const path = join(dir, `${name}.pem`);
+    writeFileSync(path, `${readFileSync(pair.keyPath, "utf8")}${pair.certPem}`, { mode: 0o600 });
+    return { path, secret: Buffer.from(readFileSync(pair.keyPath, "utf8").split("\n")[1]!) };
+  };
+
+  it("local-endpoint: --tls-key naming no file is one line, exit 3, and no copy of the key left (before: 1)", async () => {
+    const { path, secret } = combinedFile("combined-no-key");
+    const stderr = new PassThrough();
+    let err = "";
+    stderr.on("data", (d: Buffer) => (err += d.toString()));
+    const argv = ["local-endpoint", "--trust-anchors", ca.certPath, "--tls-cert", path, "--tls-key", join(dir, "missing.key")];
+    const { result, left } = await copiesHolding(secret, () => main(argv, { stdout: new PassThrough(), stderr, env: {} }));
+    expect([result, left]).toEqual([3, 0]);
+    expect(err.trim().split("\n")).toEqual([expect.stringMatching(/missing\.key/)]);
+  });
+
+  it("serve's reader: a key path that is a directory leaves no copy of the key (before: 1)", async () => {
+    const { path, secret } = combinedFile("combined-dir-key");
+    const { left, result } = await copiesHolding(secret, () => readTlsFiles({ certificate: path, key: dir }).then(() => undefined, (e: unknown) => e));
+    expect(result).toBeInstanceOf(Error);
+    expect(left).toBe(0);
   });
 });

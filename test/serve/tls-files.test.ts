@@ -248,6 +248,30 @@ describe(`the TLS key, read by the file signer's reader (round 35), Node ${proce
     }
   });
 
+  it("a key block of another kind (OpenSSH's, DSA's): the keys a TLS key may be, not IAM Roles Anywhere's (round 36, S32; before: that hint, ML-DSA in it)", async () => {
+    const one = pair("other-block");
+    const body = Buffer.from(one.files["tls.key"].split("\n").slice(1, -2).join(""), "base64");
+    for (const label of ["OPENSSH PRIVATE KEY", "DSA PRIVATE KEY"]) {
+      const key = write(`${label.split(" ")[0]}.key`, encodePem(label, body));
+      await expect(startTlsServer({ certificate: one.certPath, key }, (_req, res) => res.end(), () => {})).rejects.toMatchObject({
+        code: "PRIVATE_KEY_UNSUPPORTED",
+        message: `${key} holds a PEM block labelled "${label}", which is not supported`,
+        hint: "a TLS key is an RSA or ECDSA key (P-256, P-384, P-521), as PKCS#8, SEC1 or PKCS#1 PEM/DER: give one and its certificate",
+      });
+    }
+  });
+
+  it("a key under legacy OpenSSL PEM encryption: told to give it unencrypted, not to convert it to encrypted PKCS#8 (round 36, S32; before: that, refused in turn)", async () => {
+    const one = pair("legacy-encrypted");
+    const pem = createPrivateKey(one.files["tls.key"]).export({ type: "sec1", format: "pem", cipher: "aes-256-cbc", passphrase: "x" }) as string;
+    const key = write("legacy.key", pem);
+    await expect(startTlsServer({ certificate: one.certPath, key }, (_req, res) => res.end(), () => {})).rejects.toMatchObject({
+      code: "PRIVATE_KEY_UNSUPPORTED",
+      message: `${key} uses legacy OpenSSL PEM encryption, which is not supported`,
+      hint: "a TLS key is read without a password: give it unencrypted (`openssl pkey -in KEY -out NEW`), readable by the serving user only",
+    });
+  });
+
   it("refuses what the signer refuses: an EC key storing the certificate's public point beside another scalar (before: served, every handshake failing)", async () => {
     const one = pair("stolen-point");
     const [version, scalar, params] = children(readSingle(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "sec1", format: "der" }), TAG.SEQUENCE));
