@@ -159,7 +159,7 @@ export function tokenNotFound(uri: Pkcs11Uri, slots: readonly TokenSlot[], modul
   const present = slots.map((s) => formatPkcs11Uri(tokenUri(s)));
   const none = `no token is present: insert it, or check the module (${module.path}) and its configuration`;
   const files = "its tokens are files, which another process logging in may have been rewriting: try again; if this "
-    + `persists, check that the token exists (\`pkcs11-tool --module ${shellWord(module.path)} -L\`)`;
+    + `persists, check that the token exists (\`pkcs11-tool -L --module ${shellWord(module.path)}\`)`;
   const listed = present.length > 0 ? `tokens present: ${present.join(" ")}` : "no token is present";
   return new DeviceError("PKCS11_TOKEN_NOT_FOUND", `no token matches ${formatPkcs11Uri(withoutQuery(uri))}`, {
     hint: tokensAreFiles(module) ? `${listed}; ${files}` : present.length > 0 ? listed : none,

@@ -18,9 +18,13 @@ export function tokenFamily(slot: Pick<TokenSlot, "token" | "slotDescription">, 
   return "other";
 }
 
-/** The command that sets a new user PIN (the label and the module's path are the token's and the user's text, quoted to be pasted) as the security officer, on a module that allows it (SoftHSM). */
+/**
+ * The command that sets a new user PIN as the security officer, on a module that allows it (SoftHSM). The label and the
+ * module's path are the token's and the user's text, quoted to be pasted; the path comes last, so that the placeholder for
+ * one too long to quote (PATH_TOO_LONG) is a syntax error, not a redirection into the next word.
+ */
 export function initPinCommand(token: { readonly label: string; readonly modulePath: string }): string {
-  return `pkcs11-tool --module ${shellWord(token.modulePath)} --token-label ${quotedWord(token.label)} --login --login-type so --init-pin`;
+  return `pkcs11-tool --token-label ${quotedWord(token.label)} --login --login-type so --init-pin --module ${shellWord(token.modulePath)}`;
 }
 
 /** `token`: the token's label and the module's path, for commands that can be pasted. */

@@ -100,7 +100,7 @@ describe("listTokenSlots while another process rewrites a SoftHSM token's file",
     expect(() => onlyMatchingSlot(uri, slots, module, "h")).toThrow(expect.objectContaining({
       code: "PKCS11_TOKEN_NOT_FOUND",
       hint: "no token is present; its tokens are files, which another process logging in may have been rewriting: try again; "
-        + "if this persists, check that the token exists (`pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so -L`)",
+        + "if this persists, check that the token exists (`pkcs11-tool -L --module /usr/lib/softhsm/libsofthsm2.so`)",
     }));
   });
 
@@ -109,7 +109,7 @@ describe("listTokenSlots while another process rewrites a SoftHSM token's file",
     Object.assign(module, { path: "/tmp/d$(touch pwned)/libsofthsm2.so" });
     const slots = await listTokenSlots(module, undefined, [uri]);
     expect(() => onlyMatchingSlot(uri, slots, module, "h")).toThrow(expect.objectContaining({
-      hint: expect.stringContaining("(`pkcs11-tool --module '/tmp/d$(touch pwned)/libsofthsm2.so' -L`)"),
+      hint: expect.stringContaining("(`pkcs11-tool -L --module '/tmp/d$(touch pwned)/libsofthsm2.so'`)"),
     }));
   });
 

@@ -1,5 +1,5 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -31,7 +31,7 @@ describe("unblockHint", () => {
   });
 
   it("SoftHSM: a new user PIN set by the SO, with the module and token filled in", () => {
-    expect(unblockHint("softhsm", at)).toContain("pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so --token-label device --login --login-type so --init-pin");
+    expect(unblockHint("softhsm", at)).toContain("pkcs11-tool --token-label device --login --login-type so --init-pin --module /usr/lib/softhsm/libsofthsm2.so");
   });
 
   it("tpm2-pkcs11: tpm2_ptool initpin", () => {
@@ -63,9 +63,23 @@ describe("unblockHint", () => {
     const dir = mkdtempSync(join(tmpdir(), "raa-unblock-"));
     try {
       const modulePath = `${dir}/d$(touch pwned)/lib.so`;
-      const word = /--module (.*) --token-label/.exec(unblockHint("softhsm", { ...at, modulePath }))![1]!;
+      const word = /--init-pin --module (.*)`/.exec(unblockHint("softhsm", { ...at, modulePath }))![1]!;
       expect(execFileSync("sh", ["-c", `printf '%s|' ${word}`], { cwd: dir, encoding: "utf8" })).toBe(`${modulePath}|`);
       expect(existsSync(join(dir, "pwned"))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("SoftHSM: a module path too long to quote makes the pasted command a syntax error (before: its `>` redirected into the next word, and with a file named `path` there the command ran)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "raa-unblock-"));
+    try {
+      writeFileSync(join(dir, "path"), "");
+      const command = /`(pkcs11-tool [^`]*)`/.exec(unblockHint("softhsm", { ...at, modulePath: `/opt/${"m".repeat(900)}/lib.so` }))![1]!;
+      expect(command).toContain("<path too long to quote here>");
+      const run = spawnSync("sh", ["-c", command.replace(/^pkcs11-tool/, "echo")], { cwd: dir, encoding: "utf8" });
+      expect([run.status === 0, run.stdout]).toEqual([false, ""]);
+      expect(readdirSync(dir)).toEqual(["path"]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

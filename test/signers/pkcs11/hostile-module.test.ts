@@ -816,7 +816,7 @@ describe("C_Login's answer", () => {
     [
       "CKR_USER_PIN_NOT_INITIALIZED:258",
       5,
-      /C_Login on token "fake" \(serial 0001\) failed: CKR_USER_PIN_NOT_INITIALIZED \(0x102\) \(its user PIN was never set: set one as the security officer \(`pkcs11-tool --module \/fake\/module.so --token-label fake --login --login-type so --init-pin`\)\)/,
+      /C_Login on token "fake" \(serial 0001\) failed: CKR_USER_PIN_NOT_INITIALIZED \(0x102\) \(its user PIN was never set: set one as the security officer \(`pkcs11-tool --token-label fake --login --login-type so --init-pin --module \/fake\/module.so`\)\)/,
     ],
     ["CKR_DEVICE_REMOVED:50", 5, /C_Login on token "fake" \(serial 0001\) failed: CKR_DEVICE_REMOVED \(0x32\)/],
     ["CKR_TOKEN_NOT_PRESENT:224", 5, /C_Login on token "fake" \(serial 0001\) failed: CKR_TOKEN_NOT_PRESENT \(0xE0\)/],
