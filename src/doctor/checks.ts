@@ -235,7 +235,8 @@ async function fileRows(
   const secretsRead = new Map<string, FileFacts>(); // a PIN or password file as the signer will take it (`ahead`), its ACL too
   for (const [name, ref] of files) {
     // `env:` and `-` are no file: nothing to stat (they read as "does not exist"); the signer's rows say how they read.
-    if (!isFileRef(ref) || !isFileInput(ref) || (name === "certificate file" && ref === keyRef && o.privateKey === undefined)) continue;
+    // Without --private-key the certificate file is the key's (keyRef): its row is the key's.
+    if (!isFileRef(ref) || !isFileInput(ref) || (name === "certificate file" && o.privateKey === undefined)) continue;
     const info = await stat(ref).catch(() => undefined);
     // A directory is read ahead too: its read fails at once, and that failure is its row (not a ✔ for its mode).
     const source = info?.isFile() || info?.isDirectory() ? secrets.get(name) : undefined;
