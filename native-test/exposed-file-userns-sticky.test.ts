@@ -6,62 +6,35 @@
  * (src/os/exposed-file.ts) did not, so another user's key in /tmp, or a key in her directory in /tmp, got no word
  * about its owner in there, though the same user is told outside.
  */
-import { chmodSync, chownSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCa, issueLeaf, type IssuedCertificate } from "../test/helpers/pki.js";
-import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
-import { canUnshare as canUnshareWith, rootsTestDirectory } from "./helpers/user-namespace.js";
+import { describe, expect, it } from "vitest";
+import { canCreateUsers } from "./helpers/local-user.js";
+import { asUser, canUnshare as canUnshareWith, userNamespaceAccounts } from "./helpers/user-namespace.js";
 import { DIST_CLI, runCli } from "./helpers/run-cli.js";
 
-const dir = rootsTestDirectory("raa-userns-sticky-"); // root's, 0755, not in /tmp
-const inTmp: string[] = [];
-let bob: LocalUser;
-let mal: LocalUser;
-let leaf: IssuedCertificate;
-
 const canUnshare = canUnshareWith();
-
-beforeAll(() => {
-  chmodSync(dir, 0o755);
-  bob = createLocalUser("raa28b", dir);
-  mal = createLocalUser("raa28m", dir);
-  leaf = issueLeaf(createCa(join(dir, "ca"), { name: "Sticky CA" }), join(dir, "leaf"), { name: "sticky-device" });
-  chmodSync(leaf.certPath, 0o644);
-});
-afterAll(() => {
-  bob?.remove();
-  mal?.remove();
-  rmSync(dir, { recursive: true, force: true });
-  for (const path of inTmp) rmSync(path, { recursive: true, force: true });
-});
+// root's 0755 directory, not in /tmp
+const accounts = userNamespaceAccounts("raa-userns-sticky-", { bob: "raa28b", mal: "raa28m" }, { usable: canCreateUsers() && canUnshare, leaf: { ca: "Sticky CA", name: "sticky-device" } });
+const { users: { bob, mal }, keyAt } = accounts;
 
 const WARNING = "roles-anywhere-agent: warning: ";
 const OUTSIDE = "a user outside this user namespace";
-const keyAt = (path: string, owner: LocalUser, mode: number) => {
-  writeFileSync(path, readFileSync(leaf.keyPath), { mode });
-  chmodSync(path, mode);
-  chownSync(path, owner.uid, owner.gid);
-  return path;
-};
 
 describe.runIf(canCreateUsers() && canUnshare)("secret-file warnings in a user namespace without the host's root, in /tmp (real accounts)", () => {
-  const asBob = () => ["runuser", "-u", bob.name, "--", "unshare", "--user", "--map-current-user"];
+  const asBob = () => asUser(bob, "--map-current-user");
   const sign = (key: string) =>
-    runCli(DIST_CLI, ["sign-string", "--certificate", leaf.certPath, "--private-key", key, "abc"], { PATH: process.env["PATH"], HOME: bob.home }, 90_000, asBob());
+    runCli(DIST_CLI, ["sign-string", "--certificate", accounts.leaf.certPath, "--private-key", key, "abc"], { PATH: process.env["PATH"], HOME: bob.home }, 90_000, asBob());
 
   it("mal's key in /tmp itself: told as hers, outside the namespace (was: only its mode)", async () => {
-    const key = keyAt(join(tmpdir(), `${mal.name}-key.pem`), mal, 0o644);
-    inTmp.push(key);
+    const key = keyAt(accounts.inTmp(join(tmpdir(), `${mal.name}-key.pem`)), mal, 0o644);
     const r = await sign(key);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`${WARNING}private key file ${key} belongs to another user (uid 65534, ${OUTSIDE}), who can change it: copy it to a file of your own\n`);
   });
 
   it("bob's own key in mal's directory in /tmp: told as in her directory (was: nothing)", async () => {
-    const malsDir = mal.mkdir(join(tmpdir(), `${mal.name}-dir`), 0o755);
-    inTmp.push(malsDir);
+    const malsDir = mal.mkdir(accounts.inTmp(join(tmpdir(), `${mal.name}-dir`)), 0o755);
     const key = keyAt(join(malsDir, "key.pem"), bob, 0o600);
     const r = await sign(key);
     expect(r.code, r.stderr).toBe(0);

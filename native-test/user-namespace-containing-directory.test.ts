@@ -14,29 +14,26 @@
  *   in /tmp, and one of 65534 below it, now count as hers (trusted-path's `theirs`), and so do the links in them.
  * The accounts' directories are under the worktree's tmp/ (root's, 0755, not sticky).
  */
-import { chmodSync, chownSync, copyFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCa, issueLeaf, type IssuedCertificate } from "../test/helpers/pki.js";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
-import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
-import { canUnshare as canUnshareWith, rootsTestDirectory } from "./helpers/user-namespace.js";
+import { canCreateUsers } from "./helpers/local-user.js";
+import { asUser, canUnshare as canUnshareWith, userNamespaceAccounts } from "./helpers/user-namespace.js";
 import { distCopy, startFakeAgent, type FakeAgent } from "./helpers/local-trust.js";
 import { DIST_CLI, runCli } from "./helpers/run-cli.js";
 import { startSwtpm, type Swtpm } from "./helpers/swtpm.js";
 import { genpkey } from "./helpers/tpm-keys.js";
 
-const dir = rootsTestDirectory("raa-userns-within-"); // root's, 0755, not in /tmp
-const inTmp: string[] = []; // made in /tmp, removed after
-let bob: LocalUser;
-let mal: LocalUser;
-let leaf: IssuedCertificate;
+const canUnshare = canUnshareWith("--map-current-user");
+const usable = canCreateUsers() && canUnshare;
+// root's 0755 directory, not in /tmp; what is made in /tmp: accounts.inTmp
+const accounts = userNamespaceAccounts("raa-userns-within-", { bob: "raa22b", mal: "raa22m" }, { usable, leaf: { ca: "Userns Sockets CA", name: "userns-sockets" } });
+const { dir, users: { bob, mal } } = accounts;
 let cliWithoutNative: string;
 let endpoint: LocalEndpoint;
-
-const canUnshare = canUnshareWith("--map-current-user");
 
 const OUTSIDE = "a user outside this user namespace";
 const ARN_FLAGS = [
@@ -45,34 +42,23 @@ const ARN_FLAGS = [
   "--role-arn", "arn:aws:iam::000000000000:role/R",
 ];
 /** bob, in a user namespace that maps only him: the host's root, and mal, show as 65534. */
-const inside = () => ["runuser", "-u", bob.name, "--", "unshare", "--user", "--map-current-user"];
+const inside = () => asUser(bob, "--map-current-user");
 const ENV = () => ({ PATH: process.env["PATH"], HOME: bob.home });
 
 beforeAll(async () => {
-  chmodSync(dir, 0o755);
-  bob = createLocalUser("raa22b", dir);
-  mal = createLocalUser("raa22m", dir);
-  const ca = createCa(join(dir, "ca"), { name: "Userns Sockets CA" });
-  leaf = issueLeaf(ca, join(dir, "leaf"), { name: "userns-sockets" });
-  endpoint = await startLocalEndpoint({ trustAnchors: [ca.certPath], port: 0, region: "us-east-1" });
-  chmodSync(leaf.certPath, 0o644);
-  copyFileSync(leaf.keyPath, join(bob.home, "key.pem"));
+  if (!usable) return;
+  endpoint = await startLocalEndpoint({ trustAnchors: [accounts.ca.certPath], port: 0, region: "us-east-1" });
+  copyFileSync(accounts.leaf.keyPath, join(bob.home, "key.pem"));
   chownSync(join(bob.home, "key.pem"), bob.uid, bob.gid);
   cliWithoutNative = distCopy(process.cwd(), join(dir, "without-native"), { withoutNativeHelper: true });
 }, 120_000);
 afterAll(async () => {
   await endpoint?.close();
-  bob?.remove();
-  mal?.remove();
-  rmSync(dir, { recursive: true, force: true });
-  for (const path of inTmp) rmSync(path, { recursive: true, force: true });
 });
 
 /** A name of mal's in /tmp (removed after the file). */
 const malsTmpName = (what: string) => {
-  const path = join(tmpdir(), `${mal.name}-${what}`);
-  inTmp.push(path);
-  return path;
+  return accounts.inTmp(join(tmpdir(), `${mal.name}-${what}`));
 };
 
 /** mal's relay on a UNIX socket to swtpm's TCP port; `received()`: the bytes its clients wrote. */
@@ -99,11 +85,11 @@ s.listen(${JSON.stringify(path)}, () => { fs.chmodSync(${JSON.stringify(path)}, 
   return { received: () => bytes, stop: () => child.kill("SIGKILL") };
 }
 
-describe.runIf(canCreateUsers() && canUnshare)("owner checks of sockets and directories in /tmp inside a user namespace (real unshare, real accounts)", () => {
+describe.runIf(usable)("owner checks of sockets and directories in /tmp inside a user namespace (real unshare, real accounts)", () => {
   it("serve --ecs-env-dir in mal's directory in /tmp: refused as hers, not taken for root's", async () => {
     const malsDir = mal.mkdir(malsTmpName("ecs"), 0o755);
     const run = (envDir: string) => runCli(DIST_CLI, [
-      "serve", "--certificate", leaf.certPath, "--private-key", join(bob.home, "key.pem"), ...ARN_FLAGS, "--endpoint", "http://127.0.0.1:1",
+      "serve", "--certificate", accounts.leaf.certPath, "--private-key", join(bob.home, "key.pem"), ...ARN_FLAGS, "--endpoint", "http://127.0.0.1:1",
       "--port", "0", "--ecs", "--ecs-consumer", "app=R", "--ecs-env-dir", envDir, "--fail-fast",
     ], ENV(), 90_000, inside());
     let r = await run(malsDir);
@@ -113,7 +99,7 @@ describe.runIf(canCreateUsers() && canUnshare)("owner checks of sockets and dire
     expect(existsSync(join(malsDir, ".serve.lock"))).toBe(false);
     // Control: bob's own directory in /tmp (his id is mapped) passes; serve then fails at the endpoint (--fail-fast).
     const own = join(tmpdir(), `${bob.name}-ecs`);
-    inTmp.push(own);
+    accounts.inTmp(own);
     r = await run(own);
     expect(r.stderr).not.toContain("was not used");
     expect(r.stderr).toContain("http://127.0.0.1:1");
@@ -165,7 +151,7 @@ describe.runIf(canCreateUsers() && canUnshare)("owner checks of sockets and dire
     const config = join(bob.home, "config.json");
     writeFileSync(config, JSON.stringify({
       version: 1,
-      profiles: { p: { certificate: leaf.certPath, "private-key": join(bob.home, "key.pem"), "trust-anchor-arn": ARN_FLAGS[1], "profile-arn": ARN_FLAGS[3], "role-arn": ARN_FLAGS[5], endpoint: "http://127.0.0.1:1" } },
+      profiles: { p: { certificate: accounts.leaf.certPath, "private-key": join(bob.home, "key.pem"), "trust-anchor-arn": ARN_FLAGS[1], "profile-arn": ARN_FLAGS[3], "role-arn": ARN_FLAGS[5], endpoint: "http://127.0.0.1:1" } },
     }), { mode: 0o600 });
     chownSync(config, bob.uid, bob.gid);
     const direct = malsTmpName("agent.sock");
@@ -196,7 +182,7 @@ describe.runIf(canCreateUsers() && canUnshare)("owner checks of sockets and dire
     const malsDir = mal.mkdir(malsTmpName("aws"), 0o755);
     mal.mkdir(join(malsDir, "sub"), 0o755);
     const update = (file: string, launcher: string[]) => runCli(DIST_CLI, [
-      "update", "--once", "--certificate", leaf.certPath, "--private-key", join(bob.home, "key.pem"), ...ARN_FLAGS,
+      "update", "--once", "--certificate", accounts.leaf.certPath, "--private-key", join(bob.home, "key.pem"), ...ARN_FLAGS,
       "--endpoint", endpoint.url, "--credentials-file", file, "--profile", "p",
     ], { ...ENV(), NODE_EXTRA_CA_CERTS: "" }, 90_000, launcher);
     for (const link of [join(malsDir, "credentials"), join(malsDir, "sub", "credentials")]) {
@@ -204,7 +190,7 @@ describe.runIf(canCreateUsers() && canUnshare)("owner checks of sockets and dire
       chownSync(victim, bob.uid, bob.gid);
       expect((await mal.run("ln", ["-s", victim, link])).code).toBe(0);
       const why = `not writing ${link}: symbolic link ${link} belongs to uid`;
-      let r = await update(link, ["runuser", "-u", bob.name, "--"]); // outside: refused as mal's, as before
+      let r = await update(link, asUser(bob)); // outside: refused as mal's, as before
       expect(r.stderr).toContain(`${why} ${mal.uid}, not to this user (${bob.uid}) or root`);
       r = await update(link, inside());
       // Was: exit 0, "wrote profile [p] to …", bob's file rewritten with the credentials and made 0640.
@@ -214,7 +200,7 @@ describe.runIf(canCreateUsers() && canUnshare)("owner checks of sockets and dire
     }
     // Control: bob's own link in /tmp is followed in there (his id is mapped).
     const own = join(tmpdir(), `${bob.name}-credentials`);
-    inTmp.push(own);
+    accounts.inTmp(own);
     expect((await bob.run("ln", ["-s", victim, own])).code).toBe(0);
     const r = await update(own, inside());
     expect(r.stderr).toContain(`wrote profile [p] to ${own}`);

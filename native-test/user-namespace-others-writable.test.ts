@@ -10,47 +10,36 @@
  * directory in bob's node_modules for bob's. Nothing in there tells them apart: pinned as it is (SECURITY.md).
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCa, issueLeaf, type IssuedCertificate } from "../test/helpers/pki.js";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
-import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
-import { canUnshare, rootsTestDirectory } from "./helpers/user-namespace.js";
+import { canCreateUsers } from "./helpers/local-user.js";
+import { asUser, canUnshare, userNamespaceAccounts } from "./helpers/user-namespace.js";
 import { DIST_CLI, runCli } from "./helpers/run-cli.js";
 
-const dir = rootsTestDirectory("raa-userns-writable-"); // root's, 0755, on no sticky shared path
 const usable = canCreateUsers() && canUnshare("--map-current-user");
-let bob: LocalUser;
-let mal: LocalUser;
-let leaf: IssuedCertificate;
+// root's 0755 directory, on no sticky shared path
+const accounts = userNamespaceAccounts("raa-userns-writable-", { bob: "r35r23b", mal: "r35r23m" }, { usable, leaf: { ca: "R23 CA", name: "r23" } });
+const { dir, users: { bob, mal } } = accounts;
 let endpoint: LocalEndpoint;
 const ARN_FLAGS = [
   "--trust-anchor-arn", "arn:aws:rolesanywhere:us-east-1:000000000000:trust-anchor/userns",
   "--profile-arn", "arn:aws:rolesanywhere:us-east-1:000000000000:profile/userns",
   "--role-arn", "arn:aws:iam::000000000000:role/R",
 ];
-const asBob = () => ["runuser", "-u", bob.name, "--"];
-const inside = () => [...asBob(), "unshare", "--user", "--map-current-user"];
+const asBob = () => asUser(bob);
+const inside = () => asUser(bob, "--map-current-user");
 
 beforeAll(async () => {
   if (!usable) return;
-  chmodSync(dir, 0o755);
-  bob = createLocalUser("r35r23b", dir);
-  mal = createLocalUser("r35r23m", dir);
-  const ca = createCa(join(dir, "ca"), { name: "R23 CA" });
-  leaf = issueLeaf(ca, join(dir, "leaf"), { name: "r23" });
-  endpoint = await startLocalEndpoint({ trustAnchors: [ca.certPath], port: 0, region: "us-east-1" });
-  chmodSync(leaf.certPath, 0o644);
-  copyFileSync(leaf.keyPath, join(bob.home, "key.pem"));
+  endpoint = await startLocalEndpoint({ trustAnchors: [accounts.ca.certPath], port: 0, region: "us-east-1" });
+  copyFileSync(accounts.leaf.keyPath, join(bob.home, "key.pem"));
   chownSync(join(bob.home, "key.pem"), bob.uid, bob.gid);
 }, 120_000);
 
 afterAll(async () => {
   await endpoint?.close();
-  bob?.remove();
-  mal?.remove();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe.skipIf(!usable)("another host user's symbolic link in root's directory others can write to, run inside --map-current-user", () => {
@@ -64,7 +53,7 @@ describe.skipIf(!usable)("another host user's symbolic link in root's directory 
     chownSync(victim, bob.uid, bob.gid);
     expect((await mal.run("ln", ["-s", victim, link])).code).toBe(0);
     const update = (launcher: string[]) => runCli(DIST_CLI, [
-      "update", "--once", "--certificate", leaf.certPath, "--private-key", join(bob.home, "key.pem"), ...ARN_FLAGS,
+      "update", "--once", "--certificate", accounts.leaf.certPath, "--private-key", join(bob.home, "key.pem"), ...ARN_FLAGS,
       "--endpoint", endpoint.url, "--credentials-file", link, "--profile", "p",
     ], { PATH: process.env["PATH"], HOME: bob.home }, 90_000, launcher);
     expect(await update(asBob())).toMatchObject({ code: 3, stderr: expect.stringContaining(`symbolic link ${link} belongs to uid ${mal.uid}, not to this user (${bob.uid}) or root`) });

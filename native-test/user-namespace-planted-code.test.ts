@@ -7,19 +7,22 @@
  * (whose packages are judged by their owner alone), an entry of 65534 is another user's, who made it there. Elsewhere
  * in root's tree the two cannot be told apart in there: the limit SECURITY.md names, pinned here as it is.
  */
+<<<<<<< HEAD
 import { chmodSync, chownSync, copyFileSync, cpSync, mkdirSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { execFileSync } from "node:child_process";
+=======
+import { chmodSync, chownSync, copyFileSync, cpSync, mkdirSync, readdirSync, symlinkSync } from "node:fs";
+>>>>>>> t2
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
+import { describe, expect, it } from "vitest";
+import { canCreateUsers, type LocalUser } from "./helpers/local-user.js";
 import { runCli } from "./helpers/run-cli.js";
-import { canUnshare as canUnshareWith, rootsTestDirectory } from "./helpers/user-namespace.js";
+import { asUser, canUnshare as canUnshareWith, userNamespaceAccounts } from "./helpers/user-namespace.js";
 
 const REPO = process.cwd();
-const dir = rootsTestDirectory("raa-userns-planted-"); // root's, 0755, on no sticky shared path
-let bob: LocalUser;
-let mal: LocalUser;
 const usable = canCreateUsers() && canUnshareWith("--map-current-user");
+// root's 0755 directory, on no sticky shared path
+const { dir, users: { bob, mal } } = userNamespaceAccounts("raa-userns-planted-", { bob: "r35p10b", mal: "r35p10m" }, { usable });
 
 /** dir/<name>: root's package (dist, package.json) with a node_modules of links to the checkout's, and mal's real yargs. */
 function installation(name: string, modulesMode: number): { modules: string; cli: string } {
@@ -46,22 +49,10 @@ function chownTree(path: string, user: LocalUser): void {
   }
 }
 
-const asBob = () => ["runuser", "-u", bob.name, "--"];
-const inside = () => [...asBob(), "unshare", "--user", "--map-current-user"];
+const asBob = () => asUser(bob);
+const inside = () => asUser(bob, "--map-current-user");
 const help = (cli: string, launcher: string[]) => runCli(cli, ["--help"], { PATH: process.env["PATH"], HOME: bob.home }, 90_000, launcher);
 
-beforeAll(() => {
-  if (!usable) return;
-  chmodSync(dir, 0o755);
-  bob = createLocalUser("r35p10b", dir);
-  mal = createLocalUser("r35p10m", dir);
-}, 60_000);
-
-afterAll(() => {
-  bob?.remove();
-  mal?.remove();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 describe.skipIf(!usable)("another host user's yargs in root's installation, run inside --map-current-user", () => {
   it("in a node_modules with the sticky bit others can write (1777): refused inside as outside (was: loaded inside)", async () => {

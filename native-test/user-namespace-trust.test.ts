@@ -18,52 +18,26 @@
  * shows 65534 there too, and now counts as another user's.
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCa, issueLeaf, type IssuedCertificate } from "../test/helpers/pki.js";
+import { describe, expect, it } from "vitest";
 import { SOFTHSM_MODULE } from "./helpers/softhsm-fixture.js";
-import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
-import { canUnshare as canUnshareWith, rootsTestDirectory, unreachableConfig } from "./helpers/user-namespace.js";
+import { canCreateUsers } from "./helpers/local-user.js";
+import { asUser, canUnshare as canUnshareWith, unreachableConfig, userNamespaceAccounts } from "./helpers/user-namespace.js";
 import { DIST_CLI, runCli } from "./helpers/run-cli.js";
 
-const dir = rootsTestDirectory("raa-userns-"); // root's, 0755, not in /tmp
-const inTmp: string[] = []; // made in /tmp, removed after
-let alice: LocalUser;
-let bob: LocalUser;
-let mal: LocalUser;
-let leaf: IssuedCertificate;
-
 const canUnshare = canUnshareWith();
-
-beforeAll(() => {
-  chmodSync(dir, 0o755);
-  alice = createLocalUser("raa20a", dir);
-  bob = createLocalUser("raa20b", dir);
-  mal = createLocalUser("raa21m", dir);
-  leaf = issueLeaf(createCa(join(dir, "ca"), { name: "Userns CA" }), join(dir, "leaf"), { name: "userns-device" });
-  chmodSync(leaf.certPath, 0o644);
-});
-afterAll(() => {
-  alice?.remove();
-  bob?.remove();
-  mal?.remove();
-  rmSync(dir, { recursive: true, force: true });
-  for (const path of inTmp) rmSync(path, { recursive: true, force: true });
-});
+// root's 0755 directory, not in /tmp; what is made in /tmp: accounts.inTmp
+const accounts = userNamespaceAccounts("raa-userns-", { alice: "raa20a", bob: "raa20b", mal: "raa21m" }, { usable: canCreateUsers() && canUnshare, leaf: { ca: "Userns CA", name: "userns-device" } });
+const { dir, users: { alice, bob, mal }, keyAt } = accounts;
 
 const WARNING = "roles-anywhere-agent: warning: ";
 const OUTSIDE = "a user outside this user namespace";
 const asRootMapped = ["unshare", "--user", "--map-root-user"];
 const sign = (key: string, launcher: string[], HOME = dir) =>
-  runCli(DIST_CLI, ["sign-string", "--certificate", leaf.certPath, "--private-key", key, "abc"], { PATH: process.env["PATH"], HOME }, 90_000, launcher);
-const configFor = (key: string) => unreachableConfig(leaf.certPath, key);
-const keyAt = (path: string, owner: LocalUser | undefined, mode = 0o600) => {
-  writeFileSync(path, readFileSync(leaf.keyPath), { mode });
-  if (owner) chownSync(path, owner.uid, owner.gid);
-  return path;
-};
+  runCli(DIST_CLI, ["sign-string", "--certificate", accounts.leaf.certPath, "--private-key", key, "abc"], { PATH: process.env["PATH"], HOME }, 90_000, launcher);
+const configFor = (key: string) => unreachableConfig(accounts.leaf.certPath, key);
 
 /** bob's key and config (endpoint 127.0.0.1:1: a config that is used ends in "cannot connect", exit 7), in his home. */
 const bobsConfig = () => {
@@ -82,7 +56,7 @@ describe.runIf(canCreateUsers() && canUnshare)("the local-trust rules in a user 
     const config = join(bob.home, "config.json");
     writeFileSync(config, configFor(key), { mode: 0o600 });
     chownSync(config, bob.uid, bob.gid);
-    const inside = ["runuser", "-u", bob.name, "--", "unshare", "--user", "--map-current-user"];
+    const inside = asUser(bob, "--map-current-user");
     const seen = execFileSync(inside[0]!, [...inside.slice(1), "stat", "-c", "%u", "/", dir], { encoding: "utf8" });
     expect(seen).toBe("65534\n65534\n"); // what the rules see: root's directories as an unmapped owner
 
@@ -141,14 +115,14 @@ describe.runIf(canCreateUsers() && canUnshare)("the local-trust rules in a user 
   });
 
   it("host root not mapped: another user's link in /tmp, or her directory there, is not root's (S27)", async () => {
-    const asBob = ["runuser", "-u", bob.name, "--"];
+    const asBob = asUser(bob);
     const inside = [...asBob, "unshare", "--user", "--map-current-user"];
     const evil = mal.mkdir(join(dir, "mal-evil"), 0o755);
     const malsConfig = join(evil, "config.json");
     writeFileSync(malsConfig, configFor(keyAt(join(evil, "key.pem"), mal, 0o644)), { mode: 0o644 });
     chownSync(malsConfig, mal.uid, mal.gid);
     const planted = join(tmpdir(), `${mal.name}-config.json`);
-    inTmp.push(planted);
+    accounts.inTmp(planted);
     expect((await mal.run("ln", ["-s", malsConfig, planted])).code).toBe(0);
 
     let r = await credentials(planted, asBob, bob.home);
@@ -160,7 +134,7 @@ describe.runIf(canCreateUsers() && canUnshare)("the local-trust rules in a user 
     expect(r.code).toBe(3);
 
     const malsTmp = mal.mkdir(join(tmpdir(), `${mal.name}-dir`), 0o755);
-    inTmp.push(malsTmp);
+    accounts.inTmp(malsTmp);
     writeFileSync(join(malsTmp, "config.json"), readFileSync(malsConfig), { mode: 0o644 });
     chownSync(join(malsTmp, "config.json"), mal.uid, mal.gid);
     r = await credentials(join(malsTmp, "config.json"), inside, bob.home);
@@ -169,14 +143,14 @@ describe.runIf(canCreateUsers() && canUnshare)("the local-trust rules in a user 
 
     // bob's own link in /tmp: his id is mapped, used as before.
     const own = join(tmpdir(), `${bob.name}-config.json`);
-    inTmp.push(own);
+    accounts.inTmp(own);
     expect((await bob.run("ln", ["-s", bobsConfig(), own])).code).toBe(0);
     r = await credentials(own, inside, bob.home);
     expect(r.stderr).toContain(USED);
     expect(r.code).toBe(7);
     // What it costs: a directory of the host's root in /tmp looks the same as mal's in there, and is refused too.
     const rootsTmp = mkdtempSync(join(tmpdir(), "raa-userns-"));
-    inTmp.push(rootsTmp);
+    accounts.inTmp(rootsTmp);
     chmodSync(rootsTmp, 0o755);
     symlinkSync(join(bob.home, "config.json"), join(rootsTmp, "config.json"));
     r = await credentials(join(rootsTmp, "config.json"), inside, bob.home);
@@ -195,7 +169,7 @@ describe.runIf(canCreateUsers() && canUnshare)("the local-trust rules in a user 
     ];
     const config = bobsConfig();
     for (const [name, launcher] of notMapped) {
-      const r = await credentials(config, ["runuser", "-u", bob.name, "--", ...launcher], bob.home);
+      const r = await credentials(config, [...asUser(bob), ...launcher], bob.home);
       expect(r.stderr, name).toContain(USED);
       expect(r.code, name).toBe(7);
     }
@@ -214,7 +188,7 @@ describe.runIf(canCreateUsers() && canUnshare)("the local-trust rules in a user 
   });
 
   it("host root not mapped: what still counts as root's (decided in round 34): root's module through root's links, root's config, root's file in the user's own directory", async () => {
-    const inside = ["runuser", "-u", bob.name, "--", "unshare", "--user", "--map-current-user"];
+    const inside = asUser(bob, "--map-current-user");
     const pkcs11Config = (module: string) => JSON.stringify({
       version: 1,
       profiles: { p: { ...JSON.parse(configFor("unused")).profiles.p, "private-key": undefined, certificate: "pkcs11:token=raa-none;object=x", "pkcs11-lib": module } },
@@ -234,7 +208,7 @@ describe.runIf(canCreateUsers() && canUnshare)("the local-trust rules in a user 
     expect(r.code).toBe(7);
     // The same module in mal's directory in /tmp: hers (was: dlopen()ed as bob).
     const malsTmp = mal.mkdir(join(tmpdir(), `${mal.name}-module`), 0o755);
-    inTmp.push(malsTmp);
+    accounts.inTmp(malsTmp);
     copyFileSync(realpathSync(SOFTHSM_MODULE), join(malsTmp, "module.so"));
     chownSync(join(malsTmp, "module.so"), mal.uid, mal.gid);
     writeFileSync(join(roots, "mals-module.json"), pkcs11Config(join(malsTmp, "module.so")), { mode: 0o644 });

@@ -7,47 +7,29 @@
  * before; refused where others made it, with a line that says why and what to do.
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCa, issueLeaf, type IssuedCertificate } from "../test/helpers/pki.js";
-import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
-import { canUnshare, rootsTestDirectory, unreachableConfig } from "./helpers/user-namespace.js";
+import { describe, expect, it } from "vitest";
+import { canCreateUsers, type LocalUser } from "./helpers/local-user.js";
+import { asUser, canUnshare, unreachableConfig, userNamespaceAccounts } from "./helpers/user-namespace.js";
 import { DIST_CLI, runCli } from "./helpers/run-cli.js";
 
-const dir = rootsTestDirectory("raa-userns-self-"); // root's, 0755, not in /tmp
-const inTmp: string[] = [];
-let bob: LocalUser;
-let mal: LocalUser;
-let leaf: IssuedCertificate;
-
 const canUnshareUnmapped = canUnshare("no map");
+// root's 0755 directory, not in /tmp
+const accounts = userNamespaceAccounts("raa-userns-self-", { bob: "r35r24b", mal: "r35r24m" }, { usable: canCreateUsers() && canUnshareUnmapped, leaf: { ca: "Unmapped CA", name: "unmapped-device" } });
+const { dir, users: { bob, mal } } = accounts;
 
-beforeAll(() => {
-  bob = createLocalUser("r35r24b", dir);
-  mal = createLocalUser("r35r24m", dir);
-  leaf = issueLeaf(createCa(join(dir, "ca"), { name: "Unmapped CA" }), join(dir, "leaf"), { name: "unmapped-device" });
-  chmodSync(leaf.certPath, 0o644);
-});
-afterAll(() => {
-  bob?.remove();
-  mal?.remove();
-  rmSync(dir, { recursive: true, force: true });
-  for (const path of inTmp) rmSync(path, { recursive: true, force: true });
-});
-
-const configFor = (key: string) => unreachableConfig(leaf.certPath, key);
+const configFor = (key: string) => unreachableConfig(accounts.leaf.certPath, key);
 /** `user`'s key and config (endpoint 127.0.0.1:1: a config that is used ends in "cannot connect", exit 7) in `where`. */
 const configIn = (where: string, user: LocalUser, mode: number) => {
-  const key = join(where, "key.pem");
-  writeFileSync(key, readFileSync(leaf.keyPath), { mode });
+  const key = accounts.keyAt(join(where, "key.pem"), user, mode);
   const config = join(where, "config.json");
   writeFileSync(config, configFor(key), { mode });
-  for (const path of [key, config]) chownSync(path, user.uid, user.gid);
+  chownSync(config, user.uid, user.gid);
   return config;
 };
-const unmapped = () => ["runuser", "-u", bob.name, "--", "unshare", "--user"];
+const unmapped = () => asUser(bob, "no map");
 const credentials = (config: string) =>
   runCli(DIST_CLI, ["credential-process", "--config", config, "--profile", "p"], { PATH: process.env["PATH"], HOME: bob.home }, 90_000, unmapped());
 const USED = "cannot connect to endpoint http://127.0.0.1:1";
@@ -68,8 +50,7 @@ describe.runIf(canCreateUsers() && canUnshareUnmapped)("this process's own uid u
 
   it("mal's link in /tmp to her config is refused, saying why and what to do (was: her config used as bob's own)", async () => {
     const evil = mal.mkdir(join(dir, "mal-evil"), 0o755);
-    const planted = join(tmpdir(), `${mal.name}-config.json`);
-    inTmp.push(planted);
+    const planted = accounts.inTmp(join(tmpdir(), `${mal.name}-config.json`));
     expect((await mal.run("ln", ["-s", configIn(evil, mal, 0o644), planted])).code).toBe(0);
     const r = await credentials(planted);
     // Was: exit 7, "cannot connect to endpoint …": the link's owner (65534) equalled this process's uid (65534).
@@ -79,8 +60,7 @@ describe.runIf(canCreateUsers() && canUnshareUnmapped)("this process's own uid u
   });
 
   it("mal's directory in /tmp holding her config is refused too", async () => {
-    const malsTmp = mal.mkdir(join(tmpdir(), `${mal.name}-dir`), 0o755);
-    inTmp.push(malsTmp);
+    const malsTmp = mal.mkdir(accounts.inTmp(join(tmpdir(), `${mal.name}-dir`)), 0o755);
     const r = await credentials(configIn(malsTmp, mal, 0o644));
     expect(r.stderr).toContain(`directory ${malsTmp} ${CANNOT_TELL}`);
     expect(r.code).toBe(3);

@@ -1,6 +1,9 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, statSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
+import { createCa, issueLeaf, type CaHandle, type IssuedCertificate } from "../../test/helpers/pki.js";
+import { createLocalUser, type LocalUser } from "./local-user.js";
 
 /**
  * Whether this machine lets a process make a user namespace with `unshare --user MAP` (MAP: how ids are mapped; "no map":
@@ -48,3 +51,75 @@ export const unreachableConfig = (certificate: string, key: string): string => J
     },
   },
 });
+
+/** The accounts of a user-namespace test file, and what it made for them; `users`' entries are usable once its tests run. */
+export interface UserNamespaceAccounts<N extends string> {
+  /** root's 0755 directory (rootsTestDirectory) holding their homes and `leaf`; removed after the file's tests. */
+  readonly dir: string;
+  readonly users: Readonly<Record<N, LocalUser>>;
+  /** A CA and a leaf (certificate 0644) issued in `dir`, where asked for. */
+  readonly ca: CaHandle;
+  readonly leaf: IssuedCertificate;
+  /** `path`, a name in /tmp, to be removed after the file's tests. */
+  inTmp(path: string): string;
+  /** The leaf's key written to `path` with `mode` (chmod: whatever the umask), of `owner` where given. */
+  keyAt(path: string, owner?: LocalUser, mode?: number): string;
+}
+
+/**
+ * Real accounts (useradd, `<prefix>-<random>`, their homes in `dir`) made before a test file's tests and removed after
+ * them, also when they fail: the beforeAll and afterAll this registers, `dir` and the /tmp names given to `inTmp` with
+ * them. `usable` false (no useradd, no unshare): none made. Registered before the file's own hooks, so those see them.
+ */
+export function userNamespaceAccounts<const N extends string>(
+  dirPrefix: string, prefixes: Record<N, string>, options: { usable?: boolean; leaf?: { ca: string; name: string } } = {},
+): UserNamespaceAccounts<N> {
+  const dir = rootsTestDirectory(dirPrefix);
+  const made = new Map<N, LocalUser>();
+  const tmp: string[] = [];
+  const issued: { ca?: CaHandle; leaf?: IssuedCertificate } = {};
+  const madeNow = <T>(what: string, value: T | undefined): T => {
+    if (value === undefined) throw new Error(`${what} is made in beforeAll: use it in a test or a later hook`);
+    return value;
+  };
+  // Each entry stands for the account made in beforeAll (a test file names them before they exist).
+  const users = Object.fromEntries(Object.keys(prefixes).map((key) => [key, new Proxy({} as LocalUser, {
+    get: (_, field) => {
+      const user = madeNow(`account ${key}`, made.get(key as N));
+      const value = Reflect.get(user, field) as unknown;
+      return typeof value === "function" ? value.bind(user) : value;
+    },
+  })])) as Record<N, LocalUser>;
+  beforeAll(() => {
+    if (options.usable === false) return;
+    chmodSync(dir, 0o755);
+    for (const [key, prefix] of Object.entries(prefixes) as [N, string][]) made.set(key, createLocalUser(prefix, dir));
+    if (options.leaf !== undefined) {
+      const ca = (issued.ca = createCa(join(dir, "ca"), { name: options.leaf.ca }));
+      issued.leaf = issueLeaf(ca, join(dir, "leaf"), { name: options.leaf.name });
+      chmodSync(issued.leaf.certPath, 0o644);
+    }
+  }, 120_000);
+  afterAll(() => {
+    for (const user of made.values()) user.remove();
+    rmSync(dir, { recursive: true, force: true });
+    for (const path of tmp) rmSync(path, { recursive: true, force: true });
+  });
+  return {
+    dir,
+    users,
+    get ca() { return madeNow("the CA", issued.ca); },
+    get leaf() { return madeNow("the leaf", issued.leaf); },
+    inTmp: (path) => (tmp.push(path), path),
+    keyAt: (path, owner, mode = 0o600) => {
+      writeFileSync(path, readFileSync(madeNow("the leaf", issued.leaf).keyPath), { mode });
+      chmodSync(path, mode);
+      if (owner) chownSync(path, owner.uid, owner.gid);
+      return path;
+    },
+  };
+}
+
+/** `user`'s command line prefix (runuser), in a new user namespace mapped as `map` where given. */
+export const asUser = (user: LocalUser, map?: "--map-root-user" | "--map-current-user" | "no map"): string[] =>
+  ["runuser", "-u", user.name, "--", ...(map === undefined ? [] : ["unshare", "--user", ...(map === "no map" ? [] : [map])])];

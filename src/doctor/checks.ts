@@ -158,6 +158,8 @@ const facts = ({ mode, uid, gid }: { mode: number; uid: number; gid: number }) =
  */
 const unreadFileFacts = (info: Stats): FileFacts =>
   info.isFile() ? facts(info) : { ...facts(info), acl: { unknown: `${fileKind(info)} is not opened before the signer reads it` } };
+/** A regular key file whose read ahead failed: no descriptor, so no ACL (a by-name read would be of whatever is there later). */
+const KEY_UNREAD: FileFacts["acl"] = { unknown: 'its read failed, as the "key and certificate" row says' };
 const isFileRef = (ref: string | undefined): ref is string => ref !== undefined && !isPkcs11Uri(ref) && !isTpmHandleRef(ref);
 
 type KeyFile = NonNullable<ReadAlready["keyFile"]>;
@@ -229,12 +231,15 @@ async function fileRows(
     ["TPM key password file", secret(o.tpm?.keyPassword, "TPM key password file")],
     ["TPM parent password file", secret(o.tpm?.parentPassword, "TPM parent password file")]] as const;
   const read = (name: string) => (name === "private key file" && key && "bytes" in key ? key : undefined);
+  const keyUnread = (name: string, info: Stats) => (name === "private key file" && key && !("bytes" in key) ? { ...facts(info), acl: KEY_UNREAD } : undefined);
   const secretsRead = new Map<string, FileFacts>(); // a PIN or password file as the signer will take it (`ahead`), its ACL too
   for (const [name, ref] of files) {
     // `env:` and `-` are no file: nothing to stat (they read as "does not exist"); the signer's rows say how they read.
-    if (!isFileRef(ref) || !isFileInput(ref) || (name === "certificate file" && ref === keyRef && o.privateKey === undefined)) continue;
+    // Without --private-key the certificate file is the key's (keyRef): its row is the key's.
+    if (!isFileRef(ref) || !isFileInput(ref) || (name === "certificate file" && o.privateKey === undefined)) continue;
     const info = await stat(ref).catch(() => undefined);
-    const source = info?.isFile() ? secrets.get(name) : undefined;
+    // A directory is read ahead too: its read fails at once, and that failure is its row (not a ✔ for its mode).
+    const source = info?.isFile() || info?.isDirectory() ? secrets.get(name) : undefined;
     const secretRead = source && (await ahead.read(source, name).catch((error: unknown) => fail(name, error)));
     if (secretRead && "outcome" in secretRead) {
       rows.push(secretRead);
@@ -249,7 +254,7 @@ async function fileRows(
       else if (bundle && "error" in bundle) rows.push(fail(name, bundle.error));
       else if (!bundle && !info.isFile()) rows.push(skip(name, `${ref} is ${fileKind(info)}, not a regular file: what comes through it is read with the key`));
       else rows.push(pass(name, ref));
-    } else rows.push(await secretFileRow(name, ref, read(name) ?? secretsRead.get(name) ?? unreadFileFacts(info), o, read(name)));
+    } else rows.push(await secretFileRow(name, ref, read(name) ?? secretsRead.get(name) ?? keyUnread(name, info) ?? unreadFileFacts(info), o, read(name)));
   }
   return rows;
 }
