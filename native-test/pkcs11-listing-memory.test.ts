@@ -2,7 +2,8 @@
  * A token another user with its PIN fills with certificate objects: every signer open whose leaf's issuer is not on
  * the token lists them all, and the long-running agent reopens after device errors. pkcs11js 2.1.7 never frees its
  * copy of a preset buffer the value fits in, so each bounded read of a 60,000-byte CKA_VALUE lost 64 KiB: 300 such
- * objects, 10 listings, +224 MiB RSS (round 36). Real SoftHSM, real module loader, RSS deltas with generous margins.
+ * objects, 10 listings, +224 MiB RSS (round 36); through p11-kit-proxy, the default module, 20 listings +465 MiB until
+ * raa_native read with pkcs11js's own function list. Real SoftHSM, real module loader, RSS deltas with generous margins.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
