@@ -2,7 +2,8 @@
  * A token another user with its PIN fills with certificate objects: every signer open whose leaf's issuer is not on
  * the token lists them all, and the long-running agent reopens after device errors. pkcs11js 2.1.7 never frees its
  * copy of a preset buffer the value fits in, so each bounded read of a 60,000-byte CKA_VALUE lost 64 KiB: 300 such
- * objects, 10 listings, +224 MiB RSS (round 36). Real SoftHSM, real module loader, RSS deltas with generous margins.
+ * objects, 10 listings, +224 MiB RSS (round 36); through p11-kit-proxy, the default module, 20 listings +465 MiB until
+ * raa_native read with pkcs11js's own function list. Real SoftHSM, real module loader, RSS deltas with generous margins.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -119,20 +120,47 @@ describe("raa_native's read of a module's attributes", () => {
     expect(mapped()).toBe(false);
     await withToken("full", (context) => {
       const handle = Buffer.alloc(8);
-      expect(() => read(PKCS11_SPY_MODULE, context.session, handle, [0], [-1])).toThrow("pkcs11Attributes: the PKCS#11 module is not loaded in this process");
+      expect(() => read(context.module.lib, PKCS11_SPY_MODULE, context.session, handle, [0], [-1])).toThrow("pkcs11Attributes: the PKCS#11 module is not loaded in this process");
     });
     expect(mapped()).toBe(false);
   });
 
-  it("is not used through p11-kit-proxy, whose C_GetFunctionList makes a new uninitialised instance each time: pkcs11js reads", async () => {
+  it("reads only through the pkcs11js that loaded the module: another's, or an object pkcs11js did not wrap, is refused", async () => {
+    const read = loadNativeHelper().helper!.pkcs11Attributes!;
     const proxy = await acquireModule({ path: P11_KIT_PROXY, origin: "test", option: "--pkcs11-lib" });
     try {
-      const skipped: UnreadableCertificate[] = [];
-      await withToken("full", (context) => findCertificates(context, {}, skipped), proxy.module);
-      expect([proxy.module.directReads, lease!.module.directReads]).toEqual([false, true]);
-      expect(skipped.length).toBe(OBJECTS); // each read, as without raa_native (not a PKCS11_ERROR for CKR_CRYPTOKI_NOT_INITIALIZED)
+      await withToken("full", (context) => {
+        const handle = Buffer.alloc(8);
+        expect(() => read(proxy.module.lib, SOFTHSM_MODULE, context.session, handle, [0], [-1])).toThrow("pkcs11Attributes: lib is not the pkcs11js that loaded this module");
+        expect(() => read({}, SOFTHSM_MODULE, context.session, handle, [0], [-1])).toThrow("pkcs11Attributes: lib must be a pkcs11js PKCS11");
+      });
     } finally {
       proxy.release();
     }
-  }, 120_000);
+  });
+
+  it("reads through p11-kit-proxy (the default module) with pkcs11js's own function list: 20 listings keep memory level (was +465 MiB)", async () => {
+    // The proxy's C_GetFunctionList makes a new, uninitialised instance at each call: only the list pkcs11js holds reads.
+    const proxy = await acquireModule({ path: P11_KIT_PROXY, origin: "test", option: "--pkcs11-lib" });
+    try {
+      await withToken("full", (context) => {
+        const skipped: UnreadableCertificate[] = [];
+        findCertificates(context, {}, skipped); // the first listing: the heap and the modules' caches settle
+        expect(skipped.length).toBe(OBJECTS); // each one read (not a PKCS11_ERROR for CKR_CRYPTOKI_NOT_INITIALIZED)
+        expect(proxy.module.directReads).not.toBe(false); // by raa_native, through the list pkcs11js initialised
+        const start = rssMiB();
+        const after: number[] = [];
+        for (let listing = 1; listing <= 20; listing++) {
+          findCertificates(context, {});
+          if (listing % 5 === 0) after.push(rssMiB() - start);
+        }
+        console.log(`through p11-kit-proxy, RSS after 5, 10, 15, 20 listings: ${after.map((mib) => `+${mib.toFixed(1)}`).join(", ")} MiB`);
+        // Before: +23 MiB per listing, +465 MiB over 20. The margin is the garbage heap of 18 MB of values per listing.
+        expect(after[3]!).toBeLessThan(96);
+        expect(after[3]! - after[1]!).toBeLessThan(48);
+      }, proxy.module);
+    } finally {
+      proxy.release();
+    }
+  }, 300_000);
 });

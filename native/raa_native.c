@@ -13,16 +13,13 @@
  *   accessAcl(fd)        the POSIX access ACL of an open file (xattr system.posix_acl_access, its bytes as the kernel
  *                        gives them), or null when it has none or its file system has no ACLs. Linux only.
  *   setAccessAcl(fd, acl)  sets that ACL on an open file; null removes it (none there: no error). Linux only.
- *   pkcs11Attributes(modulePath, session, object, types, bounds)
- *                        C_GetAttributeValue of the PKCS#11 module pkcs11js already loaded from `modulePath`
- *                        (dlopen RTLD_NOLOAD: never a second module, never a load): first the lengths, then only the
- *                        values within their bound (-1: none), into buffers this call frees. pkcs11js 2.1.7 has no
- *                        such read: its bounded one loses the buffer the value fits in. Returns the module's CK_RV (a
- *                        number) when a call fails, else per type a Buffer, null (CK_UNAVAILABLE_INFORMATION) or false
- *                        (longer than its bound: not read). Throws when the module is not loaded.
- *   pkcs11OneFunctionList(modulePath)
- *                        whether that module's C_GetFunctionList gives the same list twice, so the one pkcs11js
- *                        uses: p11-kit-proxy gives a new, uninitialised instance at each call.
+ *   pkcs11Attributes(lib, modulePath, session, object, types, bounds)
+ *                        C_GetAttributeValue through the function list of `lib`, a pkcs11js PKCS11 that loaded
+ *                        `modulePath`: first the lengths, then only the values within their bound (-1: none), into
+ *                        buffers this call frees. pkcs11js 2.1.7 has no such read: its bounded one loses the buffer
+ *                        the value fits in. Returns the module's CK_RV (a number) when a call fails, else per type a
+ *                        Buffer, null (CK_UNAVAILABLE_INFORMATION) or false (longer than its bound: not read). Throws
+ *                        when the module is not loaded in this process, or `lib` is not the pkcs11js that loaded it.
  *
  * A failed system call throws an Error whose message names the call and strerror(errno).
  * Plain C, Node-API version 8: one build serves Node 20, 22 and 24.
@@ -238,7 +235,6 @@ typedef struct {
   void *before[24]; /* C_Initialize … C_GetObjectSize */
   ck_get_attribute_value get_attribute_value;
 } ck_function_list;
-typedef ck_ulong (*ck_get_function_list)(ck_function_list **list);
 #define CKR_OK 0UL
 #define CK_UNAVAILABLE_INFORMATION (~0UL)
 #define MAX_TYPES 16
@@ -315,62 +311,64 @@ static void *loaded_module(napi_env env, napi_value value) {
   return module;
 }
 
-static napi_value pkcs11_one_function_list(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], result;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1) {
-    napi_throw_type_error(env, NULL, "pkcs11OneFunctionList(modulePath)");
+/*
+ * What pkcs11js 2.1.7 wraps in a PKCS11 (napi_wrap): its dlopen handle, then the function list it initialised. That
+ * list, not a new C_GetFunctionList: p11-kit-proxy answers each call with a new, uninitialised instance.
+ */
+typedef struct {
+  void *handle;
+  ck_function_list *list;
+} pkcs11js_module;
+
+/* The function list of `lib`, only when its handle is the loaded `path` (so a PKCS11 of that layout); else throws. */
+static ck_function_list *pkcs11js_function_list(napi_env env, napi_value lib, napi_value path) {
+  void *wrapped = NULL;
+  if (napi_unwrap(env, lib, &wrapped) != napi_ok || wrapped == NULL) {
+    napi_throw_type_error(env, NULL, "pkcs11Attributes: lib must be a pkcs11js PKCS11");
     return NULL;
   }
-  void *module = loaded_module(env, argv[0]);
+  void *module = loaded_module(env, path);
   if (module == NULL) return NULL;
-  ck_get_function_list get_list = (ck_get_function_list)(uintptr_t)dlsym(module, "C_GetFunctionList");
-  ck_function_list *first = NULL, *second = NULL;
-  bool one = get_list != NULL && get_list(&first) == CKR_OK && get_list(&second) == CKR_OK && first != NULL && first == second;
+  pkcs11js_module *pkcs11 = wrapped;
+  bool same = pkcs11->handle == module;
   dlclose(module);
-  CHECK(napi_get_boolean(env, one, &result));
-  return result;
+  if (!same || pkcs11->list == NULL || pkcs11->list->get_attribute_value == NULL) {
+    napi_throw_error(env, NULL, "pkcs11Attributes: lib is not the pkcs11js that loaded this module");
+    return NULL;
+  }
+  return pkcs11->list;
 }
 
 static napi_value pkcs11_attributes(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   uint32_t count = 0, bounds_count = 0;
-  if (argc < 5 || napi_get_array_length(env, argv[3], &count) != napi_ok ||
-      napi_get_array_length(env, argv[4], &bounds_count) != napi_ok || count == 0 || count > MAX_TYPES ||
+  if (argc < 6 || napi_get_array_length(env, argv[4], &count) != napi_ok ||
+      napi_get_array_length(env, argv[5], &bounds_count) != napi_ok || count == 0 || count > MAX_TYPES ||
       bounds_count != count) {
-    napi_throw_type_error(env, NULL, "pkcs11Attributes(modulePath, session, object, types, bounds): 1 to 16 types, a bound each");
+    napi_throw_type_error(env, NULL, "pkcs11Attributes(lib, modulePath, session, object, types, bounds): 1 to 16 types, a bound each");
     return NULL;
   }
   ck_ulong session, object;
-  if (!get_handle(env, argv[1], &session) || !get_handle(env, argv[2], &object)) return NULL;
+  if (!get_handle(env, argv[2], &session) || !get_handle(env, argv[3], &object)) return NULL;
   ck_attribute attributes[MAX_TYPES];
   int64_t bounds[MAX_TYPES];
   for (uint32_t i = 0; i < count; i++) {
     napi_value type, bound;
     int64_t t;
-    CHECK(napi_get_element(env, argv[3], i, &type));
-    CHECK(napi_get_element(env, argv[4], i, &bound));
+    CHECK(napi_get_element(env, argv[4], i, &type));
+    CHECK(napi_get_element(env, argv[5], i, &bound));
     if (napi_get_value_int64(env, type, &t) != napi_ok || t < 0 || napi_get_value_int64(env, bound, &bounds[i]) != napi_ok) {
       napi_throw_type_error(env, NULL, "pkcs11Attributes: types and bounds must be numbers");
       return NULL;
     }
     attributes[i] = (ck_attribute){(ck_ulong)t, NULL, 0};
   }
-  void *module = loaded_module(env, argv[0]);
-  if (module == NULL) return NULL;
-  ck_get_function_list get_list = (ck_get_function_list)(uintptr_t)dlsym(module, "C_GetFunctionList");
-  ck_function_list *list = NULL;
-  napi_value result = NULL;
-  if (get_list == NULL || get_list(&list) != CKR_OK || list == NULL || list->get_attribute_value == NULL) {
-    napi_throw_error(env, NULL, "pkcs11Attributes: the PKCS#11 module gives no C_GetAttributeValue");
-  } else {
-    result = read_attributes(env, list->get_attribute_value, session, object, attributes, bounds, count);
-  }
+  ck_function_list *list = pkcs11js_function_list(env, argv[0], argv[1]);
+  if (list == NULL) return NULL;
+  napi_value result = read_attributes(env, list->get_attribute_value, session, object, attributes, bounds, count);
   for (uint32_t i = 0; i < count; i++) free(attributes[i].value);
-  dlclose(module);
   return result;
 }
 
@@ -381,7 +379,6 @@ NAPI_MODULE_INIT() {
       {"peerCredentials", NULL, peer_credentials, NULL, NULL, NULL, napi_enumerable, NULL},
       {"notify", NULL, notify, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pkcs11Attributes", NULL, pkcs11_attributes, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"pkcs11OneFunctionList", NULL, pkcs11_one_function_list, NULL, NULL, NULL, napi_enumerable, NULL},
 #ifdef __linux__
       {"accessAcl", NULL, access_acl, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setAccessAcl", NULL, set_access_acl, NULL, NULL, NULL, napi_enumerable, NULL},

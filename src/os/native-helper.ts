@@ -26,12 +26,11 @@ export interface NativeHelper {
   /** Sets (null: removes) an open file's POSIX access ACL. Linux only. */
   setAccessAcl?(fd: number, acl: Buffer | null): void;
   /**
-   * C_GetAttributeValue of the PKCS#11 module already loaded from `modulePath` (never loads one): the values within
-   * their bound (-1: none), false for one longer, null for one not given; a number: the call's CK_RV.
+   * C_GetAttributeValue through the function list of `lib`, the pkcs11js PKCS11 that loaded `modulePath` (never loads
+   * one): the values within their bound (-1: none), false for one longer, null for one not given; a number: the
+   * call's CK_RV. Throws when that module is not loaded, or `lib` did not load it.
    */
-  pkcs11Attributes?(modulePath: string, session: Buffer, object: Buffer, types: readonly number[], bounds: readonly number[]): number | (Buffer | null | false)[];
-  /** Whether the loaded module's C_GetFunctionList gives one list (p11-kit-proxy: a new instance per call). */
-  pkcs11OneFunctionList?(modulePath: string): boolean;
+  pkcs11Attributes?(lib: object, modulePath: string, session: Buffer, object: Buffer, types: readonly number[], bounds: readonly number[]): number | (Buffer | null | false)[];
 }
 
 export type NativeHelperLoad =

@@ -20,10 +20,7 @@ export class Pkcs11Module {
   /** Incremented by each re-initialisation: sessions opened in an older generation are dead. */
   generation = 0;
   refs = 0;
-  /**
-   * Whether raa_native may read attributes from this module directly (objects.ts boundedRead): asked once, as
-   * p11-kit-proxy makes a new instance at each C_GetFunctionList.
-   */
+  /** False once raa_native could not read through this module's function list (objects.ts boundedRead). */
   directReads: boolean | undefined;
 
   constructor(

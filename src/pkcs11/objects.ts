@@ -182,24 +182,23 @@ function readUpTo(context: TokenContext, handle: Buffer, types: readonly number[
 }
 
 /**
- * The attributes read by raa_native (the project's addon) straight from the module pkcs11js loaded: the lengths
- * first, then only the values within their bound, with nothing lost (pkcs11js's bounded read loses the buffer the
- * value fits in: {@link FIRST_READ_BYTES}). Undefined without the addon, when it finds no such module loaded, or for a
- * module whose C_GetFunctionList gives a new list each time (not the one pkcs11js initialised): pkcs11js's read
- * then. A failed call is thrown as pkcs11js throws it.
+ * The attributes read by raa_native (the project's addon) through the function list pkcs11js holds for the module:
+ * the lengths first, then only the values within their bound, with nothing lost (pkcs11js's bounded read loses the
+ * buffer the value fits in: {@link FIRST_READ_BYTES}). That list and no other: p11-kit-proxy, the default module,
+ * gives a new uninitialised instance at each C_GetFunctionList. Undefined without the addon, or when it finds the
+ * module not loaded under that name or `lib` not the pkcs11js that loaded it: pkcs11js's read then. A failed call is
+ * thrown as pkcs11js throws it.
  */
 function boundedRead(context: TokenContext, handle: Buffer, types: readonly number[], bound: (type: number) => number | undefined): (Buffer | null | false)[] | undefined {
-  const { helper } = loadNativeHelper();
-  const read = helper?.pkcs11Attributes;
+  const read = loadNativeHelper().helper?.pkcs11Attributes;
   const { module } = context;
-  if (read === undefined || helper?.pkcs11OneFunctionList === undefined) return undefined;
+  if (read === undefined || module.directReads === false) return undefined;
   let answer: ReturnType<typeof read>;
   try {
-    module.directReads ??= helper.pkcs11OneFunctionList(module.path);
-    if (!module.directReads) return undefined;
-    answer = read(module.path, context.session, handle, types, types.map((type) => bound(type) ?? -1));
+    answer = read(module.lib, module.path, context.session, handle, types, types.map((type) => bound(type) ?? -1));
   } catch {
-    return undefined; // not loaded under the name pkcs11js gave: pkcs11js reads it
+    module.directReads = false; // not loaded under the name pkcs11js gave, or another pkcs11js: pkcs11js reads it
+    return undefined;
   }
   // Too small at the length the module itself gave: the object grew meanwhile, or the module will not give it.
   if (answer === CKR_BUFFER_TOO_SMALL && types.length === 1) return [false];
