@@ -7,12 +7,8 @@
  * (whose packages are judged by their owner alone), an entry of 65534 is another user's, who made it there. Elsewhere
  * in root's tree the two cannot be told apart in there: the limit SECURITY.md names, pinned here as it is.
  */
-<<<<<<< HEAD
-import { chmodSync, chownSync, copyFileSync, cpSync, mkdirSync, readdirSync, rmSync, symlinkSync } from "node:fs";
-import { execFileSync } from "node:child_process";
-=======
 import { chmodSync, chownSync, copyFileSync, cpSync, mkdirSync, readdirSync, symlinkSync } from "node:fs";
->>>>>>> t2
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { canCreateUsers, type LocalUser } from "./helpers/local-user.js";
