@@ -142,6 +142,21 @@ describe("a module that fails C_GetAttributeValue with CKR_DEVICE_ERROR", () => 
   }, 60_000);
 });
 
+describe("a module that fails C_GetAttributeValue for an attribute the agent can do without", () => {
+  it.each([
+    ["CKA_PUBLIC_KEY_INFO", "0x129"],
+    ["CKA_ALWAYS_AUTHENTICATE", "0x202"],
+  ])("%s: the key is used as if the attribute were absent (was: a PKCS11_ERROR, since round 36's K6)", async (_name, attribute) => {
+    answer("device-error", attribute); // what older modules answer for an attribute they do not know
+    const opened = await signer("pkcs11:token=answers;object=device");
+    try {
+      expect((await opened.sign(Buffer.from("abc"))).length).toBeGreaterThan(0);
+    } finally {
+      await opened.close();
+    }
+  }, 60_000);
+});
+
 describe("a private key whose CKA_KEY_TYPE the module withholds", () => {
   it("is named in the not-found error with the module's answer (was: no private key matches, nothing more)", async () => {
     answer("sensitive", CKA_KEY_TYPE);

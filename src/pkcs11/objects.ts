@@ -116,6 +116,9 @@ export const unreadAttributes = (): UnreadAttributes => ({ tooLarge: new Set(), 
  */
 const ATTRIBUTE_ANSWERS = new Set(["CKR_ATTRIBUTE_SENSITIVE", "CKR_ATTRIBUTE_TYPE_INVALID", "CKR_BUFFER_TOO_SMALL"]);
 
+/** Attributes the agent can do without (PKCS#11 v2.40's CKA_PUBLIC_KEY_INFO; CKA_ALWAYS_AUTHENTICATE, false when absent). */
+const OPTIONAL: ReadonlySet<number> = new Set([CKA.PUBLIC_KEY_INFO, CKA.ALWAYS_AUTHENTICATE]);
+
 /** The object is gone (deleted meanwhile), or shows this only after a login: it is left out without a word. */
 const NOT_SHOWN = /(OBJECT|KEY)_HANDLE_INVALID|NOT_LOGGED_IN/;
 
@@ -172,6 +175,10 @@ function readUpTo(context: TokenContext, handle: Buffer, types: readonly number[
       unread!.tooLarge.add(type);
     } else if (name !== undefined && ATTRIBUTE_ANSWERS.has(name)) {
       unread?.refused.set(type, describeCkr(error));
+    } else if (OPTIONAL.has(type)) {
+      // Older modules fail the call for an attribute they do not know (CKR_FUNCTION_FAILED, CKR_GENERAL_ERROR): one the
+      // agent can do without is then absent, as it was before such failures became errors.
+      context.debug?.(`pkcs11: attribute 0x${type.toString(16)} not read: ${describeCkr(error)}`);
     } else if (name === undefined || !NOT_SHOWN.test(name)) {
       if (unread) unread.failure ??= error;
     }
