@@ -130,9 +130,18 @@ export class AgentError extends Error {
 const UNPRINTABLE = String.raw`[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Default_Ignorable_Code_Point}\u00a0\u1680\u2000-\u200a\u202f\u205f\u2800\u3000]`;
 // Tried only where white space starts (the lookbehind): from each space of a run, a run not followed by one of them
 // was read to its end again, a Host header of 16,000 spaces cost 0.6 s of serve's time.
-const UNPRINTABLE_RUNS = new RegExp(String.raw`(?<!\s)\s*(?:${UNPRINTABLE}\s*)+`, "gu");
-const UNPRINTABLE_EACH = new RegExp(UNPRINTABLE, "gu");
-const UNPRINTABLE_ONE = new RegExp(UNPRINTABLE, "u");
+const UNPRINTABLE_RUNS = compiledOnUse(String.raw`(?<!\s)\s*(?:${UNPRINTABLE}\s*)+`, "gu");
+const UNPRINTABLE_EACH = compiledOnUse(UNPRINTABLE, "gu");
+const UNPRINTABLE_ONE = compiledOnUse(UNPRINTABLE, "u");
+
+/**
+ * A regular expression made at its first use: V8 builds a Unicode property class's ranges when it parses the pattern,
+ * and these three cost every start +7.3 M instructions (+2.9 % of a cold sign-string) made at load time.
+ */
+function compiledOnUse(source: string, flags: string): () => RegExp {
+  let made: RegExp | undefined;
+  return () => (made ??= new RegExp(source, flags));
+}
 
 /**
  * `text` on one printable line: each run of C0/C1 controls (line breaks, terminal escapes), line separators, bidi and
@@ -140,7 +149,7 @@ const UNPRINTABLE_ONE = new RegExp(UNPRINTABLE, "u");
  * environment, files or the network can then never move the cursor, retitle the terminal or hide what follows.
  */
 export function printableLine(text: string): string {
-  return text.replace(UNPRINTABLE_RUNS, " ");
+  return text.replace(UNPRINTABLE_RUNS(), " ");
 }
 
 /**
@@ -160,7 +169,7 @@ export function shellWord(path: string): string {
 /** Any text (a token's label) as one shell word that runs nothing when pasted; a path goes through {@link shellWord}. */
 export function quotedWord(text: string): string {
   if (/^[\w@%+:,./-]+$/.test(text)) return text; // not `=`: zsh reads a leading one as a command's path
-  if (!UNPRINTABLE_ONE.test(text)) return `'${text.replace(/'/g, "'\\''")}'`;
+  if (!UNPRINTABLE_ONE().test(text)) return `'${text.replace(/'/g, "'\\''")}'`;
   // Its UTF-8 bytes as \xhh, not \uhhhh: bash in the C locale (a rescue shell, `env -i`) pastes \u00ad as those six
   // characters, a name other than the one the hint is about.
   const bytes = (c: string) => Buffer.from(c).toString("hex").replace(/../g, "\\x$&");
@@ -204,7 +213,7 @@ export function boundedLine(text: string, max: number): string {
 
 /** Each character {@link printableLine} drops, written by `escape` instead (kept visible, e.g. as `\u001b`). */
 export function escapeUnprintable(text: string, escape: (c: string) => string): string {
-  return text.replace(UNPRINTABLE_EACH, escape);
+  return text.replace(UNPRINTABLE_EACH(), escape);
 }
 
 /** Text quoted in a message, log line or listing with those characters as `\u001b` (`\u{e0041}` past U+FFFF): it forges no line, hides nothing. */
