@@ -11,7 +11,7 @@ import * as pkcs11js from "pkcs11js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCa, issueLeaf, makeTempDir } from "../test/helpers/pki.js";
 import { bundleCli } from "./agent-support.js";
-import { SOFTHSM_MODULE, withSoftHsmSession } from "./helpers/softhsm-fixture.js";
+import { certificateObjectTemplate, initSoftHsmToken, SOFTHSM_MODULE, withSoftHsmSession } from "./helpers/softhsm-fixture.js";
 import { runCli } from "./helpers/run-cli.js";
 import { failure } from "../test/helpers/agent-error.js";
 import { createPkcs11Signer } from "../src/signers/pkcs11/index.js";
@@ -28,21 +28,12 @@ const MEMORY_VALUE = 128 * 1024 * 1024;
 let cli: { cli: string; cleanup: () => void };
 let leaf: { certPath: string; der: Buffer };
 
-const initToken = (label: string) =>
-  execFileSync("softhsm2-util", ["--init-token", "--free", "--label", label, "--so-pin", "12345678", "--pin", "1234"], { env, stdio: "ignore" });
+const initToken = (label: string) => initSoftHsmToken(label, conf);
 
 const withSession = <T>(token: string, use: (lib: pkcs11js.PKCS11, session: Buffer, slot: Buffer) => T): T =>
   withSoftHsmSession(token, "1234", use);
 
-const certificateTemplate = (value: Buffer, label: string, id: string) => [
-  { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE },
-  { type: pkcs11js.CKA_CERTIFICATE_TYPE, value: pkcs11js.CKC_X_509 },
-  { type: pkcs11js.CKA_TOKEN, value: true },
-  { type: pkcs11js.CKA_LABEL, value: label },
-  { type: pkcs11js.CKA_ID, value: Buffer.from(id, "hex") },
-  { type: pkcs11js.CKA_VALUE, value },
-  { type: pkcs11js.CKA_SUBJECT, value: Buffer.from([0x30, 0]) },
-];
+const certificateTemplate = certificateObjectTemplate;
 
 /** An EC P-256 private key object with `label` (any bytes), as another user's C_CreateObject stores it. */
 const keyTemplate = (label: Buffer, id: string) => [

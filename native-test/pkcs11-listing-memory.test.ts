@@ -5,14 +5,13 @@
  * objects, 10 listings, +224 MiB RSS (round 36); through p11-kit-proxy, the default module, 20 listings +465 MiB until
  * raa_native read with pkcs11js's own function list. Real SoftHSM, real module loader, RSS deltas with generous margins.
  */
-import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pkcs11js from "pkcs11js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "../test/helpers/pki.js";
 import { readFileSync } from "node:fs";
-import { PKCS11_SPY_MODULE, SOFTHSM_MODULE, withSoftHsmSession } from "./helpers/softhsm-fixture.js";
+import { initSoftHsmToken, PKCS11_SPY_MODULE, SOFTHSM_MODULE, withSoftHsmSession } from "./helpers/softhsm-fixture.js";
 import { loadNativeHelper } from "../src/os/native-helper.js";
 import { P11_KIT_PROXY } from "./helpers/nss-softokn.js";
 import { acquireModule, type ModuleLease } from "../src/pkcs11/module-loader.js";
@@ -29,11 +28,7 @@ const VALUE_BYTES = 60_000;
 const HUGE = 256 * 1024 * 1024;
 let lease: ModuleLease | undefined;
 
-const initToken = (label: string) =>
-  execFileSync("softhsm2-util", ["--init-token", "--free", "--label", label, "--so-pin", "12345678", "--pin", "1234"], {
-    env: { ...process.env, SOFTHSM2_CONF: conf },
-    stdio: "ignore",
-  });
+const initToken = (label: string) => initSoftHsmToken(label, conf);
 
 const certificateObject = (value: Buffer, i: number) => [
   { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE },

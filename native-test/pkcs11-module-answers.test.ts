@@ -8,11 +8,10 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import * as pkcs11js from "pkcs11js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createCa, issueLeaf, makeTempDir } from "../test/helpers/pki.js";
 import { bundleCli } from "./agent-support.js";
-import { SOFTHSM_MODULE, withSoftHsmSession } from "./helpers/softhsm-fixture.js";
+import { certificateObjectTemplate, initSoftHsmToken, SOFTHSM_MODULE, withSoftHsmSession } from "./helpers/softhsm-fixture.js";
 import { buildAttributeShim } from "./helpers/attribute-shim.js";
 import { runCli } from "./helpers/run-cli.js";
 import { failure } from "../test/helpers/agent-error.js";
@@ -37,18 +36,9 @@ function answer(kind: string | undefined, attribute = "0x11"): void {
   process.env.RAA_SHIM_ATTRIBUTE = attribute;
 }
 
-const certificateTemplate = (value: Buffer, label: string, id: string) => [
-  { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE },
-  { type: pkcs11js.CKA_CERTIFICATE_TYPE, value: pkcs11js.CKC_X_509 },
-  { type: pkcs11js.CKA_TOKEN, value: true },
-  { type: pkcs11js.CKA_LABEL, value: label },
-  { type: pkcs11js.CKA_ID, value: Buffer.from(id, "hex") },
-  { type: pkcs11js.CKA_VALUE, value },
-  { type: pkcs11js.CKA_SUBJECT, value: Buffer.from([0x30, 0]) },
-];
+const certificateTemplate = certificateObjectTemplate;
 
-const initToken = (label: string) =>
-  execFileSync("softhsm2-util", ["--init-token", "--free", "--label", label, "--so-pin", "12345678", "--pin", "1234"], { env: { ...process.env }, stdio: "ignore" });
+const initToken = (label: string) => initSoftHsmToken(label, conf);
 
 /** The key of a PEM file as a private and a public key object with `id` and `label`, as pkcs11-tool writes them. */
 function importKey(token: string, keyPem: string, id: string, label: string): void {

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCa, issueLeaf, makeTempDir } from "../test/helpers/pki.js";
 import { createMlDsaCa, issueMlDsaLeaf } from "../test/helpers/mldsa-pki.js";
 import { bundleCli } from "./agent-support.js";
-import { SOFTHSM_MODULE, withSoftHsmSession } from "./helpers/softhsm-fixture.js";
+import { initSoftHsmToken, SOFTHSM_MODULE, withSoftHsmSession } from "./helpers/softhsm-fixture.js";
 import { runCli } from "./helpers/run-cli.js";
 import { failure } from "../test/helpers/agent-error.js";
 import { createPkcs11Signer } from "../src/signers/pkcs11/index.js";
@@ -61,8 +61,7 @@ function writeObjects(token: string, objects: readonly CertificateObjectSpec[]):
 const writeObject = (token: string, value: Uint8Array, label: string, id?: string, certificateType?: number) =>
   writeObjects(token, [{ value, label, id, certificateType }]);
 
-const initToken = (label: string) =>
-  execFileSync("softhsm2-util", ["--init-token", "--free", "--label", label, "--so-pin", "12345678", "--pin", "1234"], { env, stdio: "ignore" });
+const initToken = (label: string) => initSoftHsmToken(label, conf);
 
 beforeAll(async () => {
   mkdirSync(join(tmp.dir, "tokens"));

@@ -34,6 +34,23 @@ export function withSoftHsmSession<T>(token: string, pin: string, use: (lib: pkc
   }
 }
 
+/** A new SoftHSM token labelled `label` (SO PIN 12345678, user PIN 1234) in the token directory of the SoftHSM configuration `conf`. */
+export function initSoftHsmToken(label: string, conf: string): void {
+  const args = ["--init-token", "--free", "--label", label, "--so-pin", "12345678", "--pin", "1234"];
+  execFileSync("softhsm2-util", args, { env: { ...process.env, SOFTHSM2_CONF: conf }, stdio: "ignore" });
+}
+
+/** An X.509 certificate object as another user's C_CreateObject stores it: any bytes as its CKA_VALUE, an empty CKA_SUBJECT. */
+export const certificateObjectTemplate = (value: Buffer, label: string, id: string): pkcs11js.Template => [
+  { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE },
+  { type: pkcs11js.CKA_CERTIFICATE_TYPE, value: pkcs11js.CKC_X_509 },
+  { type: pkcs11js.CKA_TOKEN, value: true },
+  { type: pkcs11js.CKA_LABEL, value: label },
+  { type: pkcs11js.CKA_ID, value: Buffer.from(id, "hex") },
+  { type: pkcs11js.CKA_VALUE, value },
+  { type: pkcs11js.CKA_SUBJECT, value: Buffer.from([0x30, 0]) },
+];
+
 const SCRIPT = resolve(import.meta.dirname, "../../softhsm/create-test-token.sh");
 
 export interface SoftHsmFixture {
