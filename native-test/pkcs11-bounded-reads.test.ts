@@ -11,7 +11,7 @@ import * as pkcs11js from "pkcs11js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCa, issueLeaf, makeTempDir } from "../test/helpers/pki.js";
 import { bundleCli } from "./agent-support.js";
-import { certificateObjectTemplate, initSoftHsmToken, SOFTHSM_MODULE, withSoftHsmSession } from "./helpers/softhsm-fixture.js";
+import { certificateObjectTemplate, importSoftHsmKey, initSoftHsmToken, SOFTHSM_MODULE, withSoftHsmSession } from "./helpers/softhsm-fixture.js";
 import { runCli } from "./helpers/run-cli.js";
 import { failure } from "../test/helpers/agent-error.js";
 import { createPkcs11Signer } from "../src/signers/pkcs11/index.js";
@@ -73,17 +73,7 @@ beforeAll(async () => {
   cli = await bundleCli();
 }, 180_000);
 
-/** The key of a PEM file as a private and a public key object with `id` and `label`, as pkcs11-tool writes them. */
-function importKey(token: string, keyPem: string, id: string, label: string): void {
-  const privateDer = `${keyPem}.p8.der`;
-  const publicDer = `${keyPem}.pub.der`;
-  execFileSync("openssl", ["pkcs8", "-topk8", "-nocrypt", "-in", keyPem, "-outform", "DER", "-out", privateDer]);
-  execFileSync("openssl", ["pkey", "-in", keyPem, "-pubout", "-outform", "DER", "-out", publicDer]);
-  for (const [file, type] of [[privateDer, "privkey"], [publicDer, "pubkey"]]) {
-    const write = ["--write-object", file!, "--type", type!, "--id", id, "--label", label];
-    execFileSync("pkcs11-tool", ["--module", SOFTHSM_MODULE, "--token-label", token, "--login", "--pin", "1234", ...write], { env, stdio: "ignore" });
-  }
-}
+const importKey = (token: string, keyPem: string, id: string, label: string) => importSoftHsmKey(token, keyPem, id, label, conf);
 
 afterAll(() => {
   if (previousConf === undefined) delete process.env.SOFTHSM2_CONF;

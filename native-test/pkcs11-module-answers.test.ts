@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createCa, issueLeaf, makeTempDir } from "../test/helpers/pki.js";
 import { bundleCli } from "./agent-support.js";
-import { certificateObjectTemplate, initSoftHsmToken, SOFTHSM_MODULE, withSoftHsmSession } from "./helpers/softhsm-fixture.js";
+import { certificateObjectTemplate, importSoftHsmKey, initSoftHsmToken, SOFTHSM_MODULE, withSoftHsmSession } from "./helpers/softhsm-fixture.js";
 import { buildAttributeShim } from "./helpers/attribute-shim.js";
 import { runCli } from "./helpers/run-cli.js";
 import { failure } from "../test/helpers/agent-error.js";
@@ -40,17 +40,7 @@ const certificateTemplate = certificateObjectTemplate;
 
 const initToken = (label: string) => initSoftHsmToken(label, conf);
 
-/** The key of a PEM file as a private and a public key object with `id` and `label`, as pkcs11-tool writes them. */
-function importKey(token: string, keyPem: string, id: string, label: string): void {
-  const privateDer = `${keyPem}.p8.der`;
-  const publicDer = `${keyPem}.pub.der`;
-  execFileSync("openssl", ["pkcs8", "-topk8", "-nocrypt", "-in", keyPem, "-outform", "DER", "-out", privateDer]);
-  execFileSync("openssl", ["pkey", "-in", keyPem, "-pubout", "-outform", "DER", "-out", publicDer]);
-  for (const [file, type] of [[privateDer, "privkey"], [publicDer, "pubkey"]]) {
-    const write = ["--write-object", file!, "--type", type!, "--id", id, "--label", label];
-    execFileSync("pkcs11-tool", ["--module", SOFTHSM_MODULE, "--token-label", token, "--login", "--pin", "1234", ...write], { env: { ...process.env }, stdio: "ignore" });
-  }
-}
+const importKey = (token: string, keyPem: string, id: string, label: string) => importSoftHsmKey(token, keyPem, id, label, conf);
 
 beforeAll(async () => {
   mkdirSync(join(tmp.dir, "tokens"));

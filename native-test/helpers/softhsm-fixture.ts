@@ -51,6 +51,20 @@ export const certificateObjectTemplate = (value: Buffer, label: string, id: stri
   { type: pkcs11js.CKA_SUBJECT, value: Buffer.from([0x30, 0]) },
 ];
 
+/** The key of a PEM file as a private and a public key object with `id` and `label` on `token`, as pkcs11-tool writes them. */
+export function importSoftHsmKey(token: string, keyPem: string, id: string, label: string, conf: string): void {
+  const privateDer = `${keyPem}.p8.der`;
+  const publicDer = `${keyPem}.pub.der`;
+  execFileSync("openssl", ["pkcs8", "-topk8", "-nocrypt", "-in", keyPem, "-outform", "DER", "-out", privateDer]);
+  execFileSync("openssl", ["pkey", "-in", keyPem, "-pubout", "-outform", "DER", "-out", publicDer]);
+  for (const [file, type] of [[privateDer, "privkey"], [publicDer, "pubkey"]] as const) {
+    const write = ["--write-object", file, "--type", type, "--id", id, "--label", label];
+    execFileSync("pkcs11-tool", ["--module", SOFTHSM_MODULE, "--token-label", token, "--login", "--pin", "1234", ...write], {
+      env: { ...process.env, SOFTHSM2_CONF: conf }, stdio: "ignore",
+    });
+  }
+}
+
 const SCRIPT = resolve(import.meta.dirname, "../../softhsm/create-test-token.sh");
 
 export interface SoftHsmFixture {
