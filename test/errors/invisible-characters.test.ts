@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { codePointName, escapeControls, printableLine, quotedWord, shellWord } from "../../src/errors.js";
+import { codePointName, escapeControls, PLAIN, printableLine, quotedWord, shellWord } from "../../src/errors.js";
 import { bundleCliInto } from "../helpers/bundle-cli.js";
 import { createCa, generateKey, issueLeaf, makeTempDir } from "../helpers/pki.js";
 
@@ -48,6 +48,13 @@ describe("printableLine, escapeControls: characters drawn as nothing or as a spa
       if (ignorable.test(c) && printableLine(`a${c}b`) !== "a b") passed.push(codePointName(c));
     }
     expect(passed).toEqual([]);
+  });
+
+  it("the fast path's characters (PLAIN) are none of the class: each is left as it is, as the class would leave it", () => {
+    const all = Array.from({ length: 0x10000 }, (_, c) => String.fromCharCode(c)).filter((c) => PLAIN.test(c));
+    expect(all.length).toBeGreaterThan(2_000);
+    const classed = all.filter((c) => escapeControls(c) !== c);
+    expect(classed.map(codePointName)).toEqual([]);
   });
 
   it("leaves ordinary text as it was: accents, CJK, emoji without a selector, their neighbours", () => {
