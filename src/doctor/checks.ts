@@ -96,11 +96,12 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
     cert = signerOptions && (await readCertificate(signerOptions));
     if (!signerOptions) add(fail("signer settings", input.signer));
     else add(...(await fileRows(signerOptions, key, intermediates, cert?.mode, ahead)));
-    // Intermediates that failed their row are left out: the key's rows (the module's, the TPM's) are then about the key.
+    // Intermediates that failed their row are left out, of the signer and of the chain row: the key's rows (the
+    // module's, the TPM's) are then about the key.
     const badChain = rows.some((r) => r.name === "intermediates file" && r.outcome === "fail");
-    const intermediatesFile = intermediates && "certificates" in intermediates ? intermediates : undefined;
+    const intermediatesFile = !badChain && intermediates && "certificates" in intermediates ? intermediates : undefined;
     const opened = signerOptions
-      ? await openSigner(badChain ? { ...signerOptions, intermediates: undefined } : signerOptions, input.env, ahead, key, badChain ? undefined : intermediatesFile, cert)
+      ? await openSigner(badChain ? { ...signerOptions, intermediates: undefined } : signerOptions, input.env, ahead, key, intermediatesFile, cert)
       : { rows: [], chain: [] };
     add(...opened.rows);
     signer = opened.signer;

@@ -1,7 +1,7 @@
 /**
  * Round 35 (D12): what doctor reads ahead of the signer (the key file, a PIN or password file) was wiped, and the
  * read-ahead dropped, in a `finally` that began only after the file rows and the signer's opening. A throw in between
- * (here the caller's `report`: runChecks is a library function a long-lived program may call) left the password's bytes
+ * (here the caller's `report`, which runChecks calls as each row is made) left the password's bytes
  * unwiped in the module's read-ahead map for the process's life, where the next readSecret of that path took them
  * instead of the file's content then, and the key's bytes unwiped. (Round 36: the read-ahead is the run's, lent to its
  * signer alone; the read after the throw here shows it is wiped, and that no reader outside the run takes it.)

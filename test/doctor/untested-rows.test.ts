@@ -6,6 +6,7 @@
  * - The native helper loaded: a ✔ row naming where it was loaded from.
  * - A key and certificate in one file: one row (the key's) without --private-key, both rows with it.
  * - A refused --intermediates file is left out of the signer: the key's rows are about the key.
+ * - Round 37: and out of the chain row when the key cannot be used (it built the chain on the refused bundle).
  */
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -98,5 +99,24 @@ describe("doctor's rows no test reached before round 36", () => {
     expect(row(rows, "key and certificate")).toBeUndefined();
     expect(row(rows, "key opens")).toMatchObject({ outcome: "pass" });
     expect(row(rows, "key matches certificate")).toMatchObject({ outcome: "pass" });
+  });
+
+  it("an --intermediates file refused while the key cannot be used: the chain row does not build on it either", async () => {
+    const root = createCa(join(dir, "chain-root"), { name: "Chain Root" });
+    const middle = createCa(join(dir, "chain-middle"), { name: "Chain Middle", parent: root });
+    const issued = issueLeaf(middle, join(dir, "chain-leaf"), { name: "chain-leaf", keyType: "p256" });
+    const bundle = join(dir, "middle-group-writable.pem");
+    writeFileSync(bundle, middle.certPem);
+    chmodSync(bundle, 0o664); // another user of the group could swap in a chain of their own
+    const unusable = join(dir, "not-a-key.pem");
+    writeFileSync(unusable, "not a key\n", { mode: 0o600 });
+    const options: SignerOptions = { privateKey: unusable, certificate: issued.certPath, intermediates: bundle };
+    const rows = await signerChecks(dir, options, root.certPath);
+    expect(row(rows, "intermediates file")).toMatchObject({ outcome: "fail", detail: `${bundle} is writable by other users` });
+    expect(rows.some((r) => r.outcome === "pass" && /^key (opens|matches certificate)$/.test(r.name))).toBe(false);
+    // As when the key works: the chain is checked without the refused bundle, so it does not reach the anchor.
+    expect(row(rows, "certificate chain")).toMatchObject({ outcome: "fail", error: { code: "ACCESS_DENIED" } });
+    chmodSync(bundle, 0o644);
+    expect(row(await signerChecks(dir, options, root.certPath), "certificate chain")).toMatchObject({ outcome: "pass" });
   });
 });
