@@ -352,7 +352,7 @@ describe.runIf(process.getuid?.() === 0)("os/planted-code with the namespace's o
     const pkg = join(sticky, "pkg");
     expect(othersCouldPlant(join(pkg, "f.js"), sticky, 65534)).toEqual({
       path: pkg, why: `owned by uid 65534, ${OUTSIDE}, in a sticky directory others can write to`,
-      fix: `outside this user namespace: chown -R root ${pkg} (or to the code's owner)`,
+      fix: `outside this user namespace: chmod go-w ${sticky} && chown -R root ${pkg} (or to the code's owner)`, // round 37: the chown alone changed nothing
     });
     expect(othersCouldPlant(join(pkg, "f.js"), sticky, 1001)).toMatchObject({ path: pkg, why: `owned by uid 65534, ${OUTSIDE}, neither root nor this code's owner`, fix: `chown -R 1001 ${pkg}` });
   });
