@@ -58,7 +58,7 @@ describe.skipIf(!usable)("another host user's yargs in root's installation, run 
     expect(await help(cli, inside())).toMatchObject({
       code: 3,
       stdout: "",
-      stderr: `roles-anywhere-agent: yargs in ${yargs} is not loaded: another user could have put it there: ${yargs} is owned by uid 65534, a user outside this user namespace, in a sticky directory others can write to (check what is in it, then: outside this user namespace: chown -R root ${yargs} (or to the code's owner))\n`,
+      stderr: `roles-anywhere-agent: yargs in ${yargs} is not loaded: another user could have put it there: ${yargs} is owned by uid 65534, a user outside this user namespace, in a sticky directory others can write to (check what is in it, then: outside this user namespace: chmod go-w ${modules} && chown -R root ${yargs} (or to the code's owner))\n`,
     });
     expect(await help(cli, asBob())).toMatchObject({ code: 3, stderr: expect.stringContaining(`${yargs} is owned by uid ${mal.uid}, neither root nor this code's owner`) });
   });
@@ -81,6 +81,20 @@ describe.skipIf(!usable)("another host user's yargs in root's installation, run 
     expect(refused).toMatchObject({ code: 3, stdout: "", stderr: expect.stringContaining(`${yargs} is owned by uid 65534, a user outside this user namespace, in a directory its group can write to`) });
     const fix = /then: outside this user namespace: (.*) \(or to the code's owner\)\)$/.exec(refused.stderr.trim())?.[1];
     expect(fix).toBe(`chmod g-w ${modules} && chown -R root ${yargs}`);
+    execFileSync("sh", ["-c", fix!]); // pasted into root's shell, outside the namespace
+    expect(await help(cli, inside())).toMatchObject({ code: 0, stdout: expect.stringContaining("Commands:") });
+  });
+
+  it("root's own yargs in a sticky node_modules others can write (1777 root:root): the hint, run outside, ends the refusal inside (round 37, S34; before: chown -R root alone, which changed nothing)", async () => {
+    const { modules, cli } = installation("root-sticky", 0o1777);
+    const yargs = join(modules, "yargs");
+    chownTree(yargs, { uid: 0, gid: 0 } as LocalUser);
+    expect((await help(cli, asBob())).code).toBe(0); // outside: root's, in a sticky directory (judged by its owner)
+    const refused = await help(cli, inside()); // inside: root and anyone who could write there both show as 65534
+    expect(refused).toMatchObject({ code: 3, stdout: "", stderr: expect.stringContaining(`${yargs} is owned by uid 65534, a user outside this user namespace, in a sticky directory others can write to`) });
+    const fix = /then: outside this user namespace: (.*) \(or to the code's owner\)\)$/.exec(refused.stderr.trim())?.[1];
+    // Before: `chown -R root YARGS` alone: already root's, and the refusal stayed (the same line again).
+    expect(fix).toBe(`chmod go-w ${modules} && chown -R root ${yargs}`);
     execFileSync("sh", ["-c", fix!]); // pasted into root's shell, outside the namespace
     expect(await help(cli, inside())).toMatchObject({ code: 0, stdout: expect.stringContaining("Commands:") });
   });

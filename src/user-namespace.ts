@@ -38,6 +38,16 @@ export function unmappedOwner(uid: number): boolean {
   return unmapped && uid === overflow;
 }
 
+/**
+ * Why an owner shown as this process's own uid, unmapped (`unshare --user` with no map), is not taken for this user's:
+ * every host file shows so there (io/trusted-path.ts refuses with these words, os/exposed-file.ts warns).
+ */
+export const unmappedSelfText = (uid: number): string =>
+  `this process runs as an unmapped user in a user namespace (uid ${uid}): whose files these are cannot be told`;
+
+/** The fix for {@link unmappedSelfText}. */
+export const MAP_YOUR_USER = "map your user (unshare --user --map-current-user)";
+
 /** "uid N" for messages, saying so when N stands for a user outside this user namespace. */
 export const ownerText = (uid: number): string => (unmappedOwner(uid) ? `uid ${uid}, a user outside this user namespace` : `uid ${uid}`);
 

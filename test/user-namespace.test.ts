@@ -352,7 +352,7 @@ describe.runIf(process.getuid?.() === 0)("os/planted-code with the namespace's o
     const pkg = join(sticky, "pkg");
     expect(othersCouldPlant(join(pkg, "f.js"), sticky, 65534)).toEqual({
       path: pkg, why: `owned by uid 65534, ${OUTSIDE}, in a sticky directory others can write to`,
-      fix: `outside this user namespace: chown -R root ${pkg} (or to the code's owner)`,
+      fix: `outside this user namespace: chmod go-w ${sticky} && chown -R root ${pkg} (or to the code's owner)`, // round 37: the chown alone changed nothing
     });
     expect(othersCouldPlant(join(pkg, "f.js"), sticky, 1001)).toMatchObject({ path: pkg, why: `owned by uid 65534, ${OUTSIDE}, neither root nor this code's owner`, fix: `chown -R 1001 ${pkg}` });
   });
@@ -394,6 +394,38 @@ describe("exposedFileWarnings with the namespace's owners", () => {
     ]);
     m = await exposedFile(line(1000, 1000, 1), 1000);
     expect(m.changeableDirectory(path)).toBeUndefined(); // sticky: others' renames are barred, and its owner counts as root
+  });
+
+  it.runIf(process.getuid?.() === 0)("this process unmapped too (unshare --user, no map): its file or directory in /tmp's shape may be anyone's, and a copy would be told the same: say so, and what helps", async () => {
+    // Round 37 (S34): was `… belongs to another user (uid 65534, …), who can change it: copy it to a file of your own`,
+    // and `… is in a directory owned by another user (…): move it to a directory of your own`.
+    const root = mkdtempSync(join(tmpdir(), "raa-ns-self-"));
+    onTestFinished(() => rmSync(root, { recursive: true, force: true }));
+    const shared = join(root, "shared");
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777);
+    const own = join(shared, "own");
+    mkdirSync(own, { mode: 0o700 });
+    for (const pin of [join(shared, "pin"), join(own, "pin")]) writeFileSync(pin, "1234\n", { mode: 0o600 });
+    chownSync(own, 65534, 65534);
+    await inNamespace("", "65534\n", 65534); // no map: the host's root, this user and every other show as 65534
+    const getuid = vi.spyOn(process, "getuid").mockReturnValue(65534);
+    onTestFinished(() => getuid.mockRestore());
+    const m = await import("../src/os/exposed-file.js");
+    const cannotTell = "this process runs as an unmapped user in a user namespace (uid 65534): whose files these are cannot be told";
+    const hint = "map your user (unshare --user --map-current-user), or keep it out of directories others can write to (/tmp)";
+    expect(m.foreignOwnerText({ mode: 0o100600, owner: 65534 }, join(shared, "pin"))).toEqual({
+      problem: `${join(shared, "pin")} may be another user's, who could change it: ${cannotTell}`, hint,
+    });
+    const inOwn = join(own, "pin");
+    const directory = m.changeableDirectory(inOwn);
+    expect(directory).toEqual({ path: own, mode: expect.any(Number), owner: 65534 });
+    expect(m.changeableDirectoryText(inOwn, directory!)).toEqual({
+      problem: `${inOwn} is in a directory that may be another user's (${own}), who could replace it: ${cannotTell}`, hint,
+    });
+    // Where the host's root is mapped, 65534 is another host user's: as before.
+    getuid.mockReturnValue(0);
+    expect(m.changeableDirectoryText(inOwn, directory!)).toMatchObject({ hint: "move it to a directory of your own" });
   });
 });
 

@@ -4,6 +4,7 @@ import { InputError, shellWord, UsageError } from "../errors.js";
 import { modeText, openCheckedDirectory, UntrustedPathError } from "../io/trusted-path.js";
 import { checkSocketPathLength, checkSocketPathName } from "./socket-path.js";
 import { connect } from "./socket-trust.js";
+import { ownerText } from "../user-namespace.js";
 
 /**
  * Where the agent may listen. Peer credentials (socket-trust.ts) need the native helper; the guard that always
@@ -36,7 +37,7 @@ export async function prepareSocketPath(socketPath: string, uid: number = proces
   const info = checked.stats;
   checked.close();
   if (info.uid !== uid) {
-    throw new InputError("SOCKET_UNSAFE", `socket directory ${dir} belongs to uid ${info.uid}, not to this user (${uid})`, {
+    throw new InputError("SOCKET_UNSAFE", `socket directory ${dir} belongs to ${ownerText(info.uid)}, not to this user (${uid})`, {
       hint: "another user may have created it to intercept requests: choose another path with --socket",
     });
   }

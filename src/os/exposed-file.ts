@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { shellWord } from "../errors.js";
-import { ownedByOrRoot, ownerText, unmappedOwner } from "../user-namespace.js";
+import { MAP_YOUR_USER, ownedByOrRoot, ownerText, unmappedOwner, unmappedSelfText } from "../user-namespace.js";
 import { aclByName, aclGrants, aclNamed, aclUnreadable, readAccessAcl, UNMAPPED_ID, type AccessAcl } from "./access-acl.js";
 
 /**
@@ -93,10 +93,15 @@ export function uncheckedFileAcl(file: FileFacts, path: string): { why: string; 
 export function foreignOwnerText({ owner }: FileFacts, path: string): { problem: string; hint: string } | undefined {
   const uid = process.getuid?.();
   if (owner === undefined || uid === undefined || ownedByOrRoot(owner, uid, statOf(() => dirname(realpathSync(path))))) return undefined;
+  // This process unmapped too: its own files show as that owner, a copy it makes as well (in /tmp, told again).
+  if (owner === uid && unmappedOwner(uid)) return { problem: `${path} may be another user's, who could change it: ${unmappedSelfText(uid)}`, hint: UNMAPPED_SELF_HINT };
   // An owner outside this user namespace: chown cannot give it back here (EPERM), a copy is ours.
   const hint = unmappedOwner(owner) ? "copy it to a file of your own" : `run chown ${uid} ${shellWord(path)}`;
   return { problem: `${path} belongs to another user (${ownerText(owner)}), who can change it`, hint };
 }
+
+/** Where this process is unmapped: what makes a file or directory tell as its own (one not in a directory others write to). */
+const UNMAPPED_SELF_HINT = `${MAP_YOUR_USER}, or keep it out of directories others can write to (/tmp)`;
 
 /** The exposed-mode finding in words, for this warning and doctor's row: what is wrong, and the command that fixes it. */
 export function exposedModeText(file: FileFacts, path: string): { problem: string; fix: string } {
@@ -109,6 +114,10 @@ export function exposedModeText(file: FileFacts, path: string): { problem: strin
  */
 export function changeableDirectoryText(path: string, directory: ChangeableDirectory): { problem: string; hint: string } {
   const { acl, owner } = directory;
+  if (owner !== undefined && owner === process.getuid?.() && unmappedOwner(owner)) {
+    const problem = `${path} is in a directory that may be another user's (${directory.path}), who could replace it: ${unmappedSelfText(owner)}`;
+    return { problem, hint: UNMAPPED_SELF_HINT };
+  }
   if (owner !== undefined) {
     const problem = `${path} is in a directory owned by another user (${ownerText(owner)}, ${directory.path}), who can replace it`;
     return { problem, hint: "move it to a directory of your own" };

@@ -50,8 +50,9 @@ function ownerFault(path: string, { uid }: Stats, owner: number, within?: { path
   const shared = othersWrite ? ", in a sticky directory others can write to" : ", in a directory its group can write to";
   const where = uid !== owner ? ", neither root nor this code's owner" : shared;
   const chown = `chown -R ${owner === 0 || unmappedOwner(owner) ? "root" : owner} ${shellWord(path)}`;
-  // In a directory its group can write to, the entry is refused in here whoever owns it (it may be root's already):
-  // the chown alone would change nothing.
-  const groupWrite = uid === owner && within && !othersWrite ? `chmod g-w ${shellWord(within.path)} && ` : "";
-  return { path, why: `owned by ${ownerText(uid)}${where}`, fix: unmappedOwner(owner) ? `outside this user namespace: ${groupWrite}${chown} (or to the code's owner)` : chown };
+  // In a directory its group or others can write to (sticky or not), the entry is refused in here whoever owns it (it
+  // may be root's already): the chown alone would change nothing.
+  const writers = within === undefined ? "" : `${(within.stats.mode & 0o020) !== 0 ? "g" : ""}${othersWrite ? "o" : ""}`;
+  const shut = writers !== "" ? `chmod ${writers}-w ${shellWord(within!.path)} && ` : "";
+  return { path, why: `owned by ${ownerText(uid)}${where}`, fix: unmappedOwner(owner) ? `outside this user namespace: ${shut}${chown} (or to the code's owner)` : chown };
 }

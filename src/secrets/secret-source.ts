@@ -164,8 +164,8 @@ export async function readSecretInput(path: string, what: string): Promise<Secre
 /**
  * Secret files one run read ahead, by path (doctor: each for its row), for the signer that run opens: within
  * {@link SecretReadAhead.lend}, the next readSecret of a file source of that path takes those bytes (once). Nothing
- * outside that call sees them: not another signer or agent of the process, not another doctor run. {@link wipe} wipes
- * what none took; the run calls it on its every way out.
+ * outside that call sees them: not another signer or agent of the process, not another doctor run, nor what the call
+ * left running. What none took is wiped when the call settles ({@link wipe}; the run calls it on its every way out too).
  */
 export class SecretReadAhead {
   readonly #reads = new Map<string, SecretFileRead>();
@@ -185,9 +185,17 @@ export class SecretReadAhead {
     return input;
   }
 
-  /** Runs `open` (the run's signer) with these reads for its readSecret calls, and only them (AsyncLocalStorage). */
-  lend<T>(open: () => Promise<T>): Promise<T> {
-    return lentReads.run(this, open);
+  /**
+   * Runs `open` (the run's signer) with these reads for its readSecret calls, and only them (AsyncLocalStorage); what it
+   * did not take is wiped once it settles. The loan's context lives on in what `open` made (a timer, a socket's
+   * handlers): emptied, it gives them nothing after.
+   */
+  async lend<T>(open: () => Promise<T>): Promise<T> {
+    try {
+      return await lentReads.run(this, open);
+    } finally {
+      this.wipe();
+    }
   }
 
   /** The read of `path`, once: a later read (a re-open) reads the file again. */

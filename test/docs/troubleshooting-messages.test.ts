@@ -87,7 +87,7 @@ const COMPOSED: Record<string, readonly string[]> = {
   "who can replace it: move it to a directory of your own": ["`\u0000 \u0000: \u0000`", "), who can replace it`", '"move it to a directory of your own"'],
   "who can change it: run chown": ["`\u0000 \u0000: \u0000`", "`\u0000 belongs to another user (\u0000), who can change it`", "`uid \u0000", "run chown \u0000"],
   "no default credentials file for root: HOME": ["no default \u0000 for root: HOME (\u0000)", '"credentials file"'],
-  "s alone: directory": ["\u0000 is not root's alone: \u0000", "directory \u0000 belongs to uid"],
+  "s alone: directory": ["\u0000 is not root's alone: \u0000", "`directory \u0000`", "\u0000 belongs to \u0000, not to this user (\u0000) or root", "`uid \u0000`"],
   "credentials is not writable: EACCES": ["\u0000 is not writable", "\u0000: \u0000"],
   "lock: EACCES": ["cannot create lock file \u0000: \u0000"],
   "it is a FIFO": ["is not a regular file (it is \u0000); it was left as it is", '"a FIFO"'],

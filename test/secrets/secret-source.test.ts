@@ -246,4 +246,27 @@ describe("a run's read-ahead of a secret file (SecretReadAhead, by path)", () =>
     expect(await ahead.lend(async () => (await readSecret({ kind: "file", path }, "PKCS#11 PIN")).reveal())).toBe("4444");
     await expect(ahead.read({ kind: "file", path }, "PKCS#11 PIN")).rejects.toThrow("read ahead after its run ended");
   });
+
+  it("is lent for the call alone: a timer made within it (AsyncLocalStorage carries the loan there) takes nothing once the call settled, and what it left is wiped then", async () => {
+    const path = join(dir, "ahead-lent-once");
+    writeFileSync(path, "7777");
+    const ahead = new SecretReadAhead();
+    const read = await ahead.read({ kind: "file", path }, "PKCS#11 PIN");
+    writeFileSync(path, "8888");
+    let fired: (pin: string) => void;
+    const timerRead = new Promise<string>((resolve) => (fired = resolve));
+    let settled = false;
+    await ahead.lend(async () => {
+      // Made within the loan, run after it (a signer's socket handler, a retry timer): the loan's context is its.
+      setTimeout(() => {
+        expect(settled).toBe(true);
+        void readSecret({ kind: "file", path }, "PKCS#11 PIN").then((s) => fired(s.reveal()));
+      }, 0);
+    });
+    settled = true;
+    expect(await timerRead).toBe("8888"); // was 7777: the read ahead, taken after the call had settled
+    // Was: kept until the run's wipe(), after doctor's endpoint, DNS and CreateSession rows.
+    expect(read.bytes.every((b) => b === 0)).toBe(true);
+    ahead.wipe();
+  });
 });
