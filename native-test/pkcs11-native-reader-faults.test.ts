@@ -150,13 +150,14 @@ describe("a module that writes more than lengths and values into the template", 
       const [object] = lib.C_FindObjects(session, 1);
       lib.C_FindObjectsFinal(session);
       const values = helper.exports.pkcs11Attributes(lib, pkcs11js.PKCS11, process.env.SHIM, session, object, [pkcs11js.CKA_LABEL, pkcs11js.CKA_VALUE, pkcs11js.CKA_LABEL], [1024, 65536, 1024]);
-      console.log(JSON.stringify(values.map((v) => (Buffer.isBuffer(v) ? v.toString("latin1") : v))));
+      console.log(JSON.stringify(values.map((v) => (Buffer.isBuffer(v) && v.length > 100 ? \`\${v.length} bytes of \${v[0]}\` : Buffer.isBuffer(v) ? v.toString("latin1") : v))));
       lib.C_Finalize();
     `);
     const env = { ...process.env, SHIM: shim, RAA_SHIM_ANSWER: "stray-pointer", RAA_SHIM_ATTRIBUTE: `0x${CKA.LABEL.toString(16)}` };
     const child = spawnSync(process.execPath, [script], { env, encoding: "utf8" });
     expect({ signal: child.signal, stderr: child.stderr }).toEqual({ signal: null, stderr: "" });
-    expect(JSON.parse(child.stdout)).toEqual(["", VALUE.toString("latin1"), ""]);
+    // The shim answers so for the last CKA_LABEL of the template; the first is read as SoftHSM gives it.
+    expect(JSON.parse(child.stdout)).toEqual(["faulty", "3000 bytes of 90", ""]);
   });
 
   it("a value that claims 4096 bytes more than its buffer on the second call (the object grew) is cut to the length first given", async () => {
