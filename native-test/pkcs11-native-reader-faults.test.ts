@@ -11,10 +11,10 @@ import { join } from "node:path";
 import * as pkcs11js from "pkcs11js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "../test/helpers/pki.js";
-import { certificateObjectTemplate, initSoftHsmToken, SOFTHSM_MODULE, withSoftHsmSession } from "./helpers/softhsm-fixture.js";
+import { certificateObjectTemplate, initSoftHsmToken, PKCS11_SPY_MODULE, SOFTHSM_MODULE, withSoftHsmSession } from "./helpers/softhsm-fixture.js";
 import { buildAttributeShim, buildForeignWrap } from "./helpers/attribute-shim.js";
 import { loadNativeHelper, nativeHelperPath } from "../src/os/native-helper.js";
-import { acquireModule, type ModuleLease } from "../src/pkcs11/module-loader.js";
+import { acquireModule, Pkcs11Module, type ModuleLease } from "../src/pkcs11/module-loader.js";
 import { listTokenSlots } from "../src/pkcs11/slots.js";
 import { closeSession, findCertificates, findObjects, openSession, readAttributes, unreadAttributes, type TokenContext } from "../src/pkcs11/objects.js";
 import { CKA, CKO } from "../src/pkcs11/constants.js";
@@ -110,6 +110,22 @@ describe("a failure of raa_native that is not RAA_NOT_DIRECT", () => {
 });
 
 describe("what raa_native reads through", () => {
+  it("RAA_NOT_DIRECT, only for a module not loaded under that path or a lib that did not load it: those reads are pkcs11js's from then on", async () => {
+    const read = loadNativeHelper().helper!.pkcs11Attributes!;
+    await withObject((context, handle) => {
+      const { lib, pkcs11, info } = context.module;
+      const at = (path: string) => () => read(lib, pkcs11, path, context.session, handle, [CKA.LABEL], [-1]);
+      expect(at(PKCS11_SPY_MODULE)).toThrow(expect.objectContaining({ code: "RAA_NOT_DIRECT", message: "pkcs11Attributes: the PKCS#11 module is not loaded in this process" }));
+      // SoftHSM is loaded (by the shim), but not by this pkcs11js.
+      expect(at(SOFTHSM_MODULE)).toThrow(expect.objectContaining({ code: "RAA_NOT_DIRECT", message: "pkcs11Attributes: lib is not the pkcs11js that loaded this module" }));
+      const misnamed = new Pkcs11Module(SOFTHSM_MODULE, lib, info, false, pkcs11);
+      const values = readAttributes({ ...context, module: misnamed }, handle, [CKA.LABEL, CKA.VALUE], unreadAttributes());
+      expect(values).toEqual([Buffer.from("faulty"), VALUE]);
+      expect(misnamed.directReads).toBe(false);
+    });
+  });
+
+
   it("never an object another addon wrapped, even laid out as pkcs11js's with the module's own handle (it was called through)", async () => {
     const foreign = createRequire(import.meta.url)(buildForeignWrap(tmp.dir)) as { wrap(path: string): object; called(): number };
     const read = loadNativeHelper().helper!.pkcs11Attributes!;
