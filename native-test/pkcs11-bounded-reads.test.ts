@@ -85,7 +85,8 @@ afterAll(() => {
 describe("reading a certificate object within its bound", () => {
   it("2,000 reads of a real certificate object keep memory near flat (pkcs11js's copy of a 64 KiB buffer: +147 MiB)", () => {
     withSession("leak", (lib, session, slot) => {
-      const context = { module: { lib } as unknown as Pkcs11Module, session, slot: { handle: slot, token: { label: "leak", manufacturer: "", model: "", serial: "" } }, generation: 0 } as unknown as TokenContext;
+      // pkcs11js's read (as without raa_native): the one that loses a copy of each buffer a value fits in.
+      const context = { module: { lib, directReads: false } as unknown as Pkcs11Module, session, slot: { handle: slot, token: { label: "leak", manufacturer: "", model: "", serial: "" } }, generation: 0 } as unknown as TokenContext;
       expect(findCertificates(context, {}).map((c) => c.certificate.der.equals(leaf.der))).toEqual([true]);
       const before = process.memoryUsage().rss;
       for (let i = 0; i < 2000; i++) findCertificates(context, {});

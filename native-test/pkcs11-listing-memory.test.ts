@@ -115,7 +115,7 @@ describe("raa_native's read of a module's attributes", () => {
     expect(mapped()).toBe(false);
     await withToken("full", (context) => {
       const handle = Buffer.alloc(8);
-      expect(() => read(context.module.lib, PKCS11_SPY_MODULE, context.session, handle, [0], [-1])).toThrow("pkcs11Attributes: the PKCS#11 module is not loaded in this process");
+      expect(() => read(context.module.lib, context.module.pkcs11, PKCS11_SPY_MODULE, context.session, handle, [0], [-1])).toThrow("pkcs11Attributes: the PKCS#11 module is not loaded in this process");
     });
     expect(mapped()).toBe(false);
   });
@@ -126,8 +126,8 @@ describe("raa_native's read of a module's attributes", () => {
     try {
       await withToken("full", (context) => {
         const handle = Buffer.alloc(8);
-        expect(() => read(proxy.module.lib, SOFTHSM_MODULE, context.session, handle, [0], [-1])).toThrow("pkcs11Attributes: lib is not the pkcs11js that loaded this module");
-        expect(() => read({}, SOFTHSM_MODULE, context.session, handle, [0], [-1])).toThrow("pkcs11Attributes: lib must be a pkcs11js PKCS11");
+        expect(() => read(proxy.module.lib, proxy.module.pkcs11, SOFTHSM_MODULE, context.session, handle, [0], [-1])).toThrow("pkcs11Attributes: lib is not the pkcs11js that loaded this module");
+        expect(() => read({}, proxy.module.pkcs11, SOFTHSM_MODULE, context.session, handle, [0], [-1])).toThrow("pkcs11Attributes: lib must be a pkcs11js PKCS11");
       });
     } finally {
       proxy.release();

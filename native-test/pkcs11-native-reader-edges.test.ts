@@ -50,7 +50,7 @@ describe("raa_native's pkcs11Attributes", () => {
         { type: pkcs11js.CKA_SUBJECT, value: Buffer.from([0x30, 0]) },
       ]);
       held = { lib, session, object };
-      const at = (types: number[], bounds: number[]) => read(lib, SOFTHSM_MODULE, session, object, types, bounds);
+      const at = (types: number[], bounds: number[]) => read(lib, pkcs11js.PKCS11, SOFTHSM_MODULE, session, object, types, bounds);
 
       const sixteen = at(Array(16).fill(pkcs11js.CKA_VALUE), Array(16).fill(4096)) as Buffer[];
       expect(sixteen).toHaveLength(16);
@@ -62,19 +62,19 @@ describe("raa_native's pkcs11Attributes", () => {
       expect(cls[0]!.readBigUInt64LE()).toBe(BigInt(pkcs11js.CKO_CERTIFICATE));
       expect(at([0x7fff_fff0], [-1])).toBe(CKR_ATTRIBUTE_TYPE_INVALID);
       expect(at([pkcs11js.CKA_LABEL], [-1])).toEqual([Buffer.from("x")]);
-      expect(read(lib, SOFTHSM_MODULE, session, Buffer.from("ffffff7f00000000", "hex"), [pkcs11js.CKA_LABEL], [-1])).toBe(CKR_OBJECT_HANDLE_INVALID);
+      expect(read(lib, pkcs11js.PKCS11, SOFTHSM_MODULE, session, Buffer.from("ffffff7f00000000", "hex"), [pkcs11js.CKA_LABEL], [-1])).toBe(CKR_OBJECT_HANDLE_INVALID);
 
-      const usage = "pkcs11Attributes(lib, modulePath, session, object, types, bounds): 1 to 16 types, a bound each";
+      const usage = "pkcs11Attributes(lib, PKCS11, modulePath, session, object, types, bounds): 1 to 16 types, a bound each";
       expect(() => at([], [])).toThrow(usage);
       expect(() => at(Array(17).fill(pkcs11js.CKA_LABEL), Array(17).fill(-1))).toThrow(usage);
       expect(() => at([pkcs11js.CKA_LABEL], [])).toThrow(usage);
       expect(() => at([-1], [-1])).toThrow("pkcs11Attributes: types and bounds must be numbers");
-      expect(() => read(lib, SOFTHSM_MODULE, Buffer.alloc(4), object, [pkcs11js.CKA_LABEL], [-1])).toThrow("a PKCS#11 handle must be a Buffer");
+      expect(() => read(lib, pkcs11js.PKCS11, SOFTHSM_MODULE, Buffer.alloc(4), object, [pkcs11js.CKA_LABEL], [-1])).toThrow("a PKCS#11 handle must be a Buffer");
     });
     // withSoftHsmSession has called C_Finalize: the function list is still mapped, and the module says so.
     const { lib, session, object } = held!;
-    expect(read(lib, SOFTHSM_MODULE, session, object, [pkcs11js.CKA_LABEL], [-1])).toBe(CKR_CRYPTOKI_NOT_INITIALIZED);
+    expect(read(lib, pkcs11js.PKCS11, SOFTHSM_MODULE, session, object, [pkcs11js.CKA_LABEL], [-1])).toBe(CKR_CRYPTOKI_NOT_INITIALIZED);
     lib.close();
-    expect(() => read(lib, SOFTHSM_MODULE, session, object, [pkcs11js.CKA_LABEL], [-1])).toThrow(/^pkcs11Attributes: /);
+    expect(() => read(lib, pkcs11js.PKCS11, SOFTHSM_MODULE, session, object, [pkcs11js.CKA_LABEL], [-1])).toThrow(/^pkcs11Attributes: /);
   });
 });

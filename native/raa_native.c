@@ -13,13 +13,15 @@
  *   accessAcl(fd)        the POSIX access ACL of an open file (xattr system.posix_acl_access, its bytes as the kernel
  *                        gives them), or null when it has none or its file system has no ACLs. Linux only.
  *   setAccessAcl(fd, acl)  sets that ACL on an open file; null removes it (none there: no error). Linux only.
- *   pkcs11Attributes(lib, modulePath, session, object, types, bounds)
- *                        C_GetAttributeValue through the function list of `lib`, a pkcs11js PKCS11 that loaded
- *                        `modulePath`: first the lengths, then only the values within their bound (-1: none), into
- *                        buffers this call frees. pkcs11js 2.1.7 has no such read: its bounded one loses the buffer
- *                        the value fits in. Returns the module's CK_RV (a number) when a call fails, else per type a
- *                        Buffer, null (CK_UNAVAILABLE_INFORMATION) or false (longer than its bound: not read). Throws
- *                        when the module is not loaded in this process, or `lib` is not the pkcs11js that loaded it.
+ *   pkcs11Attributes(lib, PKCS11, modulePath, session, object, types, bounds)
+ *                        C_GetAttributeValue through the function list of `lib`, the pkcs11js PKCS11 (made by the
+ *                        class `PKCS11`) that loaded `modulePath`: first the lengths, then only the values within
+ *                        their bound (-1: none), into buffers this call frees. pkcs11js 2.1.7 has no such read: its
+ *                        bounded one loses the buffer the value fits in. Returns the module's CK_RV (a number) when a
+ *                        call fails, else per type a Buffer, null (CK_UNAVAILABLE_INFORMATION) or false (longer than
+ *                        its bound: not read). Throws an Error with code RAA_NOT_DIRECT when the module is not loaded
+ *                        in this process, or `lib` is not the pkcs11js that loaded it; ENOMEM when a length the
+ *                        module gives cannot be allocated; a TypeError for malformed arguments.
  *
  * A failed system call throws an Error whose message names the call and strerror(errno).
  * Plain C, Node-API version 8: one build serves Node 20, 22 and 24.
@@ -239,6 +241,13 @@ typedef struct {
 #define CK_UNAVAILABLE_INFORMATION (~0UL)
 #define MAX_TYPES 16
 
+/* `code`: the Error's `code` property. RAA_NOT_DIRECT: lib or the module is not one this function may read through. */
+static napi_value throw_coded(napi_env env, const char *code, const char *message) {
+  napi_throw_error(env, code, message);
+  return NULL;
+}
+#define NOT_DIRECT "RAA_NOT_DIRECT"
+
 static bool get_handle(napi_env env, napi_value value, ck_ulong *handle) {
   void *data;
   size_t size;
@@ -256,20 +265,33 @@ static napi_value rv_value(napi_env env, ck_ulong rv) {
   return result;
 }
 
-/* The two C_GetAttributeValue calls, on a module already loaded; `values` are freed by the caller. */
+/*
+ * The two C_GetAttributeValue calls, on a module already loaded. Of what the module writes into a template only the
+ * lengths are taken: each call gets a template of its own, so a pointer or type it writes back is never used, nor
+ * freed. `buffers` (count of them, NULL each) are freed by the caller, on every path.
+ */
 static napi_value read_attributes(napi_env env, ck_get_attribute_value get, ck_ulong session, ck_ulong object,
-                                  ck_attribute *attributes, const int64_t *bounds, uint32_t count) {
-  ck_ulong rv = get(session, object, attributes, count);
+                                  const ck_ulong *types, const int64_t *bounds, uint32_t count, void **buffers) {
+  ck_attribute asked[MAX_TYPES];
+  for (uint32_t i = 0; i < count; i++) asked[i] = (ck_attribute){types[i], NULL, 0};
+  ck_ulong rv = get(session, object, asked, count);
   if (rv != CKR_OK) return rv_value(env, rv);
+  ck_ulong lengths[MAX_TYPES];
   ck_attribute wanted[MAX_TYPES];
+  uint32_t slot[MAX_TYPES]; /* wanted[slot[i]] reads types[i], when buffers[i] */
   uint32_t read = 0;
   for (uint32_t i = 0; i < count; i++) {
-    ck_ulong length = attributes[i].length;
+    ck_ulong length = lengths[i] = asked[i].length;
     if (length == CK_UNAVAILABLE_INFORMATION || length == 0) continue;
     if (bounds[i] >= 0 && length > (ck_ulong)bounds[i]) continue;
-    attributes[i].value = malloc(length);
-    if (attributes[i].value == NULL) return throw_errno(env, "malloc", ENOMEM);
-    wanted[read++] = attributes[i];
+    buffers[i] = malloc(length);
+    if (buffers[i] == NULL) {
+      char message[160];
+      snprintf(message, sizeof message, "pkcs11Attributes: no memory for the %lu bytes the module gives as the length of attribute 0x%lx", length, types[i]);
+      return throw_coded(env, "ENOMEM", message);
+    }
+    slot[i] = read;
+    wanted[read++] = (ck_attribute){types[i], buffers[i], length};
   }
   if (read > 0) {
     rv = get(session, object, wanted, read);
@@ -277,21 +299,16 @@ static napi_value read_attributes(napi_env env, ck_get_attribute_value get, ck_u
   }
   napi_value result;
   CHECK(napi_create_array_with_length(env, count, &result));
-  for (uint32_t i = 0, w = 0; i < count; i++) {
+  for (uint32_t i = 0; i < count; i++) {
     napi_value element;
-    ck_ulong length = attributes[i].length;
-    if (length == CK_UNAVAILABLE_INFORMATION) {
+    ck_ulong got = buffers[i] == NULL ? lengths[i] : wanted[slot[i]].length;
+    if (got == CK_UNAVAILABLE_INFORMATION) {
       CHECK(napi_get_null(env, &element));
-    } else if (attributes[i].value == NULL && length > 0) {
-      CHECK(napi_get_boolean(env, false, &element));
+    } else if (buffers[i] == NULL && got > 0) {
+      CHECK(napi_get_boolean(env, false, &element)); /* longer than its bound: not read */
     } else {
-      ck_ulong got = attributes[i].value == NULL ? 0 : wanted[w++].length;
-      if (got == CK_UNAVAILABLE_INFORMATION) {
-        CHECK(napi_get_null(env, &element));
-      } else {
-        if (got > length) got = length; /* a module may not claim more than it was given room for */
-        CHECK(napi_create_buffer_copy(env, got, got == 0 ? "" : attributes[i].value, NULL, &element));
-      }
+      if (got > lengths[i]) got = lengths[i]; /* a module may not claim more than it was given room for */
+      CHECK(napi_create_buffer_copy(env, got, got == 0 ? "" : buffers[i], NULL, &element));
     }
     CHECK(napi_set_element(env, result, i, element));
   }
@@ -307,7 +324,7 @@ static void *loaded_module(napi_env env, napi_value value) {
     return NULL;
   }
   void *module = dlopen(path, RTLD_LAZY | RTLD_NOLOAD);
-  if (module == NULL) napi_throw_error(env, NULL, "pkcs11Attributes: the PKCS#11 module is not loaded in this process");
+  if (module == NULL) throw_coded(env, NOT_DIRECT, "pkcs11Attributes: the PKCS#11 module is not loaded in this process");
   return module;
 }
 
@@ -320,55 +337,69 @@ typedef struct {
   ck_function_list *list;
 } pkcs11js_module;
 
-/* The function list of `lib`, only when its handle is the loaded `path` (so a PKCS11 of that layout); else throws. */
-static ck_function_list *pkcs11js_function_list(napi_env env, napi_value lib, napi_value path) {
+/*
+ * The function list of `lib`, only when it is an instance of `pkcs11` (the class that made it) with a native object
+ * wrapped in it, and that object's handle is the loaded `path`; else throws. An object another addon wrapped is never
+ * unwrapped (its memory read as pkcs11js's), unless its prototype was set to pkcs11's: Node-API cannot tell which
+ * addon wrapped an object, and pkcs11js tags none (napi_type_tag_object).
+ */
+static ck_function_list *pkcs11js_function_list(napi_env env, napi_value lib, napi_value pkcs11, napi_value path) {
+  napi_valuetype type;
+  if (napi_typeof(env, pkcs11, &type) != napi_ok || type != napi_function) {
+    napi_throw_type_error(env, NULL, "pkcs11Attributes: PKCS11 must be the class that made lib");
+    return NULL;
+  }
+  bool instance = false;
   void *wrapped = NULL;
-  if (napi_unwrap(env, lib, &wrapped) != napi_ok || wrapped == NULL) {
-    napi_throw_type_error(env, NULL, "pkcs11Attributes: lib must be a pkcs11js PKCS11");
+  if (napi_typeof(env, lib, &type) != napi_ok || type != napi_object) instance = false;
+  else if (napi_instanceof(env, lib, pkcs11, &instance) != napi_ok) return NULL; /* its Symbol.hasInstance threw */
+  if (!instance || napi_unwrap(env, lib, &wrapped) != napi_ok || wrapped == NULL) {
+    throw_coded(env, NOT_DIRECT, "pkcs11Attributes: lib must be a pkcs11js PKCS11");
     return NULL;
   }
   void *module = loaded_module(env, path);
   if (module == NULL) return NULL;
-  pkcs11js_module *pkcs11 = wrapped;
-  bool same = pkcs11->handle == module;
+  pkcs11js_module *held = wrapped;
+  bool same = held->handle == module;
   dlclose(module);
-  if (!same || pkcs11->list == NULL || pkcs11->list->get_attribute_value == NULL) {
-    napi_throw_error(env, NULL, "pkcs11Attributes: lib is not the pkcs11js that loaded this module");
+  if (!same || held->list == NULL || held->list->get_attribute_value == NULL) {
+    throw_coded(env, NOT_DIRECT, "pkcs11Attributes: lib is not the pkcs11js that loaded this module");
     return NULL;
   }
-  return pkcs11->list;
+  return held->list;
 }
 
 static napi_value pkcs11_attributes(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   uint32_t count = 0, bounds_count = 0;
-  if (argc < 6 || napi_get_array_length(env, argv[4], &count) != napi_ok ||
-      napi_get_array_length(env, argv[5], &bounds_count) != napi_ok || count == 0 || count > MAX_TYPES ||
+  if (argc < 7 || napi_get_array_length(env, argv[5], &count) != napi_ok ||
+      napi_get_array_length(env, argv[6], &bounds_count) != napi_ok || count == 0 || count > MAX_TYPES ||
       bounds_count != count) {
-    napi_throw_type_error(env, NULL, "pkcs11Attributes(lib, modulePath, session, object, types, bounds): 1 to 16 types, a bound each");
+    napi_throw_type_error(env, NULL, "pkcs11Attributes(lib, PKCS11, modulePath, session, object, types, bounds): 1 to 16 types, a bound each");
     return NULL;
   }
   ck_ulong session, object;
-  if (!get_handle(env, argv[2], &session) || !get_handle(env, argv[3], &object)) return NULL;
-  ck_attribute attributes[MAX_TYPES];
+  if (!get_handle(env, argv[3], &session) || !get_handle(env, argv[4], &object)) return NULL;
+  ck_ulong types[MAX_TYPES];
   int64_t bounds[MAX_TYPES];
   for (uint32_t i = 0; i < count; i++) {
     napi_value type, bound;
     int64_t t;
-    CHECK(napi_get_element(env, argv[4], i, &type));
-    CHECK(napi_get_element(env, argv[5], i, &bound));
+    CHECK(napi_get_element(env, argv[5], i, &type));
+    CHECK(napi_get_element(env, argv[6], i, &bound));
     if (napi_get_value_int64(env, type, &t) != napi_ok || t < 0 || napi_get_value_int64(env, bound, &bounds[i]) != napi_ok) {
       napi_throw_type_error(env, NULL, "pkcs11Attributes: types and bounds must be numbers");
       return NULL;
     }
-    attributes[i] = (ck_attribute){(ck_ulong)t, NULL, 0};
+    types[i] = (ck_ulong)t;
   }
-  ck_function_list *list = pkcs11js_function_list(env, argv[0], argv[1]);
+  ck_function_list *list = pkcs11js_function_list(env, argv[0], argv[1], argv[2]);
   if (list == NULL) return NULL;
-  napi_value result = read_attributes(env, list->get_attribute_value, session, object, attributes, bounds, count);
-  for (uint32_t i = 0; i < count; i++) free(attributes[i].value);
+  void *buffers[MAX_TYPES] = {NULL};
+  napi_value result = read_attributes(env, list->get_attribute_value, session, object, types, bounds, count, buffers);
+  for (uint32_t i = 0; i < count; i++) free(buffers[i]);
   return result;
 }
 

@@ -15,3 +15,14 @@ export function buildAttributeShim(dir: string): string {
   execFileSync("gcc", ["-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-I", HEADERS, "-o", module, SOURCE, "-ldl"], { stdio: "pipe" });
   return module;
 }
+
+/** Builds helpers/attribute-shim/foreign-wrap.c, an addon that is not pkcs11js, into `dir`; returns the addon's path. */
+export function buildForeignWrap(dir: string): string {
+  const addon = join(dir, "foreign-wrap.node");
+  const source = resolve(import.meta.dirname, "attribute-shim/foreign-wrap.c");
+  execFileSync("gcc", ["-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-I", NODE_HEADERS, "-o", addon, source, "-ldl"], { stdio: "pipe" });
+  return addon;
+}
+
+/** Node-API's headers, where Debian's nodejs (and node-gyp's nodedir=/usr) has them. */
+const NODE_HEADERS = "/usr/include/node";

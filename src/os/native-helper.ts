@@ -26,11 +26,12 @@ export interface NativeHelper {
   /** Sets (null: removes) an open file's POSIX access ACL. Linux only. */
   setAccessAcl?(fd: number, acl: Buffer | null): void;
   /**
-   * C_GetAttributeValue through the function list of `lib`, the pkcs11js PKCS11 that loaded `modulePath` (never loads
-   * one): the values within their bound (-1: none), false for one longer, null for one not given; a number: the
-   * call's CK_RV. Throws when that module is not loaded, or `lib` did not load it.
+   * C_GetAttributeValue through the function list of `lib`, the pkcs11js PKCS11 (an instance of `pkcs11`) that loaded
+   * `modulePath` (never loads one): the values within their bound (-1: none), false for one longer, null for one not
+   * given; a number: the call's CK_RV. Throws an Error with code `RAA_NOT_DIRECT` when that module is not loaded, or
+   * `lib` did not load it; `ENOMEM` when a length the module gives cannot be allocated; a TypeError for bad arguments.
    */
-  pkcs11Attributes?(lib: object, modulePath: string, session: Buffer, object: Buffer, types: readonly number[], bounds: readonly number[]): number | (Buffer | null | false)[];
+  pkcs11Attributes?(lib: object, pkcs11: abstract new () => object, modulePath: string, session: Buffer, object: Buffer, types: readonly number[], bounds: readonly number[]): number | (Buffer | null | false)[];
 }
 
 export type NativeHelperLoad =

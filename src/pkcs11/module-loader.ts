@@ -20,7 +20,7 @@ export class Pkcs11Module {
   /** Incremented by each re-initialisation: sessions opened in an older generation are dead. */
   generation = 0;
   refs = 0;
-  /** False once raa_native could not read through this module's function list (objects.ts boundedRead). */
+  /** False once raa_native found it may not read through this module's function list (objects.ts boundedRead). */
   directReads: boolean | undefined;
 
   constructor(
@@ -29,6 +29,8 @@ export class Pkcs11Module {
     readonly info: LibraryInfo,
     /** This thread initialised it (initialize): its last release finalises it. */
     public owned: boolean,
+    /** The class that made `lib`: raa_native reads through no object that is not one of its instances. */
+    readonly pkcs11: new () => PKCS11,
   ) {}
 
   /**
@@ -160,7 +162,8 @@ function load(choice: ModuleChoice, debug?: DebugLog): Pkcs11Module {
     refuseNonFile(conf, `${variable} (${conf}) is not a regular file (${hangs}); ${choice.path} was not loaded`,
       `point ${variable} at its config file (${file}), or unset it`);
   }
-  const lib = new (requirePkcs11js().PKCS11)();
+  const { PKCS11 } = requirePkcs11js();
+  const lib = new PKCS11();
   try {
     lib.load(choice.path);
   } catch (cause) {
@@ -178,7 +181,7 @@ function load(choice: ModuleChoice, debug?: DebugLog): Pkcs11Module {
   try {
     const { info, owned } = initialize(lib, choice.path);
     debug?.(`pkcs11: loaded ${choice.path} (${choice.origin}): ${info.description} ${info.version.major}.${info.version.minor} by ${info.manufacturer}`);
-    return new Pkcs11Module(choice.path, lib, info, owned);
+    return new Pkcs11Module(choice.path, lib, info, owned, PKCS11);
   } catch (error) {
     quietly(() => lib.close());
     throw error;

@@ -192,9 +192,12 @@ function readUpTo(context: TokenContext, handle: Buffer, types: readonly number[
  * The attributes read by raa_native (the project's addon) through the function list pkcs11js holds for the module:
  * the lengths first, then only the values within their bound, with nothing lost (pkcs11js's bounded read loses the
  * buffer the value fits in: {@link FIRST_READ_BYTES}). That list and no other: p11-kit-proxy, the default module,
- * gives a new uninitialised instance at each C_GetFunctionList. Undefined without the addon, or when it finds the
- * module not loaded under that name or `lib` not the pkcs11js that loaded it: pkcs11js's read then. A failed call is
- * thrown as pkcs11js throws it.
+ * gives a new uninitialised instance at each C_GetFunctionList. Undefined without the addon, or once it found (error
+ * code RAA_NOT_DIRECT) the module not loaded under that name or `lib` not the pkcs11js that loaded it: pkcs11js reads
+ * from then on. A failed call is thrown as pkcs11js throws it; so is any other failure of the addon (a length the
+ * module gives that cannot be allocated: ENOMEM), as this read's alone: readUpTo asks the attributes one by one, and
+ * the one that fails again is a failure of the object (PKCS11_ERROR), the next read direct again. A transient failure
+ * never sends every later read, for the life of an agent, to pkcs11js's leaking one.
  */
 function boundedRead(context: TokenContext, handle: Buffer, types: readonly number[], bound: (type: number) => number | undefined): (Buffer | null | false)[] | undefined {
   const read = loadNativeHelper().helper?.pkcs11Attributes;
@@ -202,9 +205,10 @@ function boundedRead(context: TokenContext, handle: Buffer, types: readonly numb
   if (read === undefined || module.directReads === false) return undefined;
   let answer: ReturnType<typeof read>;
   try {
-    answer = read(module.lib, module.path, context.session, handle, types, types.map((type) => bound(type) ?? -1));
-  } catch {
-    module.directReads = false; // not loaded under the name pkcs11js gave, or another pkcs11js: pkcs11js reads it
+    answer = read(module.lib, module.pkcs11, module.path, context.session, handle, types, types.map((type) => bound(type) ?? -1));
+  } catch (error) {
+    if ((error as { code?: unknown } | undefined)?.code !== NOT_DIRECT) throw error;
+    module.directReads = false;
     return undefined;
   }
   // Too small at the length the module itself gave: the object grew meanwhile, or the module will not give it.
@@ -212,6 +216,9 @@ function boundedRead(context: TokenContext, handle: Buffer, types: readonly numb
   if (typeof answer === "number") throw pkcs11ErrorOf(answer);
   return answer;
 }
+
+/** raa_native's code for "not through this module's function list": the only failure that ends its direct reads. */
+const NOT_DIRECT = "RAA_NOT_DIRECT";
 
 /**
  * The most bytes of these attributes {@link readAttributes} reads of an object. pkcs11js reads any value whole, and

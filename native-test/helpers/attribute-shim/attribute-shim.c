@@ -10,6 +10,11 @@
  *                       device-error    CKR_DEVICE_ERROR for any call that asks for it
  *                       too-small       CKR_BUFFER_TOO_SMALL whatever the buffer's size
  *                       ok-length       CKR_OK with the length needed, the buffer untouched, when it is too small
+ *                       huge-length     CKR_OK with a length of 2^62 bytes when asked its length (pValue NULL)
+ *                       stray-pointer   when asked its length: a length of 0, and a pointer (to static memory)
+ *                                       written into pValue, which a caller must neither read nor free
+ *                       grows           CKR_OK with 4096 more than the length written when asked its value (the
+ *                                       object grew between the two calls, and the module claims more than its room)
  *                       (unset: SoftHSM's answers)
  *   RAA_SHIM_LOG        a file to which the buffer size of each call that asks for it is appended
  *
@@ -59,6 +64,17 @@ static CK_RV shim_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE 
   if (target == NULL || getenv("RAA_SHIM_ANSWER") == NULL) return real->C_GetAttributeValue(session, object, template, count);
   log_size(target);
   if (answer_is("device-error")) return CKR_DEVICE_ERROR;
+  if (answer_is("huge-length") || answer_is("stray-pointer") || answer_is("grows")) {
+    int asked_length = target->pValue == NULL;
+    CK_RV rv = real->C_GetAttributeValue(session, object, template, count);
+    if (asked_length && answer_is("huge-length")) target->ulValueLen = (CK_ULONG)1 << 62;
+    if (asked_length && answer_is("stray-pointer")) {
+      target->pValue = &shim;
+      target->ulValueLen = 0;
+    }
+    if (!asked_length && answer_is("grows") && rv == CKR_OK) target->ulValueLen += 4096;
+    return rv;
+  }
   if (answer_is("ok-length") && target->pValue == NULL) return real->C_GetAttributeValue(session, object, template, count);
   if (answer_is("ok-length")) {
     CK_ATTRIBUTE asked = {target->type, NULL, 0};
