@@ -106,19 +106,11 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
   const texts = textLinesOf(text, lines);
   const roles = rolesOf(texts);
   const headerOf = (i: number) => { const r = roles[i]; return typeof r === "object" && "header" in r ? r.header : undefined; };
-  // Each section's first header and, when it has one, its second: botocore (configparser) refuses the whole file for
-  // any section given twice (DuplicateSectionError) but DEFAULT, which the JavaScript SDKs merge (the later key wins).
-  const first = new Map<string, number>();
-  const twice = new Map<string, number>();
-  roles.forEach((_, i) => {
-    const name = headerOf(i);
-    if (name === undefined || name === "DEFAULT") return;
-    if (!first.has(name)) first.set(name, i);
-    else if (!twice.has(name)) twice.set(name, i);
-  });
-  const both = (name: string) => `${first.get(name)! + 1} and ${twice.get(name)! + 1}`;
+  // [profile]'s first header and, when it has one, its second (the JavaScript SDKs merge both). DEFAULT, the one section
+  // botocore (configparser) takes twice, is no profile name.
   // "[ gw ]" is profile " gw " to botocore and the JS SDK, not gw
-  const start = first.get(section) ?? -1;
+  const start = roles.findIndex((_, i) => headerOf(i) === section);
+  const twice = start < 0 ? -1 : roles.findIndex((_, i) => i > start && headerOf(i) === section);
   if (start < 0) {
     let prefix = text;
     const last = lines.at(-1);
@@ -134,9 +126,9 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
     });
   }
   // The JavaScript SDKs read each key from the last section with it: writing either one leaves them with old keys.
-  if (twice.has(section)) {
+  if (twice >= 0) {
     const what = "botocore (the AWS CLI) reads no profile of the file, the AWS SDK for JavaScript mixes both";
-    throw new InputError("INPUT_INVALID", `the credentials file has two [${profile}] sections, lines ${both(section)}: ${what}`, {
+    throw new InputError("INPUT_INVALID", `the credentials file has two [${profile}] sections, lines ${start + 1} and ${twice + 1}: ${what}`, {
       hint: `delete one of them (keep the other's settings), then run again`,
     });
   }
