@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { boundedLine, InputError } from "../errors.js";
 import type { Credentials } from "../rolesanywhere/credentials.js";
 
@@ -17,8 +18,16 @@ const HEADER = new RegExp(`^${SPACE}*\\[([^]+)\\]`);
 const TRAILING_SPACE = new RegExp(`(?<!${SPACE})${SPACE}+$`);
 
 const linesOf = (text: string): string[] => text.match(/[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$/g) ?? [];
-const content = (line: string) => line.replace(/(?:\r\n|\r|\n)$/, "");
-const byteString = (text: string): string => Buffer.from(text, "utf8").toString("latin1");
+const content = (line: string): string => {
+  const cut = line.endsWith("\r\n") ? 2 : line.endsWith("\n") || line.endsWith("\r") ? 1 : 0;
+  return cut === 0 ? line : line.slice(0, -cut);
+};
+// Each line of a byte string as UTF-8 text (as botocore reads it), without its line break: the file is decoded once, not
+// line by line (a Buffer each: 16 MiB of blank lines took 39 s). A line break is ASCII, which ends any UTF-8 sequence,
+// so each line decodes as it would alone (U+FFFD for the same bytes). `lines`: linesOf(bytes), when known.
+const textLinesOf = (bytes: string, lines?: readonly string[]): string[] =>
+  lines && !/[\x80-\xff]/.test(bytes) ? lines.map(content) : linesOf(Buffer.from(bytes, "latin1").toString("utf8")).map(content);
+const byteString = (text: string): string => (/[^\x00-\x7f]/.test(text) ? Buffer.from(text, "utf8").toString("latin1") : text);
 // Indentation for a line we write: spaces for \x1c-\x1f and U+0085 (C2 85), which botocore strips and the AWS SDK for
 // JavaScript (String#trim) keeps in the key's name; as many characters, so botocore's indentation levels stay.
 const indentForBoth = (indent: string): string => indent.replace(/[\x1c-\x1f]|\xc2\x85/g, " ");
@@ -26,15 +35,14 @@ const indentForBoth = (indent: string): string => indent.replace(/[\x1c-\x1f]|\x
 type Role = { header: string } | { key: Key | undefined; indent: string; name: string; nested: boolean } | "continuation" | "unparsed" | "other";
 
 /**
- * What each line (without its line break) is to botocore (configparser): a line indented deeper than the setting
+ * What each line (UTF-8 text, without its line break: textLinesOf) is to botocore (configparser): a line indented deeper than the setting
  * above it continues that setting's value, even one that looks like a header or a key; a header is "[" to the last
  * "]" (text may follow). Comments and blank lines are "other"; a line that is none of these is "unparsed".
  */
-function rolesOf(lines: readonly string[]): Role[] {
+function rolesOf(texts: readonly string[]): Role[] {
   let level = 0;
   let inSetting = false;
-  return lines.map((bytes): Role => {
-    const text = Buffer.from(bytes, "latin1").toString("utf8");
+  return texts.map((text): Role => {
     if (BLANK_OR_COMMENT.test(text)) return "other";
     const indent = INDENT.exec(text)![0];
     if (inSetting && indent.length > level) return "continuation";
@@ -95,21 +103,14 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
   const ending = (line: string) => line.slice(content(line).length);
   const lineFor = (key: Key) => `${key} = ${values[key]}${eol}`;
 
-  const roles = rolesOf(lines.map(content));
+  const texts = textLinesOf(text, lines);
+  const roles = rolesOf(texts);
   const headerOf = (i: number) => { const r = roles[i]; return typeof r === "object" && "header" in r ? r.header : undefined; };
-  // Each section's first header and, when it has one, its second: botocore (configparser) refuses the whole file for
-  // any section given twice (DuplicateSectionError) but DEFAULT, which the JavaScript SDKs merge (the later key wins).
-  const first = new Map<string, number>();
-  const twice = new Map<string, number>();
-  roles.forEach((_, i) => {
-    const name = headerOf(i);
-    if (name === undefined || name === "DEFAULT") return;
-    if (!first.has(name)) first.set(name, i);
-    else if (!twice.has(name)) twice.set(name, i);
-  });
-  const both = (name: string) => `${first.get(name)! + 1} and ${twice.get(name)! + 1}`;
+  // [profile]'s first header and, when it has one, its second (the JavaScript SDKs merge both). DEFAULT, the one section
+  // botocore (configparser) takes twice, is no profile name.
   // "[ gw ]" is profile " gw " to botocore and the JS SDK, not gw
-  const start = first.get(section) ?? -1;
+  const start = roles.findIndex((_, i) => headerOf(i) === section);
+  const twice = start < 0 ? -1 : roles.findIndex((_, i) => i > start && headerOf(i) === section);
   if (start < 0) {
     let prefix = text;
     const last = lines.at(-1);
@@ -117,7 +118,7 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
     if (last !== undefined && content(last) !== "") prefix += eol; // a blank line before the new section
     return told(`${prefix}[${section}]${eol}${KEYS.map(lineFor).join("")}`, profile, warn);
   }
-  const [header, cut] = jsHeader(lines[start]!);
+  const [header, cut] = jsHeader(texts[start]!);
   if (!isJsHeader(cut)) {
     const what = `is section [${profile}] to botocore (the AWS CLI) but no section to the AWS SDK for JavaScript`;
     throw new InputError("INPUT_INVALID", `the credentials file's line ${JSON.stringify(boundedLine(header, 60))} ${what}`, {
@@ -125,9 +126,9 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
     });
   }
   // The JavaScript SDKs read each key from the last section with it: writing either one leaves them with old keys.
-  if (twice.has(section)) {
+  if (twice >= 0) {
     const what = "botocore (the AWS CLI) reads no profile of the file, the AWS SDK for JavaScript mixes both";
-    throw new InputError("INPUT_INVALID", `the credentials file has two [${profile}] sections, lines ${both(section)}: ${what}`, {
+    throw new InputError("INPUT_INVALID", `the credentials file has two [${profile}] sections, lines ${start + 1} and ${twice + 1}: ${what}`, {
       hint: `delete one of them (keep the other's settings), then run again`,
     });
   }
@@ -136,9 +137,9 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
   // "[]" is no line to botocore, an indented "[other]" under a setting more of its value, "\ufeff[x=]" option "\ufeff[x"
   // (Python's strip keeps U+FEFF); all are sections to the JS SDKs ("" files nothing): below them they read no key of
   // [profile], or another profile's (gw's keys as other's)
-  const hiding = roles.findIndex((_, i) => i > start && i < end && isJsHeader(jsHeader(lines[i]!)[1]) && jsHeader(lines[i]!)[1] !== `[${profile}]`);
+  const hiding = roles.findIndex((_, i) => i > start && i < end && isJsHeader(jsHeader(texts[i]!)[1]) && jsHeader(texts[i]!)[1] !== `[${profile}]`);
   if (hiding >= 0) {
-    const line = `line ${hiding + 1} (${JSON.stringify(boundedLine(jsHeader(lines[hiding]!)[0], 60))})`;
+    const line = `line ${hiding + 1} (${JSON.stringify(boundedLine(jsHeader(texts[hiding]!)[0], 60))})`;
     const what = `in [${profile}] is no section to botocore (the AWS CLI) but one to the AWS SDK for JavaScript, which reads no key of [${profile}] below it`;
     throw new InputError("INPUT_INVALID", `the credentials file's ${line} ${what}`, {
       hint: "delete it, then run again",
@@ -170,43 +171,59 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
   if (missing.length > 0) {
     if (ending(out[lastSetting]!) === "") out[lastSetting] += eol;
     // Indented like the next header: one indented deeper than the added lines would continue the last of them.
-    const indent = next < 0 ? "" : indentForBoth(byteString(INDENT.exec(Buffer.from(lines[next]!, "latin1").toString("utf8"))![0]));
+    const indent = next < 0 ? "" : indentForBoth(byteString(INDENT.exec(texts[next]!)![0]));
     out.splice(lastSetting + 1, 0, ...missing.map((key) => indent + lineFor(key)));
   }
   return told(out.join("") + lines.slice(end).join(""), profile, warn);
 }
 
 /**
- * A line (bytes) as the JavaScript SDKs read it, trimmed (String#trim keeps \x1c-\x1f and U+0085, which botocore
+ * A line (UTF-8 text) as the JavaScript SDKs read it, trimmed (String#trim keeps \x1c-\x1f and U+0085, which botocore
  * strips), and with a comment (" ;", " #") cut off: a header is "[…]" once cut (isJsHeader).
  */
-function jsHeader(line: string): [string, string] {
-  const trimmed = Buffer.from(content(line), "latin1").toString("utf8").trim();
+function jsHeader(text: string): [string, string] {
+  const trimmed = text.trim();
   return [trimmed, trimmed.split(/(?:^|\s)[;#]/)[0]!.trim()];
 }
 const isJsHeader = (cut: string) => cut.startsWith("[") && cut.endsWith("]");
 
 /** The written file's bytes, once `warn` is told the first line for which botocore (the AWS CLI) reads none of it. */
 function told(written: string, profile: string, warn?: (line: string) => void): Buffer {
-  const problem = warn && unreadableByBotocore(linesOf(written).map(content));
+  const problem = warn && unreadableByBotocore(written);
   if (problem) warn!(`the credentials file has ${problem[0]}: botocore (the AWS CLI) reads no profile of it, [${profile}] included; ${problem[1]}`);
   return Buffer.from(written, "latin1");
 }
 
-const UTF8 = new TextDecoder("utf-8", { fatal: true });
+/** How many times `part` is in `text`. */
+const countOf = (text: string, part: string): number => {
+  let n = 0;
+  for (let at = text.indexOf(part); at >= 0; at = text.indexOf(part, at + part.length)) n++;
+  return n;
+};
+/**
+ * The first line (index) that is not UTF-8, or -1: each U+FFFD its text holds is one its bytes spell (EF BF BD) when it
+ * is, one more for each sequence that is not (no such sequence holds EF BF BD: EF always starts one).
+ */
+function firstNotUtf8(bytes: string, texts: readonly string[]): number {
+  if (isUtf8(Buffer.from(bytes, "latin1"))) return -1;
+  const lines = linesOf(bytes);
+  return texts.findIndex((text, i) => countOf(text, "\ufffd") !== countOf(lines[i]!, "\xef\xbf\xbd"));
+}
 const printed = (bytes: string) => boundedLine(Buffer.from(bytes, "latin1").toString("utf8"), 100);
 // Python's str.splitlines, which botocore splits a "name =" value's indented lines with
 const PY_LINE_BREAK = /[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]/;
 
 /**
- * What makes botocore (raw_config_parse) refuse the file these lines make, and what to do, or undefined: bytes that are
+ * What makes botocore (raw_config_parse) refuse the file of these bytes, and what to do, or undefined: bytes that are
  * not UTF-8 (UnicodeDecodeError), a line before any header (MissingSectionHeaderError), a line with no "=" or ":" or
  * nothing before it (ParsingError), a section given twice but DEFAULT (DuplicateSectionError), a name set twice in a
  * section (DuplicateOptionError), an indented line with no "=" under "name =" (a ValueError of its nested keys).
  * The JS SDK reads such a file (it skips such lines, and merges sections given twice): the first one is told.
  */
-function unreadableByBotocore(lines: string[]): [string, string] | undefined {
-  const roles = rolesOf(lines);
+function unreadableByBotocore(bytes: string): [string, string] | undefined {
+  const texts = textLinesOf(bytes);
+  const notUtf8 = firstNotUtf8(bytes, texts);
+  const roles = rolesOf(texts);
   const sections = new Map<string, number>();
   const setAt = new Map<string, number>();
   let section: string | undefined;
@@ -216,20 +233,15 @@ function unreadableByBotocore(lines: string[]): [string, string] | undefined {
   const byDefault = new Map<string, [string, string]>();
   for (const [i, role] of roles.entries()) {
     const line = `line ${i + 1}`;
-    try {
-      UTF8.decode(Buffer.from(lines[i]!, "latin1"));
-    } catch {
-      return [`bytes that are not UTF-8 (${line})`, "save the file as UTF-8"];
-    }
+    if (i === notUtf8) return [`bytes that are not UTF-8 (${line})`, "save the file as UTF-8"];
     if (role === "other") continue;
     if (section === undefined && !(typeof role === "object" && "header" in role)) {
-      return lines[i]!.startsWith("\xef\xbb\xbf") ? ["a byte-order mark (line 1)", "save the file without it"]
+      return texts[i]!.startsWith("\ufeff") ? ["a byte-order mark (line 1)", "save the file without it"]
         : [`a line before any [section] header (${line})`, "delete it or move it under one"];
     }
     if (role === "unparsed") return [`a line that is no "name = value", [section] or comment (${line})`, "delete it or make it a comment (# …)"];
     if (role === "continuation") {
-      const text = Buffer.from(lines[i]!, "latin1").toString("utf8");
-      if (nested !== undefined && text.split(PY_LINE_BREAK).some((part) => !BLANK.test(part) && !part.includes("="))) {
+      if (nested !== undefined && texts[i]!.split(PY_LINE_BREAK).some((part) => !BLANK.test(part) && !part.includes("="))) {
         const problem: [string, string] = [`an indented line under "${printed(nested)} =" that is no "key = value" (${line})`, "make it one or delete it"];
         if (section !== "DEFAULT") return problem;
         if (!byDefault.has(nested)) byDefault.set(nested, problem);
