@@ -356,6 +356,33 @@ describe.runIf(process.getuid?.() === 0)("os/planted-code with the namespace's o
     });
     expect(othersCouldPlant(join(pkg, "f.js"), sticky, 1001)).toMatchObject({ path: pkg, why: `owned by uid 65534, ${OUTSIDE}, neither root nor this code's owner`, fix: `chown -R 1001 ${pkg}` });
   });
+
+  it("code of 65534 run as 65534: the chmod before the chown shuts only the bits that are open (g, o), none in a 0755 directory", async () => {
+    // Round 38 (M42): a directory only its group or only others could write to, and one neither can, reached no test:
+    // `chmod go-w` for each, or a stray word before the chown, survived.
+    const { dir, cleanup } = makeTempDir("raa-userns-planted-bits-");
+    onTestFinished(cleanup);
+    const [group, others, plain] = [join(dir, "group"), join(dir, "others"), join(dir, "plain")];
+    for (const [at, mode, owner] of [[group, 0o775, 65534], [others, 0o1757, 65534], [plain, 0o755, 1001]] as const) {
+      mkdirSync(join(at, "pkg"), { recursive: true });
+      chmodSync(at, mode);
+      writeFileSync(join(at, "pkg", "f.js"), "");
+      for (const path of [join(at, "pkg"), join(at, "pkg", "f.js")]) chownSync(path, owner, owner);
+    }
+    await inNamespace(line(1001, 1001, 1), "65534\n", 65534);
+    const { othersCouldPlant } = await import("../src/os/planted-code.js");
+    const fix = (at: string, shut: string) => `outside this user namespace: ${shut}chown -R root ${join(at, "pkg")} (or to the code's owner)`;
+    expect(othersCouldPlant(join(group, "pkg", "f.js"), group, 65534)).toEqual({
+      path: join(group, "pkg"), why: `owned by uid 65534, ${OUTSIDE}, in a directory its group can write to`, fix: fix(group, `chmod g-w ${group} && `),
+    });
+    expect(othersCouldPlant(join(others, "pkg", "f.js"), others, 65534)).toEqual({
+      path: join(others, "pkg"), why: `owned by uid 65534, ${OUTSIDE}, in a sticky directory others can write to`, fix: fix(others, `chmod o-w ${others} && `),
+    });
+    // Another owner's code in a directory no one else writes to: the chown alone.
+    expect(othersCouldPlant(join(plain, "pkg", "f.js"), plain, 65534)).toEqual({
+      path: join(plain, "pkg"), why: "owned by uid 1001, neither root nor this code's owner", fix: fix(plain, ""),
+    });
+  });
 });
 
 describe("exposedFileWarnings with the namespace's owners", () => {
