@@ -406,6 +406,27 @@ describe("exposedFileWarnings with the namespace's owners", () => {
     expect(m.foreignOwnerText({ mode: 0o100600, owner: 1000 }, "/k/pin")).toBeUndefined();
   });
 
+  it("this process unmapped where another user is mapped: that user's file is told as theirs, to copy (a chown to the unmapped uid fails in there)", async () => {
+    // Round 38 (M42): `owner === uid || unmappedOwner(uid)` for `&&` survived (no case had this process unmapped and the
+    // owner mapped), and what it covered said `run chown 65534 /k/pin`: chown to an id the namespace does not map is EINVAL.
+    const m = await exposedFile(line(1000, 1000, 1), 65534);
+    expect(m.foreignOwnerText({ mode: 0o100600, owner: 1000 }, "/k/pin")).toEqual({
+      problem: "/k/pin belongs to another user (uid 1000), who can change it", hint: "copy it to a file of your own",
+    });
+  });
+
+  it("without process.getuid (not POSIX): a directory of an unmapped owner is told as another user's, not a TypeError", async () => {
+    // Round 38 (M42): `process.getuid()` for `process.getuid?.()` in changeableDirectoryText survived.
+    await inNamespace(line(1000, 1000, 1));
+    const m = await import("../src/os/exposed-file.js");
+    const { getuid } = process;
+    onTestFinished(() => void Object.assign(process, { getuid }));
+    process.getuid = undefined;
+    expect(m.changeableDirectoryText("/d/pin", { path: "/d", mode: 0o40755, owner: 65534 })).toEqual({
+      problem: `/d/pin is in a directory owned by another user (uid 65534, ${OUTSIDE}, /d), who can replace it`, hint: "move it to a directory of your own",
+    });
+  });
+
   it.runIf(process.getuid?.() === 0)("a directory of the overflow uid, sticky 1777: told where the host's root is mapped, before the sticky bit; root's where not", async () => {
     const root = mkdtempSync(join(tmpdir(), "raa-ns-owner-"));
     onTestFinished(() => rmSync(root, { recursive: true, force: true }));
