@@ -257,6 +257,21 @@ describe.runIf(process.getuid?.() === 0)("io/trusted-path asks with the director
     }
   });
 
+  it("the agent's socket directory of 65534 in a 0755 one: past the walk (root's), then not this user's, told as outside the namespace", async () => {
+    // Round 38 (M42): the socket directory's owner named as a bare `uid 65534` survived the unit tests (only
+    // native-test/user-namespace-unmapped-self-words.test.ts saw it).
+    const { dir, cleanup } = await setUp();
+    try {
+      const { prepareSocketPath } = await import("../src/agent/socket-safety.js");
+      const theirs = join(dir, "plain", "theirs");
+      await expect(prepareSocketPath(join(theirs, "agent.sock"), 1001)).rejects.toMatchObject({
+        code: "SOCKET_UNSAFE", message: `socket directory ${theirs} belongs to uid 65534, ${OUTSIDE}, not to this user (1001)`,
+      });
+    } finally {
+      cleanup();
+    }
+  });
+
   // Round 34 (R22): without the native helper a TPM simulator's socket was judged without the directory it is in.
   it("a TPM simulator socket of 65534 in a sticky directory, without the native helper: another user's, not a byte sent", async () => {
     const { dir, cleanup } = await setUp();
