@@ -257,6 +257,21 @@ describe.runIf(process.getuid?.() === 0)("io/trusted-path asks with the director
     }
   });
 
+  it("the agent's socket directory of 65534 in a 0755 one: past the walk (root's), then not this user's, told as outside the namespace", async () => {
+    // Round 38 (M42): the socket directory's owner named as a bare `uid 65534` survived the unit tests (only
+    // native-test/user-namespace-unmapped-self-words.test.ts saw it).
+    const { dir, cleanup } = await setUp();
+    try {
+      const { prepareSocketPath } = await import("../src/agent/socket-safety.js");
+      const theirs = join(dir, "plain", "theirs");
+      await expect(prepareSocketPath(join(theirs, "agent.sock"), 1001)).rejects.toMatchObject({
+        code: "SOCKET_UNSAFE", message: `socket directory ${theirs} belongs to uid 65534, ${OUTSIDE}, not to this user (1001)`,
+      });
+    } finally {
+      cleanup();
+    }
+  });
+
   // Round 34 (R22): without the native helper a TPM simulator's socket was judged without the directory it is in.
   it("a TPM simulator socket of 65534 in a sticky directory, without the native helper: another user's, not a byte sent", async () => {
     const { dir, cleanup } = await setUp();
@@ -356,6 +371,33 @@ describe.runIf(process.getuid?.() === 0)("os/planted-code with the namespace's o
     });
     expect(othersCouldPlant(join(pkg, "f.js"), sticky, 1001)).toMatchObject({ path: pkg, why: `owned by uid 65534, ${OUTSIDE}, neither root nor this code's owner`, fix: `chown -R 1001 ${pkg}` });
   });
+
+  it("code of 65534 run as 65534: the chmod before the chown shuts only the bits that are open (g, o), none in a 0755 directory", async () => {
+    // Round 38 (M42): a directory only its group or only others could write to, and one neither can, reached no test:
+    // `chmod go-w` for each, or a stray word before the chown, survived.
+    const { dir, cleanup } = makeTempDir("raa-userns-planted-bits-");
+    onTestFinished(cleanup);
+    const [group, others, plain] = [join(dir, "group"), join(dir, "others"), join(dir, "plain")];
+    for (const [at, mode, owner] of [[group, 0o775, 65534], [others, 0o1757, 65534], [plain, 0o755, 1001]] as const) {
+      mkdirSync(join(at, "pkg"), { recursive: true });
+      chmodSync(at, mode);
+      writeFileSync(join(at, "pkg", "f.js"), "");
+      for (const path of [join(at, "pkg"), join(at, "pkg", "f.js")]) chownSync(path, owner, owner);
+    }
+    await inNamespace(line(1001, 1001, 1), "65534\n", 65534);
+    const { othersCouldPlant } = await import("../src/os/planted-code.js");
+    const fix = (at: string, shut: string) => `outside this user namespace: ${shut}chown -R root ${join(at, "pkg")} (or to the code's owner)`;
+    expect(othersCouldPlant(join(group, "pkg", "f.js"), group, 65534)).toEqual({
+      path: join(group, "pkg"), why: `owned by uid 65534, ${OUTSIDE}, in a directory its group can write to`, fix: fix(group, `chmod g-w ${group} && `),
+    });
+    expect(othersCouldPlant(join(others, "pkg", "f.js"), others, 65534)).toEqual({
+      path: join(others, "pkg"), why: `owned by uid 65534, ${OUTSIDE}, in a sticky directory others can write to`, fix: fix(others, `chmod o-w ${others} && `),
+    });
+    // Another owner's code in a directory no one else writes to: the chown alone.
+    expect(othersCouldPlant(join(plain, "pkg", "f.js"), plain, 65534)).toEqual({
+      path: join(plain, "pkg"), why: "owned by uid 1001, neither root nor this code's owner", fix: fix(plain, ""),
+    });
+  });
 });
 
 describe("exposedFileWarnings with the namespace's owners", () => {
@@ -377,6 +419,27 @@ describe("exposedFileWarnings with the namespace's owners", () => {
     m = await exposedFile(line(1000, 1000, 1), 1000);
     expect(m.foreignOwnerText({ mode: 0o100600, owner: 65534 }, "/k/pin")).toBeUndefined();
     expect(m.foreignOwnerText({ mode: 0o100600, owner: 1000 }, "/k/pin")).toBeUndefined();
+  });
+
+  it("this process unmapped where another user is mapped: that user's file is told as theirs, to copy (a chown to the unmapped uid fails in there)", async () => {
+    // Round 38 (M42): `owner === uid || unmappedOwner(uid)` for `&&` survived (no case had this process unmapped and the
+    // owner mapped), and what it covered said `run chown 65534 /k/pin`: chown to an id the namespace does not map is EINVAL.
+    const m = await exposedFile(line(1000, 1000, 1), 65534);
+    expect(m.foreignOwnerText({ mode: 0o100600, owner: 1000 }, "/k/pin")).toEqual({
+      problem: "/k/pin belongs to another user (uid 1000), who can change it", hint: "copy it to a file of your own",
+    });
+  });
+
+  it("without process.getuid (not POSIX): a directory of an unmapped owner is told as another user's, not a TypeError", async () => {
+    // Round 38 (M42): `process.getuid()` for `process.getuid?.()` in changeableDirectoryText survived.
+    await inNamespace(line(1000, 1000, 1));
+    const m = await import("../src/os/exposed-file.js");
+    const { getuid } = process;
+    onTestFinished(() => void Object.assign(process, { getuid }));
+    process.getuid = undefined;
+    expect(m.changeableDirectoryText("/d/pin", { path: "/d", mode: 0o40755, owner: 65534 })).toEqual({
+      problem: `/d/pin is in a directory owned by another user (uid 65534, ${OUTSIDE}, /d), who can replace it`, hint: "move it to a directory of your own",
+    });
   });
 
   it.runIf(process.getuid?.() === 0)("a directory of the overflow uid, sticky 1777: told where the host's root is mapped, before the sticky bit; root's where not", async () => {

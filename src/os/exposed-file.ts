@@ -95,8 +95,9 @@ export function foreignOwnerText({ owner }: FileFacts, path: string): { problem:
   if (owner === undefined || uid === undefined || ownedByOrRoot(owner, uid, statOf(() => dirname(realpathSync(path))))) return undefined;
   // This process unmapped too: its own files show as that owner, a copy it makes as well (in /tmp, told again).
   if (owner === uid && unmappedOwner(uid)) return { problem: `${path} may be another user's, who could change it: ${unmappedSelfText(uid)}`, hint: UNMAPPED_SELF_HINT };
-  // An owner outside this user namespace: chown cannot give it back here (EPERM), a copy is ours.
-  const hint = unmappedOwner(owner) ? "copy it to a file of your own" : `run chown ${uid} ${shellWord(path)}`;
+  // An owner outside this user namespace: chown cannot give it back here (EPERM), a copy is ours. Nor to this process
+  // where it is the unmapped one (EINVAL).
+  const hint = unmappedOwner(owner) || unmappedOwner(uid) ? "copy it to a file of your own" : `run chown ${uid} ${shellWord(path)}`;
   return { problem: `${path} belongs to another user (${ownerText(owner)}), who can change it`, hint };
 }
 

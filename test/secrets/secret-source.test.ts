@@ -269,4 +269,17 @@ describe("a run's read-ahead of a secret file (SecretReadAhead, by path)", () =>
     expect(read.bytes.every((b) => b === 0)).toBe(true);
     ahead.wipe();
   });
+
+  it("a signer that fails to open leaves nothing either: what it did not take is wiped as the call rejects", async () => {
+    // Round 38 (M42): the wipe after a resolved call only (not in `finally`) survived every test.
+    const path = join(dir, "ahead-lent-failed");
+    writeFileSync(path, "9999");
+    const ahead = new SecretReadAhead();
+    const read = await ahead.read({ kind: "file", path }, "PKCS#11 PIN");
+    await expect(ahead.lend(async () => {
+      throw new Error("the token is gone");
+    })).rejects.toThrow("the token is gone");
+    expect(read.bytes.every((b) => b === 0)).toBe(true);
+    await expect(ahead.read({ kind: "file", path }, "PKCS#11 PIN")).rejects.toThrow("read ahead after its run ended");
+  });
 });
