@@ -164,10 +164,10 @@ export function printableLine(text: string): string {
 /**
  * `path` as one word of a POSIX shell command in a hint, which an operator may paste into a root shell: a path another
  * user named (`/tmp/x; touch y`, `$(…)`) stays one argument. Plain when nothing in it is special (today's hints
- * unchanged); else single-quoted, `'\''` for a quote; one holding a character printableLine would turn into a space (a
- * newline) as `$'…'` (bash, zsh, ksh, POSIX 2024 sh) with it escaped, so the printed word still names that path. One
- * starting with `-` as `./-…`: chmod, chown, chgrp, setfacl, getfacl, ls and mkdir would read it as options. One whose
- * word is longer than {@link MAX_SHELL_WORD} as {@link PATH_TOO_LONG}: the hint it is in is then never cut (at
+ * unchanged); else single-quoted, `'\''` for a quote; one holding a character printableLine would turn into a space
+ * (a newline) as `"$(printf '…')"` with it escaped (see {@link quotedWord}), so the printed word still names that path.
+ * One starting with `-` as `./-…`: chmod, chown, chgrp, setfacl, getfacl, ls and mkdir would read it as options. One
+ * whose word is longer than {@link MAX_SHELL_WORD} as {@link PATH_TOO_LONG}: the hint it is in is then never cut (at
  * {@link MAX_ERROR_TEXT}) inside an open quote, which would make the pasted line wait for more and take what is typed next.
  */
 export function shellWord(path: string): string {
@@ -175,14 +175,19 @@ export function shellWord(path: string): string {
   return word.length > MAX_SHELL_WORD ? PATH_TOO_LONG : word;
 }
 
-/** Any text (a token's label) as one shell word that runs nothing when pasted; a path goes through {@link shellWord}. */
+/**
+ * Any text (a token's label) as one shell word that runs nothing when pasted; a path goes through {@link shellWord}.
+ * Text holding a character of the class is `"$(printf '…')"` with that character's UTF-8 bytes as octal escapes, as
+ * are `\`, `'` and a leading `-` (an option to printf); `%` is `%%`. Every POSIX shell (dash, Debian's sh, too) in
+ * any locale gives those bytes back; `$'…'` was bash's, zsh's and ksh's only: dash read `$'dev\xc2\xadice'` as the
+ * name `$dev\xc2\xadice`. A command substitution drops trailing newlines: text ending in one is {@link ENDS_IN_NEWLINE}.
+ */
 export function quotedWord(text: string): string {
   if (/^[\w@%+:,./-]+$/.test(text)) return text; // not `=`: zsh reads a leading one as a command's path
   if (PLAIN.test(text) || !UNPRINTABLE_ONE().test(text)) return `'${text.replace(/'/g, "'\\''")}'`;
-  // Its UTF-8 bytes as \xhh, not \uhhhh: bash in the C locale (a rescue shell, `env -i`) pastes \u00ad as those six
-  // characters, a name other than the one the hint is about.
-  const bytes = (c: string) => Buffer.from(c).toString("hex").replace(/../g, "\\x$&");
-  return `$'${escapeUnprintable(text.replace(/[\\']/g, "\\$&"), bytes)}'`;
+  if (text.endsWith("\n")) return ENDS_IN_NEWLINE;
+  const octal = (c: string) => Buffer.from(c).reduce((escaped, byte) => `${escaped}\\${byte.toString(8).padStart(3, "0")}`, "");
+  return `"$(printf '${escapeUnprintable(text.replace(/^-|[\\'%]/g, (c) => (c === "%" ? "%%" : octal(c))), octal)}')"`;
 }
 
 /**
@@ -196,6 +201,12 @@ export const MAX_SHELL_WORD = 800;
  * refuses the command it is pasted in. Quoted, it was a name: `mkdir -p -m 700 '<…>'` made a directory of it.
  */
 export const PATH_TOO_LONG = "<path too long to quote here>";
+
+/**
+ * What {@link quotedWord} writes for text ending in a newline, which no one-line word gives back in every shell (a
+ * command substitution drops it): a syntax error like {@link PATH_TOO_LONG}, never the name without it.
+ */
+export const ENDS_IN_NEWLINE = "<name ending in a line break: not quoted here>";
 
 /** How a message names a character it must not quote: `U+000A`. */
 export function codePointName(c: string): string {

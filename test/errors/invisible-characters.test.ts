@@ -77,16 +77,17 @@ describe("printableLine, escapeControls: characters drawn as nothing or as a spa
 });
 
 describe("quotedWord: each of them as its UTF-8 bytes, which any locale's shell gives back", () => {
-  it("writes $'…' with \\xhh escapes", () => {
-    expect(quotedWord("dev\u00adice")).toBe("$'dev\\xc2\\xadice'");
-    expect(quotedWord("x\u{e0041}y")).toBe("$'x\\xf3\\xa0\\x81\\x81y'");
-    expect(quotedWord("a\nb")).toBe("$'a\\x0ab'");
+  it("writes \"$(printf '…')\" with octal escapes", () => {
+    expect(quotedWord("dev\u00adice")).toBe(`"$(printf 'dev\\302\\255ice')"`);
+    expect(quotedWord("x\u{e0041}y")).toBe(`"$(printf 'x\\363\\240\\201\\201y')"`);
+    expect(quotedWord("a\nb")).toBe(`"$(printf 'a\\012b')"`);
+    expect(quotedWord("-it's 100%\\\u00ad")).toBe(`"$(printf '\\055it\\047s 100%%\\134\\302\\255')"`);
     expect(quotedWord("é東京 ✓ 👍🏽")).toBe("'é東京 ✓ 👍🏽'");
   });
 
-  it("bash and zsh in the C locale (a rescue shell, env -i) give back the same text (before: \\u00ad, six characters)", () => {
+  it("sh, bash and zsh in the C locale (a rescue shell, env -i) give back the same text (before: \\u00ad, six characters)", () => {
     const words = ["dev\u00adice", "/tmp/\u0085\u202e\u2028x", "x\u{e0041}\u{e0100}y", "a\u00a0b\u3164c", "🔑\ufe0f it's", "a\nb"];
-    for (const shell of ["bash", "zsh"].filter((s) => existsSync(`/usr/bin/${s}`) || existsSync(`/bin/${s}`))) {
+    for (const shell of ["sh", "bash", "zsh"].filter((s) => existsSync(`/usr/bin/${s}`) || existsSync(`/bin/${s}`))) {
       for (const word of words) {
         const quoted = quotedWord(word);
         expect(printableLine(quoted)).toBe(quoted);
@@ -105,7 +106,7 @@ describe("the real CLI: a key file whose path holds U+00AD", () => {
   }, 60_000);
   afterAll(() => tmp.cleanup());
 
-  it("names it on stderr with the soft hyphen shown, and its chmod hint, pasted into bash in the C locale, fixes that file", () => {
+  it("names it on stderr with the soft hyphen shown, and its chmod hint, pasted into sh or bash in the C locale, fixes that file", () => {
     const ca = createCa(join(tmp.dir, "ca"), { name: "ca" });
     const keyPath = join(tmp.dir, "dev\u00adice.key");
     generateKey(join(tmp.dir, "device.key"), "p256");
@@ -118,10 +119,13 @@ describe("the real CLI: a key file whose path holds U+00AD", () => {
     const warning = r.stderr.split("\n").find((line) => line.includes("can be read or changed by other users"));
     expect(warning).toContain(`private key file ${join(tmp.dir, "dev ice.key")} `);
     expect(warning).toContain(`run chmod 600 ${shellWord(keyPath)}`);
-    expect(shellWord(keyPath)).toContain("dev\\xc2\\xadice.key");
+    expect(shellWord(keyPath)).toContain("dev\\302\\255ice.key");
     const command = warning!.slice(warning!.indexOf("run chmod 600 ") + "run ".length);
-    execFileSync("bash", ["-c", command], { env: { PATH: process.env.PATH, LC_ALL: "C" } });
-    expect(statSync(keyPath).mode & 0o777).toBe(0o600);
-    expect(statSync(leaf.keyPath).mode & 0o777).toBe(0o644);
+    for (const shell of ["sh", "bash"]) {
+      chmodSync(keyPath, 0o644);
+      execFileSync(shell, ["-c", command], { env: { PATH: process.env.PATH, LC_ALL: "C" } });
+      expect(statSync(keyPath).mode & 0o777).toBe(0o600);
+      expect(statSync(leaf.keyPath).mode & 0o777).toBe(0o644);
+    }
   });
 });
