@@ -125,9 +125,12 @@ export class AgentError extends Error {
  * tags), the rest of Unicode's Default_Ignorable_Code_Point (soft hyphen, variation selectors, Hangul fillers: drawn
  * as nothing), lone surrogates (written as U+FFFD), and the spaces other than U+0020 (drawn as one): each would make
  * a name look like another one (`dev\u00adice` as `device`). Variation selectors too, U+FE0F after an emoji: after
- * one drawn as an emoji already (🔑) it changes nothing on screen, so two labels would look the same.
+ * one drawn as an emoji already (🔑) it changes nothing on screen, so two labels would look the same. Unassigned code
+ * points (noncharacters too) and private-use characters: a terminal draws them as nothing, a box or whatever glyph its
+ * font has there (Powerline and Nerd fonts: icons), so `dev\ue000ice` could look like `device` (one assigned after
+ * this Node's Unicode, a newer emoji, is escaped too: the terminal of that machine would not draw it either).
  */
-const UNPRINTABLE = String.raw`[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Default_Ignorable_Code_Point}\u00a0\u1680\u2000-\u200a\u202f\u205f\u2800\u3000]`;
+const UNPRINTABLE = String.raw`[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Cn}\p{Co}\p{Default_Ignorable_Code_Point}\u00a0\u1680\u2000-\u200a\u202f\u205f\u2800\u3000]`;
 // Tried only where white space starts (the lookbehind): from each space of a run, a run not followed by one of them
 // was read to its end again, a Host header of 16,000 spaces cost 0.6 s of serve's time.
 const UNPRINTABLE_RUNS = compiledOnUse(String.raw`(?<!\s)\s*(?:${UNPRINTABLE}\s*)+`, "gu");
@@ -145,12 +148,12 @@ function compiledOnUse(source: string, flags: string): () => RegExp {
 
 /**
  * Text of characters none of which is in the class: printable ASCII, Latin-1's letters and signs from U+00B7, and the
- * punctuation, arrows and symbols our own texts use (…, —, →, ✔, ✘; U+2800 is not one of them). Such text, most text
- * (every cold credential-process formats some), is answered without making the class, whose making cost that start
- * +7 M instructions (cachegrind, 188 M → 195 M). test/errors/invisible-characters.test.ts checks that no character of
+ * punctuation, arrows and symbols our own texts use (…, —, →, ✔, ✘; not U+2800, nor the unassigned U+242A-243F,
+ * U+244B-245F, U+2B74-2B75). Such text, most text (every cold credential-process formats some), is answered without
+ * making the class, whose making cost that start +7 M instructions (cachegrind, 188 M → 195 M). test/errors/invisible-characters.test.ts checks that no character of
  * these ranges is in the class.
  */
-export const PLAIN = /^[\x20-\x7e\u00b7-\u00ff\u2010-\u2027\u2030-\u205e\u2190-\u27ff\u2801-\u2bff]*$/;
+export const PLAIN = /^[\x20-\x7e\u00b7-\u00ff\u2010-\u2027\u2030-\u205e\u2190-\u2429\u2440-\u244a\u2460-\u27ff\u2801-\u2b73\u2b76-\u2bff]*$/;
 
 /**
  * `text` on one printable line: each run of C0/C1 controls (line breaks, terminal escapes), line separators, bidi and

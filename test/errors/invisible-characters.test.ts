@@ -25,9 +25,12 @@ const INVISIBLE = [
   "\u{e0100}", "\u{e01ef}", "\u{e0fff}", // variation selectors supplement, the rest of plane 14's ignorables
   "\u00a0", "\u1680", "\u2000", "\u200a", "\u202f", "\u205f", "\u3000", "\u2800", // spaces other than U+0020, braille blank
   "\ud800", "\udfff", // a lone surrogate, written as U+FFFD
+  // Round 37 (H3): unassigned (noncharacters too) and private use, drawn as nothing, a box or a font's icon.
+  "\u0378", "\u242a", "\u245f", "\u2b74", "\u2b75", "\ufdd0", "\ufffe", "\uffff", "\u{1fffe}", "\u{10ffff}",
+  "\ue000", "\ue0a0", "\uf8ff", "\u{f0000}", "\u{10fffd}",
 ];
 /** Their neighbours and ordinary text: left as they are. */
-const VISIBLE = ["\u00ac", "\u00ae", "\u034e", "\u0350", "\u115e", "\u1161", "\u3163", "\u3165", "\uff9f", "\uffa1", "\u17b3", "\u17b6", "\ufdff", "\ufe10", "\ufffc", "\u{1d172}", "\u{1d17b}", "\u27ff", "\u2801", "é", "東京", "✓", "👍🏽", "🔑", "ß", "\u0301"];
+const VISIBLE = ["\u0377", "\u037a", "\u2426", "\u2440", "\u244a", "\u2460", "\u2b73", "\u2b76", "\uf900", "\ufdcf", "\ufdf0", "\u00ac", "\u00ae", "\u034e", "\u0350", "\u115e", "\u1161", "\u3163", "\u3165", "\uff9f", "\uffa1", "\u17b3", "\u17b6", "\ufdff", "\ufe10", "\ufffc", "\u{1d172}", "\u{1d17b}", "\u27ff", "\u2801", "é", "東京", "✓", "👍🏽", "🔑", "ß", "\u0301"];
 
 describe("printableLine, escapeControls: characters drawn as nothing or as a space", () => {
   it("each is a space in a line and an escape in a listing, never itself", () => {
@@ -39,8 +42,8 @@ describe("printableLine, escapeControls: characters drawn as nothing or as a spa
     expect(escapeControls("token \"dev\u00adice\"")).toBe('token "dev\\u00adice"');
   });
 
-  it("every Default_Ignorable_Code_Point and format character, as Node's Unicode tables name them", () => {
-    const ignorable = /[\p{Default_Ignorable_Code_Point}\p{Cf}]/u;
+  it("every Default_Ignorable_Code_Point, format, unassigned and private-use character, as Node's Unicode tables name them", () => {
+    const ignorable = /[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Cn}\p{Co}]/u;
     const passed: string[] = [];
     for (let cp = 0; cp <= 0x10ffff; cp++) {
       if (cp >= 0xd800 && cp <= 0xdfff) continue;
