@@ -183,12 +183,13 @@ export function shellWord(path: string): string {
  * Text holding a character of the class is `"$(printf '…')"` with that character's UTF-8 bytes as octal escapes, as
  * are `\`, `'` and a leading `-` (an option to printf); `%` is `%%`. Every POSIX shell (dash, Debian's sh, too) in
  * any locale gives those bytes back; `$'…'` was bash's, zsh's and ksh's only: dash read `$'dev\xc2\xadice'` as the
- * name `$dev\xc2\xadice`. A command substitution drops trailing newlines: text ending in one is {@link ENDS_IN_NEWLINE}.
+ * name `$dev\xc2\xadice`. A command substitution drops trailing newlines, and a NUL (bash, dash: `a\000b` is `ab`, ksh93:
+ * `a`): text ending in a newline or holding a NUL is {@link UNQUOTABLE}.
  */
 export function quotedWord(text: string): string {
   if (/^[\w@%+:,./-]+$/.test(text)) return text; // not `=`: zsh reads a leading one as a command's path
   if (PLAIN.test(text) || !UNPRINTABLE_ONE().test(text)) return `'${text.replace(/'/g, "'\\''")}'`;
-  if (text.endsWith("\n")) return ENDS_IN_NEWLINE;
+  if (text.endsWith("\n") || text.includes("\0")) return UNQUOTABLE;
   const octal = (c: string) => Buffer.from(c).reduce((escaped, byte) => `${escaped}\\${byte.toString(8).padStart(3, "0")}`, "");
   return `"$(printf '${escapeUnprintable(text.replace(/^-|[\\'%]/g, (c) => (c === "%" ? "%%" : octal(c))), octal)}')"`;
 }
@@ -206,10 +207,10 @@ export const MAX_SHELL_WORD = 800;
 export const PATH_TOO_LONG = "<path too long to quote here>";
 
 /**
- * What {@link quotedWord} writes for text ending in a newline, which no one-line word gives back in every shell (a
- * command substitution drops it): a syntax error like {@link PATH_TOO_LONG}, never the name without it.
+ * What {@link quotedWord} writes for text ending in a newline or holding a NUL, which no one-line word gives back in
+ * every shell: a syntax error like {@link PATH_TOO_LONG}, never the name without them.
  */
-export const ENDS_IN_NEWLINE = "<name ending in a line break: not quoted here>";
+export const UNQUOTABLE = "<name no one-line shell word holds: not quoted here>";
 
 /** How a message names a character it must not quote: `U+000A`. */
 export function codePointName(c: string): string {

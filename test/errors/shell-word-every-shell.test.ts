@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ENDS_IN_NEWLINE, InputError, MAX_SHELL_WORD, PATH_TOO_LONG, quotedWord, shellWord } from "../../src/errors.js";
+import { InputError, MAX_SHELL_WORD, PATH_TOO_LONG, quotedWord, shellWord, UNQUOTABLE } from "../../src/errors.js";
 
 /** Each shell on this machine, as its argv; sh and bash at least (Debian: sh is dash). */
 const SHELLS = [["sh"], ["dash"], ["bash"], ["bash", "--posix"], ["zsh"], ["zsh", "-o", "rcquotes"], ["busybox", "sh"], ["mksh"], ["ksh93"]]
@@ -98,11 +98,13 @@ describe("a hint's command pasted into every shell on this machine", () => {
   });
 });
 
-describe("a name ending in a line break", () => {
+describe("a name ending in a line break, or holding a NUL", () => {
   // Round 37 (H3): no one-line word gives it back in every shell: "$(printf 'key\n')" drops the newline, and names `key`.
   it("is a placeholder, which every shell refuses: neither that file nor the one without the newline changes", () => {
-    expect(shellWord("key\n")).toBe(ENDS_IN_NEWLINE);
-    expect(quotedWord("label\n\n")).toBe(ENDS_IN_NEWLINE);
+    expect(shellWord("key\n")).toBe(UNQUOTABLE);
+    expect(quotedWord("label\n\n")).toBe(UNQUOTABLE);
+    expect(quotedWord("a\0b")).toBe(UNQUOTABLE); // "$(printf 'a\000b')" is `ab` in dash and bash, `a` in ksh93
+    expect(quotedWord("a\0b\u00ad")).toBe(UNQUOTABLE);
     for (const shell of SHELLS) {
       const dir = directoryOf(["key\n", "key", "name"]);
       const ran = run(shell, `chown ${process.getuid!()} ${shellWord("key\n")} && ${printedCommand("key\n")}`, dir);
