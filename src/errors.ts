@@ -125,9 +125,12 @@ export class AgentError extends Error {
  * tags), the rest of Unicode's Default_Ignorable_Code_Point (soft hyphen, variation selectors, Hangul fillers: drawn
  * as nothing), lone surrogates (written as U+FFFD), and the spaces other than U+0020 (drawn as one): each would make
  * a name look like another one (`dev\u00adice` as `device`). Variation selectors too, U+FE0F after an emoji: after
- * one drawn as an emoji already (🔑) it changes nothing on screen, so two labels would look the same.
+ * one drawn as an emoji already (🔑) it changes nothing on screen, so two labels would look the same. Unassigned code
+ * points (noncharacters too) and private-use characters: a terminal draws them as nothing, a box or whatever glyph its
+ * font has there (Powerline and Nerd fonts: icons), so `dev\ue000ice` could look like `device` (one assigned after
+ * this Node's Unicode, a newer emoji, is escaped too: the terminal of that machine would not draw it either).
  */
-const UNPRINTABLE = String.raw`[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Default_Ignorable_Code_Point}\u00a0\u1680\u2000-\u200a\u202f\u205f\u2800\u3000]`;
+const UNPRINTABLE = String.raw`[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Cn}\p{Co}\p{Default_Ignorable_Code_Point}\u00a0\u1680\u2000-\u200a\u202f\u205f\u2800\u3000]`;
 // Tried only where white space starts (the lookbehind): from each space of a run, a run not followed by one of them
 // was read to its end again, a Host header of 16,000 spaces cost 0.6 s of serve's time.
 const UNPRINTABLE_RUNS = compiledOnUse(String.raw`(?<!\s)\s*(?:${UNPRINTABLE}\s*)+`, "gu");
@@ -145,12 +148,13 @@ function compiledOnUse(source: string, flags: string): () => RegExp {
 
 /**
  * Text of characters none of which is in the class: printable ASCII, Latin-1's letters and signs from U+00B7, and the
- * punctuation, arrows and symbols our own texts use (…, —, →, ✔, ✘; U+2800 is not one of them). Such text, most text
- * (every cold credential-process formats some), is answered without making the class, whose making cost that start
- * +7 M instructions (cachegrind, 188 M → 195 M). test/errors/invisible-characters.test.ts checks that no character of
- * these ranges is in the class.
+ * punctuation, arrows and symbols our own texts use (…, —, →, ✔, ✘; not U+2800, nor the unassigned U+242A-243F,
+ * U+244B-245F, U+2B74-2B75, nor U+2427-2429 and U+2B96, unassigned before Unicode 16 and 17: an older Node's tables).
+ * Such text, most text (every cold credential-process formats some), is answered without making the class, whose
+ * making cost that start +7 M instructions (cachegrind, 188 M → 195 M). test/errors/invisible-characters.test.ts
+ * checks that no character of these ranges is in the class.
  */
-export const PLAIN = /^[\x20-\x7e\u00b7-\u00ff\u2010-\u2027\u2030-\u205e\u2190-\u27ff\u2801-\u2bff]*$/;
+export const PLAIN = /^[\x20-\x7e\u00b7-\u00ff\u2010-\u2027\u2030-\u205e\u2190-\u2426\u2440-\u244a\u2460-\u27ff\u2801-\u2b73\u2b76-\u2b95\u2b97-\u2bff]*$/;
 
 /**
  * `text` on one printable line: each run of C0/C1 controls (line breaks, terminal escapes), line separators, bidi and
@@ -164,10 +168,10 @@ export function printableLine(text: string): string {
 /**
  * `path` as one word of a POSIX shell command in a hint, which an operator may paste into a root shell: a path another
  * user named (`/tmp/x; touch y`, `$(…)`) stays one argument. Plain when nothing in it is special (today's hints
- * unchanged); else single-quoted, `'\''` for a quote; one holding a character printableLine would turn into a space (a
- * newline) as `$'…'` (bash, zsh, ksh, POSIX 2024 sh) with it escaped, so the printed word still names that path. One
- * starting with `-` as `./-…`: chmod, chown, chgrp, setfacl, getfacl, ls and mkdir would read it as options. One whose
- * word is longer than {@link MAX_SHELL_WORD} as {@link PATH_TOO_LONG}: the hint it is in is then never cut (at
+ * unchanged); else single-quoted, `'\''` for a quote; one holding a character printableLine would turn into a space
+ * (a newline) as `"$(printf '…')"` with it escaped (see {@link quotedWord}), so the printed word still names that path.
+ * One starting with `-` as `./-…`: chmod, chown, chgrp, setfacl, getfacl, ls and mkdir would read it as options. One
+ * whose word is longer than {@link MAX_SHELL_WORD} as {@link PATH_TOO_LONG}: the hint it is in is then never cut (at
  * {@link MAX_ERROR_TEXT}) inside an open quote, which would make the pasted line wait for more and take what is typed next.
  */
 export function shellWord(path: string): string {
@@ -175,14 +179,20 @@ export function shellWord(path: string): string {
   return word.length > MAX_SHELL_WORD ? PATH_TOO_LONG : word;
 }
 
-/** Any text (a token's label) as one shell word that runs nothing when pasted; a path goes through {@link shellWord}. */
+/**
+ * Any text (a token's label) as one shell word that runs nothing when pasted; a path goes through {@link shellWord}.
+ * Text holding a character of the class is `"$(printf '…')"` with that character's UTF-8 bytes as octal escapes, as
+ * are `\`, `'` and a leading `-` (an option to printf); `%` is `%%`. Every POSIX shell (dash, Debian's sh, too) in
+ * any locale gives those bytes back; `$'…'` was bash's, zsh's and ksh's only: dash read `$'dev\xc2\xadice'` as the
+ * name `$dev\xc2\xadice`. A command substitution drops trailing newlines, and a NUL (bash, dash: `a\000b` is `ab`, ksh93:
+ * `a`): text ending in a newline or holding a NUL is {@link UNQUOTABLE}.
+ */
 export function quotedWord(text: string): string {
   if (/^[\w@%+:,./-]+$/.test(text)) return text; // not `=`: zsh reads a leading one as a command's path
   if (PLAIN.test(text) || !UNPRINTABLE_ONE().test(text)) return `'${text.replace(/'/g, "'\\''")}'`;
-  // Its UTF-8 bytes as \xhh, not \uhhhh: bash in the C locale (a rescue shell, `env -i`) pastes \u00ad as those six
-  // characters, a name other than the one the hint is about.
-  const bytes = (c: string) => Buffer.from(c).toString("hex").replace(/../g, "\\x$&");
-  return `$'${escapeUnprintable(text.replace(/[\\']/g, "\\$&"), bytes)}'`;
+  if (text.endsWith("\n") || text.includes("\0")) return UNQUOTABLE;
+  const octal = (c: string) => Buffer.from(c).reduce((escaped, byte) => `${escaped}\\${byte.toString(8).padStart(3, "0")}`, "");
+  return `"$(printf '${escapeUnprintable(text.replace(/^-|[\\'%]/g, (c) => (c === "%" ? "%%" : octal(c))), octal)}')"`;
 }
 
 /**
@@ -196,6 +206,12 @@ export const MAX_SHELL_WORD = 800;
  * refuses the command it is pasted in. Quoted, it was a name: `mkdir -p -m 700 '<…>'` made a directory of it.
  */
 export const PATH_TOO_LONG = "<path too long to quote here>";
+
+/**
+ * What {@link quotedWord} writes for text ending in a newline or holding a NUL, which no one-line word gives back in
+ * every shell: a syntax error like {@link PATH_TOO_LONG}, never the name without them.
+ */
+export const UNQUOTABLE = "<name no one-line shell word holds: not quoted here>";
 
 /** How a message names a character it must not quote: `U+000A`. */
 export function codePointName(c: string): string {

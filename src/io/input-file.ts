@@ -133,13 +133,19 @@ export function refusePemText(path: string, what: string): void {
   });
 }
 
+/** The hint for a path holding U+FFFD that is not found: the name it stands for may not be UTF-8. */
+export const NOT_UTF8 = "check the path; a name that is not UTF-8 shows � where its bytes are not, and this program cannot open it: rename it";
+
 /** An OS error reading `path` as one input error naming `what` and the path. */
 export function fileError(cause: unknown, path: string, what: string): InputError {
   if (cause instanceof InputError) return cause;
   const code = (cause as NodeJS.ErrnoException).code;
   if (code === "ENOENT" || code === "ENOTDIR") {
     if (path === "") return new InputError("FILE_NOT_FOUND", `no ${what} given: the path is empty`, { hint: "give the path of a file" });
-    return new InputError("FILE_NOT_FOUND", `${what} ${path} does not exist`, { hint: "check the path", cause });
+    // Node reads argv, the environment and file names as UTF-8, each byte sequence that is not as U+FFFD: the file
+    // named by other bytes exists, but no string names it, so no hint can (round 37, H3).
+    const hint = path.includes("\ufffd") ? NOT_UTF8 : "check the path";
+    return new InputError("FILE_NOT_FOUND", `${what} ${path} does not exist`, { hint, cause });
   }
   if (code === "EACCES" || code === "EPERM") {
     return new InputError("FILE_UNREADABLE", `${what} ${path} cannot be read: permission denied`, {

@@ -25,9 +25,12 @@ const INVISIBLE = [
   "\u{e0100}", "\u{e01ef}", "\u{e0fff}", // variation selectors supplement, the rest of plane 14's ignorables
   "\u00a0", "\u1680", "\u2000", "\u200a", "\u202f", "\u205f", "\u3000", "\u2800", // spaces other than U+0020, braille blank
   "\ud800", "\udfff", // a lone surrogate, written as U+FFFD
+  // Round 37 (H3): unassigned (noncharacters too) and private use, drawn as nothing, a box or a font's icon.
+  "\u0378", "\u242a", "\u245f", "\u2b74", "\u2b75", "\ufdd0", "\ufffe", "\uffff", "\u{1fffe}", "\u{10ffff}",
+  "\ue000", "\ue0a0", "\uf8ff", "\u{f0000}", "\u{10fffd}",
 ];
 /** Their neighbours and ordinary text: left as they are. */
-const VISIBLE = ["\u00ac", "\u00ae", "\u034e", "\u0350", "\u115e", "\u1161", "\u3163", "\u3165", "\uff9f", "\uffa1", "\u17b3", "\u17b6", "\ufdff", "\ufe10", "\ufffc", "\u{1d172}", "\u{1d17b}", "\u27ff", "\u2801", "é", "東京", "✓", "👍🏽", "🔑", "ß", "\u0301"];
+const VISIBLE = ["\u0377", "\u037a", "\u2426", "\u2440", "\u244a", "\u2460", "\u2b73", "\u2b76", "\uf900", "\ufdcf", "\ufdf0", "\u00ac", "\u00ae", "\u034e", "\u0350", "\u115e", "\u1161", "\u3163", "\u3165", "\uff9f", "\uffa1", "\u17b3", "\u17b6", "\ufdff", "\ufe10", "\ufffc", "\u{1d172}", "\u{1d17b}", "\u27ff", "\u2801", "é", "東京", "✓", "👍🏽", "🔑", "ß", "\u0301"];
 
 describe("printableLine, escapeControls: characters drawn as nothing or as a space", () => {
   it("each is a space in a line and an escape in a listing, never itself", () => {
@@ -39,8 +42,8 @@ describe("printableLine, escapeControls: characters drawn as nothing or as a spa
     expect(escapeControls("token \"dev\u00adice\"")).toBe('token "dev\\u00adice"');
   });
 
-  it("every Default_Ignorable_Code_Point and format character, as Node's Unicode tables name them", () => {
-    const ignorable = /[\p{Default_Ignorable_Code_Point}\p{Cf}]/u;
+  it("every Default_Ignorable_Code_Point, format, unassigned and private-use character, as Node's Unicode tables name them", () => {
+    const ignorable = /[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Cn}\p{Co}]/u;
     const passed: string[] = [];
     for (let cp = 0; cp <= 0x10ffff; cp++) {
       if (cp >= 0xd800 && cp <= 0xdfff) continue;
@@ -77,16 +80,17 @@ describe("printableLine, escapeControls: characters drawn as nothing or as a spa
 });
 
 describe("quotedWord: each of them as its UTF-8 bytes, which any locale's shell gives back", () => {
-  it("writes $'…' with \\xhh escapes", () => {
-    expect(quotedWord("dev\u00adice")).toBe("$'dev\\xc2\\xadice'");
-    expect(quotedWord("x\u{e0041}y")).toBe("$'x\\xf3\\xa0\\x81\\x81y'");
-    expect(quotedWord("a\nb")).toBe("$'a\\x0ab'");
+  it("writes \"$(printf '…')\" with octal escapes", () => {
+    expect(quotedWord("dev\u00adice")).toBe(`"$(printf 'dev\\302\\255ice')"`);
+    expect(quotedWord("x\u{e0041}y")).toBe(`"$(printf 'x\\363\\240\\201\\201y')"`);
+    expect(quotedWord("a\nb")).toBe(`"$(printf 'a\\012b')"`);
+    expect(quotedWord("-it's 100%\\\u00ad")).toBe(`"$(printf '\\055it\\047s 100%%\\134\\302\\255')"`);
     expect(quotedWord("é東京 ✓ 👍🏽")).toBe("'é東京 ✓ 👍🏽'");
   });
 
-  it("bash and zsh in the C locale (a rescue shell, env -i) give back the same text (before: \\u00ad, six characters)", () => {
+  it("sh, bash and zsh in the C locale (a rescue shell, env -i) give back the same text (before: \\u00ad, six characters)", () => {
     const words = ["dev\u00adice", "/tmp/\u0085\u202e\u2028x", "x\u{e0041}\u{e0100}y", "a\u00a0b\u3164c", "🔑\ufe0f it's", "a\nb"];
-    for (const shell of ["bash", "zsh"].filter((s) => existsSync(`/usr/bin/${s}`) || existsSync(`/bin/${s}`))) {
+    for (const shell of ["sh", "bash", "zsh"].filter((s) => existsSync(`/usr/bin/${s}`) || existsSync(`/bin/${s}`))) {
       for (const word of words) {
         const quoted = quotedWord(word);
         expect(printableLine(quoted)).toBe(quoted);
@@ -105,7 +109,7 @@ describe("the real CLI: a key file whose path holds U+00AD", () => {
   }, 60_000);
   afterAll(() => tmp.cleanup());
 
-  it("names it on stderr with the soft hyphen shown, and its chmod hint, pasted into bash in the C locale, fixes that file", () => {
+  it("names it on stderr with the soft hyphen shown, and its chmod hint, pasted into sh or bash in the C locale, fixes that file", () => {
     const ca = createCa(join(tmp.dir, "ca"), { name: "ca" });
     const keyPath = join(tmp.dir, "dev\u00adice.key");
     generateKey(join(tmp.dir, "device.key"), "p256");
@@ -118,10 +122,13 @@ describe("the real CLI: a key file whose path holds U+00AD", () => {
     const warning = r.stderr.split("\n").find((line) => line.includes("can be read or changed by other users"));
     expect(warning).toContain(`private key file ${join(tmp.dir, "dev ice.key")} `);
     expect(warning).toContain(`run chmod 600 ${shellWord(keyPath)}`);
-    expect(shellWord(keyPath)).toContain("dev\\xc2\\xadice.key");
+    expect(shellWord(keyPath)).toContain("dev\\302\\255ice.key");
     const command = warning!.slice(warning!.indexOf("run chmod 600 ") + "run ".length);
-    execFileSync("bash", ["-c", command], { env: { PATH: process.env.PATH, LC_ALL: "C" } });
-    expect(statSync(keyPath).mode & 0o777).toBe(0o600);
-    expect(statSync(leaf.keyPath).mode & 0o777).toBe(0o644);
+    for (const shell of ["sh", "bash"]) {
+      chmodSync(keyPath, 0o644);
+      execFileSync(shell, ["-c", command], { env: { PATH: process.env.PATH, LC_ALL: "C" } });
+      expect(statSync(keyPath).mode & 0o777).toBe(0o600);
+      expect(statSync(leaf.keyPath).mode & 0o777).toBe(0o644);
+    }
   });
 });

@@ -29,7 +29,7 @@ describe("shellWord", () => {
       expect(printableLine(word)).toBe(word);
       expect(asArgument("bash", word)).toBe(path);
     }
-    expect(shellWord("/tmp/a\nb")).toBe("$'/tmp/a\\x0ab'");
+    expect(shellWord("/tmp/a\nb")).toBe(`"$(printf '/tmp/a\\012b')"`);
   });
 });
 
@@ -56,7 +56,7 @@ describe("shellWord: a path that starts with -", () => {
     expect(shellWord("-x.pem")).toBe("./-x.pem");
     expect(shellWord("--reference=/etc/shadow")).toBe("'./--reference=/etc/shadow'");
     expect(shellWord("-a b")).toBe("'./-a b'");
-    expect(shellWord("-\n")).toBe("$'./-\\x0a'");
+    expect(shellWord("-\n.")).toBe(`"$(printf './-\\012.')"`);
     expect(shellWord("/tmp/-x")).toBe("/tmp/-x");
   });
 
