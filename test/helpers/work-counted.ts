@@ -2,11 +2,14 @@
  * The work a run made one function do, for the tests that guard against a slow (quadratic, exponential) algorithm
  * coming back: counted, not timed, so a loaded machine cannot fail them and a fast one cannot hide the slow algorithm.
  */
+import { syncBuiltinESMExports } from "node:module";
 
 /**
  * Runs `run` with `owner[method]` wrapped: each call adds `weigh(this, args)` (1 by default) to the work, weighed
  * before the call is made; a call that would take the work past `budget` throws instead, so the slow algorithm
  * stops at once with that message (not by the test's timeout). Restored afterwards. Returns the result and the work.
+ * `owner` may be a built-in module's exports (createRequire(…)("node:crypto")): its ES module bindings, which the code
+ * under test imports, follow (syncBuiltinESMExports).
  */
 export async function workOf<T>(
   owner: object,
@@ -23,10 +26,12 @@ export async function workOf<T>(
     if (work > budget) throw new Error(`${method}: more than ${budget} units of work (the slow algorithm?)`);
     return original.apply(this, args);
   };
+  syncBuiltinESMExports();
   try {
     return { result: await run(), work };
   } finally {
     if (own) target[method] = original;
     else delete target[method];
+    syncBuiltinESMExports();
   }
 }
