@@ -6,7 +6,9 @@ import {
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer } from "node:net";
+import { createRequire } from "node:module";
 import { afterAll, describe, expect, it, vi } from "vitest";
+import { workOf } from "../helpers/work-counted.js";
 
 /** A live holder's token, for this process: never stale. */
 const LIVE = `${process.pid} ${hostname()}/${readlinkSync("/proc/self/ns/pid")} ${Date.now()} live\n`;
@@ -143,21 +145,28 @@ describe("withFileLock", () => {
   });
 
   it("a wait for a busy lock lasts its timeout when the clock is set back an hour meanwhile (NTP's first step)", async () => {
-    // Before: the deadline was read from Date.now(), so the wait went on for the hour (here: until the test let the
-    // clock run again after 10 s); a step forward gave up at once.
+    // Before: the deadline was read from Date.now(), so the wait went on for the hour; a step forward gave up at once.
+    // Both clocks are virtual, moved on by each pause the wait makes: a 1 s wait in pauses of 10 ms or more is 101 at most,
+    // an hour's is 240,000 (the budget stops it at the 102nd).
     const lock = join(dir, "clock-step.lock");
     const release = await holdFileLock(lock);
-    const started = performance.now();
-    const clock = vi.spyOn(Date, "now").mockImplementation(() => {
-      const real = performance.timeOrigin + performance.now();
-      if (performance.now() - started > 10_000) return real + 3_600_000; // lets the old wait end
-      return performance.now() - started < 200 ? real : real - 3_600_000; // set back once the wait began
-    });
+    const wallClock = Date.now();
+    let waited = 0;
+    const monotonic = vi.spyOn(performance, "now").mockImplementation(() => waited);
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => wallClock + waited - (waited > 0 ? 3_600_000 : 0)); // set back once the wait began
     try {
-      const error = await withFileLock(lock, async () => "ran", { timeoutMs: 1_000, pollMs: 10 }).catch((e: unknown) => e);
+      const timers = createRequire(import.meta.url)("node:timers/promises");
+      const { result: error, work: pauses } = await workOf(timers, "setTimeout", () =>
+        withFileLock(lock, async () => "ran", { timeoutMs: 1_000, pollMs: 10 }).catch((e: unknown) => e), {
+        budget: 1_000 / 10 + 1,
+        weigh: (_, [ms]) => ((waited += Number(ms)), 1),
+      });
       expect(error).toMatchObject({ code: "FILE_LOCKED" });
-      expect(performance.now() - started).toBeLessThan(8_000); // 1 s and the machine's load
+      expect(pauses).toBeGreaterThanOrEqual(1_000 / 20); // each 10 to 20 ms
+      expect(waited).toBeGreaterThanOrEqual(1_000);
+      expect(waited).toBeLessThan(1_000 + 20);
     } finally {
+      monotonic.mockRestore();
       clock.mockRestore();
       await release();
     }
@@ -304,10 +313,11 @@ describe("withFileLock", () => {
 
   it("a lock that cannot be created (no such directory, no descriptor left): said at once; another's lock left", async () => {
     const missing = join(dir, "no-such-directory", "x.lock");
-    const started = performance.now();
-    const error = await withFileLock(missing, async () => "ran", { timeoutMs: 30_000 }).catch((e: unknown) => e);
+    // Not the wait for a busy lock: no pause between tries (timers/promises' setTimeout) at all
+    const { result: error, work: pauses } = await workOf(createRequire(import.meta.url)("node:timers/promises"), "setTimeout", () =>
+      withFileLock(missing, async () => "ran", { timeoutMs: 30_000 }).catch((e: unknown) => e), { budget: 0 });
     expect(error).toMatchObject({ code: "FILE_WRITE_FAILED", message: `cannot create lock file ${missing}: ENOENT` });
-    expect(performance.now() - started).toBeLessThan(20_000); // not the wait for a busy lock
+    expect(pauses).toBe(0);
     // EMFILE comes before the name is looked up: the file there is a live holder's, not one we made.
     const lock = join(dir, "emfile.lock");
     writeFileSync(lock, LIVE);
