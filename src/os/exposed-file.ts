@@ -110,10 +110,8 @@ const UNMAPPED_SELF_HINT = `${MAP_YOUR_USER}, or keep it out of directories othe
 
 /** The exposed-mode finding in words, for this warning and doctor's row: what is wrong, and the command that fixes it. */
 export function exposedModeText(file: FileFacts, path: string): { problem: string; fix: string } {
-  return { problem: `${path} ${exposedModeWords(file)}`, fix: modeFix(file, shellWord(path)) };
+  return { problem: `${path} can be read or changed by other users (mode ${((file.mode ?? 0) & 0o777).toString(8)})`, fix: modeFix(file, shellWord(path)) };
 }
-
-const exposedModeWords = (file: FileFacts) => `can be read or changed by other users (mode ${((file.mode ?? 0) & 0o777).toString(8)})`;
 
 /**
  * A private key in a file that is not read as one (a certificate file, `cat key.pem crt.pem > crt.pem`; certificates
@@ -122,12 +120,17 @@ const exposedModeWords = (file: FileFacts) => `can be read or changed by other u
  * change there is not the key used; who else can read it is all that tells.
  */
 export function keyInsideWarnings(file: FileFacts, path: string, what: string): string[] {
-  const fixes = (fix: string) => `keep the private key in a file of its own, or run ${fix}`;
-  const holds = `${what} ${path} holds a private key and`;
   const warnings: string[] = [];
-  if (file.mode !== undefined && isExposed(file)) warnings.push(`${holds} ${exposedModeWords(file)}: ${fixes(modeFix(file, shellWord(path)))}`);
+  const mode = ((file.mode ?? 0) & 0o777).toString(8);
+  if (file.mode !== undefined && isExposed(file)) {
+    const fix = modeFix(file, shellWord(path));
+    warnings.push(`${what} ${path} holds a private key and can be read or changed by other users (mode ${mode}): keep the private key in a file of its own, or run ${fix}`);
+  }
   const reader = aclReader(file, path);
-  if (reader) warnings.push(`${holds} ${aclReaderWords(reader)}: ${fixes(aclFix(reader, path))}`);
+  if (reader) {
+    const entry = aclEntryText(reader);
+    warnings.push(`${what} ${path} holds a private key and can be read by other users through its ACL (entry ${entry}): keep the private key in a file of its own, or run ${aclFix(reader, path)}`);
+  }
   return warnings;
 }
 
@@ -166,10 +169,8 @@ export type ChangeableDirectory = { path: string; mode: number; acl?: string; ow
 
 /** The ACL finding in words, for this warning and doctor's row. */
 export function aclReaderText(path: string, entry: string): { problem: string; fix: string } {
-  return { problem: `${path} ${aclReaderWords(entry)}`, fix: aclFix(entry, path) };
+  return { problem: `${path} can be read by other users through its ACL (entry ${aclEntryText(entry)})`, fix: aclFix(entry, path) };
 }
-
-const aclReaderWords = (entry: string) => `can be read by other users through its ACL (entry ${aclEntryText(entry)})`;
 
 /**
  * The first entry (`u:UID`, `g:GID`) of the POSIX ACL of `path` (the read's, `file.acl`, where given) that gives `perm`
