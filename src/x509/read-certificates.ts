@@ -51,8 +51,12 @@ export async function readCertificateFileBeside(path: string, option: string, ke
  * the caller's. Not for `-` or `env:` (no mode): no file others could read.
  */
 export function warnIfKeyInCertificate(file: InputBytes, path: string, what = "certificate file"): void {
-  const held = file.mode !== undefined && holdsPemPrivateKey(file.bytes, path);
-  warnOnce(`${what} holding a private key\n${path}`, held ? keyInsideWarnings(file, path, what) : []);
+  warnOnce(`${what} holding a private key\n${path}`, keyInCertificateWarnings(file, path, what));
+}
+
+/** {@link warnIfKeyInCertificate}'s lines, for a command that tells them its own way (doctor's certificate file row). */
+export function keyInCertificateWarnings(file: InputBytes, path: string, what = "certificate file"): string[] {
+  return file.mode !== undefined && holdsPemPrivateKey(file.bytes, path) ? keyInsideWarnings(file, path, what) : [];
 }
 
 function holdsPemPrivateKey(bytes: Buffer, path: string): boolean {
