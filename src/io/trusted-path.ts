@@ -4,7 +4,7 @@ import {
 } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { InputError, type ErrorCode } from "../errors.js";
-import { ownedByOrRoot, ownerText, rootsOwner, unmappedOwner } from "../user-namespace.js";
+import { MAP_YOUR_USER, ownedByOrRoot, ownerText, rootsOwner, unmappedOwner, unmappedSelfText } from "../user-namespace.js";
 
 /**
  * Paths that steer the process (the config file, a PKCS#11 module it names, the agent socket, the ECS env
@@ -231,8 +231,7 @@ export function checkDirectoryRule(dir: CheckedDirectory, uid: number): void {
 export function checkOwner(stats: Stats, what: string, uid: number, within?: OwnerRule): void {
   if (ownedByOrRoot(stats.uid, uid, within)) return;
   if (stats.uid !== uid || !unmappedOwner(uid)) throw new UntrustedPathError(`${what} belongs to ${ownerText(stats.uid)}, not to this user (${uid}) or root`);
-  const who = `${what} may be another user's: this process runs as an unmapped user in a user namespace`;
-  throw new UntrustedPathError(`${who} (uid ${uid}): whose files these are cannot be told; map your user (unshare --user --map-current-user)`);
+  throw new UntrustedPathError(`${what} may be another user's: ${unmappedSelfText(uid)}; ${MAP_YOUR_USER}`);
 }
 
 /** Not writable by group or others, sticky bit or not. */

@@ -15,15 +15,20 @@ import { aclByName, aclGrants, aclNamed, aclUnreadable, readAccessAcl, UNMAPPED_
  * 0640), with no write bit for the group and no bit for others.
  */
 export function warnIfExposed(file: FileFacts, path: string, what: string): void {
-  // Once per process while it stays so: a long-running program re-reads the file at every refresh (a file key, a
-  // PIN file). One entry per file that is exposed now; a file fixed and exposed again later is told again.
-  const messages = exposedFileWarnings(file, path, what);
-  const key = `${what}\n${path}`;
+  warnOnce(`${what}\n${path}`, exposedFileWarnings(file, path, what));
+}
+
+/**
+ * RAA_EXPOSED_FILE process warnings about one file (`key`: what it is for, and its path), each once per process while it
+ * stays so: a long-running program re-reads the file at every refresh (a file key, a PIN file). One entry per file that
+ * is exposed now; a file fixed and exposed again later is told again.
+ */
+export function warnOnce(key: string, messages: readonly string[]): void {
   const told = warned.get(key);
   for (const message of messages) {
     if (!told?.includes(message)) process.emitWarning(message, { code: "RAA_EXPOSED_FILE" });
   }
-  if (messages.length > 0) warned.set(key, messages);
+  if (messages.length > 0) warned.set(key, [...messages]);
   else warned.delete(key);
 }
 
@@ -107,6 +112,27 @@ const UNMAPPED_SELF_HINT = `${MAP_YOUR_USER}, or keep it out of directories othe
 /** The exposed-mode finding in words, for this warning and doctor's row: what is wrong, and the command that fixes it. */
 export function exposedModeText(file: FileFacts, path: string): { problem: string; fix: string } {
   return { problem: `${path} can be read or changed by other users (mode ${((file.mode ?? 0) & 0o777).toString(8)})`, fix: modeFix(file, shellWord(path)) };
+}
+
+/**
+ * A private key in a file that is not read as one (a certificate file, `cat key.pem crt.pem > crt.pem`; certificates
+ * are left readable by all), in words: each way other users can read the file — its mode (as a key file's,
+ * {@link isExposed}), an ACL entry — with the two fixes. Not its owner nor the directories on the way: what they could
+ * change there is not the key used; who else can read it is all that tells.
+ */
+export function keyInsideWarnings(file: FileFacts, path: string, what: string): string[] {
+  const warnings: string[] = [];
+  const mode = ((file.mode ?? 0) & 0o777).toString(8);
+  if (file.mode !== undefined && isExposed(file)) {
+    const fix = modeFix(file, shellWord(path));
+    warnings.push(`${what} ${path} holds a private key and can be read or changed by other users (mode ${mode}): keep the private key in a file of its own, or run ${fix}`);
+  }
+  const reader = aclReader(file, path);
+  if (reader) {
+    const entry = aclEntryText(reader);
+    warnings.push(`${what} ${path} holds a private key and can be read by other users through its ACL (entry ${entry}): keep the private key in a file of its own, or run ${aclFix(reader, path)}`);
+  }
+  return warnings;
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * How to unblock a user PIN, per token family: PIV cards with their PUK, SoftHSM and tpm2-pkcs11 by a new PIN set as the
- * security officer (`pkcs11-tool --unlock-pin` only works for cards OpenSC itself manages as PKCS#15).
+ * security officer (`pkcs11-tool --unlock-pin` only works for cards OpenSC itself manages as PKCS#15). Never a command
+ * that takes a PIN as an argument: one that asks for it.
  */
 import { quotedWord, shellWord } from "../errors.js";
 import type { LibraryInfo } from "./module-loader.js";
@@ -37,7 +38,9 @@ export function unblockHint(family: TokenFamily, token: { readonly label: string
     case "softhsm":
       return `set a new user PIN as the security officer: \`${initPinCommand(token)}\``;
     case "tpm2-pkcs11":
-      return `set a new user PIN with the SO PIN: \`tpm2_ptool initpin --label=${quotedWord(token.label)} --sopin=… --userpin=…\`; if the TPM itself is in lockout, wait for its recovery time or clear it with tpm2_dictionarylockout`;
+      // tpm2_ptool initpin takes both PINs only as arguments (no prompt, file or variable), which every local user
+      // reads in /proc/PID/cmdline; the module's own C_InitPIN, through pkcs11-tool, asks for them on the terminal.
+      return `set a new user PIN as the security officer: \`${initPinCommand(token)}\` (it asks for the SO PIN and the new PIN; not \`tpm2_ptool initpin\`, which takes them as arguments that every local user can read in the process list); if the TPM itself is in lockout, wait for its recovery time or clear it with tpm2_dictionarylockout`;
     case "other":
       return "unblock it with the SO PIN or PUK using the token vendor's tool (on tokens that allow it: `pkcs11-tool --login --login-type so --init-pin`)";
   }

@@ -11,6 +11,7 @@ import { loadKeyFile } from "../signers/file/key-material.js";
 import { SUPPORTED_KEYS_HINT } from "../signers/file/signing-key.js";
 import { repeatWithoutOverlap } from "../daemon/repeat.js";
 import { SERVER_OPTIONS } from "./connection-caps.js";
+import { warnIfKeyInCertificate } from "../x509/read-certificates.js";
 
 /** The serving certificate (PEM, leaf first, intermediates after it) and its private key, as files. */
 export interface TlsFilePaths {
@@ -26,7 +27,8 @@ async function loadTlsFiles<T>(paths: TlsFilePaths, use: (cert: Buffer, key: Buf
 
 /**
  * The pair's files as read for {@link useTlsPair} (serve's and local-endpoint's one rule): the key as a secret file, its
- * ACL from the descriptor its bytes came from, with the RAA_EXPOSED_FILE warning when others can read or change it.
+ * ACL from the descriptor its bytes came from, with the RAA_EXPOSED_FILE warning when others can read or change it; the
+ * certificate file with that warning too when it holds a private key others can read.
  */
 export async function readTlsFiles(paths: TlsFilePaths): Promise<{ cert: InputBytes; key: InputBytes }> {
   const cert = await readInputFile(paths.certificate, "TLS certificate file");
@@ -34,6 +36,7 @@ export async function readTlsFiles(paths: TlsFilePaths): Promise<{ cert: InputBy
   try {
     key = await readSecretInput(paths.key, "TLS private key file");
     warnIfExposed(key, paths.key, "TLS private key file");
+    if (paths.certificate !== paths.key) warnIfKeyInCertificate(cert, paths.certificate, "TLS certificate file"); // the same file: told as the key's
   } catch (error) {
     key?.bytes.fill(0);
     cert.bytes.fill(0); // it may hold the key too (`cat key crt`)

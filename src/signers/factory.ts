@@ -12,6 +12,7 @@ import {
   noCertificateError,
   parseCertificateBytes,
   readCertificateBundle,
+  warnIfKeyInCertificate,
   type CertificateFile,
 } from "../x509/read-certificates.js";
 import { createFileSigner, createPkcs12Signer } from "./file/file-signer.js";
@@ -123,7 +124,15 @@ async function openSigner(options: SignerOptions, readAlready: ReadAlready, sign
       return createPkcs12Signer({ path: certRef, bytes, file: certificateInput, ...fileOptions });
     }
     certificateFile = { path: certRef, stamp, certificates: [leaf, ...chain] };
-    if (keyRef !== certRef) bytes.fill(0); // not the key file: a key in it is another's, and the certificates are copies
+    // Not the key file: a key in it is another's, and the certificates are copies. The key file's own warning tells
+    // the one read as the key.
+    if (keyRef !== certRef) {
+      try {
+        warnIfKeyInCertificate(certificateInput, certRef);
+      } finally {
+        bytes.fill(0);
+      }
+    }
   }
   const deviceOptions = () => {
     const chain = chainOf(certificateFile, intermediates);

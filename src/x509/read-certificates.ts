@@ -1,7 +1,8 @@
 import { InputError, UsageError } from "../errors.js";
 import { readInputFile, type FileStamp, type InputBytes } from "../io/input-file.js";
 import { Certificate, NotX509Error } from "./certificate.js";
-import { decodePemBlocks, looksLikePem, namePemBlock, wipeKeyBlocks } from "../encoding/pem.js";
+import { decodePemBlocks, looksLikePem, namePemBlock, wipeKeyBlocks, type PemBlock } from "../encoding/pem.js";
+import { keyInsideWarnings, warnOnce } from "../os/exposed-file.js";
 import { readElement, unlessMalformed } from "../encoding/der.js";
 import { classifyDer } from "./der-kind.js";
 
@@ -19,15 +20,55 @@ export interface CertificateFile {
  * its chain. `option`: how a hint names the input (a library caller's own option name).
  */
 export async function readCertificateFile(path: string, option = "--certificate"): Promise<CertificateFile> {
+  return readCertificateFileBeside(path, option, undefined);
+}
+
+/**
+ * {@link readCertificateFile}, with the RAA_EXPOSED_FILE warning about a private key in it that others can read
+ * ({@link warnIfKeyInCertificate}) unless it is `keyPath`, the signer's key file (no --private-key), told as that.
+ */
+export async function readCertificateFileBeside(path: string, option: string, keyPath: string | undefined): Promise<CertificateFile> {
   if (typeof path !== "string") throw new UsageError("USAGE", "readCertificateFile: path must be a string");
-  const { bytes, stamp } = await readInputFile(path, "certificate file");
+  const file = await readInputFile(path, "certificate file");
+  const { bytes, stamp } = file;
   try {
     const certificates = parseCertificateBytes(bytes, path, true);
     if (!isNonEmpty(certificates)) throw noCertificateError(path, bytes, option);
+    if (path !== keyPath) warnIfKeyInCertificate(file, path);
     return { path, stamp, certificates };
   } finally {
     bytes.fill(0); // it may hold a key (the file given is one, or a combined file); the certificates are copies
   }
+}
+
+/**
+ * The one check of a certificate file for a private key others can read (`cat key.pem crt.pem > crt.pem`: certificates
+ * are left readable by all, the key in it then with them), for every reader of one (this file's, the signer's beside a
+ * separate --private-key, serve's and local-endpoint's TLS certificate): a RAA_EXPOSED_FILE warning, once while it
+ * stays so (keyInsideWarnings' words). Any PEM block whose label ends in PRIVATE KEY (PKCS#8, encrypted too: a copy's
+ * password can be guessed offline; RSA, EC, OpenSSH, TSS2). Not DER: a DER file is one object, and a key given as the
+ * certificate holds none (refused as such). The key blocks decoded to read their labels are wiped here; `file.bytes` is
+ * the caller's. Not for `-` or `env:` (no mode): no file others could read.
+ */
+export function warnIfKeyInCertificate(file: InputBytes, path: string, what = "certificate file"): void {
+  warnOnce(`${what} holding a private key\n${path}`, keyInCertificateWarnings(file, path, what));
+}
+
+/** {@link warnIfKeyInCertificate}'s lines, for a command that tells them its own way (doctor's certificate file row). */
+export function keyInCertificateWarnings(file: InputBytes, path: string, what = "certificate file"): string[] {
+  return file.mode !== undefined && holdsPemPrivateKey(file.bytes, path) ? keyInsideWarnings(file, path, what) : [];
+}
+
+function holdsPemPrivateKey(bytes: Buffer, path: string): boolean {
+  if (!looksLikePem(bytes)) return false;
+  let blocks: PemBlock[];
+  try {
+    blocks = decodePemBlocks(bytes, path);
+  } catch {
+    return false; // refused by the certificates' parse of the same bytes (decodePemBlocks wipes the keys it decoded)
+  }
+  wipeKeyBlocks(blocks);
+  return blocks.some((block) => block.label.endsWith("PRIVATE KEY"));
 }
 
 /**

@@ -119,6 +119,12 @@ const COMPOSED: Record<string, readonly string[]> = {
   "s policy uses TPM2_PolicySecret, which this agent cannot satisfy": ["`\u0000: the key's policy uses \u0000, which this agent cannot satisfy`", '0x151: "PolicySecret"', "`TPM2_\u0000`"],
   "does not belong to TPM key file": ["`the certificate (\u0000) does not belong to \u0000`", "`TPM key file \u0000`"],
   "TPM2_Sign failed: TPM_RC_": ['command("Sign"', "name: `TPM2_\u0000`", "`\u0000 failed: \u0000`", "`TPM_RC_\u0000`"],
+  // trusted-path.ts's refusal in user-namespace.ts's words (unmappedSelfText, MAP_YOUR_USER: one home, round 38).
+  "s: this process runs as an unmapped user in a user namespace": ["`\u0000 may be another user's: \u0000; \u0000`", "`this process runs as an unmapped user in a user namespace (uid \u0000): whose files"],
+  "whose files these are cannot be told; map your user": ["whose files these are cannot be told`", '"map your user (unshare --user --map-current-user)"'],
+  // A private key in a certificate file (exposed-file.ts: keyInsideWarnings), with the fix of a key file of that mode or ACL.
+  "keep the private key in a file of its own, or run chmod": ["keep the private key in a file of its own, or run \u0000`", "`chmod 600 \u0000`"],
+  "keep the private key in a file of its own, or run setfacl -x": ["keep the private key in a file of its own, or run \u0000`", "`setfacl -x \u0000 \u0000`"],
 };
 
 /** The quoted messages that are not this package's: AWS's refusals, the AWS CLI's and the SDK's wrappers. */

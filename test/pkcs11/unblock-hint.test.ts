@@ -34,8 +34,12 @@ describe("unblockHint", () => {
     expect(unblockHint("softhsm", at)).toContain("pkcs11-tool --token-label device --login --login-type so --init-pin --module /usr/lib/softhsm/libsofthsm2.so");
   });
 
-  it("tpm2-pkcs11: tpm2_ptool initpin", () => {
-    expect(unblockHint("tpm2-pkcs11", at)).toContain("tpm2_ptool initpin --label=device");
+  it("tpm2-pkcs11: a new user PIN set by the SO through the module, asked for, never a PIN in argv (round 38; before: `tpm2_ptool initpin --sopin=… --userpin=…`)", () => {
+    const hint = unblockHint("tpm2-pkcs11", at);
+    expect(hint).toContain("pkcs11-tool --token-label device --login --login-type so --init-pin --module /usr/lib/softhsm/libsofthsm2.so");
+    expect(hint).not.toMatch(/--(so|new-|user)pin[= ]/);
+    expect(hint).not.toMatch(/--(so-pin|new-pin|pin)\b/);
+    expect(hint).toContain("not `tpm2_ptool initpin`, which takes them as arguments that every local user can read in the process list");
   });
 
   it.each<TokenFamily>(["yubikey", "piv", "softhsm", "tpm2-pkcs11", "other"])("%s: no hint suggests OpenSC's --unlock-pin", (family) => {
@@ -44,7 +48,7 @@ describe("unblockHint", () => {
 
   it.each([
     ["softhsm" as const, /--token-label (.*) --login --login-type/],
-    ["tpm2-pkcs11" as const, /--label=(.*) --sopin/],
+    ["tpm2-pkcs11" as const, /--token-label (.*) --login --login-type/],
   ])("%s: a label with a quote is one shell word of the command to paste, running nothing", (family, where) => {
     // The label is the token's own text (any 32 bytes): `x'; touch …; '` closed the quotes and ran a command.
     const label = "x'; echo ran; '";
@@ -54,7 +58,7 @@ describe("unblockHint", () => {
 
   it.each(["softhsm" as const, "tpm2-pkcs11" as const])("%s: a label with a newline is one word that prints as that label (before: a newline in the pasted command)", (family) => {
     const label = "a\nb";
-    const word = (family === "softhsm" ? /--token-label (.*) --login --login-type/ : /--label=(.*) --sopin/).exec(unblockHint(family, { ...at, label }))![1]!;
+    const word = /--token-label (.*) --login --login-type/.exec(unblockHint(family, { ...at, label }))![1]!;
     expect(word).not.toContain("\n");
     expect(execFileSync("bash", ["-c", `printf '%s|' ${word}`], { encoding: "utf8" })).toBe(`${label}|`);
   });

@@ -1,12 +1,12 @@
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { startTlsServer } from "../../src/serve/tls-files.js";
 import { secretVolume, servedSerial } from "../helpers/secret-volume.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 import { copiesHolding } from "../helpers/copies-made.js";
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate, type KeyObject } from "node:crypto";
 import { loadKeyFile } from "../../src/signers/file/key-material.js";
 import type { InputError } from "../../src/errors.js";
 import { encodePem } from "../../src/encoding/pem.js";
@@ -334,6 +334,45 @@ describe("round 36 mutation (M41): which changes reload, what a failure says and
       expect(await servedSerial(s.port, ca.certPem)).toBe(renewed.serialDecimal);
     } finally {
       s.close();
+    }
+  });
+
+  // Round 38 (T3): the renewals that keep the key, as the tools that make them write them, each seen by a connection made
+  // after the reload, with the log's own line; the connection before it got the old certificate.
+  it.each([
+    ["written over in place, the same inode (`step ca renew --force`)", "in-place"],
+    ["a link switched to a new file, the key's link left alone (certbot's live/ → archive/ with --reuse-key)", "certbot"],
+  ] as const)("a certificate renewed for the same key, %s: reloaded, logged, served to the next connection", async (_how, how) => {
+    const one = pair(`renew-${how}`);
+    const renewed = issueLeaf(ca, join(dir, "certs"), { name: `renewed-${how}`, keyPath: one.keyPath, extensions: ["basicConstraints=critical,CA:FALSE", "subjectAltName=IP:127.0.0.1"] });
+    const home = join(dir, `renew-${how}`);
+    mkdirSync(join(home, "archive"), { recursive: true });
+    mkdirSync(join(home, "live"));
+    const paths = { certificate: join(home, "live", "cert.pem"), key: join(home, "live", "privkey.pem") };
+    writeFileSync(join(home, "archive", "cert1.pem"), one.files["tls.crt"]);
+    writeFileSync(join(home, "archive", "privkey1.pem"), one.files["tls.key"], { mode: 0o600 });
+    symlinkSync("../archive/cert1.pem", paths.certificate);
+    symlinkSync("../archive/privkey1.pem", paths.key);
+    const lines: string[] = [];
+    const { server, stop } = await startTlsServer(paths, (_req, res) => res.end(), (l) => lines.push(l), 20);
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      expect(await servedSerial(port, ca.certPem)).toBe(one.serialDecimal);
+      if (how === "in-place") {
+        writeFileSync(join(home, "archive", "cert1.pem"), renewed.certPem);
+      } else {
+        writeFileSync(join(home, "archive", "cert2.pem"), renewed.certPem);
+        symlinkSync("../archive/cert2.pem", `${paths.certificate}.new`);
+        renameSync(`${paths.certificate}.new`, paths.certificate);
+      }
+      await until(() => lines.some((l) => /reloaded from/.test(l)));
+      const validTo = new X509Certificate(renewed.certPem).validTo;
+      expect(lines.filter((l) => /reloaded from/.test(l))).toEqual([`TLS certificate reloaded from ${paths.certificate} (valid until ${validTo})`]);
+      expect(await servedSerial(port, ca.certPem)).toBe(renewed.serialDecimal);
+    } finally {
+      stop();
+      server.close();
     }
   });
 

@@ -2,7 +2,7 @@ import { InputError, UsageError } from "../../errors.js";
 import { warnIfExposed } from "../../os/exposed-file.js";
 import { sameStamp, stampOf, type FileStamp, type InputBytes } from "../../io/input-file.js";
 import { readSecretInput } from "../../secrets/secret-source.js";
-import { chainOf, readCertificateBundle, readCertificateFile, type CertificateFile } from "../../x509/read-certificates.js";
+import { chainOf, readCertificateBundle, readCertificateFileBeside, type CertificateFile } from "../../x509/read-certificates.js";
 import { optionName, type DebugLog, type PromptSignal, type SignerOptions } from "../options.js";
 import type { Signer } from "../signer.js";
 import { loadKeyFile, type LoadedKeyFile } from "./key-material.js";
@@ -52,7 +52,7 @@ export async function createFileSigner(options: FileSignerOptions): Promise<Sign
       }
     }
     const [certName, chainName] = (["certificate", "intermediates"] as const).map((o) => optionName(options.names, o));
-    const certificate = await reloadIfChanged(current.certificate, readCertificateFile, certName);
+    const certificate = await reloadIfChanged(current.certificate, (path, option) => readCertificateFileBeside(path, option ?? "--certificate", keyPath), certName);
     const intermediates = await reloadIfChanged(current.intermediates, readCertificateBundle, chainName);
     if (key === current.key && certificate === current.certificate && intermediates === current.intermediates) {
       return current;
