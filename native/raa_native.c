@@ -430,13 +430,12 @@ static napi_value tag_pkcs11(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "tagPkcs11(lib, PKCS11)");
     return NULL;
   }
-  bool instance, tagged = true;
+  bool instance;
   void *wrapped = NULL;
   if (!pkcs11_instance(env, "tagPkcs11", argv[0], argv[1], &instance)) return NULL;
   if (!instance || napi_unwrap(env, argv[0], &wrapped) != napi_ok || wrapped == NULL)
     return throw_coded(env, NOT_DIRECT, "tagPkcs11: lib must be a pkcs11js PKCS11");
-  if (napi_check_object_type_tag(env, argv[0], &PKCS11_TAG, &tagged) != napi_ok || tagged ||
-      napi_type_tag_object(env, argv[0], &PKCS11_TAG) != napi_ok)
+  if (napi_type_tag_object(env, argv[0], &PKCS11_TAG) != napi_ok) /* napi_invalid_arg: it has a tag, ours or another's */
     return throw_coded(env, NOT_DIRECT, "tagPkcs11: lib is tagged already");
   return NULL;
 }
