@@ -38,7 +38,7 @@ afterAll(() => {
 
 describe("raa_native's pkcs11Attributes", () => {
   it("answers duplicates, bounds, refusals and bad arguments as documented, and refuses a finalized or closed module", () => {
-    const read = loadNativeHelper().helper!.pkcs11Attributes!;
+    const { pkcs11Attributes: read, tagPkcs11: tag } = loadNativeHelper().helper!;
     let held: { lib: pkcs11js.PKCS11; session: Buffer; object: Buffer } | undefined;
     withSoftHsmSession("edges", "1234", (lib, session) => {
       const object = lib.C_CreateObject(session, [
@@ -50,7 +50,15 @@ describe("raa_native's pkcs11Attributes", () => {
         { type: pkcs11js.CKA_SUBJECT, value: Buffer.from([0x30, 0]) },
       ]);
       held = { lib, session, object };
-      const at = (types: number[], bounds: number[]) => read(lib, pkcs11js.PKCS11, SOFTHSM_MODULE, session, object, types, bounds);
+      const at = (types: number[], bounds: number[]) => read!(lib, pkcs11js.PKCS11, SOFTHSM_MODULE, session, object, types, bounds);
+      // A pkcs11js object the agent's loader did not make (untagged) is not read through; tagged once, as the loader does.
+      const notPkcs11 = { code: "RAA_NOT_DIRECT", message: "pkcs11Attributes: lib must be a pkcs11js PKCS11" };
+      expect(() => at([pkcs11js.CKA_LABEL], [-1])).toThrow(expect.objectContaining(notPkcs11));
+      expect(() => tag!({}, pkcs11js.PKCS11)).toThrow(expect.objectContaining({ code: "RAA_NOT_DIRECT", message: "tagPkcs11: lib must be a pkcs11js PKCS11" }));
+      expect(() => tag!(Object.create(lib) as object, pkcs11js.PKCS11)).toThrow("tagPkcs11: lib must be a pkcs11js PKCS11");
+      expect(() => tag!(lib, {} as never)).toThrow(TypeError);
+      tag!(lib, pkcs11js.PKCS11);
+      expect(() => tag!(lib, pkcs11js.PKCS11)).toThrow(expect.objectContaining({ code: "RAA_NOT_DIRECT", message: "tagPkcs11: lib is tagged already" }));
 
       const sixteen = at(Array(16).fill(pkcs11js.CKA_VALUE), Array(16).fill(4096)) as Buffer[];
       expect(sixteen).toHaveLength(16);
@@ -62,19 +70,19 @@ describe("raa_native's pkcs11Attributes", () => {
       expect(cls[0]!.readBigUInt64LE()).toBe(BigInt(pkcs11js.CKO_CERTIFICATE));
       expect(at([0x7fff_fff0], [-1])).toBe(CKR_ATTRIBUTE_TYPE_INVALID);
       expect(at([pkcs11js.CKA_LABEL], [-1])).toEqual([Buffer.from("x")]);
-      expect(read(lib, pkcs11js.PKCS11, SOFTHSM_MODULE, session, Buffer.from("ffffff7f00000000", "hex"), [pkcs11js.CKA_LABEL], [-1])).toBe(CKR_OBJECT_HANDLE_INVALID);
+      expect(read!(lib, pkcs11js.PKCS11, SOFTHSM_MODULE, session, Buffer.from("ffffff7f00000000", "hex"), [pkcs11js.CKA_LABEL], [-1])).toBe(CKR_OBJECT_HANDLE_INVALID);
 
       const usage = "pkcs11Attributes(lib, PKCS11, modulePath, session, object, types, bounds): 1 to 16 types, a bound each";
       expect(() => at([], [])).toThrow(usage);
       expect(() => at(Array(17).fill(pkcs11js.CKA_LABEL), Array(17).fill(-1))).toThrow(usage);
       expect(() => at([pkcs11js.CKA_LABEL], [])).toThrow(usage);
       expect(() => at([-1], [-1])).toThrow("pkcs11Attributes: types and bounds must be numbers");
-      expect(() => read(lib, pkcs11js.PKCS11, SOFTHSM_MODULE, Buffer.alloc(4), object, [pkcs11js.CKA_LABEL], [-1])).toThrow("a PKCS#11 handle must be a Buffer");
+      expect(() => read!(lib, pkcs11js.PKCS11, SOFTHSM_MODULE, Buffer.alloc(4), object, [pkcs11js.CKA_LABEL], [-1])).toThrow("a PKCS#11 handle must be a Buffer");
     });
     // withSoftHsmSession has called C_Finalize: the function list is still mapped, and the module says so.
     const { lib, session, object } = held!;
-    expect(read(lib, pkcs11js.PKCS11, SOFTHSM_MODULE, session, object, [pkcs11js.CKA_LABEL], [-1])).toBe(CKR_CRYPTOKI_NOT_INITIALIZED);
+    expect(read!(lib, pkcs11js.PKCS11, SOFTHSM_MODULE, session, object, [pkcs11js.CKA_LABEL], [-1])).toBe(CKR_CRYPTOKI_NOT_INITIALIZED);
     lib.close();
-    expect(() => read(lib, pkcs11js.PKCS11, SOFTHSM_MODULE, session, object, [pkcs11js.CKA_LABEL], [-1])).toThrow(/^pkcs11Attributes: /);
+    expect(() => read!(lib, pkcs11js.PKCS11, SOFTHSM_MODULE, session, object, [pkcs11js.CKA_LABEL], [-1])).toThrow(/^pkcs11Attributes: /);
   });
 });

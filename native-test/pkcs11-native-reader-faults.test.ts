@@ -1,8 +1,8 @@
 /**
  * raa_native's pkcs11Attributes when something goes wrong, over real SoftHSM behind the attribute shim
  * (helpers/attribute-shim): which failures end the module's direct reads (only "not through this module": code
- * RAA_NOT_DIRECT) and which fail one read (ENOMEM, a bad argument); what it reads through (an object another addon
- * wrapped is never unwrapped); and a module that writes a pointer into the template, or claims more than its room.
+ * RAA_NOT_DIRECT) and which fail one read (ENOMEM, a bad argument); what it reads through (only an object the agent's
+ * loader tagged: one another addon wrapped is never unwrapped); and a module that writes a pointer into the template, or claims more than its room.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -126,7 +126,7 @@ describe("what raa_native reads through", () => {
   });
 
 
-  it("never an object another addon wrapped, even laid out as pkcs11js's with the module's own handle (it was called through)", async () => {
+  it("never an object another addon wrapped, even laid out as pkcs11js's with the module's own handle, nor given PKCS11's prototype (it was called through)", async () => {
     const foreign = createRequire(import.meta.url)(buildForeignWrap(tmp.dir)) as { wrap(path: string): object; called(): number };
     const read = loadNativeHelper().helper!.pkcs11Attributes!;
     await withObject((context, handle) => {
@@ -135,6 +135,11 @@ describe("what raa_native reads through", () => {
       const wrapped = foreign.wrap(shim);
       const notPkcs11 = { code: "RAA_NOT_DIRECT", message: "pkcs11Attributes: lib must be a pkcs11js PKCS11" };
       expect(at(wrapped)).toThrow(expect.objectContaining(notPkcs11));
+      expect(foreign.called()).toBe(0);
+      // An instance of the class by its prototype: only the type tag of the agent's loader tells it from pkcs11js's.
+      const disguised = Object.setPrototypeOf(foreign.wrap(shim), pkcs11.prototype as object) as object;
+      expect(disguised).toBeInstanceOf(pkcs11);
+      expect(at(disguised)).toThrow(expect.objectContaining(notPkcs11));
       expect(foreign.called()).toBe(0);
       // A JavaScript object of the class, with nothing wrapped; the class's own object behind a Proxy; a plain object.
       expect(at(Object.create(pkcs11.prototype as object) as object)).toThrow(expect.objectContaining(notPkcs11));
@@ -158,6 +163,7 @@ describe("a module that writes more than lengths and values into the template", 
       const helper = { exports: {} };
       process.dlopen(helper, ${JSON.stringify(nativeHelperPath())});
       const lib = new pkcs11js.PKCS11();
+      helper.exports.tagPkcs11(lib, pkcs11js.PKCS11); // as the agent's loader does
       lib.load(process.env.SHIM);
       lib.C_Initialize();
       const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === "faults");

@@ -21,7 +21,11 @@
  *                        call fails, else per type a Buffer, null (CK_UNAVAILABLE_INFORMATION) or false (longer than
  *                        its bound: not read). Throws an Error with code RAA_NOT_DIRECT when the module is not loaded
  *                        in this process, or `lib` is not the pkcs11js that loaded it; ENOMEM when a length the
- *                        module gives cannot be allocated; a TypeError for malformed arguments.
+ *                        module gives cannot be allocated; a TypeError for malformed arguments. Reads only
+ *                        through an object tagPkcs11 tagged.
+ *   tagPkcs11(lib, PKCS11)  marks `lib`, a pkcs11js PKCS11 the agent's loader has just made with the class `PKCS11`,
+ *                        with this addon's type tag (napi_type_tag_object): the one kind of object pkcs11Attributes
+ *                        reads through. Throws RAA_NOT_DIRECT for an object tagged already, or not such an instance.
  *
  * A failed system call throws an Error whose message names the call and strerror(errno).
  * Plain C, Node-API version 8: one build serves Node 20, 22 and 24.
@@ -338,22 +342,37 @@ typedef struct {
 } pkcs11js_module;
 
 /*
- * The function list of `lib`, only when it is an instance of `pkcs11` (the class that made it) with a native object
- * wrapped in it, and that object's handle is the loaded `path`; else throws. An object another addon wrapped is never
- * unwrapped (its memory read as pkcs11js's), unless its prototype was set to pkcs11's: Node-API cannot tell which
- * addon wrapped an object, and pkcs11js tags none (napi_type_tag_object).
+ * Node-API cannot tell which addon wrapped an object, and pkcs11js tags none: an object another addon wrapped, its
+ * prototype set to PKCS11's, passes napi_instanceof, and its memory would be read as pkcs11js's. So the agent's loader
+ * tags each PKCS11 right after `new PKCS11()` (tagPkcs11), and only a tagged object is unwrapped. Fixed, random.
+ */
+static const napi_type_tag PKCS11_TAG = {0x8b3f5c2a91d74e06ULL, 0xa4e1c97d3b2f6810ULL};
+
+/* Whether `lib` is an object and an instance of `pkcs11`, the class, with a native object wrapped in it; false after a throw. */
+static bool pkcs11_instance(napi_env env, const char *caller, napi_value lib, napi_value pkcs11, bool *instance) {
+  napi_valuetype type;
+  *instance = false;
+  if (napi_typeof(env, pkcs11, &type) != napi_ok || type != napi_function) {
+    char message[80];
+    snprintf(message, sizeof message, "%s: PKCS11 must be the class that made lib", caller);
+    napi_throw_type_error(env, NULL, message);
+    return false;
+  }
+  if (napi_typeof(env, lib, &type) != napi_ok || type != napi_object) return true;
+  return napi_instanceof(env, lib, pkcs11, instance) == napi_ok; /* its Symbol.hasInstance threw */
+}
+
+/*
+ * The function list of `lib`, only when it is an instance of `pkcs11` (the class that made it) that tagPkcs11 tagged,
+ * with a native object wrapped in it, and that object's handle is the loaded `path`; else throws. The tag is checked
+ * before anything is unwrapped: an object another addon wrapped is never read as pkcs11js's.
  */
 static ck_function_list *pkcs11js_function_list(napi_env env, napi_value lib, napi_value pkcs11, napi_value path) {
-  napi_valuetype type;
-  if (napi_typeof(env, pkcs11, &type) != napi_ok || type != napi_function) {
-    napi_throw_type_error(env, NULL, "pkcs11Attributes: PKCS11 must be the class that made lib");
-    return NULL;
-  }
-  bool instance = false;
+  bool instance, tagged = false;
   void *wrapped = NULL;
-  if (napi_typeof(env, lib, &type) != napi_ok || type != napi_object) instance = false;
-  else if (napi_instanceof(env, lib, pkcs11, &instance) != napi_ok) return NULL; /* its Symbol.hasInstance threw */
-  if (!instance || napi_unwrap(env, lib, &wrapped) != napi_ok || wrapped == NULL) {
+  if (!pkcs11_instance(env, "pkcs11Attributes", lib, pkcs11, &instance)) return NULL;
+  if (!instance || napi_check_object_type_tag(env, lib, &PKCS11_TAG, &tagged) != napi_ok || !tagged ||
+      napi_unwrap(env, lib, &wrapped) != napi_ok || wrapped == NULL) {
     throw_coded(env, NOT_DIRECT, "pkcs11Attributes: lib must be a pkcs11js PKCS11");
     return NULL;
   }
@@ -403,6 +422,24 @@ static napi_value pkcs11_attributes(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value tag_pkcs11(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2] = {NULL, NULL};
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) {
+    napi_throw_type_error(env, NULL, "tagPkcs11(lib, PKCS11)");
+    return NULL;
+  }
+  bool instance;
+  void *wrapped = NULL;
+  if (!pkcs11_instance(env, "tagPkcs11", argv[0], argv[1], &instance)) return NULL;
+  if (!instance || napi_unwrap(env, argv[0], &wrapped) != napi_ok || wrapped == NULL)
+    return throw_coded(env, NOT_DIRECT, "tagPkcs11: lib must be a pkcs11js PKCS11");
+  if (napi_type_tag_object(env, argv[0], &PKCS11_TAG) != napi_ok) /* napi_invalid_arg: it has a tag, ours or another's */
+    return throw_coded(env, NOT_DIRECT, "tagPkcs11: lib is tagged already");
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor properties[] = {
       {"disableCoreDumps", NULL, disable_core_dumps, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -410,6 +447,7 @@ NAPI_MODULE_INIT() {
       {"peerCredentials", NULL, peer_credentials, NULL, NULL, NULL, napi_enumerable, NULL},
       {"notify", NULL, notify, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pkcs11Attributes", NULL, pkcs11_attributes, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"tagPkcs11", NULL, tag_pkcs11, NULL, NULL, NULL, napi_enumerable, NULL},
 #ifdef __linux__
       {"accessAcl", NULL, access_acl, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setAccessAcl", NULL, set_access_acl, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -29,9 +29,15 @@ export interface NativeHelper {
    * C_GetAttributeValue through the function list of `lib`, the pkcs11js PKCS11 (an instance of `pkcs11`) that loaded
    * `modulePath` (never loads one): the values within their bound (-1: none), false for one longer, null for one not
    * given; a number: the call's CK_RV. Throws an Error with code `RAA_NOT_DIRECT` when that module is not loaded, or
-   * `lib` did not load it; `ENOMEM` when a length the module gives cannot be allocated; a TypeError for bad arguments.
+   * `lib` did not load it or tagPkcs11 did not tag it; `ENOMEM` when a length the module gives cannot be allocated; a TypeError for bad arguments.
    */
   pkcs11Attributes?(lib: object, pkcs11: abstract new () => object, modulePath: string, session: Buffer, object: Buffer, types: readonly number[], bounds: readonly number[]): number | (Buffer | null | false)[];
+  /**
+   * Tags `lib`, a pkcs11js PKCS11 the agent's loader has just made with `pkcs11` (napi_type_tag_object): the one kind
+   * of object pkcs11Attributes reads through. Throws an Error with code `RAA_NOT_DIRECT` for one tagged already or not
+   * such an instance.
+   */
+  tagPkcs11?(lib: object, pkcs11: abstract new () => object): void;
 }
 
 export type NativeHelperLoad =

@@ -8,6 +8,7 @@ import { findInstalledModules, type ModuleChoice } from "./module-path.js";
 import { requirePkcs11js } from "./addon-status.js";
 import { describeCkr, quietly } from "./pkcs11-errors.js";
 import { CKF } from "./constants.js";
+import { loadNativeHelper } from "../os/native-helper.js";
 
 export interface LibraryInfo {
   readonly manufacturer: string;
@@ -164,6 +165,7 @@ function load(choice: ModuleChoice, debug?: DebugLog): Pkcs11Module {
   }
   const { PKCS11 } = requirePkcs11js();
   const lib = new PKCS11();
+  tagForDirectReads(lib, PKCS11);
   try {
     lib.load(choice.path);
   } catch (cause) {
@@ -186,6 +188,15 @@ function load(choice: ModuleChoice, debug?: DebugLog): Pkcs11Module {
     quietly(() => lib.close());
     throw error;
   }
+}
+
+/**
+ * Marks `lib`, just made, as the agent's own pkcs11js object: the one kind raa_native reads through (objects.ts
+ * boundedRead); one made elsewhere, or another addon's object given PKCS11's prototype, it refuses unread. Without the
+ * helper nothing is tagged, nor read by it; should it refuse (it cannot, for a new object), pkcs11js reads, as then.
+ */
+function tagForDirectReads(lib: PKCS11, pkcs11: new () => PKCS11): void {
+  quietly(() => loadNativeHelper().helper?.tagPkcs11?.(lib, pkcs11));
 }
 
 /**
