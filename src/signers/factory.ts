@@ -5,8 +5,8 @@ import { warnIfExposed } from "../os/exposed-file.js";
 import { readInputFile, STDIN_INPUT, type InputBytes } from "../io/input-file.js";
 import { ENVIRONMENT, wrongOption, type Kind, type Kinds } from "../own-value.js";
 import { readSecretInput, SECRET_SOURCE as SECRET } from "../secrets/secret-source.js";
-import { classifyDer } from "../x509/der-kind.js";
-import { decodePemBlocks, looksLikePem, wipeKeyBlocks } from "../encoding/pem.js";
+import { classifyDer, holdsPrivateKey } from "../x509/der-kind.js";
+import { looksLikePem } from "../encoding/pem.js";
 import {
   chainOf,
   noCertificateError,
@@ -181,15 +181,6 @@ async function openSigner(options: SignerOptions, readAlready: ReadAlready, sign
   // Encrypted too: a copy's password can be guessed offline. Not a file that holds no key: the parser's refusal is the one line.
   if (parsesAsPrivateKey(keyFile.bytes, keyRef)) warnIfExposed(keyFile, keyRef, "private key file");
   return createFileSigner({ keyPath: keyRef, keyFile, certificate: certificateFile, ...fileOptions });
-}
-
-function holdsPrivateKey(bytes: Buffer, path: string): boolean {
-  if (looksLikePem(bytes)) {
-    const blocks = decodePemBlocks(bytes, path);
-    wipeKeyBlocks(blocks); // only their labels are wanted
-    return blocks.some((b) => b.label.endsWith("PRIVATE KEY"));
-  }
-  return classifyDer(bytes)?.endsWith("PRIVATE KEY") ?? false;
 }
 
 /** {@link holdsPrivateKey}; false for PEM text it cannot decode (the key parser's error says what is wrong). */

@@ -1,5 +1,6 @@
 import { TAG, children, readSingle, unlessMalformed } from "../encoding/der.js";
 import { derFromBer } from "../encoding/der-writer.js";
+import { decodePemBlocks, looksLikePem, wipeKeyBlocks } from "../encoding/pem.js";
 
 type DerKind = "CERTIFICATE" | "PRIVATE KEY" | "ENCRYPTED PRIVATE KEY" | "EC PRIVATE KEY" | "RSA PRIVATE KEY" | "PKCS12";
 
@@ -45,4 +46,16 @@ function outline(bytes: Buffer): DerKind | undefined {
     if (b.tag === TAG.SEQUENCE && items.length <= 3 && (c === undefined || c.tag === TAG.SEQUENCE)) return "PKCS12";
     return undefined;
   });
+}
+
+/**
+ * Whether a key or certificate file holds a private key: a PEM block whose label ends in PRIVATE KEY (PKCS#8, encrypted,
+ * RSA, EC, OpenSSH, TSS2; the key blocks decoded to read their labels are wiped), or DER of a key's outline. Throws
+ * what decodePemBlocks throws for PEM text it cannot decode.
+ */
+export function holdsPrivateKey(bytes: Buffer, path: string): boolean {
+  if (!looksLikePem(bytes)) return classifyDer(bytes)?.endsWith("PRIVATE KEY") ?? false;
+  const blocks = decodePemBlocks(bytes, path);
+  wipeKeyBlocks(blocks);
+  return blocks.some((block) => block.label.endsWith("PRIVATE KEY"));
 }

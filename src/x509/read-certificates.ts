@@ -1,10 +1,10 @@
 import { InputError, UsageError } from "../errors.js";
 import { readInputFile, type FileStamp, type InputBytes } from "../io/input-file.js";
 import { Certificate, NotX509Error } from "./certificate.js";
-import { decodePemBlocks, looksLikePem, namePemBlock, wipeKeyBlocks, type PemBlock } from "../encoding/pem.js";
+import { decodePemBlocks, looksLikePem, namePemBlock, wipeKeyBlocks } from "../encoding/pem.js";
 import { keyInsideWarnings, warnOnce } from "../os/exposed-file.js";
 import { readElement, unlessMalformed } from "../encoding/der.js";
-import { classifyDer } from "./der-kind.js";
+import { classifyDer, holdsPrivateKey } from "./der-kind.js";
 
 /** Certificates read from one file, with the stamp of the version that was read. */
 export interface CertificateFile {
@@ -60,15 +60,11 @@ export function keyInCertificateWarnings(file: InputBytes, path: string, what = 
 }
 
 function holdsPemPrivateKey(bytes: Buffer, path: string): boolean {
-  if (!looksLikePem(bytes)) return false;
-  let blocks: PemBlock[];
   try {
-    blocks = decodePemBlocks(bytes, path);
+    return looksLikePem(bytes) && holdsPrivateKey(bytes, path);
   } catch {
     return false; // refused by the certificates' parse of the same bytes (decodePemBlocks wipes the keys it decoded)
   }
-  wipeKeyBlocks(blocks);
-  return blocks.some((block) => block.label.endsWith("PRIVATE KEY"));
 }
 
 /**
