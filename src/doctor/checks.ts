@@ -6,8 +6,9 @@ import { stat } from "node:fs/promises";
 import { signatureVerifies } from "../encoding/signature-encoding.js";
 import { AgentError, isAgentError, shellWord } from "../errors.js";
 import {
-  aclReader, aclReaderText, changeableDirectory, changeableDirectoryText, exposedModeText, foreignOwnerText, isExposed,
+  aclReader, aclReaderText, changeableDirectory, changeableDirectoryText, exposedModeText, foreignOwnerText, isExposed, KEY_OWN_FILE,
   uncheckedDirectoryAcl, uncheckedFileAcl, type AclAsked, type FileFacts,
+  type KeyInside,
 } from "../os/exposed-file.js";
 import { DUMPABLE_RISK, loadNativeHelper, nativeHelperPath } from "../os/native-helper.js";
 import { plantedRefusal } from "../os/planted-code.js";
@@ -95,7 +96,7 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
     const intermediates = signerOptions && (await readIntermediates(signerOptions));
     cert = signerOptions && (await readCertificate(signerOptions));
     if (!signerOptions) add(fail("signer settings", input.signer));
-    else add(...(await fileRows(signerOptions, key, intermediates, cert?.mode, ahead)));
+    else add(...(await fileRows(signerOptions, key, intermediates, cert, ahead)));
     // Intermediates that failed their row are left out, of the signer and of the chain row: the key's rows (the
     // module's, the TPM's) are then about the key.
     const badChain = rows.some((r) => r.name === "intermediates file" && r.outcome === "fail");
@@ -199,14 +200,15 @@ async function readIntermediates(o: SignerOptions): Promise<Intermediates | unde
  * mode, the signer takes (and wipes: it may hold a key) these bytes, and the certificates parsed from them first are
  * the ones checked when the key cannot be used. Undefined where it cannot be read: the signer's read tells why.
  */
-async function readCertificate(o: SignerOptions): Promise<(InputBytes & { certificates?: CertificateFile }) | undefined> {
+async function readCertificate(o: SignerOptions): Promise<(InputBytes & { certificates?: CertificateFile; keyInside: KeyInside[] }) | undefined> {
   const ref = o.privateKey !== undefined && o.certificate !== o.privateKey ? await regularFile(o.certificate) : undefined;
   const input = ref === undefined ? undefined : await readInputFile(ref, "certificate file").catch(() => undefined);
   if (!ref || !input) return undefined;
-  const { parseCertificateBytes } = await import("../x509/read-certificates.js");
+  const { parseCertificateBytes, keyInCertificateFindings } = await import("../x509/read-certificates.js");
   // None where the signer's parse of these bytes refuses them too.
   const [leaf, ...chain] = await Promise.resolve().then(() => parseCertificateBytes(input.bytes, ref, true)).catch(() => []);
-  return Object.assign(input, { certificates: leaf && { path: ref, stamp: input.stamp, certificates: [leaf, ...chain] as const } });
+  const certificates = leaf && { path: ref, stamp: input.stamp, certificates: [leaf, ...chain] as const };
+  return Object.assign(input, { certificates, keyInside: keyInCertificateFindings(input, ref) });
 }
 
 /** `ref` if it is a path (not a pkcs11: URI, TPM handle, `env:` or `-`) naming a regular file: read once ahead of the signer. */
@@ -215,8 +217,8 @@ async function regularFile(ref: string | undefined): Promise<string | undefined>
 }
 
 async function fileRows(
-  o: SignerOptions, key: KeyFile | CheckRow | undefined, intermediates: Intermediates | undefined, certMode: number | undefined,
-  ahead: SecretReadAhead,
+  o: SignerOptions, key: KeyFile | CheckRow | undefined, intermediates: Intermediates | undefined,
+  cert: { mode?: number; keyInside: readonly KeyInside[] } | undefined, ahead: SecretReadAhead,
 ): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
   const secrets = new Map<string, SecretSource & { kind: "file" }>(); // the PIN and password files, by row
@@ -250,8 +252,10 @@ async function fileRows(
     if (!info) rows.push(failText(name, `${ref} does not exist`, "check the path", "FILE_NOT_FOUND"));
     else if (name === "certificate file" || name === "intermediates file") {
       const bundle = name === "intermediates file" ? intermediates : undefined; // its mode as read
-      const writable = ((bundle?.mode ?? (name === "certificate file" ? certMode : undefined) ?? info.mode) & 0o022) !== 0;
-      if (writable) rows.push(failText(name, `${ref} is writable by other users`, `run: chmod go-w ${shellWord(ref)}`));
+      const writable = ((bundle?.mode ?? (name === "certificate file" ? cert?.mode : undefined) ?? info.mode) & 0o022) !== 0;
+      const keyInside = name === "certificate file" ? cert?.keyInside[0] : undefined; // as the signer warns of it
+      if (keyInside) rows.push(failText(name, `${ref} ${keyInside.problem}`, `${KEY_OWN_FILE}, or run: ${keyInside.fix}`));
+      else if (writable) rows.push(failText(name, `${ref} is writable by other users`, `run: chmod go-w ${shellWord(ref)}`));
       else if (bundle && "error" in bundle) rows.push(fail(name, bundle.error));
       else if (!bundle && !info.isFile()) rows.push(skip(name, `${ref} is ${fileKind(info)}, not a regular file: what comes through it is read with the key`));
       else rows.push(pass(name, ref));

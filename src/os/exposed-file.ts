@@ -121,18 +121,28 @@ export function exposedModeText(file: FileFacts, path: string): { problem: strin
  * change there is not the key used; who else can read it is all that tells.
  */
 export function keyInsideWarnings(file: FileFacts, path: string, what: string): string[] {
-  const warnings: string[] = [];
-  const mode = ((file.mode ?? 0) & 0o777).toString(8);
+  return keyInsideFindings(file, path).map(({ problem, fix }) => `${what} ${path} ${problem}: ${KEY_OWN_FILE}, or run ${fix}`);
+}
+
+/** What to do about a private key in a file others can read, before the command that shuts them out. */
+export const KEY_OWN_FILE = "keep the private key in a file of its own";
+
+/** One way other users can read a private key kept in another file: what is wrong after the path, and the command that fixes it. */
+export interface KeyInside {
+  readonly problem: string;
+  readonly fix: string;
+}
+
+/** {@link keyInsideWarnings}' findings, for doctor's row. */
+export function keyInsideFindings(file: FileFacts, path: string): KeyInside[] {
+  const findings: KeyInside[] = [];
   if (file.mode !== undefined && isExposed(file)) {
-    const fix = modeFix(file, shellWord(path));
-    warnings.push(`${what} ${path} holds a private key and can be read or changed by other users (mode ${mode}): keep the private key in a file of its own, or run ${fix}`);
+    const mode = (file.mode & 0o777).toString(8);
+    findings.push({ problem: `holds a private key and can be read or changed by other users (mode ${mode})`, fix: modeFix(file, shellWord(path)) });
   }
   const reader = aclReader(file, path);
-  if (reader) {
-    const entry = aclEntryText(reader);
-    warnings.push(`${what} ${path} holds a private key and can be read by other users through its ACL (entry ${entry}): keep the private key in a file of its own, or run ${aclFix(reader, path)}`);
-  }
-  return warnings;
+  if (reader) findings.push({ problem: `holds a private key and can be read by other users through its ACL (entry ${aclEntryText(reader)})`, fix: aclFix(reader, path) });
+  return findings;
 }
 
 /**

@@ -2,7 +2,7 @@ import { InputError, UsageError } from "../errors.js";
 import { readInputFile, type FileStamp, type InputBytes } from "../io/input-file.js";
 import { Certificate, NotX509Error } from "./certificate.js";
 import { decodePemBlocks, looksLikePem, namePemBlock, wipeKeyBlocks } from "../encoding/pem.js";
-import { keyInsideWarnings, warnOnce } from "../os/exposed-file.js";
+import { keyInsideFindings, keyInsideWarnings, warnOnce, type KeyInside } from "../os/exposed-file.js";
 import { readElement, unlessMalformed } from "../encoding/der.js";
 import { classifyDer, holdsPrivateKey } from "./der-kind.js";
 
@@ -54,9 +54,13 @@ export function warnIfKeyInCertificate(file: InputBytes, path: string, what = "c
   warnOnce(`${what} holding a private key\n${path}`, keyInCertificateWarnings(file, path, what));
 }
 
-/** {@link warnIfKeyInCertificate}'s lines, for a command that tells them its own way (doctor's certificate file row). */
-export function keyInCertificateWarnings(file: InputBytes, path: string, what = "certificate file"): string[] {
+function keyInCertificateWarnings(file: InputBytes, path: string, what: string): string[] {
   return file.mode !== undefined && holdsPemPrivateKey(file.bytes, path) ? keyInsideWarnings(file, path, what) : [];
+}
+
+/** {@link warnIfKeyInCertificate}'s findings, for a command that tells them its own way (doctor's certificate file row). */
+export function keyInCertificateFindings(file: InputBytes, path: string): KeyInside[] {
+  return file.mode !== undefined && holdsPemPrivateKey(file.bytes, path) ? keyInsideFindings(file, path) : [];
 }
 
 function holdsPemPrivateKey(bytes: Buffer, path: string): boolean {

@@ -122,9 +122,9 @@ const COMPOSED: Record<string, readonly string[]> = {
   // trusted-path.ts's refusal in user-namespace.ts's words (unmappedSelfText, MAP_YOUR_USER: one home, round 38).
   "s: this process runs as an unmapped user in a user namespace": ["`\u0000 may be another user's: \u0000; \u0000`", "`this process runs as an unmapped user in a user namespace (uid \u0000): whose files"],
   "whose files these are cannot be told; map your user": ["whose files these are cannot be told`", '"map your user (unshare --user --map-current-user)"'],
-  // A private key in a certificate file (exposed-file.ts: keyInsideWarnings), with the fix of a key file of that mode or ACL.
-  "keep the private key in a file of its own, or run chmod": ["keep the private key in a file of its own, or run \u0000`", "`chmod 600 \u0000`"],
-  "keep the private key in a file of its own, or run setfacl -x": ["keep the private key in a file of its own, or run \u0000`", "`setfacl -x \u0000 \u0000`"],
+  // A private key in a certificate file (exposed-file.ts: keyInsideWarnings, KEY_OWN_FILE), with the fix of a key file of that mode or ACL.
+  "keep the private key in a file of its own, or run chmod": ['"keep the private key in a file of its own"', "`\u0000 \u0000 \u0000: \u0000, or run \u0000`", "`chmod 600 \u0000`"],
+  "keep the private key in a file of its own, or run setfacl -x": ['"keep the private key in a file of its own"', "`\u0000 \u0000 \u0000: \u0000, or run \u0000`", "`setfacl -x \u0000 \u0000`"],
 };
 
 /** The quoted messages that are not this package's: AWS's refusals, the AWS CLI's and the SDK's wrappers. */

@@ -50,6 +50,23 @@ const rowsFor = async (files: { privateKey?: string; certificate?: string; inter
 };
 
 describe("doctor: file rows", () => {
+  it("a certificate file that also holds the private key, readable by others: a ✘ saying so, as the signer warns (round 38: a ✔)", async () => {
+    const key = copy(leaf.keyPath, "key-beside-combined.pem", 0o600);
+    for (const mode of [0o644, 0o664]) {
+      const combined = join(dir, `cert-with-key-${mode.toString(8)}.pem`);
+      writeFileSync(combined, readFileSync(leaf.keyPath, "utf8") + readFileSync(leaf.certPath, "utf8"));
+      chmodSync(combined, mode);
+      const rows = await rowsFor({ privateKey: key, certificate: combined });
+      expect(rows["certificate file"]).toMatchObject({
+        outcome: "fail",
+        detail: `${combined} holds a private key and can be read or changed by other users (mode ${mode.toString(8)})`,
+        hint: `keep the private key in a file of its own, or run: chmod 600 ${combined}`,
+      });
+      chmodSync(combined, 0o600);
+      expect((await rowsFor({ privateKey: key, certificate: combined }))["certificate file"]).toMatchObject({ outcome: "pass" });
+    }
+  });
+
   it("a certificate or intermediates file the group or others can write is a ✘ with chmod go-w; 0644 is a ✔", async () => {
     for (const mode of [0o664, 0o646]) {
       const cert = copy(leaf.certPath, `cert-${mode.toString(8)}.pem`, mode);
