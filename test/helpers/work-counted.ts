@@ -43,9 +43,9 @@ export async function workOf<T>(
 export async function timeoutsRunOut<T>(ms: number, run: () => T | Promise<T>): Promise<{ result: T; ranOut: number }> {
   const original = globalThis.setTimeout;
   let ranOut = 0;
-  globalThis.setTimeout = function (this: unknown, callback: (...a: unknown[]) => void, delay?: number, ...args: unknown[]) {
+  globalThis.setTimeout = function (this: unknown, ...[callback, delay, ...args]: unknown[]) {
     const counted = typeof callback === "function" && Number(delay) >= ms ? (...a: unknown[]) => (ranOut++, callback(...a)) : callback;
-    return original.call(this, counted, delay, ...args);
+    return (original as (...a: unknown[]) => unknown).call(this, counted, delay, ...args);
   } as typeof setTimeout;
   try {
     const result = await run();
