@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { setTimeout as pause } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { workOf } from "./work-counted.js";
+import { timeoutsRunOut, workOf } from "./work-counted.js";
 
 describe("workOf", () => {
   it("counts calls, or what each weighs, and puts the method back", async () => {
@@ -29,5 +29,17 @@ describe("workOf", () => {
     const { work } = await workOf(timers, "setTimeout", () => pause(1));
     expect(work).toBe(1);
     expect([timers.setTimeout, pause]).toEqual([original, original]);
+  });
+
+  it("timeoutsRunOut counts the timers of at least its delay that ran out, and puts setTimeout back", async () => {
+    const original = globalThis.setTimeout;
+    const { result, ranOut } = await timeoutsRunOut(20, async () => {
+      setTimeout(() => {}, 1); // shorter: not counted
+      clearTimeout(setTimeout(() => {}, 20)); // cleared: did not run out
+      await new Promise((resolve) => setTimeout(resolve, 30, "out"));
+      return "done";
+    });
+    expect([result, ranOut]).toEqual(["done", 1]);
+    expect(globalThis.setTimeout).toBe(original);
   });
 });

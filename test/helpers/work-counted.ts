@@ -35,3 +35,22 @@ export async function workOf<T>(
     syncBuiltinESMExports();
   }
 }
+
+/**
+ * Runs `run` counting the timers of `ms` or more (the global setTimeout, which the code under test's timeouts use) that
+ * ran out before it ended: for a failure that must come from what the peer did, not from a timeout that fired.
+ */
+export async function timeoutsRunOut<T>(ms: number, run: () => T | Promise<T>): Promise<{ result: T; ranOut: number }> {
+  const original = globalThis.setTimeout;
+  let ranOut = 0;
+  globalThis.setTimeout = function (this: unknown, ...[callback, delay, ...args]: unknown[]) {
+    const counted = typeof callback === "function" && Number(delay) >= ms ? (...a: unknown[]) => (ranOut++, callback(...a)) : callback;
+    return (original as (...a: unknown[]) => unknown).call(this, counted, delay, ...args);
+  } as typeof setTimeout;
+  try {
+    const result = await run();
+    return { result, ranOut };
+  } finally {
+    globalThis.setTimeout = original;
+  }
+}

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { readInputFile, refuseUtf16 } from "../../src/io/input-file.js";
 import { MAX_INPUT_BYTES, readDescriptor, readOpenedFile } from "../../src/io/read-opened-file.js";
+import { workOf } from "../helpers/work-counted.js";
 
 /** Calls that look a path up by name, counted: a regular file is opened once and fstat'ed once, never stat'ed by name. */
 const byName = vi.hoisted(() => ({ stat: 0, fstat: 0 }));
@@ -229,9 +230,9 @@ describe("readOpenedFile", () => {
     execFileSync("mkfifo", [fifo]);
     readFails.code = "EIO";
     try {
-      const started = Date.now();
-      await expect(readOpenedFile(fifo, 5_000)).rejects.toMatchObject({ code: "EIO" });
-      expect(Date.now() - started).toBeLessThan(2_000);
+      // Counted, not timed: a second poll (10 ms later, as after EAGAIN) throws before it is set; the deadline's timer is 5 s.
+      const polls = { budget: 0, weigh: (_: unknown, [, ms]: unknown[]) => (Number(ms) < 5_000 ? 1 : 0) };
+      await expect(workOf(globalThis, "setTimeout", () => readOpenedFile(fifo, 5_000), polls)).rejects.toMatchObject({ code: "EIO" });
     } finally {
       readFails.code = undefined;
     }

@@ -219,12 +219,24 @@ describe("createSigner (file keys)", () => {
     const controller = new AbortController();
     const reason = new Error("closed");
     const tpm = { device: `unix:${path("no-such-tpm.sock")}`, noKeyPassword: true };
-    const onDeviceWait = () => setTimeout(() => controller.abort(reason), 5);
-    const started = Date.now();
-    const options = { privateKey: "handle:0x81000101", tpm, waitForDeviceMs: 86_400_000, onDeviceWait };
-    const waiting = createSigner(options, controller.signal);
-    await expect(waiting).rejects.toBe(reason);
-    expect(Date.now() - started).toBeLessThan(900); // not even one whole 1 s pause between tries
+    // The pauses between tries run on a virtual clock that does not move: the wait ends with no pause run out, and none
+    // is left behind (a pause that went on would end the wait when it did: 1 s later, or never).
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      let pausing!: () => void;
+      const began = new Promise<void>((resolve) => (pausing = resolve));
+      const options = { privateKey: "handle:0x81000101", tpm, waitForDeviceMs: 86_400_000, onDeviceWait: () => pausing() };
+      let outcome: unknown = "still waiting";
+      createSigner(options, controller.signal).then(() => (outcome = "a signer"), (e: unknown) => (outcome = e));
+      await began; // the first pause (1 s) is set
+      expect(vi.getTimerCount()).toBe(1);
+      controller.abort(reason);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(outcome).toBe(reason);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("--wait-for-device tries the device again, not the files: each is read once (standard input cannot be read twice)", async () => {

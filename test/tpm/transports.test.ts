@@ -8,6 +8,7 @@ import { networkInterfaces, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
 import { LIBFAKETIME, LIBFAKETIME_MISSING } from "../helpers/libfaketime.js";
+import { timeoutsRunOut, workOf } from "../helpers/work-counted.js";
 import { DeviceTransport, type DeviceFile } from "../../src/tpm/transport/device-transport.js";
 import { checkServedByUs, SocketTransport } from "../../src/tpm/transport/socket-transport.js";
 import { loadNativeHelper, type NativeHelper } from "../../src/os/native-helper.js";
@@ -163,10 +164,10 @@ describe("SocketTransport", () => {
 
   it("a response that has begun and stalls fails after the rest bound, not the full response timeout", async () => {
     const port = await listen((socket) => socket.write(RESPONSE.subarray(0, 7)));
-    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port }, { responseTimeoutMs: 60_000, restTimeoutMs: 200 });
-    const started = Date.now();
-    const err = await t.transmit(COMMAND).catch((e: unknown) => e);
-    expect(Date.now() - started).toBeLessThan(2000);
+    // The response timeout (10 s) is not what ends it: no timer of 1 s or more runs out.
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port }, { responseTimeoutMs: 10_000, restTimeoutMs: 200 });
+    const { result: err, ranOut } = await timeoutsRunOut(1_000, () => t.transmit(COMMAND).catch((e: unknown) => e));
+    expect(ranOut).toBe(0);
     expect(err).toBeInstanceOf(TpmConnectionLost);
     const message = /^the TPM at tcp:127\.0\.0\.1:\d+ sent 7 bytes of an answer, then nothing more/;
     expect(err).toMatchObject({ code: "TPM_ERROR", message: expect.stringMatching(message) });
@@ -952,25 +953,30 @@ describe("SocketTransport's peer check: which TCP peers are on this host", () =>
 });
 
 describe("exchangeSync (the exit handler's last flush) and the wall clock", () => {
-  it("waits its 2 s for an answer even when the clock is set back an hour meanwhile (NTP's first step at boot)", () => {
-    // Before: the deadline was read from Date.now(), so a step back kept the exit waiting an hour for a silent TPM
-    // (here: until the test let the clock run again after 10 s); a step forward gave up at once.
+  it("waits its 2 s for an answer even when the clock is set back an hour meanwhile (NTP's first step at boot)", async () => {
+    // Before: the deadline was read from Date.now(), so a step back kept the exit waiting an hour for a silent TPM; a
+    // step forward gave up at once. Both clocks are virtual, moved on by each nap the loop takes (Atomics.wait, 1 ms):
+    // 2 s is 2,000 naps, an hour's wait 3,602,000 (the budget stops it at the 2,001st; exchangeSync swallows that
+    // error, but not its count).
     const dir = mkdtempSync(join(tmpdir(), "raa-exchange-sync-"));
     const fifo = join(dir, "silent-tpm");
     execFileSync("mkfifo", [fifo]);
     // Read and write on one FIFO: the command written comes back; it never completes an answer, then EAGAIN.
     const fd = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
-    const started = performance.now();
+    const wallClock = Date.now();
+    let napped = 0;
     let reads = 0;
-    const clock = vi.spyOn(Date, "now").mockImplementation(() => {
-      const real = performance.timeOrigin + performance.now();
-      if (performance.now() - started > 10_000) return real + 3_600_000; // lets the old loop end
-      return reads++ === 0 ? real : real - 3_600_000;
-    });
+    const monotonic = vi.spyOn(performance, "now").mockImplementation(() => napped);
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => wallClock + napped - (reads++ === 0 ? 0 : 3_600_000)); // set back once read
     try {
-      expect(exchangeSync(fd, Buffer.alloc(10), () => undefined)).toBeUndefined();
-      expect(performance.now() - started).toBeLessThan(8_000); // 2 s and the machine's load
+      const { result, work: naps } = await workOf(Atomics, "wait", () => exchangeSync(fd, Buffer.alloc(10), () => undefined), {
+        budget: 2_000,
+        weigh: (_, [, , , ms]) => ((napped += Number(ms)), 1),
+      });
+      expect(result).toBeUndefined();
+      expect([naps, napped]).toEqual([2_000, 2_000]);
     } finally {
+      monotonic.mockRestore();
       clock.mockRestore();
       closeSync(fd);
       rmSync(dir, { recursive: true, force: true });
