@@ -7,16 +7,12 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { changeableDirectory, exposedFileWarnings, groupShared, warnIfExposed } from "../../src/os/exposed-file.js";
+import { exposedWarnings, warningsEmitted } from "../helpers/exposed-warnings.js";
 
-const warnings: string[] = [];
-const onWarning = (warning: Error & { code?: string }) => {
-  if (warning.code === "RAA_EXPOSED_FILE") warnings.push(warning.message);
-};
-beforeEach(() => void process.on("warning", onWarning));
-afterEach(() => void process.off("warning", onWarning));
-const flush = () => new Promise((r) => setImmediate(r)); // process warnings are emitted on the next tick
+const warnings = exposedWarnings();
+const flush = warningsEmitted;
 
 describe("warnIfExposed", () => {
   it("warns once per file and mode in a process, however often the file is read", async () => {

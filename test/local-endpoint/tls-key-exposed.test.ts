@@ -6,24 +6,17 @@
 import { chmodSync, chownSync, copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
+import { exposedWarnings } from "../helpers/exposed-warnings.js";
 
 const { dir, cleanup } = makeTempDir("raa-local-tls-key-");
 afterAll(cleanup);
 const ca = createCa(dir, { name: "TLS key CA" });
 const stray = issueLeaf(ca, join(dir, "stray"), { name: "stray", keyType: "p256" }); // not the certificate's key: exit 3 after the read
 
-const warnings: string[] = [];
-const onWarning = (warning: Error & { code?: string }) => {
-  if (warning.code === "RAA_EXPOSED_FILE") warnings.push(warning.message);
-};
-beforeEach(() => void process.on("warning", onWarning));
-afterEach(() => {
-  process.off("warning", onWarning);
-  warnings.length = 0;
-});
+const warnings = exposedWarnings();
 
 /** local-endpoint with the key at `key`: its exit code, once the process warnings it emitted are out. */
 async function localEndpoint(key: string): Promise<number> {

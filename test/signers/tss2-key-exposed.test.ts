@@ -7,7 +7,7 @@
 import { chmodSync, writeFileSync } from "node:fs";
 import { generateKeyPairSync } from "node:crypto";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import type { PolicyStatement } from "../../src/tpm/keys/policy.js";
 import { encodeTss2KeyFile } from "../../src/tpm/keys/tss2-key-file.js";
 import { decodePublicArea } from "../../src/tpm/keys/public-area.js";
@@ -15,6 +15,7 @@ import { encode } from "../../src/tpm/wire/codec.js";
 import { TPMA_OBJECT, TPM_ALG, TPM_ECC, TPM_RH } from "../../src/tpm/wire/constants.js";
 import { TPMT_PUBLIC } from "../../src/tpm/wire/structures.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
+import { exposedWarnings } from "../helpers/exposed-warnings.js";
 
 vi.mock("../../src/signers/tpm/tpm-signer.js", async (actual) => ({
   ...(await actual<object>()),
@@ -40,13 +41,7 @@ const area = decodePublicArea(
   "test key",
 );
 
-const warnings: string[] = [];
-const onWarning = (warning: Error & { code?: string }) => void (warning.code === "RAA_EXPOSED_FILE" && warnings.push(warning.message));
-beforeEach(() => void process.on("warning", onWarning));
-afterEach(() => {
-  process.off("warning", onWarning);
-  warnings.length = 0;
-});
+const warnings = exposedWarnings();
 
 let n = 0;
 async function warningsFor(emptyAuth: boolean, mode: number, tpm: { ignoreEmptyAuth?: boolean } = {}, policy: PolicyStatement[] = []): Promise<string[]> {

@@ -8,7 +8,7 @@
 import { chmodSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { encodePem } from "../../src/encoding/pem.js";
 import { readTlsFiles } from "../../src/serve/tls-files.js";
@@ -16,6 +16,7 @@ import { createSigner } from "../../src/signers/factory.js";
 import { readCertificateFile } from "../../src/x509/read-certificates.js";
 import { copiesHolding } from "../helpers/copies-made.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
+import { exposedWarnings, warningsEmitted } from "../helpers/exposed-warnings.js";
 
 const { dir, cleanup } = makeTempDir("raa-key-in-cert-");
 afterAll(cleanup);
@@ -24,14 +25,8 @@ const leaf = issueLeaf(ca, dir, { name: "key-in-cert", extensions: ["basicConstr
 const keyPem = readFileSync(leaf.keyPath, "utf8");
 chmodSync(leaf.keyPath, 0o600);
 
-const warnings: string[] = [];
-const onWarning = (warning: Error & { code?: string }) => void (warning.code === "RAA_EXPOSED_FILE" && warnings.push(warning.message));
-beforeEach(() => void process.on("warning", onWarning));
-afterEach(() => {
-  process.off("warning", onWarning);
-  warnings.length = 0;
-});
-const emitted = () => new Promise((r) => setImmediate(r)); // process warnings are emitted on the next tick
+const warnings = exposedWarnings();
+const emitted = warningsEmitted;
 
 let n = 0;
 /** A new certificate file: `before` (a key block, or nothing), then the certificate, with `mode`. */
