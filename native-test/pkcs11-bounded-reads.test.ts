@@ -70,6 +70,11 @@ beforeAll(async () => {
   importKey("p224", p224Key, "07", "p224");
   const p224Der = Buffer.from(execFileSync("openssl", ["x509", "-in", p224.certPath, "-outform", "DER"]));
   withSession("p224", (lib, session) => lib.C_CreateObject(session, certificateTemplate(p224Der, "p224", "07")));
+  initToken("explicit"); // a P-224 key written with explicit curve parameters, its private half only
+  const explicitKey = join(tmp.dir, "explicit.key");
+  execFileSync("openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-224", "-pkeyopt", "ec_param_enc:explicit", "-out", explicitKey]);
+  execFileSync("openssl", ["pkcs8", "-topk8", "-nocrypt", "-in", explicitKey, "-outform", "DER", "-out", `${explicitKey}.der`]);
+  execFileSync("pkcs11-tool", ["--module", SOFTHSM_MODULE, "--token-label", "explicit", "--login", "--pin", "1234", "--write-object", `${explicitKey}.der`, "--type", "privkey", "--id", "09", "--label", "explicit"], { env: { ...process.env, SOFTHSM2_CONF: conf }, stdio: "ignore" });
   cli = await bundleCli();
 }, 180_000);
 
@@ -135,6 +140,13 @@ describe("a P-224 key on the token", () => {
     const error = await failure(createPkcs11Signer({ keyUri: "pkcs11:token=p224;object=p224", library: SOFTHSM_MODULE, pin: { kind: "value", value: "1234" } }));
     expect(error.code).toBe("PRIVATE_KEY_UNSUPPORTED");
     expect(error.message).toMatch(/^the key pkcs11:id=%07;.*object=p224;.*type=private is on secp224r1, which the agent does not sign with$/);
+    expect(error.hint).toBe("use an RSA key or an ECDSA key on P-256, P-384, P-521");
+  }, 60_000);
+
+  it("written with explicit curve parameters and no public half, by key URI alone: refused the same way (was: a signer making P-224 signatures)", async () => {
+    const error = await failure(createPkcs11Signer({ keyUri: "pkcs11:token=explicit;object=explicit", library: SOFTHSM_MODULE, pin: { kind: "value", value: "1234" } }));
+    expect(error.code).toBe("PRIVATE_KEY_UNSUPPORTED");
+    expect(error.message).toMatch(/^the key pkcs11:id=%09;.*object=explicit;.*type=private is on a curve it does not name, which the agent does not sign with$/);
     expect(error.hint).toBe("use an RSA key or an ECDSA key on P-256, P-384, P-521");
   }, 60_000);
 });

@@ -46,7 +46,7 @@ sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
 
 /** The command the hint gives to paste, split into words (the label and the path here need no quoting). */
 const hintedCommand = () => {
-  const command = /`(pkcs11-tool [^`]*)`/.exec(unblockHint("tpm2-pkcs11", { label: token.label, modulePath: token.module }))?.[1];
+  const command = /`(pkcs11-tool [^`]*)`/.exec(unblockHint("tpm2-pkcs11", { label: token.label, slotId: 0n, modulePath: token.module }))?.[1];
   expect(command).toBeDefined();
   return command!.split(" ");
 };

@@ -246,6 +246,16 @@ export function escapeControls(text: string): string {
   return escapeUnprintable(text, (c) => (c.length === 1 ? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}` : `\\u{${c.codePointAt(0)!.toString(16)}}`));
 }
 
+/**
+ * A label (a token's, an object's) as written between a message's, log line's or listing's double quotes: `\` and `"`
+ * as `\\` and `\"`, and what {@link escapeControls} escapes as it does. A label typed `dev\u00adice` then never reads
+ * like `dev<U+00AD>ice` (`dev\\u00adice` and `dev\u00adice`), nor a `"` ends the quote early. Whole --debug lines keep
+ * escapeControls alone: the backslashes of their JSON stay readable.
+ */
+export function escapeQuoted(text: string): string {
+  return escapeControls(text.replace(/[\\"]/g, (c) => `\\${c}`));
+}
+
 export class UsageError extends AgentError {}
 export class InputError extends AgentError {}
 export class AuthError extends AgentError {}

@@ -246,3 +246,8 @@ function initialize(lib: PKCS11, path: string): { info: LibraryInfo; owned: bool
 export function unpad(text: string): string {
   return text.replace(/\0[^]*/, "").replace(/ +$/, ""); // blanks only: a trailing tab or U+00A0 is the label's
 }
+
+/** Whether a label read through pkcs11js is the token's own text: no U+FFFD, which may stand for bytes it dropped. */
+export function labelKnown(label: string): boolean {
+  return !label.includes("\ufffd");
+}

@@ -215,7 +215,7 @@ function refuseLockedPin(context: TokenContext): void {
 }
 
 function unblockHintFor(context: TokenContext): string {
-  return unblockHint(tokenFamily(context.slot, context.module.info), { label: context.slot.token.label, modulePath: context.module.path });
+  return unblockHint(tokenFamily(context.slot, context.module.info), { label: context.slot.token.label, slotId: context.slot.slotId, modulePath: context.module.path });
 }
 
 function loginFailure(context: TokenContext, error: unknown, source: string, kind = ""): AgentError {
@@ -249,7 +249,7 @@ function loginFailure(context: TokenContext, error: unknown, source: string, kin
         + "rewriting this one: try again (C_Login is never repeated by itself)");
   }
   if (name === "CKR_USER_PIN_NOT_INITIALIZED") {
-    const initPin = initPinCommand({ label: context.slot.token.label, modulePath: context.module.path });
+    const initPin = initPinCommand({ label: context.slot.token.label, slotId: context.slot.slotId, modulePath: context.module.path });
     return pkcs11Failure(`C_Login on ${token}`, error, `its user PIN was never set: set one as the security officer (\`${initPin}\`)`);
   }
   return pkcs11Failure(`${kind === "" ? "C_Login" : "C_Login (context-specific)"} on ${token}`, error);

@@ -1,10 +1,10 @@
 /** Slots with a token present, their identity, and how a URI's token/slot/library attributes select them. */
 import { setTimeout as delay } from "node:timers/promises";
-import { DeviceError, shellWord } from "../errors.js";
+import { DeviceError, escapeQuoted, shellWord } from "../errors.js";
 import { ckUlong } from "./binding.js";
 import { CKF } from "./constants.js";
 import type { DebugLog } from "../debug-log.js";
-import { unpad, type LibraryInfo, type Pkcs11Module } from "./module-loader.js";
+import { labelKnown, unpad, type LibraryInfo, type Pkcs11Module } from "./module-loader.js";
 import { ckrName, describeCkr, Pkcs11AmbiguousError, pkcs11Failure } from "./pkcs11-errors.js";
 import { tokenFamily } from "./unblock-hint.js";
 import { formatPkcs11Uri, withoutQuery, type Pkcs11Uri } from "./uri.js";
@@ -133,10 +133,14 @@ export function slotMatches(uri: Pkcs11Uri, slot: TokenSlot, library: LibraryInf
   return v === undefined || (v.major === library.version.major && v.minor === library.version.minor);
 }
 
-/** The URI naming this slot's token (no slot-id: SoftHSM and PC/SC renumber slots). */
+/**
+ * The URI naming this slot's token (no slot-id: SoftHSM and PC/SC renumber slots). Without `token=` when the label
+ * may not be the token's: pkcs11js decodes CK_TOKEN_INFO.label as UTF-8 and writes U+FFFD for bytes that are not
+ * (Latin-1 `caf\xe9`), so `token=caf%EF%BF%BD` would name a label the token does not have (p11-kit finds nothing).
+ */
 export function tokenUri(slot: TokenSlot): Pkcs11Uri {
   const { label: token, manufacturer, model, serial } = slot.token;
-  return Object.freeze({ token, manufacturer, model, serial });
+  return Object.freeze(labelKnown(token) ? { token, manufacturer, model, serial } : { manufacturer, model, serial });
 }
 
 /** CKF_PROTECTED_AUTHENTICATION_PATH: the PIN is entered on the reader's PIN pad, not given by us. */
@@ -167,5 +171,5 @@ export function tokenNotFound(uri: Pkcs11Uri, slots: readonly TokenSlot[], modul
 }
 
 export function describeToken(token: TokenIdentity): string {
-  return `token "${token.label}" (serial ${token.serial || "none"})`;
+  return `token "${escapeQuoted(token.label)}" (serial ${token.serial || "none"})`;
 }

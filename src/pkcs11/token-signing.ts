@@ -1,6 +1,6 @@
 /** One signature: the mechanism (chosen once per key) and C_SignInit / [context login] / C_Sign straight on pkcs11js. */
 import { createHash } from "node:crypto";
-import { DeviceError } from "../errors.js";
+import { DeviceError, escapeQuoted } from "../errors.js";
 import type { PrivateKeyObject, TokenContext, UsableKey } from "./objects.js";
 import { ckrName, describeCkr, pkcs11Failure } from "./pkcs11-errors.js";
 import { loginContextSpecific, type RememberedPin } from "./pin.js";
@@ -101,7 +101,7 @@ export function signingFailure(key: PrivateKeyObject, error: unknown): Error {
 }
 
 function cannotSign(key: PrivateKeyObject, reason: string): DeviceError {
-  const name = key.label !== "" ? `"${key.label}"` : key.id.length > 0 ? `with id ${key.id.toString("hex")}` : "(no label, no id)";
+  const name = key.label !== "" ? `"${escapeQuoted(key.label)}"` : key.id.length > 0 ? `with id ${key.id.toString("hex")}` : "(no label, no id)";
   return new DeviceError("PKCS11_KEY_CANNOT_SIGN", `the private key ${name} cannot sign: ${reason}`, {
     hint: "use a key whose CKA_SIGN is true and whose type the token can sign with (RSA PKCS#1 v1.5 or ECDSA)",
   });

@@ -4,7 +4,7 @@
  * that takes a PIN as an argument: one that asks for it.
  */
 import { quotedWord, shellWord } from "../errors.js";
-import type { LibraryInfo } from "./module-loader.js";
+import { labelKnown, type LibraryInfo } from "./module-loader.js";
 import type { TokenSlot } from "./slots.js";
 
 export type TokenFamily = "yubikey" | "piv" | "softhsm" | "tpm2-pkcs11" | "other";
@@ -19,17 +19,27 @@ export function tokenFamily(slot: Pick<TokenSlot, "token" | "slotDescription">, 
   return "other";
 }
 
+/** A token as a pasted command names it: its label, its slot (when the label is not known, see labelKnown), its module. */
+export interface TokenForCommand {
+  readonly label: string;
+  readonly slotId: bigint;
+  readonly modulePath: string;
+}
+
 /**
  * The command that sets a new user PIN as the security officer, on a module that allows it (SoftHSM). The label and the
  * module's path are the token's and the user's text, quoted to be pasted; the path comes last, so that the placeholder for
- * one too long to quote (PATH_TOO_LONG) is a syntax error, not a redirection into the next word.
+ * one too long to quote (PATH_TOO_LONG) is a syntax error, not a redirection into the next word. A label whose bytes
+ * were not UTF-8 (U+FFFD in it) would be another label: the token is named by its slot instead (SoftHSM's and
+ * tpm2-pkcs11's slot ids stay with their token).
  */
-export function initPinCommand(token: { readonly label: string; readonly modulePath: string }): string {
-  return `pkcs11-tool --token-label ${quotedWord(token.label)} --login --login-type so --init-pin --module ${shellWord(token.modulePath)}`;
+export function initPinCommand(token: TokenForCommand): string {
+  const which = labelKnown(token.label) ? `--token-label ${quotedWord(token.label)}` : `--slot ${token.slotId}`;
+  return `pkcs11-tool ${which} --login --login-type so --init-pin --module ${shellWord(token.modulePath)}`;
 }
 
-/** `token`: the token's label and the module's path, for commands that can be pasted. */
-export function unblockHint(family: TokenFamily, token: { readonly label: string; readonly modulePath: string }): string {
+/** `token`: the token's label, slot and the module's path, for commands that can be pasted. */
+export function unblockHint(family: TokenFamily, token: TokenForCommand): string {
   switch (family) {
     case "yubikey":
       return "unblock it with the PUK: `ykman piv access unblock-pin` (or `yubico-piv-tool -a unblock-pin`); if the PUK is blocked too, only `ykman piv reset` helps, and it erases the PIV keys";

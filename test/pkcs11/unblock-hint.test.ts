@@ -22,7 +22,7 @@ describe("tokenFamily: what the modules report", () => {
 });
 
 describe("unblockHint", () => {
-  const at = { label: "device", modulePath: "/usr/lib/softhsm/libsofthsm2.so" };
+  const at = { label: "device", slotId: 1234n, modulePath: "/usr/lib/softhsm/libsofthsm2.so" };
   it("a YubiKey is unblocked with its PUK, never with pkcs11-tool --unlock-pin", () => {
     const hint = unblockHint("yubikey", at);
     expect(hint).toContain("ykman piv access unblock-pin");
@@ -61,6 +61,12 @@ describe("unblockHint", () => {
     const word = /--token-label (.*) --login --login-type/.exec(unblockHint(family, { ...at, label }))![1]!;
     expect(word).not.toContain("\n");
     expect(execFileSync("bash", ["-c", `printf '%s|' ${word}`], { encoding: "utf8" })).toBe(`${label}|`);
+  });
+
+  it.each(["softhsm" as const, "tpm2-pkcs11" as const])("%s: a label read as U+FFFD (bytes not UTF-8) is not named: the slot is (before: `--token-label 'caf\ufffd'`, a label the token does not have)", (family) => {
+    const hint = unblockHint(family, { ...at, label: "caf\ufffd" });
+    expect(hint).toContain("pkcs11-tool --slot 1234 --login --login-type so --init-pin --module /usr/lib/softhsm/libsofthsm2.so");
+    expect(hint).not.toContain("--token-label");
   });
 
   it("SoftHSM: the module's path is one word of the command too, running nothing (before: `--module /tmp/d$(touch pwned)/…` ran it)", () => {

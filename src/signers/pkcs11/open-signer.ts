@@ -34,7 +34,6 @@ import {
 import type { UnreadableCertificate } from "../../pkcs11/unreadable-certificate.js";
 import { Pkcs11AmbiguousError } from "../../pkcs11/pkcs11-errors.js";
 import { readTbsFields } from "../../x509/tbs-fields.js";
-import { TAG } from "../../encoding/der.js";
 import { Pkcs11Signer } from "./pkcs11-signer.js";
 import { RememberedPin, givenUserPin, loginUser, pinFromSource, userPinPrompt, type PinSupply } from "../../pkcs11/pin.js";
 import { describeToken, listTokenSlots, onlyMatchingSlot, slotMatches, tokenNotFound, type TokenSlot } from "../../pkcs11/slots.js";
@@ -277,10 +276,11 @@ class SignerBuild {
         }
         const [key] = signable as [UsableKey];
         if (key.keyType === "EC" && curveFromEcParams(key.ecParams) === undefined) {
-          // Its CKA_EC_PARAMS names another curve (an OID), or none (not shown, explicit parameters): the public half
-          // names it, if the token shows one.
+          // Its CKA_EC_PARAMS names another curve (an OID), or none (explicit parameters, or not shown): the public
+          // half names it, if the token shows one. Explicit parameters with no named curve are refused as the
+          // certificate check refuses them (a P-224 key so written signed, every signature one the service refuses).
           const shown = publicKeyOf(context, key)?.asymmetricKeyDetails?.namedCurve;
-          const namesOther = shown === undefined ? key.ecParams?.[0] === TAG.OID : !signsOn(shown);
+          const namesOther = shown === undefined ? key.ecParams !== undefined : !signsOn(shown);
           if (namesOther) throw curveRefused(shown, `the key ${formatPkcs11Uri(key.uri)}`, "use");
         }
         return { key, proven: true };
