@@ -58,6 +58,10 @@ beforeAll(async () => {
   importKey("padded", issued.keyPath, "01", "device");
   const padded = Buffer.concat([der, Buffer.alloc(100 * 1024)]);
   withSoftHsmSession("padded", "1234", (lib, session) => lib.C_CreateObject(session, certificateTemplate(padded, "device", "01")));
+  // Two keys whose labels read alike unless a listing escapes the backslash: typed `\u00ad` (and a `"`), and U+00AD.
+  initToken("lookalike");
+  importKey("lookalike", issued.keyPath, "02", 'dev\\u00adice"');
+  importKey("lookalike", issued.keyPath, "03", "dev\u00adice");
   cli = await bundleCli();
 }, 180_000);
 
@@ -174,5 +178,16 @@ describe("short buffers", () => {
     expect(error.code).toBe("CERTIFICATE_INVALID");
     expect(error.message).toMatch(CERT_OBJECT);
     expect(error.message).toContain("cannot be used: its CKA_VALUE is larger than 65536 bytes");
+  }, 60_000);
+});
+
+describe("the --debug line of a private key left out", () => {
+  it("quotes its label as a listing does: a typed `\\u00ad` is told from U+00AD, and a `\"` ends no quote (was: both `dev\\u00adice`)", async () => {
+    answer("sensitive", CKA_KEY_TYPE);
+    const lines: string[] = [];
+    const opening = createPkcs11Signer({ keyUri: "pkcs11:token=lookalike", library: shim, pin: { kind: "value", value: "1234" }, debug: (line) => lines.push(line) });
+    expect((await failure(opening)).code).toBe("PKCS11_OBJECT_NOT_FOUND");
+    const skipped = [...new Set(lines.filter((line) => line.startsWith("pkcs11: skipping private key object ")).map((line) => line.replace(/": .*$/, '"')))].sort();
+    expect(skipped).toEqual(['pkcs11: skipping private key object "dev\\\\u00adice\\""', 'pkcs11: skipping private key object "dev\\u00adice"']);
   }, 60_000);
 });

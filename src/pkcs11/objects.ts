@@ -2,7 +2,7 @@
 import type { Template } from "pkcs11js";
 import { isUtf8 } from "node:buffer";
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { DeviceError } from "../errors.js";
+import { DeviceError, escapeQuoted } from "../errors.js";
 import { Certificate, EC_PUBLIC_KEY, assertRsaModulusSize } from "../x509/certificate.js";
 import { readSingle, TAG, unlessMalformed } from "../encoding/der.js";
 import { derBitString, derOid, derSequence } from "../encoding/der-writer.js";
@@ -331,7 +331,7 @@ export function findCertificates(
         if (looksLikePem(value!)) hint = REWRITE_PEM_CERTIFICATE;
       }
     }
-    context.debug?.(`pkcs11: skipping certificate object "${label}": ${reason}`);
+    context.debug?.(`pkcs11: skipping certificate object "${escapeQuoted(label)}": ${reason}`);
     unreadable?.push({ uri, reason, hint });
   }
   return found;
@@ -389,7 +389,7 @@ export function findPrivateKeys(context: TokenContext, filter: ObjectFilter, ski
     failed(unread, "private key", uri);
     const reason = tooLargeReason(unread.tooLarge, "key the agent can use has") ?? refusedReason(unread, CKA.KEY_TYPE);
     if (reason !== undefined) {
-      context.debug?.(`pkcs11: skipping private key object "${label}": ${reason}`);
+      context.debug?.(`pkcs11: skipping private key object "${escapeQuoted(label)}": ${reason}`);
       skipped?.push({ uri, reason });
       return [];
     }
@@ -417,7 +417,7 @@ export function ownPublicKey(context: TokenContext, key: PrivateKeyObject): KeyO
   try {
     return publicKeyFrom(key.keyType, key);
   } catch (error) {
-    context.debug?.(`pkcs11: cannot read the public key of ${key.label}: ${describeCkr(error)}`);
+    context.debug?.(`pkcs11: cannot read the public key of "${escapeQuoted(key.label)}": ${describeCkr(error)}`);
     return undefined;
   }
 }
@@ -432,7 +432,7 @@ export function publicKeyObjects(context: TokenContext, key: PrivateKeyObject): 
   try {
     handles = findObjects(context, { class: CKO.PUBLIC_KEY, id: key.id });
   } catch (error) {
-    context.debug?.(`pkcs11: cannot search the public keys for ${key.label}: ${describeCkr(error)}`);
+    context.debug?.(`pkcs11: cannot search the public keys for "${escapeQuoted(key.label)}": ${describeCkr(error)}`);
     return [];
   }
   const found: KeyObject[] = [];
@@ -444,14 +444,14 @@ export function publicKeyObjects(context: TokenContext, key: PrivateKeyObject): 
     const reason = tooLargeReason(unread.tooLarge, "key has") ?? (unread.failure === undefined ? undefined : describeCkr(unread.failure));
     if (reason !== undefined) {
       // A fallback for the proof only: the key's own signature tells what the token does.
-      context.debug?.(`pkcs11: skipping a public-key object with the id of ${key.label}: ${reason}`);
+      context.debug?.(`pkcs11: skipping a public-key object with the id of "${escapeQuoted(key.label)}": ${reason}`);
       continue;
     }
     try {
       const publicKey = publicKeyFrom(keyType, { ...attributes, ecParams: key.ecParams ?? attributes.ecParams });
       if (publicKey) found.push(publicKey);
     } catch {
-      context.debug?.(`pkcs11: skipping a malformed public-key object with the id of ${key.label}`);
+      context.debug?.(`pkcs11: skipping a malformed public-key object with the id of "${escapeQuoted(key.label)}"`);
     }
   }
   return found;

@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
-import { InputError } from "../../errors.js";
+import { escapeQuoted, InputError } from "../../errors.js";
 import { createObject, destroyObject, findObjects, findPrivateKeys, publicKeyOf, readAttributes, unreadAttributes } from "../../pkcs11/objects.js";
 import type { Template, TokenContext } from "../../pkcs11/objects.js";
 import { ckrName, Pkcs11AmbiguousError, pkcs11Failure } from "../../pkcs11/pkcs11-errors.js";
@@ -144,7 +144,7 @@ function createCertificate(
     tbs = readTbsFields(certificate.der);
   } catch (cause) {
     if (!(cause instanceof DerError)) throw cause;
-    throw new InputError("CERTIFICATE_INVALID", `cannot read the certificate "${label}": ${cause.message}`, { cause });
+    throw new InputError("CERTIFICATE_INVALID", `cannot read the certificate "${escapeQuoted(label)}": ${cause.message}`, { cause });
   }
   const template: Template = [
     { type: CKA.CLASS, value: CKO.CERTIFICATE },
@@ -167,6 +167,6 @@ function createCertificate(
       return createObject(context, template);
     }
   } catch (error) {
-    throw pkcs11Failure(`storing the certificate "${label}" on ${describeToken(context.slot.token)}`, error);
+    throw pkcs11Failure(`storing the certificate "${escapeQuoted(label)}" on ${describeToken(context.slot.token)}`, error);
   }
 }
