@@ -148,14 +148,14 @@ describe("credential-process (dist/cli.js) against a hostile endpoint", () => {
     for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(950);
 
     // Retry-After longer than what is left of --timeout: no pointless wait, the error comes at once. A wait would
-    // last the 55 s of --timeout; the whole run (Node's start included, over 4 s on a loaded machine) stays far below.
+    // be ended by --timeout's deadline, whose error is "did not complete within 55 s", not the 429: the line and the
+    // one attempt are the proof, not how long it took.
     const h2 = await hostile();
     h2.fault = "throttle";
     h2.retryAfterSeconds = 120;
     const r2 = await credentialProcess(h2.url, ["--max-attempts", "5", "--timeout", "55"]);
     expectOneLine(r2, 7, /HTTP 429 ThrottlingException/);
     expect(h2.attempts).toBe(1);
-    expect(r2.ms).toBeLessThan(30_000);
 
     // A hostile Retry-After of 10^12 s asks for more than the 5-minute ceiling: not ignored (5 attempts at once).
     const h3 = await hostile();
