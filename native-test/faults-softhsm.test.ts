@@ -241,7 +241,8 @@ describe("a long-running credential source whose token directory is moved away a
 describe("a module whose C_GetSlotList fails", () => {
   it("ykcs11 without pcscd (CKR_DEVICE_ERROR): one line at once, exit 5, not waited out as no token", async () => {
     const env = { ...process.env, PCSCLITE_CSOCK_NAME: join(hsm.dir, "no-pcscd.comm") };
-    const started = Date.now();
+    // Not waited out: a wait begins with its line ("waiting up to 60 s for the device: …"), which the exact stderr
+    // below leaves no room for; not how long it took.
     const args = ["sign-string", "--certificate", "pkcs11:token=YubiKey", "--pkcs11-lib", YKCS11_MODULE];
     args.push("--wait-for-device", "60");
     const run = await runCli(cli.cli, args, env);
@@ -250,7 +251,6 @@ describe("a module whose C_GetSlotList fails", () => {
         " (check the module's own configuration and logs; a smart-card module needs pcscd running)\n",
     );
     expect(run.code).toBe(EXIT_CODES.device);
-    expect(Date.now() - started).toBeLessThan(20_000);
   });
 });
 

@@ -73,9 +73,9 @@ describe("update refuses targets that are not regular files, at once and without
   it("a FIFO (which blocked the read forever)", async () => {
     const fifo = join(dir, "fifo");
     execFileSync("mkfifo", ["-m", "600", fifo]);
-    const started = Date.now();
+    // A blocking open() waits for a writer that never comes: the refusal's line at all is the proof (else the test's
+    // timeout), not how long it took.
     const r = await updateOnce(fifo);
-    expect(Date.now() - started).toBeLessThan(10_000);
     expectRefused(r, /fifo is not a regular file \(it is a FIFO\)/);
     expect(lstatSync(fifo).isFIFO()).toBe(true);
   });

@@ -33,13 +33,13 @@ describe("workOf", () => {
 
   it("timeoutsRunOut counts the timers of at least its delay that ran out, and puts setTimeout back", async () => {
     const original = globalThis.setTimeout;
-    const { result, ranOut } = await timeoutsRunOut(20, async () => {
+    const { result, ranOut } = await timeoutsRunOut(20, async (soFar) => {
       setTimeout(() => {}, 1); // shorter: not counted
       clearTimeout(setTimeout(() => {}, 20)); // cleared: did not run out
-      await new Promise((resolve) => setTimeout(resolve, 30, "out"));
-      return "done";
+      const inside = await new Promise((resolve) => setTimeout(() => resolve(soFar()), 30));
+      return ["done", inside];
     });
-    expect([result, ranOut]).toEqual(["done", 1]);
+    expect([result, ranOut]).toEqual([["done", 1], 1]);
     expect(globalThis.setTimeout).toBe(original);
   });
 });

@@ -38,9 +38,10 @@ export async function workOf<T>(
 
 /**
  * Runs `run` counting the timers of `ms` or more (the global setTimeout, which the code under test's timeouts use) that
- * ran out before it ended: for a failure that must come from what the peer did, not from a timeout that fired.
+ * ran out before it ended: for a failure that must come from what the peer did, not from a timeout that fired. `run`
+ * is given the count so far, for an event that must come from such a timer (read when it happens).
  */
-export async function timeoutsRunOut<T>(ms: number, run: () => T | Promise<T>): Promise<{ result: T; ranOut: number }> {
+export async function timeoutsRunOut<T>(ms: number, run: (ranOutSoFar: () => number) => T | Promise<T>): Promise<{ result: T; ranOut: number }> {
   const original = globalThis.setTimeout;
   let ranOut = 0;
   globalThis.setTimeout = function (this: unknown, ...[callback, delay, ...args]: unknown[]) {
@@ -48,7 +49,7 @@ export async function timeoutsRunOut<T>(ms: number, run: () => T | Promise<T>): 
     return (original as (...a: unknown[]) => unknown).call(this, counted, delay, ...args);
   } as typeof setTimeout;
   try {
-    const result = await run();
+    const result = await run(() => ranOut);
     return { result, ranOut };
   } finally {
     globalThis.setTimeout = original;

@@ -760,9 +760,15 @@ describe("SocketTransport on a UNIX socket whose queue is full (swtpm serving an
     try {
       expect(String((await once(holder.stdout!, "data"))[0]).trim()).toBe("full");
       const t = new SocketTransport({ kind: "unix", path }, { responseTimeoutMs: 2000, native: { reason: "no helper in this test" } });
-      const started = performance.now();
-      const error = await t.transmit(COMMAND).catch((e: unknown) => e);
-      expect(performance.now() - started).toBeGreaterThanOrEqual(2000);
+      // The clock the bound is read on is virtual, moved on by each 50 ms pause between tries: the whole 2 s is 40
+      // pauses, counted (given up at once: 0; tried on past the bound: the budget's 41st throws).
+      let waited = 0;
+      const monotonic = vi.spyOn(performance, "now").mockImplementation(() => waited);
+      const { result: error, work: pauses } = await workOf(globalThis, "setTimeout", () => t.transmit(COMMAND).catch((e: unknown) => e), {
+        budget: 40,
+        weigh: (_, [, ms]) => (ms === 50 ? ((waited += 50), 1) : 0),
+      }).finally(() => monotonic.mockRestore());
+      expect([pauses, waited]).toEqual([40, 2000]);
       expect(error).toBeInstanceOf(TpmConnectionLost);
       expect(error).toMatchObject({
         code: "TPM_UNAVAILABLE",
