@@ -42,6 +42,18 @@ function withNodePath(path: string, body: () => void): void {
 const named = (name: string) => JSON.stringify({ name });
 const module = (marker: string) => `module.exports = ${JSON.stringify(marker)};`;
 
+/** An app whose node_modules holds `dep` and this package (`raa`): `from`, a file of raa's, asks for dep. */
+function appWithDep(): { root: string; from: string } {
+  const root = layout({
+    "package.json": named("app"),
+    "node_modules/dep/package.json": named("dep"),
+    "node_modules/dep/index.js": module("dep"),
+    "node_modules/raa/package.json": named("raa"),
+    "node_modules/raa/x.js": "",
+  });
+  return { root, from: join(root, "node_modules/raa/x.js") };
+}
+
 describe("distDirectory", () => {
   it("the dist/ of each built layout and of a checkout's sources, never the directory the package is in", () => {
     expect(distDirectory("/tmp/package/dist/cli-bundle.cjs")).toBe("/tmp/package/dist");
@@ -180,14 +192,7 @@ describe("requireFromPackage", () => {
   });
 
   it.skipIf(process.getuid?.() !== 0)("in a sticky node_modules others can write: only a package of root or the code's owner, no file others can write", () => {
-    const root = layout({
-      "package.json": named("app"),
-      "node_modules/dep/package.json": named("dep"),
-      "node_modules/dep/index.js": module("dep"),
-      "node_modules/raa/package.json": named("raa"),
-      "node_modules/raa/x.js": "",
-    });
-    const from = join(root, "node_modules/raa/x.js");
+    const { root, from } = appWithDep();
     chmodSync(join(root, "node_modules"), 0o1777);
     expect(requireFromPackage("dep", from)).toBe("dep");
     // Round 34 (S28): refused as not loaded, naming where (was MODULE_NOT_FOUND: "dep is missing", "reinstall"). Round 35
@@ -213,14 +218,7 @@ describe("requireFromPackage", () => {
   });
 
   it.skipIf(process.getuid?.() !== 0)("the owner's fix names the code's owner (not root) when the code is not root's (round 36, M41)", () => {
-    const root = layout({
-      "package.json": named("app"),
-      "node_modules/dep/package.json": named("dep"),
-      "node_modules/dep/index.js": module("dep"),
-      "node_modules/raa/package.json": named("raa"),
-      "node_modules/raa/x.js": "",
-    });
-    const from = join(root, "node_modules/raa/x.js");
+    const { root, from } = appWithDep();
     const dep = join(root, "node_modules/dep");
     chownSync(from, 4243, 4243); // the code's owner
     chownSync(dep, 4242, 4242);
@@ -233,14 +231,7 @@ describe("requireFromPackage", () => {
   });
 
   it.skipIf(process.getuid?.() !== 0)("a dependency in a node_modules others can write (0777, not sticky): refused as such, not MODULE_NOT_FOUND (round 34, S28)", () => {
-    const root = layout({
-      "package.json": named("app"),
-      "node_modules/dep/package.json": named("dep"),
-      "node_modules/dep/index.js": module("dep"),
-      "node_modules/raa/package.json": named("raa"),
-      "node_modules/raa/x.js": "",
-    });
-    const from = join(root, "node_modules/raa/x.js");
+    const { root, from } = appWithDep();
     chmodSync(join(root, "node_modules"), 0o777);
     // Was: MODULE_NOT_FOUND, which the CLI tells as "dep is missing … reinstall": a reinstall keeps the mode.
     expect(() => requireFromPackage("dep", from)).toThrow(expect.objectContaining({
