@@ -2,7 +2,7 @@ import { InputError, UsageError } from "../errors.js";
 import { readInputFile, type FileStamp, type InputBytes } from "../io/input-file.js";
 import { Certificate, NotX509Error } from "./certificate.js";
 import { decodePemBlocks, looksLikePem, namePemBlock, wipeKeyBlocks } from "../encoding/pem.js";
-import { keyInsideFindings, keyInsideWarnings, warnOnce, type KeyInside } from "../os/exposed-file.js";
+import { keyInsideFindings, keyInsideWarnings, secretFileAcl, warnOnce, type FileFacts, type KeyInside } from "../os/exposed-file.js";
 import { readElement, unlessMalformed } from "../encoding/der.js";
 import { classifyDer, holdsPrivateKey } from "./der-kind.js";
 
@@ -29,7 +29,7 @@ export async function readCertificateFile(path: string, option = "--certificate"
  */
 export async function readCertificateFileBeside(path: string, option: string, keyPath: string | undefined): Promise<CertificateFile> {
   if (typeof path !== "string") throw new UsageError("USAGE", "readCertificateFile: path must be a string");
-  const file = await readInputFile(path, "certificate file");
+  const file = await readCertificateInput(path, "certificate file");
   const { bytes, stamp } = file;
   try {
     const certificates = parseCertificateBytes(bytes, path, true);
@@ -39,6 +39,17 @@ export async function readCertificateFileBeside(path: string, option: string, ke
   } finally {
     bytes.fill(0); // it may hold a key (the file given is one, or a combined file); the certificates are copies
   }
+}
+
+/**
+ * A certificate file's bytes as readInputFile reads them, with the ACL of the descriptor they came from where its mode
+ * asks one (secretFileAcl: group-readable, exposed to nobody by its mode): the key-in-certificate check's. Read again by
+ * name after the read, the ACL was of whatever the path named then, not of the bytes that held the key.
+ */
+export async function readCertificateInput(path: string, what: string): Promise<InputBytes & { acl?: FileFacts["acl"] }> {
+  let acl: FileFacts["acl"];
+  const input = await readInputFile(path, what, (fd, stats) => (acl = secretFileAcl(fd, stats)));
+  return Object.assign(input, { acl });
 }
 
 /**
