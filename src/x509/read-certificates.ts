@@ -2,7 +2,8 @@ import { InputError, UsageError } from "../errors.js";
 import { readInputFile, type FileStamp, type InputBytes } from "../io/input-file.js";
 import { Certificate, NotX509Error } from "./certificate.js";
 import { decodePemBlocks, looksLikePem, namePemBlock, wipeKeyBlocks } from "../encoding/pem.js";
-import { keyInsideFindings, keyInsideWarnings, secretFileAcl, warnOnce, type FileFacts, type KeyInside } from "../os/exposed-file.js";
+import { closeSync, constants, openSync, type Stats } from "node:fs";
+import { aclAsked, keyInsideFindings, keyInsideWarnings, secretFileAcl, warnOnce, type FileFacts, type KeyInside } from "../os/exposed-file.js";
 import { readElement, unlessMalformed } from "../encoding/der.js";
 import { classifyDer, holdsPrivateKey } from "./der-kind.js";
 
@@ -42,14 +43,27 @@ export async function readCertificateFileBeside(path: string, option: string, ke
 }
 
 /**
- * A certificate file's bytes as readInputFile reads them, with the ACL of the descriptor they came from where its mode
- * asks one (secretFileAcl: group-readable, exposed to nobody by its mode): the key-in-certificate check's. Read again by
- * name after the read, the ACL was of whatever the path named then, not of the bytes that held the key.
+ * A certificate file's bytes as readInputFile reads them, with the ACL of the file they came from where the
+ * key-in-certificate check asks one (a private key in it, and a mode that leaves the ACL to tell: aclAsked). Read again
+ * by name after the read, it was the ACL of whatever the path named then. The file is held open for it by a second
+ * descriptor of the same open file (/proc/self/fd), so a certificate without a key has no ACL read, nor the helper loaded.
  */
 export async function readCertificateInput(path: string, what: string): Promise<InputBytes & { acl?: FileFacts["acl"] }> {
-  let acl: FileFacts["acl"];
-  const input = await readInputFile(path, what, (fd, stats) => (acl = secretFileAcl(fd, stats)));
-  return Object.assign(input, { acl });
+  let held: { fd: number; stats: Stats } | undefined;
+  try {
+    const input = await readInputFile(path, what, (fd, stats) => {
+      if (!stats.isFile() || !aclAsked(stats)) return;
+      try {
+        held = { fd: openSync(`/proc/self/fd/${fd}`, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY), stats };
+      } catch {
+        // No /proc (a chroot): the ACL is asked by name, as before.
+      }
+    });
+    const acl = held && holdsPemPrivateKey(input.bytes, path) ? secretFileAcl(held.fd, held.stats) : undefined;
+    return Object.assign(input, { acl });
+  } finally {
+    if (held) closeSync(held.fd);
+  }
 }
 
 /**
