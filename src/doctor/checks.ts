@@ -202,9 +202,10 @@ async function readIntermediates(o: SignerOptions): Promise<Intermediates | unde
  */
 async function readCertificate(o: SignerOptions): Promise<(InputBytes & { certificates?: CertificateFile; keyInside: KeyInside[] }) | undefined> {
   const ref = o.privateKey !== undefined && o.certificate !== o.privateKey ? await regularFile(o.certificate) : undefined;
-  const input = ref === undefined ? undefined : await readInputFile(ref, "certificate file").catch(() => undefined);
-  if (!ref || !input) return undefined;
-  const { parseCertificateBytes, keyInCertificateFindings } = await import("../x509/read-certificates.js");
+  if (!ref) return undefined;
+  const { parseCertificateBytes, keyInCertificateFindings, readCertificateInput } = await import("../x509/read-certificates.js");
+  const input = await readCertificateInput(ref, "certificate file").catch(() => undefined);
+  if (!input) return undefined;
   // None where the signer's parse of these bytes refuses them too.
   const [leaf, ...chain] = await Promise.resolve().then(() => parseCertificateBytes(input.bytes, ref, true)).catch(() => []);
   const certificates = leaf && { path: ref, stamp: input.stamp, certificates: [leaf, ...chain] as const };

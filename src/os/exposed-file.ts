@@ -204,14 +204,18 @@ export function aclOther(path: string, { mode, owner, acl }: FileFacts, perm: 4 
  * its group may read it and its mode exposes it to nobody (a 0600 or 0644 file loads no helper). One that cannot be
  * read is `unknown`, with the file system's reason (uncheckedFileAcl).
  */
-export function secretFileAcl(fd: number, { mode, uid, gid }: { mode: number; uid: number; gid: number }): AccessAcl | undefined {
-  if ((mode & 0o040) === 0 || isExposed({ mode, owner: uid, gid })) return undefined;
+export function secretFileAcl(fd: number, stats: { mode: number; uid: number; gid: number }): AccessAcl | undefined {
+  if (!aclAsked(stats)) return undefined;
   try {
     return readAccessAcl(fd);
   } catch (cause) {
     return { unknown: (((cause as Error).cause ?? cause) as Error).message }; // the errno's words, not "descriptor 7"
   }
 }
+
+/** Whether {@link aclReader} would ask the ACL of a file of this mode, owner and group (secretFileAcl reads it then). */
+export const aclAsked = ({ mode, uid, gid }: { mode: number; uid: number; gid: number }): boolean =>
+  (mode & 0o040) !== 0 && !isExposed({ mode, owner: uid, gid });
 
 /**
  * The ACL entry that lets another user read a secret file its mode alone does not expose (root's 0640 file read through

@@ -11,7 +11,7 @@ import { loadKeyFile } from "../signers/file/key-material.js";
 import { SUPPORTED_KEYS_HINT } from "../signers/file/signing-key.js";
 import { repeatWithoutOverlap } from "../daemon/repeat.js";
 import { SERVER_OPTIONS } from "./connection-caps.js";
-import { warnIfKeyInCertificate } from "../x509/read-certificates.js";
+import { readCertificateInput, warnIfKeyInCertificate } from "../x509/read-certificates.js";
 
 /** The serving certificate (PEM, leaf first, intermediates after it) and its private key, as files. */
 export interface TlsFilePaths {
@@ -31,7 +31,7 @@ async function loadTlsFiles<T>(paths: TlsFilePaths, use: (cert: Buffer, key: Buf
  * certificate file with that warning too when it holds a private key others can read.
  */
 export async function readTlsFiles(paths: TlsFilePaths): Promise<{ cert: InputBytes; key: InputBytes }> {
-  const cert = await readInputFile(paths.certificate, "TLS certificate file");
+  const cert = await readCertificateInput(paths.certificate, "TLS certificate file");
   let key: SecretFileRead | undefined;
   try {
     key = await readSecretInput(paths.key, "TLS private key file");

@@ -12,6 +12,7 @@ import {
   noCertificateError,
   parseCertificateBytes,
   readCertificateBundle,
+  readCertificateInput,
   warnIfKeyInCertificate,
   type CertificateFile,
 } from "../x509/read-certificates.js";
@@ -93,7 +94,7 @@ async function openSigner(options: SignerOptions, readAlready: ReadAlready, sign
   const keyRef = options.privateKey ?? certRef;
   // The key's file (the certificate's, without --private-key) with its ACL, read from its descriptor: the warning's.
   const read = async (ref: string, what: string): Promise<InputBytes> =>
-    (ref === keyRef && readAlready.keyFile) || (ref === certRef && readAlready.certificateFile) || (ref === keyRef ? readSecretInput : readInputFile)(ref, what);
+    (ref === keyRef && readAlready.keyFile) || (ref === certRef && readAlready.certificateFile) || (ref === keyRef ? readSecretInput : ref === certRef ? readCertificateInput : readInputFile)(ref, what);
   const [cert, key, chain] = (["certificate", "privateKey", "intermediates"] as const).map((o) => optionName(names, o));
   if (keyRef === undefined) throw new UsageError("USAGE", "no private key given", { hint: noKeyHint(names) });
   const fromStdin = [options.certificate, options.privateKey, options.intermediates].filter((ref) => ref === STDIN_INPUT);

@@ -2,7 +2,8 @@ import { InputError, UsageError } from "../errors.js";
 import { readInputFile, type FileStamp, type InputBytes } from "../io/input-file.js";
 import { Certificate, NotX509Error } from "./certificate.js";
 import { decodePemBlocks, looksLikePem, namePemBlock, wipeKeyBlocks } from "../encoding/pem.js";
-import { keyInsideFindings, keyInsideWarnings, warnOnce, type KeyInside } from "../os/exposed-file.js";
+import { closeSync, constants, openSync, type Stats } from "node:fs";
+import { aclAsked, keyInsideFindings, keyInsideWarnings, secretFileAcl, warnOnce, type FileFacts, type KeyInside } from "../os/exposed-file.js";
 import { readElement, unlessMalformed } from "../encoding/der.js";
 import { classifyDer, holdsPrivateKey } from "./der-kind.js";
 
@@ -29,7 +30,7 @@ export async function readCertificateFile(path: string, option = "--certificate"
  */
 export async function readCertificateFileBeside(path: string, option: string, keyPath: string | undefined): Promise<CertificateFile> {
   if (typeof path !== "string") throw new UsageError("USAGE", "readCertificateFile: path must be a string");
-  const file = await readInputFile(path, "certificate file");
+  const file = await readCertificateInput(path, "certificate file");
   const { bytes, stamp } = file;
   try {
     const certificates = parseCertificateBytes(bytes, path, true);
@@ -38,6 +39,30 @@ export async function readCertificateFileBeside(path: string, option: string, ke
     return { path, stamp, certificates };
   } finally {
     bytes.fill(0); // it may hold a key (the file given is one, or a combined file); the certificates are copies
+  }
+}
+
+/**
+ * A certificate file's bytes as readInputFile reads them, with the ACL of the file they came from where the
+ * key-in-certificate check asks one (a private key in it, and a mode that leaves the ACL to tell: aclAsked). Read again
+ * by name after the read, it was the ACL of whatever the path named then. The file is held open for it by a second
+ * descriptor of the same open file (/proc/self/fd), so a certificate without a key has no ACL read, nor the helper loaded.
+ */
+export async function readCertificateInput(path: string, what: string): Promise<InputBytes & { acl?: FileFacts["acl"] }> {
+  let held: { fd: number; stats: Stats } | undefined;
+  try {
+    const input = await readInputFile(path, what, (fd, stats) => {
+      if (!stats.isFile() || !aclAsked(stats)) return;
+      try {
+        held = { fd: openSync(`/proc/self/fd/${fd}`, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY), stats };
+      } catch {
+        // No /proc (a chroot): the ACL is asked by name, as before.
+      }
+    });
+    const acl = held && holdsPemPrivateKey(input.bytes, path) ? secretFileAcl(held.fd, held.stats) : undefined;
+    return Object.assign(input, { acl });
+  } finally {
+    if (held) closeSync(held.fd);
   }
 }
 
