@@ -134,13 +134,15 @@ export function slotMatches(uri: Pkcs11Uri, slot: TokenSlot, library: LibraryInf
 }
 
 /**
- * The URI naming this slot's token (no slot-id: SoftHSM and PC/SC renumber slots). Without `token=` when the label
- * may not be the token's: pkcs11js decodes CK_TOKEN_INFO.label as UTF-8 and writes U+FFFD for bytes that are not
- * (Latin-1 `caf\xe9`), so `token=caf%EF%BF%BD` would name a label the token does not have (p11-kit finds nothing).
+ * The URI naming this slot's token (no slot-id: SoftHSM and PC/SC renumber slots). Without a field (`token=`,
+ * `manufacturer=`, `model=`, `serial=`) whose text may not be the token's: pkcs11js decodes CK_TOKEN_INFO's fields as
+ * UTF-8 and writes U+FFFD for bytes that are not (Latin-1 `caf\xe9`), so `token=caf%EF%BF%BD` would name a label the
+ * token does not have (p11-kit finds nothing).
  */
 export function tokenUri(slot: TokenSlot): Pkcs11Uri {
   const { label: token, manufacturer, model, serial } = slot.token;
-  return Object.freeze(labelKnown(token) ? { token, manufacturer, model, serial } : { manufacturer, model, serial });
+  // A field with U+FFFD names no token (pkcs11js dropped the bytes it stands for): the others still select it.
+  return Object.freeze(Object.fromEntries(Object.entries({ token, manufacturer, model, serial }).filter(([, text]) => labelKnown(text))));
 }
 
 /** CKF_PROTECTED_AUTHENTICATION_PATH: the PIN is entered on the reader's PIN pad, not given by us. */
