@@ -1,8 +1,8 @@
+import { closeSync, constants, openSync, type Stats } from "node:fs";
 import { InputError, UsageError } from "../errors.js";
 import { readInputFile, type FileStamp, type InputBytes } from "../io/input-file.js";
 import { Certificate, NotX509Error } from "./certificate.js";
 import { decodePemBlocks, looksLikePem, namePemBlock, wipeKeyBlocks } from "../encoding/pem.js";
-import { closeSync, constants, openSync, type Stats } from "node:fs";
 import { aclAsked, keyInsideFindings, keyInsideWarnings, secretFileAcl, warnOnce, type FileFacts, type KeyInside } from "../os/exposed-file.js";
 import { readElement, unlessMalformed } from "../encoding/der.js";
 import { classifyDer, holdsPrivateKey } from "./der-kind.js";
