@@ -26,6 +26,10 @@
  *   tagPkcs11(lib, PKCS11)  marks `lib`, a pkcs11js PKCS11 the agent's loader has just made with the class `PKCS11`,
  *                        with this addon's type tag (napi_type_tag_object): the one kind of object pkcs11Attributes
  *                        reads through. Throws RAA_NOT_DIRECT for an object tagged already, or not such an instance.
+ *   pkcs11Login(lib, PKCS11, modulePath, session, userType, pin)
+ *                        C_Login through that same function list, checked the same way, with the PIN's bytes where
+ *                        the Buffer `pin` holds them (no copy, so the caller's wipe is the only one needed); returns
+ *                        the CK_RV as a number. Throws as pkcs11Attributes does, before C_Login is called.
  *
  * A failed system call throws an Error whose message names the call and strerror(errno).
  * Plain C, Node-API version 8: one build serves Node 20, 22 and 24.
@@ -236,9 +240,12 @@ typedef struct {
   ck_ulong length;
 } ck_attribute;
 typedef ck_ulong (*ck_get_attribute_value)(ck_ulong session, ck_ulong object, ck_attribute *template, ck_ulong count);
+typedef ck_ulong (*ck_login)(ck_ulong session, ck_ulong user_type, unsigned char *pin, ck_ulong pin_length);
 typedef struct {
   unsigned char version[2];
-  void *before[24]; /* C_Initialize … C_GetObjectSize */
+  void *before_login[18]; /* C_Initialize … C_SetOperationState */
+  ck_login login;
+  void *before_attributes[5]; /* C_Logout … C_GetObjectSize */
   ck_get_attribute_value get_attribute_value;
 } ck_function_list;
 #define CKR_OK 0UL
@@ -320,7 +327,7 @@ static napi_value read_attributes(napi_env env, ck_get_attribute_value get, ck_u
 }
 
 /* The module `path` names, only if this process has it loaded already (a name pkcs11js gave dlopen); else throws. */
-static void *loaded_module(napi_env env, napi_value value) {
+static void *loaded_module(napi_env env, const char *caller, napi_value value) {
   char path[4096];
   size_t length;
   if (napi_get_value_string_utf8(env, value, path, sizeof path, &length) != napi_ok || length + 1 >= sizeof path) {
@@ -328,7 +335,11 @@ static void *loaded_module(napi_env env, napi_value value) {
     return NULL;
   }
   void *module = dlopen(path, RTLD_LAZY | RTLD_NOLOAD);
-  if (module == NULL) throw_coded(env, NOT_DIRECT, "pkcs11Attributes: the PKCS#11 module is not loaded in this process");
+  if (module == NULL) {
+    char message[96];
+    snprintf(message, sizeof message, "%s: the PKCS#11 module is not loaded in this process", caller);
+    throw_coded(env, NOT_DIRECT, message);
+  }
   return module;
 }
 
@@ -364,25 +375,29 @@ static bool pkcs11_instance(napi_env env, const char *caller, napi_value lib, na
 
 /*
  * The function list of `lib`, only when it is an instance of `pkcs11` (the class that made it) that tagPkcs11 tagged,
- * with a native object wrapped in it, and that object's handle is the loaded `path`; else throws. The tag is checked
- * before anything is unwrapped: an object another addon wrapped is never read as pkcs11js's.
+ * with a native object wrapped in it, that object's handle is the loaded `path`, and the list has a function at
+ * `entry` (its offset); else throws. The tag is checked before anything is unwrapped: an object another addon wrapped
+ * is never read as pkcs11js's.
  */
-static ck_function_list *pkcs11js_function_list(napi_env env, napi_value lib, napi_value pkcs11, napi_value path) {
+static ck_function_list *pkcs11js_function_list(napi_env env, const char *caller, size_t entry, napi_value lib, napi_value pkcs11, napi_value path) {
   bool instance, tagged = false;
   void *wrapped = NULL;
-  if (!pkcs11_instance(env, "pkcs11Attributes", lib, pkcs11, &instance)) return NULL;
+  char message[96];
+  if (!pkcs11_instance(env, caller, lib, pkcs11, &instance)) return NULL;
   if (!instance || napi_check_object_type_tag(env, lib, &PKCS11_TAG, &tagged) != napi_ok || !tagged ||
       napi_unwrap(env, lib, &wrapped) != napi_ok || wrapped == NULL) {
-    throw_coded(env, NOT_DIRECT, "pkcs11Attributes: lib must be a pkcs11js PKCS11");
+    snprintf(message, sizeof message, "%s: lib must be a pkcs11js PKCS11", caller);
+    throw_coded(env, NOT_DIRECT, message);
     return NULL;
   }
-  void *module = loaded_module(env, path);
+  void *module = loaded_module(env, caller, path);
   if (module == NULL) return NULL;
   pkcs11js_module *held = wrapped;
   bool same = held->handle == module;
   dlclose(module);
-  if (!same || held->list == NULL || held->list->get_attribute_value == NULL) {
-    throw_coded(env, NOT_DIRECT, "pkcs11Attributes: lib is not the pkcs11js that loaded this module");
+  if (!same || held->list == NULL || *(void **)((char *)held->list + entry) == NULL) {
+    snprintf(message, sizeof message, "%s: lib is not the pkcs11js that loaded this module", caller);
+    throw_coded(env, NOT_DIRECT, message);
     return NULL;
   }
   return held->list;
@@ -414,7 +429,7 @@ static napi_value pkcs11_attributes(napi_env env, napi_callback_info info) {
     }
     types[i] = (ck_ulong)t;
   }
-  ck_function_list *list = pkcs11js_function_list(env, argv[0], argv[1], argv[2]);
+  ck_function_list *list = pkcs11js_function_list(env, "pkcs11Attributes", offsetof(ck_function_list, get_attribute_value), argv[0], argv[1], argv[2]);
   if (list == NULL) return NULL;
   void *buffers[MAX_TYPES] = {NULL};
   napi_value result = read_attributes(env, list->get_attribute_value, session, object, types, bounds, count, buffers);
@@ -440,6 +455,29 @@ static napi_value tag_pkcs11(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * C_Login through the same function list, the PIN read where it lies: a pointer into the caller's Buffer, which the
+ * caller wipes. pkcs11js's C_Login takes a string, which cannot be wiped, and copies it into memory it frees unwiped.
+ */
+static napi_value pkcs11_login(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ck_ulong session;
+  int64_t user_type;
+  void *pin = NULL;
+  size_t pin_length = 0;
+  if (argc < 6 || napi_get_value_int64(env, argv[4], &user_type) != napi_ok || user_type < 0 ||
+      napi_get_buffer_info(env, argv[5], &pin, &pin_length) != napi_ok || pin_length == 0) {
+    napi_throw_type_error(env, NULL, "pkcs11Login(lib, PKCS11, modulePath, session, userType, pin): pin must be a Buffer of at least one byte");
+    return NULL;
+  }
+  if (!get_handle(env, argv[3], &session)) return NULL;
+  ck_function_list *list = pkcs11js_function_list(env, "pkcs11Login", offsetof(ck_function_list, login), argv[0], argv[1], argv[2]);
+  if (list == NULL) return NULL;
+  return rv_value(env, list->login(session, (ck_ulong)user_type, pin, (ck_ulong)pin_length));
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor properties[] = {
       {"disableCoreDumps", NULL, disable_core_dumps, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -448,6 +486,7 @@ NAPI_MODULE_INIT() {
       {"notify", NULL, notify, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pkcs11Attributes", NULL, pkcs11_attributes, NULL, NULL, NULL, napi_enumerable, NULL},
       {"tagPkcs11", NULL, tag_pkcs11, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pkcs11Login", NULL, pkcs11_login, NULL, NULL, NULL, napi_enumerable, NULL},
 #ifdef __linux__
       {"accessAcl", NULL, access_acl, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setAccessAcl", NULL, set_access_acl, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -38,6 +38,12 @@ export interface NativeHelper {
    * such an instance.
    */
   tagPkcs11?(lib: object, pkcs11: abstract new () => object): void;
+  /**
+   * C_Login through the same function list as pkcs11Attributes, checked the same way, with a pointer into `pin` (no
+   * copy: the caller's wipe is the only one needed): the call's CK_RV. Throws as pkcs11Attributes does, always before
+   * C_Login is called.
+   */
+  pkcs11Login?(lib: object, pkcs11: abstract new () => object, modulePath: string, session: Buffer, userType: number, pin: Buffer): number;
 }
 
 export type NativeHelperLoad =

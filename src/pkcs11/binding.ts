@@ -35,17 +35,24 @@ export class Pkcs11Error extends Error {
   }
 }
 
-/** Names of the return codes a C_GetAttributeValue answers with (PKCS#11 v2.40 §5.1.5, §5.7), by code. */
+/**
+ * Names of the return codes C_GetAttributeValue and C_Login answer with (PKCS#11 v2.40 §5.1.5, §5.6, §5.7; C_Login's
+ * PIN codes as tokens give them: CKR_PIN_INVALID, CKR_PIN_LEN_RANGE, CKR_PIN_EXPIRED), by code.
+ */
 const CKR_NAMES: Readonly<Record<number, string>> = {
   0x2: "CKR_HOST_MEMORY", 0x3: "CKR_SLOT_ID_INVALID", 0x5: "CKR_GENERAL_ERROR", 0x6: "CKR_FUNCTION_FAILED",
   0x7: "CKR_ARGUMENTS_BAD", 0x11: "CKR_ATTRIBUTE_SENSITIVE", 0x12: "CKR_ATTRIBUTE_TYPE_INVALID",
-  0x30: "CKR_DEVICE_ERROR", 0x31: "CKR_DEVICE_MEMORY", 0x32: "CKR_DEVICE_REMOVED", 0x60: "CKR_KEY_HANDLE_INVALID",
-  0x82: "CKR_OBJECT_HANDLE_INVALID", 0xb0: "CKR_SESSION_CLOSED", 0xb3: "CKR_SESSION_HANDLE_INVALID",
-  0xe0: "CKR_TOKEN_NOT_PRESENT", 0xe1: "CKR_TOKEN_NOT_RECOGNIZED", 0x101: "CKR_USER_NOT_LOGGED_IN",
+  0x30: "CKR_DEVICE_ERROR", 0x31: "CKR_DEVICE_MEMORY", 0x32: "CKR_DEVICE_REMOVED", 0x50: "CKR_FUNCTION_CANCELED",
+  0x54: "CKR_FUNCTION_NOT_SUPPORTED", 0x60: "CKR_KEY_HANDLE_INVALID", 0x82: "CKR_OBJECT_HANDLE_INVALID",
+  0x91: "CKR_OPERATION_NOT_INITIALIZED", 0xa0: "CKR_PIN_INCORRECT", 0xa1: "CKR_PIN_INVALID", 0xa2: "CKR_PIN_LEN_RANGE",
+  0xa3: "CKR_PIN_EXPIRED", 0xa4: "CKR_PIN_LOCKED", 0xb0: "CKR_SESSION_CLOSED", 0xb3: "CKR_SESSION_HANDLE_INVALID",
+  0xb7: "CKR_SESSION_READ_ONLY_EXISTS", 0xe0: "CKR_TOKEN_NOT_PRESENT", 0xe1: "CKR_TOKEN_NOT_RECOGNIZED",
+  0x100: "CKR_USER_ALREADY_LOGGED_IN", 0x101: "CKR_USER_NOT_LOGGED_IN", 0x102: "CKR_USER_PIN_NOT_INITIALIZED",
+  0x103: "CKR_USER_TYPE_INVALID", 0x104: "CKR_USER_ANOTHER_ALREADY_LOGGED_IN", 0x105: "CKR_USER_TOO_MANY_TYPES",
   0x150: "CKR_BUFFER_TOO_SMALL", 0x190: "CKR_CRYPTOKI_NOT_INITIALIZED",
 };
 
-/** A return code a module gave outside pkcs11js (raa_native's pkcs11Attributes), as pkcs11js would have thrown it. */
+/** A return code a module gave outside pkcs11js (raa_native's pkcs11Attributes, pkcs11Login), as pkcs11js would have thrown it. */
 export function pkcs11ErrorOf(rv: number): Pkcs11Error {
   return new Pkcs11Error(CKR_NAMES[rv] ?? (rv >= 0x80000000 ? "CKR_VENDOR_DEFINED" : "CKR_UNKNOWN"), rv);
 }

@@ -21,7 +21,7 @@ export class Pkcs11Module {
   /** Incremented by each re-initialisation: sessions opened in an older generation are dead. */
   generation = 0;
   refs = 0;
-  /** False once raa_native found it may not read through this module's function list (objects.ts boundedRead). */
+  /** False once raa_native found it may not call through this module's function list (objects.ts boundedRead, pin.ts presentPin). */
   directReads: boolean | undefined;
 
   constructor(

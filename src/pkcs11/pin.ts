@@ -2,7 +2,9 @@
  * Where the token PIN comes from and how it is presented. A PIN is wiped right after C_Login, except one needed for every
  * signature (CKA_ALWAYS_AUTHENTICATE); a rejected PIN is reported once, with the retry counters, and never presented again.
  */
+import { isUtf8 } from "node:buffer";
 import { AuthError, DeviceError, InputError, type AgentError } from "../errors.js";
+import { loadNativeHelper } from "../os/native-helper.js";
 import {
   aboutToUseSecret, describeSecretSource, localPathOfFileUri, promptFor, readSecret, type SecretSource,
 } from "../secrets/secret-source.js";
@@ -14,6 +16,7 @@ import { currentTokenFlags, describeToken, hasPinPad, tokensAreFiles, type Token
 import { initPinCommand, tokenFamily, unblockHint } from "./unblock-hint.js";
 import type { Pkcs11UriPin } from "./uri.js";
 import { CKF, CKU } from "./constants.js";
+import { pkcs11ErrorOf } from "./binding.js";
 
 export interface PinSupply {
   /** Where the PIN comes from, for messages (never the PIN). */
@@ -119,8 +122,9 @@ export async function loginUser(context: TokenContext, supply: PinSupply | undef
   const pin = await supply?.read();
   if (pin && supply) refuseEmptyPin(context, pin, supply.description);
   const seen = pin && supply ? refuseRejectedPin(context, pin, supply.description) : undefined;
+  let presented = true;
   try {
-    if (pin) pin.use((bytes) => lib.C_Login(context.session, CKU.USER, bytes.toString("utf8")));
+    if (pin) presented = presentPin(context, CKU.USER, pin);
     else lib.C_Login(context.session, CKU.USER);
   } catch (error) {
     if (ckrName(error) === "CKR_USER_ALREADY_LOGGED_IN") {
@@ -136,6 +140,7 @@ export async function loginUser(context: TokenContext, supply: PinSupply | undef
   } finally {
     pin?.wipe();
   }
+  if (!presented) throw notUtf8(context, supply!.description);
   if (seen) loggedInWith.set(tokenKey(context), seen);
   if (supply) context.debug?.(`pkcs11: logged in to ${describeToken(context.slot.token)} with the PIN from ${supply.description}`);
 }
@@ -144,12 +149,55 @@ export async function loginUser(context: TokenContext, supply: PinSupply | undef
 export function loginContextSpecific(context: TokenContext, pin: Secret, description: string): void {
   refuseEmptyPin(context, pin, description, "context-specific ");
   const seen = refuseRejectedPin(context, pin, description, "context-specific ");
+  let presented: boolean;
   try {
-    pin.use((bytes) => context.module.lib.C_Login(context.session, CKU.CONTEXT_SPECIFIC, bytes.toString("utf8")));
+    presented = presentPin(context, CKU.CONTEXT_SPECIFIC, pin);
   } catch (error) {
     const failure = loginFailure(context, error, description, "context-specific ");
     throw rememberFailure(context, failure, error, seen, description, "context-specific ");
   }
+  if (!presented) throw notUtf8(context, description, "context-specific ");
+}
+
+/**
+ * C_Login with `pin`'s own bytes: through raa_native's pkcs11Login, a pointer into them (the caller wipes them). Without
+ * the helper, or for a module it may not reach (RAA_NOT_DIRECT, remembered as for reads), pkcs11js's C_Login, which
+ * takes only a string: one V8 cannot wipe, and pkcs11js copies it into memory it frees unwiped, so a long-running
+ * process keeps the PIN in its heap until overwritten. That path takes UTF-8 only: other bytes would reach the token as
+ * U+FFFD, a wrong PIN that costs a try; false then, nothing presented. A failed call throws as pkcs11js throws it.
+ */
+function presentPin(context: TokenContext, userType: number, pin: Secret): boolean {
+  return pin.use((bytes) => {
+    const { module } = context;
+    const login = module.directReads === false ? undefined : loadNativeHelper().helper?.pkcs11Login;
+    let rv: number | undefined;
+    try {
+      rv = login?.(module.lib, module.pkcs11, module.path, context.session, userType, bytes);
+    } catch (error) {
+      // Thrown before C_Login was called: nothing presented. A TypeError: a lib the helper cannot take (a stand-in).
+      if ((error as { code?: unknown }).code === NOT_DIRECT) module.directReads = false;
+      else if (!(error instanceof TypeError)) throw error;
+    }
+    if (rv !== undefined) {
+      if (rv !== CKR_OK) throw pkcs11ErrorOf(rv);
+      return true;
+    }
+    if (!isUtf8(bytes)) return false;
+    module.lib.C_Login(context.session, userType, bytes.toString("utf8"));
+    return true;
+  });
+}
+
+const CKR_OK = 0;
+/** raa_native's code for "not through this module's function list" (objects.ts's reads end on it too). */
+const NOT_DIRECT = "RAA_NOT_DIRECT";
+
+/** A PIN whose bytes are not UTF-8, which pkcs11js cannot present as they are (presentPin). */
+function notUtf8(context: TokenContext, source: string, kind = "user "): InputError {
+  const token = describeToken(context.slot.token);
+  return new InputError("INPUT_INVALID", `the ${kind}PIN from ${source} holds bytes that are not UTF-8; it was not presented to ${token}`, {
+    hint: "without the native helper (raa_native) a PIN reaches the token as text: a mangled one would count as a failed try; set the token's PIN to UTF-8 text",
+  });
 }
 
 /** An empty PIN is never a PIN the user meant (an empty file or variable): presented, it would cost a try. */

@@ -1,0 +1,114 @@
+/**
+ * The user PIN in the memory of a long-running command. `agent` (dist/cli.js, real SoftHSM, the PIN from a pin-source
+ * file) logs in, signs, serves credentials; then root reads the agent's memory (/proc/PID/maps + /proc/PID/mem, as a
+ * core file or crash tool would have it) and counts the PIN's bytes, as UTF-8 and as UTF-16LE (V8 may hold a string
+ * either way). Before round 40 pin.ts handed pkcs11js `bytes.toString("utf8")`: a V8 string that cannot be wiped, and a
+ * native copy of it pkcs11js frees unwiped — found in every run. Now raa_native's pkcs11Login hands C_Login a pointer
+ * into the Secret's own bytes, wiped right after: nothing of ours keeps it.
+ *
+ * What is out of our hands and not counted: the pin-source file's bytes in the kernel's page cache (not this process's
+ * memory), and SoftHSM itself, which takes the PIN into a ByteString of its SecureAllocator (wiped when freed) and keeps
+ * only a key derived from it — the counts below show it leaves no copy either, so the oracle counts the whole process.
+ */
+import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
+import { untilLogLine } from "./helpers/log-lines.js";
+import { DIST_CLI } from "./helpers/run-cli.js";
+import { createSoftHsmFixture, SOFTHSM_MODULE, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
+
+const ARNS = {
+  "trust-anchor-arn": "arn:aws:rolesanywhere:us-east-1:000000000000:trust-anchor/pin-memory",
+  "profile-arn": "arn:aws:rolesanywhere:us-east-1:000000000000:profile/pin-memory",
+  "role-arn": "arn:aws:iam::000000000000:role/pin-memory",
+};
+// Distinctive: 16 random hex digits, found by chance in a few hundred MiB about once in 2^40 tries.
+const PIN = randomBytes(8).toString("hex");
+const RUNS = Number(process.env.RAA_PIN_MEMORY_RUNS ?? 5);
+
+let hsm: SoftHsmFixture;
+let local: LocalEndpoint;
+let config: string;
+const agents: ChildProcess[] = [];
+
+beforeAll(async () => {
+  hsm = createSoftHsmFixture("raa-pin-memory-");
+  const env = { ...process.env, SOFTHSM2_CONF: hsm.conf };
+  execFileSync("pkcs11-tool", ["--module", SOFTHSM_MODULE, "--token-label", hsm.token, "--login", "--pin", hsm.pin, "--change-pin", "--new-pin", PIN], { env, stdio: "ignore" });
+  local = await startLocalEndpoint({ trustAnchors: [hsm.file("ca.pem")], port: 0, region: "us-east-1" });
+  config = join(hsm.dir, "config.json");
+  const profile = {
+    certificate: hsm.file("ec-key.pem"),
+    "private-key": `pkcs11:token=${hsm.token};object=ec-key;type=private?module-path=${SOFTHSM_MODULE}`,
+    "pkcs11-pin": `file:${hsm.pinFile(PIN)}`,
+    ...ARNS,
+    endpoint: local.url,
+  };
+  writeFileSync(config, JSON.stringify({ profiles: { P: profile } }), { mode: 0o600 });
+}, 180_000);
+
+afterAll(async () => {
+  for (const agent of agents) agent.kill("SIGKILL");
+  await local?.close();
+  hsm?.cleanup();
+});
+
+/** Occurrences of `text` in `pid`'s readable memory, as [UTF-8, UTF-16LE]. Root reads any process's memory. */
+function copiesOf(pid: number, text: string): [number, number] {
+  const out = execFileSync("/usr/bin/python3", ["-c", COUNTER, String(pid), text], { encoding: "utf8", maxBuffer: 1 << 20 });
+  const [utf8, utf16] = out.trim().split(" ").map(Number);
+  return [utf8!, utf16!];
+}
+
+describe("agent logged in to a token with a PIN from a pin-source file", () => {
+  it.each(Array.from({ length: RUNS }, (_, i) => [i + 1]))("run %i: after login, a signature and credentials asked for 5 times, its memory holds no copy of the PIN (before: ≥ 1)", async () => {
+    const socket = join(hsm.dir, `agent-${process.hrtime.bigint()}.sock`);
+    const agent = spawn(process.execPath, [DIST_CLI, "agent", "--config", config, "--socket", socket], {
+      env: { ...process.env, SOFTHSM2_CONF: hsm.conf, NODE_EXTRA_CA_CERTS: "" }, stdio: ["ignore", "ignore", "pipe"],
+    });
+    agents.push(agent);
+    try {
+      await untilLogLine(agent, /agent listening on/);
+      const before = local.issued.length;
+      for (let i = 0; i < 5; i++) {
+        // Not execFileSync: the endpoint the agent asks runs in this process.
+        const { stdout } = await promisify(execFile)("curl", ["-sS", "--unix-socket", socket, "http://agent/v1/credentials/P"], { encoding: "utf8" });
+        expect(JSON.parse(stdout)).toMatchObject({ Version: 1 });
+      }
+      expect(local.issued.length).toBeGreaterThan(before); // it signed: it logged in with the PIN
+      // The reader sees the heap: the token's label, which the agent holds as text, is found.
+      expect(copiesOf(agent.pid!, `token=${hsm.token};object=ec-key`)[0]).toBeGreaterThan(0);
+      expect(copiesOf(agent.pid!, PIN)).toEqual([0, 0]);
+    } finally {
+      const exited = new Promise((r) => agent.once("exit", r));
+      agent.kill("SIGTERM");
+      await exited;
+    }
+  }, 120_000);
+});
+
+/** argv: pid, the text. Prints the count of its UTF-8 and of its UTF-16LE bytes over every readable mapping. */
+const COUNTER = `
+import re, sys
+pid, text = sys.argv[1], sys.argv[2]
+needles = [text.encode("utf-8"), text.encode("utf-16-le")]
+counts = [0, 0]
+mem = open(f"/proc/{pid}/mem", "rb", 0)
+for line in open(f"/proc/{pid}/maps").read().splitlines():
+    m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\\S+)", line)
+    start, end, perms = int(m.group(1), 16), int(m.group(2), 16), m.group(3)
+    if perms[0] != "r" or line.endswith("[vvar]") or line.endswith("[vvar_vclock]"):
+        continue
+    try:
+        mem.seek(start)
+        data = mem.read(end - start)
+    except OSError:
+        continue
+    for i, needle in enumerate(needles):
+        counts[i] += data.count(needle)
+print(counts[0], counts[1])
+`;
