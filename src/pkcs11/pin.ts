@@ -120,8 +120,14 @@ export async function loginUser(context: TokenContext, supply: PinSupply | undef
   if (supply === undefined && !hasPinPad(context.slot)) throw new Error("loginUser needs a PIN supply");
   const lib = context.module.lib;
   const pin = await supply?.read();
-  if (pin && supply) refuseEmptyPin(context, pin, supply.description);
-  const seen = pin && supply ? refuseRejectedPin(context, pin, supply.description) : undefined;
+  let seen: string | undefined;
+  try {
+    if (pin && supply) refuseEmptyPin(context, pin, supply.description);
+    seen = pin && supply ? refuseRejectedPin(context, pin, supply.description) : undefined;
+  } catch (error) {
+    pin?.wipe();
+    throw error;
+  }
   let presented = true;
   try {
     if (pin) presented = presentPin(context, CKU.USER, pin);
