@@ -9,7 +9,7 @@ import { derBitString, derOid, derSequence } from "../encoding/der-writer.js";
 import type { DebugLog } from "../debug-log.js";
 import type { Pkcs11Module } from "./module-loader.js";
 import { ckrName, describeCkr, isSessionLost, pkcs11Failure, quietly } from "./pkcs11-errors.js";
-import { loadNativeHelper } from "../os/native-helper.js";
+import { isNotDirect, loadNativeHelper } from "../os/native-helper.js";
 import { curveFromEcParams } from "../encoding/signature-encoding.js";
 import { describeToken, tokenUri, type TokenSlot } from "./slots.js";
 import { MODULE_WITHHOLDS_CERTIFICATE, REWRITE_CERTIFICATE, REWRITE_PEM_CERTIFICATE, type UnreadableCertificate } from "./unreadable-certificate.js";
@@ -207,7 +207,7 @@ function boundedRead(context: TokenContext, handle: Buffer, types: readonly numb
   try {
     answer = read(module.lib, module.pkcs11, module.path, context.session, handle, types, types.map((type) => bound(type) ?? -1));
   } catch (error) {
-    if ((error as { code?: unknown } | undefined)?.code !== NOT_DIRECT) throw error;
+    if (!isNotDirect(error)) throw error;
     module.directReads = false;
     return undefined;
   }
@@ -217,8 +217,6 @@ function boundedRead(context: TokenContext, handle: Buffer, types: readonly numb
   return answer;
 }
 
-/** raa_native's code for "not through this module's function list": the only failure that ends its direct reads. */
-const NOT_DIRECT = "RAA_NOT_DIRECT";
 
 /**
  * The most bytes of these attributes {@link readAttributes} reads of an object. pkcs11js reads any value whole, and

@@ -4,7 +4,7 @@
  */
 import { isUtf8 } from "node:buffer";
 import { AuthError, DeviceError, InputError, type AgentError } from "../errors.js";
-import { loadNativeHelper } from "../os/native-helper.js";
+import { isNotDirect, loadNativeHelper } from "../os/native-helper.js";
 import {
   aboutToUseSecret, describeSecretSource, localPathOfFileUri, promptFor, readSecret, type SecretSource,
 } from "../secrets/secret-source.js";
@@ -181,7 +181,7 @@ function presentPin(context: TokenContext, userType: number, pin: Secret): boole
       rv = login?.(module.lib, module.pkcs11, module.path, context.session, userType, bytes);
     } catch (error) {
       // Thrown before C_Login was called: nothing presented. A TypeError: a lib the helper cannot take (a stand-in).
-      if ((error as { code?: unknown }).code === NOT_DIRECT) module.directReads = false;
+      if (isNotDirect(error)) module.directReads = false;
       else if (!(error instanceof TypeError)) throw error;
     }
     if (rv !== undefined) {
@@ -195,8 +195,6 @@ function presentPin(context: TokenContext, userType: number, pin: Secret): boole
 }
 
 const CKR_OK = 0;
-/** raa_native's code for "not through this module's function list" (objects.ts's reads end on it too). */
-const NOT_DIRECT = "RAA_NOT_DIRECT";
 
 /** A PIN whose bytes are not UTF-8, which pkcs11js cannot present as they are (presentPin). */
 function notUtf8(context: TokenContext, source: string, kind = "user "): InputError {

@@ -10,7 +10,10 @@ import { loginContextSpecific, loginUser, type PinSupply } from "../../src/pkcs1
 import { forgetRejectedSecrets } from "../../src/secrets/rejected-secrets.js";
 
 const native = vi.hoisted(() => ({ helper: undefined as { pkcs11Login?: (...args: unknown[]) => number } | undefined }));
-vi.mock("../../src/os/native-helper.js", () => ({ loadNativeHelper: () => (native.helper ? { helper: native.helper } : { reason: "test" }) }));
+vi.mock("../../src/os/native-helper.js", async (importOriginal) => ({
+  ...await importOriginal<typeof import("../../src/os/native-helper.js")>(),
+  loadNativeHelper: () => (native.helper ? { helper: native.helper } : { reason: "test" }),
+}));
 
 class Pkcs11 {}
 

@@ -17,8 +17,9 @@
  *                                       object grew between the two calls, and the module claims more than its room)
  *                       (unset: SoftHSM's answers)
  *   RAA_SHIM_LOG        a file to which the buffer size of each call that asks for it is appended
+ *   RAA_SHIM_NO_LOGIN   set when C_GetFunctionList is called: the list it gives has no C_Login (NULL)
  *
- * Read at each call: a test changes the answer between signers in one process.
+ * Read at each call (RAA_SHIM_NO_LOGIN: at C_GetFunctionList): a test changes the answer between signers in one process.
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@
 #include "pkcs11.h"
 
 static CK_FUNCTION_LIST shim;
+static CK_FUNCTION_LIST no_login;
 static CK_FUNCTION_LIST_PTR real;
 
 static CK_ATTRIBUTE_TYPE target_type(void) {
@@ -108,7 +110,9 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
     if (get == NULL || get(&real) != CKR_OK) return CKR_GENERAL_ERROR;
     shim = *real;
     shim.C_GetAttributeValue = shim_GetAttributeValue;
+    no_login = shim;
+    no_login.C_Login = NULL;
   }
-  *list = &shim;
+  *list = getenv("RAA_SHIM_NO_LOGIN") ? &no_login : &shim;
   return CKR_OK;
 }
