@@ -3,7 +3,7 @@ import { UsageError } from "../errors.js";
 import type { RefreshEvent } from "../credentials/credential-cache.js";
 import { createCredentialSource } from "../credentials/credential-source.js";
 import { dropFailures } from "../debug-log.js";
-import { credentialSettingsFromOptions, type RolesAnywhereProviderOptions } from "./provider-options.js";
+import { credentialSettingsFromOptions, optionsOnce, type RolesAnywhereProviderOptions } from "./provider-options.js";
 
 /**
  * Temporary AWS credentials as the AWS SDK for JavaScript v3 consumes them: a structural copy of `@smithy/types`'
@@ -44,7 +44,8 @@ export interface RolesAnywhereCredentialProvider extends AwsCredentialIdentityPr
  * stable `code` and no secret in their messages. A hardware key stays open until {@link
  * RolesAnywhereCredentialProvider.close}.
  */
-export function fromRolesAnywhere(init: FromRolesAnywhereInit): RolesAnywhereCredentialProvider {
+export function fromRolesAnywhere(given: FromRolesAnywhereInit): RolesAnywhereCredentialProvider {
+  const init = optionsOnce(given); // each option read once, own properties only
   const settings = credentialSettingsFromOptions(init);
   const accountId = parseArn(settings.session.roleArn).accountId;
   const onRefresh = dropFailures(init.onRefresh);
