@@ -209,7 +209,7 @@ export function profileOrigin(where: string, flags = false): SettingsOrigin {
   const fail = (what: string, hint?: string) => new InputError("CONFIG_INVALID", `${where}${what}`, hint ? { hint } : {});
   return {
     name: flags ? FLAG_ORIGIN.name : (field) => `field "${flagOf(field)}"`,
-    invalid: flags ? FLAG_ORIGIN.invalid : (message) => fail(`: ${message}`),
+    invalid: flags ? FLAG_ORIGIN.invalid : (message, cause) => fail(`: ${message}`, cause?.hint), // the parser's hint, as a flag's
     missing: (field) =>
       field === "certificate"
         ? fail(' has neither "certificate" nor "private-key"', 'add "certificate" (and "private-key" when the key is elsewhere) to the profile')
