@@ -54,4 +54,17 @@ describe("a pkcs11: URI that does not parse, refused with the settings", () => {
     expect(errors[0]!.message).toMatch(/profile "gw": field "private-key" is not valid: invalid pkcs11: URI: /);
     for (const error of errors) expect(`${error.message} ${error.hint}`).not.toContain(PIN);
   });
+
+  it("as the certificate too", () => {
+    const error = (() => {
+      try {
+        credentialSettingsFromOptions({ ...options, certificate: BAD[0]! });
+      } catch (e) {
+        return e as AgentError;
+      }
+      return undefined;
+    })();
+    expect(error?.code).toBe("PKCS11_URI_INVALID");
+    expect(error?.message).not.toContain(PIN);
+  });
 });
