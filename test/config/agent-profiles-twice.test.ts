@@ -27,3 +27,16 @@ describe('"agent": "profiles" with a name twice', () => {
     expect(parseConfig(text, "/c.json").agent.profiles).toEqual(["other", "gw"]);
   });
 });
+
+describe("a profile named twice on the command line (agent --profile, serve --profile)", () => {
+  it("is a USAGE error before any profile's settings are made (before: two settings of one name)", async () => {
+    const { eachProfileSettings } = await import("../../src/config/resolve-profile.js");
+    const built: string[] = [];
+    const build = (name: string) => (built.push(name), {} as never);
+    expect(() => eachProfileSettings(["gw", "other", "gw"], build)).toThrow(expect.objectContaining({
+      code: "USAGE", message: 'profile "gw" is named twice',
+    }));
+    expect(built).toEqual([]);
+    expect(eachProfileSettings(["gw", "other"], build)).toHaveLength(2);
+  });
+});
