@@ -36,6 +36,7 @@ describe("a profile named twice on the command line (agent --profile, serve --pr
     expect(() => eachProfileSettings(["gw", "other", "gw"], build)).toThrow(expect.objectContaining({
       code: "USAGE", message: 'profile "gw" is named twice',
     }));
+    expect(() => eachProfileSettings(["gw", "gw"], build)).toThrow('profile "gw" is named twice');
     expect(built).toEqual([]);
     expect(eachProfileSettings(["gw", "other"], build)).toHaveLength(2);
   });
