@@ -83,7 +83,11 @@ export function parseConfig(text: string, path: string, home: string = homedir()
     if (!Array.isArray(list) || !list.every((p) => typeof p === "string")) {
       return fail('"agent": field "profiles" must be an array of profile names');
     }
-    for (const p of list) if (!profiles.has(p)) fail(`"agent": profile ${shown(p)} is listed but not defined under "profiles"`);
+    for (const [i, p] of list.entries()) {
+      if (!profiles.has(p)) fail(`"agent": profile ${shown(p)} is listed but not defined under "profiles"`);
+      // Twice, it would be served by two sources of one name: both opened, the first never closed.
+      if (list.indexOf(p) < i) fail(`"agent": profile ${shown(p)} is listed twice`, "list each profile once");
+    }
     agent.profiles = list;
   }
   return { path, profiles, agent };

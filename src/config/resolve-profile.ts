@@ -1,4 +1,4 @@
-import { InputError } from "../errors.js";
+import { boundedLine, InputError, UsageError } from "../errors.js";
 import { credentialSettings, inputFromFlags, mergeFlagRecords, profileOrigin, type CredentialSettings, type FlagRecord, type SettingsContext } from "../settings/credential-settings.js";
 import { heldSecret } from "../secrets/secret-source.js";
 import type { AgentConfig, ProfileSettings } from "./parse-config.js";
@@ -24,6 +24,9 @@ export function profileCredentialSettings(config: AgentConfig, name: string, con
 
 /** `build` for each profile; when one fails, the URI pin-values of those built before it are wiped (no source owns them). */
 export function eachProfileSettings(names: readonly string[], build: (name: string, i: number) => CredentialSettings): CredentialSettings[] {
+  // Twice, a daemon would serve it by two sources of one name: both opened, the first never closed.
+  const twice = names.find((name, i) => names.indexOf(name) < i);
+  if (twice !== undefined) throw new UsageError("USAGE", `profile ${JSON.stringify(boundedLine(twice, 64))} is named twice`, { hint: "name each profile once" });
   const built: CredentialSettings[] = [];
   try {
     for (const [i, name] of names.entries()) built.push(build(name, i));

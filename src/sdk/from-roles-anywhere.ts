@@ -1,9 +1,9 @@
 import { parseArn } from "../arn.js";
-import { UsageError } from "../errors.js";
+import { isAgentError, UsageError } from "../errors.js";
 import type { RefreshEvent } from "../credentials/credential-cache.js";
 import { createCredentialSource } from "../credentials/credential-source.js";
 import { dropFailures } from "../debug-log.js";
-import { credentialSettingsFromOptions, type RolesAnywhereProviderOptions } from "./provider-options.js";
+import { credentialSettingsFromOptions, optionsOnce, type RolesAnywhereProviderOptions } from "./provider-options.js";
 
 /**
  * Temporary AWS credentials as the AWS SDK for JavaScript v3 consumes them: a structural copy of `@smithy/types`'
@@ -44,7 +44,8 @@ export interface RolesAnywhereCredentialProvider extends AwsCredentialIdentityPr
  * stable `code` and no secret in their messages. A hardware key stays open until {@link
  * RolesAnywhereCredentialProvider.close}.
  */
-export function fromRolesAnywhere(init: FromRolesAnywhereInit): RolesAnywhereCredentialProvider {
+export function fromRolesAnywhere(given: FromRolesAnywhereInit): RolesAnywhereCredentialProvider {
+  const init = optionsOnce(given); // each option read once, own properties only
   const settings = credentialSettingsFromOptions(init);
   const accountId = parseArn(settings.session.roleArn).accountId;
   const onRefresh = dropFailures(init.onRefresh);
@@ -53,15 +54,18 @@ export function fromRolesAnywhere(init: FromRolesAnywhereInit): RolesAnywhereCre
   let closing: Promise<void> | undefined;
 
   // `provider({ forceRefresh: true })` (the SDK's MemoizedProvider convention) asks for a new CreateSession.
-  const provider = async (identityProperties?: Record<string, unknown>): Promise<AwsCredentialIdentity> => {
-    if (closing) {
-      throw new UsageError("USAGE", "this fromRolesAnywhere credential provider has been closed", {
-        hint: "create a new provider, or close it only when no client uses it any more",
-      });
-    }
-    const { accessKeyId, secretAccessKey, sessionToken, expiration } = await source.get({
-      forceRefresh: identityProperties?.forceRefresh === true,
+  const closed = () =>
+    new UsageError("USAGE", "this fromRolesAnywhere credential provider has been closed", {
+      hint: "create a new provider, or close it only when no client uses it any more",
     });
+  const provider = async (identityProperties?: Record<string, unknown>): Promise<AwsCredentialIdentity> => {
+    if (closing) throw closed();
+    const { accessKeyId, secretAccessKey, sessionToken, expiration } = await source
+      .get({ forceRefresh: identityProperties?.forceRefresh === true })
+      .catch((error: unknown) => {
+        // A call that close() cut short: the provider's own word, not the source's (a daemon's "ask again").
+        throw closing && isAgentError(error) && error.code === "AGENT_UNAVAILABLE" ? closed() : error;
+      });
     // Told the real expiry, the SDK would come back only 5 minutes before it (every device at once, with no time
     // left to retry): it is told the expiry that brings it back when the refresh is due, or at its next call.
     const due = Math.max(source.status().refreshAt?.getTime() ?? 0, Date.now()) + SDK_ASKS_AGAIN_MS;

@@ -1,7 +1,7 @@
 import { dropFailures } from "../debug-log.js";
 import { boundedLine, UsageError } from "../errors.js";
 import { nearestNames } from "../nearest-names.js";
-import { ENVIRONMENT, wrongOption } from "../own-value.js";
+import { ENVIRONMENT, isPlainObject, ownValue, wrongOption } from "../own-value.js";
 import type { CreateSessionOptions } from "../rolesanywhere/types.js";
 import { heldSecret, heldValue, type SecretSource } from "../secrets/secret-source.js";
 import {
@@ -87,7 +87,7 @@ const HINT = "see the options of fromRolesAnywhere in docs/integrations.md";
 
 /** Settings from the SDK provider's options: messages name the option (the settings module checks each one's type). */
 const OPTIONS_ORIGIN: SettingsOrigin = {
-  name: (field) => NESTED[field]?.join(".") ?? field,
+  name: (field) => ownValue(NESTED, field)?.join(".") ?? field,
   invalid: (message, cause) => cause ?? new UsageError("USAGE", message, { hint: HINT }),
   missing: (field) =>
     field === "certificate"
@@ -99,20 +99,21 @@ const OPTIONS_ORIGIN: SettingsOrigin = {
  * The options as validated settings; throws for what can be known without the key or the network. A missing PIN or
  * password is never asked for on the application's terminal (it would hang every call): the error names the option.
  */
-export function credentialSettingsFromOptions(o: RolesAnywhereProviderOptions): CredentialSettings {
+export function credentialSettingsFromOptions(given: RolesAnywhereProviderOptions): CredentialSettings {
+  const o = optionsOnce(given);
   const wrong = wrongOption(o, {
     pkcs11: "object", tpm: "object", env: ENVIRONMENT, debug: "function", onRefresh: "function",
   });
   if (wrong) throw new UsageError("USAGE", wrong, { hint: HINT });
   checkKnownOptions(o);
   const input: Record<string, unknown> = {};
-  for (const field of Object.keys(SETTINGS_FIELDS) as SettingsField[]) {
-    const [group, name] = NESTED[field] ?? [];
-    const value = group ? (o[group] as Record<string, unknown> | undefined)?.[name!] : o[field as keyof typeof o];
-    input[field] = SETTINGS_FIELDS[field][1] === "secret" ? secretSource(value as SecretInput | undefined) : value;
-  }
-  const context = { env: o.env, debug: dropFailures(o.debug) };
   try {
+    for (const field of Object.keys(SETTINGS_FIELDS) as SettingsField[]) {
+      const [group, name] = ownValue(NESTED, field) ?? [];
+      const value = group ? (o[group] as Record<string, unknown> | undefined)?.[name!] : o[field as keyof typeof o];
+      input[field] = SETTINGS_FIELDS[field][1] === "secret" ? secretSource(value) : value;
+    }
+    const context = { env: o.env, debug: dropFailures(o.debug) };
     const settings = credentialSettings(input as SettingsInput, OPTIONS_ORIGIN, context);
     return { ...settings, signer: { ...settings.signer, prompt: false, names: "options" } };
   } catch (error) {
@@ -121,8 +122,30 @@ export function credentialSettingsFromOptions(o: RolesAnywhereProviderOptions): 
   }
 }
 
+/**
+ * The options as read once, own properties only (`pkcs11` and `tpm` too), into objects without a prototype: a getter
+ * runs once, so the value checked is the value used, and no inherited property (nor one a polluted Object.prototype
+ * adds: an endpoint, `verifyTls`, a PKCS#11 module) is taken for an option. Idempotent.
+ */
+export function optionsOnce<O extends RolesAnywhereProviderOptions>(given: O): O {
+  const wrong = wrongOption({ options: given }, { options: "object" }, { name: () => "the options", required: ["options"] });
+  if (wrong) throw new UsageError("USAGE", wrong, { hint: HINT });
+  const o = ownCopy(given);
+  for (const group of ["pkcs11", "tpm"] as const) {
+    const value = o[group];
+    if (value !== undefined && !wrongOption({ [group]: value }, { [group]: "object" })) o[group] = ownCopy(value as object);
+  }
+  return o as O;
+}
+
+function ownCopy(from: object): Record<string, unknown> {
+  const copy = Object.create(null) as Record<string, unknown>;
+  for (const key of Object.keys(from)) copy[key] = (from as Record<string, unknown>)[key];
+  return copy;
+}
+
 /** Option names, nested ones as `tpm.keyPassword`: an unknown one is a typo that would silently be ignored. */
-export const KNOWN_OPTIONS: ReadonlySet<string> = new Set([...(Object.keys(SETTINGS_FIELDS) as SettingsField[]).map((f) => NESTED[f]?.join(".") ?? f),
+export const KNOWN_OPTIONS: ReadonlySet<string> = new Set([...(Object.keys(SETTINGS_FIELDS) as SettingsField[]).map((f) => ownValue(NESTED, f)?.join(".") ?? f),
   "pkcs11", "tpm", "env", "debug", "onRefresh"]);
 
 /** Refuses an unknown option (a typo such as `tpm.keypassword` would open the key with no password). */
@@ -137,7 +160,11 @@ function checkKnownOptions(o: RolesAnywhereProviderOptions): void {
 }
 
 /** A plain string is the secret itself: never parsed, so a PIN such as `env:1234` means what it says. */
-function secretSource(input: SecretInput | undefined): SecretSource | undefined {
+function secretSource(input: unknown): SecretSource | undefined {
   if (typeof input === "string") return input === "" ? undefined : heldValue(input);
-  return input?.kind === "value" && typeof input.value === "string" ? heldValue(input.value) : input && ({ ...input } as SecretSource);
+  if (!isPlainObject(input)) return input as undefined; // refused by the settings' type check, unless undefined
+  const { kind, value, path, name, prompt } = input; // each read once: the kind checked is the kind kept
+  if (kind === "value" && typeof value === "string") return heldValue(value);
+  // Only the field its kind reads: a `value` beside a `path` is not kept for the provider's life.
+  return { kind, ...(kind === "file" ? { path } : kind === "env" ? { name } : kind === "prompt" ? { prompt } : { value }) } as SecretSource;
 }

@@ -7,7 +7,7 @@ import { prepareCreateSession } from "../rolesanywhere/signed-request.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
 import { wrongOption, type Kind } from "../own-value.js";
 import { heldAnswer, isSecretSource, SECRET_SOURCE_FORMS, type SecretSource } from "../secrets/secret-source.js";
-import { takePinValue } from "../pkcs11/uri.js";
+import { isPkcs11Uri, parseWithoutPin, takePinValue } from "../pkcs11/uri.js";
 import { noKeyHint, type DebugLog, type SignerOptions } from "../signers/options.js";
 
 /** Everything needed to turn a key into credentials for one role. */
@@ -117,8 +117,11 @@ export function checkSettingsFields(input: SettingsInput, origin: SettingsOrigin
   const wrong = wrongOption(input, FIELD_KINDS, { name: origin.name as (field: string) => string }); // from JavaScript
   if (wrong) throw origin.invalid(wrong);
   const endpoint = (url: string) => parseEndpointUrl(url, "option", origin.name("endpoint")); // named as given
+  // A pkcs11: URI that does not parse would keep its pin-value in the settings' text (and a config file holding it
+  // would not be judged a secret file): refused here, its pin-value wiped as it is parsed.
+  const uri = (text: string) => isPkcs11Uri(text) && parseWithoutPin(text);
   const parsers = [["trustAnchorArn", parseTrustAnchorArn], ["profileArn", parseProfileArn], ["roleArn", parseRoleArn],
-    ["endpoint", endpoint], ["region", checkRegionName]] as const;
+    ["endpoint", endpoint], ["region", checkRegionName], ["privateKey", uri], ["certificate", uri]] as const;
   for (const [field, parse] of parsers) {
     try {
       if (input[field]) parse(input[field]);
@@ -209,7 +212,7 @@ export function profileOrigin(where: string, flags = false): SettingsOrigin {
   const fail = (what: string, hint?: string) => new InputError("CONFIG_INVALID", `${where}${what}`, hint ? { hint } : {});
   return {
     name: flags ? FLAG_ORIGIN.name : (field) => `field "${flagOf(field)}"`,
-    invalid: flags ? FLAG_ORIGIN.invalid : (message) => fail(`: ${message}`),
+    invalid: flags ? FLAG_ORIGIN.invalid : (message, cause) => fail(`: ${message}`, cause?.hint), // the parser's hint, as a flag's
     missing: (field) =>
       field === "certificate"
         ? fail(' has neither "certificate" nor "private-key"', 'add "certificate" (and "private-key" when the key is elsewhere) to the profile')
