@@ -3,10 +3,10 @@
  * pinned by what a user would see: the refusal's exact text, the bytes read, which credentials end up written.
  */
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, lchownSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readCredentialsTarget } from "../../src/update/credentials-target.js";
-import { writeProfileCredentials } from "../../src/update/write-credentials.js";
+import { sharedCredentialsPath, writeProfileCredentials } from "../../src/update/write-credentials.js";
 import { credentialsFileUpdater } from "../../src/update/file-updater.js";
 import { MAX_INPUT_BYTES } from "../../src/io/read-opened-file.js";
 import type { Credentials } from "../../src/rolesanywhere/credentials.js";
@@ -77,6 +77,7 @@ describe.skipIf(!root)("root writing another user's file: the directories above 
     await expect(writeProfileCredentials(file, "gw", creds("T1"))).rejects.toMatchObject({
       code: "FILE_UNSAFE",
       message: `not writing ${file}: it belongs to uid 65534 and its directory ${y} is in ${shared}, which anyone can write`,
+      hint: "remove it, or point --credentials-file at a file in a directory only its owner can write",
     });
     expect(readFileSync(file, "utf8")).toBe("[other]\nk = v\n");
   });
@@ -98,6 +99,42 @@ describe.skipIf(!root)("root writing another user's file: the directories above 
       rmSync(home, { recursive: true, force: true });
     }
   }, 30_000);
+});
+
+describe("the refusals' hints (each the one line that says what to do; none was compared)", () => {
+  it("a path that is not UTF-8, and no HOME to default to, say which setting to change", () => {
+    const thrown = (run: () => unknown) => { try { run(); } catch (error) { return error; } return undefined; };
+    expect(thrown(() => sharedCredentialsPath({}, "/home/u", "/srv/cr\uFFFDd"))).toMatchObject({
+      hint: "Node.js would write a file of another name, which the AWS SDKs do not read: use a path in UTF-8",
+    });
+    expect(thrown(() => sharedCredentialsPath({}, "rel"))).toMatchObject({
+      message: "no default credentials file: HOME ('rel') is not an absolute path",
+      hint: "pass --credentials-file, or set HOME or AWS_SHARED_CREDENTIALS_FILE",
+    });
+  });
+
+  it("a file with other names (hard links) says how to keep them", async () => {
+    const file = join(dir, "linked");
+    writeFileSync(file, "", { mode: 0o600 });
+    linkSync(file, join(dir, "linked-2"));
+    await expect(writeProfileCredentials(file, "gw", creds("H1"))).rejects.toMatchObject({
+      message: `not writing ${file}: it has 2 names (hard links), and the others would keep the old credentials`,
+      hint: "remove the other names (find / -samefile FILE) and give them a symbolic link to it instead",
+    });
+  });
+
+  it.skipIf(!root)("another user's symbolic link on the way says who can run update instead", async () => {
+    const target = join(dir, "their-target");
+    writeFileSync(target, "");
+    const link = join(dir, "their-link");
+    symlinkSync(target, link);
+    lchownSync(link, 65534, 65534);
+    await expect(writeProfileCredentials(link, "gw", creds("L1"))).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `not writing ${link}: symbolic link ${link} belongs to uid 65534, not to this user (0) or root`,
+      hint: "point --credentials-file at the file itself, or have its owner run update",
+    });
+  });
 });
 
 describe("credentialsFileUpdater", () => {
