@@ -18,3 +18,22 @@ describe("the first line that is not UTF-8", () => {
     expect(told("\xe9[other]\n[gw]\n")).toEqual(["1"]);
   });
 });
+
+/**
+ * Round 40, M44: the survivor `line.endsWith("\r")` → `line.startsWith("\r")` (content, line 22): a file whose lines end
+ * in a lone CR (old Mac) kept its line breaks only where a key line was the section's last setting, which the break
+ * added after the last setting (`ending(…) === ""`) put back. A key line above another setting lost its CR: the next
+ * line became part of the new key's value, and the setting below got two CRs.
+ */
+describe("a file whose lines end in a lone CR", () => {
+  const upsert = (text: string) => upsertProfileCredentials(Buffer.from(text, "latin1"), "gw", c as never).toString("latin1");
+  it("keeps the CR of a key line replaced above another setting, and adds the missing keys with CRs after the last one", () => {
+    expect(upsert("[gw]\raws_access_key_id = OLD\rregion = x\r[other]\rk = v\r")).toBe(
+      "[gw]\raws_access_key_id = ASIANEW\rregion = x\raws_secret_access_key = newsecret/+=\raws_session_token = newtoken==\r[other]\rk = v\r",
+    );
+    // The file's last line, a setting with no line break: the missing keys go after it, each ending in CR as the file's lines.
+    expect(upsert("[gw]\raws_session_token = OLD\rregion = x\raws_access_key_id = OLD")).toBe(
+      "[gw]\raws_session_token = newtoken==\rregion = x\raws_access_key_id = ASIANEW\raws_secret_access_key = newsecret/+=\r",
+    );
+  });
+});
