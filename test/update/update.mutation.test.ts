@@ -19,7 +19,7 @@ const creds = (id: string): Credentials => ({
   expiration: new Date(Date.now() + 3600_000),
 });
 const root = process.geteuid?.() === 0;
-const { dir, cleanup } = makeTempDir("raa-update-m44-");
+const { dir, cleanup } = makeTempDir("raa-update-walk-");
 afterAll(cleanup);
 
 describe("readCredentialsTarget", () => {
@@ -85,7 +85,7 @@ describe.skipIf(!root)("root writing another user's file: the directories above 
   it("writes her file (hers it stays) where no directory above, up to /, is writable by others", async () => {
     // Survivor: the walk up not stopping at "/" (`sub !== "/"` → true, or "/" → "") never ended. Outside /tmp, which
     // anyone can write: beside the checkout (every directory up to / is root's, 0755).
-    const home = mkdtempSync(join(process.cwd(), ".raa-update-m44-"));
+    const home = mkdtempSync(join(process.cwd(), ".raa-update-walk-"));
     try {
       const hers = join(home, "hers");
       mkdirSync(hers, { mode: 0o755 });
