@@ -135,9 +135,10 @@ describe("credential-process (dist/cli.js) against a hostile endpoint", () => {
       expect(h.oversizedBytesWritten).toBeGreaterThan(0);
       expect(h.oversizedBytesWritten).toBeLessThan(OVERSIZED_BYTES / 4);
     }
-    // The line names the timer that ended it (--timeout's 2 s, 1 attempt); this bound, 5 times that and a third of
-    // the 30 s default's, is for a longer timer behind the same words: kept, the whole run with Node's start is ~1 s.
-    if (fault === "stall" || fault === "stall-after-headers") expect(r.ms).toBeLessThan(10_000);
+    // The line names the timer that ended it (--timeout's 2 s, 1 attempt); this bound is for a longer timer behind
+    // the same words, the 30 s default's: two thirds of it, so that a start slowed on a loaded 2-core machine (Node's
+    // and the CLI's, ~1 s here, 3 s or more there) keeps 18 s of room. The default's run cannot take less than 30 s.
+    if (fault === "stall" || fault === "stall-after-headers") expect(r.ms).toBeLessThan(20_000);
   });
 
   it("429 storm: honours Retry-After between attempts, and gives up when the next wait would pass --timeout", async () => {

@@ -1,4 +1,4 @@
-import { closeSync, readFileSync, statSync, type Stats } from "node:fs";
+import { closeSync, lstatSync, readdirSync, readFileSync, statSync, type Stats } from "node:fs";
 import { MAX_INPUT_BYTES, readOpenedFile, type OnOpen } from "./read-opened-file.js";
 import { openCheckedFile, osError } from "./trusted-path.js";
 import { InputError } from "../errors.js";
@@ -133,7 +133,7 @@ export function refusePemText(path: string, what: string): void {
   });
 }
 
-/** The hint for a path holding U+FFFD that is not found: the name it stands for may not be UTF-8. */
+/** The hint for a path not found that stands for a name of bytes that are not UTF-8 (standsForNameNotUtf8). */
 export const NOT_UTF8 = "check the path; a name that is not UTF-8 shows � where its bytes are not, and this program cannot open it: rename it";
 
 /** An OS error reading `path` as one input error naming `what` and the path. */
@@ -144,7 +144,7 @@ export function fileError(cause: unknown, path: string, what: string): InputErro
     if (path === "") return new InputError("FILE_NOT_FOUND", `no ${what} given: the path is empty`, { hint: "give the path of a file" });
     // Node reads argv, the environment and file names as UTF-8, each byte sequence that is not as U+FFFD: the file
     // named by other bytes exists, but no string names it, so no hint can (round 37, H3).
-    const hint = path.includes("\ufffd") ? NOT_UTF8 : "check the path";
+    const hint = standsForNameNotUtf8(path) ? NOT_UTF8 : "check the path";
     return new InputError("FILE_NOT_FOUND", `${what} ${path} does not exist`, { hint, cause });
   }
   if (code === "EACCES" || code === "EPERM") {
@@ -158,4 +158,30 @@ export function fileError(cause: unknown, path: string, what: string): InputErro
     return new InputError("FILE_UNREADABLE", `${what} ${path} ${(cause as Error).message}`, { hint, cause });
   }
   return new InputError("FILE_UNREADABLE", `${what} ${path} cannot be read: ${code ?? String(cause)}`, { cause });
+}
+
+/**
+ * Whether the missing `path` stands for a name that is there but not UTF-8: the first of its components not found
+ * holds U+FFFD and is what an entry of its directory with other bytes reads as. The string cannot tell: a byte
+ * sequence that is not UTF-8 reached it as U+FFFD (argv, the environment, a config), and so did a real U+FFFD (EF BF
+ * BD, valid UTF-8), typed in the name of a file that is simply missing. Only the directory can. Read on this error
+ * only, and any failure to read it (a component that is a file, no permission) is "no".
+ */
+function standsForNameNotUtf8(path: string): boolean {
+  if (!path.includes("\ufffd")) return false;
+  const parts = path.split("/");
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    if (part === "" || part === "." || part === "..") continue;
+    try {
+      if (lstatSync(parts.slice(0, i + 1).join("/"), { throwIfNoEntry: false })) continue;
+      if (!part.includes("\ufffd")) return false;
+      const directory = parts.slice(0, i).join("/") || (path.startsWith("/") ? "/" : ".");
+      const bytes = Buffer.from(part);
+      return readdirSync(directory, { encoding: "buffer" }).some((name) => !name.equals(bytes) && name.toString("utf8") === part);
+    } catch {
+      return false;
+    }
+  }
+  return false;
 }

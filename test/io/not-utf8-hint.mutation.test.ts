@@ -1,16 +1,29 @@
 /**
  * Round 39, M43: survivors of input-file.ts' NOT_UTF8 lines. The tests compared the hint with NOT_UTF8 itself, so an
- * empty NOT_UTF8 passed; fileError's ENOENT kept no cause either way.
+ * empty NOT_UTF8 passed; fileError's ENOENT kept no cause either way. Round 40 (T4): the hint is given only when a
+ * name of other bytes is there for the path's U+FFFD to stand for, not for every missing path holding one.
  */
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import { fileError } from "../../src/io/input-file.js";
 
 const enoent = Object.assign(new Error("ENOENT: no such file or directory"), { code: "ENOENT" });
+const scratch = mkdtempSync(join(tmpdir(), "raa-not-utf8-hint-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe("fileError for a missing path", () => {
-  it("holding U+FFFD: the hint says the name may not be UTF-8 and to rename it", () => {
-    const refused = fileError(enoent, "/tmp/caf\ufffd.pem", "certificate file");
+  it("holding U+FFFD for a name of Latin-1 bytes that is there: the hint says the name is not UTF-8 and to rename it", () => {
+    writeFileSync(Buffer.from(`${scratch}/caf\xe9.pem`, "latin1"), "x");
+    const refused = fileError(enoent, `${scratch}/caf\ufffd.pem`, "certificate file");
     expect(refused.hint).toBe("check the path; a name that is not UTF-8 shows \ufffd where its bytes are not, and this program cannot open it: rename it");
+  });
+
+  it("holding U+FFFD that stands for nothing there (a real U+FFFD, or bytes of a missing name): check the path", () => {
+    for (const path of [`${scratch}/caf\ufffd.key`, `${scratch}/gone\ufffd/caf\ufffd.pem`, `/nonexistent-raa/caf\ufffd.pem`]) {
+      expect(fileError(enoent, path, "certificate file").hint, path).toBe("check the path");
+    }
   });
 
   it("without it: check the path, and the OS error kept as the cause", () => {
