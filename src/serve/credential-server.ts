@@ -74,7 +74,8 @@ export async function startCredentialServer(options: CredentialServerOptions): P
   // reads from it), not on each of its requests. A socket not seen here counts as not loopback.
   server.prependListener(tls ? "secureConnection" : "connection", (socket: PeerSocket) => {
     if (isLoopbackAddress(socket.remoteAddress)) socket[LOOPBACK_PEER] = true;
-    // Node's headersTimeout starts at a request's first byte: a connection that sends none is closed here.
+    // A connection that sends nothing is closed here at headersTimeout. Node 20–24 close it too, with a 408, but only at
+    // their next connectionsCheckingInterval tick after it: this one does not depend on that interval.
     const idle = setTimeout(() => socket.bytesRead === 0 && socket.destroy(), SERVER_OPTIONS.headersTimeout).unref();
     socket.once("close", () => clearTimeout(idle));
   });
