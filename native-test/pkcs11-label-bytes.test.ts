@@ -93,6 +93,16 @@ describe("token labels that are not UTF-8, by their bytes", () => {
     expect(run.stderr).toMatch(/^debug: pkcs11: tokens: .*token "caf\\xff".*$/m);
   });
 
+  it("keygen on token=caf%FF prints a key URI with token=caf%FF, by which sign-string signs (before: token=caf%EF%BF%BD)", async () => {
+    const made = await runCli(DIST_CLI, ["keygen", "--private-key", "pkcs11:token=caf%FF;object=made", ...pkcs11Args], env);
+    expect(made.code).toBe(0);
+    const uri = made.stdout.trim();
+    expect(uri).toContain("token=caf%FF");
+    expect(uri).not.toContain("%EF%BF%BD");
+    const run = await runCli(DIST_CLI, ["sign-string", "--private-key", uri, ...pkcs11Args, "--debug"], env);
+    expect([run.code, run.stderr]).toEqual([0, expect.stringContaining('logged in to token "caf\\xff"')]);
+  });
+
   it("a label typed as the six characters caf\\xe9 is another token, listed with its backslash doubled", async () => {
     execFileSync("softhsm2-util", ["--init-token", "--free", "--label", "caf\\xe9", "--so-pin", "12345678", "--pin", "1234"], { env, stdio: "ignore" });
     const run = await runCli(DIST_CLI, ["sign-string", "--certificate", "pkcs11:token=none;object=k", "--private-key", "pkcs11:token=none;object=k", ...pkcs11Args, "--debug"], env);

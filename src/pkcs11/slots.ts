@@ -183,7 +183,7 @@ export function slotMatches(uri: Pkcs11Uri, slot: TokenSlot, library: LibraryInf
  * helper, without that field: pkcs11js writes U+FFFD for such bytes, and `token=caf%EF%BF%BD` would name a label the
  * token does not have.
  */
-export function tokenUri(slot: TokenSlot): Pkcs11Uri {
+export function tokenUri(slot: Pick<TokenSlot, "token">): Pkcs11Uri {
   const { token } = slot;
   const field = (name: TokenFieldName): TokenField | undefined => token.bytes?.[name] ?? (labelKnown(token[name]) ? token[name] : undefined);
   const fields = { token: field("label"), manufacturer: field("manufacturer"), model: field("model"), serial: field("serial") };
