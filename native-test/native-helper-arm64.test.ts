@@ -126,7 +126,7 @@ async function probe(name: string, node: string[], arch: string): Promise<void> 
   const output = execFileSync(command!, [...rest, "-e", PROBE, loader, sockets, aclFile, copyFile, plainFile], { cwd: run, encoding: "utf8", timeout: 90_000, env: { PATH: process.env["PATH"] } });
   expect(JSON.parse(output)).toEqual({
     arch,
-    exports: ["accessAcl", "disableCoreDumps", "isDumpable", "notify", "peerCredentials", "pkcs11Attributes", "pkcs11Login", "setAccessAcl", "tagPkcs11"],
+    exports: ["accessAcl", "disableCoreDumps", "isDumpable", "notify", "peerCredentials", "pkcs11Attributes", "pkcs11Login", "pkcs11TokenInfo", "setAccessAcl", "tagPkcs11"],
     dumpableBefore: 1,
     disabled: true,
     dumpableAfter: 0,

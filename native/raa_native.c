@@ -30,6 +30,11 @@
  *                        C_Login through that same function list, checked the same way, with the PIN's bytes where
  *                        the Buffer `pin` holds them (no copy, so the caller's wipe is the only one needed); returns
  *                        the CK_RV as a number. Throws as pkcs11Attributes does, before C_Login is called.
+ *   pkcs11TokenInfo(lib, PKCS11, modulePath, slot)
+ *                        C_GetTokenInfo through that same function list, checked the same way: the token's label,
+ *                        manufacturerID, model and serialNumber as Buffers of the bytes the module wrote, blank padding
+ *                        and all (32, 32, 16, 16 bytes), or the CK_RV as a number. pkcs11js decodes them as UTF-8, a
+ *                        byte that is not becoming U+FFFD. Throws as pkcs11Attributes does, before C_GetTokenInfo.
  *
  * A failed system call throws an Error whose message names the call and strerror(errno).
  * Plain C, Node-API version 8: one build serves Node 20, 22 and 24.
@@ -242,8 +247,17 @@ typedef struct {
 typedef ck_ulong (*ck_get_attribute_value)(ck_ulong session, ck_ulong object, ck_attribute *template, ck_ulong count);
 typedef ck_ulong (*ck_login)(ck_ulong session, ck_ulong user_type, unsigned char *pin, ck_ulong pin_length);
 typedef struct {
+  unsigned char label[32], manufacturer_id[32], model[16], serial_number[16];
+  ck_ulong flags, max_session_count, session_count, max_rw_session_count, rw_session_count, max_pin_len, min_pin_len,
+      total_public_memory, free_public_memory, total_private_memory, free_private_memory;
+  unsigned char hardware_version[2], firmware_version[2], utc_time[16];
+} ck_token_info;
+typedef ck_ulong (*ck_get_token_info)(ck_ulong slot, ck_token_info *info);
+typedef struct {
   unsigned char version[2];
-  void *before_login[18]; /* C_Initialize … C_SetOperationState */
+  void *before_token_info[6]; /* C_Initialize … C_GetSlotInfo */
+  ck_get_token_info get_token_info;
+  void *before_login[11]; /* C_GetMechanismList … C_SetOperationState */
   ck_login login;
   void *before_attributes[5]; /* C_Logout … C_GetObjectSize */
   ck_get_attribute_value get_attribute_value;
@@ -478,6 +492,44 @@ static napi_value pkcs11_login(napi_env env, napi_callback_info info) {
   return rv_value(env, list->login(session, (ck_ulong)user_type, pin, (ck_ulong)pin_length));
 }
 
+/* A fixed-size field of CK_TOKEN_INFO, as the module wrote it, as a property of `result`. */
+static bool set_field(napi_env env, napi_value result, const char *name, const unsigned char *field, size_t size) {
+  napi_value value;
+  return napi_create_buffer_copy(env, size, field, NULL, &value) == napi_ok && napi_set_named_property(env, result, name, value) == napi_ok;
+}
+
+/*
+ * C_GetTokenInfo through the same function list: the four text fields as bytes. The module writes into a structure
+ * of this call's own, zeroed first; its pointers-free fields are copied out, nothing it writes is followed.
+ */
+static napi_value pkcs11_token_info(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ck_ulong slot;
+  if (argc < 4) {
+    napi_throw_type_error(env, NULL, "pkcs11TokenInfo(lib, PKCS11, modulePath, slot)");
+    return NULL;
+  }
+  if (!get_handle(env, argv[3], &slot)) return NULL;
+  ck_function_list *list = pkcs11js_function_list(env, "pkcs11TokenInfo", offsetof(ck_function_list, get_token_info), argv[0], argv[1], argv[2]);
+  if (list == NULL) return NULL;
+  ck_token_info token;
+  memset(&token, 0, sizeof token);
+  ck_ulong rv = list->get_token_info(slot, &token);
+  if (rv != CKR_OK) return rv_value(env, rv);
+  napi_value result;
+  CHECK(napi_create_object(env, &result));
+  if (!set_field(env, result, "label", token.label, sizeof token.label) ||
+      !set_field(env, result, "manufacturerID", token.manufacturer_id, sizeof token.manufacturer_id) ||
+      !set_field(env, result, "model", token.model, sizeof token.model) ||
+      !set_field(env, result, "serialNumber", token.serial_number, sizeof token.serial_number)) {
+    napi_throw_error(env, NULL, "raa_native: Node-API call failed");
+    return NULL;
+  }
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor properties[] = {
       {"disableCoreDumps", NULL, disable_core_dumps, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -487,6 +539,7 @@ NAPI_MODULE_INIT() {
       {"pkcs11Attributes", NULL, pkcs11_attributes, NULL, NULL, NULL, napi_enumerable, NULL},
       {"tagPkcs11", NULL, tag_pkcs11, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pkcs11Login", NULL, pkcs11_login, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pkcs11TokenInfo", NULL, pkcs11_token_info, NULL, NULL, NULL, napi_enumerable, NULL},
 #ifdef __linux__
       {"accessAcl", NULL, access_acl, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setAccessAcl", NULL, set_access_acl, NULL, NULL, NULL, napi_enumerable, NULL},

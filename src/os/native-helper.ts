@@ -44,6 +44,20 @@ export interface NativeHelper {
    * C_Login is called.
    */
   pkcs11Login?(lib: object, pkcs11: abstract new () => object, modulePath: string, session: Buffer, userType: number, pin: Buffer): number;
+  /**
+   * C_GetTokenInfo through the same function list, checked the same way: the token's text fields as the module wrote
+   * them (blank padding kept: 32, 32, 16, 16 bytes), which pkcs11js decodes as UTF-8 (U+FFFD for a byte that is not);
+   * a number: the call's CK_RV. Throws as pkcs11Attributes does, always before C_GetTokenInfo is called.
+   */
+  pkcs11TokenInfo?(lib: object, pkcs11: abstract new () => object, modulePath: string, slot: Buffer): number | Pkcs11TokenInfoBytes;
+}
+
+/** CK_TOKEN_INFO's text fields, their bytes as the module wrote them (raa_native's pkcs11TokenInfo). */
+export interface Pkcs11TokenInfoBytes {
+  readonly label: Buffer;
+  readonly manufacturerID: Buffer;
+  readonly model: Buffer;
+  readonly serialNumber: Buffer;
 }
 
 export type NativeHelperLoad =

@@ -1,5 +1,7 @@
 /** Slots with a token present, their identity, and how a URI's token/slot/library attributes select them. */
+import { isUtf8 } from "node:buffer";
 import { setTimeout as delay } from "node:timers/promises";
+import { isNotDirect, loadNativeHelper } from "../os/native-helper.js";
 import { DeviceError, escapeQuoted, shellWord } from "../errors.js";
 import { ckUlong } from "./binding.js";
 import { CKF } from "./constants.js";
@@ -7,15 +9,24 @@ import type { DebugLog } from "../debug-log.js";
 import { labelKnown, unpad, type LibraryInfo, type Pkcs11Module } from "./module-loader.js";
 import { ckrName, describeCkr, Pkcs11AmbiguousError, pkcs11Failure } from "./pkcs11-errors.js";
 import { tokenFamily } from "./unblock-hint.js";
-import { formatPkcs11Uri, withoutQuery, type Pkcs11Uri } from "./uri.js";
+import { formatPkcs11Uri, trailingBlanksStart, withoutQuery, type Pkcs11Uri, type TokenField } from "./uri.js";
 
-/** What identifies a token across removal and re-insertion (the slot id may change, these do not). */
+/**
+ * What identifies a token across removal and re-insertion (the slot id may change, these do not). The text as pkcs11js
+ * decodes it (U+FFFD for a byte that is not UTF-8); `bytes`, read by raa_native, only when a field's bytes are not
+ * UTF-8: then they, not the text, are the token's (what a URI selects and names it by, what a listing shows).
+ */
 interface TokenIdentity {
   readonly label: string;
   readonly manufacturer: string;
   readonly model: string;
   readonly serial: string;
+  readonly bytes?: TokenFieldBytes;
 }
+
+type TokenFieldName = "label" | "manufacturer" | "model" | "serial";
+/** The four fields' bytes, unpadded as {@link unpad} unpads their text. */
+type TokenFieldBytes = Readonly<Record<TokenFieldName, Buffer>>;
 
 export interface TokenSlot {
   readonly handle: Buffer;
@@ -83,6 +94,7 @@ function listSlotsOnce(module: Pkcs11Module, debug?: DebugLog): TokenSlot[] {
         debug?.(`pkcs11: skipping slot ${slotIdOf(handle)}: its token is not initialised`);
         continue;
       }
+      const bytes = tokenFieldBytes(module, handle);
       slots.push({
         handle,
         slotId: slotIdOf(handle),
@@ -93,6 +105,7 @@ function listSlotsOnce(module: Pkcs11Module, debug?: DebugLog): TokenSlot[] {
           manufacturer: unpad(tokenInfo.manufacturerID),
           model: unpad(tokenInfo.model),
           serial: unpad(tokenInfo.serialNumber),
+          ...(bytes ? { bytes } : {}),
         },
         flags: tokenInfo.flags,
       });
@@ -101,6 +114,38 @@ function listSlotsOnce(module: Pkcs11Module, debug?: DebugLog): TokenSlot[] {
     }
   }
   return slots;
+}
+
+/**
+ * The token's fields as the module wrote them, read by raa_native's pkcs11TokenInfo, when one is not UTF-8 (else the
+ * text pkcs11js gave says it all). Undefined without the helper, for a module it may not reach (RAA_NOT_DIRECT,
+ * remembered as for reads and logins), for a lib it cannot take (a TypeError: a stand-in), or when the call fails
+ * (the token going: pkcs11js's call just succeeded).
+ */
+function tokenFieldBytes(module: Pkcs11Module, handle: Buffer): TokenFieldBytes | undefined {
+  const read = module.directReads === false ? undefined : loadNativeHelper().helper?.pkcs11TokenInfo;
+  let info: ReturnType<NonNullable<typeof read>> | undefined;
+  try {
+    info = read?.(module.lib, module.pkcs11, module.path, handle);
+  } catch (error) {
+    if (isNotDirect(error)) module.directReads = false;
+    else if (!(error instanceof TypeError)) throw error;
+  }
+  if (info === undefined || typeof info === "number") return undefined;
+  const bytes = { label: unpadBytes(info.label), manufacturer: unpadBytes(info.manufacturerID), model: unpadBytes(info.model), serial: unpadBytes(info.serialNumber) };
+  return Object.values(bytes).every((field) => isUtf8(field)) ? undefined : Object.freeze(bytes);
+}
+
+/** {@link unpad} for bytes: cut at a NUL, without trailing blanks. */
+function unpadBytes(field: Buffer): Buffer {
+  const nul = field.indexOf(0);
+  const cut = nul < 0 ? field : field.subarray(0, nul);
+  return Buffer.from(cut.subarray(0, trailingBlanksStart(cut)));
+}
+
+/** A token field's bytes: those raa_native read when they are not UTF-8, else its text's. */
+function fieldBytes(token: TokenIdentity, field: TokenFieldName): Buffer {
+  return token.bytes?.[field] ?? Buffer.from(token[field], "utf8");
 }
 
 export function currentTokenFlags(module: Pkcs11Module, slot: TokenSlot): number | undefined {
@@ -117,11 +162,10 @@ function slotIdOf(handle: Buffer): bigint {
 
 /** Whether the URI's token, slot and library attributes all agree with this slot (absent ones match). */
 export function slotMatches(uri: Pkcs11Uri, slot: TokenSlot, library: LibraryInfo): boolean {
+  // The token's fields by their bytes: `token=caf%E9` is the label caf\xe9, not caf\xff (both caf\ufffd as text).
+  const fields: [TokenField | undefined, TokenFieldName][] = [[uri.token, "label"], [uri.manufacturer, "manufacturer"], [uri.model, "model"], [uri.serial, "serial"]];
+  if (fields.some(([wanted, field]) => wanted !== undefined && !fieldBytes(slot.token, field).equals(typeof wanted === "string" ? Buffer.from(wanted, "utf8") : wanted))) return false;
   const checks: [string | bigint | undefined, string | bigint][] = [
-    [uri.token, slot.token.label],
-    [uri.manufacturer, slot.token.manufacturer],
-    [uri.model, slot.token.model],
-    [uri.serial, slot.token.serial],
     [uri.slotId, slot.slotId],
     [uri.slotDescription, slot.slotDescription],
     [uri.slotManufacturer, slot.slotManufacturer],
@@ -134,15 +178,16 @@ export function slotMatches(uri: Pkcs11Uri, slot: TokenSlot, library: LibraryInf
 }
 
 /**
- * The URI naming this slot's token (no slot-id: SoftHSM and PC/SC renumber slots). Without a field (`token=`,
- * `manufacturer=`, `model=`, `serial=`) whose text may not be the token's: pkcs11js decodes CK_TOKEN_INFO's fields as
- * UTF-8 and writes U+FFFD for bytes that are not (Latin-1 `caf\xe9`), so `token=caf%EF%BF%BD` would name a label the
- * token does not have (p11-kit finds nothing).
+ * The URI naming this slot's token (no slot-id: SoftHSM and PC/SC renumber slots). A field whose bytes are not UTF-8
+ * (Latin-1 `caf\xe9`) by those bytes, when raa_native read them (`token=caf%E9`: p11-kit finds it too); without the
+ * helper, without that field: pkcs11js writes U+FFFD for such bytes, and `token=caf%EF%BF%BD` would name a label the
+ * token does not have.
  */
-export function tokenUri(slot: TokenSlot): Pkcs11Uri {
-  const { label: token, manufacturer, model, serial } = slot.token;
-  // A field with U+FFFD names no token (pkcs11js dropped the bytes it stands for): the others still select it.
-  return Object.freeze(Object.fromEntries(Object.entries({ token, manufacturer, model, serial }).filter(([, text]) => labelKnown(text))));
+export function tokenUri(slot: Pick<TokenSlot, "token">): Pkcs11Uri {
+  const { token } = slot;
+  const field = (name: TokenFieldName): TokenField | undefined => token.bytes?.[name] ?? (labelKnown(token[name]) ? token[name] : undefined);
+  const fields = { token: field("label"), manufacturer: field("manufacturer"), model: field("model"), serial: field("serial") };
+  return Object.freeze(Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)));
 }
 
 /** CKF_PROTECTED_AUTHENTICATION_PATH: the PIN is entered on the reader's PIN pad, not given by us. */
@@ -173,5 +218,21 @@ export function tokenNotFound(uri: Pkcs11Uri, slots: readonly TokenSlot[], modul
 }
 
 export function describeToken(token: TokenIdentity): string {
-  return `token "${escapeQuoted(token.label)}" (serial ${token.serial || "none"})`;
+  return `token "${quotedField(token, "label")}" (serial ${quotedField(token, "serial") || "none"})`;
+}
+
+/**
+ * A token field as written between a message's or listing's double quotes ({@link escapeQuoted}), a byte that is not
+ * UTF-8 as `\xe9`: `\` is written `\\` there, so a label typed `caf\xe9` (`caf\\xe9`) never reads as the Latin-1 one.
+ */
+export function quotedField(token: TokenIdentity, field: TokenFieldName): string {
+  const bytes = token.bytes?.[field];
+  if (bytes === undefined) return escapeQuoted(token[field]);
+  let out = "";
+  for (let i = 0; i < bytes.length;) {
+    const length = [1, 2, 3, 4].find((n) => i + n <= bytes.length && isUtf8(bytes.subarray(i, i + n)));
+    out += length === undefined ? `\\x${bytes[i]!.toString(16).padStart(2, "0")}` : escapeQuoted(bytes.subarray(i, i + length).toString("utf8"));
+    i += length ?? 1;
+  }
+  return out;
 }

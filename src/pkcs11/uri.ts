@@ -1,4 +1,5 @@
 /** RFC 7512 `pkcs11:` URIs: parsed with every standard attribute checked, printed stably (sorted, `pin-value` only on request). */
+import { isUtf8 } from "node:buffer";
 import { boundedLine, InputError, UsageError } from "../errors.js";
 import { Secret } from "../secrets/secret.js";
 import { aboutToUseSecret } from "../secrets/secret-source.js";
@@ -9,12 +10,18 @@ export type Pkcs11ObjectType = "public" | "private" | "cert" | "secret-key" | "d
 /** Where the URI says the PIN is: mutually exclusive by construction (RFC 7512 §2.3). */
 export type Pkcs11UriPin = { readonly kind: "value"; readonly value: Secret } | { readonly kind: "source"; readonly source: string };
 
-/** A parsed URI. Absent attributes match anything; `id` holds raw bytes, the others text. */
+/**
+ * A CK_TOKEN_INFO field named in a URI: its text, or its bytes when they are not UTF-8. The field holds bytes (a
+ * Latin-1 label `caf\xe9`), and RFC 7512 lets a value carry any percent-encoded byte (`token=caf%E9`).
+ */
+export type TokenField = string | Buffer;
+
+/** A parsed URI. Absent attributes match anything; `id` holds raw bytes, the token's fields {@link TokenField}s, the others text. */
 export interface Pkcs11Uri {
-  readonly token?: string;
-  readonly manufacturer?: string;
-  readonly serial?: string;
-  readonly model?: string;
+  readonly token?: TokenField;
+  readonly manufacturer?: TokenField;
+  readonly serial?: TokenField;
+  readonly model?: TokenField;
   readonly libraryManufacturer?: string;
   readonly libraryDescription?: string;
   readonly libraryVersion?: { readonly major: number; readonly minor: number };
@@ -42,6 +49,8 @@ const PATH_TEXT_ATTRIBUTES: Readonly<Record<string, TextField>> = {
   "slot-manufacturer": "slotManufacturer",
   object: "object",
 };
+/** The attributes naming CK_TOKEN_INFO's fields, which may be any bytes ({@link TokenField}). */
+const TOKEN_FIELDS = new Set<TextField>(["token", "manufacturer", "serial", "model"]);
 const PATH_ATTRIBUTES = [...Object.keys(PATH_TEXT_ATTRIBUTES), "library-version", "slot-id", "id", "type"].sort();
 const QUERY_ATTRIBUTES = ["module-name", "module-path", "pin-source", "pin-value"];
 const OBJECT_TYPES: readonly Pkcs11ObjectType[] = ["public", "private", "cert", "secret-key", "data"];
@@ -130,8 +139,14 @@ export function parsePkcs11Uri(text: string): Pkcs11Uri {
       continue;
     }
     if (!PATH_ATTRIBUTES.includes(name)) throw unknownAttribute(name, "path");
-    const value = decodeText(raw, name);
     const textField = ownValue(PATH_TEXT_ATTRIBUTES, name);
+    if (textField !== undefined && TOKEN_FIELDS.has(textField)) {
+      const bytes = percentDecode(raw, name);
+      // Blank-padded as the others below; bytes that are not UTF-8 are kept as they are: the token's field may hold them.
+      fields[textField] = isUtf8(bytes) ? decodeText(raw, name).replace(/ +$/, "") : bytes.subarray(0, trailingBlanksStart(bytes));
+      continue;
+    }
+    const value = decodeText(raw, name);
     if (textField !== undefined) {
       // Token, slot and library fields are blank-padded (p11-kit pads the URI's value too): trailing blanks are padding.
       fields[textField] = textField === "object" ? value : value.replace(/ +$/, "");
@@ -198,7 +213,7 @@ export function formatPkcs11Uri(uri: Pkcs11Uri, options: { revealPinValue?: bool
   const path: [string, string][] = [];
   for (const [name, field] of Object.entries(PATH_TEXT_ATTRIBUTES)) {
     const value = uri[field];
-    if (value !== undefined) path.push([name, encodePathValue(value)]);
+    if (value !== undefined) path.push([name, typeof value === "string" ? encodePathValue(value) : encodeBytes(value, PATH_SAFE)]);
   }
   if (uri.id !== undefined) path.push(["id", encodePathValue(uri.id)]);
   if (uri.slotId !== undefined) path.push(["slot-id", uri.slotId.toString(10)]);
@@ -261,6 +276,13 @@ function percentDecode(raw: string, name: string): Buffer {
   const bytes = Buffer.concat(parts);
   for (const part of parts) part.fill(0); // pieces of a pin-value
   return bytes;
+}
+
+/** Where a field's trailing blanks (0x20, its padding) begin. */
+export function trailingBlanksStart(bytes: Uint8Array): number {
+  let end = bytes.length;
+  while (end > 0 && bytes[end - 1] === 0x20) end--;
+  return end;
 }
 
 function decodeText(raw: string, name: string): string {

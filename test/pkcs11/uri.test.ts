@@ -402,3 +402,26 @@ describe("pkcs11: URIs as p11-kit reads them", () => {
     },
   );
 });
+
+describe("a token field whose bytes are not UTF-8 (round 41, L1)", () => {
+  it("token=caf%E9 parses to those bytes (it was refused as not UTF-8), trailing blanks cut as for text", () => {
+    expect(parsePkcs11Uri("pkcs11:token=caf%E9;object=k")).toEqual({ token: Buffer.from("caf\xe9", "latin1"), object: "k" });
+    expect(parsePkcs11Uri("pkcs11:token=caf%E9%20%20").token).toEqual(Buffer.from("caf\xe9", "latin1"));
+    const uri = parsePkcs11Uri("pkcs11:manufacturer=%FFa;model=m%C3;serial=%80");
+    expect([uri.manufacturer, uri.model, uri.serial]).toEqual([Buffer.from([0xff, 0x61]), Buffer.from([0x6d, 0xc3]), Buffer.from([0x80])]);
+  });
+
+  it("prints those bytes percent-encoded, RFC 7512's safe characters as they are: print → parse → the same bytes", () => {
+    const text = "pkcs11:model=m%C3;object=k;serial=%80;token=caf%E9:%FF%3B";
+    const uri = parsePkcs11Uri(text);
+    expect(formatPkcs11Uri(uri)).toBe(text);
+    expect(parsePkcs11Uri(formatPkcs11Uri(uri))).toEqual(uri);
+  });
+
+  it("valid UTF-8 stays text; the other attributes still refuse bytes that are not UTF-8", () => {
+    expect(parsePkcs11Uri("pkcs11:token=caf%C3%A9").token).toBe("caf\u00e9");
+    for (const text of ["pkcs11:object=%E9", "pkcs11:slot-description=%E9", "pkcs11:library-manufacturer=%E9", "pkcs11:object=a?module-path=/%E9.so"]) {
+      expect(() => parsePkcs11Uri(text)).toThrow(/not valid UTF-8/);
+    }
+  });
+});
