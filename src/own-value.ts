@@ -46,7 +46,7 @@ type Naming = { what?: string; name?: (field: string) => string; required?: read
 export function wrongOption(o: unknown, kinds: Kinds, naming: Naming = {}): string | undefined {
   const { what = "the options", name = (field: string) => field, required = [] } = naming;
   if (!isPlainObject(o)) return `${what} must be an object`;
-  for (const field in kinds) {
+  for (const field of Object.keys(kinds)) { // own fields only: not a name a polluted Object.prototype adds
     const kind = kinds[field]!;
     const value = o[field];
     if (value === undefined && !required.includes(field)) continue;
