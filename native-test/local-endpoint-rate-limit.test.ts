@@ -122,7 +122,7 @@ describe("local-endpoint --rate-limit with parallel credential-process runs", ()
     const cases: [string, string][] = [
       ["0", "--rate-limit 0 must be a whole number of requests per second from 1 to 100000"],
       ["100001", "--rate-limit 100001 must be a whole number of requests per second from 1 to 100000"],
-      ["2.5", 'invalid argument "2.5" for "--rate-limit" flag: not an integer'],
+      ["2.5", "--rate-limit 2.5 must be a whole number of requests per second from 1 to 100000"], // its rule, as for 0
     ];
     for (const [bad, message] of cases) {
       const run = await runCli(DIST_CLI, ["local-endpoint", "--trust-anchors", ca.certPath, "--rate-limit", bad], env, 30_000);

@@ -64,6 +64,13 @@ export function wrongOption(o: unknown, kinds: Kinds, naming: Naming = {}): stri
   return undefined;
 }
 
+/** A number setting's one rule, said after the field's name: it quotes a number, of anything else its type (a PIN typed there). */
+export function wholeNumberProblem(value: unknown, min: number, max: number): string | undefined {
+  if (Number.isInteger(value) && (value as number) >= min && (value as number) <= max) return undefined;
+  const got = typeof value === "number" ? (Object.is(value, -0) ? "-0" : String(value)) : typeof value === "object" ? "an object" : `a ${typeof value}`;
+  return `must be a whole number from ${min} to ${max} (got ${got})`;
+}
+
 /** "object": a `{ … }` literal; a Map or class instance would pass `typeof` and have its settings silently unread. */
 function plainObjectWanted(value: unknown): [boolean, string] {
   if (!isPlainObject(value)) return [false, "an object"];

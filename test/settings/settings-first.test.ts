@@ -54,9 +54,9 @@ beforeEach(() => {
 describe("invalid settings never touch a signer", () => {
   it.each([
     ["credential-process: regions of trust anchor and profile differ", ["credential-process", ...KEY, ...MISMATCH], 3, /regions don't match/],
-    ["credential-process: duration out of range", ["credential-process", ...KEY, ...ARNS, "--session-duration", "100"], 2, /--session-duration 100 is out of range/],
+    ["credential-process: duration out of range", ["credential-process", ...KEY, ...ARNS, "--session-duration", "100"], 2, /--session-duration must be a whole number from 900 to 43200 \(got 100\)/],
     ["credential-process: endpoint is not a URL", ["credential-process", ...KEY, ...ARNS, "--endpoint", "ftp://x"], 3, /invalid endpoint 'ftp:\/\/x'/],
-    ["credential-process: too many attempts", ["credential-process", ...KEY, ...ARNS, "--max-attempts", "11"], 2, /--max-attempts must be a whole number between 1 and 10/],
+    ["credential-process: too many attempts", ["credential-process", ...KEY, ...ARNS, "--max-attempts", "11"], 2, /--max-attempts must be a whole number from 1 to 10 \(got 11\)/],
     ["credential-process: FIPS with a custom endpoint", ["credential-process", ...KEY, ...ARNS, "--use-fips-endpoint", "--endpoint", "http://127.0.0.1:1"], 3, /FIPS and custom endpoint/],
     // The factory's hint (noKeyHint), not a copy of it.
     ["credential-process: no key at all", ["credential-process", ...ARNS], 2,
@@ -104,8 +104,8 @@ describe("invalid settings never touch a signer", () => {
     ["update --config-profile", ["update", "--once", "--config", config, "--config-profile", "west", "--credentials-file", join(dir, "credentials")], 3, /regions don't match/],
     ["serve", ["serve", ...KEY, ...MISMATCH, "--port", "0"], 3, /regions don't match/],
     ["serve --profile", ["serve", "--config", config, "--profile", "west", "--port", "0"], 3, /regions don't match/],
-    ["serve: port above 65535", ["serve", ...KEY, ...ARNS, "--port", "65536"], 2, /^roles-anywhere-agent: --port 65536 is out of range: use 0 to 65535\n$/],
-    ["serve: negative port", ["serve", ...KEY, ...ARNS, "--port=-1"], 2, /^roles-anywhere-agent: --port -1 is out of range: use 0 to 65535\n$/],
+    ["serve: port above 65535", ["serve", ...KEY, ...ARNS, "--port", "65536"], 2, /^roles-anywhere-agent: --port must be a whole number from 0 to 65535 \(got 65536\)\n$/],
+    ["serve: negative port", ["serve", ...KEY, ...ARNS, "--port=-1"], 2, /^roles-anywhere-agent: --port must be a whole number from 0 to 65535 \(got -1\)\n$/],
     ["agent", ["agent", "--config", config, "--profile", "west", "--socket", join(dir, "agent.sock")], 3, /regions don't match/],
     ["doctor: warning days below 0", ["doctor", ...KEY, ...ARNS, "--certificate-warning-days", "-5"], 2, /--certificate-warning-days -5 is out of range: use 0 \(never warn\) to 3650/],
     ["doctor: warning days not whole", ["doctor", ...KEY, ...ARNS, "--certificate-warning-days", "1.5"], 2, /--certificate-warning-days/],
@@ -157,10 +157,10 @@ describe("each setting's type is checked by the settings module, named as its or
     const { credentialSettings, FLAG_ORIGIN, profileOrigin } = await import("../../src/settings/credential-settings.js");
     const input = { certificate: "c.pem", trustAnchorArn: TA, profileArn: PA, roleArn: RA, durationSeconds: "900" as never };
     expect(() => credentialSettings(input, FLAG_ORIGIN)).toThrow(
-      expect.objectContaining({ code: "USAGE", message: "--session-duration must be a number" }),
+      expect.objectContaining({ code: "USAGE", message: "--session-duration must be a whole number from 900 to 43200 (got a string)" }),
     );
     expect(() => credentialSettings(input, profileOrigin('config c.json: profile "p"'))).toThrow(
-      expect.objectContaining({ code: "CONFIG_INVALID", message: 'config c.json: profile "p": field "session-duration" must be a number' }),
+      expect.objectContaining({ code: "CONFIG_INVALID", message: 'config c.json: profile "p": field "session-duration" must be a whole number from 900 to 43200 (got a string)' }),
     );
     const pin = { kind: "file", path: 5 } as unknown as string;
     const sdk = { certificate: "c.pem", trustAnchorArn: TA, profileArn: PA, roleArn: RA, pkcs11: { pin } };
