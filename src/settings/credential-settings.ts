@@ -137,8 +137,7 @@ export function checkSettingsFields(input: SettingsInput, origin: SettingsOrigin
     if (text) throw origin.invalid(`${origin.name(field)} ${text}`);
   };
   for (const [field, [min, max]] of Object.entries(NUMBER_RULES) as [keyof typeof NUMBER_RULES, number[]][]) {
-    // A timeout named without its Ms (a flag, a config field) was given in seconds (inputFromFlags made them ms).
-    const per = field.endsWith("Ms") && !origin.name(field).endsWith("Ms") ? 1000 : 1;
+    const per = field.endsWith("Ms") && !origin.name(field).endsWith("Ms") ? 1000 : 1; // a flag's, config's: seconds
     const value: unknown = input[field];
     if (value !== undefined) problem(field, wholeNumberProblem(typeof value === "number" ? value / per : value, per === 1 ? min! : 1, max! / per));
   }
