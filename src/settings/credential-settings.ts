@@ -55,13 +55,13 @@ export const SETTINGS_FIELDS = {
 type Fields = typeof SETTINGS_FIELDS;
 export type SettingsField = keyof Fields;
 
-/** Each kind as the JavaScript type a record must hold (a secret as the SDK takes it); an integer: NUMBER_RULES' alone. */
-const JS_KINDS: Readonly<Record<Exclude<Fields[SettingsField][1], "integer">, Kind>> = {
-  "key-source": "string", path: "string", library: "string", text: "string", boolean: "boolean",
+/** Each kind as the JavaScript type a record must hold (a secret as the SDK takes it: flags and config are parsed). */
+const JS_KINDS: Readonly<Record<Fields[SettingsField][1], Kind>> = {
+  "key-source": "string", path: "string", library: "string", text: "string", integer: "number", boolean: "boolean",
   secret: [isSecretSource, `a string, or ${SECRET_SOURCE_FORMS}`],
 };
 const FIELD_KINDS: Record<string, Kind> = {};
-for (const [field, [, kind]] of Object.entries(SETTINGS_FIELDS)) if (kind !== "integer") FIELD_KINDS[field] = JS_KINDS[kind];
+for (const field of Object.keys(SETTINGS_FIELDS)) FIELD_KINDS[field] = JS_KINDS[SETTINGS_FIELDS[field as SettingsField][1]];
 
 /** The numbers' bounds, in the unit of the SDK's option names; a flag's or config field's timeout is 1 to 3600 seconds. */
 const NUMBER_RULES = { durationSeconds: [MIN_DURATION_SECONDS, MAX_DURATION_SECONDS], maxAttempts: [1, 10], connectTimeoutMs: [1, 3_600_000], timeoutMs: [1, 3_600_000] };
@@ -133,15 +133,13 @@ export function checkSettingsFields(input: SettingsInput, origin: SettingsOrigin
       throw origin.invalid(`${origin.name(field)} is not valid: ${e.message}`, e);
     }
   }
-  const problem = (field: SettingsField, text: string | undefined): void => {
-    if (text) throw origin.invalid(`${origin.name(field)} ${text}`);
-  };
   for (const [field, [min, max]] of Object.entries(NUMBER_RULES) as [keyof typeof NUMBER_RULES, number[]][]) {
     const per = field.endsWith("Ms") && !origin.name(field).endsWith("Ms") ? 1000 : 1; // a flag's, config's: seconds
-    const value: unknown = input[field];
-    if (value !== undefined) problem(field, wholeNumberProblem(typeof value === "number" ? value / per : value, per === 1 ? min! : 1, max! / per));
+    const problem = input[field] === undefined ? undefined : wholeNumberProblem(input[field]! / per, per === 1 ? min! : 1, max! / per);
+    if (problem) throw origin.invalid(`${origin.name(field)} ${problem}`);
   }
-  if (input.roleSessionName) problem("roleSessionName", roleSessionNameProblem(input.roleSessionName));
+  const nameProblem = input.roleSessionName && roleSessionNameProblem(input.roleSessionName);
+  if (nameProblem) throw origin.invalid(`${origin.name("roleSessionName")} ${nameProblem}`);
 }
 
 /** The signer's part of the settings (also what the key-only commands, sign-string and csr, use). */
@@ -170,7 +168,7 @@ export function inputFromFlags(record: FlagRecord): SettingsInput {
   // Loops, not entries/fromEntries: those made ~60 short-lived arrays per call on every cold start.
   const input: Record<string, unknown> = {};
   for (const field of Object.keys(SETTINGS_FIELDS)) input[field] = (record as Record<string, unknown>)[SETTINGS_FIELDS[field as SettingsField][0]];
-  const ms = (s: unknown) => (typeof s === "number" ? s * 1000 : s); // anything else: refused as it is (NUMBER_RULES)
+  const ms = (s: unknown) => (typeof s === "number" ? s * 1000 : s); // anything else: refused as it is
   input["verifyTls"] = record["no-verify-ssl"] ? false : undefined;
   input["connectTimeoutMs"] = ms(record["connect-timeout"]);
   input["timeoutMs"] = ms(record.timeout);

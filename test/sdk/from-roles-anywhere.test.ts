@@ -86,8 +86,8 @@ describe("fromRolesAnywhere: options", () => {
       [{ ...base(), endpoint: {} }, /^endpoint must be a string$/],
       [{ ...base(), certificate: 5, privateKey: undefined }, /^certificate must be a string$/],
       [{ ...base(), intermediates: 5 }, /^intermediates must be a string$/],
-      [{ ...base(), durationSeconds: "3600" }, /^durationSeconds must be a whole number from 900 to 43200 \(got a string\)$/],
-      [{ ...base(), timeoutMs: "1000" }, /^timeoutMs must be a whole number from 1 to 3600000 \(got a string\)$/],
+      [{ ...base(), durationSeconds: "3600" }, /^durationSeconds must be a number$/],
+      [{ ...base(), timeoutMs: "1000" }, /^timeoutMs must be a number$/],
       [{ ...base(), verifyTls: "false" }, /^verifyTls must be a boolean$/],
       [{ ...base(), pkcs11: null }, /^pkcs11 must be an object$/],
       // Before, a Map passed and its settings were silently ignored: the key opened with no PIN, on the default TPM.

@@ -63,8 +63,8 @@ describe("one rule for the session duration, in one form, on every path", () => 
     expect(await verdicts("session-duration", "durationSeconds", "NaN", undefined, Number.NaN)).toEqual(expected);
   });
 
-  it('"900": text on the command line is the number 900; a string in JSON or the SDK is refused as what it is, not echoed', async () => {
-    const refused = named(rule("a string"), "session-duration", "durationSeconds");
+  it('"900": text on the command line is the number 900; a string in JSON or the SDK is refused as a string, not echoed', async () => {
+    const refused = named("must be a number", "session-duration", "durationSeconds");
     expect(await verdicts("session-duration", "durationSeconds", "900", '"900"', "900")).toEqual({ ...refused, cli: undefined });
   });
 });

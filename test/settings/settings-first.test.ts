@@ -157,10 +157,10 @@ describe("each setting's type is checked by the settings module, named as its or
     const { credentialSettings, FLAG_ORIGIN, profileOrigin } = await import("../../src/settings/credential-settings.js");
     const input = { certificate: "c.pem", trustAnchorArn: TA, profileArn: PA, roleArn: RA, durationSeconds: "900" as never };
     expect(() => credentialSettings(input, FLAG_ORIGIN)).toThrow(
-      expect.objectContaining({ code: "USAGE", message: "--session-duration must be a whole number from 900 to 43200 (got a string)" }),
+      expect.objectContaining({ code: "USAGE", message: "--session-duration must be a number" }),
     );
     expect(() => credentialSettings(input, profileOrigin('config c.json: profile "p"'))).toThrow(
-      expect.objectContaining({ code: "CONFIG_INVALID", message: 'config c.json: profile "p": field "session-duration" must be a whole number from 900 to 43200 (got a string)' }),
+      expect.objectContaining({ code: "CONFIG_INVALID", message: 'config c.json: profile "p": field "session-duration" must be a number' }),
     );
     const pin = { kind: "file", path: 5 } as unknown as string;
     const sdk = { certificate: "c.pem", trustAnchorArn: TA, profileArn: PA, roleArn: RA, pkcs11: { pin } };
