@@ -106,6 +106,19 @@ describe("the SDK provider's options from hostile code (round 41)", () => {
     }
   });
 
+  it("a getter inside a secret source (pkcs11.pin's value) that throws: the key password held before it is wiped, the caller's error thrown as is", () => {
+    const made = vi.spyOn(Secret, "fromUtf8");
+    try {
+      const boom = new Error("the caller's pin getter");
+      const pin = { kind: "value", get value(): string { throw boom; } };
+      expect(thrown(() => credentialSettingsFromOptions({ ...base, keyPassword: "k3y-pw", pkcs11: { pin } } as never))).toBe(boom);
+      expect(made).toHaveBeenCalledTimes(1);
+      expect(() => (made.mock.results[0]!.value as Secret).use(() => 0)).toThrow("secret used after it was wiped");
+    } finally {
+      made.mockRestore();
+    }
+  });
+
   it("pkcs11 or tpm as an array or a function (with the right names on it): refused as not an object, nothing taken from it", () => {
     const fn = Object.assign(() => 0, { library: "/tmp/evil.so", device: "tcp:attacker.example:2321" });
     for (const [group, value] of [["pkcs11", [fn]], ["pkcs11", fn], ["tpm", fn], ["tpm", ["/dev/tpmrm0"]]] as const) {
