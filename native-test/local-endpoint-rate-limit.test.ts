@@ -120,9 +120,9 @@ describe("local-endpoint --rate-limit with parallel credential-process runs", ()
 
   it("refuses a rate limit that is not a whole number of requests per second", async () => {
     const cases: [string, string][] = [
-      ["0", "--rate-limit 0 must be a whole number of requests per second from 1 to 100000"],
-      ["100001", "--rate-limit 100001 must be a whole number of requests per second from 1 to 100000"],
-      ["2.5", 'invalid argument "2.5" for "--rate-limit" flag: not an integer'],
+      ["0", "--rate-limit must be a whole number from 1 to 100000 (got 0)"],
+      ["100001", "--rate-limit must be a whole number from 1 to 100000 (got 100001)"],
+      ["2.5", "--rate-limit must be a whole number from 1 to 100000 (got 2.5)"], // was: invalid argument "2.5" … not an integer
     ];
     for (const [bad, message] of cases) {
       const run = await runCli(DIST_CLI, ["local-endpoint", "--trust-anchors", ca.certPath, "--rate-limit", bad], env, 30_000);

@@ -46,7 +46,7 @@ type Naming = { what?: string; name?: (field: string) => string; required?: read
 export function wrongOption(o: unknown, kinds: Kinds, naming: Naming = {}): string | undefined {
   const { what = "the options", name = (field: string) => field, required = [] } = naming;
   if (!isPlainObject(o)) return `${what} must be an object`;
-  for (const field in kinds) {
+  for (const field of Object.keys(kinds)) { // own fields only: not a name a polluted Object.prototype adds
     const kind = kinds[field]!;
     const value = o[field];
     if (value === undefined && !required.includes(field)) continue;
@@ -62,6 +62,13 @@ export function wrongOption(o: unknown, kinds: Kinds, naming: Naming = {}): stri
     if (!ok) return `${name(field)} must be ${want}`;
   }
   return undefined;
+}
+
+/** A number setting's one rule, said after the field's name: it quotes a number, of anything else its type (a PIN typed there). */
+export function wholeNumberProblem(value: unknown, min: number, max: number): string | undefined {
+  if (Number.isInteger(value) && (value as number) >= min && (value as number) <= max) return undefined;
+  const got = typeof value === "number" ? (Object.is(value, -0) ? "-0" : String(value)) : typeof value === "object" ? "an object" : `a ${typeof value}`;
+  return `must be a whole number from ${min} to ${max} (got ${got})`;
 }
 
 /** "object": a `{ … }` literal; a Map or class instance would pass `typeof` and have its settings silently unread. */

@@ -42,4 +42,16 @@ describe("wrongOption", () => {
     expect(wrongOption({ o: new Map() }, { o: "object" })).toBe("o must be a plain object ({ … }), not a Map or class instance");
     expect(wrongOption({ o: [] }, { o: "object" })).toBe("o must be an object");
   });
+
+  it("checks the kinds' own fields only: a name Object.prototype was polluted with is no option (before: `polluted must be a number`)", () => {
+    const proto = Object.prototype as Record<string, unknown>;
+    proto["polluted"] = "number";
+    try {
+      expect(wrongOption({ n: 1 }, { n: "number" })).toBeUndefined();
+      expect(wrongOption({ n: "1" }, { n: "number" })).toBe("n must be a number");
+      expect(wrongOption({ tpm: {} }, { tpm: { device: "string" } })).toBeUndefined();
+    } finally {
+      delete proto["polluted"];
+    }
+  });
 });

@@ -1,4 +1,5 @@
 import { AgentError, UsageError } from "../errors.js";
+import { wholeNumberProblem } from "../own-value.js";
 
 export interface OptionSpec {
   /** Long name without dashes, e.g. `role-arn`. */
@@ -60,13 +61,12 @@ export function boolArg(args: ParsedArgs, name: string): boolean {
   return args.values[name] === true;
 }
 
-/** An integer flag within [min, max]; `rule` ends the usage error ("--port 0 is out of range: use 1 to 65535"). */
-export function integerArg(args: ParsedArgs, name: string, min: number, max: number, rule = `is out of range: use ${min} to ${max}`) {
+/** An integer flag within [min, max]: the settings' one rule (own-value.ts), unless a `rule` ends the usage error. */
+export function integerArg(args: ParsedArgs, name: string, min: number, max: number, rule?: string) {
   const v = args.values[name];
-  const value = typeof v === "number" ? v : undefined;
-  const bad = value !== undefined && !(Number.isInteger(value) && value >= min && value <= max);
-  if (bad) throw new UsageError("USAGE", `--${name} ${value} ${rule}`);
-  return value;
+  const problem = typeof v === "number" ? wholeNumberProblem(v, min, max) : undefined;
+  if (problem) throw new UsageError("USAGE", rule ? `--${name} ${v} ${rule}` : `--${name} ${problem}`);
+  return typeof v === "number" ? v : undefined;
 }
 
 /** {@link integerArg} of an option whose spec has a default. */

@@ -126,7 +126,7 @@ type Value = string | number | boolean | SecretSource;
 
 function parseField(field: string, value: unknown, kind: FieldKind, resolvePath: ResolvePath, bad: Bad): Value | undefined {
   if (kind === "boolean") return typeof value === "boolean" ? value : bad("must be true or false");
-  if (kind === "integer") return Number.isInteger(value) ? (value as number) : bad("must be a whole number");
+  if (kind === "integer") return value as number; // judged by the settings' checks (below), in the words flags and SDK get
   // Never echo what might be a literal PIN back into a message: a PIN written as a JSON number, a pkcs11: URI's
   // pin-value in an array.
   if (typeof value !== "string" || value === "") return bad("must be a non-empty string", undefined, kind !== "secret" && kind !== "key-source");

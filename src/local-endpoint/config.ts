@@ -65,9 +65,8 @@ function parseProfile(key: string, value: unknown, source: string): ProfilePolic
     throw invalid(source, `${where}: "roles" must be a non-empty array of role ARNs`);
   }
   const max = value["maxDurationSeconds"];
-  if (max !== undefined && (typeof max !== "number" || durationProblem(max))) {
-    throw invalid(source, `${where}: "maxDurationSeconds" must be an integer from 900 to 43200`);
-  }
+  const badMax = max !== undefined && durationProblem(max);
+  if (badMax) throw invalid(source, `${where}: "maxDurationSeconds" ${badMax}`);
   const accept = value["acceptRoleSessionName"];
   if (accept !== undefined && typeof accept !== "boolean") {
     throw invalid(source, `${where}: "acceptRoleSessionName" must be true or false`);

@@ -1,6 +1,6 @@
 import { goJsonStringify } from "./credentials.js";
 import { UsageError } from "../errors.js";
-import { wrongOption, type Kinds } from "../own-value.js";
+import { wholeNumberProblem, wrongOption, type Kinds } from "../own-value.js";
 import { uriEncode } from "../sigv4x509/uri-encoding.js";
 import type { Endpoint } from "./endpoint.js";
 
@@ -35,10 +35,7 @@ export const MAX_DURATION_SECONDS = 43_200;
 export const DEFAULT_DURATION_SECONDS = 3600;
 
 /** What is wrong with a session duration, if anything: the one rule for every source of settings. */
-export function durationProblem(seconds: number): string | undefined {
-  if (Number.isInteger(seconds) && seconds >= MIN_DURATION_SECONDS && seconds <= MAX_DURATION_SECONDS) return undefined;
-  return `${seconds} is out of range: Roles Anywhere accepts ${MIN_DURATION_SECONDS} to ${MAX_DURATION_SECONDS} whole seconds`;
-}
+export const durationProblem = (seconds: unknown) => wholeNumberProblem(seconds, MIN_DURATION_SECONDS, MAX_DURATION_SECONDS);
 
 /** What is wrong with a role session name, if anything: CreateSession's rule, 2 to 64 of [\w+=,.@-]. */
 export function roleSessionNameProblem(name: string): string | undefined {

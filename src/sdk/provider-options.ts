@@ -135,6 +135,9 @@ export function optionsOnce<O extends RolesAnywhereProviderOptions>(given: O): O
     const value = o[group];
     if (value !== undefined && !wrongOption({ [group]: value }, { [group]: "object" })) o[group] = ownCopy(value as object);
   }
+  // A caller's environment is read here, once, as the options are: a getter or Proxy there would otherwise be read at
+  // each refresh, after its check (a number for AWS_MAX_ATTEMPTS). Node's own process.env stays live (strings only).
+  if (isPlainObject(o["env"]) && o["env"] !== process.env) o["env"] = ownCopy(o["env"]);
   return o as O;
 }
 

@@ -2,10 +2,10 @@ import { parseProfileArn, parseRoleArn, parseTrustAnchorArn, type ProfileArn, ty
 import { InputError, isAgentError, UsageError, type AgentError } from "../errors.js";
 import { parseEndpointUrl } from "../rolesanywhere/endpoint.js";
 import { checkRegionName } from "../rolesanywhere/region.js";
-import { DEFAULT_DURATION_SECONDS, durationProblem, roleSessionNameProblem } from "../rolesanywhere/request.js";
+import { DEFAULT_DURATION_SECONDS, MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, roleSessionNameProblem } from "../rolesanywhere/request.js";
 import { prepareCreateSession } from "../rolesanywhere/signed-request.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
-import { wrongOption, type Kind } from "../own-value.js";
+import { wholeNumberProblem, wrongOption, type Kind } from "../own-value.js";
 import { heldAnswer, isSecretSource, SECRET_SOURCE_FORMS, type SecretSource } from "../secrets/secret-source.js";
 import { isPkcs11Uri, parseWithoutPin, takePinValue } from "../pkcs11/uri.js";
 import { noKeyHint, type DebugLog, type SignerOptions } from "../signers/options.js";
@@ -61,7 +61,10 @@ const JS_KINDS: Readonly<Record<Fields[SettingsField][1], Kind>> = {
   secret: [isSecretSource, `a string, or ${SECRET_SOURCE_FORMS}`],
 };
 const FIELD_KINDS: Record<string, Kind> = {};
-for (const field in SETTINGS_FIELDS) FIELD_KINDS[field] = JS_KINDS[SETTINGS_FIELDS[field as SettingsField][1]];
+for (const field of Object.keys(SETTINGS_FIELDS)) FIELD_KINDS[field] = JS_KINDS[SETTINGS_FIELDS[field as SettingsField][1]];
+
+/** The numbers' bounds, in the unit of the SDK's option names; a flag's or config field's timeout is 1 to 3600 seconds. */
+const NUMBER_RULES = { durationSeconds: [MIN_DURATION_SECONDS, MAX_DURATION_SECONDS], maxAttempts: [1, 10], connectTimeoutMs: [1, 3_600_000], timeoutMs: [1, 3_600_000] };
 
 type ValueOf<T> = T extends "secret" ? SecretSource : T extends "boolean" ? boolean : T extends "integer" ? number : string;
 
@@ -130,17 +133,13 @@ export function checkSettingsFields(input: SettingsInput, origin: SettingsOrigin
       throw origin.invalid(`${origin.name(field)} is not valid: ${e.message}`, e);
     }
   }
-  const problem = (field: SettingsField, text: string | false | undefined): void => {
-    if (text) throw origin.invalid(`${origin.name(field)} ${text}`);
-  };
-  if (input.durationSeconds !== undefined) problem("durationSeconds", durationProblem(input.durationSeconds));
-  if (input.roleSessionName) problem("roleSessionName", roleSessionNameProblem(input.roleSessionName));
-  for (const field of ["connectTimeoutMs", "timeoutMs"] as const) {
-    const ms = input[field];
-    problem(field, ms !== undefined && !(ms > 0 && ms <= 3_600_000) && "must be more than 0 and at most one hour");
+  for (const [field, [min, max]] of Object.entries(NUMBER_RULES) as [keyof typeof NUMBER_RULES, number[]][]) {
+    const per = field.endsWith("Ms") && !origin.name(field).endsWith("Ms") ? 1000 : 1; // a flag's, config's: seconds
+    const problem = input[field] === undefined ? undefined : wholeNumberProblem(input[field]! / per, per === 1 ? min! : 1, max! / per);
+    if (problem) throw origin.invalid(`${origin.name(field)} ${problem}`);
   }
-  const attempts = input.maxAttempts;
-  problem("maxAttempts", attempts !== undefined && !(Number.isInteger(attempts) && attempts >= 1 && attempts <= 10) && "must be a whole number between 1 and 10");
+  const nameProblem = input.roleSessionName && roleSessionNameProblem(input.roleSessionName);
+  if (nameProblem) throw origin.invalid(`${origin.name("roleSessionName")} ${nameProblem}`);
 }
 
 /** The signer's part of the settings (also what the key-only commands, sign-string and csr, use). */
@@ -168,8 +167,8 @@ export function mergeFlagRecords(profile: FlagRecord, flags: FlagRecord): FlagRe
 export function inputFromFlags(record: FlagRecord): SettingsInput {
   // Loops, not entries/fromEntries: those made ~60 short-lived arrays per call on every cold start.
   const input: Record<string, unknown> = {};
-  for (const field in SETTINGS_FIELDS) input[field] = (record as Record<string, unknown>)[SETTINGS_FIELDS[field as SettingsField][0]];
-  const ms = (s: number | undefined) => (s === undefined ? undefined : s * 1000);
+  for (const field of Object.keys(SETTINGS_FIELDS)) input[field] = (record as Record<string, unknown>)[SETTINGS_FIELDS[field as SettingsField][0]];
+  const ms = (s: unknown) => (typeof s === "number" ? s * 1000 : s); // anything else: refused as it is
   input["verifyTls"] = record["no-verify-ssl"] ? false : undefined;
   input["connectTimeoutMs"] = ms(record["connect-timeout"]);
   input["timeoutMs"] = ms(record.timeout);

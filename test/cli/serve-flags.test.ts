@@ -17,7 +17,7 @@ describe("serve's flags", () => {
 
   it("holds --hop-limit to 1–255 and --port to 0–65535", async () => {
     for (const [flag, value, range] of [["hop-limit", "0", "1 to 255"], ["hop-limit", "256", "1 to 255"], ["port", "-1", "0 to 65535"], ["port", "65536", "0 to 65535"]]) {
-      expect(await run(`--${flag}`, value!)).toEqual([2, `roles-anywhere-agent: --${flag} ${value} is out of range: use ${range}\n`]);
+      expect(await run(`--${flag}`, value!)).toEqual([2, `roles-anywhere-agent: --${flag} must be a whole number from ${range} (got ${value})\n`]);
     }
   });
 

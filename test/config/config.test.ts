@@ -82,10 +82,10 @@ describe("parseConfig", () => {
     [{ gateway: { ...gateway, "sesion-duration": 900 } }, /profile "gateway": unknown field "sesion-duration".*did you mean "session-duration"/],
     // The rule of the command line's suggestions (nearest-names.ts): a prefix suggests the field it starts.
     [{ gateway: { ...gateway, cert: "c.pem" } }, /profile "gateway": unknown field "cert".*did you mean "certificate"/],
-    [{ gateway: { ...gateway, "session-duration": "1h" } }, /profile "gateway": field "session-duration" must be a whole number \(got "1h"\)/],
-    [{ gateway: { ...gateway, "session-duration": 60 } }, /profile "gateway": field "session-duration" 60 is out of range: Roles Anywhere accepts 900 to 43200/],
-    [{ gateway: { ...gateway, "max-attempts": 11 } }, /field "max-attempts" must be a whole number between 1 and 10/],
-    [{ gateway: { ...gateway, timeout: 0 } }, /field "timeout" must be more than 0 and at most one hour/],
+    [{ gateway: { ...gateway, "session-duration": "1h" } }, /profile "gateway": field "session-duration" must be a number/],
+    [{ gateway: { ...gateway, "session-duration": 60 } }, /profile "gateway": field "session-duration" must be a whole number from 900 to 43200 \(got 60\)/],
+    [{ gateway: { ...gateway, "max-attempts": 11 } }, /field "max-attempts" must be a whole number from 1 to 10 \(got 11\)/],
+    [{ gateway: { ...gateway, timeout: 0 } }, /field "timeout" must be a whole number from 1 to 3600 \(got 0\)/],
     [{ gateway: { ...gateway, region: "Not A Region" } }, /field "region" is not valid: 'Not A Region' is not a region name/],
     [{ gateway: { ...gateway, "role-arn": "arn:aws:iam::1:user/x" } }, /profile "gateway": field "role-arn" is not valid/],
     [{ gateway: { ...gateway, "trust-anchor-arn": PA } }, /field "trust-anchor-arn" is not valid/],
@@ -106,9 +106,9 @@ describe("parseConfig", () => {
   it("quotes a wrong value or name as it is, and briefly: 1e400 as Infinity (was null), 100,000 characters as 60", () => {
     const infinite = configText({ gateway }).replace('"session-duration":900', '"session-duration":1e400');
     expect(infinite).toContain("1e400");
-    expect(oneLine(() => parseConfig(infinite, "/c.json"))).toMatch(/field "session-duration" must be a whole number \(got Infinity\)/);
-    const long = oneLine(() => parseConfig(configText({ gateway: { ...gateway, "session-duration": "x".repeat(100_000) } }), "/c.json"));
-    expect(long).toMatch(/must be a whole number \(got "x{56}…\)/);
+    expect(oneLine(() => parseConfig(infinite, "/c.json"))).toMatch(/field "session-duration" must be a whole number from 900 to 43200 \(got Infinity\)/);
+    const long = oneLine(() => parseConfig(configText({ gateway: { ...gateway, "reuse-pin": "x".repeat(100_000) } }), "/c.json"));
+    expect(long).toMatch(/must be true or false \(got "x{56}…\)/);
     expect(long.length).toBeLessThan(300);
     const z = "z".repeat(100_000);
     for (const text of [configText({ gateway: { ...gateway, [z]: 1 } }), configText({ [z]: gateway }), JSON.stringify({ [z]: 1 }),
@@ -301,7 +301,7 @@ describe("a profile with flags over it (flags win)", () => {
     const flags = flagRecordFromArgs(argv("--max-attempts", "0"));
     expect(Object.values(flags)).toContain(undefined); // the flags not given are there too
     expect(() => profileCredentialSettings(config, "gateway", {}, flags)).toThrow(
-      expect.objectContaining({ code: "USAGE", message: "--max-attempts must be a whole number between 1 and 10" }),
+      expect.objectContaining({ code: "USAGE", message: "--max-attempts must be a whole number from 1 to 10 (got 0)" }),
     );
   });
 

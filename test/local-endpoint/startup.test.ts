@@ -38,7 +38,7 @@ describe("local endpoint config", () => {
     [{ profiles: [] }, /"profiles" must be an object/],
     [{ profiles: { p: { roles: [] } } }, /profile "p": "roles" must be a non-empty array of role ARNs/],
     [{ profiles: { p: { roles: ["Admin"] } } }, /profile "p": invalid role ARN 'Admin'/],
-    [{ profiles: { p: { roles: ["arn:aws:iam::1:role/A"], maxDurationSeconds: 60 } } }, /"maxDurationSeconds" must be an integer from 900 to 43200/],
+    [{ profiles: { p: { roles: ["arn:aws:iam::1:role/A"], maxDurationSeconds: 60 } } }, /"maxDurationSeconds" must be a whole number from 900 to 43200 \(got 60\)/],
     [{ profiles: { p: { roles: ["arn:aws:iam::1:role/A"], acceptRoleSessionName: "yes" } } }, /"acceptRoleSessionName" must be true or false/],
     [{ profiles: { p: { roles: ["arn:aws:iam::1:role/A"], duration: 1 } } }, /unknown key "duration"/],
     [{ profiles: { "arn:aws:rolesanywhere:us-east-1:1:trust-anchor/x": { roles: ["arn:aws:iam::1:role/A"] } } }, /resource must be 'profile\/<id>'/],
@@ -211,7 +211,7 @@ describe("local-endpoint command line", () => {
   it.each([
     [[], /--trust-anchors is required/],
     [["--trust-anchors", "x.pem", "--tls-cert", "c.pem"], /--tls-cert and --tls-key go together/],
-    [["--trust-anchors", "x.pem", "--port", "70000"], /--port 70000 is out of range/],
+    [["--trust-anchors", "x.pem", "--port", "70000"], /--port must be a whole number from 0 to 65535 \(got 70000\)/],
     [["--trust-anchors", "x.pem", "--fail-next", "1", "--fail-status", "200"], /--fail-status 200 must be an HTTP error status/],
   ])("%j is a usage error (exit 2)", async (args, message) => {
     const r = await run(["local-endpoint", ...args]);

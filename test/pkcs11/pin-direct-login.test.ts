@@ -109,6 +109,26 @@ describe("with raa_native", () => {
     expect(stringLogins).toEqual([[context.session, 1, "1111"], [context.session, 1, "1111"]]);
   });
 
+  it("a TypeError (thrown before C_Login: a lib or session it cannot take): pkcs11js's C_Login this once, the helper asked again next time, the PIN wiped", async () => {
+    const { context, stringLogins } = token();
+    let asked = 0;
+    native.helper = { pkcs11Login: () => { asked++; throw new TypeError("a PKCS#11 handle must be a Buffer of sizeof(CK_ULONG) bytes"); } };
+    const pins = [Buffer.from("5555"), Buffer.from("5555")];
+    await loginUser(context, supplying(pins[0]!));
+    await loginUser(context, supplying(pins[1]!));
+    expect([asked, context.module.directReads, stringLogins.length]).toEqual([2, undefined, 2]);
+    expect(pins.every((p) => p.every((b) => b === 0))).toBe(true);
+  });
+
+  it("a CK_RV other than CKR_OK is never followed by pkcs11js's C_Login: the PIN reaches the token once (native-test/pkcs11-wrong-pin-tries.test.ts counts it)", async () => {
+    for (const rv of [0xa0, 0xa1, 0xa2, 0x30, 0x5, 0x103, 0x80000001]) {
+      const { context, stringLogins } = token();
+      native.helper = { pkcs11Login: () => rv };
+      await expect(loginUser(context, supplying(Buffer.from(`pin-${rv}`)))).rejects.toBeDefined();
+      expect(stringLogins, `0x${rv.toString(16)}`).toEqual([]);
+    }
+  });
+
   it("any other failure of the helper is the login's failure: no second way, no retry", async () => {
     const { context, stringLogins } = token();
     native.helper = { pkcs11Login: () => { throw Object.assign(new Error("raa_native: Node-API call failed"), { code: "ENOMEM" }); } };

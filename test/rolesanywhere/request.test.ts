@@ -53,7 +53,7 @@ describe("buildCreateSessionRequest", () => {
   });
 
   it.each([899, 43_201, 3600.5, Number.NaN])("refuses a duration of %s seconds", (durationSeconds) => {
-    expect(() => buildCreateSessionRequest(endpoint, { ...params, durationSeconds })).toThrow(/out of range/);
+    expect(() => buildCreateSessionRequest(endpoint, { ...params, durationSeconds })).toThrow(/^session duration must be a whole number from 900 to 43200 \(got/);
   });
 });
 

@@ -73,6 +73,68 @@ describe("the SDK provider's options, read once", () => {
   });
 });
 
+describe("the SDK provider's options from hostile code (round 41)", () => {
+  it("a caller's env is read once, when the options are: a getter or Proxy there is not read again at a refresh", () => {
+    let reads = 0;
+    const env = new Proxy({ AWS_MAX_ATTEMPTS: "2" } as Record<string, unknown>, {
+      get: (t, key) => (typeof key === "string" && key.startsWith("AWS_") ? (reads++ === 0 ? t[key] : 5) : Reflect.get(t, key)),
+    });
+    const settings = credentialSettingsFromOptions({ ...base, env: env as NodeJS.ProcessEnv });
+    const held = settings.endpoint.env!;
+    // Before: held was the caller's Proxy itself, whose next read (createSession's, at each refresh) gave the number 5.
+    expect([held === env, held["AWS_MAX_ATTEMPTS"], held["AWS_MAX_ATTEMPTS"], reads]).toEqual([false, "2", "2", 1]);
+    env["AWS_REGION"] = "eu-west-1"; // nor is a later change to the caller's object seen
+    expect(held["AWS_REGION"]).toBeUndefined();
+    expect(credentialSettingsFromOptions({ ...base, env: process.env }).endpoint.env).toBe(process.env); // Node's own: live
+  });
+
+  it("a Proxy whose ownKeys trap gives a name twice, or a number: the engine's TypeError, before any option is read or held", () => {
+    const made = vi.spyOn(Secret, "fromUtf8");
+    try {
+      for (const extra of ["roleArn", 5]) {
+        let reads = 0;
+        const options = new Proxy({ ...base, keyPassword: "k3y-pw" }, {
+          ownKeys: (t) => [...Reflect.ownKeys(t), extra as string],
+          get: (t, key) => (reads++, Reflect.get(t, key)),
+        });
+        expect(thrown(() => credentialSettingsFromOptions(options as never))).toBeInstanceOf(TypeError);
+        expect(reads).toBe(0);
+      }
+      expect(made).not.toHaveBeenCalled();
+    } finally {
+      made.mockRestore();
+    }
+  });
+
+  it("a getter inside a secret source (pkcs11.pin's value) that throws: the key password held before it is wiped, the caller's error thrown as is", () => {
+    const made = vi.spyOn(Secret, "fromUtf8");
+    try {
+      const boom = new Error("the caller's pin getter");
+      const pin = { kind: "value", get value(): string { throw boom; } };
+      expect(thrown(() => credentialSettingsFromOptions({ ...base, keyPassword: "k3y-pw", pkcs11: { pin } } as never))).toBe(boom);
+      expect(made).toHaveBeenCalledTimes(1);
+      expect(() => (made.mock.results[0]!.value as Secret).use(() => 0)).toThrow("secret used after it was wiped");
+    } finally {
+      made.mockRestore();
+    }
+  });
+
+  it("pkcs11 or tpm as an array or a function (with the right names on it): refused as not an object, nothing taken from it", () => {
+    const fn = Object.assign(() => 0, { library: "/tmp/evil.so", device: "tcp:attacker.example:2321" });
+    for (const [group, value] of [["pkcs11", [fn]], ["pkcs11", fn], ["tpm", fn], ["tpm", ["/dev/tpmrm0"]]] as const) {
+      expect(thrown(() => credentialSettingsFromOptions({ ...base, [group]: value } as never))).toMatchObject({ code: "USAGE", message: `${group} must be an object` });
+    }
+  });
+
+  it("many unknown options: the first is named, each option read once", () => {
+    let reads = 0;
+    const many: Record<string, unknown> = { ...base };
+    for (let i = 0; i < 10_000; i++) Object.defineProperty(many, `k${i}`, { get: () => (reads++, i), enumerable: true });
+    expect(thrown(() => credentialSettingsFromOptions(many as never)).message).toBe('unknown option "k0"');
+    expect(reads).toBe(10_000);
+  });
+});
+
 describe("the SDK provider's options, own properties only", () => {
   it("refuses an options object made with a prototype (its inherited privateKey was used as the key)", () => {
     const options = Object.assign(Object.create({ privateKey: "/inherited/key.pem" }) as object, ARNS);

@@ -54,9 +54,9 @@ beforeEach(() => {
 describe("invalid settings never touch a signer", () => {
   it.each([
     ["credential-process: regions of trust anchor and profile differ", ["credential-process", ...KEY, ...MISMATCH], 3, /regions don't match/],
-    ["credential-process: duration out of range", ["credential-process", ...KEY, ...ARNS, "--session-duration", "100"], 2, /--session-duration 100 is out of range/],
+    ["credential-process: duration out of range", ["credential-process", ...KEY, ...ARNS, "--session-duration", "100"], 2, /--session-duration must be a whole number from 900 to 43200 \(got 100\)/],
     ["credential-process: endpoint is not a URL", ["credential-process", ...KEY, ...ARNS, "--endpoint", "ftp://x"], 3, /invalid endpoint 'ftp:\/\/x'/],
-    ["credential-process: too many attempts", ["credential-process", ...KEY, ...ARNS, "--max-attempts", "11"], 2, /--max-attempts must be a whole number between 1 and 10/],
+    ["credential-process: too many attempts", ["credential-process", ...KEY, ...ARNS, "--max-attempts", "11"], 2, /--max-attempts must be a whole number from 1 to 10 \(got 11\)/],
     ["credential-process: FIPS with a custom endpoint", ["credential-process", ...KEY, ...ARNS, "--use-fips-endpoint", "--endpoint", "http://127.0.0.1:1"], 3, /FIPS and custom endpoint/],
     // The factory's hint (noKeyHint), not a copy of it.
     ["credential-process: no key at all", ["credential-process", ...ARNS], 2,
@@ -104,8 +104,8 @@ describe("invalid settings never touch a signer", () => {
     ["update --config-profile", ["update", "--once", "--config", config, "--config-profile", "west", "--credentials-file", join(dir, "credentials")], 3, /regions don't match/],
     ["serve", ["serve", ...KEY, ...MISMATCH, "--port", "0"], 3, /regions don't match/],
     ["serve --profile", ["serve", "--config", config, "--profile", "west", "--port", "0"], 3, /regions don't match/],
-    ["serve: port above 65535", ["serve", ...KEY, ...ARNS, "--port", "65536"], 2, /^roles-anywhere-agent: --port 65536 is out of range: use 0 to 65535\n$/],
-    ["serve: negative port", ["serve", ...KEY, ...ARNS, "--port=-1"], 2, /^roles-anywhere-agent: --port -1 is out of range: use 0 to 65535\n$/],
+    ["serve: port above 65535", ["serve", ...KEY, ...ARNS, "--port", "65536"], 2, /^roles-anywhere-agent: --port must be a whole number from 0 to 65535 \(got 65536\)\n$/],
+    ["serve: negative port", ["serve", ...KEY, ...ARNS, "--port=-1"], 2, /^roles-anywhere-agent: --port must be a whole number from 0 to 65535 \(got -1\)\n$/],
     ["agent", ["agent", "--config", config, "--profile", "west", "--socket", join(dir, "agent.sock")], 3, /regions don't match/],
     ["doctor: warning days below 0", ["doctor", ...KEY, ...ARNS, "--certificate-warning-days", "-5"], 2, /--certificate-warning-days -5 is out of range: use 0 \(never warn\) to 3650/],
     ["doctor: warning days not whole", ["doctor", ...KEY, ...ARNS, "--certificate-warning-days", "1.5"], 2, /--certificate-warning-days/],

@@ -280,7 +280,7 @@ describe("install-systemd: what the units are written over, and what goes into t
     [["--tpm-device", "tpmrm0"], "--tpm-device must be an absolute path"],
     [["--pin-file", "pin"], "--pin-file must be an absolute path"],
     [["--root", "image"], "--root must be an absolute path"],
-    [["--port", "0"], "--port 0 is out of range: use 1 to 65535"],
+    [["--port", "0"], "--port must be a whole number from 1 to 65535 (got 0)"],
   ])("%j is refused: exit 2, one line", async (flags, message) => {
     // A relative path in a unit file is systemd's to resolve (against /, or refused), not the operator's working directory.
     const r = await dryRun(...flags);

@@ -26,8 +26,7 @@ const command: CommandSpec = {
     const port = defaultedInteger(args, "port", 0, 65535);
     const failNext = defaultedInteger(args, "fail-next", 0, Number.MAX_SAFE_INTEGER, "must be a non-negative integer");
     const failStatus = defaultedInteger(args, "fail-status", 400, 599, "must be an HTTP error status (400–599)");
-    const perSecond = `must be a whole number of requests per second from 1 to ${MAX_RATE_LIMIT}`;
-    const rateLimit = integerArg(args, "rate-limit", 1, MAX_RATE_LIMIT, perSecond);
+    const rateLimit = integerArg(args, "rate-limit", 1, MAX_RATE_LIMIT);
 
     const [{ startLocalEndpoint }, { readTlsFiles }, { logTo, runDaemon }, { isLoopbackAddress }] = await Promise.all([
       import("../../local-endpoint/server.js"),

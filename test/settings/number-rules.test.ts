@@ -1,0 +1,90 @@
+/**
+ * The number settings' one rule (own-value.ts wholeNumberProblem, bounds in credential-settings.ts NUMBER_RULES): the
+ * command line, a config profile and the SDK's options give the same verdict in the same words for the same value,
+ * each naming the field its own way. Before, 900.5 was `invalid argument "900.5" for "--session-duration" flag: not
+ * an integer`, `field "session-duration" must be a whole number (got 900.5)` and `durationSeconds 900.5 is out of
+ * range: Roles Anywhere accepts 900 to 43200 whole seconds`; the SDK's timeoutMs took 0.5.
+ */
+import { describe, expect, it } from "vitest";
+import { settingsFromArgs } from "../../src/cli/settings-args.js";
+import { parseCommandArgs } from "../../src/cli/parse-args.js";
+import { CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../../src/cli/shared-options.js";
+import { parseConfig } from "../../src/config/parse-config.js";
+import { credentialSettingsFromOptions } from "../../src/sdk/provider-options.js";
+
+const TA = "arn:aws:rolesanywhere:us-east-1:111122223333:trust-anchor/ta";
+const PA = "arn:aws:rolesanywhere:us-east-1:111122223333:profile/p";
+const RA = "arn:aws:iam::111122223333:role/device";
+const spec = { name: "credential-process", options: [...SESSION_OPTIONS, ...SIGNER_OPTIONS], conflicts: CREDENTIAL_CONFLICTS };
+const io = { stdout: process.stdout, stderr: process.stderr, env: {} };
+
+/** What each path says of the value: undefined when it is taken, else the message. */
+async function verdicts(flag: string, option: string, cli: string, json: string | undefined, sdk: unknown) {
+  const said = async (make: () => unknown) => {
+    try {
+      await make();
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
+  const argv = ["--certificate", "/c.pem", "--trust-anchor-arn", TA, "--profile-arn", PA, "--role-arn", RA, `--${flag}`, cli];
+  const profile = `{"profiles":{"p":{"certificate":"/c.pem","trust-anchor-arn":"${TA}","profile-arn":"${PA}","role-arn":"${RA}","${flag}":${json}}}}`;
+  return {
+    cli: await said(() => settingsFromArgs(parseCommandArgs(spec, argv), io)),
+    config: json === undefined ? "(not written in JSON)" : await said(() => parseConfig(profile, "/c.json")),
+    sdk: await said(() => credentialSettingsFromOptions({ certificate: "/c.pem", trustAnchorArn: TA, profileArn: PA, roleArn: RA, [option]: sdk })),
+  };
+}
+
+const named = (rule: string | undefined, flag: string, option: string) => ({
+  cli: rule && `--${flag} ${rule}`,
+  config: rule && `config /c.json: profile "p": field "${flag}" ${rule}`,
+  sdk: rule && `${option} ${rule}`,
+});
+
+describe("one rule for the session duration, in one form, on every path", () => {
+  const rule = (got: string) => `must be a whole number from 900 to 43200 (got ${got})`;
+  it.each([
+    // value, as the command line gives it, as JSON, the verdict (undefined: taken)
+    [900, "900", "900", undefined],
+    [899, "899", "899", rule("899")],
+    [900.5, "900.5", "900.5", rule("900.5")],
+    [43200, "43200", "43200", undefined],
+    [43201, "43201", "43201", rule("43201")],
+    [1e21, "1e21", "1e21", rule("1e+21")],
+    [-0, "-0", "-0", rule("-0")],
+  ])("%s", async (value, cli, json, verdict) => {
+    expect(await verdicts("session-duration", "durationSeconds", cli, json, value)).toEqual(named(verdict, "session-duration", "durationSeconds"));
+  });
+
+  it("NaN: JSON cannot write it; the command line's `NaN` and the SDK's NaN get the one message", async () => {
+    const expected = { ...named(rule("NaN"), "session-duration", "durationSeconds"), config: "(not written in JSON)" };
+    expect(await verdicts("session-duration", "durationSeconds", "NaN", undefined, Number.NaN)).toEqual(expected);
+  });
+
+  it('"900": text on the command line is the number 900; a string in JSON or the SDK is refused as a string, not echoed', async () => {
+    const refused = named("must be a number", "session-duration", "durationSeconds");
+    expect(await verdicts("session-duration", "durationSeconds", "900", '"900"', "900")).toEqual({ ...refused, cli: undefined });
+  });
+});
+
+describe("max-attempts and the timeouts: the same rule and form", () => {
+  it("max-attempts 2.5 and 11 (before: the command line's `not an integer` for 2.5)", async () => {
+    for (const [value, got] of [[2.5, "2.5"], [11, "11"]] as const) {
+      const rule = `must be a whole number from 1 to 10 (got ${got})`;
+      expect(await verdicts("max-attempts", "maxAttempts", String(value), String(value), value)).toEqual(named(rule, "max-attempts", "maxAttempts"));
+    }
+  });
+
+  it("a timeout: whole seconds from 1 to 3600 as a flag or config field, whole milliseconds as the SDK's option (before: timeoutMs 0.5 was taken)", async () => {
+    const rule = (got: string, max: number) => `must be a whole number from 1 to ${max} (got ${got})`;
+    const half = await verdicts("timeout", "timeoutMs", "0.5", "0.5", 0.5);
+    expect(half).toEqual({ cli: `--timeout ${rule("0.5", 3600)}`, config: `config /c.json: profile "p": field "timeout" ${rule("0.5", 3600)}`, sdk: `timeoutMs ${rule("0.5", 3_600_000)}` });
+    const zero = await verdicts("connect-timeout", "connectTimeoutMs", "0", "0", 0);
+    expect(zero.cli).toBe(`--connect-timeout ${rule("0", 3600)}`);
+    expect(zero.sdk).toBe(`connectTimeoutMs ${rule("0", 3_600_000)}`);
+    expect(await verdicts("timeout", "timeoutMs", "3600", "3600", 3_600_000)).toEqual({ cli: undefined, config: undefined, sdk: undefined });
+    expect((await verdicts("timeout", "timeoutMs", "3601", "3601", 3_600_001)).cli).toBe(`--timeout ${rule("3601", 3600)}`);
+  });
+});
