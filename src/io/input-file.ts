@@ -172,7 +172,7 @@ function standsForNameNotUtf8(path: string): boolean {
   const parts = path.split("/");
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i]!;
-    if (part === "" || part === "." || part === "..") continue;
+    if (part === "") continue; // the root's, or of a doubled slash; `.` and `..` are there, as any name found
     try {
       if (lstatSync(parts.slice(0, i + 1).join("/"), { throwIfNoEntry: false })) continue;
       if (!part.includes("\ufffd")) return false;

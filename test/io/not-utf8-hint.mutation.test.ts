@@ -18,11 +18,18 @@ describe("fileError for a missing path", () => {
   it("holding U+FFFD for a name of Latin-1 bytes that is there: the hint says the name is not UTF-8 and to rename it", () => {
     writeFileSync(Buffer.from(`${scratch}/caf\xe9.pem`, "latin1"), "x");
     const refused = fileError(enoent, `${scratch}/caf\ufffd.pem`, "certificate file");
+    expect(fileError(enoent, `${scratch}//./../${scratch.split("/").pop()}/caf\ufffd.pem`, "certificate file").hint).toBe(refused.hint);
     expect(refused.hint).toBe("check the path; a name that is not UTF-8 shows \ufffd where its bytes are not, and this program cannot open it: rename it");
   });
 
   it("holding U+FFFD that stands for nothing there (a real U+FFFD, or bytes of a missing name): check the path", () => {
-    for (const path of [`${scratch}/caf\ufffd.key`, `${scratch}/gone\ufffd/caf\ufffd.pem`, `/nonexistent-raa/caf\ufffd.pem`]) {
+    writeFileSync(`${scratch}/plain.pem`, "x");
+    writeFileSync(`${scratch}/there\ufffd.pem`, "x"); // found after all (made meanwhile): nothing is missing
+    const paths = [
+      `${scratch}/caf\ufffd.key`, `${scratch}/gone\ufffd/caf\ufffd.pem`, `/nonexistent-raa/caf\ufffd.pem`,
+      `${scratch}/plain.pem/caf\ufffd.pem`, `${scratch}/there\ufffd.pem`, `${scratch}/./../${scratch.split("/").pop()}/x/caf\ufffd.pem`,
+    ];
+    for (const path of paths) {
       expect(fileError(enoent, path, "certificate file").hint, path).toBe("check the path");
     }
   });
