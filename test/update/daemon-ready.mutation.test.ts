@@ -114,3 +114,37 @@ describe("update (daemon) at start-up, the first CreateSession refused (403)", (
     await server.close();
   });
 });
+
+describe("update (daemon) at start-up, its device not there (a PKCS#11 module missing: category device)", () => {
+  const settings = async () =>
+    ({
+      signer: { certificate: leaf.certPath, privateKey: "pkcs11:token=absent;object=key", pkcs11: { library: join(tmp.dir, "missing-module.so") } },
+      session: { ...ARNS, durationSeconds: 900 },
+      endpoint: { endpoint: "http://127.0.0.1:9", env: {}, timeoutMs: 1_000 },
+    }) as unknown as CredentialSettings;
+
+  it("keeps running, saying so in one line (the device may come), and ends on SIGTERM", async () => {
+    const path = join(tmp.dir, "credentials-device");
+    const lines: string[] = [];
+    const run = runUpdate({ settings, path, section: "gw", once: false, log: (l) => lines.push(l) });
+    try {
+      await vi.waitFor(() => expect(lines).toContain(`updating profile [gw] in ${path}`), { timeout: 15_000, interval: 50 });
+    } finally {
+      process.emit("SIGTERM");
+    }
+    expect(await run.then(() => "ended", (error: unknown) => error)).toBe("ended");
+    const module = join(tmp.dir, "missing-module.so");
+    expect(lines.slice(0, 2)).toEqual([
+      `gw: cannot load the PKCS#11 module ${module} (--pkcs11-lib): ${module}: cannot open shared object file: No such file or directory; will keep trying`,
+      `updating profile [gw] in ${path}`,
+    ]);
+  });
+
+  it("--fail-fast: ends with the device's error, never saying it is updating", async () => {
+    const lines: string[] = [];
+    const outcome = await runUpdate({ settings, path: join(tmp.dir, "credentials-device-ff"), section: "gw", once: false, failFast: true, log: (l) => lines.push(l) })
+      .then(() => "kept running", (error: unknown) => error);
+    expect(outcome).toMatchObject({ category: "device" });
+    expect(lines.filter((l) => /updating profile|will keep trying/.test(l))).toEqual([]);
+  });
+});
