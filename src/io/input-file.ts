@@ -1,4 +1,4 @@
-import { closeSync, lstatSync, readdirSync, readFileSync, statSync, type Stats } from "node:fs";
+import { closeSync, lstatSync, opendirSync, readFileSync, statSync, type Stats } from "node:fs";
 import { MAX_INPUT_BYTES, readOpenedFile, type OnOpen } from "./read-opened-file.js";
 import { openCheckedFile, osError } from "./trusted-path.js";
 import { InputError } from "../errors.js";
@@ -172,16 +172,34 @@ function standsForNameNotUtf8(path: string): boolean {
   const parts = path.split("/");
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i]!;
-    if (part === "" || part === "." || part === "..") continue;
+    if (part === "") continue; // the root's, or of a doubled slash; `.` and `..` are there, as any name found
     try {
       if (lstatSync(parts.slice(0, i + 1).join("/"), { throwIfNoEntry: false })) continue;
       if (!part.includes("\ufffd")) return false;
       const directory = parts.slice(0, i).join("/") || (path.startsWith("/") ? "/" : ".");
-      const bytes = Buffer.from(part);
-      return readdirSync(directory, { encoding: "buffer" }).some((name) => !name.equals(bytes) && name.toString("utf8") === part);
+      return holdsOtherBytesFor(directory, part);
     } catch {
       return false;
     }
   }
   return false;
+}
+
+/**
+ * Whether `directory` holds a name of bytes other than `part`'s that reads as `part`. Read entry by entry up to the
+ * first such name: a directory of 100,000 entries, read whole, took ~0.3 s and 50 MB more for one error's hint.
+ */
+function holdsOtherBytesFor(directory: string, part: string): boolean {
+  const bytes = Buffer.from(part);
+  // Node's types allow only text encodings here; "buffer" gives each entry's name as its bytes (Node 20 to 24).
+  const dir = opendirSync(directory, { encoding: "buffer" as BufferEncoding });
+  try {
+    for (let entry = dir.readSync(); entry; entry = dir.readSync()) {
+      const name = entry.name as unknown as Buffer;
+      if (!name.equals(bytes) && name.toString("utf8") === part) return true;
+    }
+    return false;
+  } finally {
+    dir.closeSync();
+  }
 }

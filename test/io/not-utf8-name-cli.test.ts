@@ -21,10 +21,11 @@ describe("read-certificate-data --certificate PATH, PATH missing as given and ho
   afterAll(() => tmp.cleanup());
 
   /** The CLI run by sh, the path's bytes made by printf (Node's argv would take a string, UTF-8 only). */
-  const run = (printfPath: string) =>
+  const run = (printfPath: string, cwd?: string) =>
     spawnSync("sh", ["-c", `exec "$0" "$1" read-certificate-data --certificate "$(printf "$2")"`, process.execPath, cli, printfPath], {
       encoding: "utf8",
       timeout: 30_000,
+      cwd,
     });
 
   it("for a name of Latin-1 bytes that is there (k\\xff.pem): exit 3, and the hint says to rename it", () => {
@@ -33,6 +34,15 @@ describe("read-certificate-data --certificate PATH, PATH missing as given and ho
     writeFileSync(Buffer.from(`${dir}/k\xff.pem`, "latin1"), "x");
     const r = run(`${dir}/k\\377.pem`);
     expect([r.status, r.stderr]).toEqual([3, expect.stringContaining(`${dir}/k\ufffd.pem does not exist`)]);
+    expect(r.stderr).toContain(RENAME);
+  }, 60_000);
+
+  it("for a relative path, a name in the working directory (k\\xff.pem, run there): the hint says to rename it", () => {
+    const dir = join(tmp.dir, "relative");
+    mkdirSync(dir);
+    writeFileSync(Buffer.from(`${dir}/k\xff.pem`, "latin1"), "x");
+    const r = run("k\\377.pem", dir);
+    expect([r.status, r.stderr]).toEqual([3, expect.stringContaining("certificate file k\ufffd.pem does not exist")]);
     expect(r.stderr).toContain(RENAME);
   }, 60_000);
 

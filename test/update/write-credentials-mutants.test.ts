@@ -1,6 +1,8 @@
+import { execFileSync } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import { chmodSync, chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { loadNativeHelper } from "../../src/os/native-helper.js";
 import { writeProfileCredentials } from "../../src/update/write-credentials.js";
 import type { Credentials } from "../../src/rolesanywhere/credentials.js";
 import { makeTempDir } from "../helpers/pki.js";
@@ -37,5 +39,18 @@ describe("credentials file writing: mutation survivors", () => {
       process.geteuid = geteuid;
     }
     expect([readFileSync(planted, "utf8"), statSync(planted).uid]).toEqual(["", 65534]);
+  });
+
+  // Round 41 (M45): l.97 (the ACL handed to the atomic write) survived: only native-test/update-acl.test.ts ran it.
+  it.skipIf(!loadNativeHelper().helper)("a file shared through its ACL (u:65534:r, its group shut out) keeps that ACL, entry for entry", async () => {
+    const file = join(dir, "shared-acl");
+    writeFileSync(file, "", { mode: 0o600 });
+    execFileSync("setfacl", ["-m", "u:65534:r,g::-", file]); // mode 0640: its group bits are the ACL's mask
+    const before = statSync(file).ino;
+    await writeProfileCredentials(file, "gw", creds("A1"));
+    expect(statSync(file).ino).not.toBe(before); // a new file (renamed over it), which got the ACL
+    expect(readFileSync(file, "utf8")).toContain("[gw]\naws_access_key_id = A1\n");
+    const acl = execFileSync("getfacl", ["--omit-header", "--numeric", file], { encoding: "utf8" }).trim().split("\n");
+    expect(acl).toEqual(["user::rw-", "user:65534:r--", "group::---", "mask::r--", "other::---"]);
   });
 });
