@@ -4,24 +4,15 @@
  */
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/parse-config.js";
-import type { AgentError } from "../../src/errors.js";
 import { credentialSettingsFromOptions } from "../../src/sdk/provider-options.js";
 import { credentialSettings, FLAG_ORIGIN, inputFromFlags } from "../../src/settings/credential-settings.js";
+import { thrown } from "../helpers/agent-error.js";
 
 const TA = "arn:aws:rolesanywhere:eu-west-1:123456789012:trust-anchor/ta-1";
 const PA = "arn:aws:rolesanywhere:eu-west-1:123456789012:profile/pr-1";
 const RA = "arn:aws:iam::123456789012:role/Gateway";
 const flags = { certificate: "/c.pem", "trust-anchor-arn": TA, "profile-arn": PA, "role-arn": RA };
 const options = { certificate: "/c.pem", trustAnchorArn: TA, profileArn: PA, roleArn: RA };
-
-const thrown = (f: () => unknown): AgentError => {
-  try {
-    f();
-  } catch (error) {
-    return error as AgentError;
-  }
-  throw new Error("did not throw");
-};
 
 describe("a wrong value's hint, on each path", () => {
   it.each([

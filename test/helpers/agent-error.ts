@@ -11,3 +11,13 @@ export async function failure(promise: Promise<unknown>): Promise<AgentError> {
   }
   throw new Error("expected a failure");
 }
+
+/** Runs `f`, which must throw, and returns what it threw (an AgentError, where the test checks its code). */
+export function thrown(f: () => unknown): AgentError {
+  try {
+    f();
+  } catch (error) {
+    return error as AgentError;
+  }
+  throw new Error("expected a throw");
+}

@@ -2,23 +2,13 @@ import { afterAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { main } from "../../src/cli/main.js";
 import { printProcessWarnings } from "../../src/cli/process-warnings.js";
-import { AgentError } from "../../src/errors.js";
 import { isIP } from "node:net";
 import { ipFamily, isLoopback, parseEndpointUrl, regionalEndpointUrl, resolveEndpoint } from "../../src/rolesanywhere/endpoint.js";
 import { PARTITIONS, partitionOf, type Partition } from "../../src/rolesanywhere/partitions.js";
 import { resolveSessionRegion, splitFipsPseudoRegion } from "../../src/rolesanywhere/region.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 import { PROFILE, ROLE, TRUST_ANCHOR, startEndpoint, startProxy, successBody } from "./support.js";
-
-function thrown(fn: () => unknown): AgentError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof AgentError) return e;
-    throw e;
-  }
-  throw new Error("expected an error");
-}
+import { thrown } from "../helpers/agent-error.js";
 
 const none = { env: {} };
 

@@ -14,6 +14,7 @@ import { credentialSettingsFromOptions } from "../../src/sdk/provider-options.js
 import { heldSecret } from "../../src/secrets/secret-source.js";
 import { createCa, issueLeaf, makeTempDir, openssl } from "../helpers/pki.js";
 import { ARNS } from "../local-endpoint/support.js";
+import { thrown } from "../helpers/agent-error.js";
 
 const { dir, cleanup } = makeTempDir("raa-sdk-provider-");
 const ca = createCa(join(dir, "ca"), { name: "SDK Provider CA" });
@@ -47,14 +48,6 @@ const base = (): RolesAnywhereProviderOptions => ({
 });
 const tpmAt = (device: string) => ({ privateKey: "handle:0x81000101", tpm: { device, noKeyPassword: true } });
 const createSessions = () => endpoint.requests.filter((r) => r.operation === "CreateSession").length;
-const thrown = (fn: () => unknown): AgentError => {
-  try {
-    fn();
-  } catch (e) {
-    return e as AgentError;
-  }
-  throw new Error("expected a throw");
-};
 
 describe("fromRolesAnywhere: options", () => {
   it("rejects what can be known without the key or the network, when the provider is made", () => {

@@ -9,16 +9,9 @@ import { Secret } from "../../src/secrets/secret.js";
 import { fromRolesAnywhere, type RolesAnywhereProviderOptions } from "../../src/sdk/index.js";
 import { credentialSettingsFromOptions } from "../../src/sdk/provider-options.js";
 import { ARNS } from "../local-endpoint/support.js";
+import { thrown } from "../helpers/agent-error.js";
 
 const base = { ...ARNS, certificate: "/nonexistent/c.pem", privateKey: "/nonexistent/k.pem" };
-const thrown = (f: () => unknown): AgentError => {
-  try {
-    f();
-  } catch (error) {
-    return error as AgentError;
-  }
-  throw new Error("did not throw");
-};
 
 describe("the SDK provider's options, read once", () => {
   it("reads every option and nested option at most once (a getter, a Proxy)", () => {

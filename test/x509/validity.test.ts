@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { checkCertificateValidity, expiryWarning, roughDuration, utc } from "../../src/x509/validity.js";
-import { AgentError } from "../../src/errors.js";
 import { createSign, generateKeyPairSync } from "node:crypto";
 import { derBitString, derOid, derSequence, derTlv } from "../../src/encoding/der-writer.js";
 import { Certificate } from "../../src/x509/certificate.js";
+import { thrown } from "../helpers/agent-error.js";
 
 /** A self-signed certificate whose validity holds these times as written (UTCTime 0x17, GeneralizedTime 0x18). */
 function certificateWithValidity(notBefore: [number, string], notAfter: [number, string]): Buffer {
@@ -25,15 +25,6 @@ function certificateWith(validity: Buffer, v1 = false): Buffer {
 }
 
 const cert = { subject: "CN=gw-0042", notBefore: new Date("2026-01-01T00:00:00Z"), notAfter: new Date("2026-12-31T00:00:00Z") };
-
-function thrown(f: () => void): AgentError {
-  try {
-    f();
-  } catch (e) {
-    return e as AgentError;
-  }
-  throw new Error("did not throw");
-}
 
 describe("certificate validity", () => {
   it("passes inside the validity period, at both edges", () => {
