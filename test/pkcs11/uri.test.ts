@@ -389,7 +389,7 @@ describe("pkcs11: URIs as p11-kit reads them", () => {
 
   it("reads trailing blanks of a token, slot or library value as the field's padding; an object label keeps them", () => {
     // p11-kit: token=abc%20%20 is the label 61 62 63 + 29 blanks, as is token=abc: the same token.
-    const uri = parsePkcs11Uri("pkcs11:token=abc%20%20;slot-description=Slot%203%20;manufacturer=%20Maker%20;object=k%20");
+    const uri = parsePkcs11Uri("pkcs11:token=abc%20%20;slot-description=Slot%203%20%20;manufacturer=%20Maker%20;object=k%20");
     expect(plain(uri)).toEqual({ token: "abc", slotDescription: "Slot 3", manufacturer: " Maker", object: "k " });
   });
 
@@ -416,6 +416,18 @@ describe("a token field whose bytes are not UTF-8 (round 41, L1)", () => {
     const uri = parsePkcs11Uri(text);
     expect(formatPkcs11Uri(uri)).toBe(text);
     expect(parsePkcs11Uri(formatPkcs11Uri(uri))).toEqual(uri);
+  });
+
+  it("every byte 0x00-0xFF, in a field that is not UTF-8, prints and parses back as itself (round 41, S38)", () => {
+    for (let byte = 0; byte < 256; byte++) {
+      for (const field of [Buffer.from([byte, 0xff]), Buffer.from([0xff, byte, 0x61])]) {
+        expect(parsePkcs11Uri(formatPkcs11Uri({ token: field })).token).toEqual(field);
+      }
+    }
+  });
+
+  it("a value that is not a string (plain JS) is a usage error, not a URI error", () => {
+    expect(() => parsePkcs11Uri(42 as never)).toThrow(expect.objectContaining({ code: "USAGE", message: "parsePkcs11Uri: the URI must be a string" }));
   });
 
   it("valid UTF-8 stays text; the other attributes still refuse bytes that are not UTF-8", () => {
