@@ -176,13 +176,14 @@ describe("parsePkcs11Uri", () => {
     expect(parsePkcs11Uri("pkcs11:library-version=255.255").libraryVersion).toEqual({ major: 255, minor: 255 }); // p11-kit refuses 255
   });
 
-  it("wipes a pin-value it does not hand back: both PIN attributes given, or only asked whether a PIN is given", () => {
+  it("wipes a pin-value it does not hand back: both PIN attributes given, a malformed query after it, or only asked whether a PIN is given", () => {
     const made = vi.spyOn(Secret, "fromBytes");
     try {
       const both = "pkcs11:object=a?pin-value=1234&pin-source=/f";
       expect(() => parsePkcs11Uri(both)).toThrow(/both pin-value and pin-source/);
       expect(uriGivesPin("pkcs11:object=a?pin-value=1234")).toBe(true);
-      expect(made).toHaveBeenCalledTimes(2);
+      expect(() => parsePkcs11Uri("pkcs11:object=a?pin-value=12&34")).toThrow(/the query is malformed after pin-value/);
+      expect(made).toHaveBeenCalledTimes(3);
       for (const { value } of made.mock.results) {
         expect(() => (value as Secret).reveal()).toThrow("secret used after it was wiped");
       }
@@ -424,6 +425,10 @@ describe("a token field whose bytes are not UTF-8 (round 41, L1)", () => {
         expect(parsePkcs11Uri(formatPkcs11Uri({ token: field })).token).toEqual(field);
       }
     }
+  });
+
+  it("a ? inside the query is the value's (a module path holding one), not a second query", () => {
+    expect(parsePkcs11Uri("pkcs11:object=a?module-path=/opt/a?b.so").modulePath).toBe("/opt/a?b.so");
   });
 
   it("a value that is not a string (plain JS) is a usage error, not a URI error", () => {
