@@ -12,7 +12,7 @@ import { Secret } from "../secrets/secret.js";
 import { rememberRejected, secretDigest, wasRejected } from "../secrets/rejected-secrets.js";
 import type { TokenContext } from "./objects.js";
 import { ckrName, pkcs11Failure } from "./pkcs11-errors.js";
-import { currentTokenFlags, describeToken, hasPinPad, tokensAreFiles, type TokenSlot } from "./slots.js";
+import { currentTokenFlags, describeToken, fieldBytes, hasPinPad, tokensAreFiles, type TokenSlot } from "./slots.js";
 import { initPinCommand, tokenFamily, unblockHint } from "./unblock-hint.js";
 import type { Pkcs11UriPin } from "./uri.js";
 import { CKF, CKU } from "./constants.js";
@@ -233,7 +233,8 @@ function refuseRejectedPin(context: TokenContext, pin: Secret, source: string, k
   });
 }
 
-const tokenKey = ({ module, slot }: TokenContext) => `${module.path}\0${slot.token.serial}\0${slot.token.label}`;
+/** A token by its serial's and label's bytes: `caf\xe9` and `caf\xff`, both `caf\ufffd` as text, are two tokens. */
+const tokenKey = ({ module, slot }: TokenContext) => [module.path, fieldBytes(slot.token, "serial").toString("hex"), fieldBytes(slot.token, "label").toString("hex")].join("\0");
 
 /** Whether the token refused the PIN as wrong (a try on its counter); an expired PIN is the right one. */
 function rejectedAsWrong(failure: Error, error: unknown): boolean {

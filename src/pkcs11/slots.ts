@@ -24,7 +24,7 @@ interface TokenIdentity {
   readonly bytes?: TokenFieldBytes;
 }
 
-type TokenFieldName = "label" | "manufacturer" | "model" | "serial";
+export type TokenFieldName = "label" | "manufacturer" | "model" | "serial";
 /** The four fields' bytes, unpadded as {@link unpad} unpads their text. */
 type TokenFieldBytes = Readonly<Record<TokenFieldName, Buffer>>;
 
@@ -143,8 +143,8 @@ function unpadBytes(field: Buffer): Buffer {
   return Buffer.from(cut.subarray(0, trailingBlanksStart(cut)));
 }
 
-/** A token field's bytes: those raa_native read when they are not UTF-8, else its text's. */
-function fieldBytes(token: TokenIdentity, field: TokenFieldName): Buffer {
+/** A token field's bytes: those raa_native read when they are not UTF-8, else its text's (what tells tokens apart). */
+export function fieldBytes(token: TokenIdentity, field: TokenFieldName): Buffer {
   return token.bytes?.[field] ?? Buffer.from(token[field], "utf8");
 }
 

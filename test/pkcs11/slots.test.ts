@@ -44,6 +44,16 @@ describe("listTokenSlots", () => {
   });
 });
 
+describe("listTokenSlots asks for slots with a token present", () => {
+  it("C_GetSlotList(true): an empty reader is not listed, nor a C_GetTokenInfo asked of it", async () => {
+    const module = moduleWithToken("device");
+    const asked: unknown[] = [];
+    (module.lib as unknown as Record<string, unknown>).C_GetSlotList = (present: unknown) => (asked.push(present), [Buffer.from([3, 0, 0, 0, 0, 0, 0, 0])]);
+    await listTokenSlots(module);
+    expect(asked).toEqual([true]);
+  });
+});
+
 describe("listTokenSlots with a module that lists a slot twice", () => {
   it("lists it once", async () => {
     const module = moduleWithToken("device");

@@ -176,13 +176,14 @@ describe("parsePkcs11Uri", () => {
     expect(parsePkcs11Uri("pkcs11:library-version=255.255").libraryVersion).toEqual({ major: 255, minor: 255 }); // p11-kit refuses 255
   });
 
-  it("wipes a pin-value it does not hand back: both PIN attributes given, or only asked whether a PIN is given", () => {
+  it("wipes a pin-value it does not hand back: both PIN attributes given, a malformed query after it, or only asked whether a PIN is given", () => {
     const made = vi.spyOn(Secret, "fromBytes");
     try {
       const both = "pkcs11:object=a?pin-value=1234&pin-source=/f";
       expect(() => parsePkcs11Uri(both)).toThrow(/both pin-value and pin-source/);
       expect(uriGivesPin("pkcs11:object=a?pin-value=1234")).toBe(true);
-      expect(made).toHaveBeenCalledTimes(2);
+      expect(() => parsePkcs11Uri("pkcs11:object=a?pin-value=12&34")).toThrow(/the query is malformed after pin-value/);
+      expect(made).toHaveBeenCalledTimes(3);
       for (const { value } of made.mock.results) {
         expect(() => (value as Secret).reveal()).toThrow("secret used after it was wiped");
       }
@@ -389,7 +390,7 @@ describe("pkcs11: URIs as p11-kit reads them", () => {
 
   it("reads trailing blanks of a token, slot or library value as the field's padding; an object label keeps them", () => {
     // p11-kit: token=abc%20%20 is the label 61 62 63 + 29 blanks, as is token=abc: the same token.
-    const uri = parsePkcs11Uri("pkcs11:token=abc%20%20;slot-description=Slot%203%20;manufacturer=%20Maker%20;object=k%20");
+    const uri = parsePkcs11Uri("pkcs11:token=abc%20%20;slot-description=Slot%203%20%20;manufacturer=%20Maker%20;object=k%20");
     expect(plain(uri)).toEqual({ token: "abc", slotDescription: "Slot 3", manufacturer: " Maker", object: "k " });
   });
 
@@ -416,6 +417,22 @@ describe("a token field whose bytes are not UTF-8 (round 41, L1)", () => {
     const uri = parsePkcs11Uri(text);
     expect(formatPkcs11Uri(uri)).toBe(text);
     expect(parsePkcs11Uri(formatPkcs11Uri(uri))).toEqual(uri);
+  });
+
+  it("every byte 0x00-0xFF, in a field that is not UTF-8, prints and parses back as itself (round 41, S38)", () => {
+    for (let byte = 0; byte < 256; byte++) {
+      for (const field of [Buffer.from([byte, 0xff]), Buffer.from([0xff, byte, 0x61])]) {
+        expect(parsePkcs11Uri(formatPkcs11Uri({ token: field })).token).toEqual(field);
+      }
+    }
+  });
+
+  it("a ? inside the query is the value's (a module path holding one), not a second query", () => {
+    expect(parsePkcs11Uri("pkcs11:object=a?module-path=/opt/a?b.so").modulePath).toBe("/opt/a?b.so");
+  });
+
+  it("a value that is not a string (plain JS) is a usage error, not a URI error", () => {
+    expect(() => parsePkcs11Uri(42 as never)).toThrow(expect.objectContaining({ code: "USAGE", message: "parsePkcs11Uri: the URI must be a string" }));
   });
 
   it("valid UTF-8 stays text; the other attributes still refuse bytes that are not UTF-8", () => {

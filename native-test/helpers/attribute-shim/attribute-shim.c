@@ -1,6 +1,7 @@
 /*
  * A PKCS#11 module that is SoftHSM except for C_GetAttributeValue's answers about one attribute: the answers other
- * vendors' modules give, which SoftHSM never does. Every other function is SoftHSM's own (its function list, copied).
+ * vendors' modules give, which SoftHSM never does; and, when asked, C_GetTokenInfo's serial or label. Every other
+ * function is SoftHSM's own (its function list, copied).
  *
  *   RAA_SHIM_TARGET     the module forwarded to (SoftHSM's path)
  *   RAA_SHIM_ATTRIBUTE  the attribute type whose answers change (decimal or 0x hex; CKA_VALUE when unset)
@@ -18,6 +19,10 @@
  *                       (unset: SoftHSM's answers)
  *   RAA_SHIM_LOG        a file to which the buffer size of each call that asks for it is appended
  *   RAA_SHIM_NO_LOGIN   set when C_GetFunctionList is called: the list it gives has no C_Login (NULL)
+ *   RAA_SHIM_TOKEN_SERIAL  C_GetTokenInfo's serialNumber for every token, blank-padded (16 bytes at most): two tokens
+ *                       with one serial, as two modules' or a careless vendor's tokens may have
+ *   RAA_SHIM_TOKEN_LABEL   C_GetTokenInfo's label for every token, as hex (64 digits at most; fewer: the rest blanks):
+ *                       bytes no softhsm2-util label holds (a NUL, padding of NULs)
  *
  * Read at each call (RAA_SHIM_NO_LOGIN: at C_GetFunctionList): a test changes the answer between signers in one process.
  */
@@ -101,6 +106,26 @@ static CK_RV shim_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE 
   return rv; /* ok-unavailable: whatever SoftHSM said of the others */
 }
 
+static CK_RV shim_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info) {
+  CK_RV rv = real->C_GetTokenInfo(slot, info);
+  const char *serial = getenv("RAA_SHIM_TOKEN_SERIAL");
+  const char *label = getenv("RAA_SHIM_TOKEN_LABEL");
+  if (rv != CKR_OK) return rv;
+  if (serial != NULL) {
+    size_t length = strlen(serial);
+    memset(info->serialNumber, ' ', sizeof info->serialNumber);
+    memcpy(info->serialNumber, serial, length < sizeof info->serialNumber ? length : sizeof info->serialNumber);
+  }
+  if (label != NULL) {
+    memset(info->label, ' ', sizeof info->label);
+    for (size_t i = 0; i < sizeof info->label && label[2 * i] != 0 && label[2 * i + 1] != 0; i++) {
+      char hex[3] = {label[2 * i], label[2 * i + 1], 0};
+      info->label[i] = (CK_UTF8CHAR)strtoul(hex, NULL, 16);
+    }
+  }
+  return rv;
+}
+
 CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
   if (list == NULL) return CKR_ARGUMENTS_BAD;
   if (real == NULL) {
@@ -110,6 +135,7 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
     if (get == NULL || get(&real) != CKR_OK) return CKR_GENERAL_ERROR;
     shim = *real;
     shim.C_GetAttributeValue = shim_GetAttributeValue;
+    shim.C_GetTokenInfo = shim_GetTokenInfo;
     no_login = shim;
     no_login.C_Login = NULL;
   }

@@ -79,7 +79,7 @@ export async function generateKeyOnToken(given: TokenKeygenOptions): Promise<Tok
 export function tokenKeyUri(token: TokenSlot["token"], id: Buffer, label: string): Pkcs11Uri {
   const named = tokenUri({ token });
   // No label (or none that is UTF-8): an `object=` with nothing after it would select only objects labelled "".
-  return { ...(named.token !== undefined ? { token: named.token } : {}), ...(named.serial ? { serial: named.serial } : {}), id, ...(label ? { object: label } : {}) };
+  return { ...(named.token !== undefined ? { token: named.token } : {}), ...(named.serial?.length ? { serial: named.serial } : {}), id, ...(label ? { object: label } : {}) };
 }
 
 /**
