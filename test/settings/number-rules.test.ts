@@ -24,7 +24,7 @@ const signer = { certificate: async () => undefined, certificateChain: async () 
 
 /** createSession's verdict: its message, or undefined when the checks took the value (CERTIFICATE_MISSING came next). */
 async function apiVerdict(params: object, options: object) {
-  const error = (await createSession(signer as never, { trustAnchorArn: TA, profileArn: PA, roleArn: RA, durationSeconds: 3600, ...params }, { env: {}, ...options }).catch((e: unknown) => e)) as { code: string; message: string };
+  const error = (await createSession(signer as never, { trustAnchorArn: TA, profileArn: PA, roleArn: RA, durationSeconds: 3600, ...params } as never, { env: {}, ...options }).catch((e: unknown) => e)) as { code: string; message: string };
   return error.code === "CERTIFICATE_MISSING" ? undefined : error.message;
 }
 
@@ -106,7 +106,7 @@ describe("max-attempts and the timeouts: the same rule and form", () => {
 
   it("AWS_MAX_ATTEMPTS, createSession's fallback for maxAttempts: the same bounds and words (before: 11 taken, 0 `at least 1, not '0'`)", async () => {
     for (const [text, got] of [["11", "11"], ["0", "0"], ["three", "NaN"]]) {
-      const error = await createSession(signer as never, { trustAnchorArn: TA, profileArn: PA, roleArn: RA, durationSeconds: 3600 }, { env: { AWS_MAX_ATTEMPTS: text } }).catch((e: unknown) => e);
+      const error = await createSession(signer as never, { trustAnchorArn: TA, profileArn: PA, roleArn: RA, durationSeconds: 3600 } as never, { env: { AWS_MAX_ATTEMPTS: text } }).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: "USAGE", message: `AWS_MAX_ATTEMPTS must be a whole number from 1 to 10 (got ${got})`, hint: `AWS_MAX_ATTEMPTS is '${text}': fix or unset it` });
     }
     expect(await apiVerdict({}, { env: { AWS_MAX_ATTEMPTS: "10" } })).toBeUndefined();
