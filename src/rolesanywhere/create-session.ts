@@ -15,7 +15,6 @@ import {
 import type { Abortable, CreateSessionOptions, CreateSessionParams, CreateSessionResult } from "./types.js";
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Exchanges the signer's certificate for temporary credentials (Roles Anywhere CreateSession).
@@ -44,7 +43,7 @@ export async function createSession(
       `${transport.tls.rejectUnauthorized ? "" : ", TLS verification OFF"}`,
   );
 
-  const deadline = deadlineAfter(Math.min(Math.ceil(timeoutMs), MAX_TIMER_MS));
+  const deadline = deadlineAfter(timeoutMs);
   let attempt = 0;
   // process.hrtime rather than `performance`: the global's first use loads perf_hooks (milliseconds at start-up).
   const started = monotonicMs();

@@ -34,8 +34,20 @@ export const MIN_DURATION_SECONDS = 900;
 export const MAX_DURATION_SECONDS = 43_200;
 export const DEFAULT_DURATION_SECONDS = 3600;
 
+/** The number options' bounds, in the unit of their names here: createSession's and the settings' (a flag's timeout is seconds). */
+export const NUMBER_RULES = { durationSeconds: [MIN_DURATION_SECONDS, MAX_DURATION_SECONDS], maxAttempts: [1, 10], connectTimeoutMs: [1, 3_600_000], timeoutMs: [1, 3_600_000] } as const;
+/** `<name> must be …` of the first of `names` in `o` outside its bounds (own-value.ts' one rule), else undefined. */
+export function numberProblem(o: object, names: readonly (keyof typeof NUMBER_RULES)[]): string | undefined {
+  for (const name of names) {
+    const value: unknown = (o as Record<string, unknown>)[name];
+    const [min, max] = NUMBER_RULES[name];
+    const problem = value === undefined ? undefined : wholeNumberProblem(value, min, max);
+    if (problem) return `${name} ${problem}`;
+  }
+  return undefined;
+}
 /** What is wrong with a session duration, if anything: the one rule for every source of settings. */
-export const durationProblem = (seconds: unknown) => wholeNumberProblem(seconds, MIN_DURATION_SECONDS, MAX_DURATION_SECONDS);
+export const durationProblem = (seconds: unknown) => wholeNumberProblem(seconds, ...NUMBER_RULES.durationSeconds);
 
 /** What is wrong with a role session name, if anything: CreateSession's rule, 2 to 64 of [\w+=,.@-]. */
 export function roleSessionNameProblem(name: string): string | undefined {
@@ -53,8 +65,8 @@ export function buildCreateSessionRequest(endpoint: Endpoint, params: CreateSess
   const wrong = wrongOption(params, SESSION_PARAMS_KINDS, { what: "the session parameters", required: SESSION_ARNS });
   if (wrong) throw new UsageError("USAGE", wrong);
   const { durationSeconds } = params;
-  const problem = durationProblem(durationSeconds);
-  if (problem) throw new UsageError("USAGE", `session duration ${problem}`);
+  const problem = durationProblem(durationSeconds); // absent too: the type says required
+  if (problem) throw new UsageError("USAGE", `durationSeconds ${problem}`);
   const nameProblem = params.roleSessionName ? roleSessionNameProblem(params.roleSessionName) : undefined;
   if (nameProblem) throw new UsageError("USAGE", `roleSessionName ${nameProblem}`);
   // Already in Go's url.Values.Encode order (keys sorted).

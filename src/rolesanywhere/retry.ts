@@ -1,22 +1,19 @@
 import { isAgentError, NetworkError, ServiceError, UsageError, type AgentError } from "../errors.js";
+import { wholeNumberProblem } from "../own-value.js";
 import { TransportError } from "./network-errors.js";
+import { NUMBER_RULES } from "./request.js";
 import type { Sleep } from "./types.js";
 
 export const DEFAULT_MAX_ATTEMPTS = 3;
 const BACKOFF_BASE_MS = 250;
 const BACKOFF_CAP_MS = 20_000;
 
-/** `maxAttempts`, else `AWS_MAX_ATTEMPTS`, else 3. */
+/** `maxAttempts` (checked with the other options: checkCreateSessionArguments), else `AWS_MAX_ATTEMPTS`, else 3. */
 export function maxAttemptsFrom(option: number | undefined, env: NodeJS.ProcessEnv): number {
-  if (option !== undefined) {
-    if (!Number.isInteger(option) || option < 1) throw new UsageError("USAGE", `maxAttempts must be a whole number of at least 1, not ${option}`);
-    return option;
-  }
   const text = env["AWS_MAX_ATTEMPTS"]?.trim();
-  if (!text) return DEFAULT_MAX_ATTEMPTS;
-  if (!/^\+?\d+$/.test(text) || Number(text) < 1) {
-    throw new UsageError("USAGE", `AWS_MAX_ATTEMPTS must be a whole number of at least 1, not '${text}'`, { hint: "fix or unset AWS_MAX_ATTEMPTS" });
-  }
+  if (option !== undefined || !text) return option ?? DEFAULT_MAX_ATTEMPTS;
+  const problem = wholeNumberProblem(/^\+?\d+$/.test(text) ? Number(text) : Number.NaN, ...NUMBER_RULES.maxAttempts);
+  if (problem) throw new UsageError("USAGE", `AWS_MAX_ATTEMPTS ${problem}`, { hint: `AWS_MAX_ATTEMPTS is '${text}': fix or unset it` });
   return Number(text);
 }
 

@@ -1,6 +1,6 @@
 import { parseRoleArn } from "../arn.js";
 import { InputError, UsageError } from "../errors.js";
-import { VALID_DATE, wrongOption, type Kind, type Kinds } from "../own-value.js";
+import { VALID_DATE, wrongOption, type Kinds } from "../own-value.js";
 import type { Signer } from "../signers/signer.js";
 import { signingAlgorithmFor } from "../sigv4x509/types.js";
 import { checkCertificateValidity } from "../x509/validity.js";
@@ -10,6 +10,7 @@ import { ENDPOINT_SETTINGS_KINDS, resolveEndpoint, type Endpoint, type EndpointS
 import { checkKnownRegion, resolveSessionRegion } from "./region.js";
 import {
   buildCreateSessionRequest,
+  numberProblem,
   SESSION_ARNS,
   SESSION_PARAMS_KINDS,
   type CreateSessionHttpRequest,
@@ -97,10 +98,9 @@ const SIGNER_KINDS: Kinds = {
   certificate: "function", certificateChain: "function", sign: "function", keyType: "string",
 };
 const SIGNER_FIELDS = Object.keys(SIGNER_KINDS);
-const MILLISECONDS: Kind = [(ms) => Number.isFinite(ms) && (ms as number) > 0, "a positive number of milliseconds"];
 const OPTIONS_KINDS: Kinds = {
   ...ENDPOINT_SETTINGS_KINDS, caBundle: "string", verifyTls: "boolean", date: VALID_DATE,
-  connectTimeoutMs: MILLISECONDS, timeoutMs: MILLISECONDS, maxAttempts: "number",
+  connectTimeoutMs: "number", timeoutMs: "number", maxAttempts: "number",
   retryThrottled: "boolean", now: "function", sleep: "function", random: "function", debug: "function",
 };
 
@@ -109,7 +109,8 @@ export function checkCreateSessionArguments(signer: unknown, params: unknown, op
   const wrong =
     wrongOption(signer, SIGNER_KINDS, { what: "the signer", name: (f) => `signer.${f}`, required: SIGNER_FIELDS }) ??
     wrongOption(params, SESSION_PARAMS_KINDS, { what: "the session parameters", required: SESSION_ARNS }) ??
-    wrongOption(options, OPTIONS_KINDS);
+    wrongOption(options, OPTIONS_KINDS) ??
+    numberProblem(options as object, ["connectTimeoutMs", "timeoutMs", "maxAttempts"]);
   const hint = "see docs/integrations.md (a signer from createSigner, the ARNs, options)";
   if (wrong) throw new UsageError("USAGE", wrong, { hint });
 }

@@ -2,7 +2,7 @@ import { parseProfileArn, parseRoleArn, parseTrustAnchorArn, type ProfileArn, ty
 import { InputError, isAgentError, UsageError, type AgentError } from "../errors.js";
 import { parseEndpointUrl } from "../rolesanywhere/endpoint.js";
 import { checkRegionName } from "../rolesanywhere/region.js";
-import { DEFAULT_DURATION_SECONDS, MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, roleSessionNameProblem } from "../rolesanywhere/request.js";
+import { DEFAULT_DURATION_SECONDS, NUMBER_RULES, roleSessionNameProblem } from "../rolesanywhere/request.js";
 import { prepareCreateSession } from "../rolesanywhere/signed-request.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
 import { wholeNumberProblem, wrongOption, type Kind } from "../own-value.js";
@@ -62,9 +62,6 @@ const JS_KINDS: Readonly<Record<Fields[SettingsField][1], Kind>> = {
 };
 const FIELD_KINDS: Record<string, Kind> = {};
 for (const field of Object.keys(SETTINGS_FIELDS)) FIELD_KINDS[field] = JS_KINDS[SETTINGS_FIELDS[field as SettingsField][1]];
-
-/** The numbers' bounds, in the unit of the SDK's option names; a flag's or config field's timeout is 1 to 3600 seconds. */
-const NUMBER_RULES = { durationSeconds: [MIN_DURATION_SECONDS, MAX_DURATION_SECONDS], maxAttempts: [1, 10], connectTimeoutMs: [1, 3_600_000], timeoutMs: [1, 3_600_000] };
 
 type ValueOf<T> = T extends "secret" ? SecretSource : T extends "boolean" ? boolean : T extends "integer" ? number : string;
 
@@ -133,7 +130,7 @@ export function checkSettingsFields(input: SettingsInput, origin: SettingsOrigin
       throw origin.invalid(`${origin.name(field)} is not valid: ${e.message}`, e);
     }
   }
-  for (const [field, [min, max]] of Object.entries(NUMBER_RULES) as [keyof typeof NUMBER_RULES, number[]][]) {
+  for (const [field, [min, max]] of Object.entries(NUMBER_RULES) as [keyof typeof NUMBER_RULES, readonly number[]][]) {
     const per = field.endsWith("Ms") && !origin.name(field).endsWith("Ms") ? 1000 : 1; // a flag's, config's: seconds
     const problem = input[field] === undefined ? undefined : wholeNumberProblem(input[field]! / per, per === 1 ? min! : 1, max! / per);
     if (problem) throw origin.invalid(`${origin.name(field)} ${problem}`);

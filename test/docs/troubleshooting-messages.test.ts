@@ -52,6 +52,7 @@ const COMPOSED: Record<string, readonly string[]> = {
   "PKCS#11 support is not installed: the optional package pkcs11js was left out": ["PKCS#11 support is not installed: \u0000", '"the optional package pkcs11js was left out (npm install --omit=optional)"'],
   "PKCS#11 support is not installed: pkcs11js is installed but its install script did not run": ["PKCS#11 support is not installed: \u0000", "pkcs11js is installed but its install script did not run"],
   "PKCS#11 support is not installed: the pkcs11js native addon cannot be loaded": ["PKCS#11 support is not installed: \u0000", "the pkcs11js native addon cannot be loaded ("],
+  "AWS_MAX_ATTEMPTS must be a whole number from": ["`AWS_MAX_ATTEMPTS \u0000`", "`must be a whole number from \u0000 to \u0000 (got \u0000)`"],
   "--session-duration must be a whole number from": ["`must be a whole number from \u0000 to \u0000 (got \u0000)`", '"session-duration"'],
   "rejected the PIN": ["\u0000 rejected the \u0000PIN from \u0000"],
   "no TPM at /dev/tpmrm0": ["no TPM at \u0000", '"/dev/tpmrm0"'],

@@ -53,7 +53,7 @@ describe("buildCreateSessionRequest", () => {
   });
 
   it.each([899, 43_201, 3600.5, Number.NaN])("refuses a duration of %s seconds", (durationSeconds) => {
-    expect(() => buildCreateSessionRequest(endpoint, { ...params, durationSeconds })).toThrow(/^session duration must be a whole number from 900 to 43200 \(got/);
+    expect(() => buildCreateSessionRequest(endpoint, { ...params, durationSeconds })).toThrow(/^durationSeconds must be a whole number from 900 to 43200 \(got/);
   });
 });
 
@@ -144,7 +144,8 @@ describe("arguments from plain JavaScript", () => {
       [[signer, params, { date: "yesterday" }], "date must be a valid Date"],
       [[signer, params, { date: new Date("never") }], "date must be a valid Date"],
       [[signer, params, { maxAttempts: "3" }], "maxAttempts must be a number"],
-      [[signer, params, { timeoutMs: -1 }], "timeoutMs must be a positive number of milliseconds"],
+      [[signer, params, { timeoutMs: -1 }], "timeoutMs must be a whole number from 1 to 3600000 (got -1)"],
+      [[signer, params, { maxAttempts: 11 }], "maxAttempts must be a whole number from 1 to 10 (got 11)"],
     ];
     for (const [args, message] of cases) {
       for (const call of [createSignedCreateSessionRequest, createSession] as ((...a: unknown[]) => Promise<unknown>)[]) {

@@ -1,9 +1,10 @@
 /**
- * The number settings' one rule (own-value.ts wholeNumberProblem, bounds in credential-settings.ts NUMBER_RULES): the
- * command line, a config profile and the SDK's options give the same verdict in the same words for the same value,
- * each naming the field its own way. Before, 900.5 was `invalid argument "900.5" for "--session-duration" flag: not
+ * The number settings' one rule (own-value.ts wholeNumberProblem, bounds in rolesanywhere/request.ts NUMBER_RULES): the
+ * command line, a config profile, the SDK's options and the lower-level createSession give the same verdict in the
+ * same words for the same value, each naming the field its own way (createSession as the SDK does). Before, 900.5 was `invalid argument "900.5" for "--session-duration" flag: not
  * an integer`, `field "session-duration" must be a whole number (got 900.5)` and `durationSeconds 900.5 is out of
- * range: Roles Anywhere accepts 900 to 43200 whole seconds`; the SDK's timeoutMs took 0.5.
+ * range: Roles Anywhere accepts 900 to 43200 whole seconds`; the SDK's timeoutMs took 0.5. createSession took timeoutMs 0.5 and maxAttempts 11 (`a positive number of
+ * milliseconds`, `a whole number of at least 1, not 0`), and AWS_MAX_ATTEMPTS 11.
  */
 import { describe, expect, it } from "vitest";
 import { settingsFromArgs } from "../../src/cli/settings-args.js";
@@ -11,12 +12,21 @@ import { parseCommandArgs } from "../../src/cli/parse-args.js";
 import { CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../../src/cli/shared-options.js";
 import { parseConfig } from "../../src/config/parse-config.js";
 import { credentialSettingsFromOptions } from "../../src/sdk/provider-options.js";
+import { createSession } from "../../src/rolesanywhere/create-session.js";
 
 const TA = "arn:aws:rolesanywhere:us-east-1:111122223333:trust-anchor/ta";
 const PA = "arn:aws:rolesanywhere:us-east-1:111122223333:profile/p";
 const RA = "arn:aws:iam::111122223333:role/device";
 const spec = { name: "credential-process", options: [...SESSION_OPTIONS, ...SIGNER_OPTIONS], conflicts: CREDENTIAL_CONFLICTS };
 const io = { stdout: process.stdout, stderr: process.stderr, env: {} };
+/** Enough of a signer to pass createSession's checks; past them its missing certificate ends the call, before any I/O. */
+const signer = { certificate: async () => undefined, certificateChain: async () => [], sign: async () => new Uint8Array(), keyType: "ec" };
+
+/** createSession's verdict: its message, or undefined when the checks took the value (CERTIFICATE_MISSING came next). */
+async function apiVerdict(params: object, options: object) {
+  const error = (await createSession(signer as never, { trustAnchorArn: TA, profileArn: PA, roleArn: RA, durationSeconds: 3600, ...params } as never, { env: {}, ...options }).catch((e: unknown) => e)) as { code: string; message: string };
+  return error.code === "CERTIFICATE_MISSING" ? undefined : error.message;
+}
 
 /** What each path says of the value: undefined when it is taken, else the message. */
 async function verdicts(flag: string, option: string, cli: string, json: string | undefined, sdk: unknown) {
@@ -34,6 +44,7 @@ async function verdicts(flag: string, option: string, cli: string, json: string 
     cli: await said(() => settingsFromArgs(parseCommandArgs(spec, argv), io)),
     config: json === undefined ? "(not written in JSON)" : await said(() => parseConfig(profile, "/c.json")),
     sdk: await said(() => credentialSettingsFromOptions({ certificate: "/c.pem", trustAnchorArn: TA, profileArn: PA, roleArn: RA, [option]: sdk })),
+    api: option === "durationSeconds" ? await apiVerdict({ [option]: sdk }, {}) : await apiVerdict({}, { [option]: sdk }),
   };
 }
 
@@ -41,6 +52,7 @@ const named = (rule: string | undefined, flag: string, option: string) => ({
   cli: rule && `--${flag} ${rule}`,
   config: rule && `config /c.json: profile "p": field "${flag}" ${rule}`,
   sdk: rule && `${option} ${rule}`,
+  api: rule && `${option} ${rule}`,
 });
 
 describe("one rule for the session duration, in one form, on every path", () => {
@@ -80,11 +92,23 @@ describe("max-attempts and the timeouts: the same rule and form", () => {
   it("a timeout: whole seconds from 1 to 3600 as a flag or config field, whole milliseconds as the SDK's option (before: timeoutMs 0.5 was taken)", async () => {
     const rule = (got: string, max: number) => `must be a whole number from 1 to ${max} (got ${got})`;
     const half = await verdicts("timeout", "timeoutMs", "0.5", "0.5", 0.5);
-    expect(half).toEqual({ cli: `--timeout ${rule("0.5", 3600)}`, config: `config /c.json: profile "p": field "timeout" ${rule("0.5", 3600)}`, sdk: `timeoutMs ${rule("0.5", 3_600_000)}` });
+    const ms = `timeoutMs ${rule("0.5", 3_600_000)}`;
+    expect(half).toEqual({ cli: `--timeout ${rule("0.5", 3600)}`, config: `config /c.json: profile "p": field "timeout" ${rule("0.5", 3600)}`, sdk: ms, api: ms });
     const zero = await verdicts("connect-timeout", "connectTimeoutMs", "0", "0", 0);
     expect(zero.cli).toBe(`--connect-timeout ${rule("0", 3600)}`);
     expect(zero.sdk).toBe(`connectTimeoutMs ${rule("0", 3_600_000)}`);
-    expect(await verdicts("timeout", "timeoutMs", "3600", "3600", 3_600_000)).toEqual({ cli: undefined, config: undefined, sdk: undefined });
-    expect((await verdicts("timeout", "timeoutMs", "3601", "3601", 3_600_001)).cli).toBe(`--timeout ${rule("3601", 3600)}`);
+    expect(zero.api).toBe(zero.sdk);
+    expect(await verdicts("timeout", "timeoutMs", "3600", "3600", 3_600_000)).toEqual({ cli: undefined, config: undefined, sdk: undefined, api: undefined });
+    const over = await verdicts("timeout", "timeoutMs", "3601", "3601", 3_600_001);
+    expect(over.cli).toBe(`--timeout ${rule("3601", 3600)}`);
+    expect(over.api).toBe(`timeoutMs ${rule("3600001", 3_600_000)}`);
+  });
+
+  it("AWS_MAX_ATTEMPTS, createSession's fallback for maxAttempts: the same bounds and words (before: 11 taken, 0 `at least 1, not '0'`)", async () => {
+    for (const [text, got] of [["11", "11"], ["0", "0"], ["three", "NaN"]]) {
+      const error = await createSession(signer as never, { trustAnchorArn: TA, profileArn: PA, roleArn: RA, durationSeconds: 3600 } as never, { env: { AWS_MAX_ATTEMPTS: text } }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "USAGE", message: `AWS_MAX_ATTEMPTS must be a whole number from 1 to 10 (got ${got})`, hint: `AWS_MAX_ATTEMPTS is '${text}': fix or unset it` });
+    }
+    expect(await apiVerdict({}, { env: { AWS_MAX_ATTEMPTS: "10" } })).toBeUndefined();
   });
 });
