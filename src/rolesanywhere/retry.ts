@@ -12,9 +12,12 @@ const BACKOFF_CAP_MS = 20_000;
 export function maxAttemptsFrom(option: number | undefined, env: NodeJS.ProcessEnv): number {
   const text = env["AWS_MAX_ATTEMPTS"]?.trim();
   if (option !== undefined || !text) return option ?? DEFAULT_MAX_ATTEMPTS;
-  const problem = wholeNumberProblem(/^\+?\d+$/.test(text) ? Number(text) : Number.NaN, ...NUMBER_RULES.maxAttempts);
+  const count = /^\+?\d+$/.test(text) ? Number(text) : Number.NaN;
+  const [min, max] = NUMBER_RULES.maxAttempts;
+  // Every AWS tool reads this variable: a count set for another (20 for the AWS CLI) is capped at ours, not refused.
+  const problem = count >= min ? undefined : wholeNumberProblem(count, min, max);
   if (problem) throw new UsageError("USAGE", `AWS_MAX_ATTEMPTS ${problem}`, { hint: `AWS_MAX_ATTEMPTS is '${text}': fix or unset it` });
-  return Number(text);
+  return Math.min(count, max);
 }
 
 /**

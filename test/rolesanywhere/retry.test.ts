@@ -1,5 +1,5 @@
 /**
- * The retry policy at its edges: 1 attempt, 10 and 11 in AWS_MAX_ATTEMPTS, statuses 299/300/499/500 for
+ * The retry policy at its edges: 1 attempt, 10 and 11 (capped) in AWS_MAX_ATTEMPTS, statuses 299/300/499/500 for
  * refusalOf, and what afterAttempts keeps. Each test was written because a mutation of the line it checks went
  * unnoticed by the other tests (test/rolesanywhere/pure.test.ts holds the policy's main cases).
  */
@@ -16,8 +16,12 @@ describe("maxAttempts", () => {
     expect(maxAttemptsFrom(undefined, { AWS_MAX_ATTEMPTS: "10" })).toBe(10);
   });
 
+  it("a count above 10, set for another AWS tool (the variable is theirs too), is capped at 10, not refused", () => {
+    for (const text of ["11", "20", "9".repeat(400)]) expect(maxAttemptsFrom(undefined, { AWS_MAX_ATTEMPTS: text })).toBe(10);
+  });
+
   it("says what is wrong and how to fix it, in the number settings' words (the option's own check: test/settings/number-rules.test.ts)", () => {
-    for (const [text, got] of [["0", "0"], ["11", "11"]]) {
+    for (const [text, got] of [["0", "0"], ["three", "NaN"]]) {
       expect(() => maxAttemptsFrom(undefined, { AWS_MAX_ATTEMPTS: text })).toThrow(expect.objectContaining({
         code: "USAGE",
         message: `AWS_MAX_ATTEMPTS must be a whole number from 1 to 10 (got ${got})`,

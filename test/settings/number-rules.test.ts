@@ -4,7 +4,7 @@
  * same words for the same value, each naming the field its own way (createSession as the SDK does). Before, 900.5 was `invalid argument "900.5" for "--session-duration" flag: not
  * an integer`, `field "session-duration" must be a whole number (got 900.5)` and `durationSeconds 900.5 is out of
  * range: Roles Anywhere accepts 900 to 43200 whole seconds`; the SDK's timeoutMs took 0.5. createSession took timeoutMs 0.5 and maxAttempts 11 (`a positive number of
- * milliseconds`, `a whole number of at least 1, not 0`), and AWS_MAX_ATTEMPTS 11.
+ * milliseconds`, `a whole number of at least 1, not 0`), and AWS_MAX_ATTEMPTS 0.
  */
 import { describe, expect, it } from "vitest";
 import { settingsFromArgs } from "../../src/cli/settings-args.js";
@@ -104,11 +104,12 @@ describe("max-attempts and the timeouts: the same rule and form", () => {
     expect(over.api).toBe(`timeoutMs ${rule("3600001", 3_600_000)}`);
   });
 
-  it("AWS_MAX_ATTEMPTS, createSession's fallback for maxAttempts: the same bounds and words (before: 11 taken, 0 `at least 1, not '0'`)", async () => {
-    for (const [text, got] of [["11", "11"], ["0", "0"], ["three", "NaN"]]) {
+  it("AWS_MAX_ATTEMPTS, createSession's fallback for maxAttempts: the same words (before: 0 `at least 1, not '0'`); above 10 capped, not refused (another AWS tool's count)", async () => {
+    for (const [text, got] of [["0", "0"], ["three", "NaN"], ["1.5", "NaN"]]) {
       const error = await createSession(signer as never, { trustAnchorArn: TA, profileArn: PA, roleArn: RA, durationSeconds: 3600 } as never, { env: { AWS_MAX_ATTEMPTS: text } }).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: "USAGE", message: `AWS_MAX_ATTEMPTS must be a whole number from 1 to 10 (got ${got})`, hint: `AWS_MAX_ATTEMPTS is '${text}': fix or unset it` });
     }
     expect(await apiVerdict({}, { env: { AWS_MAX_ATTEMPTS: "10" } })).toBeUndefined();
+    expect(await apiVerdict({}, { env: { AWS_MAX_ATTEMPTS: "20" } })).toBeUndefined();
   });
 });
