@@ -262,6 +262,12 @@ typedef struct {
   void *before_attributes[5]; /* C_Logout … C_GetObjectSize */
   ck_get_attribute_value get_attribute_value;
 } ck_function_list;
+/* Entry n of CK_FUNCTION_LIST (counted from C_Initialize, 0) lies n + 1 pointers in, after the padded version. */
+#define LIST_ENTRY(n) (sizeof(void *) * ((n) + 1))
+_Static_assert(offsetof(ck_function_list, get_token_info) == LIST_ENTRY(6), "C_GetTokenInfo is entry 6");
+_Static_assert(offsetof(ck_function_list, login) == LIST_ENTRY(18), "C_Login is entry 18");
+_Static_assert(offsetof(ck_function_list, get_attribute_value) == LIST_ENTRY(24), "C_GetAttributeValue is entry 24");
+_Static_assert(offsetof(ck_token_info, utc_time) == 96 + 11 * sizeof(ck_ulong) + 4, "CK_TOKEN_INFO's layout");
 #define CKR_OK 0UL
 #define CK_UNAVAILABLE_INFORMATION (~0UL)
 #define MAX_TYPES 16
