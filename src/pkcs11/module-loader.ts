@@ -8,7 +8,7 @@ import { findInstalledModules, type ModuleChoice } from "./module-path.js";
 import { requirePkcs11js } from "./addon-status.js";
 import { describeCkr, quietly } from "./pkcs11-errors.js";
 import { CKF } from "./constants.js";
-import { loadNativeHelper } from "../os/native-helper.js";
+import { isNotDirect, loadNativeHelper, type NativeHelper } from "../os/native-helper.js";
 
 export interface LibraryInfo {
   readonly manufacturer: string;
@@ -21,7 +21,7 @@ export class Pkcs11Module {
   /** Incremented by each re-initialisation: sessions opened in an older generation are dead. */
   generation = 0;
   refs = 0;
-  /** False once raa_native found it may not call through this module's function list (objects.ts boundedRead, pin.ts presentPin). */
+  /** False once raa_native found it may not call through this module's function list (objects.ts boundedRead, directCall). */
   directReads: boolean | undefined;
 
   constructor(
@@ -236,6 +236,23 @@ function initialize(lib: PKCS11, path: string): { info: LibraryInfo; owned: bool
       cause,
       hint: /softhsm/i.test(path) ? "SoftHSM reads its token directory from SOFTHSM2_CONF: check that the variable points at a readable config" : "check the module's own configuration and logs",
     });
+  }
+}
+
+/**
+ * raa_native's `call` through `module`'s pkcs11js (the PIN's login, token info): undefined without the helper, once
+ * its direct calls are off, or when it threw before calling the module: RAA_NOT_DIRECT (off from then on, reads too)
+ * or a TypeError (a lib it cannot take: a stand-in). Any other failure is thrown.
+ */
+export function directCall<T>(module: Pkcs11Module, call: (helper: NativeHelper) => T | undefined): T | undefined {
+  const helper = module.directReads === false ? undefined : loadNativeHelper().helper;
+  if (helper === undefined) return undefined;
+  try {
+    return call(helper);
+  } catch (error) {
+    if (isNotDirect(error)) module.directReads = false;
+    else if (!(error instanceof TypeError)) throw error;
+    return undefined;
   }
 }
 

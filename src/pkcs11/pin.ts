@@ -4,7 +4,6 @@
  */
 import { isUtf8 } from "node:buffer";
 import { AuthError, DeviceError, InputError, type AgentError } from "../errors.js";
-import { isNotDirect, loadNativeHelper } from "../os/native-helper.js";
 import {
   aboutToUseSecret, describeSecretSource, localPathOfFileUri, promptFor, readSecret, type SecretSource,
 } from "../secrets/secret-source.js";
@@ -17,6 +16,7 @@ import { initPinCommand, tokenFamily, unblockHint } from "./unblock-hint.js";
 import type { Pkcs11UriPin } from "./uri.js";
 import { CKF, CKU } from "./constants.js";
 import { pkcs11ErrorOf } from "./binding.js";
+import { directCall } from "./module-loader.js";
 
 export interface PinSupply {
   /** Where the PIN comes from, for messages (never the PIN). */
@@ -175,15 +175,8 @@ export function loginContextSpecific(context: TokenContext, pin: Secret, descrip
 function presentPin(context: TokenContext, userType: number, pin: Secret): boolean {
   return pin.use((bytes) => {
     const { module } = context;
-    const login = module.directReads === false ? undefined : loadNativeHelper().helper?.pkcs11Login;
-    let rv: number | undefined;
-    try {
-      rv = login?.(module.lib, module.pkcs11, module.path, context.session, userType, bytes);
-    } catch (error) {
-      // Thrown before C_Login was called: nothing presented. A TypeError: a lib the helper cannot take (a stand-in).
-      if (isNotDirect(error)) module.directReads = false;
-      else if (!(error instanceof TypeError)) throw error;
-    }
+    // Undefined: nothing presented (directCall).
+    const rv = directCall(module, (helper) => helper.pkcs11Login?.(module.lib, module.pkcs11, module.path, context.session, userType, bytes));
     if (rv !== undefined) {
       if (rv !== CKR_OK) throw pkcs11ErrorOf(rv);
       return true;

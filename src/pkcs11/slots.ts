@@ -1,12 +1,11 @@
 /** Slots with a token present, their identity, and how a URI's token/slot/library attributes select them. */
 import { isUtf8 } from "node:buffer";
 import { setTimeout as delay } from "node:timers/promises";
-import { isNotDirect, loadNativeHelper } from "../os/native-helper.js";
 import { DeviceError, escapeQuoted, shellWord } from "../errors.js";
 import { ckUlong } from "./binding.js";
 import { CKF } from "./constants.js";
 import type { DebugLog } from "../debug-log.js";
-import { labelKnown, unpad, type LibraryInfo, type Pkcs11Module } from "./module-loader.js";
+import { directCall, labelKnown, unpad, type LibraryInfo, type Pkcs11Module } from "./module-loader.js";
 import { ckrName, describeCkr, Pkcs11AmbiguousError, pkcs11Failure } from "./pkcs11-errors.js";
 import { tokenFamily } from "./unblock-hint.js";
 import { formatPkcs11Uri, trailingBlanksStart, withoutQuery, type Pkcs11Uri, type TokenField } from "./uri.js";
@@ -123,14 +122,7 @@ function listSlotsOnce(module: Pkcs11Module, debug?: DebugLog): TokenSlot[] {
  * (the token going: pkcs11js's call just succeeded).
  */
 function tokenFieldBytes(module: Pkcs11Module, handle: Buffer): TokenFieldBytes | undefined {
-  const read = module.directReads === false ? undefined : loadNativeHelper().helper?.pkcs11TokenInfo;
-  let info: ReturnType<NonNullable<typeof read>> | undefined;
-  try {
-    info = read?.(module.lib, module.pkcs11, module.path, handle);
-  } catch (error) {
-    if (isNotDirect(error)) module.directReads = false;
-    else if (!(error instanceof TypeError)) throw error;
-  }
+  const info = directCall(module, (helper) => helper.pkcs11TokenInfo?.(module.lib, module.pkcs11, module.path, handle));
   if (info === undefined || typeof info === "number") return undefined;
   const bytes = { label: unpadBytes(info.label), manufacturer: unpadBytes(info.manufacturerID), model: unpadBytes(info.model), serial: unpadBytes(info.serialNumber) };
   return Object.values(bytes).every((field) => isUtf8(field)) ? undefined : Object.freeze(bytes);
