@@ -147,7 +147,9 @@ export async function loginUser(context: TokenContext, supply: PinSupply | undef
     pin?.wipe();
   }
   if (!presented) throw notUtf8(context, supply!.description);
+  // The PIN pad's PIN is not known: a PIN that logged in before says nothing of it.
   if (seen) loggedInWith.set(tokenKey(context), seen);
+  else loggedInWith.delete(tokenKey(context));
   if (supply) context.debug?.(`pkcs11: logged in to ${describeToken(context.slot.token)} with the PIN from ${supply.description}`);
 }
 

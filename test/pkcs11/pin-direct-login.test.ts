@@ -152,6 +152,7 @@ describe("without raa_native", () => {
     const pin = Buffer.from([0x31, 0xe9, 0xff]);
     await expect(loginUser(context, supplying(pin))).rejects.toMatchObject({
       code: "INPUT_INVALID", message: 'the user PIN from file pin holds bytes that are not UTF-8; it was not presented to token "t" (serial 1)',
+      hint: "without the native helper (raa_native) a PIN reaches the token as text: a mangled one would count as a failed try; set the token's PIN to UTF-8 text",
     });
     expect(() => loginContextSpecific(context, Secret.fromBytes(Buffer.from([0xc3])), "file ctx")).toThrow(
       'the context-specific PIN from file ctx holds bytes that are not UTF-8; it was not presented to token "t" (serial 1)',

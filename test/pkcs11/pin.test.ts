@@ -437,6 +437,25 @@ describe("loginUser on a token this process already logged in to", () => {
     await expect(loginUser(pad.context, undefined)).rejects.toThrow(/the PIN entered on the PIN pad/);
   });
 
+  it("after a PIN pad's own login, a PIN is compared with nothing: the PIN that logged it in before is forgotten", async () => {
+    // Before: the first PIN's digest stayed, and "2222" (the one entered on the pad) was refused as "another PIN".
+    const { context, state } = loggingToken("1111", { serial: "held-9" });
+    await loginUser(context, pin("1111"));
+    state.loggedIn = false; // logged out (its sessions closed); the PIN changed to 2222, entered on the pad
+    state.right = "2222";
+    await loginUser(context, undefined);
+    await expect(loginUser(context, pin("2222"))).resolves.toBeUndefined();
+    expect(state.presented).toEqual(["1111", "(pad)", "2222"]);
+  });
+
+  it("a PIN rejected by one token is still presented to another whose serial and label bytes run together the same (serial ab, label \"\" and serial \"\", label ab)", async () => {
+    const first = loggingToken("1111", { serial: "ab", label: "" });
+    await expect(loginUser(first.context, pin("9999"))).rejects.toThrow(/rejected the PIN/);
+    const second = loggingToken("9999", { serial: "", label: "ab" });
+    await expect(loginUser(second.context, pin("9999"))).resolves.toBeUndefined();
+    expect(second.state.presented).toEqual(["9999"]);
+  });
+
   it("the PIN pad of a token logged in with a PIN is not refused (nothing to compare)", async () => {
     const { context, state } = loggingToken("1111", { serial: "held-4" });
     await loginUser(context, pin("1111"));

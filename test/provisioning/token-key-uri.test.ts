@@ -21,4 +21,9 @@ describe("tokenKeyUri", () => {
     expect(formatPkcs11Uri(tokenKeyUri(latin1(Buffer.from([0x30, 0xff])), Buffer.from([1]), "k"))).toBe("pkcs11:id=%01;object=k;serial=0%FF;token=caf%E9");
     expect(formatPkcs11Uri(tokenKeyUri({ ...text, serial: "0a1b" }, Buffer.from([1]), "k"))).toBe("pkcs11:id=%01;object=k;serial=0a1b");
   });
+
+  it("a serial with U+FFFD read as text is left out, as tokenUri leaves it out; no field is there as undefined", () => {
+    expect(tokenKeyUri({ ...text, label: "dev", serial: "0\ufffd" }, Buffer.from([1]), "k")).toStrictEqual({ token: "dev", id: Buffer.from([1]), object: "k" });
+    expect(tokenKeyUri({ ...text, serial: "0a1b" }, Buffer.from([1]), "")).toStrictEqual({ serial: "0a1b", id: Buffer.from([1]) });
+  });
 });
