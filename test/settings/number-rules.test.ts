@@ -70,6 +70,16 @@ describe("one rule for the session duration, in one form, on every path", () => 
     expect(await verdicts("session-duration", "durationSeconds", cli, json, value)).toEqual(named(verdict, "session-duration", "durationSeconds"));
   });
 
+  it("a fraction too small for a double is refused, not rounded into range (before: 899.99999999999999 taken as 900, --wait-for-device 1e-400 as 0)", async () => {
+    for (const [flag, text] of [["session-duration", "899.99999999999999"], ["session-duration", "3600.0000000000001"], ["max-attempts", "2.9999999999999999"], ["wait-for-device", "1e-400"], ["wait-for-device", "-1e-400"]]) {
+      const cli = (await verdicts(flag!, "durationSeconds", text!, undefined, 3600)).cli;
+      expect(cli).toBe(`invalid argument "${text}" for "--${flag}" flag: not an integer`);
+    }
+    for (const [text, value] of [["900.0", 900], ["3.6e3", 3600], ["8e3", 8000], ["1.5e3", 1500], ["-0.0", -0]] as const) {
+      expect(parseCommandArgs(spec, ["--session-duration", text]).values["session-duration"]).toBe(value);
+    }
+  });
+
   it("NaN: JSON cannot write it; the command line's `NaN` and the SDK's NaN get the one message", async () => {
     const expected = { ...named(rule("NaN"), "session-duration", "durationSeconds"), config: "(not written in JSON)" };
     expect(await verdicts("session-duration", "durationSeconds", "NaN", undefined, Number.NaN)).toEqual(expected);
