@@ -1,4 +1,5 @@
 import { UsageError } from "../errors.js";
+import { fractionLost } from "../own-value.js";
 import { unknownFlagHint } from "./flag-suggestions.js";
 import type { CommandSpec, OptionSpec, ParsedArgs } from "./command.js";
 
@@ -91,7 +92,7 @@ function parseGoInteger(text: string, flag: string): number {
   if (!m) {
     const n = /^[+-]?(?:(?:\d+\.\d*|\.\d+|\d+(?=[eE]))(?:[eE][+-]?\d+)?|Infinity)$|^NaN$/.test(text) ? Number(text) : undefined;
     // 900.5, 1e21, NaN: for the flag's rule, as in config; a fraction the double drops (899.99999999999999, 1e-400) is no whole number.
-    if (n !== undefined && !(Number.isInteger(n) && !wholeText(text))) return n;
+    if (n !== undefined && !fractionLost(text)) return n;
     const decimal = /^([+-]?)0[0-9_]*[89]/.test(text) && text.replace(/_/g, "").replace(/^([+-]?)0+(?=\d)/, "$1");
     const hint = decimal && /^[+-]?\d+$/.test(decimal) ? { hint: `a leading 0 makes it octal, as in Go: write ${decimal}` } : {};
     throw new UsageError("USAGE", `invalid argument "${text}" for "--${flag}" flag: not an integer`, hint);
@@ -100,12 +101,6 @@ function parseGoInteger(text: string, flag: string): number {
   const n = Number(m[2]!.replace(/_/g, "").replace(/^0(?=[0-7])/, "0o"));
   if (!Number.isSafeInteger(n)) throw new UsageError("USAGE", `invalid argument "${text}" for "--${flag}" flag: value out of range`);
   return m[1] === "-" ? -n : n;
-}
-
-/** Whether a decimal text is a whole number: its digits past the point, shifted by its exponent, are all 0. */
-function wholeText(text: string): boolean {
-  const [, int = "", fraction = "", exponent = "0"] = /^[+-]?(\d*)\.?(\d*)(?:[eE]([+-]?\d+))?$/.exec(text)!;
-  return /^0*$/.test((int + fraction).slice(Math.max(0, int.length + Number(exponent))));
 }
 
 /** A linear search: a command has ~50 options and a command line ~10 flags; a Map of them cost ~4 KB per cold run. */
