@@ -71,7 +71,7 @@ describe("one rule for the session duration, in one form, on every path", () => 
   });
 
   it("a fraction too small for a double is refused, not rounded into range, on the command line and in a config file (before: 899.99999999999999 taken as 900, --wait-for-device 1e-400 as 0)", async () => {
-    for (const [flag, text] of [["session-duration", "899.99999999999999"], ["session-duration", "3600.0000000000001"], ["max-attempts", "2.9999999999999999"], ["wait-for-device", "1e-400"], ["wait-for-device", "-1e-400"]]) {
+    for (const [flag, text] of [["session-duration", "899.99999999999999"], ["session-duration", "3600.0000000000001"], ["max-attempts", "2.9999999999999999"], ["wait-for-device", "1e-400"], ["wait-for-device", "-1e-400"], ["wait-for-device", `1${"0".repeat(400)}e-800`]]) {
       const cli = (await verdicts(flag!, "durationSeconds", text!, undefined, 3600)).cli;
       expect(cli).toBe(`invalid argument "${text}" for "--${flag}" flag: not an integer`);
     }
