@@ -71,6 +71,12 @@ export function wholeNumberProblem(value: unknown, min: number, max: number): st
   return `must be a whole number from ${min} to ${max} (got ${got})`;
 }
 
+/** Whether a number's text has a fraction its double drops (899.99999999999999 is 900, 1e-400 is 0): no whole number. */
+export function fractionLost(text: string): boolean {
+  const [, int = "", fraction = "", exponent = "0"] = /^[+-]?(\d*)\.?(\d*)(?:[eE]([+-]?\d+))?$/.exec(text) ?? [];
+  return Number.isInteger(Number(text)) && !/^0*$/.test((int + fraction).slice(Math.max(0, int.length + Number(exponent))));
+}
+
 /** "object": a `{ … }` literal; a Map or class instance would pass `typeof` and have its settings silently unread. */
 function plainObjectWanted(value: unknown): [boolean, string] {
   if (!isPlainObject(value)) return [false, "an object"];

@@ -1,4 +1,5 @@
 import { UsageError } from "../errors.js";
+import { fractionLost } from "../own-value.js";
 import { unknownFlagHint } from "./flag-suggestions.js";
 import type { CommandSpec, OptionSpec, ParsedArgs } from "./command.js";
 
@@ -89,7 +90,9 @@ export function booleanOf(inline: string | undefined): boolean | undefined {
 function parseGoInteger(text: string, flag: string): number {
   const m = /^([+-]?)(0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|0(?:_?[0-7])*|[1-9](?:_?[0-9])*)$/.exec(text);
   if (!m) {
-    if (/^[+-]?(?:(?:\d+\.\d*|\.\d+|\d+(?=[eE]))(?:[eE][+-]?\d+)?|Infinity)$|^NaN$/.test(text)) return Number(text); // 900.5, 1e21, NaN: for the flag's rule, as in config
+    const n = /^[+-]?(?:(?:\d+\.\d*|\.\d+|\d+(?=[eE]))(?:[eE][+-]?\d+)?|Infinity)$|^NaN$/.test(text) ? Number(text) : undefined;
+    // 900.5, 1e21, NaN: for the flag's rule, as in config; a fraction the double drops (899.99999999999999, 1e-400) is no whole number.
+    if (n !== undefined && !fractionLost(text)) return n;
     const decimal = /^([+-]?)0[0-9_]*[89]/.test(text) && text.replace(/_/g, "").replace(/^([+-]?)0+(?=\d)/, "$1");
     const hint = decimal && /^[+-]?\d+$/.test(decimal) ? { hint: `a leading 0 makes it octal, as in Go: write ${decimal}` } : {};
     throw new UsageError("USAGE", `invalid argument "${text}" for "--${flag}" flag: not an integer`, hint);

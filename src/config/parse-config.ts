@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { boundedLine, InputError } from "../errors.js";
 import { parseJsonOrFail } from "../io/json.js";
 import { nearestNames } from "../nearest-names.js";
-import { isPlainObject, ownValue } from "../own-value.js";
+import { fractionLost, isPlainObject, ownValue } from "../own-value.js";
 import { isPkcs11Uri } from "../pkcs11/uri.js";
 import { localPathOfFileUri, SOURCE_VALUED_SECRETS, type SecretSource } from "../secrets/secret-source.js";
 import { isTpmHandleRef } from "../signers/options.js";
@@ -48,6 +48,9 @@ export function parseConfig(text: string, path: string, home: string = homedir()
   };
   const json = text.startsWith("\uFEFF") ? text.slice(1) : text; // a byte-order mark, as Windows editors write
   const raw = parseJsonOrFail(json, (why) => fail(why, "the file must be one JSON object; comments are not allowed"));
+  // JSON.parse rounds 899.99999999999999 to 900, which the rule would take: refused as the command line refuses it.
+  const lost = [...json.matchAll(/"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*/g)].find(([t]) => t[0] !== '"' && fractionLost(t));
+  if (lost) fail(`line ${json.slice(0, lost.index).split("\n").length}: ${boundedLine(lost[0], 57)} is not a whole number (JSON reads it as ${Number(lost[0])})`);
   const twice = duplicateKey(json);
   if (twice) fail(twice, "JSON keeps the last one without a word: remove or rename one");
   if (!isPlainObject(raw)) return fail("the top level must be a JSON object with a \"profiles\" object");

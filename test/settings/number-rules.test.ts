@@ -70,6 +70,22 @@ describe("one rule for the session duration, in one form, on every path", () => 
     expect(await verdicts("session-duration", "durationSeconds", cli, json, value)).toEqual(named(verdict, "session-duration", "durationSeconds"));
   });
 
+  it("a fraction too small for a double is refused, not rounded into range, on the command line and in a config file (before: 899.99999999999999 taken as 900, --wait-for-device 1e-400 as 0)", async () => {
+    for (const [flag, text] of [["session-duration", "899.99999999999999"], ["session-duration", "3600.0000000000001"], ["max-attempts", "2.9999999999999999"], ["wait-for-device", "1e-400"], ["wait-for-device", "-1e-400"], ["wait-for-device", `1${"0".repeat(400)}e-800`]]) {
+      const cli = (await verdicts(flag!, "durationSeconds", text!, undefined, 3600)).cli;
+      expect(cli).toBe(`invalid argument "${text}" for "--${flag}" flag: not an integer`);
+    }
+    // A config file's JSON number too (before: JSON.parse's 900, 3 taken).
+    for (const [flag, text, read] of [["session-duration", "899.99999999999999", "900"], ["max-attempts", "2.9999999999999999", "3"], ["timeout", "1e-400", "0"]]) {
+      const config = (await verdicts(flag!, "durationSeconds", "900", text, 3600)).config;
+      expect(config).toBe(`config /c.json: line 1: ${text} is not a whole number (JSON reads it as ${read})`);
+    }
+    for (const json of ["900.0", "9e2", "3600", "3.6e3"]) expect((await verdicts("session-duration", "durationSeconds", "900", json, 3600)).config).toBeUndefined();
+    for (const [text, value] of [["900.0", 900], ["3.6e3", 3600], ["8e3", 8000], ["1.5e3", 1500], ["-0.0", -0]] as const) {
+      expect(parseCommandArgs(spec, ["--session-duration", text]).values["session-duration"]).toBe(value);
+    }
+  });
+
   it("NaN: JSON cannot write it; the command line's `NaN` and the SDK's NaN get the one message", async () => {
     const expected = { ...named(rule("NaN"), "session-duration", "durationSeconds"), config: "(not written in JSON)" };
     expect(await verdicts("session-duration", "durationSeconds", "NaN", undefined, Number.NaN)).toEqual(expected);
