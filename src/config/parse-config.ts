@@ -49,7 +49,13 @@ export function parseConfig(text: string, path: string, home: string = homedir()
   const json = text.startsWith("\uFEFF") ? text.slice(1) : text; // a byte-order mark, as Windows editors write
   const raw = parseJsonOrFail(json, (why) => fail(why, "the file must be one JSON object; comments are not allowed"));
   // JSON.parse rounds 899.99999999999999 to 900, which the rule would take: refused as the command line refuses it.
-  const lost = [...json.matchAll(/"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*/g)].find(([t]) => t[0] !== '"' && fractionLost(t));
+  let lost: RegExpExecArray | undefined; // the first only: a config may hold 16 MiB of numbers
+  for (const token of json.matchAll(/"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*/g)) {
+    if (token[0][0] !== '"' && fractionLost(token[0])) {
+      lost = token;
+      break;
+    }
+  }
   if (lost) fail(`line ${json.slice(0, lost.index).split("\n").length}: ${boundedLine(lost[0], 57)} is not a whole number (JSON reads it as ${Number(lost[0])})`);
   const twice = duplicateKey(json);
   if (twice) fail(twice, "JSON keeps the last one without a word: remove or rename one");
