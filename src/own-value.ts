@@ -77,6 +77,21 @@ export function fractionLost(text: string): boolean {
   return Number.isInteger(Number(text)) && !/^0*$/.test((int + fraction).slice(Math.max(0, int.length + Number(exponent))));
 }
 
+/**
+ * `from`'s own enumerable properties, each read once, in an object without a prototype: a getter gives the value
+ * checked and the value used, and nothing inherited (a polluted Object.prototype) is taken for a property.
+ */
+export function ownCopy(from: object): Record<string, unknown> {
+  const copy = Object.create(null) as Record<string, unknown>;
+  for (const key of Object.keys(from)) copy[key] = (from as Record<string, unknown>)[key];
+  return copy;
+}
+
+/** {@link ownCopy} of a plain object (`{ … }`, the only kind the checks take); anything else as given, for them to refuse. */
+export function readOnce<T>(value: T): T {
+  return plainObjectWanted(value)[0] ? (ownCopy(value as object) as T) : value;
+}
+
 /** "object": a `{ … }` literal; a Map or class instance would pass `typeof` and have its settings silently unread. */
 function plainObjectWanted(value: unknown): [boolean, string] {
   if (!isPlainObject(value)) return [false, "an object"];

@@ -13,6 +13,7 @@ import {
   signingMaterialFor,
 } from "./signed-request.js";
 import type { Abortable, CreateSessionOptions, CreateSessionParams, CreateSessionResult } from "./types.js";
+import { readOnce } from "../own-value.js";
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -24,9 +25,12 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
  */
 export async function createSession(
   signer: Signer,
-  params: CreateSessionParams,
-  options: CreateSessionOptions = {},
+  givenParams: CreateSessionParams,
+  givenOptions: CreateSessionOptions = {},
 ): Promise<CreateSessionResult> {
+  // Each read once: a getter gives the value checked and the value used.
+  const params = readOnce(givenParams);
+  const options = readOnce(givenOptions);
   checkCreateSessionArguments(signer, params, options);
   const env = options.env ?? process.env;
   const debug = dropFailures(options.debug);

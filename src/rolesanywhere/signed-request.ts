@@ -1,6 +1,6 @@
 import { parseRoleArn } from "../arn.js";
 import { InputError, UsageError } from "../errors.js";
-import { VALID_DATE, wrongOption, type Kinds } from "../own-value.js";
+import { readOnce, VALID_DATE, wrongOption, type Kinds } from "../own-value.js";
 import type { Signer } from "../signers/signer.js";
 import { signingAlgorithmFor } from "../sigv4x509/types.js";
 import { checkCertificateValidity } from "../x509/validity.js";
@@ -85,9 +85,11 @@ export async function signCreateSessionRequest(
  */
 export async function createSignedCreateSessionRequest(
   signer: Signer,
-  params: CreateSessionParams,
-  options: EndpointSettings & { date?: Date } = {},
+  givenParams: CreateSessionParams,
+  givenOptions: EndpointSettings & { date?: Date } = {},
 ): Promise<SignedCreateSessionRequest> {
+  const params = readOnce(givenParams);
+  const options = readOnce(givenOptions);
   checkCreateSessionArguments(signer, params, options);
   const target = prepareCreateSession(params, options);
   const date = options.date ?? new Date();

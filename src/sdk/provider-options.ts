@@ -1,7 +1,7 @@
 import { dropFailures } from "../debug-log.js";
 import { boundedLine, UsageError } from "../errors.js";
 import { nearestNames } from "../nearest-names.js";
-import { ENVIRONMENT, isPlainObject, ownValue, wrongOption } from "../own-value.js";
+import { ENVIRONMENT, isPlainObject, ownCopy, ownValue, wrongOption } from "../own-value.js";
 import type { CreateSessionOptions } from "../rolesanywhere/types.js";
 import { heldSecret, heldValue, type SecretSource } from "../secrets/secret-source.js";
 import {
@@ -139,12 +139,6 @@ export function optionsOnce<O extends RolesAnywhereProviderOptions>(given: O): O
   // each refresh, after its check (a number for AWS_MAX_ATTEMPTS). Node's own process.env stays live (strings only).
   if (isPlainObject(o["env"]) && o["env"] !== process.env) o["env"] = ownCopy(o["env"]);
   return o as O;
-}
-
-function ownCopy(from: object): Record<string, unknown> {
-  const copy = Object.create(null) as Record<string, unknown>;
-  for (const key of Object.keys(from)) copy[key] = (from as Record<string, unknown>)[key];
-  return copy;
 }
 
 /** Option names, nested ones as `tpm.keyPassword`: an unknown one is a typo that would silently be ignored. */

@@ -209,6 +209,30 @@ describe("retries", () => {
     expect(server.requests).toHaveLength(6);
   });
 
+  it("reads each option and parameter once: a getter gives the value checked and the value used (before: maxAttempts 3 when checked, 1000 when used)", async () => {
+    const server = await endpoint({ status: 503, body: "<html>busy</html>", headers: { "Content-Type": "text/html" } });
+    const reads = new Map<string, number>();
+    const counted = <T extends object>(from: T, changing: string, later: unknown): T => {
+      const out = {} as T;
+      for (const [key, value] of Object.entries(from)) {
+        Object.defineProperty(out, key, {
+          enumerable: true,
+          get: () => {
+            const n = (reads.get(key) ?? 0) + 1;
+            reads.set(key, n);
+            return key === changing && n > 1 ? later : value;
+          },
+        });
+      }
+      return out;
+    };
+    const { opts } = options(server.url, { maxAttempts: 3 });
+    const e = await failure(createSession(signer, counted(sessionParams(), "roleArn", "not an ARN"), counted(opts, "maxAttempts", 1000)));
+    expect(e.code).toBe("SERVICE_UNAVAILABLE");
+    expect(server.requests).toHaveLength(3);
+    expect([...reads.entries()].filter(([, n]) => n !== 1)).toEqual([]);
+  });
+
   it("refuses a malformed AWS_MAX_ATTEMPTS", async () => {
     const e = await failure(createSession(signer, sessionParams(), options("http://127.0.0.1:9", { env: { AWS_MAX_ATTEMPTS: "three" } }).opts));
     expect(e.code).toBe("USAGE");
