@@ -7,25 +7,10 @@ import { CKF } from "./constants.js";
 import type { DebugLog } from "../debug-log.js";
 import { directCall, labelKnown, unpad, type LibraryInfo, type Pkcs11Module } from "./module-loader.js";
 import { ckrName, describeCkr, Pkcs11AmbiguousError, pkcs11Failure } from "./pkcs11-errors.js";
+import { fieldBytes, type TokenFieldBytes, type TokenFieldName, type TokenIdentity } from "./token-identity.js";
 import { tokenFamily } from "./unblock-hint.js";
 import { formatPkcs11Uri, trailingBlanksStart, withoutQuery, type Pkcs11Uri, type TokenField } from "./uri.js";
 
-/**
- * What identifies a token across removal and re-insertion (the slot id may change, these do not). The text as pkcs11js
- * decodes it (U+FFFD for a byte that is not UTF-8); `bytes`, read by raa_native, only when a field's bytes are not
- * UTF-8: then they, not the text, are the token's (what a URI selects and names it by, what a listing shows).
- */
-interface TokenIdentity {
-  readonly label: string;
-  readonly manufacturer: string;
-  readonly model: string;
-  readonly serial: string;
-  readonly bytes?: TokenFieldBytes;
-}
-
-export type TokenFieldName = "label" | "manufacturer" | "model" | "serial";
-/** The four fields' bytes, unpadded as {@link unpad} unpads their text. */
-type TokenFieldBytes = Readonly<Record<TokenFieldName, Buffer>>;
 
 export interface TokenSlot {
   readonly handle: Buffer;
@@ -133,11 +118,6 @@ function unpadBytes(field: Buffer): Buffer {
   const nul = field.indexOf(0);
   const cut = nul < 0 ? field : field.subarray(0, nul);
   return Buffer.from(cut.subarray(0, trailingBlanksStart(cut)));
-}
-
-/** A token field's bytes: those raa_native read when they are not UTF-8, else its text's (what tells tokens apart). */
-export function fieldBytes(token: TokenIdentity, field: TokenFieldName): Buffer {
-  return token.bytes?.[field] ?? Buffer.from(token[field], "utf8");
 }
 
 export function currentTokenFlags(module: Pkcs11Module, slot: TokenSlot): number | undefined {

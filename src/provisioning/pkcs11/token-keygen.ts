@@ -6,7 +6,8 @@ import {
 } from "../../pkcs11/objects.js";
 import type { Template, TokenContext } from "../../pkcs11/objects.js";
 import { ckrName, describeCkr, pkcs11Failure, quietly } from "../../pkcs11/pkcs11-errors.js";
-import { describeToken, tokenUri, type TokenSlot } from "../../pkcs11/slots.js";
+import { describeToken, tokenUri } from "../../pkcs11/slots.js";
+import type { TokenIdentity } from "../../pkcs11/token-identity.js";
 import { CKA, CKK, CKM, CKO } from "../../pkcs11/constants.js";
 import { formatPkcs11Uri, parsePkcs11Uri, wipeUriPin, type Pkcs11Uri } from "../../pkcs11/uri.js";
 import { pinFromUri } from "../../pkcs11/pin.js";
@@ -76,7 +77,7 @@ export async function generateKeyOnToken(given: TokenKeygenOptions): Promise<Tok
  * token, serial, id and object: enough to find the key and its certificate, short enough to type. The token's label
  * and serial as tokenUri names them: by their bytes where they are not UTF-8 (`token=caf%E9`).
  */
-export function tokenKeyUri(token: TokenSlot["token"], id: Buffer, label: string): Pkcs11Uri {
+export function tokenKeyUri(token: TokenIdentity, id: Buffer, label: string): Pkcs11Uri {
   const named = tokenUri({ token });
   // No label (or none that is UTF-8): an `object=` with nothing after it would select only objects labelled "".
   return { ...(named.token !== undefined ? { token: named.token } : {}), ...(named.serial?.length ? { serial: named.serial } : {}), id, ...(label ? { object: label } : {}) };
