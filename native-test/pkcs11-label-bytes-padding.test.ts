@@ -3,37 +3,29 @@
  * a NUL (a module padding with NULs, or ending the label with one), then without trailing blanks; blanks inside kept.
  * The attribute shim's RAA_SHIM_TOKEN_LABEL writes bytes softhsm2-util cannot (a NUL) over a real SoftHSM token's.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { makeTempDir } from "../test/helpers/pki.js";
-import { initSoftHsmToken, SOFTHSM_MODULE } from "./helpers/softhsm-fixture.js";
+import { initSoftHsmToken, setProcessEnv, SOFTHSM_MODULE, writeSoftHsmConf } from "./helpers/softhsm-fixture.js";
 import { buildAttributeShim } from "./helpers/attribute-shim.js";
 import { acquireModule, type ModuleLease } from "../src/pkcs11/module-loader.js";
 import { describeToken, listTokenSlots, slotMatches, tokenUri } from "../src/pkcs11/slots.js";
 import { formatPkcs11Uri, parsePkcs11Uri } from "../src/pkcs11/uri.js";
 
 const tmp = makeTempDir("raa-label-padding-");
-const conf = join(tmp.dir, "softhsm2.conf");
-const VARIABLES = ["SOFTHSM2_CONF", "RAA_SHIM_TARGET", "RAA_SHIM_TOKEN_LABEL"] as const;
-const previous = Object.fromEntries(VARIABLES.map((name) => [name, process.env[name]]));
 let lease: ModuleLease | undefined;
+let restoreEnv: (() => void) | undefined;
 
 beforeAll(async () => {
-  mkdirSync(join(tmp.dir, "tokens"));
-  writeFileSync(conf, `directories.tokendir = ${join(tmp.dir, "tokens")}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
-  process.env.SOFTHSM2_CONF = conf;
-  process.env.RAA_SHIM_TARGET = SOFTHSM_MODULE;
+  const conf = writeSoftHsmConf(tmp.dir);
+  // RAA_SHIM_TOKEN_LABEL: set by each test, put back with the others.
+  restoreEnv = setProcessEnv({ SOFTHSM2_CONF: conf, RAA_SHIM_TARGET: SOFTHSM_MODULE, RAA_SHIM_TOKEN_LABEL: undefined });
   initSoftHsmToken("real", conf);
   lease = await acquireModule({ path: buildAttributeShim(tmp.dir), origin: "test", option: "--pkcs11-lib" });
 }, 120_000);
 
 afterAll(() => {
   lease?.release();
-  for (const [name, value] of Object.entries(previous)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
+  restoreEnv?.();
   tmp.cleanup();
 });
 

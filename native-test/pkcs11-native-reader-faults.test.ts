@@ -5,13 +5,13 @@
  * loader tagged: one another addon wrapped is never unwrapped); and a module that writes a pointer into the template, or claims more than its room.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import * as pkcs11js from "pkcs11js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "../test/helpers/pki.js";
-import { certificateObjectTemplate, initSoftHsmToken, PKCS11_SPY_MODULE, SOFTHSM_MODULE, withSoftHsmSession } from "./helpers/softhsm-fixture.js";
+import { certificateObjectTemplate, initSoftHsmToken, PKCS11_SPY_MODULE, setProcessEnv, SOFTHSM_MODULE, withSoftHsmSession, writeSoftHsmConf } from "./helpers/softhsm-fixture.js";
 import { buildAttributeShim, buildForeignWrap } from "./helpers/attribute-shim.js";
 import { loadNativeHelper, nativeHelperPath } from "../src/os/native-helper.js";
 import { acquireModule, Pkcs11Module, type ModuleLease } from "../src/pkcs11/module-loader.js";
@@ -20,11 +20,9 @@ import { closeSession, findCertificates, findObjects, openSession, readAttribute
 import { CKA, CKO } from "../src/pkcs11/constants.js";
 
 const tmp = makeTempDir("raa-native-faults-");
-const conf = join(tmp.dir, "softhsm2.conf");
-const SHIM_VARIABLES = ["SOFTHSM2_CONF", "RAA_SHIM_TARGET", "RAA_SHIM_ATTRIBUTE", "RAA_SHIM_ANSWER"] as const;
-const previous = Object.fromEntries(SHIM_VARIABLES.map((name) => [name, process.env[name]]));
-process.env.SOFTHSM2_CONF = conf; // the binding in this process reads it
-process.env.RAA_SHIM_TARGET = SOFTHSM_MODULE;
+const conf = writeSoftHsmConf(tmp.dir);
+// The binding in this process reads SOFTHSM2_CONF; answer() sets the shim's answer.
+const restoreEnv = setProcessEnv({ SOFTHSM2_CONF: conf, RAA_SHIM_TARGET: SOFTHSM_MODULE, RAA_SHIM_ATTRIBUTE: undefined, RAA_SHIM_ANSWER: undefined });
 const VALUE = Buffer.alloc(3000, 0x5a);
 const HUGE_LENGTH = 2n ** 62n;
 let shim: string;
@@ -37,8 +35,6 @@ function answer(kind: string | undefined, attribute: number): void {
 }
 
 beforeAll(async () => {
-  mkdirSync(join(tmp.dir, "tokens"));
-  writeFileSync(conf, `directories.tokendir = ${join(tmp.dir, "tokens")}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
   shim = buildAttributeShim(tmp.dir);
   initSoftHsmToken("faults", conf);
   withSoftHsmSession("faults", "1234", (lib, session) => lib.C_CreateObject(session, certificateObjectTemplate(VALUE, "faulty", "01")));
@@ -49,10 +45,7 @@ afterEach(() => delete process.env.RAA_SHIM_ANSWER);
 
 afterAll(() => {
   lease?.release();
-  for (const [name, value] of Object.entries(previous)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
+  restoreEnv();
   tmp.cleanup();
 });
 

@@ -6,11 +6,11 @@
  * ("already rejected the PIN … not presented again"), though it is that token's PIN.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { makeTempDir } from "../test/helpers/pki.js";
-import { SOFTHSM_MODULE } from "./helpers/softhsm-fixture.js";
+import { setProcessEnv, SOFTHSM_MODULE, writeSoftHsmConf } from "./helpers/softhsm-fixture.js";
 import { buildAttributeShim } from "./helpers/attribute-shim.js";
 import { acquireModule, type ModuleLease } from "../src/pkcs11/module-loader.js";
 import { listTokenSlots } from "../src/pkcs11/slots.js";
@@ -18,34 +18,26 @@ import { closeSession, openSession } from "../src/pkcs11/objects.js";
 import { loginUser, pinFromSource } from "../src/pkcs11/pin.js";
 
 const tmp = makeTempDir("raa-pin-cache-bytes-");
-const conf = join(tmp.dir, "softhsm2.conf");
-const VARIABLES = ["SOFTHSM2_CONF", "RAA_SHIM_TARGET", "RAA_SHIM_TOKEN_SERIAL"] as const;
-const previous = Object.fromEntries(VARIABLES.map((name) => [name, process.env[name]]));
 /** Each token's user PIN; printf's octal for the label's last byte. */
 const TOKENS = { e9: { octal: "351", pin: "1111" }, ff: { octal: "377", pin: "2222" } } as const;
 let lease: ModuleLease | undefined;
+let restoreEnv: (() => void) | undefined;
 
 beforeAll(async () => {
-  mkdirSync(join(tmp.dir, "tokens"));
-  writeFileSync(conf, `directories.tokendir = ${join(tmp.dir, "tokens")}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
+  const conf = writeSoftHsmConf(tmp.dir);
   const env = { ...process.env, SOFTHSM2_CONF: conf };
   for (const { octal, pin } of Object.values(TOKENS)) {
     // The label's byte through sh: Node's argv is UTF-8 text.
     execFileSync("sh", ["-c", `softhsm2-util --init-token --free --label "$(printf 'caf\\${octal}')" --so-pin 12345678 --pin ${pin}`], { env, stdio: "ignore" });
   }
   writeFileSync(join(tmp.dir, "pin"), `${TOKENS.ff.pin}\n`, { mode: 0o600 });
-  process.env.SOFTHSM2_CONF = conf;
-  process.env.RAA_SHIM_TARGET = SOFTHSM_MODULE;
-  process.env.RAA_SHIM_TOKEN_SERIAL = "0123456789abcdef";
+  restoreEnv = setProcessEnv({ SOFTHSM2_CONF: conf, RAA_SHIM_TARGET: SOFTHSM_MODULE, RAA_SHIM_TOKEN_SERIAL: "0123456789abcdef" });
   lease = await acquireModule({ path: buildAttributeShim(tmp.dir), origin: "test", option: "--pkcs11-lib" });
 }, 120_000);
 
 afterAll(() => {
   lease?.release();
-  for (const [name, value] of Object.entries(previous)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
+  restoreEnv?.();
   tmp.cleanup();
 });
 

@@ -3,7 +3,7 @@
  * SoftHSM reads SOFTHSM2_CONF when the module is initialised, so the file sets it before its first signer.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import * as pkcs11js from "pkcs11js";
@@ -32,6 +32,30 @@ export function withSoftHsmSession<T>(token: string, pin: string, use: (lib: pkc
   } finally {
     lib.C_Finalize();
   }
+}
+
+/** A SoftHSM configuration in `dir` whose tokens are files in `dir`/tokens (made here): its path, for SOFTHSM2_CONF. */
+export function writeSoftHsmConf(dir: string): string {
+  const conf = join(dir, "softhsm2.conf");
+  mkdirSync(join(dir, "tokens"));
+  writeFileSync(conf, `directories.tokendir = ${join(dir, "tokens")}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
+  return conf;
+}
+
+/**
+ * Sets `variables` in this process's environment (undefined: unsets it; the module in this process reads
+ * SOFTHSM2_CONF, the shim its RAA_SHIM_*, a test may change one later): returns what puts back the values they had.
+ */
+export function setProcessEnv(variables: Readonly<Record<string, string | undefined>>): () => void {
+  const put = (entries: [string, string | undefined][]) => {
+    for (const [name, value] of entries) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+  const previous = Object.keys(variables).map((name): [string, string | undefined] => [name, process.env[name]]);
+  put(Object.entries(variables));
+  return () => put(previous);
 }
 
 /** A new SoftHSM token labelled `label` (SO PIN 12345678, user PIN 1234) in the token directory of the SoftHSM configuration `conf`. */
