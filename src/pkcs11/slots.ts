@@ -25,12 +25,16 @@ export interface TokenSlot {
 /** C_GetSlotList's return codes that mean "no token (yet)"; any other failure is the module's, not an absent token. */
 const NO_TOKEN_YET = new Set(["CKR_TOKEN_NOT_PRESENT", "CKR_DEVICE_REMOVED"]);
 
+/** C_GetSlotInfo's and C_GetTokenInfo's: the token (or its reader) went since C_GetSlotList, or is none this module reads. */
+const TOKEN_GONE = new Set([...NO_TOKEN_YET, "CKR_SLOT_ID_INVALID", "CKR_TOKEN_NOT_RECOGNIZED"]);
+
 /** Listings of a module whose tokens are files, while a URI in `wanted` matches none, and the pause between them. */
 const FILE_TOKEN_LISTINGS = 4;
 const FILE_TOKEN_PAUSE_MS = 100;
 
 /**
- * Every slot with an initialised token, once; slots whose info cannot be read (a token half gone) are skipped.
+ * Every slot with an initialised token, once; slots whose token went meanwhile (TOKEN_GONE) are skipped. Any other
+ * failure to read a slot is thrown, naming it: that token may be the one asked for, and another must not be chosen.
  * A C_GetSlotList failure other than NO_TOKEN_YET is thrown: --wait-for-device must not wait it out.
  * A module whose tokens are files (SoftHSM) rewrites a token's file at every C_Login: another process listing
  * then may find it blank or unreadable. While a URI in `wanted` matches no token, such a module is listed again
@@ -94,24 +98,34 @@ function listSlotsOnce(module: Pkcs11Module, debug?: DebugLog): TokenSlot[] {
         flags: tokenInfo.flags,
       });
     } catch (error) {
+      if (!TOKEN_GONE.has(ckrName(error) ?? "")) throw unreadableSlot(module, handle, error);
       debug?.(`pkcs11: skipping slot ${slotIdOf(handle)}: ${describeCkr(error)}`);
     }
   }
   return slots;
 }
 
+function unreadableSlot(module: Pkcs11Module, handle: Buffer, error: unknown) {
+  return pkcs11Failure(`reading the token in slot ${slotIdOf(handle)} of the PKCS#11 module ${module.path}`, error,
+    "no token was chosen, as this one might be the one asked for: check that token (re-insert it) and the module's logs");
+}
+
 /**
- * The token's fields as the module wrote them, read by raa_native's pkcs11TokenInfo, when one is not UTF-8 (else the
- * text pkcs11js gave says it all). Undefined without the helper, for a module it may not reach (RAA_NOT_DIRECT,
- * remembered as for reads and logins), for a lib it cannot take (a TypeError: a stand-in), or when the call fails
- * (the token going: pkcs11js's call just succeeded).
+ * The token's fields as the module wrote them, read by raa_native's pkcs11TokenInfo, when one is not UTF-8 or holds
+ * U+FFFD (else the text pkcs11js gave says it all; its U+FFFD may stand for a byte it dropped, these bytes say it is the
+ * token's own). Undefined without the helper, for a module it may not reach (RAA_NOT_DIRECT, remembered as for reads
+ * and logins), for a lib it cannot take (a TypeError: a stand-in), or when the call fails (the token going: pkcs11js's
+ * call just succeeded).
  */
 function tokenFieldBytes(module: Pkcs11Module, handle: Buffer): TokenFieldBytes | undefined {
   const info = directCall(module, (helper) => helper.pkcs11TokenInfo?.(module.lib, module.pkcs11, module.path, handle));
   if (info === undefined || typeof info === "number") return undefined;
   const bytes = { label: unpadBytes(info.label), manufacturer: unpadBytes(info.manufacturerID), model: unpadBytes(info.model), serial: unpadBytes(info.serialNumber) };
-  return Object.values(bytes).every((field) => isUtf8(field)) ? undefined : Object.freeze(bytes);
+  return Object.values(bytes).every((field) => isUtf8(field) && !field.includes(REPLACEMENT)) ? undefined : Object.freeze(bytes);
 }
+
+/** U+FFFD in UTF-8: pkcs11js's text for a byte that is not UTF-8, or the label's own character. */
+const REPLACEMENT = Buffer.from("\ufffd", "utf8");
 
 /** {@link unpad} for bytes: cut at a NUL, without trailing blanks. */
 function unpadBytes(field: Buffer): Buffer {
@@ -151,9 +165,9 @@ export function slotMatches(uri: Pkcs11Uri, slot: TokenSlot, library: LibraryInf
 
 /**
  * The URI naming this slot's token (no slot-id: SoftHSM and PC/SC renumber slots). A field whose bytes are not UTF-8
- * (Latin-1 `caf\xe9`) by those bytes, when raa_native read them (`token=caf%E9`: p11-kit finds it too); without the
- * helper, without that field: pkcs11js writes U+FFFD for such bytes, and `token=caf%EF%BF%BD` would name a label the
- * token does not have.
+ * (Latin-1 `caf\xe9`) by those bytes, when raa_native read them (`token=caf%E9`: p11-kit finds it too), and so one whose
+ * UTF-8 holds U+FFFD (`token=caf%EF%BF%BD`); without the helper, a field with U+FFFD is left out: pkcs11js writes it for
+ * bytes that are not UTF-8, and `token=caf%EF%BF%BD` would name a label the token may not have.
  */
 export function tokenUri(slot: Pick<TokenSlot, "token">): Pkcs11Uri {
   const { token } = slot;
@@ -189,8 +203,10 @@ export function tokenNotFound(uri: Pkcs11Uri, slots: readonly TokenSlot[], modul
   });
 }
 
+/** `token "X" (serial 0042)`; `(no serial)` for an empty one, as a key's is `(no label, no id)`: a serial may be "none". */
 export function describeToken(token: TokenIdentity): string {
-  return `token "${quotedField(token, "label")}" (serial ${quotedField(token, "serial") || "none"})`;
+  const serial = quotedField(token, "serial");
+  return `token "${quotedField(token, "label")}" (${serial === "" ? "no serial" : `serial ${serial}`})`;
 }
 
 /**

@@ -6,7 +6,7 @@
 /**
  * What identifies a token across removal and re-insertion (the slot id may change, these do not). The text as pkcs11js
  * decodes it (U+FFFD for a byte that is not UTF-8); `bytes`, read by raa_native, only when a field's bytes are not
- * UTF-8: then they, not the text, are the token's (what a URI selects and names it by, what a listing shows).
+ * UTF-8 or hold U+FFFD (EF BF BD, the token's own then): they, not the text, are the token's (what a URI selects and names it by, what a listing shows).
  */
 export interface TokenIdentity {
   readonly label: string;

@@ -24,6 +24,10 @@
  *   RAA_SHIM_TOKEN_LABEL   C_GetTokenInfo's label for every token, as hex (64 digits at most; fewer: the rest blanks):
  *                       bytes no softhsm2-util label holds (a NUL, padding of NULs)
  *
+ * Round 43, L2:
+ *   RAA_SHIM_TOKEN_INFO_ERROR  a slot id (decimal) whose C_GetTokenInfo answers CKR_DEVICE_ERROR (a card the reader
+ *                       cannot read at the moment); the other slots' are SoftHSM's
+ *
  * Read at each call (RAA_SHIM_NO_LOGIN: at C_GetFunctionList): a test changes the answer between signers in one process.
  */
 #include <dlfcn.h>
@@ -111,6 +115,8 @@ static CK_RV shim_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info) {
   const char *serial = getenv("RAA_SHIM_TOKEN_SERIAL");
   const char *label = getenv("RAA_SHIM_TOKEN_LABEL");
   if (rv != CKR_OK) return rv;
+  const char *failing = getenv("RAA_SHIM_TOKEN_INFO_ERROR");
+  if (failing != NULL && strtoul(failing, NULL, 10) == slot) return CKR_DEVICE_ERROR;
   if (serial != NULL) {
     size_t length = strlen(serial);
     memset(info->serialNumber, ' ', sizeof info->serialNumber);
