@@ -69,6 +69,19 @@ describe("listTokenSlots and raa_native's pkcs11TokenInfo", () => {
     expect(native.calls).toBe(1);
   });
 
+  it("keeps the bytes of a label that is UTF-8 holding U+FFFD: the token's own (round 43, L2), named by them", async () => {
+    const replacement = Buffer.from("caf\ufffd");
+    helper(() => answer(replacement));
+    expect((await listTokenSlots(moduleWithToken()))[0]!.token.bytes?.label).toEqual(replacement);
+  });
+
+  it("a failure of the helper other than RAA_NOT_DIRECT or a TypeError is thrown, naming the slot (round 43, L2)", async () => {
+    helper(() => { throw new Error("pkcs11TokenInfo: out of memory"); });
+    await expect(listTokenSlots(moduleWithToken())).rejects.toMatchObject({
+      code: "PKCS11_ERROR", message: "reading the token in slot 3 of the PKCS#11 module /usr/lib/m.so failed: pkcs11TokenInfo: out of memory",
+    });
+  });
+
   it("passes the module's lib, class, path and the slot's handle", async () => {
     const seen: unknown[][] = [];
     helper((...args) => (seen.push(args), answer(latin1)));

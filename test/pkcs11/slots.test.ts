@@ -63,6 +63,27 @@ describe("listTokenSlots with a module that lists a slot twice", () => {
   });
 });
 
+describe("listTokenSlots with a slot whose token cannot be read (round 43, L2)", () => {
+  const failing = (name: string) => {
+    const module = moduleWithToken("device");
+    Object.assign(module, { path: "/usr/lib/m.so" });
+    (module.lib as unknown as Record<string, unknown>).C_GetTokenInfo = () => { throw new Error(`${name}: C_GetTokenInfo`); };
+    return module;
+  };
+
+  it("skips a slot whose token went meanwhile (removed, its reader gone) or that the module does not read", async () => {
+    for (const name of ["CKR_TOKEN_NOT_PRESENT", "CKR_DEVICE_REMOVED", "CKR_SLOT_ID_INVALID", "CKR_TOKEN_NOT_RECOGNIZED"]) {
+      expect(await listTokenSlots(failing(name))).toEqual([]);
+    }
+  });
+
+  it("any other failure is thrown, naming the slot: that token may be the one asked for (was skipped unsaid)", async () => {
+    await expect(listTokenSlots(failing("CKR_DEVICE_ERROR"))).rejects.toMatchObject({
+      code: "PKCS11_ERROR", message: "reading the token in slot 3 of the PKCS#11 module /usr/lib/m.so failed: CKR_DEVICE_ERROR",
+    });
+  });
+});
+
 describe("listTokenSlots while another process rewrites a SoftHSM token's file", () => {
   const SOFTHSM = { manufacturer: "SoftHSM", description: "Implementation of PKCS11", version: { major: 2, minor: 6 } };
   const uri = parsePkcs11Uri("pkcs11:token=device;object=k");

@@ -29,6 +29,11 @@ describe("describeToken", () => {
     expect(describeToken(slot('a" b\\c').token)).toBe('token "a\\" b\\\\c" (serial 0042)');
   });
 
+  it("an empty serial is (no serial), told apart from the serial \"none\" (round 43, L2)", () => {
+    const token = (serial: string) => ({ ...slot("t").token, serial });
+    expect([describeToken(token("")), describeToken(token("none"))]).toEqual(['token "t" (no serial)', 'token "t" (serial none)']);
+  });
+
   it("a label's control character is escaped as escapeControls does", () => {
     expect(describeToken(slot("a\nb").token)).not.toContain("\n");
   });
