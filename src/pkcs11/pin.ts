@@ -154,7 +154,11 @@ export async function loginUser(context: TokenContext, supply: PinSupply | undef
   if (supply) context.debug?.(`pkcs11: logged in to ${describeToken(context.slot.token)} with the PIN from ${supply.description}`);
 }
 
-/** C_Login(CKU_CONTEXT_SPECIFIC) between C_SignInit and C_Sign, for CKA_ALWAYS_AUTHENTICATE keys. */
+/**
+ * C_Login(CKU_CONTEXT_SPECIFIC) between C_SignInit and C_Sign, for CKA_ALWAYS_AUTHENTICATE keys. `pin`: the one
+ * remembered for every signature (RememberedPin.peek), wiped here once the token rejects it: it is never presented
+ * again, and the signer, which then fails every call as this one, would keep it until closed.
+ */
 export function loginContextSpecific(context: TokenContext, pin: Secret, description: string): void {
   refuseEmptyPin(context, pin, description, "context-specific ");
   const seen = refuseRejectedPin(context, pin, description, "context-specific ");
@@ -163,6 +167,7 @@ export function loginContextSpecific(context: TokenContext, pin: Secret, descrip
     presented = presentPin(context, CKU.CONTEXT_SPECIFIC, pin);
   } catch (error) {
     const failure = loginFailure(context, error, description, "context-specific ");
+    if (rejectedAsWrong(failure, error)) pin.wipe();
     throw rememberFailure(context, failure, error, seen, description, "context-specific ");
   }
   if (!presented) throw notUtf8(context, description, "context-specific ");

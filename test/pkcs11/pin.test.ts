@@ -227,6 +227,16 @@ describe("loginUser", () => {
     expect(logins).toHaveLength(2);
   });
 
+  it("wipes the remembered context-specific PIN the token rejected as wrong; one whose outcome is unknown or expired is the caller's (round 43, L2)", () => {
+    const after = (ckr: string) => {
+      forgetRejectedSecrets();
+      const pin = Secret.fromUtf8("5678");
+      expect(() => loginContextSpecific(tokenAnswering(ckr, 0).context, pin, "file ctx")).toThrow();
+      return (() => { try { return pin.reveal(); } catch { return "wiped"; } })();
+    };
+    expect([after("CKR_PIN_INCORRECT:160"), after("CKR_DEVICE_ERROR:48"), after("CKR_PIN_EXPIRED:163")]).toEqual(["wiped", "5678", "5678"]);
+  });
+
   it("does not present again a context-specific PIN the token rejected, nor take it for the user PIN's rejection", async () => {
     const { context, logins } = tokenAnswering("CKR_PIN_INCORRECT:160", 0);
     const pin = () => Secret.fromUtf8("5678");
