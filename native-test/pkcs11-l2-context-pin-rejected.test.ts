@@ -13,6 +13,7 @@ import { Secret } from "../src/secrets/secret.js";
 import { createSoftHsmFixture, PKCS11_SPY_MODULE, type SoftHsmFixture, WRONG_PIN } from "./helpers/softhsm-fixture.js";
 import { parseSpyLog } from "./helpers/pkcs11-spy-log.js";
 import { failure } from "../test/helpers/agent-error.js";
+import { holdSigner } from "../src/credentials/signer-holder.js";
 
 let hsm: SoftHsmFixture;
 let spyLog = "";
@@ -35,7 +36,13 @@ afterAll(() => {
   hsm.cleanup();
 });
 
-it("a rejected context-specific PIN is presented once, and wiped at the refusal while the signer stays open", async () => {
+const URI = "pkcs11:token=rolesanywhere;object=always-auth";
+/** The C_Login calls the spy logged as context-specific so far. */
+const contextLogins = () => readFileSync(spyLog, "utf8").split(/^(?=\d+: C_\w+$)/m)
+  .filter((block) => /^\d+: C_Login$/m.test(block) && /CKU_CONTEXT_SPECIFIC/.test(block)).length;
+
+/** Records every Secret read from a file from now on; `unwiped(pin)`: those holding `pin` still readable. */
+function watchSecrets() {
   const made: Secret[] = [];
   const fromBytes = Secret.fromBytes.bind(Secret);
   const spy = vi.spyOn(Secret, "fromBytes").mockImplementation((bytes) => {
@@ -43,11 +50,16 @@ it("a rejected context-specific PIN is presented once, and wiped at the refusal 
     made.push(secret);
     return secret;
   });
+  const unwiped = (pin: string) => made.filter((secret) => { try { return secret.use((b) => b.equals(Buffer.from(pin))); } catch { return false; } });
+  return { made, unwiped, restore: () => spy.mockRestore() };
+}
+
+it("a rejected context-specific PIN is presented once, and wiped at the refusal while the signer stays open", async () => {
+  const secrets = watchSecrets();
   const contextPinFile = join(hsm.dir, "context-pin.txt");
   writeFileSync(contextPinFile, `${WRONG_PIN}\n`, { mode: 0o600 });
-  const uri = "pkcs11:token=rolesanywhere;object=always-auth";
   const signer = await createPkcs11Signer({
-    library: PKCS11_SPY_MODULE, keyUri: uri, certificate: hsm.certificate("always-auth.pem"),
+    library: PKCS11_SPY_MODULE, keyUri: URI, certificate: hsm.certificate("always-auth.pem"),
     pin: { kind: "file", path: hsm.pinFile() }, contextPin: { kind: "file", path: contextPinFile },
   });
   try {
@@ -55,15 +67,45 @@ it("a rejected context-specific PIN is presented once, and wiped at the refusal 
     for (let i = 0; i < 3; i++) errors.push(await failure(signer.sign(Buffer.from("message"))));
     expect(errors.map((e) => e.code)).toEqual(["PIN_INCORRECT", "PIN_INCORRECT", "PIN_INCORRECT"]);
     expect(errors[0]!.message).toContain("rejected the context-specific PIN from file");
-    const logins = readFileSync(spyLog, "utf8").split(/^(?=\d+: C_\w+$)/m).filter((block) => /^\d+: C_Login$/m.test(block));
-    expect(logins.filter((block) => /CKU_CONTEXT_SPECIFIC/.test(block))).toHaveLength(1);
+    expect(contextLogins()).toBe(1);
     expect(parseSpyLog(readFileSync(spyLog, "utf8")).filter((c) => c.name === "C_Login").map((c) => c.rv)).toEqual(["CKR_OK", "CKR_PIN_INCORRECT"]);
     // Every Secret read from a file holding the wrong PIN: wiped (use() throws), the signer still open.
-    const wrong = made.filter((secret) => { try { return secret.use((b) => b.equals(Buffer.from(WRONG_PIN))); } catch { return false; } });
-    expect(wrong).toEqual([]);
-    expect(made.length).toBeGreaterThan(1);
+    expect(secrets.unwiped(WRONG_PIN)).toEqual([]);
+    expect(secrets.made.length).toBeGreaterThan(1);
   } finally {
-    spy.mockRestore();
+    secrets.restore();
     await signer.close();
+  }
+});
+
+it("a long-running source (signer-holder.ts) closes the signer at the refusal and never presents the PIN again (no defect: a pin)", async () => {
+  const before = contextLogins();
+  const contextPinFile = join(hsm.dir, "context-pin-held.txt");
+  writeFileSync(contextPinFile, `${WRONG_PIN}-2\n`, { mode: 0o600 }); // not the one above, which this process refuses unpresented
+  const pin = { kind: "file", path: hsm.pinFile() } as const;
+  const contextPin = { kind: "file", path: contextPinFile } as const;
+  let opened = 0;
+  const secrets = watchSecrets();
+  const holder = holdSigner({ privateKey: URI, pkcs11: { library: PKCS11_SPY_MODULE, pin, contextPin } }, () => {
+    opened++;
+    return createPkcs11Signer({ library: PKCS11_SPY_MODULE, keyUri: URI, certificate: hsm.certificate("always-auth.pem"), pin, contextPin });
+  }, () => {});
+  try {
+    const codes = [];
+    for (let i = 0; i < 3; i++) {
+      try {
+        const signer = await holder.acquire();
+        await signer.sign(Buffer.from("message"), "SHA256");
+        await holder.release();
+      } catch (error) {
+        await holder.release(error);
+        codes.push((error as { code?: string }).code);
+      }
+    }
+    expect(codes).toEqual(["PIN_INCORRECT", "PIN_INCORRECT", "PIN_INCORRECT"]);
+    expect([opened, contextLogins() - before, secrets.unwiped(`${WRONG_PIN}-2`).length]).toEqual([1, 1, 0]);
+  } finally {
+    secrets.restore();
+    await holder.close();
   }
 });
