@@ -205,8 +205,8 @@ export function tokenNotFound(uri: Pkcs11Uri, slots: readonly TokenSlot[], modul
 
 /** `token "X" (serial 0042)`; `(no serial)` for an empty one, as a key's is `(no label, no id)`: a serial may be "none". */
 export function describeToken(token: TokenIdentity): string {
-  const serial = quotedField(token, "serial");
-  return `token "${quotedField(token, "label")}" (${serial === "" ? "no serial" : `serial ${serial}`})`;
+  const [label, serial] = [quotedField(token, "label"), quotedField(token, "serial")];
+  return serial === "" ? `token "${label}" (no serial)` : `token "${label}" (serial ${serial})`;
 }
 
 /**
