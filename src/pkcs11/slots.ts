@@ -33,7 +33,7 @@ const FILE_TOKEN_LISTINGS = 4;
 const FILE_TOKEN_PAUSE_MS = 100;
 
 /**
- * Every slot with an initialised token, once; slots whose token went meanwhile (TOKEN_GONE) are skipped. Any other
+ * Every slot with an initialised token, once; slots whose token went meanwhile (tokenGone) are skipped. Any other
  * failure to read a slot is thrown, naming it: that token may be the one asked for, and another must not be chosen.
  * A C_GetSlotList failure other than NO_TOKEN_YET is thrown: --wait-for-device must not wait it out.
  * A module whose tokens are files (SoftHSM) rewrites a token's file at every C_Login: another process listing
@@ -98,11 +98,20 @@ function listSlotsOnce(module: Pkcs11Module, debug?: DebugLog): TokenSlot[] {
         flags: tokenInfo.flags,
       });
     } catch (error) {
-      if (!TOKEN_GONE.has(ckrName(error) ?? "")) throw unreadableSlot(module, handle, error);
+      if (!tokenGone(module, error)) throw unreadableSlot(module, handle, error);
       debug?.(`pkcs11: skipping slot ${slotIdOf(handle)}: ${describeCkr(error)}`);
     }
   }
   return slots;
+}
+
+/**
+ * TOKEN_GONE, and CKR_GENERAL_ERROR from a module whose tokens are files: SoftHSM's answer for a token whose files were
+ * removed (or are being rewritten by another process's login, which the listing again in listTokenSlots waits out).
+ */
+function tokenGone(module: Pkcs11Module, error: unknown): boolean {
+  const name = ckrName(error) ?? "";
+  return TOKEN_GONE.has(name) || (name === "CKR_GENERAL_ERROR" && tokensAreFiles(module));
 }
 
 function unreadableSlot(module: Pkcs11Module, handle: Buffer, error: unknown) {

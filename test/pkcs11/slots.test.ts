@@ -64,9 +64,9 @@ describe("listTokenSlots with a module that lists a slot twice", () => {
 });
 
 describe("listTokenSlots with a slot whose token cannot be read (round 43, L2)", () => {
-  const failing = (name: string) => {
+  const failing = (name: string, manufacturer = "Vendor") => {
     const module = moduleWithToken("device");
-    Object.assign(module, { path: "/usr/lib/m.so" });
+    Object.assign(module, { path: "/usr/lib/m.so", info: { manufacturer, description: "d", version: { major: 1, minor: 0 } } });
     (module.lib as unknown as Record<string, unknown>).C_GetTokenInfo = () => { throw new Error(`${name}: C_GetTokenInfo`); };
     return module;
   };
@@ -78,9 +78,16 @@ describe("listTokenSlots with a slot whose token cannot be read (round 43, L2)",
   });
 
   it("any other failure is thrown, naming the slot: that token may be the one asked for (was skipped unsaid)", async () => {
-    await expect(listTokenSlots(failing("CKR_DEVICE_ERROR"))).rejects.toMatchObject({
-      code: "PKCS11_ERROR", message: "reading the token in slot 3 of the PKCS#11 module /usr/lib/m.so failed: CKR_DEVICE_ERROR",
-    });
+    for (const name of ["CKR_DEVICE_ERROR", "CKR_GENERAL_ERROR", "CKR_FUNCTION_FAILED"]) {
+      await expect(listTokenSlots(failing(name))).rejects.toMatchObject({
+        code: "PKCS11_ERROR", message: `reading the token in slot 3 of the PKCS#11 module /usr/lib/m.so failed: ${name}`,
+      });
+    }
+  });
+
+  it("SoftHSM's CKR_GENERAL_ERROR (a token whose files went) is skipped; its CKR_DEVICE_ERROR is thrown", async () => {
+    expect(await listTokenSlots(failing("CKR_GENERAL_ERROR", "SoftHSM"))).toEqual([]);
+    await expect(listTokenSlots(failing("CKR_DEVICE_ERROR", "SoftHSM"))).rejects.toMatchObject({ code: "PKCS11_ERROR" });
   });
 });
 
