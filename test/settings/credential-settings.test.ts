@@ -3,7 +3,9 @@
  * options, flag records (seconds, --no-verify-ssl, the TPM password pair) and the fingerprint that decides a reload.
  * Each test here was written because a mutation of the line it names went unnoticed by the other tests.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { Secret } from "../../src/secrets/secret.js";
+import { heldSecret } from "../../src/secrets/secret-source.js";
 import {
   checkSettingsFields,
   credentialSettings,
@@ -136,5 +138,36 @@ describe("what a missing setting says", () => {
     expect(() => credentialSettings({ ...BASE, profileArn: undefined }, origin)).toThrow(
       expect.objectContaining({ hint: 'add "profile-arn" to the profile or pass --profile-arn' }),
     );
+  });
+});
+
+describe("signerOptions: a pkcs11: URI's pin-value (round 43, M47: Stryker survivors on lines 145-147)", () => {
+  const key = "pkcs11:object=key;token=gw?pin-value=1234";
+  const cert = "pkcs11:object=cert;token=gw?pin-value=5678";
+  const pinOf = (options: ReturnType<typeof signerOptions>) => heldSecret(options.pkcs11?.uriPin);
+
+  it("is taken out of the key's URI text and held as bytes of kind value", () => {
+    const options = signerOptions({ ...BASE, privateKey: key });
+    expect(options.privateKey).toBe("pkcs11:object=key;token=gw");
+    expect(options.pkcs11?.uriPin).toMatchObject({ kind: "value" });
+    expect(pinOf(options)?.reveal()).toBe("1234");
+  });
+
+  it("of the certificate's URI alone, is the PIN (not wiped for a key that has none)", () => {
+    const options = signerOptions({ ...BASE, certificate: cert, privateKey: "pkcs11:object=key;token=gw" });
+    expect(options.certificate).toBe("pkcs11:object=cert;token=gw");
+    expect(pinOf(options)?.reveal()).toBe("5678");
+  });
+
+  it("of both: the key's wins, the certificate's bytes are wiped", () => {
+    const wipe = vi.spyOn(Secret.prototype, "wipe");
+    try {
+      const options = signerOptions({ ...BASE, certificate: cert, privateKey: key });
+      expect([options.privateKey, options.certificate]).toEqual(["pkcs11:object=key;token=gw", "pkcs11:object=cert;token=gw"]);
+      expect(pinOf(options)?.reveal()).toBe("1234");
+      expect(wipe).toHaveBeenCalledTimes(1);
+    } finally {
+      wipe.mockRestore();
+    }
   });
 });

@@ -129,3 +129,26 @@ describe("max-attempts and the timeouts: the same rule and form", () => {
     expect(await apiVerdict({}, { env: { AWS_MAX_ATTEMPTS: "20" } })).toBeUndefined();
   });
 });
+
+describe("the number text's edges (round 43, M47: Stryker survivors in parse-args.ts and parse-config.ts)", () => {
+  it("the command line takes a number with more than one digit after a leading point or before an exponent, and refuses text after NaN", () => {
+    for (const [text, value] of [[".36e4", 3600], ["36e2", 3600], ["+.125e5", 12500]] as const) {
+      expect(parseCommandArgs(spec, ["--session-duration", text]).values["session-duration"]).toBe(value);
+    }
+    for (const text of ["NaN1", "NaNx", "-NaN"]) {
+      expect(() => parseCommandArgs(spec, ["--session-duration", text])).toThrow(`invalid argument "${text}" for "--session-duration" flag: not an integer`);
+    }
+  });
+
+  it("a config file's lost fraction is named by its own line, not the file's last", () => {
+    const json = `{\n  "profiles": {\n    "p": {\n      "session-duration": 899.99999999999999,\n      "certificate": "/c.pem"\n    }\n  }\n}\n`;
+    expect(() => parseConfig(json, "/c.json")).toThrow("config /c.json: line 4: 899.99999999999999 is not a whole number (JSON reads it as 900)");
+  });
+
+  it("number text inside a JSON string (a path, a profile name, an escaped quote before it) is not read as a number", () => {
+    const json = `{"profiles":{"1e-400":{"certificate":"/certs/a\\"2.9999999999999999/899.99999999999999.pem","private-key":"/k-1e-400.pem"}}}`;
+    const config = parseConfig(json, "/c.json");
+    expect([...config.profiles.keys()]).toEqual(["1e-400"]);
+    expect(config.profiles.get("1e-400")).toMatchObject({ certificate: '/certs/a"2.9999999999999999/899.99999999999999.pem', "private-key": "/k-1e-400.pem" });
+  });
+});
