@@ -39,7 +39,7 @@ const flags = (o: Record<string, string>) => Object.entries(o).flatMap(([k, v]) 
 const session = (url = endpoint.url) => [...flags(ARNS), "--endpoint", url, "--no-agent"];
 const file = (name: string, bytes: Buffer | string) => {
   const path = join(dir, name);
-  writeFileSync(path, bytes);
+  writeFileSync(path, bytes, { mode: 0o600 });
   return path;
 };
 const run = (args: readonly string[], stdin?: Buffer | string) => runWithPeak(args, { env, heapMiB: HEAP_MiB, stdin });
@@ -124,5 +124,93 @@ describe("certificates and chains of 16 MiB", () => {
     expect(readFileSync(path).length).toBeLessThanOrEqual(BOUND);
     expectRefused(await run(["credential-process", "--certificate", path, "--private-key", leaf.keyPath, ...session()]), 3, /could not parse certificate: .* is not a valid X\.509 certificate/);
     expectRefused(await run(["credential-process", "--certificate", leaf.certPath, "--private-key", leaf.keyPath, "--intermediates", path, ...session()]), 3, /invalid certificate chain: could not parse certificate: .* is not a valid X\.509 certificate/);
+  }, 180_000);
+});
+
+describe("a password file at the bound, and a FIFO that never ends", () => {
+  // P2 (src/signers/file/pbe.ts, src/secrets): the read, its copy without the newline, the password's UTF-8 and its BMPString
+  // (twice the size, made for PBES2 too) are 5 copies of 16 MiB: ~131 MiB, above the ceiling. Reported, not fixed here.
+  it.fails("16 MiB of password: refused as the wrong password, within the ceiling (fails until the password's copies go)", async () => {
+    const password = file("password-at-bound", Buffer.alloc(BOUND, "p"));
+    const r = await run(["credential-process", "--certificate", leaf.certPath, "--private-key", encryptedKey, "--pkcs8-password-file", password, ...session()]);
+    expectRefused(r, 4, /^roles-anywhere-agent: incorrect PKCS#8 private key password for /);
+  }, 180_000);
+
+  it("a FIFO whose writer never stops: refused at 16 MiB", async () => {
+    const fifo = join(dir, "endless");
+    execFileSync("mkfifo", ["-m", "600", fifo]);
+    const writer = spawn("sh", ["-c", 'exec yes password > "$1"', "sh", fifo], { stdio: "ignore" });
+    children.push(writer);
+    const r = await run(["credential-process", "--certificate", leaf.certPath, "--private-key", encryptedKey, "--pkcs8-password-file", fifo, ...session()]);
+    writer.kill("SIGKILL");
+    expectRefused(r, 3, /holds more than 16 MiB/);
+  }, 180_000);
+});
+
+describe("config files of 16 MiB", () => {
+  const profile = (i: number) => ({ certificate: leaf.certPath, "private-key": leaf.keyPath, intermediates: inter.certPath, ...ARNS, endpoint: endpoint.url, "session-duration": 900 + i });
+  const fill = (build: (n: number) => unknown) => {
+    for (let n = 1024; ; n *= 2) {
+      const text = JSON.stringify(build(n * 2));
+      if (text.length > BOUND) return JSON.stringify(build(n));
+    }
+  };
+  // M47 (src/config): 16 MiB of profiles (~100k) peak at ~150 MiB, above the ceiling; a defect of the config reader, reported.
+  it.fails("100k profiles: the one asked for is used, within the ceiling (fails until M47 bounds the config's parse)", async () => {
+    const text = fill((n) => ({ profiles: Object.fromEntries(Array.from({ length: n }, (_, i) => [`p${i}`, profile(i)])) }));
+    const r = await run(["credential-process", "--config", file("many-profiles.json", text), "--profile", "p7", "--no-agent"]);
+    console.log(`${Buffer.byteLength(text)} bytes of profiles: peak ${r.peakMiB.toFixed(1)} MiB, exit ${r.code}: ${r.stderr.slice(0, 200)}`);
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout).AccessKeyId).toMatch(/^ASIA/);
+    expect(r.peakMiB).toBeLessThan(ceilingMiB);
+  }, 180_000);
+
+  // M47 (src/config): parse-config's scan for numbers JSON rounds, /"(?:[^"\\]|\\.)*"|…/g, recurses once per character of a
+  // string: a 16 MiB one overflows the regexp stack, and the RangeError reaches the user as "cannot read config file …: error".
+  it.fails("one profile with a 16 MiB string: one line that says what is wrong (fails until M47 fixes parse-config)", async () => {
+    const long = file("long-string.json", JSON.stringify({ profiles: { P: { ...profile(0), "role-session-name": "x".repeat(BOUND - 2048) } } }));
+    const r = await run(["credential-process", "--config", long, "--profile", "P", "--no-agent"]);
+    expectRefused(r, 2, /^roles-anywhere-agent: config .*role-session-name/);
+  }, 180_000);
+
+  // M47 (src/config): an array of 1.8 million numbers where one is expected peaks at ~122 MiB before it is refused.
+  it.fails("numbers everywhere: refused in one line, within the ceiling (fails until M47 bounds the config's parse)", async () => {
+    const numbers = Array.from({ length: BOUND / 9 - 8 }, (_, i) => 1e7 + i).join(",");
+    const path = file("numbers.json", `{"profiles":{"P":{"session-duration":[${numbers}]}}}`);
+    expect(readFileSync(path).length).toBeLessThanOrEqual(BOUND);
+    expectRefused(await run(["credential-process", "--config", path, "--profile", "P", "--no-agent"]), 3, /^roles-anywhere-agent: config .*"session-duration" must be a number/);
+  }, 180_000);
+});
+
+describe("CreateSession answers", () => {
+  /** A loopback server that answers every request with `answer`. */
+  async function answering(answer: (res: import("node:http").ServerResponse) => void): Promise<string> {
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => answer(res));
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+  const ask = (url: string) => run(["credential-process", "--certificate", leaf.certPath, "--private-key", leaf.keyPath, ...session(url)]);
+
+  it("exactly 1 MiB of nested JSON arrays: one line, no stack overflow", async () => {
+    const body = "[".repeat(MiB / 2) + "]".repeat(MiB / 2);
+    const url = await answering((res) => res.writeHead(201, { "content-type": "application/json" }).end(body));
+    expectRefused(await ask(url), 7, /CreateSession answered HTTP 201 from .* but the body is not a JSON object/);
+  }, 180_000);
+
+  it("a body streamed without end, and one declaring 1 GiB", async () => {
+    const chunk = Buffer.alloc(64 * 1024, "[");
+    const streamed = await answering((res) => {
+      res.writeHead(201, { "content-type": "application/json" });
+      const more = () => { while (!res.destroyed && res.write(chunk)); };
+      res.on("drain", more);
+      more();
+    });
+    expectRefused(await ask(streamed), 7, /larger than 1048576 bytes/);
+    const declared = await answering((res) => res.writeHead(201, { "content-type": "application/json", "content-length": String(1024 * MiB) }).write("{"));
+    expectRefused(await ask(declared), 7, /larger than 1048576 bytes/);
   }, 180_000);
 });
