@@ -6,13 +6,15 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo, type Socket } from "node:net";
+import { createInterface } from "node:readline";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { createCa, issueLeaf, makeTempDir, openssl } from "../test/helpers/pki.js";
 import { runWithPeak, type PeakRun } from "./helpers/peak-memory.js";
+import { DIST_CLI } from "./helpers/run-cli.js";
 
 const MiB = 1024 * 1024;
 const BOUND = 16 * MiB; // MAX_INPUT_BYTES
@@ -212,5 +214,94 @@ describe("CreateSession answers", () => {
     expectRefused(await ask(streamed), 7, /larger than 1048576 bytes/);
     const declared = await answering((res) => res.writeHead(201, { "content-type": "application/json", "content-length": String(1024 * MiB) }).write("{"));
     expectRefused(await ask(declared), 7, /larger than 1048576 bytes/);
+  }, 180_000);
+});
+
+describe("daemons: thousands of connections sending 60 KB of headers slowly", () => {
+  const CONNECTIONS = 4000;
+  const HEADER_BYTES = 60_000;
+
+  /** The daemon's high-water RSS (VmHWM), MiB: the kernel's, not sampled. */
+  const vmHwmMiB = (pid: number) => Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
+
+  async function startDaemon(args: string[], ready: RegExp): Promise<{ child: ChildProcess; log: string[]; match: RegExpExecArray }> {
+    const child = spawn(process.execPath, [`--max-old-space-size=${HEAP_MiB}`, DIST_CLI, ...args], { env, stdio: ["ignore", "ignore", "pipe"] });
+    children.push(child);
+    const log: string[] = [];
+    createInterface({ input: child.stderr! }).on("line", (line) => log.push(line));
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
+      const line = log.map((l) => ready.exec(l)).find(Boolean);
+      if (line) return { child, log, match: line };
+      if (child.exitCode !== null) break;
+    }
+    throw new Error(`${args[0]} did not start:\n${log.join("\n")}`);
+  }
+
+  /** `count` connections, each sending a request line and HEADER_BYTES of one header in 4 parts, 500 ms apart. */
+  async function flood(open: () => Socket, count: number): Promise<void> {
+    const pad = Buffer.alloc(HEADER_BYTES / 4, "a");
+    const sockets: Socket[] = [];
+    for (let i = 0; i < count; i++) {
+      const socket = open();
+      socket.on("error", () => {});
+      socket.write("GET /latest/meta-data/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: ");
+      sockets.push(socket);
+      if (i % 500 === 499) await new Promise((r) => setTimeout(r, 50)); // the listen backlog
+    }
+    for (let part = 0; part < 4; part++) {
+      await new Promise((r) => setTimeout(r, 500));
+      for (const socket of sockets) if (!socket.destroyed) socket.write(pad);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    const open_ = sockets.filter((s) => !s.destroyed).length;
+    for (const socket of sockets) socket.destroy();
+    console.log(`${count} connections: ${open_} still open after their headers`);
+  }
+
+  async function stopped(child: ChildProcess): Promise<number | null> {
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    child.kill("SIGTERM");
+    return exited;
+  }
+
+  // Not fixed (round 43, A1): 4,000 loopback connections of one user peak serve at ~166 MiB (+110) although its per-user
+  // cap closes all but 256 of them (each burst's first reads and header copies come before a cap check), and the agent
+  // at ~202 MiB (+146, no connection cap, Node's 16 KiB header limit and 60 s headersTimeout). These pass once they are.
+  it.fails("serve (fails: no bound on a burst's memory yet)", async () => {
+    const config = file("serve.json", JSON.stringify({ profiles: { P: { certificate: leaf.certPath, "private-key": leaf.keyPath, intermediates: inter.certPath, ...ARNS, endpoint: endpoint.url } } }));
+    const { child, log, match } = await startDaemon(["serve", "--config", config, "--profile", "P", "--port", "0"], /Local server started on port: (\d+)/);
+    const port = Number(match[1]);
+    const token = async () => (await fetch(`http://127.0.0.1:${port}/latest/api/token`, { method: "PUT", headers: { "x-aws-ec2-metadata-token-ttl-seconds": "60" } })).text();
+    const credentials = async () => (await fetch(`http://127.0.0.1:${port}/latest/meta-data/iam/security-credentials/P`, { headers: { "x-aws-ec2-metadata-token": await token() } })).status;
+    expect(await credentials()).toBe(200);
+    const small = vmHwmMiB(child.pid!);
+    await flood(() => connect(port, "127.0.0.1"), CONNECTIONS);
+    expect(await credentials()).toBe(200);
+    const peak = vmHwmMiB(child.pid!);
+    console.log(`serve: VmHWM ${small.toFixed(1)} MiB after one request, ${peak.toFixed(1)} MiB after ${CONNECTIONS} connections`);
+    expect(await stopped(child)).toBe(0);
+    expect(log.join("\n")).not.toMatch(/\n\s+at |FATAL ERROR|RangeError/);
+    expect(peak).toBeLessThan(small + MARGIN_MiB);
+  }, 180_000);
+
+  it.fails("the agent's socket (fails: no bound on its connections' memory yet)", async () => {
+    const config = file("agent.json", JSON.stringify({ profiles: { P: { certificate: leaf.certPath, "private-key": leaf.keyPath, intermediates: inter.certPath, ...ARNS, endpoint: endpoint.url } } }));
+    const socketPath = join(dir, "agent", "agent.sock");
+    const { child, log } = await startDaemon(["agent", "--config", config, "--socket", socketPath], /agent listening on/);
+    const credentials = () => new Promise<string>((resolve) => {
+      const s = connect(socketPath);
+      const out: Buffer[] = [];
+      s.on("data", (b) => out.push(b)).on("close", () => resolve(Buffer.concat(out).toString("latin1").split("\r\n")[0]!));
+      s.end("GET /v1/credentials/P HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n\r\n");
+    });
+    expect(await credentials()).toBe("HTTP/1.1 200 OK");
+    const small = vmHwmMiB(child.pid!);
+    await flood(() => connect(socketPath), CONNECTIONS);
+    expect(await credentials()).toBe("HTTP/1.1 200 OK");
+    const peak = vmHwmMiB(child.pid!);
+    console.log(`agent: VmHWM ${small.toFixed(1)} MiB after one request, ${peak.toFixed(1)} MiB after ${CONNECTIONS} connections`);
+    expect(await stopped(child)).toBe(0);
+    expect(log.join("\n")).not.toMatch(/\n\s+at |FATAL ERROR|RangeError/);
+    expect(peak).toBeLessThan(small + MARGIN_MiB);
   }, 180_000);
 });
