@@ -8,12 +8,14 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { connect, type AddressInfo, type Socket } from "node:net";
 import { createInterface } from "node:readline";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { createCa, issueLeaf, makeTempDir, openssl } from "../test/helpers/pki.js";
+import { buildAttributeShim } from "./helpers/attribute-shim.js";
 import { runWithPeak, type PeakRun } from "./helpers/peak-memory.js";
+import { certificateObjectTemplate, importSoftHsmKey, initSoftHsmToken, SOFTHSM_MODULE, withSoftHsmSession } from "./helpers/softhsm-fixture.js";
 import { DIST_CLI } from "./helpers/run-cli.js";
 
 const MiB = 1024 * 1024;
@@ -311,4 +313,41 @@ describe("daemons: thousands of connections sending 60 KB of headers slowly", ()
     expect(log.join("\n")).not.toMatch(/\n\s+at |FATAL ERROR|RangeError/);
     expect(peak).toBeLessThan(small + MARGIN_MiB);
   }, 180_000);
+});
+
+describe("a PKCS#11 module that declares a CKA_LABEL or CKA_VALUE of 2^62 bytes (the attribute shim over SoftHSM)", () => {
+  const conf = join(dir, "softhsm2.conf");
+  let shim: string;
+  let previous: string | undefined;
+  beforeAll(() => {
+    previous = process.env["SOFTHSM2_CONF"];
+    process.env["SOFTHSM2_CONF"] = conf; // the binding in this process reads it
+    mkdirSync(join(dir, "tokens"));
+    writeFileSync(conf, `directories.tokendir = ${join(dir, "tokens")}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
+    initSoftHsmToken("ceiling", conf);
+    importSoftHsmKey("ceiling", leaf.keyPath, "01", "device", conf);
+    const der = Buffer.from(execFileSync("openssl", ["x509", "-in", leaf.certPath, "-outform", "DER"]));
+    withSoftHsmSession("ceiling", "1234", (lib, session) => lib.C_CreateObject(session, certificateObjectTemplate(der, "device", "01")));
+    shim = buildAttributeShim(dir);
+  }, 120_000);
+  afterAll(() => {
+    if (previous === undefined) delete process.env["SOFTHSM2_CONF"];
+    else process.env["SOFTHSM2_CONF"] = previous;
+  });
+
+  const ask = (attribute: string) => runWithPeak(
+    ["credential-process", "--certificate", "pkcs11:token=ceiling;object=device", "--private-key", "pkcs11:token=ceiling;object=device", "--pkcs11-lib", shim,
+      "--pkcs11-pin-file", file("pin", "1234\n"), "--intermediates", inter.certPath, ...session()],
+    { env: { ...env, SOFTHSM2_CONF: conf, RAA_SHIM_TARGET: SOFTHSM_MODULE, RAA_SHIM_ATTRIBUTE: attribute, RAA_SHIM_ANSWER: "huge-length" }, heapMiB: HEAP_MiB },
+  );
+
+  it("CKA_LABEL", async () => {
+    const r = await ask("3");
+    expectRefused(r, 3, /the certificate object pkcs11:.* cannot be used: its CKA_LABEL is larger than 1024 bytes/);
+  }, 120_000);
+
+  it("CKA_VALUE", async () => {
+    const r = await ask("0x11");
+    expectRefused(r, 3, /the certificate object pkcs11:.* cannot be used: its CKA_VALUE is larger than 65536 bytes/);
+  }, 120_000);
 });
