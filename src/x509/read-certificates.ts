@@ -2,7 +2,7 @@ import { closeSync, constants, openSync, type Stats } from "node:fs";
 import { InputError, UsageError } from "../errors.js";
 import { readInputFile, type FileStamp, type InputBytes } from "../io/input-file.js";
 import { Certificate, NotX509Error } from "./certificate.js";
-import { decodePemBlocks, looksLikePem, namePemBlock, wipeKeyBlocks } from "../encoding/pem.js";
+import { decodePemBlocks, looksLikePem, namePemBlock, pemLabels, wipeKeyBlocks } from "../encoding/pem.js";
 import { aclAsked, keyInsideFindings, keyInsideWarnings, secretFileAcl, warnOnce, type FileFacts, type KeyInside } from "../os/exposed-file.js";
 import { readElement, unlessMalformed } from "../encoding/der.js";
 import { classifyDer, holdsPrivateKey } from "./der-kind.js";
@@ -166,16 +166,15 @@ export function certificateBundle({ bytes, stamp }: InputBytes, path: string, op
 
 function bundleOf(bytes: Buffer, stamp: FileStamp, path: string, option: string, sent: boolean): CertificateFile {
   if (looksLikePem(bytes)) {
-    const blocks = decodePemBlocks(bytes, path);
-    wipeKeyBlocks(blocks);
-    const stray = blocks.find((b) => b.label !== "CERTIFICATE");
-    if (stray) {
-      const block = namePemBlock(stray.label, "a PEM block that is not a CERTIFICATE");
+    const labels = pemLabels(bytes, path); // not decoded: the cap comes first
+    const stray = labels.find((label) => label !== "CERTIFICATE");
+    if (stray !== undefined) {
+      const block = namePemBlock(stray, "a PEM block that is not a CERTIFICATE");
       throw new InputError("CHAIN_INVALID", `invalid certificate chain: ${path} contains ${block}`, {
         hint: `${option} must hold only CERTIFICATE blocks`,
       });
     }
-    if (sent) assertChainLength(blocks.length, (i) => blockName(path, i));
+    if (sent) assertChainLength(labels.length, (i) => blockName(path, i));
   }
   let certificates: Certificate[];
   try {
@@ -208,10 +207,10 @@ export function parseCertificateBytes(bytes: Buffer, path: string, leafFirst = f
       throw error;
     }
   }
+  if (leafFirst) assertChainLength(pemLabels(bytes, path).filter((label) => label === "CERTIFICATE").length - 1, (i) => blockName(path, i + 1));
   const all = decodePemBlocks(bytes, path);
   wipeKeyBlocks(all); // a key in the same file (read again by the key's reader)
   const blocks = all.filter((b) => b.label === "CERTIFICATE");
-  if (leafFirst) assertChainLength(blocks.length - 1, (i) => blockName(path, i + 1));
   return blocks.map((b, i) => {
     const where = blockName(path, i);
     try {
