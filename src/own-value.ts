@@ -88,9 +88,16 @@ export function fractionLost(text: string): boolean {
 
 /**
  * `from`'s own enumerable properties, each read once, in an object without a prototype: a getter gives the value
- * checked and the value used, and nothing inherited (a polluted Object.prototype) is taken for a property.
+ * checked and the value used, and nothing inherited (a polluted Object.prototype) is taken for a property. A Proxy
+ * whose keys cannot be listed (its trap throws, or lists a key twice) gives a stand-in the checks refuse.
  */
-export function ownCopy(from: object, keys = Object.keys(from)): Record<string, unknown> {
+export function ownCopy(from: object): Record<string, unknown> {
+  let keys: string[];
+  try {
+    keys = Object.keys(from);
+  } catch {
+    return NOT_PLAIN as Record<string, unknown>; // not a TypeError for the caller: USAGE at the check
+  }
   const copy = Object.create(null) as Record<string, unknown>;
   for (const key of keys) copy[key] = (from as Record<string, unknown>)[key]; // a getter's own error is the caller's
   return copy;
@@ -98,19 +105,12 @@ export function ownCopy(from: object, keys = Object.keys(from)): Record<string, 
 
 /**
  * {@link ownCopy} of a plain object (`{ … }`, the only kind the checks take); anything else for them to refuse: a
- * primitive or array as given, another object (a Proxy whose prototype or keys answer differently at each read, a
- * revoked one) as a stand-in, never read again.
+ * primitive, an array or a revoked Proxy as given, another object (a class instance, a Proxy whose prototype answers
+ * differently at each read) as a stand-in, never read again.
  */
 export function readOnce<T>(value: T): T {
-  if (typeof value !== "object" || value === null) return value;
-  let keys: string[] | undefined;
-  try {
-    if (Array.isArray(value)) return value;
-    keys = plainObjectWanted(value)[0] ? Object.keys(value) : undefined;
-  } catch {
-    keys = undefined; // a revoked Proxy, a trap that throws or breaks an invariant (a key listed twice)
-  }
-  return (keys === undefined ? NOT_PLAIN : ownCopy(value, keys)) as T;
+  const [plain, want] = plainObjectWanted(value);
+  return (plain ? ownCopy(value as object) : isPlainObject(value) || want !== "an object" ? NOT_PLAIN : value) as T;
 }
 
 /** "object": a `{ … }` literal; a Map or class instance would pass `typeof` and have its settings silently unread. */

@@ -1,6 +1,6 @@
 /** The one type check of a library caller's options, and the own-property lookups every input-indexed table uses. */
 import { describe, expect, it } from "vitest";
-import { ENVIRONMENT, isText, ownValue, readOnce, VALID_DATE, wrongOption } from "../src/own-value.js";
+import { ENVIRONMENT, isText, ownCopy, ownValue, readOnce, VALID_DATE, wrongOption } from "../src/own-value.js";
 
 describe("ownValue", () => {
   it("answers a table's own entries only: Object.prototype's names are unknown", () => {
@@ -65,10 +65,14 @@ describe("readOnce against a hostile caller's Proxy or class (before: a raw Type
     revoked.revoke();
     const twice = new Proxy({ region: "x" }, { ownKeys: () => ["region", "region"] });
     const throwing = new Proxy({}, { getPrototypeOf: () => { throw new Error("pin 1234"); } });
-    for (const hostile of [revoked.proxy, twice, throwing]) {
+    expect(checked(revoked.proxy)).toBe("the options must be an object");
+    for (const hostile of [twice, throwing]) {
       expect(() => readOnce(hostile)).not.toThrow();
       expect(checked(hostile)).toBe("the options must be a plain object ({ … }), not a Map or class instance");
     }
+    // The SDK provider's copy of its options and their groups: the check that follows refuses the stand-in.
+    expect(wrongOption({ pkcs11: ownCopy(twice) }, { pkcs11: "object" })).toBe("pkcs11 must be a plain object ({ … }), not a Map or class instance");
+    expect(wrongOption(ownCopy(twice), { region: "string" })).toBe("the options must be a plain object ({ … }), not a Map or class instance");
     expect(wrongOption(revoked.proxy, kinds)).toBe("the options must be an object");
     expect(wrongOption({ o: revoked.proxy }, { o: "object" })).toBe("o must be an object");
   });
