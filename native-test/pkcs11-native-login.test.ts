@@ -70,6 +70,9 @@ describe("raa_native's pkcs11Login", () => {
       expect(() => login!(module.lib, module.pkcs11, SOFTHSM_MODULE, context.session, 1, Buffer.alloc(0))).toThrow(TypeError);
       expect(() => login!(module.lib, module.pkcs11, SOFTHSM_MODULE, Buffer.alloc(3), 1, pin)).toThrow(TypeError);
       expect(() => login!(module.lib, module.pkcs11, SOFTHSM_MODULE, context.session, 1, "1234" as never)).toThrow(TypeError);
+      // Before (round 43): napi_get_value_int64 read NaN and Infinity as 0 (CKU_SO, the user's PIN tried as the SO's), 1.5 as 1.
+      for (const userType of [Number.NaN, Infinity, -Infinity, 1.5, -1, 2 ** 32, "1"])
+        expect(() => login!(module.lib, module.pkcs11, SOFTHSM_MODULE, context.session, userType as number, pin), String(userType)).toThrow(TypeError);
       // None of those reached the token: the wrong PIN's one try below is the first, and the right PIN still logs in.
       expect(login!(module.lib, module.pkcs11, SOFTHSM_MODULE, context.session, 1, Buffer.from("4321"))).toBe(CKR_PIN_INCORRECT);
       expect(login!(module.lib, module.pkcs11, SOFTHSM_MODULE, context.session, 1, pin)).toBe(0);

@@ -484,12 +484,13 @@ static napi_value pkcs11_login(napi_env env, napi_callback_info info) {
   napi_value argv[6];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   ck_ulong session;
-  int64_t user_type;
+  double user_type; /* not napi_get_value_int64: it gives NaN and Infinity as 0, CKU_SO, and 1.5 as 1 */
   void *pin = NULL;
   size_t pin_length = 0;
-  if (argc < 6 || napi_get_value_int64(env, argv[4], &user_type) != napi_ok || user_type < 0 ||
+  if (argc < 6 || napi_get_value_double(env, argv[4], &user_type) != napi_ok || !(user_type >= 0 && user_type <= 0xffffffff) ||
+      user_type != (double)(uint32_t)user_type ||
       napi_get_buffer_info(env, argv[5], &pin, &pin_length) != napi_ok || pin_length == 0) {
-    napi_throw_type_error(env, NULL, "pkcs11Login(lib, PKCS11, modulePath, session, userType, pin): pin must be a Buffer of at least one byte");
+    napi_throw_type_error(env, NULL, "pkcs11Login(lib, PKCS11, modulePath, session, userType, pin): userType a whole number, pin a Buffer of at least one byte");
     return NULL;
   }
   if (!get_handle(env, argv[3], &session)) return NULL;

@@ -9,9 +9,17 @@ export function ownValue<V>(table: Readonly<Record<string | number, V>>, key: st
   return Object.hasOwn(table, key) ? table[key] : undefined;
 }
 
+/** What {@link readOnce} gives for an object that is not plain, never read: {@link wrongOption} refuses it. */
+const NOT_PLAIN: object = Object.freeze(new (class NotPlain {})());
+
 /** A JSON object (not null, not an array): what a config file or an endpoint's answer must be before its fields are read. */
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
+  if (typeof v !== "object" || v === null) return false;
+  try {
+    return !Array.isArray(v);
+  } catch {
+    return false; // a revoked Proxy: no object to read (not a TypeError)
+  }
 }
 
 /** A string: what the `[test, want]` kinds below are built of, with {@link isPlainObject}. */
@@ -45,6 +53,7 @@ type Naming = { what?: string; name?: (field: string) => string; required?: read
  */
 export function wrongOption(o: unknown, kinds: Kinds, naming: Naming = {}): string | undefined {
   const { what = "the options", name = (field: string) => field, required = [] } = naming;
+  if (o === NOT_PLAIN) return `${what} must be ${plainObjectWanted(o)[1]}`;
   if (!isPlainObject(o)) return `${what} must be an object`;
   for (const field of Object.keys(kinds)) { // own fields only: not a name a polluted Object.prototype adds
     const kind = kinds[field]!;
@@ -79,23 +88,39 @@ export function fractionLost(text: string): boolean {
 
 /**
  * `from`'s own enumerable properties, each read once, in an object without a prototype: a getter gives the value
- * checked and the value used, and nothing inherited (a polluted Object.prototype) is taken for a property.
+ * checked and the value used, and nothing inherited (a polluted Object.prototype) is taken for a property. A Proxy
+ * whose keys cannot be listed (its trap throws, or lists a key twice) gives a stand-in the checks refuse.
  */
 export function ownCopy(from: object): Record<string, unknown> {
+  let keys: string[];
+  try {
+    keys = Object.keys(from);
+  } catch {
+    return NOT_PLAIN as Record<string, unknown>; // not a TypeError for the caller: USAGE at the check
+  }
   const copy = Object.create(null) as Record<string, unknown>;
-  for (const key of Object.keys(from)) copy[key] = (from as Record<string, unknown>)[key];
+  for (const key of keys) copy[key] = (from as Record<string, unknown>)[key]; // a getter's own error is the caller's
   return copy;
 }
 
-/** {@link ownCopy} of a plain object (`{ … }`, the only kind the checks take); anything else as given, for them to refuse. */
+/**
+ * {@link ownCopy} of a plain object (`{ … }`, the only kind the checks take); anything else for them to refuse: a
+ * primitive, an array or a revoked Proxy as given, another object (a class instance, a Proxy whose prototype answers
+ * differently at each read) as a stand-in, never read again.
+ */
 export function readOnce<T>(value: T): T {
-  return plainObjectWanted(value)[0] ? (ownCopy(value as object) as T) : value;
+  const [plain, want] = plainObjectWanted(value);
+  return (plain ? ownCopy(value as object) : isPlainObject(value) || want !== "an object" ? NOT_PLAIN : value) as T;
 }
 
 /** "object": a `{ … }` literal; a Map or class instance would pass `typeof` and have its settings silently unread. */
 function plainObjectWanted(value: unknown): [boolean, string] {
+  const want = "a plain object ({ … }), not a Map or class instance";
   if (!isPlainObject(value)) return [false, "an object"];
-  const prototype: unknown = Object.getPrototypeOf(value); // null, or an Object.prototype (of any realm)
-  const plain = prototype === null || Object.getPrototypeOf(prototype) === null;
-  return [plain, "a plain object ({ … }), not a Map or class instance"];
+  try { // a Proxy's trap runs here: one that throws is no plain object (not a TypeError)
+    const prototype: unknown = Object.getPrototypeOf(value); // null, or an Object.prototype (of any realm)
+    return [prototype === null || Object.getPrototypeOf(prototype) === null, want];
+  } catch {
+    return [false, want];
+  }
 }

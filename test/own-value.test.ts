@@ -1,6 +1,6 @@
 /** The one type check of a library caller's options, and the own-property lookups every input-indexed table uses. */
 import { describe, expect, it } from "vitest";
-import { ENVIRONMENT, isText, ownValue, VALID_DATE, wrongOption } from "../src/own-value.js";
+import { ENVIRONMENT, isText, ownCopy, ownValue, readOnce, VALID_DATE, wrongOption } from "../src/own-value.js";
 
 describe("ownValue", () => {
   it("answers a table's own entries only: Object.prototype's names are unknown", () => {
@@ -53,5 +53,52 @@ describe("wrongOption", () => {
     } finally {
       delete proto["polluted"];
     }
+  });
+});
+
+describe("readOnce against a hostile caller's Proxy or class (before: a raw TypeError, or the value read again after its check)", () => {
+  const kinds = { region: "string" } as const;
+  const checked = (value: unknown) => wrongOption(readOnce(value), kinds);
+
+  it("a revoked Proxy, a trap that throws or lists a key twice: refused as no plain object, not a TypeError", () => {
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const twice = new Proxy({ region: "x" }, { ownKeys: () => ["region", "region"] });
+    const throwing = new Proxy({}, { getPrototypeOf: () => { throw new Error("pin 1234"); } });
+    expect(checked(revoked.proxy)).toBe("the options must be an object");
+    for (const hostile of [twice, throwing]) {
+      expect(() => readOnce(hostile)).not.toThrow();
+      expect(checked(hostile)).toBe("the options must be a plain object ({ … }), not a Map or class instance");
+    }
+    // The SDK provider's copy of its options and their groups: the check that follows refuses the stand-in.
+    expect(wrongOption({ pkcs11: ownCopy(twice) }, { pkcs11: "object" })).toBe("pkcs11 must be a plain object ({ … }), not a Map or class instance");
+    expect(wrongOption(ownCopy(twice), { region: "string" })).toBe("the options must be a plain object ({ … }), not a Map or class instance");
+    expect(wrongOption(revoked.proxy, kinds)).toBe("the options must be an object");
+    expect(wrongOption({ o: revoked.proxy }, { o: "object" })).toBe("o must be an object");
+  });
+
+  it("a Proxy that says `Map` to readOnce and `Object` to the check is never read again: no value checked then changed", () => {
+    let reads = 0;
+    const lying = new Proxy({ region: "us-east-1" }, {
+      getPrototypeOf: () => (reads++ === 0 ? Map.prototype : Object.prototype),
+      get: (target, key) => (key === "region" && reads > 2 ? 5 : Reflect.get(target, key)),
+    });
+    const options = readOnce(lying);
+    expect(wrongOption(options, kinds)).toBe("the options must be a plain object ({ … }), not a Map or class instance");
+    expect(reads).toBe(1);
+  });
+
+  it("a class instance whose getter answers differently each read is refused, not checked then read again", () => {
+    let n = 0;
+    class Options { get region(): unknown { return n++ === 0 ? "us-east-1" : 5; } }
+    expect(checked(new Options())).toBe("the options must be a plain object ({ … }), not a Map or class instance");
+  });
+
+  it("`__proto__` and `constructor` as own keys are copied as data; Symbol keys are not options", () => {
+    const copy = readOnce(JSON.parse('{"__proto__": {"region": 5}, "constructor": 5, "region": "x"}')) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(copy)).toBeNull();
+    expect(Object.keys(copy)).toEqual(["__proto__", "constructor", "region"]);
+    expect(wrongOption(copy, kinds)).toBeUndefined();
+    expect(Object.getOwnPropertySymbols(readOnce({ [Symbol("s")]: 1 }))).toEqual([]);
   });
 });

@@ -64,10 +64,10 @@ export type NativeHelperLoad =
   | { readonly helper: NativeHelper; readonly reason?: undefined; readonly planted?: undefined }
   | { readonly helper?: undefined; readonly reason: string; readonly planted?: PlantedPath };
 
-/** What a process without the helper risks (cli/long-running.ts warns with it, doctor's row says it). */
 /** raa_native's error code for "not through this module's function list": the only failure that ends its direct reads and logins. */
 export const isNotDirect = (error: unknown): boolean => (error as { code?: unknown } | undefined)?.code === "RAA_NOT_DIRECT";
 
+/** What a process without the helper risks (cli/long-running.ts warns with it, doctor's row says it). */
 export const DUMPABLE_RISK = "a core dump, or another process of this user, could read PINs, passwords and credentials from its memory";
 
 const NATIVE_HELPER_FILE = join("native", `${process.platform}-${process.arch}`, "raa_native.node");

@@ -81,7 +81,7 @@ describe("the SDK provider's options from hostile code (round 41)", () => {
     expect(credentialSettingsFromOptions({ ...base, env: process.env }).endpoint.env).toBe(process.env); // Node's own: live
   });
 
-  it("a Proxy whose ownKeys trap gives a name twice, or a number: the engine's TypeError, before any option is read or held", () => {
+  it("a Proxy whose ownKeys trap gives a name twice, or a number: USAGE (round 43: was the engine's TypeError), before any option is read or held", () => {
     const made = vi.spyOn(Secret, "fromUtf8");
     try {
       for (const extra of ["roleArn", 5]) {
@@ -90,7 +90,9 @@ describe("the SDK provider's options from hostile code (round 41)", () => {
           ownKeys: (t) => [...Reflect.ownKeys(t), extra as string],
           get: (t, key) => (reads++, Reflect.get(t, key)),
         });
-        expect(thrown(() => credentialSettingsFromOptions(options as never))).toBeInstanceOf(TypeError);
+        expect(thrown(() => credentialSettingsFromOptions(options as never))).toMatchObject({
+          code: "USAGE", message: "the options must be a plain object ({ … }), not a Map or class instance",
+        });
         expect(reads).toBe(0);
       }
       expect(made).not.toHaveBeenCalled();
