@@ -76,7 +76,13 @@ describe("raa_native's pkcs11Attributes", () => {
       expect(() => at([], [])).toThrow(usage);
       expect(() => at(Array(17).fill(pkcs11js.CKA_LABEL), Array(17).fill(-1))).toThrow(usage);
       expect(() => at([pkcs11js.CKA_LABEL], [])).toThrow(usage);
-      expect(() => at([-1], [-1])).toThrow("pkcs11Attributes: types and bounds must be numbers");
+      // Not napi_get_value_int64's reading: NaN and Infinity as 0 (CKA_CLASS, or a bound of 0), 1.5 as 1.
+      const notWhole = "pkcs11Attributes: types must be whole numbers from 0 to 2^32-1, bounds from -1 (none) up";
+      for (const [types, bounds] of [[[-1], [-1]], [[NaN], [-1]], [[Infinity], [-1]], [[pkcs11js.CKA_LABEL + 0.5], [-1]], [[2 ** 32], [-1]],
+        [[pkcs11js.CKA_LABEL], [NaN]], [[pkcs11js.CKA_LABEL], [Infinity]], [[pkcs11js.CKA_LABEL], [-2]], [[pkcs11js.CKA_LABEL], [0.5]]] as const) {
+        expect(() => at([...types], [...bounds]), `${types} ${bounds}`).toThrow(/^pkcs11Attributes: types /);
+      }
+      expect(() => at([NaN], [-1])).toThrow(notWhole);
       expect(() => read!(lib, pkcs11js.PKCS11, SOFTHSM_MODULE, Buffer.alloc(4), object, [pkcs11js.CKA_LABEL], [-1])).toThrow("a PKCS#11 handle must be a Buffer");
     });
     // withSoftHsmSession has called C_Finalize: the function list is still mapped, and the module says so.

@@ -290,6 +290,12 @@ static bool get_handle(napi_env env, napi_value value, ck_ulong *handle) {
   return false;
 }
 
+/* A whole number from min to max, exactly: not napi_get_value_int64, which gives NaN and Infinity as 0 (CKU_SO for a
+ * user type, a bound of 0 for an attribute) and 1.5 as 1. */
+static bool get_whole(napi_env env, napi_value value, double min, double max, double *out) {
+  return napi_get_value_double(env, value, out) == napi_ok && *out >= min && *out <= max && *out == (double)(int64_t)*out;
+}
+
 static napi_value rv_value(napi_env env, ck_ulong rv) {
   napi_value result;
   CHECK(napi_create_double(env, (double)rv, &result));
@@ -440,14 +446,15 @@ static napi_value pkcs11_attributes(napi_env env, napi_callback_info info) {
   int64_t bounds[MAX_TYPES];
   for (uint32_t i = 0; i < count; i++) {
     napi_value type, bound;
-    int64_t t;
+    double t, b;
     CHECK(napi_get_element(env, argv[5], i, &type));
     CHECK(napi_get_element(env, argv[6], i, &bound));
-    if (napi_get_value_int64(env, type, &t) != napi_ok || t < 0 || napi_get_value_int64(env, bound, &bounds[i]) != napi_ok) {
-      napi_throw_type_error(env, NULL, "pkcs11Attributes: types and bounds must be numbers");
+    if (!get_whole(env, type, 0, 0xffffffff, &t) || !get_whole(env, bound, -1, 9007199254740991.0, &b)) {
+      napi_throw_type_error(env, NULL, "pkcs11Attributes: types must be whole numbers from 0 to 2^32-1, bounds from -1 (none) up");
       return NULL;
     }
     types[i] = (ck_ulong)t;
+    bounds[i] = (int64_t)b;
   }
   ck_function_list *list = pkcs11js_function_list(env, "pkcs11Attributes", offsetof(ck_function_list, get_attribute_value), argv[0], argv[1], argv[2]);
   if (list == NULL) return NULL;
@@ -484,11 +491,10 @@ static napi_value pkcs11_login(napi_env env, napi_callback_info info) {
   napi_value argv[6];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   ck_ulong session;
-  double user_type; /* not napi_get_value_int64: it gives NaN and Infinity as 0, CKU_SO, and 1.5 as 1 */
+  double user_type;
   void *pin = NULL;
   size_t pin_length = 0;
-  if (argc < 6 || napi_get_value_double(env, argv[4], &user_type) != napi_ok || !(user_type >= 0 && user_type <= 0xffffffff) ||
-      user_type != (double)(uint32_t)user_type ||
+  if (argc < 6 || !get_whole(env, argv[4], 0, 0xffffffff, &user_type) ||
       napi_get_buffer_info(env, argv[5], &pin, &pin_length) != napi_ok || pin_length == 0) {
     napi_throw_type_error(env, NULL, "pkcs11Login(lib, PKCS11, modulePath, session, userType, pin): userType a whole number, pin a Buffer of at least one byte");
     return NULL;
