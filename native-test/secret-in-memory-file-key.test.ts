@@ -1,10 +1,10 @@
 /**
  * The file signer's secrets in the memory of a long-running `agent` (dist/cli.js): an encrypted PKCS#8 key (PBES2,
- * AES-256-CBC) whose password comes from a file. After the key is loaded and credentials asked for 5 times, root reads
+ * AES-256-CBC), and a PKCS#12 file (openssl's default export), whose password comes from a file. After the key is loaded and credentials asked for 5 times, root reads
  * the agent's memory (/proc/PID/maps + /proc/PID/mem, as pkcs11-pin-in-memory.test.ts does) and counts
  *  - the password, as UTF-8, UTF-16LE and UTF-16BE. Before round 43 one BMPString copy (UTF-16BE, which also matched as
  *    UTF-16LE) was left in every run: bmpPassword's Buffer.alloc of 42 bytes lived in V8's heap, and a garbage
- *    collection had moved it before the wipe; now it has an ArrayBuffer of its own;
+ *    collection had moved it before the wipe (the same for the PKCS#12 file); now it has an ArrayBuffer of its own;
  *  - the private key's scalar (the 32 bytes an attacker needs), which OpenSSL's EVP_PKEY inside the KeyObject holds for
  *    as long as the signer lives: measured and printed, not asserted to be gone — nothing of ours can wipe it.
  * Each count has its control in the same process: text the agent holds (the profile's ARN) and bytes it holds (the
@@ -42,6 +42,8 @@ beforeAll(async () => {
   fx = createSoftHsmFixture("raa-secret-memory-");
   const encrypted = join(fx.dir, "ec-key.enc.pem");
   writeFileSync(encrypted, execFileSync("openssl", ["pkcs8", "-topk8", "-in", fx.file("ec-key.key"), "-passout", `pass:${PASSWORD}`, "-v2", "aes-256-cbc"]), { mode: 0o600 });
+  const p12 = join(fx.dir, "ec-key.p12");
+  execFileSync("openssl", ["pkcs12", "-export", "-inkey", fx.file("ec-key.key"), "-in", fx.file("ec-key.pem"), "-passout", `pass:${PASSWORD}`, "-out", p12]);
   const passwordFile = join(fx.dir, "key-password");
   writeFileSync(passwordFile, PASSWORD, { mode: 0o600 });
   const jwk = createPrivateKey(readFileSync(fx.file("ec-key.key"))).export({ format: "jwk" });
@@ -50,7 +52,10 @@ beforeAll(async () => {
   local = await startLocalEndpoint({ trustAnchors: [fx.file("ca.pem")], port: 0, region: "us-east-1" });
   config = join(fx.dir, "config.json");
   const profile = { certificate: fx.file("ec-key.pem"), "private-key": encrypted, "pkcs8-password": `file:${passwordFile}`, ...ARNS, endpoint: local.url };
+  const pkcs12 = { ...profile, certificate: undefined, "private-key": p12 };
+  // One profile per agent: the scalar's copies are those of one signer.
   writeFileSync(config, JSON.stringify({ profiles: { P: profile } }), { mode: 0o600 });
+  writeFileSync(`${config}.p12`, JSON.stringify({ profiles: { Q: pkcs12 } }), { mode: 0o600 });
 }, 180_000);
 
 afterAll(async () => {
@@ -69,9 +74,9 @@ function occurrences(pid: number, needles: readonly Buffer[]): number[] {
 interface Counts { password: [number, number, number]; textControl: number; scalar: [number, number]; bytesControl: number }
 
 /** Starts `agent`, asks it for credentials 5 times (the first loads the key, decrypting it), and counts. */
-async function countsInAgent(): Promise<Counts> {
+async function countsInAgent(name = "P"): Promise<Counts> {
   const socket = join(fx.dir, `agent-${process.hrtime.bigint()}.sock`);
-  const agent = spawn(process.execPath, [DIST_CLI, "agent", "--config", config, "--socket", socket], {
+  const agent = spawn(process.execPath, [DIST_CLI, "agent", "--config", name === "P" ? config : `${config}.p12`, "--socket", socket], {
     env: { ...process.env, NODE_EXTRA_CA_CERTS: "" }, stdio: ["ignore", "ignore", "pipe"],
   });
   agents.push(agent);
@@ -80,7 +85,7 @@ async function countsInAgent(): Promise<Counts> {
     const before = local.issued.length;
     for (let i = 0; i < 5; i++) {
       // Not execFileSync: the endpoint the agent asks runs in this process.
-      const { stdout } = await promisify(execFile)("curl", ["-sS", "--unix-socket", socket, "http://agent/v1/credentials/P"], { encoding: "utf8" });
+      const { stdout } = await promisify(execFile)("curl", ["-sS", "--unix-socket", socket, `http://agent/v1/credentials/${name}`], { encoding: "utf8" });
       expect(JSON.parse(stdout)).toMatchObject({ Version: 1 });
     }
     expect(local.issued.length).toBeGreaterThan(before); // it signed: it decrypted the key with the password
@@ -95,6 +100,16 @@ async function countsInAgent(): Promise<Counts> {
     await exited;
   }
 }
+
+describe("agent with a PKCS#12 file whose password is in a file", () => {
+  it.each(Array.from({ length: RUNS }, (_, i) => [i + 1]))("run %i: after the file is loaded and credentials asked for 5 times, no copy of the password (before: 1 in each run)", async () => {
+    const counts = await countsInAgent("Q");
+    console.log(`secret-in-memory PKCS#12: ${JSON.stringify(counts)}`);
+    expect(counts.textControl).toBeGreaterThan(0);
+    expect(counts.bytesControl).toBeGreaterThan(0);
+    expect(counts.password).toEqual([0, 0, 0]);
+  }, 120_000);
+});
 
 describe("agent with an encrypted PKCS#8 key whose password is in a file", () => {
   it.each(Array.from({ length: RUNS }, (_, i) => [i + 1]))("run %i: after the key is loaded and credentials asked for 5 times, no copy of the password (before: 1 in each run); the key's scalar counted", async () => {
