@@ -76,7 +76,10 @@ export async function pkcs12DeriveBytes(
  * opens.
  */
 export function bmpPassword(utf8: Buffer): Buffer {
-  const out = Buffer.alloc(2 * utf8.length + 2); // a unit per byte at most: 4 bytes give a surrogate pair
+  // A unit per byte at most: 4 bytes give a surrogate pair. Over an ArrayBuffer of its own: Buffer.alloc's bytes of
+  // 64 or fewer live in V8's heap, where a garbage collection moves them and leaves the old copy unwiped (an agent's
+  // memory held one after fill(0): native-test/secret-in-memory-file-key.test.ts).
+  const out = Buffer.from(new ArrayBuffer(2 * utf8.length + 2));
   let o = 0;
   for (let i = 0; i < utf8.length; ) {
     const lead = utf8[i]!;

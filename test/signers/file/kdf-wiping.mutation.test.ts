@@ -120,7 +120,8 @@ describe("bmpPassword: no copy of the password is left but the result (the calle
     })();
     expect(bmp.subarray(0, 4).toString("hex")).toBe("006b0064"); // "kd" in UTF-16BE
     // Since e80f3732 the UTF-16 form is written straight into the result: any other copy made must be wiped.
-    expect(zeroed(copies.filter((b) => b !== bmp))).toEqual([]);
+    // The result is a view of a Buffer made over its own ArrayBuffer (round 43): that storage is the result's.
+    expect(zeroed(copies.filter((b) => b.buffer !== bmp.buffer))).toEqual([]);
   });
 });
 
