@@ -177,6 +177,6 @@ describe("round 43 N2: a time in seconds judged as written, one wording for a to
       expect(said.cli).toBe(`--session-duration ${duration(got!)}`);
       if (!text!.startsWith("0x")) expect(said.config).toBe(`config /c.json: profile "p": field "session-duration" ${duration(got!)}`);
     }
-    expect(() => settingsFromArgs(parseCommandArgs(spec, ["--wait-for-device", "99999999999999999999"]), io)).toThrow("--wait-for-device 100000000000000000000 is out of range: give whole seconds from 0 to 86400");
+    await expect(settingsFromArgs(parseCommandArgs(spec, ["--wait-for-device", "99999999999999999999"]), io)).rejects.toThrow("--wait-for-device 100000000000000000000 is out of range: give whole seconds from 0 to 86400");
   });
 });
