@@ -121,7 +121,8 @@ describe("max-attempts and the timeouts: the same rule and form", () => {
   });
 
   it("AWS_MAX_ATTEMPTS, createSession's fallback for maxAttempts: the same words (before: 0 `at least 1, not '0'`); above 10 capped, not refused (another AWS tool's count)", async () => {
-    for (const [text, got] of [["0", "0"], ["three", "NaN"], ["1.5", "NaN"]]) {
+    // 3.0: refused as botocore's int() (the AWS CLI) refuses it; the JS SDK's parseInt would read 3 (docs/migration.md).
+    for (const [text, got] of [["0", "0"], ["three", "NaN"], ["1.5", "NaN"], ["3.0", "NaN"]]) {
       const error = await createSession(signer as never, { trustAnchorArn: TA, profileArn: PA, roleArn: RA, durationSeconds: 3600 } as never, { env: { AWS_MAX_ATTEMPTS: text } }).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: "USAGE", message: `AWS_MAX_ATTEMPTS must be a whole number from 1 to 10 (got ${got})`, hint: `AWS_MAX_ATTEMPTS is '${text}': fix or unset it` });
     }
