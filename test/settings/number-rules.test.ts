@@ -169,6 +169,8 @@ describe("round 43 N2: a time in seconds judged as written, one wording for a to
       for (const text of ["0.0010000000000000000001", "1.0000000000000001e-3"]) expect((await verdicts(flag, option, text, text, 1000)).cli).toBe(rule(flag, "0.001"));
       for (const text of ["2999.9999999999995", "1.0000000000000002"]) expect((await verdicts(flag, option, text, text, 1000)).cli).toBe(rule(flag, text));
     }
+    // A string is left to the type check, in its words, as a duration's "900" is (a mutant judging it here said `got a string`).
+    expect((await verdicts("timeout", "timeoutMs", "30", '"30"', 30_000)).config).toBe('config /c.json: profile "p": field "timeout" must be a number');
   });
 
   it("a number too large for a double's integers gets the field's own rule, as 1e400 and a config file's do (before: `value out of range`)", async () => {
