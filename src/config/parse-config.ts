@@ -75,7 +75,8 @@ export function parseConfig(text: string, path: string, home: string = homedir()
   for (const [name, body] of Object.entries(profilesRaw)) {
     if (!isConfigProfileName(name)) fail(`profile name ${shown(name)} is not allowed`, PROFILE_NAME_RULE);
     const profile = parseProfile(name, body, resolvePath, fail);
-    checkSettingsFields(inputFromFlags(profile), profileOrigin(`config ${path}: profile "${name}"`));
+    const origin = profileOrigin(`config ${path}: profile "${name}"`);
+    checkSettingsFields(inputFromFlags(profile, origin), origin);
     profiles.set(name, profile);
   }
 

@@ -19,7 +19,8 @@ export function findProfile(config: AgentConfig, name: string): ProfileSettings 
 export function profileCredentialSettings(config: AgentConfig, name: string, context: SettingsContext, flags: FlagRecord = {}): CredentialSettings {
   const record = mergeFlagRecords(findProfile(config, name), flags);
   const withFlags = Object.values(flags).some((v) => v !== undefined);
-  return credentialSettings(inputFromFlags(record), profileOrigin(`config ${config.path}: profile "${name}"`, withFlags), context);
+  const origin = profileOrigin(`config ${config.path}: profile "${name}"`, withFlags);
+  return credentialSettings(inputFromFlags(record, origin), origin, context);
 }
 
 /** `build` for each profile; when one fails, the URI pin-values of those built before it are wiped (no source owns them). */

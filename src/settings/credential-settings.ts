@@ -131,8 +131,7 @@ export function checkSettingsFields(input: SettingsInput, origin: SettingsOrigin
     }
   }
   for (const [field, [min, max]] of Object.entries(NUMBER_RULES) as [keyof typeof NUMBER_RULES, readonly number[]][]) {
-    const per = field.endsWith("Ms") && !origin.name(field).endsWith("Ms") ? 1000 : 1; // a flag's, config's: seconds
-    const problem = input[field] === undefined ? undefined : wholeNumberProblem(input[field]! / per, per === 1 ? min! : 1, max! / per);
+    const problem = input[field] === undefined ? undefined : wholeNumberProblem(input[field], min!, max!);
     if (problem) throw origin.invalid(`${origin.name(field)} ${problem}`);
   }
   const nameProblem = input.roleSessionName && roleSessionNameProblem(input.roleSessionName);
@@ -160,15 +159,22 @@ export function mergeFlagRecords(profile: FlagRecord, flags: FlagRecord): FlagRe
   return { ...base, ...defined(flags) };
 }
 
-/** A flag-named record as {@link SettingsInput}: seconds become milliseconds, `no-verify-ssl` becomes `verifyTls: false`. */
-export function inputFromFlags(record: FlagRecord): SettingsInput {
+/**
+ * A flag-named record as {@link SettingsInput}: `no-verify-ssl` becomes `verifyTls: false`, and seconds become
+ * milliseconds, judged first as written (×1000 then ÷1000 quoted 0.0491 as 0.04909999999999999), named by `origin`.
+ */
+export function inputFromFlags(record: FlagRecord, origin: SettingsOrigin = FLAG_ORIGIN): SettingsInput {
   // Loops, not entries/fromEntries: those made ~60 short-lived arrays per call on every cold start.
   const input: Record<string, unknown> = {};
   for (const field of Object.keys(SETTINGS_FIELDS)) input[field] = (record as Record<string, unknown>)[SETTINGS_FIELDS[field as SettingsField][0]];
-  const ms = (s: unknown) => (typeof s === "number" ? s * 1000 : s); // anything else: refused as it is
   input["verifyTls"] = record["no-verify-ssl"] ? false : undefined;
-  input["connectTimeoutMs"] = ms(record["connect-timeout"]);
-  input["timeoutMs"] = ms(record.timeout);
+  for (const field of ["connectTimeoutMs", "timeoutMs"] as const) {
+    const seconds = input[field];
+    if (typeof seconds !== "number") continue; // anything else: refused as it is
+    const problem = wholeNumberProblem(seconds, 1, NUMBER_RULES[field][1] / 1000);
+    if (problem) throw origin.invalid(`${origin.name(field)} ${problem}`);
+    input[field] = seconds * 1000;
+  }
   return input as SettingsInput;
 }
 

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DeviceError, installationChanged } from "../../src/errors.js";
+import { DeviceError, installationChanged, type UsageError } from "../../src/errors.js";
+import { maxAttemptsFrom } from "../../src/rolesanywhere/retry.js";
 import { reportError, wantsDebug } from "../../src/cli/report-error.js";
 import { CREDENTIAL_PROCESS_FLAGS } from "../../src/cli/commands/credential-process-options.js";
 import { main } from "../../src/cli/main.js";
@@ -116,6 +117,46 @@ describe("wantsDebug reads the debug flag as the parser does", () => {
       const asValue = await run(["credential-process", "--certificate", damaged, "--private-key", damaged, ...arns, ...trust, "--role-session-name", "--debug"]);
       expect(asValue).toMatch(/not a valid X\.509 certificate/);
       expect(asValue).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a hostile value echoed in a refusal (round 43 N2): one bounded printable line on every path", () => {
+  const ESC = "\u001b";
+  const hostile = `9${ESC}]0;owned\u0007${ESC}[2J${"9".repeat(100_000)}`;
+  const arns = ["--trust-anchor-arn", "arn:aws:rolesanywhere:us-east-1:111122223333:trust-anchor/ta", "--profile-arn", "arn:aws:rolesanywhere:us-east-1:111122223333:profile/p", "--role-arn", "arn:aws:iam::111122223333:role/r"];
+  const said = async (args: string[]) => {
+    const out = collect();
+    expect(await main(args, out.io)).toBeGreaterThan(1); // 2 (usage) or 3 (input): refused, no stack
+    return out.stderr();
+  };
+  const safe = (line: string) => {
+    expect(line).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/); // no ESC, BEL, nor any other control
+    expect(line.split("\n")).toHaveLength(2); // one line and its newline
+    expect(line.length).toBeLessThan(2_200); // cut at MAX_ERROR_TEXT (2,000), not 100 KB
+  };
+
+  it("every number flag, a string flag, AWS_MAX_ATTEMPTS", async () => {
+    for (const flag of ["session-duration", "connect-timeout", "timeout", "max-attempts", "wait-for-device"]) safe(await said(["credential-process", `--${flag}`, hostile, ...arns]));
+    for (const flag of ["region", "role-session-name", "endpoint"]) safe(await said(["credential-process", "--certificate", "/c.pem", ...arns, `--${flag}`, hostile]));
+    // AWS_MAX_ATTEMPTS is read as the request is made (after the key): its error as reportError prints it.
+    const error = (() => { try { maxAttemptsFrom(undefined, { AWS_MAX_ATTEMPTS: hostile }); } catch (e) { return e as UsageError; } })()!;
+    const out = collect();
+    expect(reportError(error, out.io, false)).toBe(2);
+    safe(out.stderr());
+  });
+
+  it("a config file's value", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "n2-hostile-"));
+    try {
+      const file = join(dir, "c.json");
+      const profile = { certificate: "/c.pem", "trust-anchor-arn": arns[1], "profile-arn": arns[3], "role-arn": arns[5], region: hostile };
+      writeFileSync(file, JSON.stringify({ profiles: { p: profile } }), { mode: 0o600 });
+      const out = collect();
+      expect(await main(["credential-process", "--config", file, "--profile", "p"], { ...out.io, env: {} })).toBe(3);
+      safe(out.stderr());
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

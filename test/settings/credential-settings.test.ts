@@ -36,15 +36,16 @@ describe("the bounds of the numbers", () => {
     }
   });
 
-  it("--connect-timeout and --timeout are whole seconds from 1 to 3600 (milliseconds here, as inputFromFlags makes them), both ends exact", () => {
-    for (const field of ["connectTimeoutMs", "timeoutMs"] as const) {
-      const flag = field === "timeoutMs" ? "--timeout" : "--connect-timeout";
-      for (const ok of [1000, 3_600_000, undefined]) expect(check({ [field]: ok })).not.toThrow();
-      for (const [wrong, got] of [[0, "0"], [-1000, "-1"], [3_601_000, "3601"], [1500, "1.5"]] as const) {
-        expect(check({ [field]: wrong })).toThrow(`${flag} must be a whole number from 1 to 3600 (got ${got})`);
+  it("--connect-timeout and --timeout are whole seconds from 1 to 3600, judged by inputFromFlags before it makes them milliseconds, both ends exact", () => {
+    for (const [field, flag] of [["connectTimeoutMs", "connect-timeout"], ["timeoutMs", "timeout"]] as const) {
+      expect(check({ [field]: 1500 })).not.toThrow(); // milliseconds here: a whole number of them (the SDK's rule)
+      for (const [ok, ms] of [[1, 1000], [3600, 3_600_000], [undefined, undefined]] as const) expect(inputFromFlags({ [flag]: ok })[field]).toBe(ms);
+      for (const wrong of [0, -1, 3601, 1.5]) {
+        expect(() => inputFromFlags({ [flag]: wrong })).toThrow(`--${flag} must be a whole number from 1 to 3600 (got ${wrong})`);
       }
     }
   });
+
 });
 
 describe("a record as signer options", () => {

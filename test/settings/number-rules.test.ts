@@ -121,7 +121,8 @@ describe("max-attempts and the timeouts: the same rule and form", () => {
   });
 
   it("AWS_MAX_ATTEMPTS, createSession's fallback for maxAttempts: the same words (before: 0 `at least 1, not '0'`); above 10 capped, not refused (another AWS tool's count)", async () => {
-    for (const [text, got] of [["0", "0"], ["three", "NaN"], ["1.5", "NaN"]]) {
+    // 3.0: refused as botocore's int() (the AWS CLI) refuses it; the JS SDK's parseInt would read 3 (docs/migration.md).
+    for (const [text, got] of [["0", "0"], ["three", "NaN"], ["1.5", "NaN"], ["3.0", "NaN"]]) {
       const error = await createSession(signer as never, { trustAnchorArn: TA, profileArn: PA, roleArn: RA, durationSeconds: 3600 } as never, { env: { AWS_MAX_ATTEMPTS: text } }).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: "USAGE", message: `AWS_MAX_ATTEMPTS must be a whole number from 1 to 10 (got ${got})`, hint: `AWS_MAX_ATTEMPTS is '${text}': fix or unset it` });
     }
@@ -150,5 +151,35 @@ describe("the number text's edges (round 43, M47: Stryker survivors in parse-arg
     const config = parseConfig(json, "/c.json");
     expect([...config.profiles.keys()]).toEqual(["1e-400"]);
     expect(config.profiles.get("1e-400")).toMatchObject({ certificate: '/certs/a"2.9999999999999999/899.99999999999999.pem', "private-key": "/k-1e-400.pem" });
+  });
+});
+
+describe("round 43 N2: a time in seconds judged as written, one wording for a too-large number, a hostile value echoed safely", () => {
+  const rule = (flag: string, got: string, min = 1, max = 3600) => `--${flag} must be a whole number from ${min} to ${max} (got ${got})`;
+
+  it("a flag's or config's seconds are judged and quoted as written (before: ×1000 then ÷1000 quoted --timeout 0.0491 as 0.04909999999999999)", async () => {
+    for (const [flag, option] of [["timeout", "timeoutMs"], ["connect-timeout", "connectTimeoutMs"]] as const) {
+      for (const text of ["0.0491", "0.0021", "0.1471", "3600.0491"]) {
+        const said = await verdicts(flag, option, text, text, 1000);
+        expect(said.cli).toBe(rule(flag, text));
+        expect(said.config).toBe(`config /c.json: profile "p": field "${flag}" must be a whole number from 1 to 3600 (got ${text})`);
+      }
+      // The brief's figures: not a defect: the fraction survives ×1000 (no second from 1 to 3600 has a neighbouring
+      // double whose ×1000 rounds to a whole thousand), or the double drops it on reading and the value is 0.001.
+      for (const text of ["0.0010000000000000000001", "1.0000000000000001e-3"]) expect((await verdicts(flag, option, text, text, 1000)).cli).toBe(rule(flag, "0.001"));
+      for (const text of ["2999.9999999999995", "1.0000000000000002"]) expect((await verdicts(flag, option, text, text, 1000)).cli).toBe(rule(flag, text));
+    }
+    // A string is left to the type check, in its words, as a duration's "900" is (a mutant judging it here said `got a string`).
+    expect((await verdicts("timeout", "timeoutMs", "30", '"30"', 30_000)).config).toBe('config /c.json: profile "p": field "timeout" must be a number');
+  });
+
+  it("a number too large for a double's integers gets the field's own rule, as 1e400 and a config file's do (before: `value out of range`)", async () => {
+    const duration = (got: string) => `must be a whole number from 900 to 43200 (got ${got})`;
+    for (const [text, got] of [["99999999999999999999", "100000000000000000000"], ["-99999999999999999999", "-100000000000000000000"], ["0xffffffffffffffffff", "4.722366482869645e+21"], ["1e400", "Infinity"]]) {
+      const said = await verdicts("session-duration", "durationSeconds", text!, text!.startsWith("0x") ? undefined : text, 3600);
+      expect(said.cli).toBe(`--session-duration ${duration(got!)}`);
+      if (!text!.startsWith("0x")) expect(said.config).toBe(`config /c.json: profile "p": field "session-duration" ${duration(got!)}`);
+    }
+    await expect(settingsFromArgs(parseCommandArgs(spec, ["--wait-for-device", "99999999999999999999"]), io)).rejects.toThrow("--wait-for-device 100000000000000000000 is out of range: give whole seconds from 0 to 86400");
   });
 });
