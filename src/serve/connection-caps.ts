@@ -10,9 +10,13 @@ import { isLoopbackAddress } from "./loopback.js";
  * copy of Host (or Authorization), so a request with two Host lines never names this endpoint, whichever is first.
  * SDKs send a request's few headers at once: a peer that takes longer (one byte at a time) is cut off, checked
  * every second (Node's default: 60 s, checked every 30 s), and an idle kept-alive connection is closed after 5 s.
+ * Headers are at most 8 KiB (Node's default: 16 KiB; the SDKs send 124–279 bytes, a Kubernetes token ~1–2 KB): a
+ * connection holds a copy of what it has sent until its headers end, and a burst of thousands is served before the
+ * caps below can tell whose they are.
  */
 export const SERVER_OPTIONS = {
   joinDuplicateHeaders: true,
+  maxHeaderSize: 8_192,
   headersTimeout: 5_000,
   requestTimeout: 10_000,
   keepAliveTimeout: 5_000,
@@ -71,9 +75,13 @@ interface ConnectionCaps {
   readonly hard: number;
 }
 
-/** Total: half the open-file limit (read at start), at most 4096; one user: a quarter of that, at most 256. */
+/**
+ * Total: half the open-file limit (read at start), at most 1024 (as the agent: 1,000 SDK clients fetching at once);
+ * one user: a quarter of that, at most 256. The total bounds memory: a burst of one user's connections lives until
+ * the next read of their owners, and 4,000 sending headers slowly took serve from 56 to 129–166 MiB with 4096.
+ */
 export function connectionCaps(openFiles = openFileLimit()): ConnectionCaps {
-  const total = Math.max(16, Math.min(4096, Math.floor(openFiles / 2)));
+  const total = Math.max(16, Math.min(1024, Math.floor(openFiles / 2)));
   const hard = Math.max(total, Math.min(2 * total, openFiles - 64));
   return { total, perUser: Math.min(256, Math.floor(total / 4)), hard };
 }

@@ -156,11 +156,12 @@ describe("connection caps", () => {
   });
 
   it("are well under the open-file limit, one user a quarter of the total", () => {
-    expect(connectionCaps(1_048_576)).toEqual({ total: 4096, perUser: 256, hard: 8192 });
+    expect(connectionCaps(1_048_576)).toEqual({ total: 1024, perUser: 256, hard: 2048 });
+    expect(connectionCaps(20_000)).toEqual({ total: 1024, perUser: 256, hard: 2048 });
     expect(connectionCaps(1024)).toEqual({ total: 512, perUser: 128, hard: 960 });
     expect(connectionCaps(256)).toEqual({ total: 128, perUser: 32, hard: 192 });
     expect(connectionCaps(10)).toEqual({ total: 16, perUser: 4, hard: 16 });
-    expect(connectionCaps().total).toBeLessThanOrEqual(4096);
+    expect(connectionCaps().total).toBeLessThanOrEqual(1024);
     // Without an argument, this process's own limit (a shell started from it has the same).
     const limit = Number(execFileSync("sh", ["-c", "ulimit -n"], { encoding: "utf8" }).trim());
     if (limit !== 1024) expect(connectionCaps()).toEqual(connectionCaps(limit)); // 1024: the fallback's

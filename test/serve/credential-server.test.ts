@@ -291,6 +291,14 @@ describe("IMDSv2 endpoint", () => {
     }
   }, 60_000);
 
+  it("serves a request with 7.5 KB of headers and answers 431 to one with 9 KB (Node's default: 16 KiB, served)", async () => {
+    const t = await token();
+    const path = `${server.url}/latest/meta-data/iam/security-credentials/gateway`;
+    const padded = (bytes: number) => http(path, { headers: { "x-aws-ec2-metadata-token": t, "x-pad": "a".repeat(bytes) } });
+    expect((await padded(7_500)).status).toBe(200);
+    expect((await padded(9_000)).status).toBe(431);
+  });
+
   it("answers 503 with the reason, never empty credentials, when a role has none", async () => {
     failing.add("gateway");
     const t = await token();
