@@ -35,7 +35,7 @@ describe("parseConfig on 16 MiB of hostile text", () => {
 
   it("a 16 MiB key, then given twice", () => {
     const key = "k".repeat(8 * MiB - 64);
-    expect(refusal(`{"profiles": {"${key}": {}}}`)?.message).toMatch(/^config \/c\.json: profile name "kkk.*… is not allowed$/);
+    expect(refusal(`{"profiles": {"${"k".repeat(16 * MiB - 64)}": {}}}`)?.message).toMatch(/^config \/c\.json: profile name "kkk.*… is not allowed$/);
     expect(refusal(`{"profiles": {"${key}": {},\n"${key}": {}}}`)).toEqual({
       code: "CONFIG_INVALID",
       message: `config /c.json: "profiles": key "${"k".repeat(56)}… appears twice (line 1 and line 2)`,
