@@ -99,7 +99,9 @@ type Fail = (what: string, hint?: string) => never;
 
 /** A wrong value as an error quotes it: JSON (but 1e400 as Infinity, not null), cut after 57 characters. */
 function shown(value: unknown): string {
-  return boundedLine(typeof value === "number" ? String(value) : JSON.stringify(value), 57);
+  // A long string is cut before it is quoted: of a 16 MiB one, JSON.stringify and boundedLine each made a whole copy.
+  const head = typeof value === "string" && value.length > 4096 ? value.slice(0, 4096) : value;
+  return boundedLine(typeof head === "number" ? String(head) : JSON.stringify(head), 57);
 }
 
 function parseProfile(name: string, body: unknown, resolvePath: ResolvePath, fail: Fail): ProfileSettings {
