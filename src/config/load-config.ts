@@ -2,7 +2,7 @@ import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { InputError } from "../errors.js";
 import { secretFileAcl, warnIfExposed, type FileFacts } from "../os/exposed-file.js";
-import { readCheckedFile, refuseUtf16 } from "../io/input-file.js";
+import { readCheckedText } from "../io/input-file.js";
 import {
   absoluteHome, checkNotWritable, checkTrustedFile, openCheckedDirectory, UntrustedPathError, type CheckedDirectory,
 } from "../io/trusted-path.js";
@@ -27,21 +27,18 @@ const UNSAFE_HINT = "whoever can change it can make this program load their code
  */
 export async function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv = process.env, uid: number = process.getuid?.() ?? 0): Promise<LoadedConfig> {
   const path = resolve(explicitPath ?? defaultConfigPath(env));
-  let config!: AgentConfig; // parsed while the file is open (readCheckedFile's onRead)
   let file: ConfigFile;
+  let config: AgentConfig;
   try {
     // A pin-value in it makes it a secret file: the ACL of the file read (not of its name later), asked only then. Its
     // ACL cannot let others change it: a named entry's write bit needs the mask's, the mode's group bit, refused above.
     let acl: FileFacts["acl"];
-    const { bytes, ...facts } = readCheckedFile(path, "config", uid, (fd, stats, bytes) => {
-      try {
-        refuseUtf16(bytes, path, "config file");
-        config = parseConfig(bytes.toString("utf8"), path);
-        if (holdsPinValue(config)) acl = secretFileAcl(fd, stats);
-      } finally {
-        bytes.fill(0); // a URI in it may give a pin-value
-      }
+    const { value, ...facts } = readCheckedText(path, "config", uid, (fd, stats, text) => {
+      const parsed = parseConfig(text, path);
+      if (holdsPinValue(parsed)) acl = secretFileAcl(fd, stats);
+      return parsed;
     });
+    config = value;
     file = { ...facts, acl };
   } catch (cause) {
     if (cause instanceof UntrustedPathError) {

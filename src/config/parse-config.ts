@@ -1,7 +1,7 @@
 import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { boundedLine, InputError } from "../errors.js";
-import { parseJsonOrFail } from "../io/json.js";
+import { parseJson, parseJsonOrFail } from "../io/json.js";
 import { nearestNames } from "../nearest-names.js";
 import { fractionLost, isPlainObject, ownValue } from "../own-value.js";
 import { isPkcs11Uri } from "../pkcs11/uri.js";
@@ -47,18 +47,11 @@ export function parseConfig(text: string, path: string, home: string = homedir()
     throw new InputError("CONFIG_INVALID", `config ${path}: ${what}`, hint ? { hint } : {});
   };
   const json = text.startsWith("\uFEFF") ? text.slice(1) : text; // a byte-order mark, as Windows editors write
+  // Scanned before JSON.parse, which builds arrays nested millions deep until V8 dies of OOM; what it says of valid JSON after.
+  const scan = scanJson(json);
+  if (scan === "too deep") return fail(`nested more than ${MAX_DEPTH} levels deep`, "a config file is an object of profiles, each an object of settings");
   const raw = parseJsonOrFail(json, (why) => fail(why, "the file must be one JSON object; comments are not allowed"));
-  // JSON.parse rounds 899.99999999999999 to 900, which the rule would take: refused as the command line refuses it.
-  let lost: RegExpExecArray | undefined; // the first only: a config may hold 16 MiB of numbers
-  for (const token of json.matchAll(/"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*/g)) {
-    if (token[0][0] !== '"' && fractionLost(token[0])) {
-      lost = token;
-      break;
-    }
-  }
-  if (lost) fail(`line ${json.slice(0, lost.index).split("\n").length}: ${boundedLine(lost[0], 57)} is not a whole number (JSON reads it as ${Number(lost[0])})`);
-  const twice = duplicateKey(json);
-  if (twice) fail(twice, "JSON keeps the last one without a word: remove or rename one");
+  if (scan) fail(scan.what, scan.hint);
   if (!isPlainObject(raw)) return fail("the top level must be a JSON object with a \"profiles\" object");
   checkKeys(raw, TOP_LEVEL_KEYS, "top level", fail);
   if (raw["version"] !== undefined && raw["version"] !== 1) fail(`"version" must be 1 (got ${shown(raw["version"])})`);
@@ -107,7 +100,9 @@ type Fail = (what: string, hint?: string) => never;
 
 /** A wrong value as an error quotes it: JSON (but 1e400 as Infinity, not null), cut after 57 characters. */
 function shown(value: unknown): string {
-  return boundedLine(typeof value === "number" ? String(value) : JSON.stringify(value), 57);
+  // A long string is cut before it is quoted: of a 16 MiB one, JSON.stringify and boundedLine each made a whole copy.
+  const head = typeof value === "string" && value.length > 4096 ? value.slice(0, 4096) : value;
+  return boundedLine(typeof head === "number" ? String(head) : JSON.stringify(head), 57);
 }
 
 function parseProfile(name: string, body: unknown, resolvePath: ResolvePath, fail: Fail): ProfileSettings {
@@ -178,30 +173,68 @@ function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], whe
   }
 }
 
+/** Far more than a config needs (top level → "profiles" → profile → value), far less than V8's JSON.parse survives. */
+const MAX_DEPTH = 64;
+
 /**
- * The first key that appears twice in one object of valid JSON `text` (a profile pasted twice, a field repeated),
- * said with the keys leading to that object and both lines; JSON.parse keeps the last one silently.
+ * What JSON.parse would say nothing of in `text` (read when it is valid JSON): first, a number it rounds to a whole one
+ * (899.99999999999999 read as 900, which a rule for whole numbers would take: refused as the command line refuses
+ * it); else the first key that appears twice in one object (a profile pasted twice, a field repeated: JSON.parse
+ * keeps the last), said with the keys leading to that object and both lines. "too deep": arrays or objects nested
+ * more than MAX_DEPTH deep. One pass by character code, strings skipped by indexOf: a regexp over the text recursed
+ * once per character of a string (a 16 MiB one overflowed its stack); no part of the text is copied but keys and the
+ * numbers with a fraction or an exponent.
  */
-function duplicateKey(text: string): string | undefined {
-  const frames: { keys: Map<string, number>; name: string; object: boolean; key: boolean }[] = [];
+function scanJson(text: string): { what: string; hint?: string } | "too deep" | undefined {
+  const frames: { keys: Map<string, number> | undefined; name: string; key: boolean }[] = [];
   let [line, last] = [1, ""];
-  for (const [token] of text.matchAll(/"(?:[^"\\]|\\.)*"|[{}[\],\n]/g)) {
+  let [lost, twice]: (string | undefined)[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
     const frame = frames.at(-1);
-    if (token === "\n") line++;
-    else if (token === "{" || token === "[") {
-      frames.push({ keys: new Map(), name: last, object: token === "{", key: token === "{" });
-    } else if (token === "}" || token === "]") frames.pop();
-    else if (token === "," && frame) frame.key = frame.object;
-    else if (frame?.key) {
-      last = JSON.parse(token) as string;
-      const first = frame.keys.get(last);
-      if (first !== undefined) {
-        const where = frames.slice(1).map((f) => shown(f.name)).join(" → ") || "top level";
-        return `${where}: key ${shown(last)} appears twice (line ${first} and line ${line})`;
-      }
-      frame.keys.set(last, line);
+    if (c === 0x0a) line++;
+    else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (frames.length === MAX_DEPTH) return "too deep";
+      const object = c === 0x7b;
+      frames.push({ keys: object ? new Map() : undefined, name: last, key: object });
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) frames.pop();
+    else if (c === 0x2c /* , */) {
+      if (frame) frame.key = frame.keys !== undefined;
+    } else if (c === 0x22 /* " */) {
+      const start = i;
+      do {
+        i = text.indexOf('"', i + 1);
+        if (i < 0) return undefined; // not JSON: JSON.parse says so
+      } while (escapedAt(text, i));
+      if (!frame?.keys || !frame.key || twice !== undefined) continue;
+      const raw = text.slice(start + 1, i);
+      const key = raw.includes("\\") ? String(parseJson(`"${raw}"`)) : raw;
+      const first = frame.keys.get(key);
+      if (first !== undefined) twice = `${frames.slice(1).map((f) => shown(f.name)).join(" → ") || "top level"}: key ${shown(key)} appears twice (line ${first} and line ${line})`;
+      frame.keys.set(key, line);
       frame.key = false;
+      last = key;
+    } else if (c === 0x2d /* - */ || isDigit(c)) {
+      const start = i;
+      let whole = true; // digits and '-' only: no fraction to lose
+      for (let n = text.charCodeAt(i + 1); isDigit(n) || n === 0x2d || n === 0x2b || n === 0x2e || (n | 0x20) === 0x65; n = text.charCodeAt(++i + 1)) {
+        if (!isDigit(n) && n !== 0x2d) whole = false;
+      }
+      const number = whole ? "" : text.slice(start, i + 1);
+      if (number && lost === undefined && fractionLost(number)) {
+        lost = `line ${line}: ${boundedLine(number, 57)} is not a whole number (JSON reads it as ${Number(number)})`;
+      }
     }
   }
-  return undefined;
+  if (lost !== undefined) return { what: lost };
+  return twice === undefined ? undefined : { what: twice, hint: "JSON keeps the last one without a word: remove or rename one" };
+}
+
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+
+/** Whether the `"` at `i` is escaped: an odd number of backslashes before it. */
+function escapedAt(text: string, i: number): boolean {
+  let n = 0;
+  while (text.charCodeAt(i - 1 - n) === 0x5c) n++;
+  return n % 2 === 1;
 }

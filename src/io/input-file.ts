@@ -66,18 +66,42 @@ export async function readInputFile(path: string, what: string, onOpen?: OnOpen)
 /**
  * The bytes of the regular file `path` under openCheckedFile's rule (the user's or root's, writable by nobody else),
  * read from the descriptor that was checked, with that descriptor's mode, owner and group. More than MAX_INPUT_BYTES: an
- * EFBIG error. `onRead` is given the descriptor, still open, with its fstat and the bytes: what they hold may ask more of
- * that same file (a config's ACL, only when it holds a PIN).
+ * EFBIG error.
  */
-export function readCheckedFile(
-  path: string, what: string, uid: number, onRead?: (fd: number, stats: Stats, bytes: Buffer) => void,
-): { bytes: Buffer; mode: number; owner: number; gid: number } {
+export function readCheckedFile(path: string, what: string, uid: number): { bytes: Buffer; mode: number; owner: number; gid: number } {
+  const { value: bytes, ...facts } = withCheckedFile(path, what, uid, (fd) => readFileSync(fd));
+  return { bytes, ...facts };
+}
+
+/**
+ * {@link readCheckedFile} of a UTF-8 text (UTF-16 refused as "`what` file … is UTF-16 text"), given to `onText` with the descriptor, still open, and its
+ * fstat: what it holds may ask more of that same file (a config's ACL, only when it holds a PIN). The bytes read are
+ * wiped and let go before `onText` runs: held through a parse (a config's JSON.parse), they were 16 MiB more at its peak.
+ */
+export function readCheckedText<T>(
+  path: string, what: string, uid: number, onText: (fd: number, stats: Stats, text: string) => T,
+): { value: T; mode: number; owner: number; gid: number } {
+  return withCheckedFile(path, what, uid, (fd, stats) => onText(fd, stats, wipedText(fd, path, what)));
+}
+
+/** The UTF-8 text read from `fd`, its bytes wiped (they may hold a secret: a config's pin-value). */
+function wipedText(fd: number, path: string, what: string): string {
+  const bytes = readFileSync(fd);
+  try {
+    refuseUtf16(bytes, path, `${what} file`);
+    return bytes.toString("utf8");
+  } finally {
+    bytes.fill(0);
+  }
+}
+
+/** `read` of the file `path` opened under openCheckedFile's rule, refused above MAX_INPUT_BYTES, and its facts. */
+function withCheckedFile<T>(path: string, what: string, uid: number, read: (fd: number, stats: Stats) => T): { value: T; mode: number; owner: number; gid: number } {
   const file = openCheckedFile(path, what, uid);
   try {
     if (file.stats.size > MAX_INPUT_BYTES) throw osError("EFBIG", `holds more than ${MAX_INPUT_BYTES / 2 ** 20} MiB`);
-    const bytes = readFileSync(file.fd);
-    onRead?.(file.fd, file.stats, bytes);
-    return { bytes, mode: file.stats.mode, owner: file.stats.uid, gid: file.stats.gid };
+    const value = read(file.fd, file.stats);
+    return { value, mode: file.stats.mode, owner: file.stats.uid, gid: file.stats.gid };
   } finally {
     closeSync(file.fd);
   }

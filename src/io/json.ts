@@ -24,8 +24,9 @@ function describeJsonError(cause: unknown, text: string): string {
   const m = /position (\d+)/.exec(message);
   if (!m) return message;
   const pos = Number(m[1]);
-  const before = text.slice(0, pos);
-  const line = before.split("\n").length;
-  const column = pos - before.lastIndexOf("\n");
+  // Counted in place: a copy of the text before it, split into lines, doubled a 16 MiB file.
+  let [line, lineStart] = [1, 0];
+  for (let nl = text.indexOf("\n"); nl >= 0 && nl < pos; nl = text.indexOf("\n", nl + 1)) [line, lineStart] = [line + 1, nl + 1];
+  const column = pos - lineStart + 1;
   return `${message.replace(/ in JSON at position \d+.*$/, "")} at line ${line}, column ${column}`;
 }

@@ -13,13 +13,13 @@ import { runMain } from "../helpers/run-main.js";
 const { reads, afterRead } = vi.hoisted(() => ({ reads: [] as string[], afterRead: new Map<string, () => void>() }));
 vi.mock("../../src/io/input-file.js", async (actual) => {
   const real = await actual<typeof import("../../src/io/input-file.js")>();
-  const readCheckedFile = (path: string, ...rest: [string, number]) => {
+  const readCheckedText = (path: string, ...rest: Parameters<typeof real.readCheckedText> extends [string, ...infer R] ? R : never) => {
     reads.push(path);
-    const read = real.readCheckedFile(path, ...rest);
+    const read = real.readCheckedText(path, ...rest);
     afterRead.get(path)?.(); // what another process does to the file just after this read
     return read;
   };
-  return { ...real, readCheckedFile };
+  return { ...real, readCheckedText };
 });
 
 const dir = mkdtempSync(join(tmpdir(), "raa-doctor-config-once-"));
