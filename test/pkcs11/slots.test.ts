@@ -171,6 +171,10 @@ describe("listTokenSlots while another process rewrites a SoftHSM token's file",
     listings = 0;
     expect((await listTokenSlots(module)).map((s) => s.token.label)).toEqual(["other"]); // a listing asked for no URI: once
     expect(listings).toBe(1);
+    listings = 0;
+    lib["C_GetTokenInfo"] = (handle: unknown) => ((handle as Buffer)[0] === 3 ? tokenInfo() : (() => { throw new Error("CKR_SLOT_ID_INVALID: C_GetTokenInfo"); })());
+    expect((await listTokenSlots(module, undefined, [any])).map((s) => s.token.label)).toEqual(["other"]); // gone: not listed again
+    expect(listings).toBe(1);
   });
 
   it("lists a hardware token's module once: an absent card is absent (--wait-for-device waits for it)", async () => {
