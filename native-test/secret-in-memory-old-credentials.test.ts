@@ -7,7 +7,7 @@
  * Measured and printed: what is left are strings V8 made (the endpoint's JSON answer, the served one) and freed
  * memory not yet reused; V8 does not wipe what it frees and no code of ours can reach those strings.
  */
-import { execFile, type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFile, type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -17,6 +17,7 @@ import { startFaultProxy, type FaultProxy } from "./agent-support.js";
 import { untilLogLine } from "./helpers/log-lines.js";
 import { DIST_CLI } from "./helpers/run-cli.js";
 import { createSoftHsmFixture, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
+import { occurrencesInMemory, textForms } from "./helpers/process-memory.js";
 
 let fx: SoftHsmFixture;
 let local: LocalEndpoint;
@@ -45,11 +46,7 @@ afterAll(async () => {
   fx?.cleanup();
 });
 
-function occurrences(pid: number, texts: readonly string[]): number[] {
-  const needles = texts.flatMap((t) => [Buffer.from(t, "utf8"), Buffer.from(t, "utf16le")]);
-  const out = execFileSync("/usr/bin/python3", ["-c", COUNTER, String(pid), ...needles.map((n) => n.toString("hex"))], { encoding: "utf8", maxBuffer: 1 << 20 });
-  return out.trim().split(" ").map(Number);
-}
+const occurrences = (pid: number, texts: readonly string[]): number[] => occurrencesInMemory(pid, texts.flatMap(textForms));
 
 describe("agent that refreshed its credentials twice", () => {
   it("the first session's SecretAccessKey and SessionToken, counted in its memory", async () => {
@@ -76,24 +73,3 @@ describe("agent that refreshed its credentials twice", () => {
   }, 150_000);
 });
 
-/** argv: pid, then needles in hex. Prints the count of each over every readable mapping. */
-const COUNTER = `
-import re, sys
-pid = sys.argv[1]
-needles = [bytes.fromhex(h) for h in sys.argv[2:]]
-counts = [0] * len(needles)
-mem = open(f"/proc/{pid}/mem", "rb", 0)
-for line in open(f"/proc/{pid}/maps").read().splitlines():
-    m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\\S+)", line)
-    start, end, perms = int(m.group(1), 16), int(m.group(2), 16), m.group(3)
-    if perms[0] != "r" or line.endswith("[vvar]") or line.endswith("[vvar_vclock]"):
-        continue
-    try:
-        mem.seek(start)
-        data = mem.read(end - start)
-    except OSError:
-        continue
-    for i, needle in enumerate(needles):
-        counts[i] += data.count(needle)
-print(" ".join(map(str, counts)))
-`;

@@ -77,9 +77,9 @@ async function copiesOf<T>(text: string, fn: () => Promise<T>): Promise<{ result
     return b;
   }) as typeof Buffer.from);
   const fill = Buffer.prototype.fill;
-  const fills = vi.spyOn(Buffer.prototype, "fill").mockImplementation(function (this: Buffer, ...args: never[]) {
+  const fills = vi.spyOn(Buffer.prototype, "fill").mockImplementation(function (this: Buffer, ...args: unknown[]) {
     if (made.includes(this) && this.equals(wanted)) held.add(this);
-    return fill.apply(this, args);
+    return fill.apply(this, args as Parameters<Buffer["fill"]>);
   });
   try {
     const result = await fn().catch((e: unknown) => e);
