@@ -11,6 +11,15 @@ export function secretBytes(length: number): Buffer {
   return Buffer.from(new ArrayBuffer(length));
 }
 
+/**
+ * Whether `bytes` already sit as secret bytes would: the whole of an ArrayBuffer of their own, longer than the 64 bytes
+ * V8 keeps in its heap (a pooled Buffer's ArrayBuffer is Node's 8 KiB pool). Such bytes can be held as they are: a
+ * 16 MiB secret file is then not copied again.
+ */
+export function ownsItsStore(bytes: Uint8Array): boolean {
+  return bytes.length > 64 && bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length && bytes.buffer instanceof ArrayBuffer;
+}
+
 /** A copy of `bytes` (or of an array of byte values) in secret bytes (see secretBytes); the caller wipes both. */
 export function secretCopy(bytes: Uint8Array | readonly number[]): Buffer {
   const out = secretBytes(bytes.length);

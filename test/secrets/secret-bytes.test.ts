@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { secretBytes, secretConcat, secretCopy } from "../../src/secrets/secret-bytes.js";
+import { ownsItsStore, secretBytes, secretConcat, secretCopy } from "../../src/secrets/secret-bytes.js";
 import { Secret } from "../../src/secrets/secret.js";
 import { bmpPassword, pkcs12DeriveBytes } from "../../src/signers/file/pkcs12-kdf.js";
 import { kdfa } from "../../src/tpm/sessions/kdf.js";
@@ -49,5 +49,13 @@ describe("secret bytes: one home for the buffers that hold a secret", () => {
       alloc.mockRestore();
       concat.mockRestore();
     }
+  });
+
+  it("takes as they are only bytes over 64 on a store of their own: a large file's read, not a pooled or small one", () => {
+    expect(ownsItsStore(Buffer.alloc(1 << 20))).toBe(true);
+    expect(ownsItsStore(secretBytes(65))).toBe(true);
+    expect(ownsItsStore(Buffer.alloc(64))).toBe(false); // V8's heap
+    expect(ownsItsStore(Buffer.from("x".repeat(100)))).toBe(false); // Node's pool
+    expect(ownsItsStore(Buffer.alloc(1 << 20).subarray(1))).toBe(false);
   });
 });
