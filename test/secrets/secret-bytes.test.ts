@@ -10,7 +10,7 @@ import { kdfa } from "../../src/tpm/sessions/kdf.js";
 const ownStore = (b: Buffer) => b.byteOffset === 0 && b.buffer.byteLength === b.length && b.buffer.constructor === ArrayBuffer;
 
 describe("secret bytes: one home for the buffers that hold a secret", () => {
-  it("gives each buffer an ArrayBuffer of its own, for every small size (not pooled, not a V8-heap typed array)", () => {
+  it("gives each buffer an ArrayBuffer of its own, for every small size, never Node's pool (a V8-heap one: the KDF test below)", () => {
     for (let n = 0; n <= 80; n++) {
       const b = secretBytes(n);
       expect(ownStore(b)).toBe(true);
