@@ -22,6 +22,7 @@ import { distCopy } from "./helpers/local-trust.js";
 import { untilLogLine } from "./helpers/log-lines.js";
 import { DIST_CLI } from "./helpers/run-cli.js";
 import { createSoftHsmFixture, SOFTHSM_MODULE, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
+import { occurrencesInMemory, textForms } from "./helpers/process-memory.js";
 
 const ARNS = {
   "trust-anchor-arn": "arn:aws:rolesanywhere:us-east-1:000000000000:trust-anchor/pin-memory",
@@ -61,8 +62,7 @@ afterAll(async () => {
 
 /** Occurrences of `text` in `pid`'s readable memory, as [UTF-8, UTF-16LE]. Root reads any process's memory. */
 function copiesOf(pid: number, text: string): [number, number] {
-  const out = execFileSync("/usr/bin/python3", ["-c", COUNTER, String(pid), text], { encoding: "utf8", maxBuffer: 1 << 20 });
-  const [utf8, utf16] = out.trim().split(" ").map(Number);
+  const [utf8, utf16] = occurrencesInMemory(pid, textForms(text));
   return [utf8!, utf16!];
 }
 
@@ -108,24 +108,3 @@ describe("agent logged in to a token with a PIN from a pin-source file", () => {
   }, 120_000);
 });
 
-/** argv: pid, the text. Prints the count of its UTF-8 and of its UTF-16LE bytes over every readable mapping. */
-const COUNTER = `
-import re, sys
-pid, text = sys.argv[1], sys.argv[2]
-needles = [text.encode("utf-8"), text.encode("utf-16-le")]
-counts = [0, 0]
-mem = open(f"/proc/{pid}/mem", "rb", 0)
-for line in open(f"/proc/{pid}/maps").read().splitlines():
-    m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\\S+)", line)
-    start, end, perms = int(m.group(1), 16), int(m.group(2), 16), m.group(3)
-    if perms[0] != "r" or line.endswith("[vvar]") or line.endswith("[vvar_vclock]"):
-        continue
-    try:
-        mem.seek(start)
-        data = mem.read(end - start)
-    except OSError:
-        continue
-    for i, needle in enumerate(needles):
-        counts[i] += data.count(needle)
-print(counts[0], counts[1])
-`;

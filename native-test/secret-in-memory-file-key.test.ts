@@ -20,6 +20,7 @@ import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/se
 import { untilLogLine } from "./helpers/log-lines.js";
 import { DIST_CLI } from "./helpers/run-cli.js";
 import { createSoftHsmFixture, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
+import { occurrencesInMemory } from "./helpers/process-memory.js";
 
 const TAG = randomBytes(6).toString("hex");
 const ARNS = {
@@ -64,11 +65,7 @@ afterAll(async () => {
   fx?.cleanup();
 });
 
-/** Occurrences of each needle (hex of its bytes) in `pid`'s readable memory. Root reads any process's memory. */
-function occurrences(pid: number, needles: readonly Buffer[]): number[] {
-  const out = execFileSync("/usr/bin/python3", ["-c", COUNTER, String(pid), ...needles.map((n) => n.toString("hex"))], { encoding: "utf8", maxBuffer: 1 << 20 });
-  return out.trim().split(" ").map(Number);
-}
+const occurrences = occurrencesInMemory;
 
 /** password: UTF-8, UTF-16LE (a V8 string), UTF-16BE (PKCS#12's BMPString); scalar: big-endian, little-endian (BIGNUM's words). */
 interface Counts { password: [number, number, number]; textControl: number; scalar: [number, number]; bytesControl: number }
@@ -121,24 +118,3 @@ describe("agent with an encrypted PKCS#8 key whose password is in a file", () =>
   }, 120_000);
 });
 
-/** argv: pid, then needles in hex. Prints the count of each over every readable mapping. */
-const COUNTER = `
-import re, sys
-pid = sys.argv[1]
-needles = [bytes.fromhex(h) for h in sys.argv[2:]]
-counts = [0] * len(needles)
-mem = open(f"/proc/{pid}/mem", "rb", 0)
-for line in open(f"/proc/{pid}/maps").read().splitlines():
-    m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\\S+)", line)
-    start, end, perms = int(m.group(1), 16), int(m.group(2), 16), m.group(3)
-    if perms[0] != "r" or line.endswith("[vvar]") or line.endswith("[vvar_vclock]"):
-        continue
-    try:
-        mem.seek(start)
-        data = mem.read(end - start)
-    except OSError:
-        continue
-    for i, needle in enumerate(needles):
-        counts[i] += data.count(needle)
-print(" ".join(map(str, counts)))
-`;

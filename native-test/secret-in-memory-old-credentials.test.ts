@@ -4,10 +4,12 @@
  * first session was served once over the socket. Then root reads the agent's memory (/proc/PID/maps and
  * /proc/PID/mem, as pkcs11-pin-in-memory.test.ts does) and counts the first session's SecretAccessKey and
  * SessionToken (UTF-8 and UTF-16LE), with the current session's SecretAccessKey as the control (held for serving).
- * Measured and printed: what is left are strings V8 made (the endpoint's JSON answer, the served one) and freed
- * memory not yet reused; V8 does not wipe what it frees and no code of ours can reach those strings.
+ * Before round 43 (P3): 3 UTF-8 copies of each. The endpoint's body (socket pieces and their join) is now wiped once
+ * parsed, and the served answer is written into bytes wiped once sent (no JSON text of it): 1 copy of each is left, a
+ * string V8 made from the endpoint's answer (its text for JSON.parse, or the parsed value), which no code of ours
+ * can reach or wipe; V8 does not wipe what it frees either.
  */
-import { execFile, type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFile, type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -17,6 +19,7 @@ import { startFaultProxy, type FaultProxy } from "./agent-support.js";
 import { untilLogLine } from "./helpers/log-lines.js";
 import { DIST_CLI } from "./helpers/run-cli.js";
 import { createSoftHsmFixture, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
+import { occurrencesInMemory, textForms } from "./helpers/process-memory.js";
 
 let fx: SoftHsmFixture;
 let local: LocalEndpoint;
@@ -45,14 +48,13 @@ afterAll(async () => {
   fx?.cleanup();
 });
 
-function occurrences(pid: number, texts: readonly string[]): number[] {
-  const needles = texts.flatMap((t) => [Buffer.from(t, "utf8"), Buffer.from(t, "utf16le")]);
-  const out = execFileSync("/usr/bin/python3", ["-c", COUNTER, String(pid), ...needles.map((n) => n.toString("hex"))], { encoding: "utf8", maxBuffer: 1 << 20 });
-  return out.trim().split(" ").map(Number);
-}
+const occurrences = (pid: number, texts: readonly string[]): number[] => occurrencesInMemory(pid, texts.flatMap(textForms));
 
 describe("agent that refreshed its credentials twice", () => {
-  it("the first session's SecretAccessKey and SessionToken, counted in its memory", async () => {
+  // Per run: the old key's and token's UTF-8 copies. V8 frees without wiping, so a run may catch a string's old place
+  // (a scavenge copies a live string and leaves the old one): measured after the fix 1 in 13 of 15 runs, 2 and 4 once.
+  const seen: number[] = [];
+  it.each([[1], [2], [3], [4], [5]])("run %i: the first session's SecretAccessKey and SessionToken, counted in its memory", async () => {
     const socket = join(fx.dir, "agent.sock");
     const agent = spawn(process.execPath, [DIST_CLI, "agent", "--config", config, "--socket", socket], {
       env: { ...process.env, NODE_EXTRA_CA_CERTS: "" }, stdio: ["ignore", "ignore", "pipe"],
@@ -61,39 +63,27 @@ describe("agent that refreshed its credentials twice", () => {
     try {
       await untilLogLine(agent, /agent listening on/);
       const ask = async () => JSON.parse((await promisify(execFile)("curl", ["-sS", "--unix-socket", socket, "http://agent/v1/credentials/P"], { encoding: "utf8" })).stdout) as { SecretAccessKey: string; SessionToken: string };
+      const before = local.issued.length;
       const first = await ask();
-      await expect.poll(() => local.issued.length, { timeout: 90_000, interval: 200 }).toBeGreaterThanOrEqual(3);
+      await expect.poll(() => local.issued.length, { timeout: 90_000, interval: 200 }).toBeGreaterThanOrEqual(before + 3);
       const current = await ask();
       expect(current.SecretAccessKey).not.toBe(first.SecretAccessKey);
       const [key8, key16, token8, token16, control] = occurrences(agent.pid!, [first.SecretAccessKey, first.SessionToken, current.SecretAccessKey]);
       console.log(`secret-in-memory old credentials: ${JSON.stringify({ oldSecretAccessKey: [key8, key16], oldSessionToken: [token8, token16], currentSecretAccessKey: control })}`);
       expect(control).toBeGreaterThan(0);
+      expect([key16, token16]).toEqual([0, 0]);
+      seen.push(key8!, token8!);
     } finally {
       const exited = new Promise((r) => agent.once("exit", r));
       agent.kill("SIGTERM");
       await exited;
     }
   }, 150_000);
+
+  it("over the runs: 1 copy each at the least and fewer than 3 on average (before round 43: 3 in every run)", () => {
+    expect(seen.length).toBe(10);
+    expect(Math.min(...seen)).toBe(1);
+    expect(seen.reduce((a, b) => a + b, 0)).toBeLessThan(3 * seen.length);
+  });
 });
 
-/** argv: pid, then needles in hex. Prints the count of each over every readable mapping. */
-const COUNTER = `
-import re, sys
-pid = sys.argv[1]
-needles = [bytes.fromhex(h) for h in sys.argv[2:]]
-counts = [0] * len(needles)
-mem = open(f"/proc/{pid}/mem", "rb", 0)
-for line in open(f"/proc/{pid}/maps").read().splitlines():
-    m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\\S+)", line)
-    start, end, perms = int(m.group(1), 16), int(m.group(2), 16), m.group(3)
-    if perms[0] != "r" or line.endswith("[vvar]") or line.endswith("[vvar_vclock]"):
-        continue
-    try:
-        mem.seek(start)
-        data = mem.read(end - start)
-    except OSError:
-        continue
-    for i, needle in enumerate(needles):
-        counts[i] += data.count(needle)
-print(" ".join(map(str, counts)))
-`;

@@ -8,7 +8,7 @@
  * reader sees where our secrets live). Any other copy — a string of it, an HMAC key left unwiped — would add to it.
  * swtpm's own memory is another process and not counted. A wrong password is never sent: the lockout counter stays.
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -20,6 +20,7 @@ import { startSwtpm, type Swtpm } from "./helpers/swtpm.js";
 import { lockoutCounter, persistSrk } from "./helpers/tpm-keys.js";
 import { untilLogLine } from "./helpers/log-lines.js";
 import { DIST_CLI } from "./helpers/run-cli.js";
+import { occurrencesInMemory } from "./helpers/process-memory.js";
 
 const TAG = randomBytes(6).toString("hex");
 const PROFILE_ARN = `arn:aws:rolesanywhere:us-east-1:000000000000:profile/mem-${TAG}`;
@@ -62,10 +63,7 @@ afterAll(async () => {
   cleanup();
 });
 
-function occurrences(pid: number, needles: readonly Buffer[]): number[] {
-  const out = execFileSync("/usr/bin/python3", ["-c", COUNTER, String(pid), ...needles.map((n) => n.toString("hex"))], { encoding: "utf8", maxBuffer: 1 << 20 });
-  return out.trim().split(" ").map(Number);
-}
+const occurrences = occurrencesInMemory;
 
 async function countsInAgent(): Promise<{ password: number[]; control: number }> {
   const socket = join(dir, `agent-${process.hrtime.bigint()}.sock`);
@@ -103,24 +101,3 @@ describe("agent with a TPM key whose password is in a file", () => {
   }, 120_000);
 });
 
-/** argv: pid, then needles in hex. Prints the count of each over every readable mapping. */
-const COUNTER = `
-import re, sys
-pid = sys.argv[1]
-needles = [bytes.fromhex(h) for h in sys.argv[2:]]
-counts = [0] * len(needles)
-mem = open(f"/proc/{pid}/mem", "rb", 0)
-for line in open(f"/proc/{pid}/maps").read().splitlines():
-    m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\\S+)", line)
-    start, end, perms = int(m.group(1), 16), int(m.group(2), 16), m.group(3)
-    if perms[0] != "r" or line.endswith("[vvar]") or line.endswith("[vvar_vclock]"):
-        continue
-    try:
-        mem.seek(start)
-        data = mem.read(end - start)
-    except OSError:
-        continue
-    for i, needle in enumerate(needles):
-        counts[i] += data.count(needle)
-print(" ".join(map(str, counts)))
-`;

@@ -5,7 +5,8 @@ import type { Socket } from "node:net";
 import { certificateStatusJson } from "../credentials/certificate-watch.js";
 import type { CredentialSource } from "../credentials/credential-source.js";
 import type { SourceRegistry } from "../credentials/source-registry.js";
-import { goJsonStringify, toCredentialProcessOutput, formatExpiration } from "../rolesanywhere/credentials.js";
+import { goJsonStringify, toCredentialProcessOutput, formatExpiration, type CredentialProcessOutput } from "../rolesanywhere/credentials.js";
+import { secretBytes } from "../secrets/secret-bytes.js";
 import { percentDecoded } from "../rolesanywhere/proxy.js";
 import { AgentError, InputError } from "../errors.js";
 import { closeServer, listenOn } from "../io/listen-tcp.js";
@@ -181,7 +182,7 @@ async function handle(sources: AgentSources, configPath: string | undefined, req
     return send(res, 404, { Code: "NotFound", Message: "unknown path" });
   }
   try {
-    send(res, 200, goJsonStringify(toCredentialProcessOutput(await source.get())));
+    sendCredentials(res, toCredentialProcessOutput(await source.get()));
   } catch (error) {
     const agentError = error instanceof AgentError ? error : new AgentError("INTERNAL", "internal error");
     send(res, 503, { Code: agentError.code, Message: `${source.name}: ${agentError.toOneLine()}` });
@@ -215,6 +216,36 @@ function statusOf(source: CredentialSource) {
     lastError: st.lastError ?? null,
     certificate: certificateStatusJson(source.certificate()),
   };
+}
+
+/**
+ * The credentials as goJsonStringify writes them, straight into bytes wiped once sent: JSON.stringify's text of them
+ * would be one more string of the secret key and token, which V8 keeps until its memory is reused (an agent's memory
+ * held an old session's keys 3 times: native-test/secret-in-memory-old-credentials.test.ts).
+ */
+export function servedCredentials(output: CredentialProcessOutput): Buffer {
+  // Base64 and ISO dates need no escape; anything else takes goJsonStringify's own (a string, rare: never AWS's).
+  const plain = (v: string) => !/["\\\u0000-\u001f<>&\u2028\u2029\ud800-\udfff\u007f-\uffff]/.test(v);
+  const fields = Object.entries(output).map(([name, value]) => [`"${name}":`, value] as const);
+  const pieces = fields.map(([name, value]) =>
+    [name, typeof value === "string" && plain(value) ? ["\"", value, "\""] : [goJsonStringify(value)]] as const);
+  const size = (parts: readonly string[]) => parts.reduce((m, p) => m + Buffer.byteLength(p), 0);
+  const out = secretBytes(pieces.reduce((n, [name, parts]) => n + size([name, ...parts]), 1 + pieces.length));
+  let at = out.write("{");
+  pieces.forEach(([name, parts], i) => {
+    at += out.write(name, at);
+    for (const part of parts) at += out.write(part, at);
+    at += out.write(i === pieces.length - 1 ? "}" : ",", at);
+  });
+  return out;
+}
+
+function sendCredentials(res: ServerResponse, output: CredentialProcessOutput): void {
+  const body = servedCredentials(output);
+  const wipe = () => body.fill(0);
+  res.once("finish", wipe).once("close", wipe);
+  res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store", "content-length": body.length });
+  res.end(body);
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -78,8 +78,12 @@ export async function createSession(
       }
     }
     const context = { receivedAt, endpoint: target.endpoint.baseUrl, region: target.region };
-    if (response.status >= 200 && response.status < 300) return parseCreateSessionResponse(response, context);
-    throw errorFromResponse(response, context);
+    try {
+      if (response.status >= 200 && response.status < 300) return parseCreateSessionResponse(response, context);
+      throw errorFromResponse(response, context);
+    } finally {
+      response.body.fill(0); // the session's keys: only the parsed strings are kept
+    }
   };
 
   try {

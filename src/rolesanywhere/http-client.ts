@@ -7,6 +7,7 @@ import { firstEnv, type Endpoint } from "./endpoint.js";
 import { closedEarly, transportError, TransportError } from "./network-errors.js";
 import { proxyFor } from "./proxy.js";
 import type { Abortable, CreateSessionOptions } from "./types.js";
+import { secretConcat } from "../secrets/secret-bytes.js";
 
 const USER_AGENT = `roles-anywhere-agent/${VERSION} (node ${process.versions.node}; ${process.platform}; ${process.arch})`;
 
@@ -124,7 +125,10 @@ export async function sendRequest(transport: Transport, request: OutgoingRequest
       });
       res.on("end", () => {
         if (!res.complete) return finish(closedEarly(peer.description));
-        finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+        // The body (a CreateSession answer holds the session's keys) in bytes the caller wipes, the socket's pieces wiped now.
+        const body = secretConcat(chunks);
+        for (const chunk of chunks) chunk.fill(0);
+        finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body });
       });
     });
     if (signal.aborted) return onAbort();

@@ -4,6 +4,7 @@ import { InputError, UsageError } from "../errors.js";
 import { secretFileAcl, warnIfExposed, type FileFacts } from "../os/exposed-file.js";
 import { isFileInput, readInputFile, type InputBytes } from "../io/input-file.js";
 import { Secret } from "./secret.js";
+import { ownsItsStore, secretCopy } from "./secret-bytes.js";
 import { isPlainObject, ownValue, type Kind } from "../own-value.js";
 
 /**
@@ -257,7 +258,9 @@ export async function readSecret(
       let end = bytes.length;
       if (bytes[end - 1] === 0x0a) end--;
       if (bytes[end - 1] === 0x0d) end--;
-      const secret = Secret.fromBytes(Buffer.from(bytes.subarray(0, end)));
+      // Taken as read when the read has a store of its own (a large file: not one more copy), else copied out of it.
+      if (ownsItsStore(bytes)) return Secret.fromBytes(bytes.subarray(0, end));
+      const secret = Secret.fromBytes(secretCopy(bytes.subarray(0, end)));
       bytes.fill(0);
       return secret;
     }

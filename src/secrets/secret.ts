@@ -1,3 +1,5 @@
+import { secretBytes, secretCopy } from "./secret-bytes.js";
+
 // The well-known symbol behind util.inspect.custom, without loading node:util at start-up.
 const INSPECT_CUSTOM = Symbol.for("nodejs.util.inspect.custom");
 
@@ -14,7 +16,9 @@ export class Secret {
   }
 
   static fromUtf8(text: string): Secret {
-    return new Secret(Buffer.from(text, "utf8"));
+    const bytes = secretBytes(Buffer.byteLength(text, "utf8"));
+    bytes.write(text, "utf8");
+    return new Secret(bytes);
   }
 
   /** Takes ownership of `bytes` (they will be zeroed by `wipe()`). */
@@ -45,7 +49,7 @@ export class Secret {
   }
 
   clone(): Secret {
-    return this.use((b) => new Secret(Buffer.from(b)));
+    return this.use((b) => new Secret(secretCopy(b)));
   }
 
   wipe(): void {

@@ -1,6 +1,7 @@
 import { closeSync, constants, openSync, readSync } from "node:fs";
 import { ReadStream, WriteStream } from "node:tty";
 import { escapeControls, InputError } from "../errors.js";
+import { secretCopy } from "./secret-bytes.js";
 import { Secret } from "./secret.js";
 import { terminalCanAsk } from "./secret-source.js";
 
@@ -104,7 +105,7 @@ export function readLine(input: ReadStream, signal?: AbortSignal): Promise<Buffe
         for (const byte of data) {
           if (byte === 0x0d || byte === 0x0a) {
             if (special) return fail(SPECIAL_KEY, TYPE_AGAIN);
-            const out = Buffer.from(chunks);
+            const out = secretCopy(chunks);
             return finish(() => resolve(out));
           }
           if (byte === 0x03) return fail("prompt interrupted");

@@ -91,8 +91,10 @@ export async function keyMaterialFromFile(
       const secret = await password();
       try {
         const { plaintext, scheme } = await secret.use((utf8) => {
-          const bmp = bmpPassword(utf8);
-          return decryptPrivateKeyInfo(pkcs8.der, { utf8, bmp }, { what: "PKCS#8 private key", source }, decrypt).finally(() => bmp.fill(0));
+          // The BMPString (twice the password's size) only for a PKCS#12 scheme: PBES2 takes the UTF-8 bytes.
+          let bmp: Buffer | undefined;
+          const password = { utf8, get bmp() { return (bmp ??= bmpPassword(utf8)); } };
+          return decryptPrivateKeyInfo(pkcs8.der, password, { what: "PKCS#8 private key", source }, decrypt).finally(() => bmp?.fill(0));
         });
         debug?.(`${source}: decrypted the PKCS#8 key (${scheme})`);
         der = plaintext;

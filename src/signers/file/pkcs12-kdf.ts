@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { secretBytes, secretConcat } from "../../secrets/secret-bytes.js";
 
 /** Hashes the PKCS#12 KDF and MAC may use, with their output (u) and block (v) sizes in bytes. */
 export const PKCS12_HASHES = {
@@ -34,13 +35,17 @@ export async function pkcs12DeriveBytes(
   const { u, v } = PKCS12_HASHES[hash];
   const diversifier = Buffer.alloc(v, id);
   // `data` repeated to a whole number of v-byte blocks.
-  const fill = (data: Buffer) => Buffer.alloc(v * Math.ceil(data.length / v), data);
+  const fill = (data: Buffer) => {
+    const out = secretBytes(v * Math.ceil(data.length / v));
+    for (let at = 0; at < out.length; at += data.length) out.set(data.subarray(0, out.length - at), at);
+    return out;
+  };
   // Every copy of the password, and every hash of the chain (hashing one on gives the key), is wiped.
   const repeated = fill(password);
-  const input = Buffer.concat([fill(salt), repeated]);
+  const input = secretConcat([fill(salt), repeated]);
   repeated.fill(0);
   const blocks = Math.ceil(length / u);
-  const output = Buffer.alloc(blocks * u);
+  const output = secretBytes(blocks * u);
   for (let i = 0; i < blocks; i++) {
     let a = createHash(hash).update(diversifier).update(input).digest();
     for (let r = 1; r < iterations; r++) {
@@ -76,10 +81,8 @@ export async function pkcs12DeriveBytes(
  * opens.
  */
 export function bmpPassword(utf8: Buffer): Buffer {
-  // A unit per byte at most: 4 bytes give a surrogate pair. Over an ArrayBuffer of its own: Buffer.alloc's bytes of
-  // 64 or fewer live in V8's heap, where a garbage collection moves them and leaves the old copy unwiped (an agent's
-  // memory held one after fill(0): native-test/secret-in-memory-file-key.test.ts).
-  const out = Buffer.from(new ArrayBuffer(2 * utf8.length + 2));
+  // A unit per byte at most: 4 bytes give a surrogate pair.
+  const out = secretBytes(2 * utf8.length + 2);
   let o = 0;
   for (let i = 0; i < utf8.length; ) {
     const lead = utf8[i]!;

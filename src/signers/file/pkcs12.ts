@@ -17,6 +17,7 @@ import { pbeDecrypt, singleSequence, type PbeContext, type PbeDecrypt, type PbeP
 import { PKCS12_HASHES, PKCS12_KEY_ID, bmpPassword, pkcs12DeriveBytes, type Pkcs12Hash } from "./pkcs12-kdf.js";
 import { keyMatchesCertificate, type SigningKey } from "./signing-key.js";
 import { ownValue } from "../../own-value.js";
+import { secretCopy } from "../../secrets/secret-bytes.js";
 
 /** What a PKCS#12 file yields: the key, the end-entity certificate it belongs to and the other certificates. */
 interface Pkcs12Identity {
@@ -252,7 +253,7 @@ async function unlock(
         let bmp: Buffer | undefined;
         for (const form of forms) if (bmp === undefined && (await macMatches(form))) bmp = form;
         for (const form of forms) if (form !== bmp) form.fill(0);
-        return bmp === undefined ? undefined : { utf8: Buffer.from(utf8), bmp };
+        return bmp === undefined ? undefined : { utf8: secretCopy(utf8), bmp };
       });
     } finally {
       secret.wipe();

@@ -10,6 +10,7 @@ import { TPM_ST, TPM_SU } from "../wire/constants.js";
 import { RC, RETRYABLE_RESPONSE_CODES } from "../wire/response-code.js";
 import { TPMS_AUTH_COMMAND, TPMS_AUTH_RESPONSE, type TpmsAuthCommand, type TpmsAuthResponse } from "../wire/structures.js";
 import { TpmResponseError } from "./tpm-error.js";
+import { secretCopy } from "../../secrets/secret-bytes.js";
 
 /** A handle together with its Name (what cpHash covers): the object Name, or the handle itself for permanent handles. */
 export interface Entity {
@@ -58,7 +59,7 @@ interface ExecuteResult<C> {
 function stripTrailingZeros(bytes: Buffer): Buffer {
   let end = bytes.length;
   while (end > 0 && bytes[end - 1] === 0) end--;
-  return Buffer.from(bytes.subarray(0, end));
+  return secretCopy(bytes.subarray(0, end));
 }
 
 /** A debug sink (a DebugLog, which ignores the second argument) that can also tell that the TPM answered. */

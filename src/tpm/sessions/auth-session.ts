@@ -4,6 +4,7 @@ import type { TpmsAuthCommand, TpmsAuthResponse } from "../wire/structures.js";
 import { kdfa } from "./kdf.js";
 import type { AnyCommand } from "../wire/commands.js";
 import type { Session } from "../client/tpm.js";
+import { secretCopy } from "../../secrets/secret-bytes.js";
 
 /** What a policy session currently asks of the authorization field, after PolicyAuthValue/PolicyPassword. */
 type PolicyAuthMode = "none" | "authValue" | "password";
@@ -52,7 +53,7 @@ export class AuthSession implements Session {
     this.handle = state.handle;
     this.kind = state.kind;
     this.hashName = state.hashName;
-    this.#sessionKey = Buffer.from(state.sessionKey);
+    this.#sessionKey = secretCopy(state.sessionKey);
     this.#nonceTPM = Buffer.from(state.nonceTPM);
     this.#nonceCaller = Buffer.from(state.nonceCaller);
     this.#parameterEncryption = state.parameterEncryption;
@@ -79,7 +80,7 @@ export class AuthSession implements Session {
   }
 
   #hmacKey(authValue: Buffer): Buffer {
-    if (this.kind === "policy" && this.policyMode === "none") return Buffer.from(this.#sessionKey); // a copy: callers wipe it
+    if (this.kind === "policy" && this.policyMode === "none") return secretCopy(this.#sessionKey); // a copy: callers wipe it
     return Buffer.concat([this.#sessionKey, authValue]);
   }
 
@@ -92,7 +93,7 @@ export class AuthSession implements Session {
     let hmac: Buffer;
     if (this.kind === "policy" && this.policyMode === "password") {
       // PolicyPassword: the TPM compares the field with the authValue, like TPM_RS_PW.
-      hmac = Buffer.from(authValue);
+      hmac = secretCopy(authValue);
     } else {
       const key = this.#hmacKey(authValue);
       // With no key at all the TPM accepts an empty HMAC (unsalted policy session without PolicyAuthValue).

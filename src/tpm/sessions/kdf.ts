@@ -4,6 +4,7 @@
  */
 import { createHash, createHmac } from "node:crypto";
 import { encode, u32 } from "../wire/codec.js";
+import { secretConcat, secretCopy } from "../../secrets/secret-bytes.js";
 
 /** Counter mode: block(1) ‖ block(2) ‖ … cut to `bits` (the excess high bits of the first octet cleared). */
 function counterMode(bits: number, block: (counter: Buffer) => Buffer): Buffer {
@@ -13,8 +14,9 @@ function counterMode(bits: number, block: (counter: Buffer) => Buffer): Buffer {
     chunks.push(next);
     have += next.length;
   }
-  const out = Buffer.concat(chunks);
-  const result = Buffer.from(out.subarray(0, Math.ceil(bits / 8)));
+  const out = secretConcat(chunks);
+  for (const chunk of chunks) chunk.fill(0);
+  const result = secretCopy(out.subarray(0, Math.ceil(bits / 8)));
   if (bits % 8) result[0]! &= (1 << bits % 8) - 1;
   out.fill(0);
   return result;

@@ -1,5 +1,6 @@
 import type { Session } from "../client/tpm.js";
 import { TPMA_SESSION, TPM_RH } from "../wire/constants.js";
+import { secretCopy } from "../../secrets/secret-bytes.js";
 
 /**
  * TPM_RS_PW: the password itself travels in the authorization area. Used only when the password is empty
@@ -11,7 +12,7 @@ export const PASSWORD_SESSION: Session = {
   hashName: undefined,
   begin() {},
   commandAuth(_cpHash, authValue) {
-    return { sessionHandle: TPM_RH.PW, nonce: Buffer.alloc(0), sessionAttributes: TPMA_SESSION.continueSession, hmac: Buffer.from(authValue) };
+    return { sessionHandle: TPM_RH.PW, nonce: Buffer.alloc(0), sessionAttributes: TPMA_SESSION.continueSession, hmac: secretCopy(authValue) };
   },
   acceptResponse() {},
 };

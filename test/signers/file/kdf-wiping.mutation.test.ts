@@ -62,20 +62,31 @@ beforeEach(() => {
   made.passwords.length = 0;
 });
 
-/** Runs `fn`, recording each buffer Buffer.from makes that holds `text`'s UTF-8 bytes then (a copy of the password). */
+/**
+ * Runs `fn`, recording each buffer Buffer.from makes that holds `text`'s UTF-8 bytes (a copy of the password) when
+ * made, when wiped, or after: secret bytes (src/secrets/secret-bytes.ts) are made empty and written after.
+ */
 async function copiesOf<T>(text: string, fn: () => Promise<T>): Promise<{ result: T | unknown; copies: Buffer[] }> {
   const wanted = Buffer.from(text);
-  const copies: Buffer[] = [];
+  const made: Buffer[] = [];
+  const held = new Set<Buffer>();
   const from = Buffer.from.bind(Buffer) as (...a: unknown[]) => Buffer;
   const spy = vi.spyOn(Buffer, "from").mockImplementation(((...args: unknown[]) => {
     const b = from(...args);
-    if (b.equals(wanted)) copies.push(b);
+    if (b.length === wanted.length) made.push(b);
     return b;
   }) as typeof Buffer.from);
+  const fill = Buffer.prototype.fill;
+  const fills = vi.spyOn(Buffer.prototype, "fill").mockImplementation(function (this: Buffer, ...args: unknown[]) {
+    if (made.includes(this) && this.equals(wanted)) held.add(this);
+    return fill.apply(this, args as Parameters<Buffer["fill"]>);
+  });
   try {
-    return { result: await fn().catch((e: unknown) => e), copies };
+    const result = await fn().catch((e: unknown) => e);
+    return { result, copies: made.filter((b) => held.has(b) || b.equals(wanted)) };
   } finally {
     spy.mockRestore();
+    fills.mockRestore();
   }
 }
 
