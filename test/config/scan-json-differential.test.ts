@@ -49,7 +49,7 @@ function random(seed: number): () => number {
 // Bodies of JSON strings as written in the file: several read as the same key ("a", "\u0061"; "\\" and "\u005c").
 const KEYS = [String.raw`a`, String.raw`\u0061`, String.raw`b`, String.raw`\\`, String.raw`\u005c`, String.raw`\"`, String.raw`\\\"`, String.raw`[{`, String.raw`a\\`, String.raw`1.5`, String.raw`}]`, String.raw`,`];
 const PIECES = [...KEYS, "x", " ", "[", "]", "{", "}", ":", String.raw`\n`, String.raw`\/`, "0.5", "-1", String.raw`\\\\`, "\u00e9"];
-const NUMBERS = ["0", "-0", "7", "12", "1.0", "1.5", "-2.50", "899.99999999999999", "1e400", "1E2", "0.1e1", "1e-7", "-1.00000000000000001", "9007199254740993", "3.0e0", "25e-1", "1.25E+1"];
+const NUMBERS = ["0", "-0", "7", "12", "1.0", "1.5", "-2.50", "899.99999999999999", "1e400", "1E2", "0.1e1", "1e-7", "-1.00000000000000001", "9007199254740993", "3.0e0", "25e-1", "1.25E+1", "8.9999999999999999E+2", "1.00000000000000001e0", "-9.99999999999999999e+1"];
 
 function generate(next: () => number): { text: string; depth: number } {
   const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)]!;
