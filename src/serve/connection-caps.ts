@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import type { Server, Socket } from "node:net";
+import { Server as TlsServer } from "node:tls";
 import type { Log } from "../daemon/signals.js";
 import { procKeys, procPort, tcpSockets } from "../io/listen-tcp.js";
 import { isLoopbackAddress } from "./loopback.js";
@@ -111,6 +112,8 @@ type PeerOwners = (sockets: readonly Socket[]) => string[];
  */
 export function capConnections(server: Server, caps: ConnectionCaps, log: Log, owners: PeerOwners = peerOwners): void {
   server.maxConnections = caps.hard;
+  const handshake = deferredHandshake(server);
+  const waiting = new Set<Socket>();
   const open = new Map<Socket, string | undefined>();
   const said = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
@@ -134,7 +137,8 @@ export function capConnections(server: Server, caps: ConnectionCaps, log: Log, o
   server.on("connection", (socket: Socket) => {
     open.set(socket, undefined);
     socket.once("close", () => open.delete(socket));
-    if (open.size <= caps.perUser) return;
+    if (open.size <= caps.perUser) return handshake?.(socket);
+    if (handshake) waiting.add(socket);
     // /proc costs ~10 ms, ~75 with 17,000 TIME_WAIT lines (any user can make them): serve spends a tenth of its
     // time reading it at most. At the total, at once: waiting lets a user reach `hard`, which closes everyone's.
     const at = open.size >= caps.total ? 0 : lastRead + Math.max(READ_GAP_MS, 10 * readMs);
@@ -146,7 +150,15 @@ export function capConnections(server: Server, caps: ConnectionCaps, log: Log, o
 
   function enforce() {
     timer = undefined;
-    if (open.size <= caps.perUser) return;
+    try {
+      if (open.size > caps.perUser) closeOverCaps();
+    } finally {
+      for (const socket of waiting) if (!socket.destroyed) handshake!(socket);
+      waiting.clear();
+    }
+  }
+
+  function closeOverCaps() {
     const unknown = [...open].filter(([s, owner]) => owner === undefined && !s.destroyed).map(([s]) => s);
     if (unknown.length > 0) {
       const start = performance.now();
@@ -188,6 +200,23 @@ export function capConnections(server: Server, caps: ConnectionCaps, log: Log, o
     const sum = (lists: Socket[][]) => lists.reduce((n, l) => n + l.length, 0);
     for (; count > caps.total; count--) most(most(held, sum), (l) => l.length).pop()!.resetAndDestroy();
   }
+}
+
+/**
+ * A TLS server's handshake (Node's `tlsConnectionListener`, its first "connection" listener), taken off the server
+ * to be begun by the caps: at once while at most `perUser` are open, otherwise only for a connection they keep, after
+ * the read of its owner. Begun at once, it made serve's TLS state (~50 KB with the ServerHello a replayed ClientHello
+ * gets) for every connection of a burst before the caps could close it: 4,000 loopback connections stopping
+ * mid-handshake took serve from 58 to 164 MiB. The server must be made with `pauseOnConnect` (Node reads nothing of a
+ * waiting connection, its bytes stay in the kernel). Any other server, or a TLS server whose listener is not found
+ * (another Node): undefined, and connections are capped as they are served.
+ */
+function deferredHandshake(server: Server): ((socket: Socket) => void) | undefined {
+  if (!(server instanceof TlsServer) || !(server as Server & { pauseOnConnect?: boolean }).pauseOnConnect) return undefined;
+  const [listener] = server.listeners("connection") as ((socket: Socket) => void)[];
+  if (listener?.name !== "tlsConnectionListener") return undefined;
+  server.removeListener("connection", listener);
+  return (socket) => listener.call(server, socket);
 }
 
 /** `address 2001:db8:0:1::5` → its /64, `2001:db8:0:1`. */

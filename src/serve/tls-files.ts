@@ -131,7 +131,8 @@ async function privateKeyOf(path: string, file: InputBytes): Promise<KeyObject> 
  * logged once and the previous certificate kept until the files change again.
  */
 export async function startTlsServer(paths: TlsFilePaths, handler: RequestListener, log: (line: string) => void, intervalMs = 5_000) {
-  const options = { ...SERVER_OPTIONS, handshakeTimeout: SERVER_OPTIONS.headersTimeout /* Node's default: 120 s */, minVersion: "TLSv1.2" } as const;
+  // pauseOnConnect: the handshake is begun by the connection caps, once they keep the connection (connection-caps.ts).
+  const options = { ...SERVER_OPTIONS, handshakeTimeout: SERVER_OPTIONS.headersTimeout /* Node's default: 120 s */, minVersion: "TLSv1.2", pauseOnConnect: true } as const;
   const first = await loadTlsFiles(paths, (cert, key) => createServer({ ...options, cert, key }, handler));
   const server = first.used;
   let inUse = first.stamps;
