@@ -254,7 +254,8 @@ describe("client (credential-process): never trusts a socket another user could 
         expect(local.issued.map((s) => s.credentials.accessKeyId)).toContain(JSON.parse(direct.stdout).AccessKeyId);
         expect(local.issued.length - before).toBe(1);
         const message = how === "reset" ? "cannot talk to the agent at .*client-reset/agent\\.sock: ECONNRESET" : "the agent at .*client-reset/agent\\.sock sent an incomplete answer";
-        expectOneLine(await viaAgent(socket, ["--agent"]), 7, new RegExp(`^roles-anywhere-agent: ${message}\n$`));
+        const hint = " \\(the agent stopped or restarted, or it already holds its 1,024 connections .*; ask again, or drop --agent to sign directly\\)";
+        expectOneLine(await viaAgent(socket, ["--agent"]), 7, new RegExp(`^roles-anywhere-agent: ${message}${hint}\n$`));
         expect(said.filter((l) => l === "ASKED")).toHaveLength(2);
       } finally {
         stopping.kill("SIGKILL");

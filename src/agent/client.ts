@@ -157,6 +157,9 @@ function parseCredentials(body: string): Credentials {
   return usableCredentials(credentials, Date.now(), "the agent");
 }
 
+/** Why an agent's connection may end before its answer: agent-server.ts's MAX_CONNECTIONS is the 1,024. */
+const GONE_HINT = "the agent stopped or restarted, or it already holds its 1,024 connections (another process of yours " +
+  "keeps them open: `ss -xp` lists them) and closed this one unanswered; ask again, or drop --agent to sign directly";
 /** The agent's connection ended before a byte of its answer: a caller that may sign directly does. */
 class AgentGone extends AgentError {}
 /** The agent did not take the request within `takeWithinMs`: passed over, as an unsafe socket. */
@@ -192,7 +195,9 @@ function request(socket: Socket, socketPath: string, path: string, takeWithinMs?
     // The `100 Continue` asked for comes first, and is no part of the answer.
     const answer = () => Buffer.concat(chunks).toString("utf8").replace(/^(HTTP\/1\.[01] 1\d\d[^\r]*\r\n(?:[^\r]+\r\n)*\r\n)+/, "");
     // Nothing of an answer yet: the agent stopped (a restart, the request queued or taken) or died: as if none listened.
-    const failure = (message: string) => new (answer() === "" ? AgentGone : AgentError)("AGENT_UNAVAILABLE", message);
+    // Or it holds its most connections, and Node closed this one as it came: only the hint can say so (the same EOF).
+    const failure = (message: string) =>
+      answer() === "" ? new AgentGone("AGENT_UNAVAILABLE", message, { hint: GONE_HINT }) : new AgentError("AGENT_UNAVAILABLE", message);
     socket.on("error", (error: NodeJS.ErrnoException) =>
       finish(() => reject(failure(`cannot talk to the agent at ${socketPath}: ${error.code ?? error.message}`))),
     );

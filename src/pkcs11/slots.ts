@@ -37,7 +37,8 @@ const FILE_TOKEN_PAUSE_MS = 100;
  * failure to read a slot is thrown, naming it: that token may be the one asked for, and another must not be chosen.
  * A C_GetSlotList failure other than NO_TOKEN_YET is thrown: --wait-for-device must not wait it out.
  * A module whose tokens are files (SoftHSM) rewrites a token's file at every C_Login: another process listing
- * then may find it blank or unreadable. While a URI in `wanted` matches no token, such a module is listed again
+ * then may find it blank or unreadable. While a URI in `wanted` matches no token, or a token of it could not be read
+ * (CKR_GENERAL_ERROR: that one may be the token a URI without token= meant), such a module is listed again
  * (listing costs no PIN try; C_Login is never repeated), FILE_TOKEN_LISTINGS times at most, pausing on a timer:
  * a daemon (serve, agent) answers its other requests meanwhile.
  */
@@ -45,10 +46,14 @@ export async function listTokenSlots(
   module: Pkcs11Module, debug?: DebugLog, wanted: readonly (Pkcs11Uri | undefined)[] = [],
 ): Promise<TokenSlot[]> {
   for (let listing = 1; ; listing++) {
-    const slots = listSlotsOnce(module, debug);
+    const [slots, unread] = listSlotsOnce(module, debug);
     const missing = wanted.some((uri) => uri && !slots.some((slot) => slotMatches(uri, slot, module.info)));
-    if (!missing || listing === FILE_TOKEN_LISTINGS || !tokensAreFiles(module)) return slots;
-    debug?.(`pkcs11: no token matches yet; listing the slots again (${listing} of ${FILE_TOKEN_LISTINGS - 1})`);
+    // A token skipped mid-rewrite may be the one a URI without token= meant: the one left would be taken (its PIN
+    // presented to the other token, or the other's key of the same label used) where the URI matched it, or two.
+    const another = unread > 0 && wanted.some((uri) => uri !== undefined);
+    if (!(missing || another) || listing === FILE_TOKEN_LISTINGS || !tokensAreFiles(module)) return slots;
+    const why = missing ? "no token matches yet" : "a token could not be read (another process may be rewriting it)";
+    debug?.(`pkcs11: ${why}; listing the slots again (${listing} of ${FILE_TOKEN_LISTINGS - 1})`);
     await delay(FILE_TOKEN_PAUSE_MS);
   }
 }
@@ -60,17 +65,19 @@ export function tokensAreFiles(module: Pkcs11Module): boolean {
   return family === "softhsm" || family === "tpm2-pkcs11";
 }
 
-function listSlotsOnce(module: Pkcs11Module, debug?: DebugLog): TokenSlot[] {
+/** The slots, and how many were skipped as their token's files being rewritten (tokenGone's CKR_GENERAL_ERROR). */
+function listSlotsOnce(module: Pkcs11Module, debug?: DebugLog): [TokenSlot[], number] {
   let handles: Buffer[];
   try {
     handles = module.lib.C_GetSlotList(true);
   } catch (error) {
     debug?.(`pkcs11: C_GetSlotList failed: ${describeCkr(error)}`);
-    if (NO_TOKEN_YET.has(ckrName(error) ?? "")) return [];
+    if (NO_TOKEN_YET.has(ckrName(error) ?? "")) return [[], 0];
     const hint = "check the module's own configuration and logs; a smart-card module needs pcscd running";
     throw pkcs11Failure(`listing the slots of the PKCS#11 module ${module.path}`, error, hint);
   }
   const slots: TokenSlot[] = [];
+  let unread = 0;
   const seen = new Set<string>(); // a module that lists a slot twice: one token, not two that nothing tells apart
   for (const handle of handles) {
     if (seen.has(handle.toString("hex"))) continue;
@@ -99,10 +106,11 @@ function listSlotsOnce(module: Pkcs11Module, debug?: DebugLog): TokenSlot[] {
       });
     } catch (error) {
       if (!tokenGone(module, error)) throw unreadableSlot(module, handle, error);
+      if (ckrName(error) === "CKR_GENERAL_ERROR") unread++;
       debug?.(`pkcs11: skipping slot ${slotIdOf(handle)}: ${describeCkr(error)}`);
     }
   }
-  return slots;
+  return [slots, unread];
 }
 
 /**

@@ -3,7 +3,7 @@
  * answers are credentials, which are an error, and which are no agent at all (the caller then signs directly).
  */
 import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer, type Server, type Socket } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -85,6 +85,28 @@ describe("the agent client reading an answer", () => {
     await expect(ask(gone.path, { required: true })).rejects.toMatchObject({ code: "AGENT_UNAVAILABLE" });
     const halfway = await answering("HTTP/1.1 200 OK\r\nContent-Ty");
     await expect(ask(halfway.path)).rejects.toMatchObject({ code: "AGENT_UNAVAILABLE", message: expect.stringMatching(/sent an incomplete answer$/) });
+  });
+
+  it("an agent holding its most connections (Node closes each new one) is named in the hint; without --agent: signs directly", async () => {
+    // The agent's server.maxConnections, here 1 held by an idle client of the same user (the agent's cap is 1,024).
+    const path = join(dir, `full${++count}.sock`);
+    const server = createServer((socket) => socket.on("error", () => {}));
+    server.maxConnections = 1;
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    const idle = connect(path);
+    await new Promise((resolve) => idle.on("connect", resolve));
+    try {
+      const lines: string[] = [];
+      expect(await ask(path, { debug: (line: string) => lines.push(line) })).toBeUndefined();
+      expect(lines.join("\n")).toMatch(/^agent: nothing answered at .*: (cannot talk to the agent at .*: E[A-Z]+|the agent at .* sent an incomplete answer)$/m);
+      await expect(ask(path, { required: true })).rejects.toMatchObject({
+        code: "AGENT_UNAVAILABLE",
+        hint: expect.stringContaining("it already holds its 1,024 connections (another process of yours keeps them open: `ss -xp` lists them)"),
+      });
+    } finally {
+      idle.destroy();
+    }
   });
 
   it("an agent that took the request (100 Continue) is waited for past the take window", async () => {

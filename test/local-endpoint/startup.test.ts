@@ -213,6 +213,9 @@ describe("local-endpoint command line", () => {
     [["--trust-anchors", "x.pem", "--tls-cert", "c.pem"], /--tls-cert and --tls-key go together/],
     [["--trust-anchors", "x.pem", "--port", "70000"], /--port must be a whole number from 0 to 65535 \(got 70000\)/],
     [["--trust-anchors", "x.pem", "--fail-next", "1", "--fail-status", "200"], /--fail-status 200 must be an HTTP error status/],
+    // Not "--fail-next 9007199254740992 must be a non-negative integer": the double 2^53 the text rounds to is above the bound.
+    [["--trust-anchors", "x.pem", "--fail-next", "9007199254740993"], /--fail-next must be a whole number from 0 to 9007199254740991 \(got 9007199254740992\)/],
+    [["--trust-anchors", "x.pem", "--fail-next", "-1"], /--fail-next must be a whole number from 0 to 9007199254740991 \(got -1\)/],
   ])("%j is a usage error (exit 2)", async (args, message) => {
     const r = await run(["local-endpoint", ...args]);
     expect(r.code).toBe(2);

@@ -151,6 +151,32 @@ describe("listTokenSlots while another process rewrites a SoftHSM token's file",
     }));
   });
 
+  it("lists again while a token cannot be read (CKR_GENERAL_ERROR), though the URI matches another: that one may be the token meant (round 43, S41)", async () => {
+    // Two tokens; the first's files are being rewritten by another process's C_Login at the first listing. Before: the
+    // URI without token= matched the second alone, which was taken at once (the first's PIN presented to it).
+    const module = moduleWithToken("other");
+    let listings = 0;
+    const lib = module.lib as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const tokenInfo = lib["C_GetTokenInfo"]!;
+    lib["C_GetSlotList"] = () => (listings++, [Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]), Buffer.from([3, 0, 0, 0, 0, 0, 0, 0])]);
+    lib["C_GetTokenInfo"] = (handle: unknown) => {
+      if ((handle as Buffer)[0] === 3) return tokenInfo();
+      if (listings === 1) throw new Error("CKR_GENERAL_ERROR: C_GetTokenInfo");
+      return { ...(tokenInfo() as object), label: "device".padEnd(32, " "), serialNumber: "0001".padEnd(16, " ") };
+    };
+    Object.assign(module, { info: SOFTHSM, path: "/usr/lib/softhsm/libsofthsm2.so" });
+    const any = parsePkcs11Uri("pkcs11:object=k");
+    expect((await listTokenSlots(module, undefined, [any])).map((s) => s.token.label)).toEqual(["device", "other"]);
+    expect(listings).toBe(2);
+    listings = 0;
+    expect((await listTokenSlots(module)).map((s) => s.token.label)).toEqual(["other"]); // a listing asked for no URI: once
+    expect(listings).toBe(1);
+    listings = 0;
+    lib["C_GetTokenInfo"] = (handle: unknown) => ((handle as Buffer)[0] === 3 ? tokenInfo() : (() => { throw new Error("CKR_SLOT_ID_INVALID: C_GetTokenInfo"); })());
+    expect((await listTokenSlots(module, undefined, [any])).map((s) => s.token.label)).toEqual(["other"]); // gone: not listed again
+    expect(listings).toBe(1);
+  });
+
   it("lists a hardware token's module once: an absent card is absent (--wait-for-device waits for it)", async () => {
     const { module, listings } = rewritten(Infinity, { ...SOFTHSM, manufacturer: "Vendor" });
     expect([await listTokenSlots(module, undefined, [uri]), listings()]).toEqual([[], 1]);

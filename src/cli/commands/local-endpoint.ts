@@ -24,7 +24,7 @@ const command: CommandSpec = {
     const tlsKey = stringArg(args, "tls-key");
     if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new UsageError("USAGE", "--tls-cert and --tls-key go together");
     const port = defaultedInteger(args, "port", 0, 65535);
-    const failNext = defaultedInteger(args, "fail-next", 0, Number.MAX_SAFE_INTEGER, "must be a non-negative integer");
+    const failNext = defaultedInteger(args, "fail-next", 0, Number.MAX_SAFE_INTEGER);
     const failStatus = defaultedInteger(args, "fail-status", 400, 599, "must be an HTTP error status (400–599)");
     const rateLimit = integerArg(args, "rate-limit", 1, MAX_RATE_LIMIT);
 
