@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import type { Server, Socket } from "node:net";
-import { Server as TlsServer } from "node:tls";
 import type { Log } from "../daemon/signals.js";
 import { procKeys, procPort, tcpSockets } from "../io/listen-tcp.js";
 import { isLoopbackAddress } from "./loopback.js";
@@ -108,11 +107,12 @@ type PeerOwners = (sockets: readonly Socket[]) => string[];
  * that nobody can be over it), in one read for all new connections every 100 ms at most, or ten times the last
  * read's duration (at once when `total` are open), and remembered for the connection's life. A loopback
  * peer whose uid is not found counts as `uid unknown`, never as serve's own user. One line per user and ten
- * minutes says that it hit a cap.
+ * minutes says that it hit a cap. With `begin` (a server made with `pauseOnConnect`: see takeHandshake), a
+ * connection is handed to it only once kept: at once while at most `perUser` are open, otherwise after the read of its
+ * owner; one closed over a cap never reaches it.
  */
-export function capConnections(server: Server, caps: ConnectionCaps, log: Log, owners: PeerOwners = peerOwners): void {
+export function capConnections(server: Server, caps: ConnectionCaps, log: Log, owners: PeerOwners = peerOwners, begin?: (socket: Socket) => void): void {
   server.maxConnections = caps.hard;
-  const handshake = deferredHandshake(server);
   const waiting = new Set<Socket>();
   const open = new Map<Socket, string | undefined>();
   const said = new Map<string, number>();
@@ -137,8 +137,8 @@ export function capConnections(server: Server, caps: ConnectionCaps, log: Log, o
   server.on("connection", (socket: Socket) => {
     open.set(socket, undefined);
     socket.once("close", () => open.delete(socket));
-    if (open.size <= caps.perUser) return handshake?.(socket);
-    if (handshake) waiting.add(socket);
+    if (open.size <= caps.perUser) return begin?.(socket);
+    if (begin) waiting.add(socket);
     // /proc costs ~10 ms, ~75 with 17,000 TIME_WAIT lines (any user can make them): serve spends a tenth of its
     // time reading it at most. At the total, at once: waiting lets a user reach `hard`, which closes everyone's.
     const at = open.size >= caps.total ? 0 : lastRead + Math.max(READ_GAP_MS, 10 * readMs);
@@ -153,7 +153,7 @@ export function capConnections(server: Server, caps: ConnectionCaps, log: Log, o
     try {
       if (open.size > caps.perUser) closeOverCaps();
     } finally {
-      for (const socket of waiting) if (!socket.destroyed) handshake!(socket);
+      for (const socket of waiting) if (!socket.destroyed) begin!(socket);
       waiting.clear();
     }
   }
@@ -200,23 +200,6 @@ export function capConnections(server: Server, caps: ConnectionCaps, log: Log, o
     const sum = (lists: Socket[][]) => lists.reduce((n, l) => n + l.length, 0);
     for (; count > caps.total; count--) most(most(held, sum), (l) => l.length).pop()!.resetAndDestroy();
   }
-}
-
-/**
- * A TLS server's handshake (Node's `tlsConnectionListener`, its first "connection" listener), taken off the server
- * to be begun by the caps: at once while at most `perUser` are open, otherwise only for a connection they keep, after
- * the read of its owner. Begun at once, it made serve's TLS state (~50 KB with the ServerHello a replayed ClientHello
- * gets) for every connection of a burst before the caps could close it: 4,000 loopback connections stopping
- * mid-handshake took serve from 58 to 164 MiB. The server must be made with `pauseOnConnect` (Node reads nothing of a
- * waiting connection, its bytes stay in the kernel). Any other server, or a TLS server whose listener is not found
- * (another Node): undefined, and connections are capped as they are served.
- */
-function deferredHandshake(server: Server): ((socket: Socket) => void) | undefined {
-  if (!(server instanceof TlsServer) || !(server as Server & { pauseOnConnect?: boolean }).pauseOnConnect) return undefined;
-  const [listener] = server.listeners("connection") as ((socket: Socket) => void)[];
-  if (listener?.name !== "tlsConnectionListener") return undefined;
-  server.removeListener("connection", listener);
-  return (socket) => listener.call(server, socket);
 }
 
 /** `address 2001:db8:0:1::5` → its /64, `2001:db8:0:1`. */

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 import { capConnections, connectionCaps, stopCostlyRequests } from "../../src/serve/connection-caps.js";
+import { takeHandshake } from "../../src/serve/tls-files.js";
 
 let server: Server | undefined;
 const clients: Socket[] = [];
@@ -231,7 +232,7 @@ describe("connection caps", () => {
       server = tls;
       let handshakes = 0;
       tls.on("secureConnection", () => handshakes++);
-      capConnections(tls, { total: 50, perUser: 2, hard: 100 }, () => {}, (sockets) => sockets.map(() => "uid 666"));
+      capConnections(tls, { total: 50, perUser: 2, hard: 100 }, () => {}, (sockets) => sockets.map(() => "uid 666"), takeHandshake(tls));
       await new Promise<void>((r) => tls.listen(0, "127.0.0.1", r));
       const port = (tls.address() as { port: number }).port;
       /** `n` TLS clients at once: how many finished the handshake, how many got no byte before serve closed them. */
