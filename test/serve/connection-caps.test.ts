@@ -232,7 +232,8 @@ describe("connection caps", () => {
       server = tls;
       let handshakes = 0;
       tls.on("secureConnection", () => handshakes++);
-      capConnections(tls, { total: 50, perUser: 2, hard: 100 }, () => {}, (sockets) => sockets.map(() => "uid 666"), takeHandshake(tls));
+      let owner = (_s: Socket) => "uid 666";
+      capConnections(tls, { total: 50, perUser: 2, hard: 100 }, () => {}, (sockets) => sockets.map((s) => owner(s)), takeHandshake(tls));
       await new Promise<void>((r) => tls.listen(0, "127.0.0.1", r));
       const port = (tls.address() as { port: number }).port;
       /** `n` TLS clients at once: how many finished the handshake, how many got no byte before serve closed them. */
@@ -249,6 +250,10 @@ describe("connection caps", () => {
       // Within 100 ms of that read: these wait for the next one, which closes them all, never begun.
       expect(await burst(4)).toEqual(["closed", "closed", "closed", "closed"]);
       expect(handshakes).toBe(2);
+      // Each of another user: they wait for the next read too (6 open, over 2), are kept, and only then handshaken.
+      owner = (s) => `uid ${s.remotePort}`;
+      expect(await burst(4)).toEqual(["handshake", "handshake", "handshake", "handshake"]);
+      await vi.waitFor(() => expect(handshakes).toBe(6)); // the server's side ends after the client's
     } finally {
       cleanup();
     }
