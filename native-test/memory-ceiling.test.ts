@@ -382,6 +382,16 @@ describe("daemons: thousands of connections sending 60 KB of headers slowly", ()
       s.on("data", (b) => out.push(b)).on("close", () => resolve(Buffer.concat(out).toString("latin1").split("\r\n")[0]!));
       s.end(`GET ${new URL(url).pathname} HTTP/1.1\r\nHost: ${new URL(url).host}\r\nAuthorization: ${authorization}\r\nConnection: close\r\n\r\n`);
     });
+    // Asked just after a flood's sockets are destroyed, serve may not have seen them close yet: the request is then the
+    // newest of a user over its cap and closed unanswered (''). It is asked again until serve has caught up.
+    const credentialsAfter = async () => {
+      for (let tries = 0; tries < 20; tries++) {
+        const answer = await credentials();
+        if (answer !== "") return answer;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return "";
+    };
     expect(await credentials()).toBe("HTTP/1.1 200 OK");
     const small = vmHwmMiB(child.pid!);
     const hello = await clientHello();
@@ -390,10 +400,10 @@ describe("daemons: thousands of connections sending 60 KB of headers slowly", ()
       s.write(hello); // serve answers with its half (ServerHello, certificate, Finished) and waits for the client's
       return s;
     }, CONNECTIONS, false);
-    expect(await credentials()).toBe("HTTP/1.1 200 OK");
+    expect(await credentialsAfter()).toBe("HTTP/1.1 200 OK");
     const midHandshake = vmHwmMiB(child.pid!);
     await flood(() => connectTls({ port, host: "127.0.0.1", ca: ca_ }), CONNECTIONS);
-    expect(await credentials()).toBe("HTTP/1.1 200 OK");
+    expect(await credentialsAfter()).toBe("HTTP/1.1 200 OK");
     const peak = vmHwmMiB(child.pid!);
     console.log(`serve TLS: VmHWM ${small.toFixed(1)} MiB after one request, ${midHandshake.toFixed(1)} after ${CONNECTIONS} mid-handshake, ${peak.toFixed(1)} after ${CONNECTIONS} slow headers`);
     expect(await stopped(child)).toBe(0);
