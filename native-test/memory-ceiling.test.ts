@@ -392,7 +392,7 @@ describe("daemons: thousands of connections sending 60 KB of headers slowly", ()
       }
       return "";
     };
-    expect(await credentials()).toBe("HTTP/1.1 200 OK");
+    expect(await credentials(), "before the floods").toBe("HTTP/1.1 200 OK");
     const small = vmHwmMiB(child.pid!);
     const hello = await clientHello();
     await flood(() => {
@@ -400,10 +400,10 @@ describe("daemons: thousands of connections sending 60 KB of headers slowly", ()
       s.write(hello); // serve answers with its half (ServerHello, certificate, Finished) and waits for the client's
       return s;
     }, CONNECTIONS, false);
-    expect(await credentialsAfter()).toBe("HTTP/1.1 200 OK");
+    expect(await credentialsAfter(), "after the mid-handshake flood").toBe("HTTP/1.1 200 OK");
     const midHandshake = vmHwmMiB(child.pid!);
     await flood(() => connectTls({ port, host: "127.0.0.1", ca: ca_ }), CONNECTIONS);
-    expect(await credentialsAfter()).toBe("HTTP/1.1 200 OK");
+    expect(await credentialsAfter(), "after the slow headers").toBe("HTTP/1.1 200 OK");
     const peak = vmHwmMiB(child.pid!);
     console.log(`serve TLS: VmHWM ${small.toFixed(1)} MiB after one request, ${midHandshake.toFixed(1)} after ${CONNECTIONS} mid-handshake, ${peak.toFixed(1)} after ${CONNECTIONS} slow headers`);
     expect(await stopped(child)).toBe(0);
