@@ -107,10 +107,13 @@ type PeerOwners = (sockets: readonly Socket[]) => string[];
  * that nobody can be over it), in one read for all new connections every 100 ms at most, or ten times the last
  * read's duration (at once when `total` are open), and remembered for the connection's life. A loopback
  * peer whose uid is not found counts as `uid unknown`, never as serve's own user. One line per user and ten
- * minutes says that it hit a cap.
+ * minutes says that it hit a cap. With `begin` (a server made with `pauseOnConnect`: see takeHandshake), a
+ * connection is handed to it only once kept: at once while at most `perUser` are open, otherwise after the read of its
+ * owner; one closed over a cap never reaches it.
  */
-export function capConnections(server: Server, caps: ConnectionCaps, log: Log, owners: PeerOwners = peerOwners): void {
+export function capConnections(server: Server, caps: ConnectionCaps, log: Log, owners: PeerOwners = peerOwners, begin?: (socket: Socket) => void): void {
   server.maxConnections = caps.hard;
+  const waiting = new Set<Socket>();
   const open = new Map<Socket, string | undefined>();
   const said = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
@@ -134,7 +137,8 @@ export function capConnections(server: Server, caps: ConnectionCaps, log: Log, o
   server.on("connection", (socket: Socket) => {
     open.set(socket, undefined);
     socket.once("close", () => open.delete(socket));
-    if (open.size <= caps.perUser) return;
+    if (open.size <= caps.perUser) return begin?.(socket);
+    if (begin) waiting.add(socket);
     // /proc costs ~10 ms, ~75 with 17,000 TIME_WAIT lines (any user can make them): serve spends a tenth of its
     // time reading it at most. At the total, at once: waiting lets a user reach `hard`, which closes everyone's.
     const at = open.size >= caps.total ? 0 : lastRead + Math.max(READ_GAP_MS, 10 * readMs);
@@ -146,7 +150,15 @@ export function capConnections(server: Server, caps: ConnectionCaps, log: Log, o
 
   function enforce() {
     timer = undefined;
-    if (open.size <= caps.perUser) return;
+    try {
+      if (open.size > caps.perUser) closeOverCaps();
+    } finally {
+      for (const socket of waiting) if (!socket.destroyed) begin!(socket);
+      waiting.clear();
+    }
+  }
+
+  function closeOverCaps() {
     const unknown = [...open].filter(([s, owner]) => owner === undefined && !s.destroyed).map(([s]) => s);
     if (unknown.length > 0) {
       const start = performance.now();

@@ -5,7 +5,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { formatExpiration, goJsonStringify, type Credentials } from "../rolesanywhere/credentials.js";
 import { AgentError, UsageError, isAgentError } from "../errors.js";
 import type { EcsConsumerLookup } from "./ecs-consumers.js";
-import { startTlsServer, type TlsFilePaths } from "./tls-files.js";
+import { startTlsServer, takeHandshake, type TlsFilePaths } from "./tls-files.js";
 import { ImdsTokenStore } from "./imds-tokens.js";
 import { isLoopbackAddress } from "./loopback.js";
 import { percentDecoded } from "../rolesanywhere/proxy.js";
@@ -68,7 +68,7 @@ export async function startCredentialServer(options: CredentialServerOptions): P
   };
   const tls = options.tls ? await startTlsServer(options.tls, listener, options.log ?? (() => {}), options.tls.reloadIntervalMs) : undefined;
   const server: Server | HttpsServer = tls?.server ?? createServer(SERVER_OPTIONS, listener);
-  capConnections(server, connectionCaps(), options.log ?? (() => {}));
+  capConnections(server, connectionCaps(), options.log ?? (() => {}), undefined, tls && takeHandshake(tls.server));
   stopCostlyRequests(server, tls ? "secureConnection" : "connection");
   // The peer's address is its connection's: checked once when the connection opens (before Node's HTTP listener
   // reads from it), not on each of its requests. A socket not seen here counts as not loopback.

@@ -2,7 +2,13 @@ import { createServer, connect, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { execFileSync } from "node:child_process";
 import { createServer as createHttpServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { connect as connectTls } from "node:tls";
+import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 import { capConnections, connectionCaps, stopCostlyRequests } from "../../src/serve/connection-caps.js";
+import { takeHandshake } from "../../src/serve/tls-files.js";
 
 let server: Server | undefined;
 const clients: Socket[] = [];
@@ -216,6 +222,41 @@ describe("connection caps", () => {
     const what = "opened more than 1 connections, the most one user may hold: its newest are closed";
     const over = (who: string) => `${who} ${what}`;
     expect(log).toEqual([over("uid a"), over("uid b")]);
+  });
+
+  it("a TLS server's handshake is begun only for the connections the caps keep (none of a user's over its cap)", async () => {
+    const { dir, cleanup } = makeTempDir("raa-caps-tls-");
+    try {
+      const pair = issueLeaf(createCa(join(dir, "ca"), { name: "Caps CA" }), join(dir, "leaf"), { name: "caps-leaf" });
+      const tls = createHttpsServer({ pauseOnConnect: true, cert: readFileSync(pair.certPath), key: readFileSync(pair.keyPath) }, (_q, r) => r.end());
+      server = tls;
+      let handshakes = 0;
+      tls.on("secureConnection", () => handshakes++);
+      let owner = (_s: Socket) => "uid 666";
+      capConnections(tls, { total: 50, perUser: 2, hard: 100 }, () => {}, (sockets) => sockets.map((s) => owner(s)), takeHandshake(tls));
+      await new Promise<void>((r) => tls.listen(0, "127.0.0.1", r));
+      const port = (tls.address() as { port: number }).port;
+      /** `n` TLS clients at once: how many finished the handshake, how many got no byte before serve closed them. */
+      const burst = async (n: number) => {
+        const outcomes = await Promise.all(Array.from({ length: n }, () => new Promise<string>((resolve) => {
+          const c = connectTls({ port, host: "127.0.0.1", rejectUnauthorized: false });
+          clients.push(c);
+          c.on("secureConnect", () => resolve("handshake")).on("error", () => resolve("closed")).on("close", () => resolve("closed"));
+        })));
+        return outcomes.sort();
+      };
+      // The third is over the cap: the owners are read (at once, the first time) and it is closed.
+      expect(await burst(3)).toEqual(["closed", "handshake", "handshake"]);
+      // Within 100 ms of that read: these wait for the next one, which closes them all, never begun.
+      expect(await burst(4)).toEqual(["closed", "closed", "closed", "closed"]);
+      expect(handshakes).toBe(2);
+      // Each of another user: they wait for the next read too (6 open, over 2), are kept, and only then handshaken.
+      owner = (s) => `uid ${s.remotePort}`;
+      expect(await burst(4)).toEqual(["handshake", "handshake", "handshake", "handshake"]);
+      await vi.waitFor(() => expect(handshakes).toBe(6)); // the server's side ends after the client's
+    } finally {
+      cleanup();
+    }
   });
 
   it("past the hard cap Node closes new connections itself, and that is said once", async () => {
