@@ -3,6 +3,7 @@ import { ownsItsStore, secretBytes, secretConcat, secretCopy } from "../../src/s
 import { Secret } from "../../src/secrets/secret.js";
 import { bmpPassword, pkcs12DeriveBytes } from "../../src/signers/file/pkcs12-kdf.js";
 import { kdfa } from "../../src/tpm/sessions/kdf.js";
+import { AuthSession } from "../../src/tpm/sessions/auth-session.js";
 
 // A buffer on an ArrayBuffer of its own, made by `new ArrayBuffer`: V8 allocates that backing store outside its heap
 // and never moves it, unlike `Buffer.alloc`'s of 64 bytes or fewer (an on-heap typed array a GC moves, the old copy
@@ -57,5 +58,21 @@ describe("secret bytes: one home for the buffers that hold a secret", () => {
     expect(ownsItsStore(Buffer.alloc(64))).toBe(false); // V8's heap
     expect(ownsItsStore(Buffer.from("x".repeat(100)))).toBe(false); // Node's pool
     expect(ownsItsStore(Buffer.alloc(1 << 20).subarray(1))).toBe(false);
+  });
+  it("keys a TPM HMAC session's HMAC and CFB (session key ‖ auth value, 35 bytes: V8's heap) in secret bytes, never Buffer.concat's", () => {
+    // Before (lead, round 43): #hmacKey joined them with Buffer.concat, and its callers wiped a buffer a GC may have moved.
+    const auth = Buffer.from("abc");
+    const session = new AuthSession({ handle: 0x02000000, kind: "hmac", hashName: "sha256", sessionKey: Buffer.alloc(32, 0x5a),
+      nonceTPM: Buffer.alloc(32, 0x22), nonceCaller: Buffer.alloc(32, 0x11), parameterEncryption: false, random: (n) => Buffer.alloc(n, 0x11) });
+    session.begin({ firstParamIsSized: true, firstResponseParamIsSized: false });
+    const concat = vi.spyOn(Buffer, "concat");
+    try {
+      expect(session.commandAuth(Buffer.alloc(32, 1), auth).hmac).toHaveLength(32);
+      session.cfb("command", Buffer.from("a new password"), auth); // parameter encryption's KDFa material, the same join
+      const joinedAuth = concat.mock.calls.filter(([parts]) => (parts as Uint8Array[]).some((p) => Buffer.from(p).equals(auth)));
+      expect(joinedAuth).toEqual([]);
+    } finally {
+      concat.mockRestore();
+    }
   });
 });

@@ -4,7 +4,7 @@ import type { TpmsAuthCommand, TpmsAuthResponse } from "../wire/structures.js";
 import { kdfa } from "./kdf.js";
 import type { AnyCommand } from "../wire/commands.js";
 import type { Session } from "../client/tpm.js";
-import { secretCopy } from "../../secrets/secret-bytes.js";
+import { secretConcat, secretCopy } from "../../secrets/secret-bytes.js";
 
 /** What a policy session currently asks of the authorization field, after PolicyAuthValue/PolicyPassword. */
 type PolicyAuthMode = "none" | "authValue" | "password";
@@ -81,7 +81,7 @@ export class AuthSession implements Session {
 
   #hmacKey(authValue: Buffer): Buffer {
     if (this.kind === "policy" && this.policyMode === "none") return secretCopy(this.#sessionKey); // a copy: callers wipe it
-    return Buffer.concat([this.#sessionKey, authValue]);
+    return secretConcat([this.#sessionKey, authValue]);
   }
 
   #hmac(key: Buffer, ...parts: Buffer[]): Buffer {
@@ -125,14 +125,14 @@ export class AuthSession implements Session {
    */
   cfb(direction: "command" | "response", data: Buffer, encryptionAuth: Buffer): void {
     const command = direction === "command";
-    const material = Buffer.concat([this.#sessionKey, encryptionAuth]);
+    const material = secretConcat([this.#sessionKey, encryptionAuth]);
     const [newer, older] = command ? [this.#nonceCaller, this.#nonceTPM] : [this.#nonceTPM, this.#nonceCaller];
     const keyIv = kdfa(this.hashName, material, "CFB", newer, older, 256);
     material.fill(0);
     const [key, iv] = [keyIv.subarray(0, 16), keyIv.subarray(16, 32)];
     const c = command ? createCipheriv("aes-128-cfb", key, iv) : createDecipheriv("aes-128-cfb", key, iv);
     keyIv.fill(0);
-    const out = Buffer.concat([c.update(data), c.final()]);
+    const out = secretConcat([c.update(data), c.final()]); // a parameter's plaintext: a key's sensitive part, a password
     out.copy(data);
     out.fill(0);
   }
